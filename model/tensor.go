@@ -1,0 +1,7 @@
+package model
+
+// Tensor is a float32 tensor in row-major (PyTorch) order.
+type Tensor struct {
+	Shape []int
+	Data  []float32
+}
