@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -186,19 +185,9 @@ func (t *Tensor) Generate() ([]float32, error) {
 	}
 	out := make([]float32, model.Numel(t.Shape))
 	for i := range out {
-		out[i] = float32(t.Offset + t.Scale*Uniform(seed, uint64(i)))
+		out[i] = float32(t.Offset + t.Scale*model.SeededUniform(seed, uint64(i)))
 	}
 	return out, nil
-}
-
-// Uniform is element i of the case formula: splitmix64 of seed and i, mapped
-// to [-1, 1).
-func Uniform(seed, i uint64) float64 {
-	z := seed + (i+1)*0x9E3779B97F4A7C15
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EB
-	z ^= z >> 31
-	return float64(z>>11)*math.Pow(2, -53)*2 - 1
 }
 
 // StateDict rebuilds every parameter of the case.
