@@ -138,8 +138,8 @@ func rwMax(c *Config, strideMode string, relPos string, relPosDim int) {
 // rwCoatOpts are the arguments of timm's _rw_coat_cfg.
 type rwCoatOpts struct {
 	strideMode, poolType, seAct, norm, relPos string
-	attnEarly, noShortcutBias, layerScale      bool
-	relPosDim                                  int
+	attnEarly, noShortcutBias, layerScale     bool
+	relPosDim                                 int
 }
 
 func rwCoat(c *Config, o rwCoatOpts) {

@@ -216,11 +216,11 @@ func (c *conv3x3) run(e *engine, x, out []float32) {
 // depthwise is a 3x3 depthwise convolution, padding 1, stride 1 or 2, with
 // an optional bias and activation.
 type depthwise struct {
-	w, bias          []float32 // C x 9
-	stride           int
-	act              activation
-	inSide, outSide  int
-	x, out           []float32
+	w, bias         []float32 // C x 9
+	stride          int
+	act             activation
+	inSide, outSide int
+	x, out          []float32
 }
 
 func (d *depthwise) Do(_, lo, hi int) {
