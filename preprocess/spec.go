@@ -56,9 +56,11 @@ type Spec struct {
 	Interpolation Interpolation `json:"interpolation"`
 	// Colour is "rgb" or "grey".
 	Colour Colour `json:"colour"`
-	// Invert replaces every 8-bit value v with 255 - v before
-	// normalisation, so a dark object on a light background looks like
-	// training data that had a light object on a dark background.
+	// Invert replaces every 8-bit value v with 255 - v, so a dark object on
+	// a light background looks like training data that had a light object
+	// on a dark background. It applies after the colour conversion and
+	// before the resize; since the resize rounds to 8 bits, the other
+	// order can differ by one level.
 	Invert bool `json:"invert"`
 	// Mean and Std normalise each channel: x = (v/255 - Mean[c]) / Std[c].
 	Mean []float32 `json:"mean"`
@@ -73,10 +75,24 @@ func (s *Spec) Channels() int {
 	return 3
 }
 
-// ResizeTarget is the size the picture is resized to before cropping.
+// Len is the number of float32 values one preprocessed picture fills:
+// Channels() x Size x Size.
+func (s *Spec) Len() int {
+	return s.Channels() * s.Size * s.Size
+}
+
+// ResizeTarget is the size the picture is resized to before cropping:
+// floor(Size / CropPct), as timm computes scale_size. It is only meaningful
+// for a spec that passes Validate.
 func (s *Spec) ResizeTarget() int {
 	return int(math.Floor(float64(s.Size) / s.CropPct))
 }
+
+// MaxSide bounds Size, the resize target and the sides of input pictures.
+// It keeps every size exact in PIL's float32 box arithmetic and every
+// index well inside int32, and turns absurd inputs into errors instead of
+// huge allocations.
+const MaxSide = 1 << 15
 
 // Validate reports every problem with the recipe at once.
 func (s *Spec) Validate() error {
@@ -84,8 +100,13 @@ func (s *Spec) Validate() error {
 	if s.Size < 1 {
 		errs = append(errs, fmt.Errorf("size %d: must be at least 1", s.Size))
 	}
+	if s.Size > MaxSide {
+		errs = append(errs, fmt.Errorf("size %d: must be at most %d", s.Size, MaxSide))
+	}
 	if !(s.CropPct > 0 && s.CropPct <= 1) {
 		errs = append(errs, fmt.Errorf("crop_pct %v: must be in (0, 1]", s.CropPct))
+	} else if s.Size >= 1 && float64(s.Size)/s.CropPct >= MaxSide+1 {
+		errs = append(errs, fmt.Errorf("crop_pct %v: resize target floor(%d / %v) exceeds %d", s.CropPct, s.Size, s.CropPct, MaxSide))
 	}
 	switch s.CropMode {
 	case CropCenter, CropSquash:
