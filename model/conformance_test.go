@@ -3,18 +3,40 @@ package model_test
 import (
 	"fmt"
 	"math"
+	"path/filepath"
 	"testing"
 
 	"github.com/coatnet-edge/coatnet-edge/internal/conformance"
 	"github.com/coatnet-edge/coatnet-edge/model"
 )
 
-// TestConformance runs every timm case through the float engine. It prints
-// one line per case (name, max |logit - expected|, tolerance, verdict) and,
-// when a case fails, the first intermediate output that departs from timm.
-func TestConformance(t *testing.T) {
-	for _, c := range loadCases(t) {
+// TestConformance runs every timm case of $COATNET_CONFORMANCE (default
+// ../shared/conformance/timm) through the float engine. It prints one line
+// per case (name, max |logit - expected|, tolerance, verdict) and, when a
+// case fails, the first intermediate output that departs from timm.
+func TestConformance(t *testing.T) { runConformance(t, loadCases(t)) }
+
+// TestConformanceRepo runs the cases generated with timm by
+// tools/conformance/gen_cases.py for the configs the shared cases do not
+// cover: BatchNorm transformer norms, max-pool shortcuts, layer scale,
+// mixed C/T stages, the paper head at other sizes, one input channel.
+func TestConformanceRepo(t *testing.T) {
+	cases, err := conformance.LoadAll(filepath.Join("..", "testdata", "conformance"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cases) == 0 {
+		t.Fatal("testdata/conformance holds no cases")
+	}
+	runConformance(t, cases)
+}
+
+func runConformance(t *testing.T, cases []*conformance.Case) {
+	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {
+			if cfg, err := c.Config(); err == nil && testing.Short() && cfg.TotalCost().MACs > shortMACs {
+				t.Skipf("-short: %s needs %.2f GMACs (the emulated arm64 run keeps to small cases)", c.Name, float64(cfg.TotalCost().MACs)/1e9)
+			}
 			net, input, err := buildCase(c, 0)
 			if err != nil {
 				t.Fatalf("%s: cannot run: %v", c.Name, err)
@@ -55,6 +77,10 @@ func TestConformance(t *testing.T) {
 		})
 	}
 }
+
+// shortMACs bounds the cases run with -short, which is how the test runs
+// under qemu: the small cases still cover every code path of their configs.
+const shortMACs = 200e6
 
 // buildCase rebuilds a case's config, weights and input.
 func buildCase(c *conformance.Case, threads int) (*model.FloatNet, []float32, error) {

@@ -137,6 +137,9 @@ func (c *Case) Config() (model.Config, error) {
 		case "num_classes":
 			f, _ := v.(float64)
 			cfg.NumClasses = int(f)
+		case "in_chans":
+			f, _ := v.(float64)
+			cfg.InChans = int(f)
 		case "head_hidden_size":
 			f, _ := v.(float64)
 			cfg.HeadHiddenSize = int(f)
