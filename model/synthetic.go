@@ -46,7 +46,7 @@ func SyntheticWeights(cfg *Config, seed uint64) map[string]Tensor {
 		data := make([]float32, Numel(p.Shape))
 		s := seed ^ uint64(i+1)*0xD1B54A32D192ED03
 		for j := range data {
-			data[j] = float32(offset + scale*SeededUniform(s, uint64(j)))
+			data[j] = float32(offset + float64(scale*SeededUniform(s, uint64(j)))) // unfused on every GOARCH
 		}
 		out[p.Name] = Tensor{Shape: p.Shape, Data: data}
 	}

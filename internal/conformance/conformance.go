@@ -188,7 +188,9 @@ func (t *Tensor) Generate() ([]float32, error) {
 	}
 	out := make([]float32, model.Numel(t.Shape))
 	for i := range out {
-		out[i] = float32(t.Offset + t.Scale*model.SeededUniform(seed, uint64(i)))
+		// float64(...) stops arm64 from fusing the multiply-add, which would
+		// round differently from the Python generator.
+		out[i] = float32(t.Offset + float64(t.Scale*model.SeededUniform(seed, uint64(i))))
 	}
 	return out, nil
 }
