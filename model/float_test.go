@@ -131,7 +131,11 @@ func tinyConfig(t testing.TB) Config {
 // TestThreadsGiveIdenticalResults runs the same network with several thread
 // counts: the logits must be bit-identical.
 func TestThreadsGiveIdenticalResults(t *testing.T) {
-	for _, arch := range []string{"tiny", "coatnet_0_rw_224", "coatnet_0_224"} {
+	archs := []string{"tiny", "coatnet_0_rw_224", "coatnet_0_224"}
+	if testing.Short() {
+		archs = archs[:1]
+	}
+	for _, arch := range archs {
 		var cfg Config
 		if arch == "tiny" {
 			cfg = tinyConfig(t)
