@@ -1,0 +1,80 @@
+# coatnet-edge. `make run` and `make test` install what is missing on Debian
+# or Raspberry Pi OS (apt-get, through sudo when not root), then do their job.
+
+GO       ?= go
+SHARED   ?= $(abspath ../shared)
+export COATNET_CONFORMANCE ?= $(SHARED)/conformance/timm
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -s -w -X main.buildVersion=$(VERSION)
+# The camera needs OpenCV through cgo; nogocv builds everything else.
+TAGS     ?= nogocv
+BIN      := bin/coatnet
+# arm64 tests run for real under qemu-user on these CPUs.
+QEMU_CPUS ?= cortex-a53 cortex-a72 cortex-a76 max
+# Packages tested under qemu: everything, with -short (emulation is ~50x slower).
+ARM64_PKGS ?= ./...
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_TEST := qemu-user
+
+.PHONY: all build run test test-native test-arm64 cross bench vet fuzz deps check-go clean
+
+all: build
+
+check-go:
+	@command -v $(GO) >/dev/null || { echo "Go 1.26 or newer is needed: https://go.dev/dl/ (tar -C /usr/local -xzf go1.26.*.linux-$$(dpkg --print-architecture).tar.gz)"; exit 1; }
+	@$(GO) version | awk '{ split($$3, v, "[go.]"); if (v[3] < 1 || (v[3] == 1 && v[4] < 26)) { print "Go 1.26 or newer is needed, found " $$3; exit 1 } }'
+
+# deps installs the Debian packages the tests use, only those missing.
+deps:
+	@missing=""; for p in $(APT_TEST); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+build: check-go
+	$(GO) build -tags '$(TAGS)' -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/coatnet
+
+# run: until the agent lands, show what the binary does.
+run: build
+	./$(BIN) --help
+
+test: deps check-go vet test-native test-arm64
+
+test-native:
+	$(GO) test -tags '$(TAGS)' -count=1 ./...
+
+# Cross-compiled tests executed under qemu-user, once per CPU model, so
+# every code path a CPU feature selects is run, not just built.
+test-arm64:
+	@for cpu in $(QEMU_CPUS); do \
+		echo "== arm64 tests under qemu-aarch64 -cpu $$cpu"; \
+		CGO_ENABLED=0 GOARCH=arm64 $(GO) test -tags '$(TAGS)' -count=1 -short \
+			-exec "qemu-aarch64 -cpu $$cpu" $(ARM64_PKGS) || exit 1; \
+	done
+
+cross: check-go
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags nogocv -trimpath -ldflags '$(LDFLAGS)' -o bin/coatnet-linux-arm64 ./cmd/coatnet
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -tags nogocv -trimpath -ldflags '$(LDFLAGS)' -o bin/coatnet-linux-amd64 ./cmd/coatnet
+
+bench: check-go
+	$(GO) test -tags '$(TAGS)' -run '^$$' -bench . -benchtime 3x ./...
+
+vet: check-go
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet -tags '$(TAGS)' ./...
+	CGO_ENABLED=0 GOARCH=arm64 $(GO) vet -tags '$(TAGS)' ./...
+	CGO_ENABLED=0 GOARCH=riscv64 $(GO) build -tags '$(TAGS)' ./...
+
+# fuzz runs every fuzz target for FUZZTIME (seeds alone run in `make test`).
+FUZZTIME ?= 30s
+fuzz: check-go
+	@for pkg in $$($(GO) list ./...); do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+		done; \
+	done
+
+clean:
+	rm -rf bin

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/coatnet-edge/coatnet-edge/internal/cpuinfo"
+	"github.com/coatnet-edge/coatnet-edge/model"
+)
+
+func newInfoCmd() *cobra.Command {
+	var arch string
+	var imgSize int
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "info [MODEL]",
+		Short: "Describe a model file or an architecture, and this machine's CPU",
+		Long: `info prints what a model file holds (format, checksums, architecture, labels,
+preprocessing, where the weights came from), the parameters and multiply-
+accumulates of each stage, and the CPU features this machine offers the
+engines. With --arch instead of a file it describes a timm architecture
+without weights.`,
+		Example: `  coatnet info nano.coatnet
+  coatnet info --arch coatnet_0_rw_224
+  coatnet info --arch coatnet_nano_rw_224 --img-size 64 --json`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			out := cmd.OutOrStdout()
+			switch {
+			case len(args) == 1 && arch != "":
+				return errors.New("give a model file or --arch, not both")
+			case len(args) == 1:
+				m, err := model.Load(args[0])
+				if err != nil {
+					return err
+				}
+				defer m.Close()
+				if asJSON {
+					return writeInfoJSON(out, &m.Metadata.Config, &m.Metadata, m)
+				}
+				printFile(out, args[0], m)
+				printArch(out, &m.Config)
+			case arch != "":
+				cfg, err := model.Arch(arch)
+				if err != nil {
+					return err
+				}
+				if imgSize != 0 {
+					cfg.ImgSize = imgSize
+				}
+				if err := cfg.Validate(); err != nil {
+					return err
+				}
+				if asJSON {
+					return writeInfoJSON(out, &cfg, nil, nil)
+				}
+				printArch(out, &cfg)
+			default:
+				return errors.New("give a model file or --arch NAME")
+			}
+			printCPU(out)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&arch, "arch", "", "describe a timm architecture instead of a file")
+	cmd.Flags().IntVar(&imgSize, "img-size", 0, "with --arch: the input size")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON for machines")
+	return cmd
+}
+
+func printFile(w io.Writer, path string, m *model.Model) {
+	f := m.File()
+	fmt.Fprintf(w, "Model file   %s\n", path)
+	fmt.Fprintf(w, "  format     coatnet model file v%d, %s, %.1f MB, checksums verified, %s\n",
+		f.Version(), m.Kind, float64(f.Size())/1e6, map[bool]string{true: "memory-mapped", false: "read into memory"}[f.Mapped()])
+	fmt.Fprintf(w, "  name       %s\n", m.Name)
+	if m.Description != "" {
+		fmt.Fprintf(w, "  about      %s\n", m.Description)
+	}
+	if s := m.Source; s.Checkpoint != "" {
+		fmt.Fprintf(w, "  source     %s (sha256 %.16s…), converted %s by %s\n", s.Checkpoint, s.SHA256, s.Converted, s.Tool)
+	}
+	shown := m.Labels
+	more := ""
+	if len(shown) > 10 {
+		shown, more = shown[:10], fmt.Sprintf(", … (%d more)", len(m.Labels)-10)
+	}
+	fmt.Fprintf(w, "  labels     %d: %s%s\n", len(m.Labels), strings.Join(shown, ", "), more)
+	p := m.Preprocess
+	fmt.Fprintf(w, "  preprocess %s, %s resize to %d then %s crop %d (crop_pct %.3g), mean %v std %v, invert %v\n",
+		p.Colour, p.Interpolation, p.ResizeTarget(), p.CropMode, p.Size, p.CropPct, p.Mean, p.Std, p.Invert)
+}
+
+func printArch(w io.Writer, c *model.Config) {
+	fmt.Fprintf(w, "Architecture %s\n", c.Arch)
+	fmt.Fprintf(w, "  input      %d x %d x %d, %d classes\n", c.InChans, c.ImgSize, c.ImgSize, c.NumClasses)
+	fmt.Fprintf(w, "  stem       %d, %d   stages %v x %v   blocks %v\n", c.StemWidth[0], c.StemWidth[1], c.EmbedDim, c.Depths, c.BlockTypes)
+	fmt.Fprintf(w, "  mbconv     act %s, stride in %s, shortcut pool %s, pre-norm act %v, SE %s (%s)\n",
+		c.Conv.Act, c.Conv.StrideMode, c.Conv.PoolType, c.Conv.PreNormAct, map[bool]string{true: "early", false: "late"}[c.Conv.AttnEarly], c.Conv.SEAct)
+	fmt.Fprintf(w, "  attention  %s relative position (%s), dim_head %d, norm %s, pool %s, layer scale %v\n",
+		c.Attention, c.Transformer.RelPos, c.Transformer.DimHead, c.Transformer.Norm, c.Transformer.PoolType, c.Transformer.LayerScale)
+	head := "norm -> pool -> fc"
+	if c.HeadHiddenSize > 0 {
+		head = fmt.Sprintf("pool -> norm -> fc(%d) -> tanh -> fc", c.HeadHiddenSize)
+	}
+	fmt.Fprintf(w, "  head       %s\n", head)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "  part\toutput\tparams\tMACs\tof which attention\t")
+	stem, sides := c.StageSizes()
+	outs := []string{fmt.Sprintf("%dx%d²", c.StemWidth[1], stem)}
+	for s := range 4 {
+		outs = append(outs, fmt.Sprintf("%dx%d²", c.EmbedDim[s], sides[s]))
+	}
+	outs = append(outs, fmt.Sprint(c.NumClasses))
+	for i, p := range c.Costs() {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t\n", p.Name, outs[i], millions(p.Params), millions(p.MACs), millions(p.Attn))
+	}
+	t := c.TotalCost()
+	fmt.Fprintf(tw, "  total\t\t%s\t%s\t%s\t\n", millions(t.Params), millions(t.MACs), millions(t.Attn))
+	tw.Flush()
+}
+
+// millions formats a count with an SI prefix: 950, 12.3 k, 15.14 M, 2.38 G.
+func millions(v int64) string {
+	switch f := float64(v); {
+	case v == 0:
+		return "-"
+	case f >= 1e9:
+		return fmt.Sprintf("%.2f G", f/1e9)
+	case f >= 1e6:
+		return fmt.Sprintf("%.2f M", f/1e6)
+	case f >= 1e3:
+		return fmt.Sprintf("%.1f k", f/1e3)
+	}
+	return fmt.Sprint(v)
+}
+
+func printCPU(w io.Writer) {
+	fmt.Fprintf(w, "CPU          %d cores, %s\n", runtime.NumCPU(), cpuinfo.Summary())
+}
+
+// writeInfoJSON prints the config (and, for a file, its description) with
+// the cost breakdown and CPU features.
+func writeInfoJSON(w io.Writer, cfg *model.Config, md *model.Metadata, m *model.Model) error {
+	type file struct {
+		Version uint32 `json:"format_version"`
+		Size    int64  `json:"size"`
+		Mapped  bool   `json:"mapped"`
+	}
+	out := struct {
+		Config *model.Config     `json:"config,omitempty"`
+		Model  *model.Metadata   `json:"model,omitempty"`
+		File   *file             `json:"file,omitempty"`
+		Costs  []model.Cost      `json:"costs"`
+		Total  model.Cost        `json:"total"`
+		CPU    []cpuinfo.Feature `json:"cpu_features"`
+		GOARCH string            `json:"goarch"`
+	}{Model: md, Costs: cfg.Costs(), Total: cfg.TotalCost(), CPU: cpuinfo.Features(), GOARCH: runtime.GOARCH}
+	if md == nil {
+		out.Config = cfg // a file's config is inside its description
+	}
+	if m != nil {
+		f := m.File()
+		out.File = &file{Version: f.Version(), Size: f.Size(), Mapped: f.Mapped()}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
