@@ -3,17 +3,21 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/coatnet-edge/coatnet-edge/internal/conformance"
+	"github.com/coatnet-edge/coatnet-edge/model"
 )
 
 // run executes the CLI in-process and returns stdout, stderr and the error.
@@ -219,5 +223,94 @@ func TestHelpHasExamples(t *testing.T) {
 		if !strings.Contains(stdout, "Examples:") || !strings.Contains(stdout, "coatnet "+c) {
 			t.Errorf("%s --help lacks an example:\n%s", c, stdout)
 		}
+	}
+}
+
+// writeSafetensors writes float32 tensors in the safetensors format.
+func writeSafetensors(t *testing.T, path string, tensors map[string]model.Tensor) {
+	t.Helper()
+	header := map[string]any{}
+	var data []byte
+	names := make([]string, 0, len(tensors))
+	for n := range tensors {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		tt := tensors[n]
+		begin := len(data)
+		for _, v := range tt.Data {
+			data = binary.LittleEndian.AppendUint32(data, math.Float32bits(v))
+		}
+		header[n] = map[string]any{"dtype": "F32", "shape": tt.Shape, "data_offsets": []int{begin, len(data)}}
+	}
+	h, err := json.Marshal(header)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := binary.LittleEndian.AppendUint64(nil, uint64(len(h)))
+	out = append(append(out, h...), data...)
+	if err := os.WriteFile(path, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestGreyInvertedModel converts a one-channel model with a grey, inverted
+// recipe and checks that classify applies it: a picture and its colour
+// negative must swap roles, so their results differ, while the same picture
+// in colour and in grey gives the same answer.
+func TestGreyInvertedModel(t *testing.T) {
+	cfg, err := model.Arch("coatnet_nano_rw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ImgSize, cfg.InChans, cfg.NumClasses = 32, 1, 4
+	cfg.EmbedDim, cfg.Depths, cfg.StemWidth = [4]int{16, 32, 32, 64}, [4]int{1, 1, 1, 1}, [2]int{8, 16}
+	dir := t.TempDir()
+	ckpt := filepath.Join(dir, "grey.safetensors")
+	writeSafetensors(t, ckpt, model.SyntheticWeights(&cfg, 4))
+	out := filepath.Join(dir, "grey.coatnet")
+	_, stderr, err := run(t, "convert", ckpt, "-o", out, "--arch", "coatnet_nano_rw", "--img-size", "32",
+		"--embed-dim", "16,32,32,64", "--depths", "1,1,1,1", "--stem-width", "8,16",
+		"--invert", "--mean", "0.3", "--std", "0.4")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	info, _, err := run(t, "info", out)
+	if err != nil || !strings.Contains(info, "grey") || !strings.Contains(info, "invert true") || !strings.Contains(info, "1 x 32 x 32") {
+		t.Fatalf("info: %v\n%s", err, info)
+	}
+	colour, grey, negative := filepath.Join(dir, "c.png"), filepath.Join(dir, "g.png"), filepath.Join(dir, "n.png")
+	rgb := image.NewNRGBA(image.Rect(0, 0, 40, 40))
+	g := image.NewGray(rgb.Rect)
+	n := image.NewGray(rgb.Rect)
+	for i := range 40 * 40 {
+		v := uint8(i*37) ^ uint8(i/40*11)
+		rgb.Pix[4*i], rgb.Pix[4*i+1], rgb.Pix[4*i+2], rgb.Pix[4*i+3] = v, v, v, 255
+		g.Pix[i], n.Pix[i] = v, 255-v
+	}
+	for path, img := range map[string]image.Image{colour: rgb, grey: g, negative: n} {
+		f, _ := os.Create(path)
+		png.Encode(f, img)
+		f.Close()
+	}
+	stdout, _, err := run(t, "classify", out, colour, grey, negative, "--json", "--top", "4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	scores := make([]string, len(lines))
+	for i, l := range lines {
+		var r classification
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatal(err)
+		}
+		scores[i] = fmt.Sprint(r.Top)
+	}
+	if scores[0] != scores[1] {
+		t.Errorf("colour and grey versions of one picture disagree:\n%s\n%s", scores[0], scores[1])
+	}
+	if scores[1] == scores[2] {
+		t.Errorf("a picture and its negative give the same scores: inversion ignored")
 	}
 }
