@@ -2,10 +2,10 @@ package model
 
 // Cost is the work and size of one part of the network.
 type Cost struct {
-	Name   string
-	MACs   int64 // convolution, linear and attention-matmul multiply-accumulates
-	Attn   int64 // of which the QK^T and PV products
-	Params int64 // learnable parameters (BatchNorm running statistics excluded)
+	Name   string `json:"name"`
+	MACs   int64  `json:"macs"`      // convolution, linear and attention-matmul multiply-accumulates
+	Attn   int64  `json:"attn_macs"` // of which the QK^T and PV products
+	Params int64  `json:"params"`    // learnable parameters (BatchNorm running statistics excluded)
 }
 
 // Costs breaks the network down into stem, the four stages and head, using
