@@ -58,6 +58,25 @@ func Read(path string) (map[string]Tensor, error) {
 	return nil, fmt.Errorf("checkpoint: %s: unrecognised format: not safetensors, not a PyTorch zip archive, not a legacy PyTorch pickle", path)
 }
 
+// readFile opens path and hands it to a format reader, naming the file in
+// any error.
+func readFile(path string, read func(r io.ReaderAt, size int64) (map[string]Tensor, error)) (map[string]Tensor, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint: %w", err)
+	}
+	m, err := read(f, st.Size())
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint: %s: %w", path, err)
+	}
+	return m, nil
+}
+
 // dtypeInfo describes a dtype by its safetensors name.
 type dtypeInfo struct {
 	size  int  // bytes per element

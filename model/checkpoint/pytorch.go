@@ -10,7 +10,6 @@ import (
 	"io"
 	"math"
 	"math/big"
-	"os"
 	"path"
 	"strings"
 
@@ -42,20 +41,7 @@ var errTorchScript = errors.New("TorchScript archive (torch.jit.save), not a sta
 // which cannot resolve the classes timm checkpoints hold (argparse.Namespace)
 // and trusts every size in the file.
 func ReadPyTorch(path string) (map[string]Tensor, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("checkpoint: %w", err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("checkpoint: %w", err)
-	}
-	m, err := readPyTorchFrom(f, st.Size())
-	if err != nil {
-		return nil, fmt.Errorf("checkpoint: %s: %w", path, err)
-	}
-	return m, nil
+	return readFile(path, readPyTorchFrom)
 }
 
 // parsePyTorch decodes a whole torch.save file held in memory; it is the fuzz

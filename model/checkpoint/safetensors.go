@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"slices"
 )
 
@@ -30,20 +29,7 @@ type stEntry struct {
 // float tensor straight into its float32 slice, so the file's bytes are never
 // held in full next to the converted tensors.
 func ReadSafetensors(path string) (map[string]Tensor, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("checkpoint: %w", err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("checkpoint: %w", err)
-	}
-	m, err := readSafetensors(f, st.Size())
-	if err != nil {
-		return nil, fmt.Errorf("checkpoint: %s: %w", path, err)
-	}
-	return m, nil
+	return readFile(path, readSafetensors)
 }
 
 // parseSafetensors decodes a whole safetensors file held in memory. It is the
