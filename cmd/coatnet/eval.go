@@ -1,0 +1,226 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+
+	"github.com/coatnet-edge/coatnet-edge/dataset"
+	"github.com/coatnet-edge/coatnet-edge/model"
+	"github.com/coatnet-edge/coatnet-edge/preprocess"
+)
+
+// evalReport is what eval measures.
+type evalReport struct {
+	Dataset   string       `json:"dataset"`
+	Model     string       `json:"model"`
+	Images    int          `json:"images"`
+	Correct   int          `json:"correct"`
+	Accuracy  float64      `json:"accuracy"`
+	PerClass  []classScore `json:"per_class"`
+	Confusion [][]int      `json:"confusion"` // [true][predicted]
+	Seconds   float64      `json:"seconds"`
+	Workers   int          `json:"workers"`
+}
+
+type classScore struct {
+	Label    string  `json:"label"`
+	Correct  int     `json:"correct"`
+	Total    int     `json:"total"`
+	Accuracy float64 `json:"accuracy"`
+}
+
+func newEvalCmd() *cobra.Command {
+	var source, split string
+	var limit, threads int
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "eval MODEL --dataset fashion-mnist[:DIR]",
+		Short: "Measure a model's accuracy on a labelled dataset",
+		Long: `eval runs every image of a dataset through the model, with the model's own
+preprocessing, and prints the top-1 accuracy, the accuracy of each class and
+the confusion matrix (rows: true class, columns: predicted class).
+
+Datasets: fashion-mnist reads the IDX files (gzip-compressed or not) of
+Debian's dataset-fashion-mnist from /usr/share/datasets/fashion-mnist;
+fashion-mnist:DIR reads them from DIR. Images are spread over --threads
+workers; the result does not depend on their number.`,
+		Example: `  coatnet eval models/fmnist-pre.coatnet --dataset fashion-mnist
+  coatnet eval fmnist.coatnet --dataset fashion-mnist:$HOME/data --split train --limit 2000 --json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, err := model.Load(args[0])
+			if err != nil {
+				return err
+			}
+			defer m.Close()
+			set, err := dataset.Open(source, split)
+			if err != nil {
+				return err
+			}
+			if len(set.Classes) != m.Config.NumClasses {
+				return fmt.Errorf("%s has %d classes, the model %d", set.Name, len(set.Classes), m.Config.NumClasses)
+			}
+			for i, l := range set.Classes {
+				if !strings.EqualFold(l, m.Labels[i]) {
+					slog.Warn("model and dataset name a class differently; scoring by class number", "class", i, "model", m.Labels[i], "dataset", l)
+					break
+				}
+			}
+			n := set.Len()
+			if limit > 0 {
+				n = min(n, limit)
+			}
+			if threads <= 0 {
+				threads = runtime.NumCPU()
+			}
+			threads = min(threads, n)
+			bar := progressbar.NewOptions(n,
+				progressbar.OptionSetWriter(cmd.ErrOrStderr()),
+				progressbar.OptionSetDescription("eval "+set.Name),
+				progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString("img"),
+				progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish())
+			start := time.Now()
+			pred, err := predictAll(cmd, m, set, n, threads, bar)
+			bar.Finish()
+			if err != nil {
+				return err
+			}
+			r := scoreEval(set, pred, m.Labels)
+			r.Dataset, r.Model, r.Workers = set.Name, m.Name, threads
+			r.Seconds = time.Since(start).Seconds()
+			if asJSON {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(r)
+			}
+			printEval(cmd.OutOrStdout(), r)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&source, "dataset", "", "fashion-mnist or fashion-mnist:DIR (required)")
+	cmd.Flags().StringVar(&split, "split", "test", "test or train")
+	cmd.Flags().IntVar(&limit, "limit", 0, "evaluate only the first N images")
+	cmd.Flags().IntVar(&threads, "threads", 0, "parallel workers (default: all CPUs)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
+	_ = cmd.MarkFlagRequired("dataset")
+	return cmd
+}
+
+// predictAll classifies images [0, n) of set on workers that each own an
+// engine and a preprocessor, and returns the predicted class of each.
+func predictAll(cmd *cobra.Command, m *model.Model, set *dataset.Set, n, workers int, bar *progressbar.ProgressBar) ([]int, error) {
+	pred := make([]int, n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make([]error, workers)
+	ctx := cmd.Context()
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			net, err := m.NewFloatNet(1)
+			if err != nil {
+				errs[w] = err
+				return
+			}
+			defer net.Close()
+			prep, err := preprocess.New(m.Preprocess)
+			if err != nil {
+				errs[w] = err
+				return
+			}
+			for ctx.Err() == nil {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				if err := prep.Apply(set.Image(i), net.Input()); err != nil {
+					errs[w] = fmt.Errorf("image %d: %w", i, err)
+					return
+				}
+				pred[i] = argmax(net.Run())
+				bar.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return pred, ctx.Err()
+}
+
+func argmax(v []float32) int {
+	best := 0
+	for i, x := range v {
+		if x > v[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+func scoreEval(set *dataset.Set, pred []int, labels []string) evalReport {
+	k := len(labels)
+	r := evalReport{Images: len(pred), Confusion: make([][]int, k), PerClass: make([]classScore, k)}
+	for i := range r.Confusion {
+		r.Confusion[i] = make([]int, k)
+		r.PerClass[i].Label = labels[i]
+	}
+	for i, p := range pred {
+		t := set.Labels[i]
+		r.Confusion[t][p]++
+		r.PerClass[t].Total++
+		if p == t {
+			r.PerClass[t].Correct++
+			r.Correct++
+		}
+	}
+	r.Accuracy = float64(r.Correct) / float64(max(1, r.Images))
+	for i := range r.PerClass {
+		c := &r.PerClass[i]
+		c.Accuracy = float64(c.Correct) / float64(max(1, c.Total))
+	}
+	return r
+}
+
+func printEval(w io.Writer, r evalReport) {
+	fmt.Fprintf(w, "%s: %d images, model %s, %d workers, %.1f s (%.0f images/s)\n",
+		r.Dataset, r.Images, r.Model, r.Workers, r.Seconds, float64(r.Images)/r.Seconds)
+	fmt.Fprintf(w, "top-1 accuracy %.2f%% (%d/%d)\n\n", 100*r.Accuracy, r.Correct, r.Images)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprint(tw, "true \\ predicted\t")
+	for _, c := range r.PerClass {
+		fmt.Fprintf(tw, "%s\t", abbrev(c.Label))
+	}
+	fmt.Fprint(tw, "accuracy\t\n")
+	for i, row := range r.Confusion {
+		fmt.Fprintf(tw, "%s\t", r.PerClass[i].Label)
+		for _, v := range row {
+			fmt.Fprintf(tw, "%d\t", v)
+		}
+		fmt.Fprintf(tw, "%.1f%%\t\n", 100*r.PerClass[i].Accuracy)
+	}
+	tw.Flush()
+}
+
+// abbrev shortens a label for a matrix column header.
+func abbrev(s string) string {
+	if r := []rune(s); len(r) > 7 {
+		return string(r[:7])
+	}
+	return s
+}
