@@ -17,7 +17,7 @@ ARM64_PKGS ?= ./...
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_TEST := qemu-user
 
-.PHONY: all build run test test-native test-arm64 cross bench vet fuzz deps check-go clean
+.PHONY: all build run test test-native test-arm64 check-train cross bench vet fuzz deps check-go clean
 
 all: build
 
@@ -40,7 +40,7 @@ build: check-go
 run: build
 	./$(BIN) --help
 
-test: deps check-go vet test-native test-arm64
+test: deps check-go vet test-native test-arm64 check-train
 
 test-native:
 	$(GO) test -tags '$(TAGS)' -count=1 ./...
@@ -53,6 +53,16 @@ test-arm64:
 		CGO_ENABLED=0 GOARCH=arm64 $(GO) test -tags '$(TAGS)' -count=1 -short \
 			-exec "qemu-aarch64 -cpu $$cpu" $(ARM64_PKGS) || exit 1; \
 	done
+
+# The training model must reproduce timm; checked wherever PyTorch is
+# installed (Debian's python3-torch), skipped elsewhere.
+PYTHON_TORCH ?= /usr/bin/python3
+check-train:
+	@if $(PYTHON_TORCH) -c 'import torch' 2>/dev/null; then \
+		$(PYTHON_TORCH) tools/train/check_conformance.py; \
+	else \
+		echo "check-train: no PyTorch for $(PYTHON_TORCH), skipping tools/train/check_conformance.py"; \
+	fi
 
 cross: check-go
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags nogocv -trimpath -ldflags '$(LDFLAGS)' -o bin/coatnet-linux-arm64 ./cmd/coatnet

@@ -1,0 +1,248 @@
+#!/usr/bin/python3
+"""Train the Fashion-MNIST demo CoAtNet that ships in models/.
+
+    /usr/bin/python3 tools/train/train.py --attention pre-softmax --out build/fmnist-pre
+    /usr/bin/python3 tools/train/train.py --attention post-softmax --out build/fmnist-post
+
+Needs Debian's python3-torch (run with /usr/bin/python3; the python3 first on
+PATH may have no torch), python3-pil, python3-numpy and
+dataset-fashion-mnist (/usr/share/datasets/fashion-mnist).
+
+The model is a small custom config of timm's coatnet_nano_rw family (see
+coatnet.py: timm's module and state-dict names), C-C-T-T at 64x64 grey.
+Every picture is upscaled from 28x28 with PIL's bilinear filter, exactly the
+resize `coatnet` applies from the model file's preprocessing, and normalised
+with the training set's mean and std. Augmentation: random shifts of up to 6
+pixels (zero padding, at 64x64) and horizontal flips. AdamW with linear
+warm-up and cosine decay, label smoothing 0.1. Seeded: the same command with
+the same --threads gives the same weights.
+
+The run writes into --out:
+  model.pth          torch.save(model.state_dict()), for `coatnet convert`
+  result.json        config, hyper-parameters, per-epoch log, test accuracy
+                     measured here, timings, versions, the convert flags
+  samples.json       logits of testdata/fashion/*.png (if present), for the
+                     Go engine's agreement test
+"""
+
+import argparse
+import gzip
+import json
+import math
+import os
+import platform
+import struct
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from coatnet import CoAtNet, Config  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+LABELS = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+          "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+# Fashion-MNIST training-set statistics of v/255.
+MEAN, STD = 0.2860, 0.3530
+
+
+def read_idx(path):
+    """An IDX file (gzip or not) as a numpy array."""
+    raw = Path(path).read_bytes()
+    if raw[:2] == b"\x1f\x8b":
+        raw = gzip.decompress(raw)
+    zero, dtype, ndim = struct.unpack(">HBB", raw[:4])
+    if zero != 0 or dtype != 0x08:
+        raise ValueError(f"{path}: not an unsigned-byte IDX file")
+    dims = struct.unpack(">" + "I" * ndim, raw[4:4 + 4 * ndim])
+    return np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+def load_split(data, split):
+    prefix = "train" if split == "train" else "t10k"
+    images = read_idx(Path(data) / f"{prefix}-images-idx3-ubyte.gz")
+    labels = read_idx(Path(data) / f"{prefix}-labels-idx1-ubyte.gz")
+    return images, labels.astype(np.int64)
+
+
+def resize_all(images, size):
+    """PIL bilinear upscaling of every 28x28 picture (8-bit, as coatnet does)."""
+    out = np.empty((len(images), size, size), np.uint8)
+    for i, img in enumerate(images):
+        out[i] = np.asarray(Image.fromarray(img, "L").resize((size, size), Image.BILINEAR))
+    return out
+
+
+def normalise(u8):
+    """v/255, then (x - mean)/std, in float32 step by step like coatnet."""
+    x = torch.from_numpy(u8).float().unsqueeze(1) / 255
+    return (x - torch.tensor(MEAN, dtype=torch.float32)) / torch.tensor(STD, dtype=torch.float32)
+
+
+def augment(x, gen, shift):
+    """Random shifts (zero padding in pixel space) and horizontal flips."""
+    n, _, h, w = x.shape
+    pad = F.pad(x, (shift, shift, shift, shift), value=float(-MEAN / STD))
+    dx = torch.randint(0, 2 * shift + 1, (n,), generator=gen)
+    dy = torch.randint(0, 2 * shift + 1, (n,), generator=gen)
+    flip = torch.rand(n, generator=gen) < 0.5
+    out = torch.empty_like(x)
+    for i in range(n):
+        crop = pad[i, :, dy[i]:dy[i] + h, dx[i]:dx[i] + w]
+        out[i] = crop.flip(-1) if flip[i] else crop
+    return out
+
+
+class Progress:
+    """A one-line progress bar on stderr with loss and accuracy."""
+
+    def __init__(self, total, title):
+        self.total, self.title, self.start = total, title, time.time()
+
+    def update(self, done, **fields):
+        frac = done / self.total
+        bar = "#" * int(30 * frac) + "-" * (30 - int(30 * frac))
+        el = time.time() - self.start
+        eta = el / frac - el if frac > 0 else 0
+        extra = " ".join(f"{k} {v}" for k, v in fields.items())
+        sys.stderr.write(f"\r{self.title} [{bar}] {done}/{self.total} {extra} {el:.0f}s eta {eta:.0f}s ")
+        sys.stderr.flush()
+
+    def close(self):
+        sys.stderr.write("\n")
+
+
+@torch.no_grad()
+def evaluate(model, x, y, batch=500):
+    model.eval()
+    correct = 0
+    for i in range(0, len(x), batch):
+        correct += (model(x[i:i + batch]).argmax(1) == y[i:i + batch]).sum().item()
+    return correct / len(x)
+
+
+def param_groups(model, wd):
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        (no_decay if p.ndim <= 1 or "relative_position_bias_table" in name else decay).append(p)
+    return [{"params": decay, "weight_decay": wd}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def sample_logits(model, size):
+    """Logits of testdata/fashion/*.png through the same preprocessing."""
+    folder = ROOT / "testdata" / "fashion"
+    out = {}
+    model.eval()
+    for png in sorted(folder.glob("*.png")):
+        img = Image.open(png).convert("L").resize((size, size), Image.BILINEAR)
+        x = normalise(np.asarray(img)[None])
+        with torch.no_grad():
+            out[png.name] = [float(v) for v in model(x)[0]]
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--attention", choices=["pre-softmax", "post-softmax"], default="pre-softmax")
+    ap.add_argument("--out", required=True, help="output folder")
+    ap.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
+    ap.add_argument("--epochs", type=int, default=18)
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--wd", type=float, default=0.05)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--img-size", type=int, default=64)
+    ap.add_argument("--eval-every", type=int, default=3, help="epochs between test evaluations")
+    args = ap.parse_args()
+
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    gen = torch.Generator().manual_seed(args.seed)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    t0 = time.time()
+    train_u8, train_y = load_split(args.data, "train")
+    test_u8, test_y = load_split(args.data, "test")
+    train_x = normalise(resize_all(train_u8, args.img_size))
+    test_x = normalise(resize_all(test_u8, args.img_size))
+    train_y, test_y = torch.from_numpy(train_y), torch.from_numpy(test_y)
+    print(f"data: {len(train_x)} train, {len(test_x)} test at {args.img_size}px in {time.time() - t0:.1f}s", file=sys.stderr)
+
+    cfg = Config(img_size=args.img_size, attention=args.attention)
+    model = CoAtNet(cfg)
+    n_params = sum(p.numel() for p in model.parameters())
+    opt = torch.optim.AdamW(param_groups(model, args.wd), lr=args.lr)
+    steps_per_epoch = math.ceil(len(train_x) / args.batch)
+    total = steps_per_epoch * args.epochs
+    warm = steps_per_epoch
+
+    def lr_at(step):
+        if step < warm:
+            return args.lr * (step + 1) / warm
+        return 0.5 * args.lr * (1 + math.cos(math.pi * (step - warm) / (total - warm)))
+
+    log = []
+    step = 0
+    train_start = time.time()
+    for epoch in range(args.epochs):
+        model.train()
+        perm = torch.randperm(len(train_x), generator=gen)
+        bar = Progress(steps_per_epoch, f"{args.attention} epoch {epoch + 1}/{args.epochs}")
+        loss_sum, correct, seen = 0.0, 0, 0
+        for b in range(steps_per_epoch):
+            idx = perm[b * args.batch:(b + 1) * args.batch]
+            x, y = augment(train_x[idx], gen, 6), train_y[idx]
+            for g in opt.param_groups:
+                g["lr"] = lr_at(step)
+            logits = model(x)
+            loss = F.cross_entropy(logits, y, label_smoothing=0.1)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            step += 1
+            loss_sum += loss.item() * len(y)
+            correct += (logits.argmax(1) == y).sum().item()
+            seen += len(y)
+            if b % 10 == 0 or b == steps_per_epoch - 1:
+                bar.update(b + 1, loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.4f}")
+        bar.close()
+        entry = {"epoch": epoch + 1, "train_loss": loss_sum / seen, "train_acc": correct / seen,
+                 "seconds": time.time() - train_start}
+        if (epoch + 1) % args.eval_every == 0 or epoch + 1 == args.epochs:
+            entry["test_acc"] = evaluate(model, test_x, test_y)
+            print(f"epoch {epoch + 1}: test accuracy {entry['test_acc']:.4f}", file=sys.stderr)
+        log.append(entry)
+    train_seconds = time.time() - train_start
+
+    model.eval()
+    torch.save(model.state_dict(), out / "model.pth")
+    test_acc = log[-1]["test_acc"]
+    result = {
+        "attention": args.attention,
+        "config": cfg.__dict__,
+        "params": n_params,
+        "hyper": {k: getattr(args, k) for k in ("epochs", "batch", "lr", "wd", "seed", "threads", "img_size")},
+        "labels": LABELS,
+        "mean": MEAN, "std": STD,
+        "test_accuracy": test_acc,
+        "train_seconds": round(train_seconds, 1),
+        "log": log,
+        "convert_flags": cfg.go_flags() + ["--colour", "grey", "--interpolation", "bilinear",
+                                           "--crop-pct", "1", "--mean", str(MEAN), "--std", str(STD)],
+        "torch": torch.__version__, "python": platform.python_version(),
+        "command": " ".join(sys.argv),
+    }
+    (out / "result.json").write_text(json.dumps(result, indent=1) + "\n")
+    (out / "samples.json").write_text(json.dumps(sample_logits(model, args.img_size), indent=1) + "\n")
+    print(f"{args.attention}: test accuracy {test_acc:.4f}, {n_params} params, {train_seconds / 60:.1f} min", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
