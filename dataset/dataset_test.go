@@ -3,10 +3,13 @@ package dataset
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
+	"image"
 	"encoding/binary"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -143,4 +146,38 @@ func FuzzReadIDX(f *testing.F) {
 			t.Fatalf("dims %v but %d bytes", dims, len(data))
 		}
 	})
+}
+
+// firstPixel is a Classifier that answers the first pixel modulo 10.
+type firstPixel struct{ closed *atomic.Int32 }
+
+func (f firstPixel) Classify(img image.Image) (int, error) {
+	return int(img.(*image.Gray).Pix[0]) % 10, nil
+}
+func (f firstPixel) Close() error { f.closed.Add(1); return nil }
+
+// TestEvaluateScores checks counts, confusion and per-class figures
+// against a hand computation, for several worker counts.
+func TestEvaluateScores(t *testing.T) {
+	s := &Set{Name: "t", Width: 1, Height: 1, Pixels: []byte{0, 1, 2, 13, 4, 9}, Labels: []int{0, 1, 1, 3, 4, 0}, Classes: FashionMNISTLabels}
+	for _, workers := range []int{1, 2, 9} {
+		var closed, calls atomic.Int32
+		r, err := s.Evaluate(context.Background(), 100, workers,
+			func() (Classifier, error) { return firstPixel{&closed}, nil }, func() { calls.Add(1) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		// predictions 0,1,2,3,4,9 against labels 0,1,1,3,4,0
+		if r.Images != 6 || r.Correct != 4 || r.Confusion[1][2] != 1 || r.Confusion[0][9] != 1 || r.PerClass[1].Accuracy != 0.5 {
+			t.Errorf("workers %d: %+v", workers, r)
+		}
+		if int(closed.Load()) != min(workers, 6) || calls.Load() != 6 {
+			t.Errorf("workers %d: %d classifiers closed, %d progress calls", workers, closed, calls)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := s.Evaluate(ctx, 6, 1, func() (Classifier, error) { return firstPixel{new(atomic.Int32)}, nil }, nil); err == nil {
+		t.Error("a cancelled evaluation returned no error")
+	}
 }

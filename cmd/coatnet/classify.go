@@ -24,7 +24,7 @@ type scoredLabel struct {
 type classification struct {
 	Image  string        `json:"image"`
 	Top    []scoredLabel `json:"top,omitempty"`
-	Millis float64       `json:"inference_ms,omitempty"`
+	Millis float64       `json:"ms,omitempty"` // preprocessing and inference
 	Error  string        `json:"error,omitempty"`
 }
 
@@ -51,15 +51,11 @@ reported and the others are still classified; the exit status is then 1.`,
 				return fmt.Errorf("--top %d: must be at least 1", topK)
 			}
 			topK = min(topK, m.Config.NumClasses)
-			net, err := m.NewFloatNet(threads)
+			c, err := m.NewClassifier(threads)
 			if err != nil {
 				return err
 			}
-			defer net.Close()
-			prep, err := preprocess.New(m.Preprocess)
-			if err != nil {
-				return err
-			}
+			defer c.Close()
 			out := cmd.OutOrStdout()
 			enc := json.NewEncoder(out)
 			failed := 0
@@ -67,7 +63,7 @@ reported and the others are still classified; the exit status is then 1.`,
 				if err := cmd.Context().Err(); err != nil {
 					return err
 				}
-				r := classify(net, prep, m.Labels, path, topK)
+				r := classify(c, m.Labels, path, topK)
 				if r.Error != "" {
 					failed++
 				}
@@ -98,18 +94,19 @@ reported and the others are still classified; the exit status is then 1.`,
 	return cmd
 }
 
-func classify(net *model.FloatNet, prep *preprocess.Preprocessor, labels []string, path string, k int) classification {
+func classify(c *model.Classifier, labels []string, path string, k int) classification {
 	r := classification{Image: path}
 	img, err := preprocess.LoadImage(path)
-	if err == nil {
-		err = prep.Apply(img, net.Input())
-	}
 	if err != nil {
 		r.Error = err.Error()
 		return r
 	}
 	start := time.Now()
-	logits := net.Run()
+	logits, err := c.Logits(img)
+	if err != nil {
+		r.Error = err.Error()
+		return r
+	}
 	r.Millis = float64(time.Since(start).Microseconds()) / 1000
 	r.Top = topLabels(logits, labels, k)
 	return r

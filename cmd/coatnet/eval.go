@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"runtime"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -17,27 +15,14 @@ import (
 
 	"github.com/coatnet-edge/coatnet-edge/dataset"
 	"github.com/coatnet-edge/coatnet-edge/model"
-	"github.com/coatnet-edge/coatnet-edge/preprocess"
 )
 
-// evalReport is what eval measures.
+// evalReport is the dataset's report plus how it was made.
 type evalReport struct {
-	Dataset   string       `json:"dataset"`
-	Model     string       `json:"model"`
-	Images    int          `json:"images"`
-	Correct   int          `json:"correct"`
-	Accuracy  float64      `json:"accuracy"`
-	PerClass  []classScore `json:"per_class"`
-	Confusion [][]int      `json:"confusion"` // [true][predicted]
-	Seconds   float64      `json:"seconds"`
-	Workers   int          `json:"workers"`
-}
-
-type classScore struct {
-	Label    string  `json:"label"`
-	Correct  int     `json:"correct"`
-	Total    int     `json:"total"`
-	Accuracy float64 `json:"accuracy"`
+	dataset.Report
+	Model   string  `json:"model"`
+	Seconds float64 `json:"seconds"`
+	Workers int     `json:"workers"`
 }
 
 func newEvalCmd() *cobra.Command {
@@ -84,21 +69,20 @@ workers; the result does not depend on their number.`,
 			if threads <= 0 {
 				threads = runtime.NumCPU()
 			}
-			threads = min(threads, n)
 			bar := progressbar.NewOptions(n,
 				progressbar.OptionSetWriter(cmd.ErrOrStderr()),
 				progressbar.OptionSetDescription("eval "+set.Name),
 				progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString("img"),
 				progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish())
 			start := time.Now()
-			pred, err := predictAll(cmd, m, set, n, threads, bar)
+			rep, err := set.Evaluate(cmd.Context(), n, threads,
+				func() (dataset.Classifier, error) { return m.NewClassifier(1) },
+				func() { bar.Add(1) })
 			bar.Finish()
 			if err != nil {
 				return err
 			}
-			r := scoreEval(set, pred, m.Labels)
-			r.Dataset, r.Model, r.Workers = set.Name, m.Name, threads
-			r.Seconds = time.Since(start).Seconds()
+			r := evalReport{Report: *rep, Model: m.Name, Workers: threads, Seconds: time.Since(start).Seconds()}
 			if asJSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
@@ -115,86 +99,6 @@ workers; the result does not depend on their number.`,
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
 	_ = cmd.MarkFlagRequired("dataset")
 	return cmd
-}
-
-// predictAll classifies images [0, n) of set on workers that each own an
-// engine and a preprocessor, and returns the predicted class of each.
-func predictAll(cmd *cobra.Command, m *model.Model, set *dataset.Set, n, workers int, bar *progressbar.ProgressBar) ([]int, error) {
-	pred := make([]int, n)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	errs := make([]error, workers)
-	ctx := cmd.Context()
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			net, err := m.NewFloatNet(1)
-			if err != nil {
-				errs[w] = err
-				return
-			}
-			defer net.Close()
-			prep, err := preprocess.New(m.Preprocess)
-			if err != nil {
-				errs[w] = err
-				return
-			}
-			for ctx.Err() == nil {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				if err := prep.Apply(set.Image(i), net.Input()); err != nil {
-					errs[w] = fmt.Errorf("image %d: %w", i, err)
-					return
-				}
-				pred[i] = argmax(net.Run())
-				bar.Add(1)
-			}
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
-		}
-	}
-	return pred, ctx.Err()
-}
-
-func argmax(v []float32) int {
-	best := 0
-	for i, x := range v {
-		if x > v[best] {
-			best = i
-		}
-	}
-	return best
-}
-
-func scoreEval(set *dataset.Set, pred []int, labels []string) evalReport {
-	k := len(labels)
-	r := evalReport{Images: len(pred), Confusion: make([][]int, k), PerClass: make([]classScore, k)}
-	for i := range r.Confusion {
-		r.Confusion[i] = make([]int, k)
-		r.PerClass[i].Label = labels[i]
-	}
-	for i, p := range pred {
-		t := set.Labels[i]
-		r.Confusion[t][p]++
-		r.PerClass[t].Total++
-		if p == t {
-			r.PerClass[t].Correct++
-			r.Correct++
-		}
-	}
-	r.Accuracy = float64(r.Correct) / float64(max(1, r.Images))
-	for i := range r.PerClass {
-		c := &r.PerClass[i]
-		c.Accuracy = float64(c.Correct) / float64(max(1, c.Total))
-	}
-	return r
 }
 
 func printEval(w io.Writer, r evalReport) {

@@ -1,0 +1,112 @@
+package dataset
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"sync"
+	"sync/atomic"
+)
+
+// Classifier labels one image with a class number. Each evaluation worker
+// gets its own, so implementations need not be safe for concurrent use.
+type Classifier interface {
+	Classify(img image.Image) (int, error)
+	Close() error
+}
+
+// Report is what an evaluation measures.
+type Report struct {
+	Dataset   string       `json:"dataset"`
+	Images    int          `json:"images"`
+	Correct   int          `json:"correct"`
+	Accuracy  float64      `json:"accuracy"`
+	PerClass  []ClassScore `json:"per_class"`
+	Confusion [][]int      `json:"confusion"` // [true][predicted]
+}
+
+// ClassScore is the accuracy on one class.
+type ClassScore struct {
+	Label    string  `json:"label"`
+	Correct  int     `json:"correct"`
+	Total    int     `json:"total"`
+	Accuracy float64 `json:"accuracy"`
+}
+
+// Evaluate classifies images [0, n) of the set on workers goroutines, each
+// with a classifier from newClassifier, calling progress after every image,
+// and scores the predictions. Each image's prediction does not depend on
+// the worker that made it, so neither does the report.
+func (s *Set) Evaluate(ctx context.Context, n, workers int, newClassifier func() (Classifier, error), progress func()) (*Report, error) {
+	n = min(n, s.Len())
+	workers = max(1, min(workers, n))
+	pred := make([]int, n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make([]error, workers)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := newClassifier()
+			if err != nil {
+				errs[w] = err
+				return
+			}
+			defer c.Close()
+			for ctx.Err() == nil {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				p, err := c.Classify(s.Image(i))
+				if err != nil {
+					errs[w] = fmt.Errorf("image %d: %w", i, err)
+					return
+				}
+				if p < 0 || p >= len(s.Classes) {
+					errs[w] = fmt.Errorf("image %d: class %d out of range", i, p)
+					return
+				}
+				pred[i] = p
+				if progress != nil {
+					progress()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return s.score(pred), nil
+}
+
+func (s *Set) score(pred []int) *Report {
+	k := len(s.Classes)
+	r := &Report{Dataset: s.Name, Images: len(pred), Confusion: make([][]int, k), PerClass: make([]ClassScore, k)}
+	for i := range r.Confusion {
+		r.Confusion[i] = make([]int, k)
+		r.PerClass[i].Label = s.Classes[i]
+	}
+	for i, p := range pred {
+		t := s.Labels[i]
+		r.Confusion[t][p]++
+		r.PerClass[t].Total++
+		if p == t {
+			r.PerClass[t].Correct++
+			r.Correct++
+		}
+	}
+	r.Accuracy = float64(r.Correct) / float64(max(1, r.Images))
+	for i := range r.PerClass {
+		c := &r.PerClass[i]
+		c.Accuracy = float64(c.Correct) / float64(max(1, c.Total))
+	}
+	return r
+}
