@@ -29,6 +29,10 @@ func activationByName(name string) activation {
 		return actGELU
 	case "relu":
 		return actReLU
+	case "tanh":
+		return actTanh
+	case "sigmoid":
+		return actSigmoid
 	}
 	panic("model: unknown activation " + name) // Config.Validate rejects others
 }

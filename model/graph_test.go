@@ -1,0 +1,86 @@
+package model_test
+
+import (
+	"math"
+	"path/filepath"
+	"testing"
+
+	"github.com/coatnet-edge/coatnet-edge/internal/conformance"
+	"github.com/coatnet-edge/coatnet-edge/model"
+)
+
+// TestGraphMatchesFloatNet runs the shared and repository conformance cases through the graph in
+// float32: the unfused NHWC form must give the float engine's logits.
+func TestGraphMatchesFloatNet(t *testing.T) {
+	repo, err := conformance.LoadAll(filepath.Join("..", "testdata", "conformance"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range append(loadCases(t), repo...) {
+		cfg, err := c.Config()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.TotalCost().MACs > shortMACs && testing.Short() {
+			continue
+		}
+		net, input, err := buildCase(c, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		copy(net.Input(), input)
+		want := append([]float32(nil), net.Run()...)
+		net.Close()
+		sd, _ := c.StateDict()
+		g, err := model.NewGraph(cfg, sd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := g.NewRunner(0)
+		got := r.Run(input)
+		r.Close()
+		var worst, scale float64
+		for i := range want {
+			worst = max(worst, math.Abs(float64(got[i]-want[i])))
+			scale = max(scale, math.Abs(float64(want[i])))
+		}
+		t.Logf("%s: max |graph - float engine| %.2g", c.Name, worst)
+		if worst > 1e-4*max(1, scale) {
+			t.Errorf("%s: graph departs from the float engine by %.3g", c.Name, worst)
+		}
+	}
+}
+
+// TestGraphPostSoftmax checks the graph's post-softmax attention against
+// the float engine's.
+func TestGraphPostSoftmax(t *testing.T) {
+	cfg, err := model.Arch("coatnet_nano_rw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ImgSize, cfg.NumClasses, cfg.Attention = 64, 10, model.PostSoftmax
+	cfg.EmbedDim, cfg.Depths, cfg.StemWidth = [4]int{16, 32, 64, 64}, [4]int{1, 1, 2, 2}, [2]int{8, 16}
+	w := model.SyntheticWeights(&cfg, 2)
+	net, err := model.NewFloatNet(cfg, w, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer net.Close()
+	for i := range net.Input() {
+		net.Input()[i] = float32(model.SeededUniform(4, uint64(i)))
+	}
+	input := append([]float32(nil), net.Input()...)
+	want := net.Run()
+	g, err := model.NewGraph(cfg, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := g.NewRunner(1)
+	defer r.Close()
+	got := r.Run(input)
+	for i := range want {
+		if math.Abs(float64(got[i]-want[i])) > 1e-4*max(1, math.Abs(float64(want[i]))) {
+			t.Fatalf("logit %d: graph %v, float engine %v", i, got[i], want[i])
+		}
+	}
+}
