@@ -42,7 +42,7 @@ const (
 	OpScale     OpKind = "scale"     // In[0][p][c] * In[1][0][c] (squeeze-excite gate)
 	OpAdd       OpKind = "add"       // residual sum
 	OpLayerNorm OpKind = "layernorm" // over channels at each pixel
-	OpAttention OpKind = "attention" // relative multi-head attention of a qkv tensor
+	OpAttention OpKind = "attention" // relative multi-head attention of q, k, v tensors
 	OpLogits    OpKind = "logits"    // final linear layer to float logits
 )
 
@@ -60,9 +60,9 @@ type Op struct {
 	W, B   []float32
 	Eps    float64 // layernorm
 
-	// Attention: Heads heads of DimHead; the qkv input holds per head
-	// [q(DimHead) k(DimHead) v(DimHead)], q already scaled; RelTable is
-	// Heads x (2*side-1)^2 in timm's (query - key) offset order.
+	// Attention: Heads heads of DimHead over inputs q (already scaled), k
+	// and v, each [pixels][Heads*DimHead]; RelTable is Heads x (2*side-1)^2
+	// in timm's (query - key) offset order.
 	Heads, DimHead int
 	Form           AttentionForm
 	RelTable       []float32
@@ -305,12 +305,26 @@ func (b *graphBuilder) transformer(blk Block, x TensorID) (TensorID, error) {
 			qkvB[r] = float32(float64(qkvB[r]) * qs)
 		}
 	}
-	qkv := b.conv(p+"attn.qkv", h, qkvW, qkvB, 3*blk.Attn, 1, 1)
+	// q, k and v become separate tensors (each with its own symmetric int8
+	// scale): rows h*3d + role*d + e of timm's head-interleaved qkv.
+	var qkv [3]TensorID
+	for role, rname := range []string{"q", "k", "v"} {
+		rw := make([]float32, 0, blk.Attn*blk.In)
+		rb := make([]float32, 0, blk.Attn)
+		for hd := 0; hd < blk.Heads; hd++ {
+			for e := 0; e < d; e++ {
+				r := hd*3*d + role*d + e
+				rw = append(rw, qkvW[r*blk.In:(r+1)*blk.In]...)
+				rb = append(rb, qkvB[r])
+			}
+		}
+		qkv[role] = b.conv(p+"attn."+rname, h, rw, rb, blk.Attn, 1, 1)
+	}
 	table, err := relPosTable(cfg, w, p, blk)
 	if err != nil {
 		return 0, err
 	}
-	a := b.op(Op{Kind: OpAttention, In: []TensorID{qkv}, Heads: blk.Heads, DimHead: d, Form: cfg.Attention, RelTable: table},
+	a := b.op(Op{Kind: OpAttention, In: qkv[:], Heads: blk.Heads, DimHead: d, Form: cfg.Attention, RelTable: table},
 		p+"attn", blk.OutSide, blk.Attn)
 	projW, projB := w.get(p+"attn.proj.weight"), w.get(p+"attn.proj.bias")
 	fc2W, fc2B := w.get(p+"mlp.fc2.weight"), w.get(p+"mlp.fc2.bias")

@@ -213,21 +213,19 @@ func (j *graphJob) Do(worker, lo, hi int) {
 func (r *GraphRunner) attention(worker int, op *Op, lo, hi int) {
 	g := r.g
 	ot := &g.Tensors[op.Out]
-	qkv := r.vals[op.In[0]]
+	qs, ks, vs := r.vals[op.In[0]], r.vals[op.In[1]], r.vals[op.In[2]]
 	out := r.vals[op.Out]
 	n, side, d := ot.Pixels(), ot.Side, op.DimHead
 	span := 2*side - 1
-	stride := 3 * op.Heads * d
 	a := op.Heads * d
 	row := r.scores[worker][:n]
 	for h := lo; h < hi; h++ {
 		tab := op.RelTable[h*span*span : (h+1)*span*span]
-		qo, ko, vo := h*3*d, h*3*d+d, h*3*d+2*d
 		for i := 0; i < n; i++ {
-			q := qkv[i*stride+qo : i*stride+qo+d]
+			q := qs[i*a+h*d : i*a+h*d+d]
 			base := (i/side+side-1)*span + i%side + side - 1
 			for j := 0; j < n; j++ {
-				k := qkv[j*stride+ko : j*stride+ko+d]
+				k := ks[j*a+h*d : j*a+h*d+d]
 				var s float32
 				for e, qv := range q {
 					s += qv * k[e]
@@ -256,7 +254,7 @@ func (r *GraphRunner) attention(worker int, op *Op, lo, hi int) {
 			o := out[i*a+h*d : i*a+h*d+d]
 			clear(o)
 			for j, pj := range row {
-				v := qkv[j*stride+vo : j*stride+vo+d]
+				v := vs[j*a+h*d : j*a+h*d+d]
 				for e := range o {
 					o[e] += pj * v[e]
 				}
