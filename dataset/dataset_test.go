@@ -172,7 +172,7 @@ func TestEvaluateScores(t *testing.T) {
 			t.Errorf("workers %d: %+v", workers, r)
 		}
 		if int(closed.Load()) != min(workers, 6) || calls.Load() != 6 {
-			t.Errorf("workers %d: %d classifiers closed, %d progress calls", workers, closed, calls)
+			t.Errorf("workers %d: %d classifiers closed, %d progress calls", workers, closed.Load(), calls.Load())
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())

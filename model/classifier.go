@@ -9,17 +9,18 @@ import (
 // Classifier runs a model on pictures, prepared with the model's own
 // preprocessing. It owns its engine and buffers: one per goroutine.
 type Classifier struct {
-	net  *FloatNet
+	net  Engine
 	prep *preprocess.Preprocessor
 }
 
-// NewClassifier builds an engine with the given threads (<= 0: all CPUs).
-func (m *Model) NewClassifier(threads int) (*Classifier, error) {
-	prep, err := preprocess.New(m.Preprocess)
+// NewClassifier builds the model's engine (float or int8, as the file
+// says) with the given threads (<= 0: all CPUs).
+func NewClassifier(m Any, threads int) (*Classifier, error) {
+	prep, err := preprocess.New(m.Describe().Preprocess)
 	if err != nil {
 		return nil, err
 	}
-	net, err := m.NewFloatNet(threads)
+	net, err := m.NewEngine(threads)
 	if err != nil {
 		return nil, err
 	}

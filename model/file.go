@@ -146,6 +146,12 @@ func (m *Model) Close() error {
 	return m.file.Close()
 }
 
+// Describe returns the model's description.
+func (m *Model) Describe() *Metadata { return &m.Metadata }
+
+// NewEngine is NewFloatNet behind the Engine interface.
+func (m *Model) NewEngine(threads int) (Engine, error) { return m.NewFloatNet(threads) }
+
 // NewFloatNet builds the float32 engine for this model.
 func (m *Model) NewFloatNet(threads int) (*FloatNet, error) {
 	return NewFloatNet(m.Config, m.Weights, threads)

@@ -49,21 +49,28 @@ func (r *GraphRunner) Run(input []float32) []float32 {
 		}
 	}
 	for i := range r.g.Ops {
-		op := &r.g.Ops[i]
-		r.job = graphJob{r: r, op: op}
-		out := &r.g.Tensors[op.Out]
-		switch op.Kind {
-		case OpMean:
-			r.pool.Run(&r.job, out.Channels, 16)
-		case OpAttention:
-			r.pool.Run(&r.job, op.Heads, 1)
-		case OpLogits:
-			r.job.Do(0, 0, 1)
-		default:
-			r.pool.Run(&r.job, out.Pixels(), 8)
-		}
+		r.RunOp(i)
 	}
 	return r.vals[r.g.Ops[len(r.g.Ops)-1].Out]
+}
+
+// RunOp computes operation i from the tensors' current values, which lets
+// a caller measure one operation's error in isolation by writing its
+// inputs first.
+func (r *GraphRunner) RunOp(i int) {
+	op := &r.g.Ops[i]
+	r.job = graphJob{r: r, op: op}
+	out := &r.g.Tensors[op.Out]
+	switch op.Kind {
+	case OpMean:
+		r.pool.Run(&r.job, out.Channels, 16)
+	case OpAttention:
+		r.pool.Run(&r.job, op.Heads, 1)
+	case OpLogits:
+		r.job.Do(0, 0, 1)
+	default:
+		r.pool.Run(&r.job, out.Pixels(), 8)
+	}
 }
 
 // graphJob runs one op over a range of output pixels (channels for mean,

@@ -42,7 +42,7 @@ reported and the others are still classified; the exit status is then 1.`,
   coatnet classify fmnist.coatnet testdata/fashion/*.png --top 3 --json`,
 		Args: cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			m, err := model.Load(args[0])
+			m, err := model.Open(args[0])
 			if err != nil {
 				return err
 			}
@@ -50,8 +50,9 @@ reported and the others are still classified; the exit status is then 1.`,
 			if topK < 1 {
 				return fmt.Errorf("--top %d: must be at least 1", topK)
 			}
-			topK = min(topK, m.Config.NumClasses)
-			c, err := m.NewClassifier(threads)
+			md := m.Describe()
+			topK = min(topK, md.Config.NumClasses)
+			c, err := model.NewClassifier(m, threads)
 			if err != nil {
 				return err
 			}
@@ -63,7 +64,7 @@ reported and the others are still classified; the exit status is then 1.`,
 				if err := cmd.Context().Err(); err != nil {
 					return err
 				}
-				r := classify(c, m.Labels, path, topK)
+				r := classify(c, md.Labels, path, topK)
 				if r.Error != "" {
 					failed++
 				}

@@ -44,21 +44,22 @@ workers; the result does not depend on their number.`,
   coatnet eval fmnist.coatnet --dataset fashion-mnist:$HOME/data --split train --limit 2000 --json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			m, err := model.Load(args[0])
+			m, err := model.Open(args[0])
 			if err != nil {
 				return err
 			}
 			defer m.Close()
+			md := m.Describe()
 			set, err := dataset.Open(source, split)
 			if err != nil {
 				return err
 			}
-			if len(set.Classes) != m.Config.NumClasses {
-				return fmt.Errorf("%s has %d classes, the model %d", set.Name, len(set.Classes), m.Config.NumClasses)
+			if len(set.Classes) != md.Config.NumClasses {
+				return fmt.Errorf("%s has %d classes, the model %d", set.Name, len(set.Classes), md.Config.NumClasses)
 			}
 			for i, l := range set.Classes {
-				if !strings.EqualFold(l, m.Labels[i]) {
-					slog.Warn("model and dataset name a class differently; scoring by class number", "class", i, "model", m.Labels[i], "dataset", l)
+				if !strings.EqualFold(l, md.Labels[i]) {
+					slog.Warn("model and dataset name a class differently; scoring by class number", "class", i, "model", md.Labels[i], "dataset", l)
 					break
 				}
 			}
@@ -76,13 +77,13 @@ workers; the result does not depend on their number.`,
 				progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish())
 			start := time.Now()
 			rep, err := set.Evaluate(cmd.Context(), n, threads,
-				func() (dataset.Classifier, error) { return m.NewClassifier(1) },
+				func() (dataset.Classifier, error) { return model.NewClassifier(m, 1) },
 				func() { bar.Add(1) })
 			bar.Finish()
 			if err != nil {
 				return err
 			}
-			r := evalReport{Report: *rep, Model: m.Name, Workers: threads, Seconds: time.Since(start).Seconds()}
+			r := evalReport{Report: *rep, Model: md.Name, Workers: threads, Seconds: time.Since(start).Seconds()}
 			if asJSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")

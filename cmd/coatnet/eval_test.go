@@ -15,8 +15,11 @@ import (
 	"github.com/coatnet-edge/coatnet-edge/model"
 )
 
-// writeFashionLike writes n 28x28 IDX images with labels into dir.
-func writeFashionLike(t *testing.T, dir string, n int) {
+// writeFashionLike writes n 28x28 IDX test images with labels into dir.
+func writeFashionLike(t *testing.T, dir string, n int) { writeIDXSplit(t, dir, "t10k", n) }
+
+// writeIDXSplit writes n 28x28 IDX images with labels as split prefix.
+func writeIDXSplit(t *testing.T, dir, prefix string, n int) {
 	t.Helper()
 	pix := make([]byte, n*28*28)
 	for i := range pix {
@@ -34,8 +37,8 @@ func writeFashionLike(t *testing.T, dir string, n int) {
 		}
 		return b
 	}
-	os.WriteFile(filepath.Join(dir, "t10k-images-idx3-ubyte"), append(head(uint32(n), 28, 28), pix...), 0o644)
-	os.WriteFile(filepath.Join(dir, "t10k-labels-idx1-ubyte"), append(head(uint32(n)), labels...), 0o644)
+	os.WriteFile(filepath.Join(dir, prefix+"-images-idx3-ubyte"), append(head(uint32(n), 28, 28), pix...), 0o644)
+	os.WriteFile(filepath.Join(dir, prefix+"-labels-idx1-ubyte"), append(head(uint32(n)), labels...), 0o644)
 }
 
 // greyModel converts synthetic weights of a small 64x64 grey 10-class model.
@@ -131,5 +134,48 @@ func TestEvalMatchesClassify(t *testing.T) {
 	}
 	if _, _, err := run(t, "eval", m, "--dataset", "cifar10"); err == nil || !strings.Contains(err.Error(), "unknown dataset") {
 		t.Errorf("unknown dataset: %v", err)
+	}
+}
+
+// TestQuantizeThenUseInt8 quantizes a float model with the CLI, then
+// describes, classifies and evaluates the int8 file: classify, eval and info
+// pick the engine from the file.
+func TestQuantizeThenUseInt8(t *testing.T) {
+	dir := t.TempDir()
+	writeFashionLike(t, dir, 20)
+	writeIDXSplit(t, dir, "train", 40)
+	m := greyModel(t, dir)
+	q := filepath.Join(dir, "q.coatnet")
+	stdout, stderr, err := run(t, "quantize", m, "--calib", "fashion-mnist:"+dir, "--images", "16", "--measure", "8", "-o", q)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	for _, want := range []string{"calibrated on fashion-mnist train: 16 pictures", "stem.conv1", "SQNR", "top-1 agreement", "wrote"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("quantize output lacks %q:\n%s", want, stdout)
+		}
+	}
+	info, _, err := run(t, "info", q)
+	if err != nil || !strings.Contains(info, "coatnet-int8") || !strings.Contains(info, "Int8 program") {
+		t.Fatalf("info: %v\n%s", err, info)
+	}
+	stdout, _, err = run(t, "eval", q, "--dataset", "fashion-mnist:"+dir, "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r evalReport
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil || r.Images != 20 {
+		t.Fatalf("int8 eval: %v %+v", err, r)
+	}
+	set, _ := dataset.Open("fashion-mnist:"+dir, "test")
+	p := filepath.Join(dir, "x.png")
+	f, _ := os.Create(p)
+	png.Encode(f, set.Image(0))
+	f.Close()
+	if stdout, _, err = run(t, "classify", q, p); err != nil || !strings.Contains(stdout, "x.png") {
+		t.Fatalf("int8 classify: %v\n%s", err, stdout)
+	}
+	if _, _, err := run(t, "quantize", m, "--calib", filepath.Join(dir, "nope"), "-o", q); err == nil || !strings.Contains(err.Error(), "not fashion-mnist") {
+		t.Errorf("bad calibration source: %v", err)
 	}
 }

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
+	"github.com/coatnet-edge/coatnet-edge/arm64"
 	"github.com/coatnet-edge/coatnet-edge/internal/cpuinfo"
 	"github.com/coatnet-edge/coatnet-edge/model"
 )
@@ -37,16 +39,20 @@ without weights.`,
 			case len(args) == 1 && arch != "":
 				return errors.New("give a model file or --arch, not both")
 			case len(args) == 1:
-				m, err := model.Load(args[0])
+				m, err := model.Open(args[0])
 				if err != nil {
 					return err
 				}
 				defer m.Close()
+				md := m.Describe()
 				if asJSON {
-					return writeInfoJSON(out, &m.Metadata.Config, &m.Metadata, m)
+					return writeInfoJSON(out, &md.Config, m)
 				}
 				printFile(out, args[0], m)
-				printArch(out, &m.Config)
+				printArch(out, &md.Config)
+				if q, ok := m.(*model.Int8Model); ok {
+					printProgram(out, q)
+				}
 			case arch != "":
 				cfg, err := model.Arch(arch)
 				if err != nil {
@@ -59,7 +65,7 @@ without weights.`,
 					return err
 				}
 				if asJSON {
-					return writeInfoJSON(out, &cfg, nil, nil)
+					return writeInfoJSON(out, &cfg, nil)
 				}
 				printArch(out, &cfg)
 			default:
@@ -75,8 +81,9 @@ without weights.`,
 	return cmd
 }
 
-func printFile(w io.Writer, path string, m *model.Model) {
-	f := m.File()
+func printFile(w io.Writer, path string, a model.Any) {
+	f := a.File()
+	m := a.Describe()
 	fmt.Fprintf(w, "Model file   %s\n", path)
 	fmt.Fprintf(w, "  format     coatnet model file v%d, %s, %.1f MB, checksums verified, %s\n",
 		f.Version(), m.Kind, float64(f.Size())/1e6, map[bool]string{true: "memory-mapped", false: "read into memory"}[f.Mapped()])
@@ -146,9 +153,41 @@ func printCPU(w io.Writer) {
 	fmt.Fprintf(w, "CPU          %d cores, %s\n", runtime.NumCPU(), cpuinfo.Summary())
 }
 
+// printProgram summarises an int8 program: its operations, how its scales
+// were chosen and the error they add.
+func printProgram(w io.Writer, m *model.Int8Model) {
+	p := &m.Program
+	kinds := map[model.OpKind]int{}
+	for _, op := range p.Ops {
+		kinds[op.Kind]++
+	}
+	methods := map[string]int{}
+	worst, worstName := 1e9, ""
+	for _, t := range p.Tensors {
+		methods[t.Method]++
+		if t.SQNR < worst && t.Method != "float" {
+			worst, worstName = t.SQNR, t.Name
+		}
+	}
+	fmt.Fprintf(w, "Int8 program %d operations %v\n", len(p.Ops), kinds)
+	fmt.Fprintf(w, "  tensors    %d int8, scales chosen by %v\n", len(p.Tensors)-1, methods)
+	fmt.Fprintf(w, "  calibrated %s; lowest SQNR %.1f dB (%s)\n", m.Calibration, worst, worstName)
+	impl := arm64.Implementation()
+	names := make([]string, 0, len(impl))
+	for k := range impl {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	fmt.Fprint(w, "  kernels   ")
+	for _, k := range names {
+		fmt.Fprintf(w, " %s=%s", k, impl[k])
+	}
+	fmt.Fprintln(w)
+}
+
 // writeInfoJSON prints the config (and, for a file, its description) with
 // the cost breakdown and CPU features.
-func writeInfoJSON(w io.Writer, cfg *model.Config, md *model.Metadata, m *model.Model) error {
+func writeInfoJSON(w io.Writer, cfg *model.Config, m model.Any) error {
 	type file struct {
 		Version uint32 `json:"format_version"`
 		Size    int64  `json:"size"`
@@ -162,11 +201,12 @@ func writeInfoJSON(w io.Writer, cfg *model.Config, md *model.Metadata, m *model.
 		Total  model.Cost        `json:"total"`
 		CPU    []cpuinfo.Feature `json:"cpu_features"`
 		GOARCH string            `json:"goarch"`
-	}{Model: md, Costs: cfg.Costs(), Total: cfg.TotalCost(), CPU: cpuinfo.Features(), GOARCH: runtime.GOARCH}
-	if md == nil {
-		out.Config = cfg // a file's config is inside its description
-	}
-	if m != nil {
+	}{Costs: cfg.Costs(), Total: cfg.TotalCost(), CPU: cpuinfo.Features(), GOARCH: runtime.GOARCH}
+	if m == nil {
+		out.Config = cfg
+	} else {
+		// A file's config is inside its description.
+		out.Model = m.Describe()
 		f := m.File()
 		out.File = &file{Version: f.Version(), Size: f.Size(), Mapped: f.Mapped()}
 	}

@@ -1,0 +1,146 @@
+// Package quant turns a float model into an int8 one by post-training
+// static quantization: it runs the model's graph in float32 over a
+// calibration set, chooses each activation tensor's int8 scale by measured
+// error, quantizes weights per output channel, folds zero points into
+// int32 biases, encodes every rescaling as a fixed-point multiplier and
+// shift, and precomputes the activation lookup tables and attention
+// tables. The result is a model.Program that model.Int8Net runs with the
+// same integer arithmetic on every architecture.
+package quant
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+
+	"github.com/coatnet-edge/coatnet-edge/model"
+)
+
+// sampleSize is how many values of each tensor calibration keeps: enough to
+// rank candidate scales by error, small enough for large models.
+const sampleSize = 1 << 15
+
+// tensorStats accumulates what calibration sees of one tensor.
+type tensorStats struct {
+	lo, hi float64
+	seen   int64
+	sample []float32 // uniform reservoir sample of every value seen
+}
+
+// Stats are the calibration statistics of every tensor of a graph.
+type Stats struct {
+	tensors []tensorStats
+	rng     *rand.Rand
+	Images  int
+}
+
+// NewStats prepares statistics for a graph's tensors.
+func NewStats(g *model.Graph) *Stats {
+	s := &Stats{tensors: make([]tensorStats, len(g.Tensors)), rng: rand.New(rand.NewPCG(1, 2))}
+	for i := range s.tensors {
+		s.tensors[i].lo, s.tensors[i].hi = math.Inf(1), math.Inf(-1)
+	}
+	return s
+}
+
+// Observe adds the tensors of one forward pass of r.
+func (s *Stats) Observe(r *model.GraphRunner) {
+	for i := range s.tensors {
+		st := &s.tensors[i]
+		for _, v := range r.Value(model.TensorID(i)) {
+			f := float64(v)
+			st.lo, st.hi = min(st.lo, f), max(st.hi, f)
+			st.seen++
+			if len(st.sample) < sampleSize {
+				st.sample = append(st.sample, v)
+			} else if j := s.rng.Int64N(st.seen); j < sampleSize {
+				st.sample[j] = v
+			}
+		}
+	}
+	s.Images++
+}
+
+// Candidate is one way of choosing a tensor's range and the error it gives
+// on the calibration sample.
+type Candidate struct {
+	Method string
+	model.QParams
+	MSE float64
+}
+
+// qparams returns the affine int8 quantization covering [lo, hi] (widened
+// to contain 0, which must be exact: padding and zero points rely on it).
+// A symmetric one has zero point 0 and covers [-max|x|, max|x|].
+func qparams(lo, hi float64, symmetric bool) model.QParams {
+	lo, hi = min(lo, 0), max(hi, 0)
+	if symmetric {
+		a := max(-lo, hi)
+		if a == 0 {
+			a = 1
+		}
+		return model.QParams{Scale: a / 127}
+	}
+	if hi-lo == 0 {
+		hi = 1
+	}
+	scale := (hi - lo) / 255
+	zp := int32(math.Round(-128 - lo/scale))
+	return model.QParams{Scale: scale, ZeroPoint: max(-128, min(127, zp))}
+}
+
+// mse is the mean squared quantization error of q on the sample.
+func mse(q model.QParams, sample []float32) float64 {
+	var e float64
+	for _, v := range sample {
+		d := float64(v) - q.Dequantize(q.Quantize(float64(v)))
+		e += d * d
+	}
+	return e / float64(max(1, len(sample)))
+}
+
+// candidates lists the ranges considered for a tensor: its full min/max,
+// two percentile clips and a search for the clip with the least squared
+// error.
+func (st *tensorStats) candidates(symmetric bool) []Candidate {
+	sorted := slices.Clone(st.sample)
+	slices.Sort(sorted)
+	pct := func(p float64) float64 {
+		if len(sorted) == 0 {
+			return 0
+		}
+		return float64(sorted[int(math.Round(p*float64(len(sorted)-1)))])
+	}
+	var out []Candidate
+	add := func(method string, lo, hi float64) {
+		q := qparams(lo, hi, symmetric)
+		out = append(out, Candidate{Method: method, QParams: q, MSE: mse(q, st.sample)})
+	}
+	add("minmax", st.lo, st.hi)
+	add("p99.99", pct(0.0001), pct(0.9999))
+	add("p99.9", pct(0.001), pct(0.999))
+	// Search shrinking clips of the full range.
+	best := Candidate{MSE: math.Inf(1)}
+	for i := 1; i <= 40; i++ {
+		f := 1 - float64(i)*0.02
+		q := qparams(st.lo*f, st.hi*f, symmetric)
+		if e := mse(q, st.sample); e < best.MSE {
+			best = Candidate{Method: "mse", QParams: q, MSE: e}
+		}
+	}
+	if !math.IsInf(best.MSE, 1) {
+		out = append(out, best)
+	}
+	return out
+}
+
+// choose returns the candidate with the least error (the first on ties).
+func choose(cs []Candidate) Candidate {
+	best := cs[0]
+	for _, c := range cs[1:] {
+		if c.MSE < best.MSE {
+			best = c
+		}
+	}
+	return best
+}

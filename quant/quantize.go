@@ -1,0 +1,181 @@
+package quant
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"github.com/coatnet-edge/coatnet-edge/model"
+)
+
+// Calibration supplies the calibration inputs: Len of them, each written
+// by Input as CHW float32 in the model's preprocessing.
+type Calibration interface {
+	Len() int
+	Input(i int, dst []float32) error
+	Name() string
+}
+
+// Options tune Quantize.
+type Options struct {
+	Threads int
+	// MeasureImages bounds how many calibration inputs the error
+	// measurement runs through both engines (0: all).
+	MeasureImages int
+	// Progress is called after each image of each pass.
+	Progress func(pass string, done, total int)
+}
+
+// TensorReport is the scale chosen for one tensor and the error it adds.
+type TensorReport struct {
+	Tensor string  `json:"tensor"`
+	Method string  `json:"method"`
+	Scale  float64 `json:"scale"`
+	Zero   int32   `json:"zero_point"`
+	SQNR   float64 `json:"sqnr_db"` // float activation vs int8 activation, on the calibration set
+}
+
+// Report summarises a quantization.
+type Report struct {
+	Calibration string         `json:"calibration"`
+	Images      int            `json:"images"`
+	Measured    int            `json:"measured_images"`
+	Tensors     []TensorReport `json:"tensors"`
+	// Agreement of the int8 and float logits on the measured images.
+	Top1Agreement float64 `json:"top1_agreement"`
+	MeanCosine    float64 `json:"mean_logit_cosine"`
+	MinCosine     float64 `json:"min_logit_cosine"`
+}
+
+// Quantize calibrates a float model on cal and returns its int8 version
+// with a report of the scale chosen for each tensor and the error each one
+// and the whole model introduce.
+func Quantize(ctx context.Context, m *model.Model, cal Calibration, opt Options) (*model.Int8Model, *Report, error) {
+	if cal.Len() == 0 {
+		return nil, nil, fmt.Errorf("calibration set %s is empty", cal.Name())
+	}
+	g, err := model.NewGraph(m.Config, m.Weights)
+	if err != nil {
+		return nil, nil, err
+	}
+	runner := g.NewRunner(opt.Threads)
+	defer runner.Close()
+	input := make([]float32, m.Config.InChans*m.Config.ImgSize*m.Config.ImgSize)
+	stats := NewStats(g)
+	n := cal.Len()
+	for i := 0; i < n; i++ {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, err
+		}
+		if err := cal.Input(i, input); err != nil {
+			return nil, nil, fmt.Errorf("calibration input %d: %w", i, err)
+		}
+		runner.Run(input)
+		stats.Observe(runner)
+		if opt.Progress != nil {
+			opt.Progress("calibrate", i+1, n)
+		}
+	}
+	tensors := chooseScales(g, stats)
+	prog, arrays, err := Build(g, tensors)
+	if err != nil {
+		return nil, nil, err
+	}
+	md := model.Int8Metadata{Metadata: m.Metadata, Calibration: fmt.Sprintf("%s, %d images", cal.Name(), n), Program: *prog}
+	qm, err := model.NewInt8Model(md, arrays.Int8, arrays.Int32, arrays.Float32)
+	if err != nil {
+		return nil, nil, err
+	}
+	rep, err := measure(ctx, g, runner, qm, cal, opt)
+	if err != nil {
+		return nil, nil, err
+	}
+	rep.Images = n
+	for i := range qm.Program.Tensors {
+		qm.Program.Tensors[i].SQNR = rep.Tensors[i].SQNR
+	}
+	return qm, rep, nil
+}
+
+// measure runs calibration inputs through the float graph and the int8
+// program and compares every tensor and the logits.
+func measure(ctx context.Context, g *model.Graph, runner *model.GraphRunner, qm *model.Int8Model, cal Calibration, opt Options) (*Report, error) {
+	net := qm.NewNetKeepingTensors(opt.Threads)
+	defer net.Close()
+	n := cal.Len()
+	if opt.MeasureImages > 0 {
+		n = min(n, opt.MeasureImages)
+	}
+	sig := make([]float64, len(g.Tensors))
+	noise := make([]float64, len(g.Tensors))
+	rep := &Report{Calibration: cal.Name(), Measured: n, MinCosine: 1}
+	agree := 0
+	for i := 0; i < n; i++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if err := cal.Input(i, net.Input()); err != nil {
+			return nil, err
+		}
+		fl := runner.Run(net.Input())
+		ql := net.Run()
+		last := len(g.Tensors) - 1 // the logits, which stay float
+		for t := range g.Tensors {
+			qp := qm.Program.Tensors[t].QParams
+			for j, f := range runner.Value(model.TensorID(t)) {
+				var q float64
+				if t == last {
+					q = float64(ql[j])
+				} else {
+					q = qp.Dequantize(net.Value(model.TensorID(t))[j])
+				}
+				d := float64(f) - q
+				sig[t] += float64(f) * float64(f)
+				noise[t] += d * d
+			}
+		}
+		if argmax(fl) == argmax(ql) {
+			agree++
+		}
+		c := cosine(fl, ql)
+		rep.MeanCosine += c / float64(n)
+		rep.MinCosine = min(rep.MinCosine, c)
+		if opt.Progress != nil {
+			opt.Progress("measure", i+1, n)
+		}
+	}
+	rep.Top1Agreement = float64(agree) / float64(n)
+	for t, qt := range qm.Program.Tensors {
+		// JSON has no infinities: exact tensors report 200 dB.
+		sqnr := 200.0
+		if noise[t] > 0 {
+			sqnr = min(200, 10*math.Log10(max(sig[t], 1e-300)/noise[t]))
+		}
+		rep.Tensors = append(rep.Tensors, TensorReport{Tensor: qt.Name, Method: qt.Method, Scale: qt.Scale, Zero: qt.ZeroPoint, SQNR: sqnr})
+	}
+	return rep, nil
+}
+
+func argmax(v []float32) int {
+	best := 0
+	for i, x := range v {
+		if x > v[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+// cosine is the cosine similarity of two logit vectors.
+func cosine(a, b []float32) float64 {
+	var ab, aa, bb float64
+	for i := range a {
+		ab += float64(a[i]) * float64(b[i])
+		aa += float64(a[i]) * float64(a[i])
+		bb += float64(b[i]) * float64(b[i])
+	}
+	if aa == 0 || bb == 0 {
+		return 0
+	}
+	return ab / math.Sqrt(aa*bb)
+}
