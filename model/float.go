@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 	"math"
+	"time"
 
 	"github.com/coatnet-edge/coatnet-edge/internal/parallel"
 )
@@ -36,6 +37,7 @@ type FloatNet struct {
 	x0, x1, tA, tB, m1, m2, qkv, att, hid []float32
 	seMean, seHid, seGate                 []float32
 	tap                                   TapFunc
+	layerTimes                            []time.Duration // see EnableTiming
 }
 
 type floatBlock interface {
@@ -141,8 +143,13 @@ func (n *FloatNet) Close() { n.pool.Close() }
 // and is overwritten by the next Run.
 func (n *FloatNet) Run() []float32 {
 	stemSide, _ := n.cfg.StageSizes()
+	var start time.Time
+	if n.layerTimes != nil {
+		start = time.Now()
+	}
 	x, other := n.x0, n.x1
 	n.stem.forward(n, n.input, x)
+	lap(n.layerTimes, 0, &start)
 	n.emit("stem", x, n.cfg.StemWidth[1], stemSide)
 	for i, b := range n.blocks {
 		blk := b.block()
@@ -152,12 +159,15 @@ func (n *FloatNet) Run() []float32 {
 		} else {
 			b.forward(n, x, x)
 		}
+		lap(n.layerTimes, i+1, &start)
 		last := i == len(n.blocks)-1 || n.blocks[i+1].block().Stage != blk.Stage
 		if last {
 			n.emit(stageNames[blk.Stage], x, blk.Out, blk.OutSide)
 		}
 	}
-	return n.head.forward(n, x)
+	logits := n.head.forward(n, x)
+	lap(n.layerTimes, len(n.blocks)+1, &start)
+	return logits
 }
 
 // stageNames are timm's module names of the stages, as the taps report them.

@@ -115,6 +115,8 @@ type Engine interface {
 	Input() []float32 // CHW, normalised, as preprocessing writes it
 	Run() []float32   // logits, reused by the next Run
 	Threads() int
+	EnableTiming()
+	LayerTimes() []LayerTime
 	Close()
 }
 

@@ -23,14 +23,13 @@ type Int8Net struct {
 	vals   [][]int8 // per tensor; tensors whose lives do not overlap share memory
 	logits []float32
 	// Per-worker scratch.
-	patch  [][]int8  // 3x3 convolution rows (im2col)
-	scores [][]int32 // attention logits of one head, N x N
-	probs  [][]int8  // attention probabilities, N x N
-	kh, vt [][]int8  // one head's keys [N][d] and transposed values [d][N]
-	vbias  [][]int32 // per-head PV bias
-	row    [][]int32 // post-softmax bias row
-	// OpTimes, when non-nil, accumulates each operation's wall time.
-	OpTimes []time.Duration
+	patch   [][]int8        // 3x3 convolution rows (im2col)
+	scores  [][]int32       // attention logits of one head, N x N
+	probs   [][]int8        // attention probabilities, N x N
+	kh, vt  [][]int8        // one head's keys [N][d] and transposed values [d][N]
+	vbias   [][]int32       // per-head PV bias
+	row     [][]int32       // post-softmax bias row
+	opTimes []time.Duration // see EnableTiming
 }
 
 // int8Op is a QOp with its arrays resolved and its job state.
@@ -177,15 +176,13 @@ func (n *Int8Net) Run() []float32 {
 			x[p*c+ch] = int8(max(-128, min(127, v)))
 		}
 	}
+	var start time.Time
+	if n.opTimes != nil {
+		start = time.Now()
+	}
 	for i := range n.ops {
-		var start time.Time
-		if n.OpTimes != nil {
-			start = time.Now()
-		}
 		n.ops[i].run()
-		if n.OpTimes != nil {
-			n.OpTimes[i] += time.Since(start)
-		}
+		lap(n.opTimes, i, &start)
 	}
 	return n.logits
 }

@@ -1,5 +1,7 @@
 package model
 
+import "strings"
+
 // Cost is the work and size of one part of the network.
 type Cost struct {
 	Name   string `json:"name"`
@@ -8,20 +10,18 @@ type Cost struct {
 	Params int64  `json:"params"`    // learnable parameters (BatchNorm running statistics excluded)
 }
 
-// Costs breaks the network down into stem, the four stages and head, using
-// the counting of ../shared/design/coatnet.md §4 (element-wise work is not
-// counted). The config must be valid.
-func (c *Config) Costs() []Cost {
+// LayerCosts breaks the network down into the stem, every block and the
+// head (named "stem", "stages.S.blocks.B", "head"), using the counting of
+// ../shared/design/coatnet.md §4: convolution, linear and attention-matmul
+// multiply-accumulates; element-wise work is not counted. The config must
+// be valid.
+func (c *Config) LayerCosts() []Cost {
 	stemSide, _ := c.StageSizes()
-	out := []Cost{{Name: "stem"}}
-	st := &out[0]
 	n := int64(stemSide * stemSide)
-	st.MACs = int64(c.StemWidth[0]*c.InChans*9)*n + int64(c.StemWidth[1]*c.StemWidth[0]*9)*n
-	for s := range 4 {
-		out = append(out, Cost{Name: stageNames[s]})
-	}
+	out := []Cost{{Name: "stem", MACs: int64(c.StemWidth[0]*c.InChans*9)*n + int64(c.StemWidth[1]*c.StemWidth[0]*9)*n}}
+	index := map[string]int{"stem": 0}
 	for _, b := range c.Blocks() {
-		cost := &out[1+b.Stage]
+		cost := Cost{Name: b.Prefix()[:len(b.Prefix())-1]}
 		no := int64(b.OutSide * b.OutSide)
 		if b.Stride == 2 && b.In != b.Out {
 			cost.MACs += int64(b.Out*b.In) * no
@@ -38,6 +38,8 @@ func (c *Config) Costs() []Cost {
 			cost.Attn += attn
 			cost.MACs += int64(3*b.Attn*b.In)*no + attn + int64(b.Out*b.Attn)*no + int64(2*b.Hidden*b.Out)*no
 		}
+		index[cost.Name] = len(out)
+		out = append(out, cost)
 	}
 	head := Cost{Name: "head"}
 	if c.HeadHiddenSize == 0 {
@@ -47,28 +49,46 @@ func (c *Config) Costs() []Cost {
 	}
 	out = append(out, head)
 	for _, p := range c.Params() {
-		idx := len(out) - 1
-		switch {
-		case len(p.Name) > 5 && p.Name[:5] == "stem.":
-			idx = 0
-		case len(p.Name) > 7 && p.Name[:7] == "stages.":
-			idx = 1 + int(p.Name[7]-'0')
-		}
 		if isRunningStat(p.Name) {
 			continue
 		}
-		out[idx].Params += int64(Numel(p.Shape))
+		i := len(out) - 1
+		switch {
+		case strings.HasPrefix(p.Name, "stem."):
+			i = 0
+		case strings.HasPrefix(p.Name, "stages."):
+			parts := strings.SplitN(p.Name, ".", 5)
+			i = index[strings.Join(parts[:4], ".")]
+		}
+		out[i].Params += int64(Numel(p.Shape))
+	}
+	return out
+}
+
+// Costs sums LayerCosts into the stem, the four stages and the head.
+func (c *Config) Costs() []Cost {
+	out := []Cost{{Name: "stem"}}
+	for s := range 4 {
+		out = append(out, Cost{Name: stageNames[s]})
+	}
+	out = append(out, Cost{Name: "head"})
+	for _, l := range c.LayerCosts() {
+		i := len(out) - 1
+		switch {
+		case l.Name == "stem":
+			i = 0
+		case strings.HasPrefix(l.Name, "stages."):
+			i = 1 + int(l.Name[7]-'0')
+		}
+		out[i].MACs += l.MACs
+		out[i].Attn += l.Attn
+		out[i].Params += l.Params
 	}
 	return out
 }
 
 func isRunningStat(name string) bool {
-	for _, suffix := range []string{".running_mean", ".running_var"} {
-		if len(name) > len(suffix) && name[len(name)-len(suffix):] == suffix {
-			return true
-		}
-	}
-	return false
+	return strings.HasSuffix(name, ".running_mean") || strings.HasSuffix(name, ".running_var")
 }
 
 // TotalCost sums Costs.

@@ -179,3 +179,47 @@ func TestQuantizeThenUseInt8(t *testing.T) {
 		t.Errorf("bad calibration source: %v", err)
 	}
 }
+
+// TestBench runs bench on a float and an int8 model with a fixed number of
+// iterations and checks the report's figures are consistent.
+func TestBench(t *testing.T) {
+	dir := t.TempDir()
+	writeIDXSplit(t, dir, "train", 20)
+	m := greyModel(t, dir)
+	q := filepath.Join(dir, "q.coatnet")
+	if _, _, err := run(t, "quantize", m, "--calib", "fashion-mnist:"+dir, "--images", "8", "-o", q); err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range []string{m, q} {
+		stdout, _, err := run(t, "bench", file, "--iterations", "5", "--warmup", "1", "--sweep", "--json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rep benchReport
+		if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+			t.Fatal(err)
+		}
+		if len(rep.Runs) < 1 || rep.PeakRSS <= 0 || rep.MACs <= 0 {
+			t.Fatalf("%s: %+v", file, rep)
+		}
+		for _, r := range rep.Runs {
+			if r.Iterations != 5 || !(r.MinMs <= r.MedianMs && r.MedianMs <= r.P90Ms && r.P90Ms <= r.P99Ms) || len(r.Layers) == 0 {
+				t.Errorf("%s: inconsistent run %+v", file, r)
+			}
+			var macs int64
+			for _, l := range r.Layers {
+				macs += l.MACs
+			}
+			if macs != rep.MACs {
+				t.Errorf("%s: layers sum to %d MACs, the model has %d", file, macs, rep.MACs)
+			}
+		}
+		if (rep.Kind == "coatnet-int8") != (rep.Kernels != nil) {
+			t.Errorf("%s: kernels %v for kind %s", file, rep.Kernels, rep.Kind)
+		}
+		stdout, _, err = run(t, "bench", file, "--iterations", "2", "--layers")
+		if err != nil || !strings.Contains(stdout, "latency ms") || !strings.Contains(stdout, "GMAC/s") {
+			t.Errorf("%s text report: %v\n%s", file, err, stdout)
+		}
+	}
+}
