@@ -148,6 +148,9 @@ func (p *Program) validate(cfg *Config, int8s map[string][]int8, int32s map[stri
 			bad("op %d %q: %v", i, op.Name, err)
 		}
 	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w: %w", ErrBadProgram, errors.Join(errs...))
+	}
 	if last := p.Ops[len(p.Ops)-1]; last.Kind != OpLogits || p.Tensors[last.Out].Channels != cfg.NumClasses {
 		bad("the program must end with %d logits", cfg.NumClasses)
 	}
@@ -174,11 +177,11 @@ func (op *QOp) check(p *Program, last bool, cfg *Config, int8s map[string][]int8
 		want["weight"] = c * op.Kernel * op.Kernel * ic
 		want["bias"], want["mult"], want["shift"] = c, c, c
 	case OpDepthwise, OpAffine:
-		stride := max(op.Stride, 1)
-		if op.Kind == OpAffine {
-			stride = 1
+		stride := 1
+		if op.Kind == OpDepthwise {
+			stride = op.Stride
 		}
-		if stride > 2 || c != ic || out.Side != []int{in.Side, half}[stride-1] {
+		if stride != 1 && stride != 2 || c != ic || out.Side != []int{in.Side, half}[stride-1] {
 			return fmt.Errorf("shape %dx%d -> %dx%d stride %d", in.Side, ic, out.Side, c, stride)
 		}
 		want["weight"] = c
@@ -261,7 +264,26 @@ func (op *QOp) check(p *Program, last bool, cfg *Config, int8s map[string][]int8
 			return fmt.Errorf("array %s has %d values, want %d", key, n, w)
 		}
 	}
-	if s, ok := int32s[op.Name+"/shift"]; ok && slices.ContainsFunc(s, func(v int32) bool { return v < -31 || v > 31 }) {
+	badShift := func(v int32) bool { return v < -31 || v > 31 }
+	if s, ok := int32s[op.Name+"/shift"]; ok && slices.ContainsFunc(s, badShift) {
+		return errors.New("a shift is outside [-31, 31]")
+	}
+	shifts := []int32{op.Shift}
+	if a := op.Add; a != nil {
+		shifts = append(shifts, a.ShiftA, a.ShiftB, a.ShiftOut)
+		for _, z := range []int32{a.ZeroA, a.ZeroB, a.ZeroOut} {
+			if z < -128 || z > 127 {
+				return errors.New("an add zero point is outside [-128, 127]")
+			}
+		}
+	}
+	if sm := op.Softmax; sm != nil {
+		shifts = append(shifts, sm.ExpShift)
+		if sm.Q < 1 || sm.Q > 255 || sm.ZeroPoint < -128 || sm.ZeroPoint > 127 {
+			return errors.New("softmax steps or zero point out of range")
+		}
+	}
+	if slices.ContainsFunc(shifts, badShift) {
 		return errors.New("a shift is outside [-31, 31]")
 	}
 	return nil

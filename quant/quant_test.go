@@ -45,7 +45,7 @@ var variants = []struct {
 	{"coatnet_0", model.PreSoftmax},
 }
 
-func tinyModel(t *testing.T, arch string, form model.AttentionForm) *model.Model {
+func tinyModel(t testing.TB, arch string, form model.AttentionForm) *model.Model {
 	t.Helper()
 	cfg, err := model.Arch(arch)
 	if err != nil {

@@ -1,0 +1,124 @@
+package quant
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"testing"
+
+	"github.com/coatnet-edge/coatnet-edge/model"
+	"github.com/coatnet-edge/coatnet-edge/model/modelfile"
+)
+
+// FuzzInt8Description wraps arbitrary description JSON (program included)
+// around the arrays of a real quantized model in a well-formed container:
+// loading must fail with an error or give a model whose engine runs, never
+// panic. The checksums keep FuzzParse from reaching this far.
+func FuzzInt8Description(f *testing.F) {
+	qm, _, err := Quantize(context.Background(), tinyModel(f, "coatnet_nano_rw", model.PostSoftmax),
+		synthCal{n: 2, size: 64, ch: 3, seed: 1}, Options{Threads: 1})
+	if err != nil {
+		f.Fatal(err)
+	}
+	var tensors []modelfile.Tensor
+	for name, v := range qm.Int8 {
+		tensors = append(tensors, modelfile.Int8Tensor(name, []int{len(v)}, v))
+	}
+	for name, v := range qm.Int32 {
+		tensors = append(tensors, modelfile.Int32Tensor(name, []int{len(v)}, v))
+	}
+	for name, v := range qm.Float32 {
+		tensors = append(tensors, modelfile.Float32Tensor(name, []int{len(v)}, v))
+	}
+	seed, err := json.Marshal(&qm.Int8Metadata)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(seed)
+	f.Fuzz(func(t *testing.T, md []byte) {
+		var buf bytes.Buffer
+		if err := modelfile.Write(&buf, json.RawMessage(md), tensors); err != nil {
+			return
+		}
+		file, err := modelfile.Parse(buf.Bytes())
+		if err != nil {
+			return
+		}
+		var probe model.Int8Metadata
+		if file.DecodeMetadata(&probe) != nil {
+			return
+		}
+		m, err := model.NewInt8Model(probe, qm.Int8, qm.Int32, qm.Float32)
+		if err != nil {
+			return
+		}
+		net := m.NewNet(1)
+		net.Run()
+		net.Close()
+	})
+}
+
+// FuzzInt8Program changes one field of one operation or tensor of a valid
+// program to an arbitrary value: validation must reject it or the engine
+// must run it, never panic.
+func FuzzInt8Program(f *testing.F) {
+	qm, _, err := Quantize(context.Background(), tinyModel(f, "coatnet_0_rw", model.PreSoftmax),
+		synthCal{n: 2, size: 64, ch: 3, seed: 1}, Options{Threads: 1})
+	if err != nil {
+		f.Fatal(err)
+	}
+	for field := range 14 {
+		f.Add(uint16(field*7), uint8(field), int32(2))
+	}
+	f.Add(uint16(3), uint8(0), int32(-1))
+	f.Fuzz(func(t *testing.T, which uint16, field uint8, v int32) {
+		md := qm.Int8Metadata
+		p := md.Program
+		p.Ops = append([]model.QOp(nil), p.Ops...)
+		p.Tensors = append([]model.QTensor(nil), p.Tensors...)
+		op := &p.Ops[int(which)%len(p.Ops)]
+		tt := &p.Tensors[int(which)%len(p.Tensors)]
+		op.In = append([]model.TensorID(nil), op.In...)
+		switch field % 14 {
+		case 0:
+			op.Kernel = int(v)
+		case 1:
+			op.Stride = int(v)
+		case 2:
+			op.Heads = int(v)
+		case 3:
+			op.DimHead = int(v)
+		case 4:
+			op.Out = model.TensorID(v)
+		case 5:
+			if len(op.In) > 0 {
+				op.In[0] = model.TensorID(v)
+			}
+		case 6:
+			op.Shift = v
+		case 7:
+			tt.Side = int(v)
+		case 8:
+			tt.Channels = int(v)
+		case 9:
+			tt.ZeroPoint = v
+		case 10:
+			tt.Scale = float64(v) / 100
+		case 11:
+			op.Kind = []model.OpKind{model.OpConv, model.OpDepthwise, model.OpAct, model.OpPool, model.OpMean, model.OpAdd,
+				model.OpScale, model.OpLayerNorm, model.OpAttention, model.OpLogits, model.OpAffine}[uint32(v)%11]
+		case 12:
+			op.Pool = []string{"avg2", "max", "sub", "x"}[uint32(v)%4]
+		case 13:
+			op.In = op.In[:uint32(v)%uint32(len(op.In)+1)]
+		}
+		md.Program = p
+		m, err := model.NewInt8Model(md, qm.Int8, qm.Int32, qm.Float32)
+		if err != nil {
+			return
+		}
+		net := m.NewNet(1)
+		net.Run()
+		net.Close()
+	})
+}
