@@ -441,19 +441,8 @@ func newFloatTransformer(cfg *Config, b Block, w weightSource) (*floatTransforme
 	}
 	f.norm1 = newTransformerNorm(cfg, w, norm1, b.In)
 
-	// Fold the attention scale d^-0.5 into the query rows of qkv.
 	d := cfg.Transformer.DimHead
-	qkvW := append([]float32(nil), w.get(p+"attn.qkv.weight")...)
-	qkvB := append([]float32(nil), w.get(p+"attn.qkv.bias")...)
-	scale := math.Pow(float64(d), -0.5)
-	for h := 0; h < b.Heads; h++ {
-		for r := h * 3 * d; r < h*3*d+d; r++ {
-			for j := 0; j < b.In; j++ {
-				qkvW[r*b.In+j] = float32(float64(qkvW[r*b.In+j]) * scale)
-			}
-			qkvB[r] = float32(float64(qkvB[r]) * scale)
-		}
-	}
+	qkvW, qkvB := scaledQKV(cfg, w, p, b)
 	f.qkv = conv1x1{w: qkvW, bias: qkvB, m: 3 * b.Attn, k: b.In}
 
 	table, err := relPosTable(cfg, w, p, b)
@@ -478,6 +467,24 @@ func newFloatTransformer(cfg *Config, b Block, w weightSource) (*floatTransforme
 	f.fc1 = conv1x1{w: w.get(p + "mlp.fc1.weight"), bias: w.get(p + "mlp.fc1.bias"), m: b.Hidden, k: b.Out, act: actGELU}
 	f.fc2 = conv1x1{w: fc2W, bias: fc2B, m: b.Out, k: b.Hidden}
 	return f, nil
+}
+
+// scaledQKV returns the block's qkv weights and bias with the attention
+// scale d^-0.5 folded into the query rows (h*3d .. h*3d+d of each head).
+func scaledQKV(cfg *Config, w weightSource, p string, b Block) ([]float32, []float32) {
+	d := cfg.Transformer.DimHead
+	qkvW := append([]float32(nil), w.get(p+"attn.qkv.weight")...)
+	qkvB := append([]float32(nil), w.get(p+"attn.qkv.bias")...)
+	scale := math.Pow(float64(d), -0.5)
+	for h := 0; h < b.Heads; h++ {
+		for r := h * 3 * d; r < h*3*d+d; r++ {
+			for j := 0; j < b.In; j++ {
+				qkvW[r*b.In+j] = float32(float64(qkvW[r*b.In+j]) * scale)
+			}
+			qkvB[r] = float32(float64(qkvB[r]) * scale)
+		}
+	}
+	return qkvW, qkvB
 }
 
 // relPosTable returns the block's relative-position bias as

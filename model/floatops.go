@@ -443,6 +443,24 @@ func dense(w, b, x, out []float32, m, k int) {
 	}
 }
 
+// softmax normalises a row in place (exp in float64).
+func softmax(row []float32) {
+	mx := row[0]
+	for _, x := range row {
+		mx = max(mx, x)
+	}
+	var sum float64
+	for j, x := range row {
+		ex := math.Exp(float64(x - mx))
+		row[j] = float32(ex)
+		sum += ex
+	}
+	inv := 1 / sum
+	for j := range row {
+		row[j] = float32(float64(row[j]) * inv)
+	}
+}
+
 // attention is multi-head relative attention over n positions of a side x
 // side map. qkv holds, per head h, rows [h*3d, h*3d+d) of queries (already
 // scaled by d^-0.5), then d rows of keys, then d rows of values. The
@@ -488,20 +506,7 @@ func (a *attention) Do(worker, lo, hi int) {
 					row[j] += tab[base-a.keyOffset[j]]
 				}
 			}
-			mx := row[0]
-			for _, x := range row {
-				mx = max(mx, x)
-			}
-			var sum float64
-			for j, x := range row {
-				ex := math.Exp(float64(x - mx))
-				row[j] = float32(ex)
-				sum += ex
-			}
-			inv := 1 / sum
-			for j := range row {
-				row[j] = float32(float64(row[j]) * inv)
-			}
+			softmax(row)
 			if a.form == PostSoftmax {
 				for j := range row {
 					row[j] += tab[base-a.keyOffset[j]]

@@ -2,7 +2,6 @@ package model
 
 import (
 	"fmt"
-	"math"
 )
 
 // The graph is the network spelt out as simple operations over NHWC
@@ -294,17 +293,7 @@ func (b *graphBuilder) transformer(blk Block, x TensorID) (TensorID, error) {
 		h = b.norm(p+"norm1", p+"norm1.", x)
 	}
 	d := cfg.Transformer.DimHead
-	qkvW := append([]float32(nil), w.get(p+"attn.qkv.weight")...)
-	qkvB := append([]float32(nil), w.get(p+"attn.qkv.bias")...)
-	qs := math.Pow(float64(d), -0.5)
-	for hd := 0; hd < blk.Heads; hd++ {
-		for r := hd * 3 * d; r < hd*3*d+d; r++ {
-			for j := 0; j < blk.In; j++ {
-				qkvW[r*blk.In+j] = float32(float64(qkvW[r*blk.In+j]) * qs)
-			}
-			qkvB[r] = float32(float64(qkvB[r]) * qs)
-		}
-	}
+	qkvW, qkvB := scaledQKV(cfg, w, p, blk)
 	// q, k and v become separate tensors (each with its own symmetric int8
 	// scale): rows h*3d + role*d + e of timm's head-interleaved qkv.
 	var qkv [3]TensorID

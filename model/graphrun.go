@@ -242,19 +242,9 @@ func (r *GraphRunner) attention(worker int, op *Op, lo, hi int) {
 					row[j] += tab[base-((j/side)*span+j%side)]
 				}
 			}
-			mx := row[0]
-			for _, v := range row {
-				mx = max(mx, v)
-			}
-			var sum float64
-			for j, v := range row {
-				e := math.Exp(float64(v - mx))
-				row[j] = float32(e)
-				sum += e
-			}
-			for j := range row {
-				row[j] = float32(float64(row[j]) / sum)
-				if op.Form == PostSoftmax {
+			softmax(row)
+			if op.Form == PostSoftmax {
+				for j := range row {
 					row[j] += tab[base-((j/side)*span+j%side)]
 				}
 			}
