@@ -15,9 +15,11 @@ QEMU_CPUS ?= cortex-a53 cortex-a72 cortex-a76 max
 ARM64_PKGS ?= ./...
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_TEST := qemu-user
+# binutils-aarch64-linux-gnu: objdump cross-checks the WORD encodings of
+# arm64/*.s (arm64/words_test.go).
+APT_TEST := qemu-user binutils-aarch64-linux-gnu
 
-.PHONY: all build run test test-native test-arm64 check-train cross bench vet fuzz deps check-go clean
+.PHONY: all build run test test-native test-arm64 check-train cross bench vet fuzz deps check-go clean mca
 
 all: build
 
@@ -84,6 +86,16 @@ fuzz: check-go
 		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 			echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 		done; \
+	done
+
+# mca prints llvm-mca's cycles for the inner loops and whole channel
+# blocks of the GEMM micro-kernels (arm64/testdata/mca, written by go
+# generate in arm64/; see the package documentation for the figures).
+mca:
+	@command -v llvm-mca-19 >/dev/null || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq llvm-19; }
+	@cd arm64/testdata/mca && for f in *.s; do \
+		flags=$$(sed -n 's/^\/\/ llvm-mca-19 \(.*\) [^ ]*$$/\1/p' $$f); \
+		echo "== llvm-mca-19 $$flags $$f"; llvm-mca-19 $$flags $$f | sed -n '1,4p'; \
 	done
 
 clean:

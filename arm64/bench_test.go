@@ -2,6 +2,7 @@ package arm64
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -21,41 +22,83 @@ var gemmShapes = []struct {
 	{"stage2.fc1", 196, 1024, 256},
 	{"stage2.fc2", 196, 256, 1024},
 	{"stage3.fc1", 49, 2048, 512},
+	{"attention PV", 196, 32, 196}, // probabilities [196][196] x V^T [32][196]
 	{"attention QK^T", 196, 196, 32},
+}
+
+// layerRequant is per-channel requantization as a convolution has it:
+// reals below 1, so no shift is negative.
+func layerRequant(rng *rand.Rand, m int) *Requant {
+	rq := &Requant{Mult: make([]int32, m), Shift: make([]int32, m), ZeroPoint: -3}
+	for i := range m {
+		rq.Mult[i], rq.Shift[i] = QuantizeMultiplier(math.Exp2(-8 - 4*rng.Float64()))
+	}
+	return rq
 }
 
 func gemmOps(b *testing.B, rows, m, k int) {
 	b.ReportMetric(2*float64(rows)*float64(m)*float64(k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GOPS")
 }
 
+// BenchmarkGemmRequant runs every implementation this CPU has (sdot, neon,
+// go) on each layer shape.
 func BenchmarkGemmRequant(b *testing.B) {
 	rng := rand.New(rand.NewPCG(60, 61))
-	for _, s := range gemmShapes {
-		b.Run(fmt.Sprintf("impl=%s/M=%d,N=%d,K=%d", Implementation()["GemmRequant"], s.m, s.rows, s.k), func(b *testing.B) {
-			src, w, dst, bias := make([]int8, s.rows*s.k), make([]int8, s.m*s.k), make([]int8, s.rows*s.m), make([]int32, s.m)
-			randInt8s(rng, src)
-			randWeights(rng, w)
-			rq := randRequant(rng, s.m, false, 1e4)
-			for b.Loop() {
-				GemmRequant(dst, s.m, src, s.k, s.rows, w, s.m, s.k, bias, rq)
-			}
-			gemmOps(b, s.rows, s.m, s.k)
-		})
+	for _, impl := range gemmImplNames() {
+		for _, s := range gemmShapes {
+			b.Run(fmt.Sprintf("impl=%s/M=%d,N=%d,K=%d", impl, s.m, s.rows, s.k), func(b *testing.B) {
+				setGemmImpl(b, impl)
+				src, w, dst, bias := make([]int8, s.rows*s.k), make([]int8, s.m*s.k), make([]int8, s.rows*s.m), make([]int32, s.m)
+				randInt8s(rng, src)
+				randWeights(rng, w)
+				pw := PackWeights(w, s.m, s.k)
+				rq := layerRequant(rng, s.m)
+				for b.Loop() {
+					GemmRequant(dst, s.m, src, s.k, s.rows, pw, bias, rq)
+				}
+				gemmOps(b, s.rows, s.m, s.k)
+			})
+		}
 	}
 }
 
+// BenchmarkGemmInt32 runs the attention logits Q.K^T.
 func BenchmarkGemmInt32(b *testing.B) {
 	rng := rand.New(rand.NewPCG(62, 63))
-	for _, s := range gemmShapes[len(gemmShapes)-1:] {
-		b.Run(fmt.Sprintf("impl=%s/M=%d,N=%d,K=%d", Implementation()["GemmInt32"], s.m, s.rows, s.k), func(b *testing.B) {
-			src, w, dst := make([]int8, s.rows*s.k), make([]int8, s.m*s.k), make([]int32, s.rows*s.m)
-			randInt8s(rng, src)
-			randWeights(rng, w)
-			for b.Loop() {
-				GemmInt32(dst, s.m, src, s.k, s.rows, w, s.m, s.k)
-			}
-			gemmOps(b, s.rows, s.m, s.k)
-		})
+	for _, impl := range gemmImplNames() {
+		for _, s := range gemmShapes[len(gemmShapes)-1:] {
+			b.Run(fmt.Sprintf("impl=%s/M=%d,N=%d,K=%d", impl, s.m, s.rows, s.k), func(b *testing.B) {
+				setGemmImpl(b, impl)
+				src, w, dst := make([]int8, s.rows*s.k), make([]int8, s.m*s.k), make([]int32, s.rows*s.m)
+				randInt8s(rng, src)
+				randWeights(rng, w)
+				pw := PackWeights(w, s.m, s.k)
+				for b.Loop() {
+					GemmInt32(dst, s.m, src, s.k, s.rows, pw)
+				}
+				gemmOps(b, s.rows, s.m, s.k)
+			})
+		}
+	}
+}
+
+// BenchmarkPackWeights packs the per-inference attention operands of one
+// head: K (196 x 32) and V^T (32 x 196).
+func BenchmarkPackWeights(b *testing.B) {
+	rng := rand.New(rand.NewPCG(64, 65))
+	for _, impl := range gemmImplNames() {
+		for _, s := range [][2]int{{196, 32}, {32, 196}} {
+			b.Run(fmt.Sprintf("impl=%s/M=%d,K=%d", impl, s[0], s[1]), func(b *testing.B) {
+				setGemmImpl(b, impl)
+				w := make([]int8, s[0]*s[1])
+				randWeights(rng, w)
+				p := NewWeights(s[0], s[1])
+				for b.Loop() {
+					p.Pack(w)
+				}
+				b.ReportMetric(float64(len(w))*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+			})
+		}
 	}
 }
 

@@ -11,7 +11,9 @@ import (
 
 // KindInt8 marks a model file holding a quantized program: the graph's
 // operations with int8 weights, int32 biases, fixed-point multipliers and
-// lookup tables, already laid out for the kernels in package arm64.
+// lookup tables, laid out as the kernels in package arm64 take them
+// (convolution weights [out][in], which the engine packs into
+// arm64.Weights once when it loads them).
 const KindInt8 = "coatnet-int8"
 
 // QParams is an int8 tensor's affine quantization: real = Scale*(q - ZeroPoint).

@@ -2,6 +2,7 @@ package model
 
 import (
 	"math"
+	"slices"
 	"time"
 
 	"github.com/coatnet-edge/coatnet-edge/arm64"
@@ -23,13 +24,14 @@ type Int8Net struct {
 	vals   [][]int8 // per tensor; tensors whose lives do not overlap share memory
 	logits []float32
 	// Per-worker scratch.
-	patch   [][]int8        // 3x3 convolution rows (im2col)
-	scores  [][]int32       // attention logits of one head, N x N
-	probs   [][]int8        // attention probabilities, N x N
-	kh, vt  [][]int8        // one head's keys [N][d] and transposed values [d][N]
-	vbias   [][]int32       // per-head PV bias
-	row     [][]int32       // post-softmax bias row
-	opTimes []time.Duration // see EnableTiming
+	patch   [][]int8           // 3x3 convolution rows (im2col)
+	scores  [][]int32          // attention logits of one head, N x N
+	probs   [][]int8           // attention probabilities, N x N
+	kh, vt  [][]int8           // one head's keys [N][d] and transposed values [d][N]
+	kw, vw  [][]*arm64.Weights // kh and vt packed, per attention shape (attnShapes)
+	vbias   [][]int32          // per-head PV bias
+	row     [][]int32          // post-softmax bias row
+	opTimes []time.Duration    // see EnableTiming
 }
 
 // int8Op is a QOp with its arrays resolved and its job state.
@@ -37,6 +39,8 @@ type int8Op struct {
 	QOp
 	net    *Int8Net
 	w      []int8
+	pw     *arm64.Weights // convolutions: w packed for the GEMM
+	attn   int            // attention: index of its shape in attnShapes
 	bias   []int32
 	rq     arm64.Requant
 	lut    *[256]int8
@@ -56,6 +60,7 @@ func newInt8Net(cfg Config, prog *Program, int8s map[string][]int8, int32s map[s
 	n.logits = make([]float32, cfg.NumClasses)
 	n.ops = make([]int8Op, len(prog.Ops))
 	var patch, attnN, attnD int
+	var attnShapes [][2]int // distinct attention (N, d)
 	for i := range prog.Ops {
 		q := prog.Ops[i]
 		o := &n.ops[i]
@@ -79,18 +84,27 @@ func newInt8Net(cfg Config, prog *Program, int8s map[string][]int8, int32s map[s
 		o.fbias, o.fscale = f32s[key+"bias"], f32s[key+"scale"]
 		switch q.Kind {
 		case OpConv:
+			k := q.Kernel * q.Kernel * o.in[0].Channels
 			if q.Kernel == 3 {
-				patch = max(patch, int8RowsPerTask*9*o.in[0].Channels)
+				patch = max(patch, int8RowsPerTask*k)
 			}
+			o.pw = arm64.PackWeights(o.w, o.out.Channels, k)
 		case OpAttention:
 			attnN = max(attnN, o.out.Pixels())
 			attnD = max(attnD, q.DimHead)
+			shape := [2]int{o.out.Pixels(), q.DimHead}
+			o.attn = slices.Index(attnShapes, shape)
+			if o.attn < 0 {
+				o.attn = len(attnShapes)
+				attnShapes = append(attnShapes, shape)
+			}
 		}
 	}
 	n.allocate(keepAll)
 	n.patch = make([][]int8, th)
 	n.scores, n.probs = make([][]int32, th), make([][]int8, th)
 	n.kh, n.vt, n.vbias, n.row = make([][]int8, th), make([][]int8, th), make([][]int32, th), make([][]int32, th)
+	n.kw, n.vw = make([][]*arm64.Weights, th), make([][]*arm64.Weights, th)
 	for w := range th {
 		n.patch[w] = make([]int8, patch)
 		n.scores[w] = make([]int32, attnN*attnN)
@@ -99,6 +113,10 @@ func newInt8Net(cfg Config, prog *Program, int8s map[string][]int8, int32s map[s
 		n.vt[w] = make([]int8, attnN*attnD)
 		n.vbias[w] = make([]int32, attnD)
 		n.row[w] = make([]int32, attnN)
+		for _, s := range attnShapes {
+			n.kw[w] = append(n.kw[w], arm64.NewWeights(s[0], s[1]))
+			n.vw[w] = append(n.vw[w], arm64.NewWeights(s[1], s[0]))
+		}
 	}
 	return n
 }
@@ -215,7 +233,7 @@ func (o *int8Op) Do(worker, lo, hi int) {
 	switch o.Kind {
 	case OpConv:
 		if o.Kernel == 1 {
-			arm64.GemmRequant(out[p0*c:], c, in[p0*ic:], ic, p1-p0, o.w, c, ic, o.bias, &o.rq)
+			arm64.GemmRequant(out[p0*c:], c, in[p0*ic:], ic, p1-p0, o.pw, o.bias, &o.rq)
 			return
 		}
 		// The scratch holds one task's patches; a worker may get many tasks.
@@ -296,7 +314,7 @@ func (o *int8Op) conv3x3(worker int, in, out []int8, p0, p1 int) {
 			}
 		}
 	}
-	arm64.GemmRequant(out[p0*c:], c, patch, k, p1-p0, o.w, c, k, o.bias, &o.rq)
+	arm64.GemmRequant(out[p0*c:], c, patch, k, p1-p0, o.pw, o.bias, &o.rq)
 }
 
 // pool downsamples by 2 in the code domain: avg2 rounds half up, max and
@@ -379,20 +397,24 @@ func (o *int8Op) attention(worker, lo, hi int) {
 	scores := n.scores[worker][:np*np]
 	probs := n.probs[worker][:np*np]
 	kh, vt := n.kh[worker][:np*d], n.vt[worker][:np*d]
+	kw, vw := n.kw[worker][o.attn], n.vw[worker][o.attn]
 	vbias := n.vbias[worker][:d]
 	row := n.row[worker][:np]
 	zp := o.Softmax.ZeroPoint
 	for h := lo; h < hi; h++ {
 		// Keys and values are the weight operand of their products, which
 		// the kernels take in [-127, 127] (a pair of -128 x -128 products
-		// overflows the int16 sums of the pre-dot-product NEON path).
+		// overflows the int16 sums of the pre-dot-product NEON path),
+		// packed for the GEMM once per head.
 		for j := 0; j < np; j++ {
 			for e := 0; e < d; e++ {
 				kh[j*d+e] = max(k[j*a+h*d+e], -127)
 				vt[e*np+j] = max(v[j*a+h*d+e], -127)
 			}
 		}
-		arm64.GemmInt32(scores, np, q[h*d:], a, np, kh, np, d)
+		kw.Pack(kh)
+		vw.Pack(vt)
+		arm64.GemmInt32(scores, np, q[h*d:], a, np, kw)
 		tab := o.relpos[h*span*span : (h+1)*span*span]
 		for i := 0; i < np; i++ {
 			base := (i/side+side-1)*span + i%side + side - 1
@@ -419,6 +441,6 @@ func (o *int8Op) attention(worker, lo, hi int) {
 			}
 			vbias[e] = -zp * sv
 		}
-		arm64.GemmRequant(out[h*d:], a, probs, np, np, vt, d, np, vbias, &o.rq)
+		arm64.GemmRequant(out[h*d:], a, probs, np, np, vw, vbias, &o.rq)
 	}
 }

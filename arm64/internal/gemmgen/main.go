@@ -1,0 +1,620 @@
+// Command gemmgen writes gemm_arm64.s, the NEON GEMM micro-kernels of
+// package arm64, and the GNU-syntax inner loops of those kernels in
+// testdata/mca, which llvm-mca reads (see the package documentation of
+// arm64 for the commands). Run it from the arm64 directory:
+//
+//	go generate        (runs: go run ./internal/gemmgen)
+//
+// The Go assembler lacks most of the NEON integer instructions the kernels
+// need (SDOT, SMULL, SMLAL2, SADALP, SQRDMULH, SQSHL, SRSHL, SQADD, SQXTN,
+// SMAX, NEG), so those are emitted as WORD with the GNU mnemonic in a
+// comment; words_test.go in package arm64 decodes every WORD and compares
+// it with its comment, and main_test.go here checks that the files on disk
+// are what this program writes.
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// version is recorded in the header of every file written.
+const version = "gemmgen v1"
+
+func main() {
+	dir := flag.String("dir", ".", "the arm64 package directory to write into")
+	flag.Parse()
+	for name, data := range generate() {
+		path := filepath.Join(*dir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			log.Fatal(err)
+		}
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			log.Fatal(err)
+		}
+	}
+}
+
+// generate returns every file's contents by path relative to the package.
+func generate() map[string][]byte {
+	return map[string][]byte{
+		"gemm_arm64.s":                   goAsm(),
+		"testdata/mca/sdot_kloop.s":      mcaLoop(sdotKernel, "neoverse-n1 -mattr=+dotprod"),
+		"testdata/mca/neon_kloop.s":      mcaLoop(neonKernel, "cortex-a72"),
+		"testdata/mca/sdot_block_k256.s": mcaBlock(sdotKernel, 16, "neoverse-n1 -mattr=+dotprod"),
+		"testdata/mca/neon_block_k256.s": mcaBlock(neonKernel, 16, "cortex-a72"),
+	}
+}
+
+// ins is one instruction in Go assembler syntax and in GNU syntax.
+type ins struct{ goAsm, gnu string }
+
+// word is an instruction the Go assembler rejects: its encoding, with the
+// GNU mnemonic as the comment.
+func word(enc uint32, format string, a ...any) ins {
+	gnu := fmt.Sprintf(format, a...)
+	return ins{fmt.Sprintf("WORD $0x%08X // %s", enc, strings.ToUpper(gnu)), gnu}
+}
+
+func native(goAsm, gnu string) ins { return ins{goAsm, gnu} }
+
+func rdn(d, n int) uint32     { return uint32(n)<<5 | uint32(d) }
+func rdnm(d, n, m int) uint32 { return uint32(m)<<16 | rdn(d, n) }
+
+// Instructions the Go assembler rejects.
+
+// sdotElem is SDOT Vd.4S, Vn.16B, Vm.4B[idx]: each 32-bit lane i of d
+// accumulates the dot product of bytes 4i..4i+3 of n with bytes
+// 4idx..4idx+3 of m.
+func sdotElem(d, n, m, idx int) ins {
+	enc := 0x4F80E000 | uint32(idx&1)<<21 | uint32(idx>>1)<<11 | rdnm(d, n, m)
+	return word(enc, "sdot v%d.4s, v%d.16b, v%d.4b[%d]", d, n, m, idx)
+}
+
+func smull8B(d, n, m int) ins {
+	return word(0x0E20C000|rdnm(d, n, m), "smull v%d.8h, v%d.8b, v%d.8b", d, n, m)
+}
+
+func smlal2B(d, n, m int) ins {
+	return word(0x4E208000|rdnm(d, n, m), "smlal2 v%d.8h, v%d.16b, v%d.16b", d, n, m)
+}
+
+func sadalp(d, n int) ins { return word(0x4E606800|rdn(d, n), "sadalp v%d.4s, v%d.8h", d, n) }
+
+func sqshl(d, n, m int) ins {
+	return word(0x4EA04C00|rdnm(d, n, m), "sqshl v%d.4s, v%d.4s, v%d.4s", d, n, m)
+}
+
+func sqrdmulh(d, n, m int) ins {
+	return word(0x6EA0B400|rdnm(d, n, m), "sqrdmulh v%d.4s, v%d.4s, v%d.4s", d, n, m)
+}
+
+func srshl(d, n, m int) ins {
+	return word(0x4EA05400|rdnm(d, n, m), "srshl v%d.4s, v%d.4s, v%d.4s", d, n, m)
+}
+
+func sqadd(d, n, m int) ins {
+	return word(0x4EA00C00|rdnm(d, n, m), "sqadd v%d.4s, v%d.4s, v%d.4s", d, n, m)
+}
+
+func smax(d, n, m int) ins {
+	return word(0x4EA06400|rdnm(d, n, m), "smax v%d.4s, v%d.4s, v%d.4s", d, n, m)
+}
+
+func neg(d, n int) ins { return word(0x6EA0B800|rdn(d, n), "neg v%d.4s, v%d.4s", d, n) }
+
+// sqxtnH is SQXTN Vd.4H, Vn.4S (clears the upper half of d); sqxtn2H is
+// SQXTN2 Vd.8H, Vn.4S (fills the upper half).
+func sqxtnH(d, n int) ins  { return word(0x0E614800|rdn(d, n), "sqxtn v%d.4h, v%d.4s", d, n) }
+func sqxtn2H(d, n int) ins { return word(0x4E614800|rdn(d, n), "sqxtn2 v%d.8h, v%d.4s", d, n) }
+func sqxtnB(d, n int) ins  { return word(0x0E214800|rdn(d, n), "sqxtn v%d.8b, v%d.8h", d, n) }
+func sqxtn2B(d, n int) ins { return word(0x4E214800|rdn(d, n), "sqxtn2 v%d.16b, v%d.8h", d, n) }
+
+// Instructions the Go assembler has.
+
+func vlist(first, n int, goArr, gnuArr string) (string, string) {
+	var g, u []string
+	for i := range n {
+		g = append(g, fmt.Sprintf("V%d.%s", first+i, goArr))
+		u = append(u, fmt.Sprintf("v%d.%s", first+i, gnuArr))
+	}
+	return "[" + strings.Join(g, ", ") + "]", "{" + strings.Join(u, ", ") + "}"
+}
+
+// ld1 loads n consecutive vectors of 16 bytes from (Rr), post-incrementing
+// r by 16n when post is set; arr is "B16"/"16b" or "S4"/"4s".
+func ld1(first, n, r int, post bool, goArr, gnuArr string) ins {
+	g, u := vlist(first, n, goArr, gnuArr)
+	if post {
+		return native(fmt.Sprintf("VLD1.P %d(R%d), %s", 16*n, r, g), fmt.Sprintf("ld1 %s, [x%d], #%d", u, r, 16*n))
+	}
+	return native(fmt.Sprintf("VLD1 (R%d), %s", r, g), fmt.Sprintf("ld1 %s, [x%d]", u, r))
+}
+
+// st1 stores n consecutive vectors of 16 bytes to (Rr), post-incrementing.
+func st1(first, n, r int, goArr, gnuArr string) ins {
+	g, u := vlist(first, n, goArr, gnuArr)
+	return native(fmt.Sprintf("VST1.P %s, %d(R%d)", g, 16*n, r), fmt.Sprintf("st1 %s, [x%d], #%d", u, r, 16*n))
+}
+
+// st1S0 stores lane 0 (4 bytes) of v to (Rr), post-incrementing by 4.
+func st1S0(v, r int) ins {
+	return native(fmt.Sprintf("VST1.P V%d.S[0], 4(R%d)", v, r), fmt.Sprintf("st1 {v%d.s}[0], [x%d], #4", v, r))
+}
+
+func add4S(d, n, m int) ins {
+	return native(fmt.Sprintf("VADD V%d.S4, V%d.S4, V%d.S4", m, n, d), fmt.Sprintf("add v%d.4s, v%d.4s, v%d.4s", d, n, m))
+}
+
+// addp4S is ADDP Vd.4S, Vn.4S, Vm.4S: d = {n0+n1, n2+n3, m0+m1, m2+m3}.
+func addp4S(d, n, m int) ins {
+	return native(fmt.Sprintf("VADDP V%d.S4, V%d.S4, V%d.S4", m, n, d), fmt.Sprintf("addp v%d.4s, v%d.4s, v%d.4s", d, n, m))
+}
+
+// mov16B is MOV Vd.16B, Vn.16B (ORR Vd.16B, Vn.16B, Vn.16B).
+func mov16B(d, n int) ins {
+	return native(fmt.Sprintf("VORR V%d.B16, V%d.B16, V%d.B16", n, n, d), fmt.Sprintf("orr v%d.16b, v%d.16b, v%d.16b", d, n, n))
+}
+
+func zero(d int) ins {
+	return native(fmt.Sprintf("VEOR V%d.B16, V%d.B16, V%d.B16", d, d, d), fmt.Sprintf("eor v%d.16b, v%d.16b, v%d.16b", d, d, d))
+}
+
+func dupS(d, r int) ins {
+	return native(fmt.Sprintf("VDUP R%d, V%d.S4", r, d), fmt.Sprintf("dup v%d.4s, w%d", d, r))
+}
+
+func subs1(r int) ins {
+	return native(fmt.Sprintf("SUBS $1, R%d, R%d", r, r), fmt.Sprintf("subs x%d, x%d, #1", r, r))
+}
+
+func bne(label string) ins { return native("BNE "+label, "b.ne "+label) }
+
+// Register roles shared by both kernels (see the header of the .s file).
+const (
+	rCtx     = 0  // R0: *gemmCtx
+	rA       = 1  // R1-R4: src (then tail) pointers of the four rows
+	rW       = 5  // R5: packed weights, advancing through the panels
+	rK       = 6  // R6: K blocks left; scratch
+	rD       = 7  // R7-R10: dst pointers of the four rows
+	rN       = 11 // R11: channel blocks left
+	rBias    = 12 // R12: bias of the current channel block
+	rMult    = 13 // R13: multipliers of the current channel block
+	rShift   = 14 // R14: shifts of the current channel block
+	rPStride = 15 // R15: bytes from one block's multipliers and shifts to the next's
+	rBStride = 16 // R16: bytes from one block's biases to the next's
+	rZP      = 17 // R17: zero point
+	rOut32   = 19 // R19: nonzero for int32 output
+	rRow     = 20 // R20-R23: the four rows of the current tile in src
+	rSStep   = 24 // R24: bytes from one tile's src rows to the next's
+	rDStep   = 25 // R25: bytes from the dst pointers after a tile to the next tile's
+	rTiles   = 26 // R26: row tiles left
+	vAcc     = 16 // V16-V31: accumulators
+)
+
+// ctxField are the offsets of gemmCtx (gemm_arm64.go); a test in package
+// arm64 compares them with unsafe.Offsetof.
+var ctxFields = []struct {
+	name string
+	off  int
+}{
+	{"src", 0}, {"tail", 32}, {"dst", 64}, {"w", 96}, {"bias", 104}, {"mult", 112}, {"shift", 120},
+	{"biasStride", 128}, {"paramStride", 136}, {"kBlocks", 144}, {"kTail", 152}, {"nBlocks", 160},
+	{"rowTiles", 168}, {"srcStep", 176}, {"dstStep", 184}, {"zp", 192}, {"out32", 200}, {"leftShift", 208},
+}
+
+// kernel describes one micro-kernel: a tile of 4 rows by nr channels, K in
+// blocks of 16.
+type kernel struct {
+	name   string // TEXT symbol: gemm + name
+	impl   string // implementation name reported by arm64.Implementation
+	nr     int    // channels per tile (and per packed panel)
+	header string
+	block  func(a int, post bool) []ins // one K block of 16, src pointers in R(a)..R(a+3)
+	init   func() []ins                 // the accumulators' initial values
+	reduce func() []ins                 // accumulators to one vector of 4 channels per row (neon)
+	// The epilogues of one channel block: store32 stores int32 sums;
+	// requant is prologue, then the left shifts (SQSHL, only when some
+	// shift is negative), then the rest.
+	requant func() (prologue, left, rest []ins)
+	store32 func() []ins
+}
+
+// The SDOT kernel: 4 rows x 16 channels, 16 accumulators V16-V31, acc(r, j)
+// = V(16+4r+j) holding channels 4j..4j+3 of row r. Per K block (16 bytes
+// of each row): 4 loads of src, 4 loads of 64 bytes of weights, 64 SDOT.
+var sdotKernel = &kernel{
+	name: "Sdot",
+	impl: "sdot",
+	nr:   16,
+	header: `// gemmSdot: the micro-kernel for cores with the dot product (ARMv8.2
+// DotProd: Cortex-A55/A76/A78, Neoverse N1). Tile: 4 rows x 16 channels.
+//
+// Packed weights (one panel per 16 channels, panels contiguous): for each
+// group of 4 k, the 16 channels' 4 bytes, [kp/4][16][4], kp = k rounded up
+// to 16, zero-padded; a panel is 16*kp bytes. One K block is 16 bytes of
+// each src row (V0-V3) and 256 bytes of weights: for each 4-byte group s
+// of the block, weights V4-V7 (or V8-V11) hold channels 4j..4j+3, and
+//
+//	SDOT V(16+4r+j).4S, V(4+j).16B, V(r).4B[s]
+//
+// adds the 4 products of group s to channels 4j..4j+3 of row r. The
+// accumulators start at the biases (zero for int32 output).
+// Epilogue: V4-V7 multipliers, V8-V11 shifts, V12 zero, V13 the zero
+// point, V14-V15 the shift amounts and then the narrowed row.`,
+	block: func(a int, post bool) []ins {
+		var out []ins
+		for r := range 4 {
+			out = append(out, ld1(r, 1, a+r, post, "B16", "16b"))
+		}
+		for s := range 4 {
+			wv := 4 + 4*(s%2)
+			out = append(out, ld1(wv, 4, rW, true, "B16", "16b"))
+			for r := range 4 {
+				for j := range 4 {
+					out = append(out, sdotElem(vAcc+4*r+j, wv+j, r, s))
+				}
+			}
+		}
+		return out
+	},
+	init: func() []ins {
+		out := []ins{ld1(0, 4, rBias, false, "S4", "4s")}
+		for v := vAcc; v < 32; v++ {
+			out = append(out, mov16B(v, (v-vAcc)%4))
+		}
+		return out
+	},
+	requant: func() (prologue, left, rest []ins) {
+		prologue = []ins{
+			ld1(4, 4, rMult, false, "S4", "4s"),
+			ld1(8, 4, rShift, false, "S4", "4s"),
+			zero(12),
+			dupS(13, rZP),
+		}
+		for j := range 4 {
+			left = append(left, neg(14, 8+j), smax(14, 14, 12)) // max(-shift, 0)
+			for r := range 4 {
+				a := vAcc + 4*r + j
+				left = append(left, sqshl(a, a, 14))
+			}
+		}
+		for j := range 4 {
+			rest = append(rest, smax(15, 8+j, 12), neg(15, 15)) // -max(shift, 0)
+			for r := range 4 {
+				a := vAcc + 4*r + j
+				rest = append(rest, sqrdmulh(a, a, 4+j), srshl(a, a, 15), sqadd(a, a, 13))
+			}
+		}
+		for r := range 4 {
+			a := vAcc + 4*r
+			rest = append(rest,
+				sqxtnH(14, a), sqxtn2H(14, a+1), sqxtnH(15, a+2), sqxtn2H(15, a+3),
+				sqxtnB(14, 14), sqxtn2B(14, 15),
+				st1(14, 1, rD+r, "B16", "16b"))
+		}
+		return prologue, left, rest
+	},
+	store32: func() []ins {
+		var out []ins
+		for r := range 4 {
+			out = append(out, st1(vAcc+4*r, 4, rD+r, "S4", "4s"))
+		}
+		return out
+	},
+}
+
+// The kernel without the dot product: 4 rows x 4 channels, 16 accumulators
+// V16-V31, acc(r, c) = V(16+4r+c) holding 4 partial sums of row r, channel
+// c. Per K block: 4 loads of src, 1 load of 64 bytes of weights, and per
+// (row, channel) SMULL (8 products of the low halves into int16), SMLAL2
+// (adds the 8 products of the high halves: each int16 sums two products,
+// which cannot overflow with weights in [-127, 127]) and SADALP (pairwise
+// into the int32 accumulator).
+var neonKernel = &kernel{
+	name: "Neon",
+	impl: "neon",
+	nr:   4,
+	header: `// gemmNeon: the micro-kernel for cores without the dot product (Cortex-A53,
+// A72). Tile: 4 rows x 4 channels.
+//
+// Packed weights (one panel per 4 channels, panels contiguous): for each
+// block of 16 k, the 4 channels' 16 bytes, [kp/16][4][16], kp = k rounded
+// up to 16, zero-padded; a panel is 4*kp bytes. One K block is 16 bytes of
+// each src row (V0-V3) and 64 bytes of weights (V4-V7, channel c in
+// V(4+c)); for each row r and channel c, with a temporary T in V8-V15:
+//
+//	SMULL  T.8H, V(r).8B, V(4+c).8B      products of k 0-7
+//	SMLAL2 T.8H, V(r).16B, V(4+c).16B    plus those of k 8-15: two per int16
+//	SADALP V(16+4r+c).4S, T.8H           pairwise into 4 int32 partial sums
+//
+// Two products of a src byte in [-128, 127] and a weight in [-127, 127]
+// sum to at most 32512 in magnitude, so the int16 never overflows.
+// The accumulators start at zero. Epilogue: ADDP reduces row r's four
+// accumulators to V(16+r) = its 4 channels; V0 biases, V1 multipliers, V2
+// shifts, V3-V4 shift amounts, V5 zero, V6 the zero point, V8-V9
+// temporaries.`,
+	block: func(a int, post bool) []ins {
+		var out []ins
+		for r := range 4 {
+			out = append(out, ld1(r, 1, a+r, post, "B16", "16b"))
+		}
+		out = append(out, ld1(4, 4, rW, true, "B16", "16b"))
+		for g := range 2 {
+			for i := range 8 {
+				p := 8*g + i
+				out = append(out, smull8B(8+i, p/4, 4+p%4))
+			}
+			for i := range 8 {
+				p := 8*g + i
+				out = append(out, smlal2B(8+i, p/4, 4+p%4))
+			}
+			for i := range 8 {
+				p := 8*g + i
+				out = append(out, sadalp(vAcc+p, 8+i))
+			}
+		}
+		return out
+	},
+	reduce: func() []ins {
+		var out []ins
+		for r := range 4 {
+			a := vAcc + 4*r
+			out = append(out, addp4S(8, a, a+1), addp4S(9, a+2, a+3), addp4S(vAcc+r, 8, 9))
+		}
+		return out
+	},
+	init: func() []ins {
+		var out []ins
+		for v := vAcc; v < 32; v++ {
+			out = append(out, zero(v))
+		}
+		return out
+	},
+	requant: func() (prologue, left, rest []ins) {
+		prologue = []ins{
+			ld1(0, 1, rBias, false, "S4", "4s"),
+			ld1(1, 1, rMult, false, "S4", "4s"),
+			ld1(2, 1, rShift, false, "S4", "4s"),
+			zero(5),
+			dupS(6, rZP),
+		}
+		for r := range 4 {
+			prologue = append(prologue, add4S(vAcc+r, vAcc+r, 0))
+		}
+		left = []ins{neg(3, 2), smax(3, 3, 5)} // max(-shift, 0)
+		for r := range 4 {
+			left = append(left, sqshl(vAcc+r, vAcc+r, 3))
+		}
+		rest = []ins{smax(4, 2, 5), neg(4, 4)} // -max(shift, 0)
+		for r := range 4 {
+			a := vAcc + r
+			rest = append(rest, sqrdmulh(a, a, 1), srshl(a, a, 4), sqadd(a, a, 6),
+				sqxtnH(8, a), sqxtnB(8, 8), st1S0(8, rD+r))
+		}
+		return prologue, left, rest
+	},
+	store32: func() []ins {
+		var out []ins
+		for r := range 4 {
+			out = append(out, st1(vAcc+r, 1, rD+r, "S4", "4s"))
+		}
+		return out
+	},
+}
+
+// goAsm is gemm_arm64.s.
+func goAsm() []byte {
+	var b bytes.Buffer
+	p := func(format string, a ...any) { fmt.Fprintf(&b, format+"\n", a...) }
+	p("// Code generated by %s (internal/gemmgen); DO NOT EDIT.", version)
+	p("")
+	p("//go:build !purego")
+	p("")
+	p(`// The int8 GEMM micro-kernels of GemmRequant and GemmInt32 (see
+// gemm_arm64.go for the Go driver, doc.go for the numerics).
+//
+// Both take one *gemmCtx and compute rowTiles tiles of 4 rows, each for
+// nBlocks consecutive channel blocks of nr channels (whole tiles only: the
+// driver gives a short tile the last row's pointers again and runs a
+// ragged last channel block into a scratch tile). The first tile's rows
+// are src[0..3] and dst[0..3]; each next tile's are srcStep bytes further
+// in src, and dstStep bytes further in dst than where the dst pointers
+// stopped (they advance by a block's output at each channel block). For
+// each channel block: the accumulators start at the biases (sdot; zero for
+// neon, which adds the biases after reducing them), kBlocks blocks of 16 k
+// are read from the rows, then, if kTail is 1, one more block where the
+// rows go on, or if kTail is 2, one from the tail pointers (a copy of the
+// last k%%16 bytes of each row): the weights past k are zero, so whatever
+// those bytes hold adds nothing. Then the epilogue either stores the int32
+// sums (out32) or requantizes them to int8 as doc.go specifies:
+//
+//	acc += bias                     (sdot: the initial value; neon: ADD)
+//	acc = sat32(acc << max(-s, 0))  SQSHL, skipped unless leftShift
+//	acc = SQRDMULH(acc, mult)
+//	acc = rshr(acc, max(s, 0))      SRSHL by the negated amount (rounding)
+//	acc = sat32(acc + zp)           SQADD
+//	out = sat8(sat16(acc))          SQXTN, SQXTN
+//
+// Preconditions (the driver guarantees them): the rows of every tile can
+// be read for 16*kBlocks bytes, and 16 more when kTail is 1; the tail
+// pointers for 16 bytes when kTail is 2 (then rowTiles is 1); the weights
+// hold nBlocks panels of 16*(kBlocks+min(kTail, 1))*nr bytes; dst rows
+// have room for nBlocks*nr values; bias, mult and shift can be read for nr
+// int32 at each of nBlocks positions biasStride (bias) or paramStride
+// bytes apart (0: the same nr values for every block); leftShift is 0 only
+// when no shift is negative.
+//
+// Registers: R0 ctx, R1-R4 src then tail pointers, R5 weights, R6 K
+// blocks left (and scratch), R7-R10 dst pointers, R11 channel blocks left,
+// R12 bias, R13 multipliers, R14 shifts, R15 paramStride, R16 biasStride,
+// R17 zero point, R19 out32, R20-R23 the tile's rows in src, R24 srcStep,
+// R25 dstStep, R26 row tiles left. V0-V15 operands and temporaries,
+// V16-V31 accumulators. R18 and R27-R30 are not touched; the functions
+// are leaves.`)
+	p("")
+	p("#include \"textflag.h\"")
+	p("")
+	p("// Offsets of the gemmCtx fields.")
+	for _, f := range ctxFields {
+		p("#define ctx_%s %d", f.name, f.off)
+	}
+	for _, k := range []*kernel{sdotKernel, neonKernel} {
+		p("")
+		p("%s", k.header)
+		p("")
+		p("// func gemm%s(ctx *gemmCtx)", k.name)
+		p("TEXT ·gemm%s(SB), NOSPLIT, $0-8", k.name)
+		body(p, k)
+	}
+	return b.Bytes()
+}
+
+func body(p func(string, ...any), k *kernel) {
+	l := strings.ToLower(k.name)
+	emit := func(is []ins) {
+		for _, in := range is {
+			p("\t%s", in.goAsm)
+		}
+	}
+	p("\tMOVD ctx+0(FP), R%d", rCtx)
+	p("\tMOVD ctx_nBlocks(R0), R%d", rN)
+	p("\tCBZ R%d, %s_done", rN, l)
+	p("\tMOVD ctx_rowTiles(R0), R%d", rTiles)
+	p("\tCBZ R%d, %s_done", rTiles, l)
+	for r := range 4 {
+		p("\tMOVD ctx_src+%d(R0), R%d", 8*r, rRow+r)
+	}
+	for r := range 4 {
+		p("\tMOVD ctx_dst+%d(R0), R%d", 8*r, rD+r)
+	}
+	p("\tMOVD ctx_srcStep(R0), R%d", rSStep)
+	p("\tMOVD ctx_dstStep(R0), R%d", rDStep)
+	p("\tMOVD ctx_paramStride(R0), R%d", rPStride)
+	p("\tMOVD ctx_biasStride(R0), R%d", rBStride)
+	p("\tMOVD ctx_zp(R0), R%d", rZP)
+	p("\tMOVD ctx_out32(R0), R%d", rOut32)
+	p("")
+	p("%s_tile:", l)
+	p("\t// One tile of 4 rows: every channel block from the first.")
+	p("\tMOVD ctx_w(R0), R%d", rW)
+	p("\tMOVD ctx_bias(R0), R%d", rBias)
+	p("\tMOVD ctx_mult(R0), R%d", rMult)
+	p("\tMOVD ctx_shift(R0), R%d", rShift)
+	p("\tMOVD ctx_nBlocks(R0), R%d", rN)
+	p("")
+	p("%s_block:", l)
+	p("\t// One channel block: initialize the accumulators, point at the rows.")
+	emit(k.init())
+	for r := range 4 {
+		p("\tMOVD R%d, R%d", rRow+r, rA+r)
+	}
+	p("\tMOVD ctx_kBlocks(R0), R%d", rK)
+	p("\tCBZ R%d, %s_tail", rK, l)
+	p("")
+	p("%s_kloop:", l)
+	p("\t// One K block of 16 from the src rows.")
+	emit(k.block(rA, true))
+	p("\tSUBS $1, R%d, R%d", rK, rK)
+	p("\tBNE %s_kloop", l)
+	p("")
+	p("%s_tail:", l)
+	p("\t// kTail 1: the last, partial K block where the rows go on; 2: from")
+	p("\t// the tail pointers.")
+	p("\tMOVD ctx_kTail(R0), R%d", rK)
+	p("\tCBZ R%d, %s_epilogue", rK, l)
+	p("\tCMP $1, R%d", rK)
+	p("\tBEQ %s_tailblock", l)
+	for r := range 4 {
+		p("\tMOVD ctx_tail+%d(R0), R%d", 8*r, rA+r)
+	}
+	p("")
+	p("%s_tailblock:", l)
+	emit(k.block(rA, false))
+	p("")
+	p("%s_epilogue:", l)
+	if k.reduce != nil {
+		emit(k.reduce())
+	}
+	p("\tCBNZ R%d, %s_store32", rOut32, l)
+	prologue, left, rest := k.requant()
+	emit(prologue)
+	p("\tMOVD ctx_leftShift(R0), R%d", rK)
+	p("\tCBZ R%d, %s_right", rK, l)
+	emit(left)
+	p("")
+	p("%s_right:", l)
+	emit(rest)
+	p("\tB %s_next", l)
+	p("")
+	p("%s_store32:", l)
+	emit(k.store32())
+	p("")
+	p("%s_next:", l)
+	p("\tADD R%d, R%d, R%d", rBStride, rBias, rBias)
+	p("\tADD R%d, R%d, R%d", rPStride, rMult, rMult)
+	p("\tADD R%d, R%d, R%d", rPStride, rShift, rShift)
+	p("\tSUBS $1, R%d, R%d", rN, rN)
+	p("\tBNE %s_block", l)
+	p("\t// The next tile of rows.")
+	for r := range 4 {
+		p("\tADD R%d, R%d, R%d", rSStep, rRow+r, rRow+r)
+	}
+	for r := range 4 {
+		p("\tADD R%d, R%d, R%d", rDStep, rD+r, rD+r)
+	}
+	p("\tSUBS $1, R%d, R%d", rTiles, rTiles)
+	p("\tBNE %s_tile", l)
+	p("")
+	p("%s_done:", l)
+	p("\tRET")
+}
+
+// mcaLoop is the K loop of k in GNU syntax, as llvm-mca reads it.
+func mcaLoop(k *kernel, cpu string) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "// Code generated by %s (internal/gemmgen); DO NOT EDIT.\n", version)
+	fmt.Fprintf(&b, "// The K loop of gemm%s (gemm_arm64.s): one block of 16 k for a tile of\n", k.name)
+	fmt.Fprintf(&b, "// 4 rows x %d channels = %d int8 multiply-accumulates per iteration.\n", k.nr, 4*k.nr*16)
+	fmt.Fprintf(&b, "// llvm-mca-19 -mtriple=aarch64 -mcpu=%s -iterations=1000 %s_kloop.s\n", cpu, strings.ToLower(k.name))
+	b.WriteString("kloop:\n")
+	for _, in := range k.block(rA, true) {
+		fmt.Fprintf(&b, "\t%s\n", in.gnu)
+	}
+	fmt.Fprintf(&b, "\t%s\n\t%s\n", subs1(rK).gnu, bne("kloop").gnu)
+	return b.Bytes()
+}
+
+// mcaBlock is one whole channel block of k in GNU syntax, straight-line:
+// the accumulators' initial values, kBlocks K blocks and the requantizing
+// epilogue without left shifts (the common case), but none of the scalar
+// bookkeeping; what llvm-mca makes of it is the kernel's throughput
+// including its epilogue at k = 16*kBlocks.
+func mcaBlock(k *kernel, kBlocks int, cpu string) []byte {
+	var b bytes.Buffer
+	name := fmt.Sprintf("%s_block_k%d.s", strings.ToLower(k.name), 16*kBlocks)
+	fmt.Fprintf(&b, "// Code generated by %s (internal/gemmgen); DO NOT EDIT.\n", version)
+	fmt.Fprintf(&b, "// One channel block of gemm%s (gemm_arm64.s) at k = %d, straight-line: a\n", k.name, 16*kBlocks)
+	fmt.Fprintf(&b, "// tile of 4 rows x %d channels = %d int8 multiply-accumulates, requantized.\n", k.nr, 4*k.nr*16*kBlocks)
+	fmt.Fprintf(&b, "// llvm-mca-19 -mtriple=aarch64 -mcpu=%s -iterations=100 %s\n", cpu, name)
+	var is []ins
+	is = append(is, k.init()...)
+	for range kBlocks {
+		is = append(is, k.block(rA, true)...)
+	}
+	if k.reduce != nil {
+		is = append(is, k.reduce()...)
+	}
+	prologue, _, rest := k.requant()
+	is = append(is, prologue...)
+	is = append(is, rest...)
+	for _, in := range is {
+		fmt.Fprintf(&b, "\t%s\n", in.gnu)
+	}
+	return b.Bytes()
+}
