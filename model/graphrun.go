@@ -31,6 +31,9 @@ func (g *Graph) NewRunner(threads int) *GraphRunner {
 	return r
 }
 
+// Graph is the graph the runner executes.
+func (r *GraphRunner) Graph() *Graph { return r.g }
+
 // Close stops the runner's workers.
 func (r *GraphRunner) Close() { r.pool.Close() }
 

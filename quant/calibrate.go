@@ -18,13 +18,24 @@ import (
 
 // sampleSize is how many values of each tensor calibration keeps: enough to
 // rank candidate scales by error, small enough for large models.
-const sampleSize = 1 << 15
+const sampleSize = 1 << 17
 
 // tensorStats accumulates what calibration sees of one tensor.
 type tensorStats struct {
 	lo, hi float64
 	seen   int64
 	sample []float32 // uniform reservoir sample of every value seen
+	sums   []float64 // per channel, for the mean that bias correction uses
+	pixels int64     // positions summed into sums
+}
+
+// channelMeans is the calibration mean of each channel.
+func (st *tensorStats) channelMeans() []float64 {
+	m := make([]float64, len(st.sums))
+	for c, s := range st.sums {
+		m[c] = s / float64(max(1, st.pixels))
+	}
+	return m
 }
 
 // Stats are the calibration statistics of every tensor of a graph.
@@ -47,7 +58,16 @@ func NewStats(g *model.Graph) *Stats {
 func (s *Stats) Observe(r *model.GraphRunner) {
 	for i := range s.tensors {
 		st := &s.tensors[i]
-		for _, v := range r.Value(model.TensorID(i)) {
+		c := r.Graph().Tensors[i].Channels
+		if st.sums == nil {
+			st.sums = make([]float64, c)
+		}
+		vals := r.Value(model.TensorID(i))
+		for j, v := range vals {
+			st.sums[j%c] += float64(v)
+		}
+		st.pixels += int64(len(vals) / c)
+		for _, v := range vals {
 			f := float64(v)
 			st.lo, st.hi = min(st.lo, f), max(st.hi, f)
 			st.seen++

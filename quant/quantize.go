@@ -77,7 +77,11 @@ func Quantize(ctx context.Context, m *model.Model, cal Calibration, opt Options)
 		}
 	}
 	tensors := chooseScales(g, stats)
-	prog, arrays, err := Build(g, tensors)
+	means := make([][]float64, len(g.Tensors))
+	for i := range means {
+		means[i] = stats.tensors[i].channelMeans()
+	}
+	prog, arrays, err := Build(g, tensors, means)
 	if err != nil {
 		return nil, nil, err
 	}
