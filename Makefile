@@ -19,7 +19,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # arm64/*.s (arm64/words_test.go).
 APT_TEST := qemu-user binutils-aarch64-linux-gnu
 
-.PHONY: all build run test test-native test-arm64 check-train cross bench vet fuzz deps check-go clean mca
+.PHONY: all build run test test-native test-arm64 check-train cross bench bench-arm64 vet fuzz deps deps-bench check-go clean mca
 
 all: build
 
@@ -27,13 +27,24 @@ check-go:
 	@command -v $(GO) >/dev/null || { echo "Go 1.26 or newer is needed: https://go.dev/dl/ (tar -C /usr/local -xzf go1.26.*.linux-$$(dpkg --print-architecture).tar.gz)"; exit 1; }
 	@$(GO) version | awk '{ split($$3, v, "[go.]"); if (v[3] < 1 || (v[3] == 1 && v[4] < 26)) { print "Go 1.26 or newer is needed, found " $$3; exit 1 } }'
 
-# deps installs the Debian packages the tests use, only those missing.
-deps:
-	@missing=""; for p in $(APT_TEST); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+# apt-install installs the Debian packages named in $(1), only those missing.
+define apt-install
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
+endef
+
+# deps installs the Debian packages the tests use, only those missing.
+deps:
+	$(call apt-install,$(APT_TEST))
+
+# deps-bench: what bench-arm64 needs (the qemu plugin is built with gcc
+# against glib's headers).
+APT_BENCH := qemu-user gcc pkg-config libglib2.0-dev
+deps-bench:
+	$(call apt-install,$(APT_BENCH))
 
 build: check-go
 	$(GO) build -tags '$(TAGS)' -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/coatnet
@@ -78,6 +89,36 @@ vet: check-go
 	$(GO) vet -tags '$(TAGS)' ./...
 	CGO_ENABLED=0 GOARCH=arm64 $(GO) vet -tags '$(TAGS)' ./...
 	CGO_ENABLED=0 GOARCH=riscv64 $(GO) build -tags '$(TAGS)' ./...
+
+# bench-arm64 counts the arm64 instructions of one int8 inference, exactly,
+# under qemu-user (the method of the NEON issue's acceptance test):
+#   1. the plugin shared/tools/qemu-insncount is built into $(BENCH_DIR);
+#   2. tools/armbench model writes an int8 coatnet_nano_rw_224 at 224: the
+#      float model of the conformance case coatnet_nano_rw_224_224_s1
+#      (SyntheticWeights where it is missing) quantized by package quant on
+#      4 inputs of the case formula (seeds 101-104);
+#   3. bin/coatnet-arm64 and bin/coatnet-arm64-purego are cross-built for
+#      linux/arm64 (CGO_ENABLED=0 -tags nogocv, and purego; not stripped:
+#      the plugin counts per symbol);
+#   4. for each CPU of BENCH_CPUS, each build and K = 1 and 3:
+#        GOMAXPROCS=1 qemu-aarch64 -cpu CPU -plugin insncount.so,out=F \
+#            BIN bench MODEL --iterations K --warmup 0 --threads 1
+#      and instructions per inference = (count(K=3) - count(K=1)) / 2, so
+#      loading the model and packing weights cancel out; printed in total,
+#      per operation (symbols mapped to ops) and per symbol, with the ratio
+#      of each build to purego on the same CPU.
+BENCH_DIR  ?= bin/bench-arm64
+BENCH_CPUS ?= cortex-a76,cortex-a72
+BENCH_MODEL := $(BENCH_DIR)/nano-int8.coatnet
+bench-arm64: check-go deps-bench $(BENCH_MODEL)
+	gcc -shared -fPIC -O2 $$(pkg-config --cflags glib-2.0) -o $(BENCH_DIR)/insncount.so $(SHARED)/tools/qemu-insncount/insncount.c
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags nogocv -trimpath -o bin/coatnet-arm64 ./cmd/coatnet
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags 'nogocv purego' -trimpath -o bin/coatnet-arm64-purego ./cmd/coatnet
+	$(GO) run ./tools/armbench count -plugin $(BENCH_DIR)/insncount.so -model $(BENCH_MODEL) -cpus $(BENCH_CPUS) \
+		-build neon=bin/coatnet-arm64 -build purego=bin/coatnet-arm64-purego -json $(BENCH_DIR)/counts.json
+
+$(BENCH_MODEL): $(wildcard quant/*.go model/*.go internal/benchmodel/*.go tools/armbench/*.go)
+	$(GO) run ./tools/armbench model -o $@
 
 # fuzz runs every fuzz target for FUZZTIME (seeds alone run in `make test`).
 FUZZTIME ?= 30s

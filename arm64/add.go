@@ -32,10 +32,10 @@ func Add(dst, a, b []int8, p *AddParams) {
 	checkShift(p.ShiftA)
 	checkShift(p.ShiftB)
 	checkShift(p.ShiftOut)
-	addImpl(dst, a, b, p)
+	addK.fn(dst, a, b, p)
 }
 
-var addImpl = addRef
+var addK = newKernel[func(dst, a, b []int8, p *AddParams)]("Add", addRef)
 
 // addInputShift is the left shift that gives the inputs headroom before
 // their rescaling (TFLite's left_shift for int8).

@@ -28,7 +28,9 @@ func randAddParams(rng *rand.Rand) AddParams {
 	return NewAddParams(randScale(rng), z(), randScale(rng), z(), randScale(rng), z())
 }
 
-func TestAdd(t *testing.T) {
+func TestAdd(t *testing.T) { forEachImplChecked(t, "Add", testAdd) }
+
+func testAdd(t *testing.T) {
 	rng := rand.New(rand.NewPCG(40, 41))
 	lens := append([]int{100, 255, 256, 1000}, sizes...)
 	for i, n := range lens {
@@ -71,7 +73,9 @@ func TestAddSaturates(t *testing.T) {
 
 // Every pair of inputs, for random scales in [1e-3, 10]: within 1 of the
 // exact real sum (clamped to int8).
-func TestAddAccuracy(t *testing.T) {
+func TestAddAccuracy(t *testing.T) { forEachImplChecked(t, "Add", testAddAccuracy) }
+
+func testAddAccuracy(t *testing.T) {
 	rng := rand.New(rand.NewPCG(42, 43))
 	n := 200
 	if testing.Short() {
@@ -121,7 +125,9 @@ func TestAddPanics(t *testing.T) {
 	expectPanic(t, "zero point", func() { NewAddParams(1, 0, 1, 0, 1, -129) })
 }
 
-func TestAddNoAllocs(t *testing.T) {
+func TestAddNoAllocs(t *testing.T) { forEachImplChecked(t, "Add", testAddNoAllocs) }
+
+func testAddNoAllocs(t *testing.T) {
 	p := NewAddParams(0.1, 3, 0.2, -5, 0.25, 1)
 	a, b, dst := make([]int8, 1000), make([]int8, 1000), make([]int8, 1000)
 	if n := testing.AllocsPerRun(10, func() { Add(dst, a, b, &p) }); n != 0 {

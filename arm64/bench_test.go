@@ -102,6 +102,17 @@ func BenchmarkPackWeights(b *testing.B) {
 	}
 }
 
+// forEachImplB runs f as a sub-benchmark named impl=NAME/shape for every
+// implementation of op.
+func forEachImplB(b *testing.B, op, shape string, f func(b *testing.B)) {
+	for _, name := range kernelOf(b, op).names() {
+		b.Run("impl="+name+"/"+shape, func(b *testing.B) {
+			setImpl(b, op, name)
+			f(b)
+		})
+	}
+}
+
 func BenchmarkDepthwise3x3(b *testing.B) {
 	rng := rand.New(rand.NewPCG(64, 65))
 	for _, s := range []struct{ h, w, c, stride int }{
@@ -110,12 +121,12 @@ func BenchmarkDepthwise3x3(b *testing.B) {
 		{28, 28, 512, 1},   // stage1
 		{14, 14, 1024, 1},  // stage2 conv blocks (nano_cc)
 	} {
-		b.Run(fmt.Sprintf("impl=%s/H=%d,W=%d,C=%d,S=%d", Implementation()["Depthwise3x3"], s.h, s.w, s.c, s.stride), func(b *testing.B) {
-			ho, wo := (s.h+s.stride-1)/s.stride, (s.w+s.stride-1)/s.stride
-			src, dst, wt, bias := make([]int8, s.h*s.w*s.c), make([]int8, ho*wo*s.c), make([]int8, 9*s.c), make([]int32, s.c)
-			randInt8s(rng, src)
-			randWeights(rng, wt)
-			rq := randRequant(rng, s.c, false, 1e3)
+		ho, wo := (s.h+s.stride-1)/s.stride, (s.w+s.stride-1)/s.stride
+		src, dst, wt, bias := make([]int8, s.h*s.w*s.c), make([]int8, ho*wo*s.c), make([]int8, 9*s.c), make([]int32, s.c)
+		randInt8s(rng, src)
+		randWeights(rng, wt)
+		rq := layerRequant(rng, s.c)
+		forEachImplB(b, "Depthwise3x3", fmt.Sprintf("H=%d,W=%d,C=%d,S=%d", s.h, s.w, s.c, s.stride), func(b *testing.B) {
 			for b.Loop() {
 				Depthwise3x3(dst, src, s.h, s.w, s.c, s.stride, wt, bias, -5, rq, 0, ho)
 			}
@@ -132,14 +143,14 @@ func BenchmarkSoftmaxRow(b *testing.B) {
 	rng := rand.New(rand.NewPCG(66, 67))
 	for _, n := range []int{196, 49} {
 		for _, post := range []bool{false, true} {
-			b.Run(fmt.Sprintf("impl=%s/N=%d,post=%v", Implementation()["SoftmaxRow"], n, post), func(b *testing.B) {
-				p := NewSoftmaxParams(0.02, 255, -128)
-				logits, dst := make([]int32, n), make([]int8, n)
-				randLogits(rng, logits, 3)
-				var bias []int32
-				if post {
-					bias = make([]int32, n)
-				}
+			p := NewSoftmaxParams(0.02, 255, -128)
+			logits, dst := make([]int32, n), make([]int8, n)
+			randLogits(rng, logits, 3)
+			var bias []int32
+			if post {
+				bias = make([]int32, n)
+			}
+			forEachImplB(b, "SoftmaxRow", fmt.Sprintf("N=%d,post=%v", n, post), func(b *testing.B) {
 				for b.Loop() {
 					SoftmaxRow(dst, logits, bias, &p)
 				}
@@ -149,31 +160,163 @@ func BenchmarkSoftmaxRow(b *testing.B) {
 	}
 }
 
+// BenchmarkAttentionSoftmax runs one head's probabilities: stage 2 (14x14
+// grid, 196 x 196) and stage 3 (7x7).
+func BenchmarkAttentionSoftmax(b *testing.B) {
+	rng := rand.New(rand.NewPCG(100, 101))
+	for _, side := range []int{14, 7} {
+		for _, post := range []bool{false, true} {
+			n := side * side
+			p := NewSoftmaxParams(0.02, 255, -128)
+			logits, dst, rel, tmp := make([]int32, n*n), make([]int8, n*n), make([]int32, (2*side-1)*(2*side-1)), make([]int32, 2*n)
+			randLogits(rng, logits, 3)
+			forEachImplB(b, "AttentionSoftmax", fmt.Sprintf("side=%d,post=%v", side, post), func(b *testing.B) {
+				for b.Loop() {
+					AttentionSoftmax(dst, logits, side, rel, post, &p, 0, n, tmp)
+				}
+				elemRate(b, n*n)
+			})
+		}
+	}
+}
+
 func BenchmarkLUT(b *testing.B) {
 	rng := rand.New(rand.NewPCG(68, 69))
-	n := 56 * 56 * 64
-	b.Run(fmt.Sprintf("impl=%s/N=%d", Implementation()["LUT"], n), func(b *testing.B) {
+	for _, n := range []int{56 * 56 * 256, 14 * 14 * 1024} {
 		src, dst := make([]int8, n), make([]int8, n)
 		randInt8s(rng, src)
 		table := randTable(rng)
-		for b.Loop() {
-			LUT(dst, src, table)
-		}
-		elemRate(b, n)
-	})
+		forEachImplB(b, "LUT", fmt.Sprintf("N=%d", n), func(b *testing.B) {
+			for b.Loop() {
+				LUT(dst, src, table)
+			}
+			elemRate(b, n)
+		})
+	}
 }
 
 func BenchmarkAdd(b *testing.B) {
 	rng := rand.New(rand.NewPCG(70, 71))
-	n := 56 * 56 * 64
-	b.Run(fmt.Sprintf("impl=%s/N=%d", Implementation()["Add"], n), func(b *testing.B) {
+	for _, n := range []int{56 * 56 * 64, 14 * 14 * 256} {
 		a, c, dst := make([]int8, n), make([]int8, n), make([]int8, n)
 		randInt8s(rng, a)
 		randInt8s(rng, c)
 		p := NewAddParams(0.05, 3, 0.08, -7, 0.1, 2)
-		for b.Loop() {
-			Add(dst, a, c, &p)
-		}
-		elemRate(b, n)
-	})
+		forEachImplB(b, "Add", fmt.Sprintf("N=%d", n), func(b *testing.B) {
+			for b.Loop() {
+				Add(dst, a, c, &p)
+			}
+			elemRate(b, n)
+		})
+	}
+}
+
+// BenchmarkAffine runs the squeeze-excite gates of stages 0 and 1.
+func BenchmarkAffine(b *testing.B) {
+	rng := rand.New(rand.NewPCG(102, 103))
+	for _, s := range [][2]int{{56 * 56, 256}, {28 * 28, 512}} {
+		src, dst, w := make([]int8, s[0]*s[1]), make([]int8, s[0]*s[1]), make([]int16, s[1])
+		randInt8s(rng, src)
+		rq := layerRequant(rng, 1)
+		forEachImplB(b, "Affine", fmt.Sprintf("P=%d,C=%d", s[0], s[1]), func(b *testing.B) {
+			for b.Loop() {
+				Affine(dst, src, s[1], 3, w, nil, rq)
+			}
+			elemRate(b, len(src))
+		})
+	}
+}
+
+// BenchmarkMeanChannels runs the squeeze of stage 0 and the head's pool.
+func BenchmarkMeanChannels(b *testing.B) {
+	rng := rand.New(rand.NewPCG(104, 105))
+	for _, s := range [][2]int{{56 * 56, 256}, {7 * 7, 512}} {
+		src, dst := make([]int8, s[0]*s[1]), make([]int8, s[1])
+		randInt8s(rng, src)
+		rq := layerRequant(rng, 1)
+		forEachImplB(b, "MeanChannels", fmt.Sprintf("P=%d,C=%d", s[0], s[1]), func(b *testing.B) {
+			for b.Loop() {
+				MeanChannels(dst, src, s[0], s[1], 5, rq, 0, s[1])
+			}
+			elemRate(b, len(src))
+		})
+	}
+}
+
+// BenchmarkAvgPool2x2 runs the pools into stages 0 and 2.
+func BenchmarkAvgPool2x2(b *testing.B) {
+	rng := rand.New(rand.NewPCG(106, 107))
+	for _, s := range [][2]int{{112, 64}, {28, 128}} {
+		src, dst := make([]int8, s[0]*s[0]*s[1]), make([]int8, s[0]*s[0]*s[1]/4)
+		randInt8s(rng, src)
+		forEachImplB(b, "AvgPool2x2", fmt.Sprintf("H=W=%d,C=%d", s[0], s[1]), func(b *testing.B) {
+			for b.Loop() {
+				AvgPool2x2(dst, src, s[0], s[0], s[1], 0, s[0]*s[0]/4)
+			}
+			elemRate(b, len(src))
+		})
+	}
+}
+
+// BenchmarkLayerNorm runs the transformer norms of stages 2 and 3.
+func BenchmarkLayerNorm(b *testing.B) {
+	rng := rand.New(rand.NewPCG(108, 109))
+	for _, s := range [][2]int{{196, 256}, {49, 512}, {784, 128}} {
+		src, dst := make([]int8, s[0]*s[1]), make([]int8, s[0]*s[1])
+		randInt8s(rng, src)
+		rq := layerRequant(rng, s[1])
+		p := &LayerNormParams{Zero: 3, Eps: 1e-3, Mult: rq.Mult, Shift: rq.Shift, Bias: make([]int32, s[1])}
+		forEachImplB(b, "LayerNorm", fmt.Sprintf("P=%d,C=%d", s[0], s[1]), func(b *testing.B) {
+			for b.Loop() {
+				LayerNorm(dst, src, s[1], p)
+			}
+			elemRate(b, len(src))
+		})
+	}
+}
+
+// BenchmarkIm2col3x3 gathers the stem's patches, 32 output pixels at a
+// time as the engine does.
+func BenchmarkIm2col3x3(b *testing.B) {
+	rng := rand.New(rand.NewPCG(110, 111))
+	for _, s := range []struct{ h, c, stride int }{{224, 3, 2}, {112, 32, 1}} {
+		src := make([]int8, s.h*s.h*s.c)
+		randInt8s(rng, src)
+		ho := (s.h + s.stride - 1) / s.stride
+		dst := make([]int8, 32*9*s.c)
+		forEachImplB(b, "Im2col3x3", fmt.Sprintf("H=W=%d,C=%d,S=%d", s.h, s.c, s.stride), func(b *testing.B) {
+			for b.Loop() {
+				for p := 0; p < ho*ho; p += 32 {
+					Im2col3x3(dst, src, s.h, s.h, s.c, s.stride, 0, p, min(p+32, ho*ho))
+				}
+			}
+			elemRate(b, ho*ho*9*s.c)
+		})
+	}
+}
+
+// BenchmarkPackAttention packs one head's keys (196 x 32, rows 256
+// apart) and values (V^T from 196 x 32) for each GEMM layout.
+func BenchmarkPackAttention(b *testing.B) {
+	rng := rand.New(rand.NewPCG(112, 113))
+	src, sums := make([]int8, 196*256), make([]int32, 32)
+	randInt8s(rng, src)
+	for _, layout := range gemmImplNames() {
+		b.Run("layout="+layout, func(b *testing.B) {
+			setGemmImpl(b, layout)
+			k, v := NewWeights(196, 32), NewWeights(32, 196)
+			forEachImplB(b, "PackStrided", "M=196,K=32", func(b *testing.B) {
+				for b.Loop() {
+					k.PackStrided(src, 256)
+				}
+				elemRate(b, 196*32)
+			})
+			forEachImplB(b, "PackTransposed", "M=32,K=196", func(b *testing.B) {
+				for b.Loop() {
+					v.PackTransposed(src, 256, sums)
+				}
+				elemRate(b, 196*32)
+			})
+		})
+	}
 }

@@ -38,7 +38,9 @@ func Depthwise3x3(dst []int8, src []int8, h, w, c, stride int, weights []int8, b
 		panic("arm64: Depthwise3x3 bias length is not c")
 	}
 	rq.check(c)
-	depthwise3x3Impl(dst, src, h, w, c, stride, weights, bias, pad, rq, y0, y1)
+	depthwise3x3K.fn(dst, src, h, w, c, stride, weights, bias, pad, rq, y0, y1)
 }
 
-var depthwise3x3Impl = depthwise3x3Ref
+type depthwise3x3Fn = func(dst []int8, src []int8, h, w, c, stride int, weights []int8, bias []int32, pad int8, rq *Requant, y0, y1 int)
+
+var depthwise3x3K = newKernel[depthwise3x3Fn]("Depthwise3x3", depthwise3x3Ref)

@@ -108,7 +108,22 @@ func runDepthwiseCase(t *testing.T, rng *rand.Rand, c dwCase) {
 	}
 }
 
+// TestDepthwise3x3 runs every implementation on images of every small
+// size, channel counts around the 16-channel blocks of the NEON kernel
+// (which leaves fewer than 16 channels to the reference), ranges of rows,
+// misaligned buffers, per-tensor and per-channel requantization with
+// shifts of both signs, and the int8 extremes.
 func TestDepthwise3x3(t *testing.T) {
+	forEachImpl(t, "Depthwise3x3", func(t *testing.T, impl string) {
+		calls := countAsmCalls(t)
+		depthwiseCases(t)
+		if impl != "go" && calls["Depthwise3x3"] == 0 {
+			t.Errorf("impl %s: the assembly never ran", impl)
+		}
+	})
+}
+
+func depthwiseCases(t *testing.T) {
 	rng := rand.New(rand.NewPCG(20, 21))
 	i := 0
 	for stride := 1; stride <= 2; stride++ {
@@ -133,14 +148,24 @@ func TestDepthwise3x3(t *testing.T) {
 				runDepthwiseCase(t, rng, dwCase{h: s[0], w: s[1], c: s[2], stride: stride, y0: -1, y1: -1, offDst: 1, fill: fill, perTensor: fill == 2})
 			}
 		}
+		// Long interior runs, and the layer shapes' channel counts.
+		for _, s := range [][3]int{{6, 19, 16}, {5, 20, 32}, {4, 23, 48}, {3, 17, 40}, {7, 14, 64}, {3, 9, 256}} {
+			runDepthwiseCase(t, rng, dwCase{h: s[0], w: s[1], c: s[2], stride: stride, y0: -1, y1: -1,
+				offSrc: s[2] % 3, offDst: s[0] % 4, perTensor: s[1]%2 == 0, noBias: s[2] == 40})
+		}
 		// Empty images.
 		runDepthwiseCase(t, rng, dwCase{h: 0, w: 5, c: 3, stride: stride, y0: -1, y1: -1})
 		runDepthwiseCase(t, rng, dwCase{h: 4, w: 0, c: 3, stride: stride, y0: -1, y1: -1})
+		runDepthwiseCase(t, rng, dwCase{h: 0, w: 5, c: 32, stride: stride, y0: -1, y1: -1})
 	}
 }
 
 // Any split of the output rows gives the same output as one call.
 func TestDepthwise3x3Split(t *testing.T) {
+	forEachImpl(t, "Depthwise3x3", testDepthwise3x3Split)
+}
+
+func testDepthwise3x3Split(t *testing.T, _ string) {
 	rng := rand.New(rand.NewPCG(22, 23))
 	for stride := 1; stride <= 2; stride++ {
 		h, w, c := 11, 10, 21
@@ -196,6 +221,10 @@ func TestDepthwise3x3Panics(t *testing.T) {
 }
 
 func TestDepthwise3x3NoAllocs(t *testing.T) {
+	forEachImpl(t, "Depthwise3x3", testDepthwise3x3NoAllocs)
+}
+
+func testDepthwise3x3NoAllocs(t *testing.T, _ string) {
 	rng := rand.New(rand.NewPCG(24, 25))
 	h, w, c := 9, 8, 33
 	src, dst, wt, bias := make([]int8, h*w*c), make([]int8, h*w*c), make([]int8, 9*c), make([]int32, c)

@@ -3,6 +3,7 @@ package arm64
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -135,14 +136,30 @@ func expectPanic(t *testing.T, want string, f func()) {
 	f()
 }
 
+// allOps are the operations Implementation reports.
+var allOps = []string{"GemmRequant", "GemmInt32", "Depthwise3x3", "LUT", "Add", "SoftmaxRow", "AttentionSoftmax",
+	"Affine", "MeanChannels", "AvgPool2x2", "LayerNorm", "Im2col3x3", "PackStrided", "PackTransposed"}
+
+// Every operation has an implementation, the best this build and CPU
+// run: with assembly (arm64 without purego) every kernel but the GEMMs is
+// neon, and the GEMMs sdot where the CPU has the dot product.
 func TestImplementation(t *testing.T) {
 	impl := Implementation()
-	for _, op := range []string{"GemmRequant", "GemmInt32", "Depthwise3x3", "LUT", "Add", "SoftmaxRow"} {
-		if impl[op] == "" {
-			t.Errorf("Implementation()[%q] missing", op)
+	if len(impl) != len(allOps) {
+		t.Errorf("Implementation() has %d entries, want %d: %v", len(impl), len(allOps), impl)
+	}
+	asm := slices.ContainsFunc(gemmImpls, func(k *gemmKernel) bool { return k.name == "neon" })
+	for _, op := range allOps {
+		want := "go"
+		switch {
+		case op == "GemmRequant" || op == "GemmInt32":
+			want = gemmImpls[0].name
+		case asm:
+			want = "neon"
+		}
+		if impl[op] != want {
+			t.Errorf("Implementation()[%q] = %q, want %q", op, impl[op], want)
 		}
 	}
-	if len(impl) != 6 {
-		t.Errorf("Implementation() has %d entries, want 6", len(impl))
-	}
+	t.Logf("%v", impl)
 }

@@ -12,7 +12,7 @@ func LUT(dst, src []int8, table *[256]int8) {
 	if table == nil {
 		panic("arm64: nil LUT table")
 	}
-	lutImpl(dst, src, table)
+	lutK.fn(dst, src, table)
 }
 
-var lutImpl = lutRef
+var lutK = newKernel[func(dst, src []int8, table *[256]int8)]("LUT", lutRef)

@@ -8,7 +8,7 @@ import (
 func naiveLUT(v int8, table *[256]int8) int8 {
 	i := int(v)
 	if i < 0 {
-		i += 256 // the byte's two's-complement bits
+		i += 256 // the byte"s two"s-complement bits
 	}
 	return table[i]
 }
@@ -19,7 +19,9 @@ func randTable(rng *rand.Rand) *[256]int8 {
 	return &t
 }
 
-func TestLUT(t *testing.T) {
+func TestLUT(t *testing.T) { forEachImplChecked(t, "LUT", testLUT) }
+
+func testLUT(t *testing.T) {
 	rng := rand.New(rand.NewPCG(30, 31))
 	lens := append([]int{127, 128, 129, 255, 256, 257, 1000}, sizes...)
 	for i, n := range lens {
@@ -51,7 +53,9 @@ func TestLUTPanics(t *testing.T) {
 	expectPanic(t, "nil LUT table", func() { LUT(nil, nil, nil) })
 }
 
-func TestLUTNoAllocs(t *testing.T) {
+func TestLUTNoAllocs(t *testing.T) { forEachImplChecked(t, "LUT", testLUTNoAllocs) }
+
+func testLUTNoAllocs(t *testing.T) {
 	var table [256]int8
 	src, dst := make([]int8, 1000), make([]int8, 1000)
 	if a := testing.AllocsPerRun(10, func() { LUT(dst, src, &table) }); a != 0 {

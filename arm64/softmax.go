@@ -77,10 +77,10 @@ func SoftmaxRow(dst []int8, logits []int32, postBiasQ8 []int32, p *SoftmaxParams
 		panic("arm64: nil SoftmaxParams")
 	}
 	p.check()
-	softmaxRowImpl(dst, logits, postBiasQ8, p)
+	softmaxRowK.fn(dst, logits, postBiasQ8, p)
 }
 
-var softmaxRowImpl = softmaxRowRef
+var softmaxRowK = newKernel[func(dst []int8, logits []int32, postBiasQ8 []int32, p *SoftmaxParams)]("SoftmaxRow", softmaxRowRef)
 
 // expTable[i] = round(2^15 * 2^(-i/256)): 32768 down to 16428. No entry is
 // within 2*10^-4 of a rounding tie, so the table is the same whatever the

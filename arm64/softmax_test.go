@@ -95,7 +95,9 @@ func randLogits(rng *rand.Rand, l []int32, mode int) {
 	}
 }
 
-func TestSoftmaxRow(t *testing.T) {
+func TestSoftmaxRow(t *testing.T) { forEachImplChecked(t, "SoftmaxRow", testSoftmaxRow) }
+
+func testSoftmaxRow(t *testing.T) {
 	rng := rand.New(rand.NewPCG(50, 51))
 	lens := append([]int{49, 196, 197, 256}, sizes...)
 	for i, n := range lens {
@@ -168,7 +170,9 @@ func softmaxError(rng *rand.Rand, n int, sigma float64, q, zp int32, withPost bo
 }
 
 // Against float64 softmax: within 1.5 output steps (1.5/Q in probability).
-func TestSoftmaxAccuracy(t *testing.T) {
+func TestSoftmaxAccuracy(t *testing.T) { forEachImplChecked(t, "SoftmaxRow", testSoftmaxAccuracy) }
+
+func testSoftmaxAccuracy(t *testing.T) {
 	rng := rand.New(rand.NewPCG(52, 53))
 	trials := 200
 	if testing.Short() {
@@ -196,7 +200,9 @@ func TestSoftmaxAccuracy(t *testing.T) {
 // shift truncates (each by less than one unit of 2^-15), so the sum is short
 // by up to n-1 units. The error stays within 0.75 + Q*(n-1)/32768 steps:
 // 1.12 for n = 49 and 2.27 for n = 196 at Q = 255 (measured 0.86 and 1.92).
-func TestSoftmaxTails(t *testing.T) {
+func TestSoftmaxTails(t *testing.T) { forEachImplChecked(t, "SoftmaxRow", testSoftmaxTails) }
+
+func testSoftmaxTails(t *testing.T) {
 	for _, n := range []int{49, 196} {
 		for _, scale := range []float64{0.001, 0.05} {
 			const q = 255
@@ -242,7 +248,9 @@ func TestSoftmaxPanics(t *testing.T) {
 	SoftmaxRow(nil, nil, nil, &p)
 }
 
-func TestSoftmaxNoAllocs(t *testing.T) {
+func TestSoftmaxNoAllocs(t *testing.T) { forEachImplChecked(t, "SoftmaxRow", testSoftmaxNoAllocs) }
+
+func testSoftmaxNoAllocs(t *testing.T) {
 	p := NewSoftmaxParams(0.01, 255, -128)
 	logits, post, dst := make([]int32, 196), make([]int32, 196), make([]int8, 196)
 	if a := testing.AllocsPerRun(10, func() { SoftmaxRow(dst, logits, nil, &p) }); a != 0 {

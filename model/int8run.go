@@ -3,6 +3,7 @@ package model
 import (
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/coatnet-edge/coatnet-edge/arm64"
@@ -23,14 +24,15 @@ type Int8Net struct {
 	ops    []int8Op
 	vals   [][]int8 // per tensor; tensors whose lives do not overlap share memory
 	logits []float32
+	acc    []int32 // the logits' int32 accumulators
 	// Per-worker scratch.
 	patch   [][]int8           // 3x3 convolution rows (im2col)
 	scores  [][]int32          // attention logits of one head, N x N
 	probs   [][]int8           // attention probabilities, N x N
-	kh, vt  [][]int8           // one head's keys [N][d] and transposed values [d][N]
-	kw, vw  [][]*arm64.Weights // kh and vt packed, per attention shape (attnShapes)
+	kw, vw  [][]*arm64.Weights // one head's keys and transposed values, packed, per attention shape (attnShapes)
+	vsum    [][]int32          // per-head sums of the values over the keys
 	vbias   [][]int32          // per-head PV bias
-	row     [][]int32          // post-softmax bias row
+	attnTmp [][]int32          // AttentionSoftmax scratch, 2N
 	opTimes []time.Duration    // see EnableTiming
 }
 
@@ -39,12 +41,16 @@ type int8Op struct {
 	QOp
 	net    *Int8Net
 	w      []int8
-	pw     *arm64.Weights // convolutions: w packed for the GEMM
+	w16    []int16        // affine: w as int16
+	pw     *arm64.Weights // convolutions and logits: w packed for the GEMM
+	wsum   []int32        // logits: the sum of each class's weights
 	attn   int            // attention: index of its shape in attnShapes
 	bias   []int32
 	rq     arm64.Requant
+	ln     arm64.LayerNormParams
 	lut    *[256]int8
-	relpos []int32
+	relpos []int32 // attention: the bias tables reversed, as arm64.AttentionSoftmax takes them
+	gateW  []int16 // scale: the gate of this inference as Affine weights
 	fbias  []float32
 	fscale []float32
 	in     []*QTensor
@@ -80,39 +86,68 @@ func newInt8Net(cfg Config, prog *Program, int8s map[string][]int8, int32s map[s
 		if l, ok := int8s[key+"lut"]; ok {
 			o.lut = (*[256]int8)(l)
 		}
-		o.relpos = int32s[key+"relpos"]
 		o.fbias, o.fscale = f32s[key+"bias"], f32s[key+"scale"]
+		c, ic := o.out.Channels, o.in[0].Channels
 		switch q.Kind {
 		case OpConv:
-			k := q.Kernel * q.Kernel * o.in[0].Channels
+			k := q.Kernel * q.Kernel * ic
 			if q.Kernel == 3 {
 				patch = max(patch, int8RowsPerTask*k)
 			}
-			o.pw = arm64.PackWeights(o.w, o.out.Channels, k)
+			o.pw = arm64.PackWeights(o.w, c, k)
+		case OpAffine:
+			o.w16 = make([]int16, c)
+			for ch, v := range o.w {
+				o.w16[ch] = int16(v)
+			}
+		case OpScale:
+			o.gateW = make([]int16, c)
+		case OpLayerNorm:
+			o.ln = arm64.LayerNormParams{Zero: o.in[0].ZeroPoint, Eps: q.Eps, Mult: o.rq.Mult, Shift: o.rq.Shift, Bias: o.bias}
+		case OpLogits:
+			o.pw = arm64.PackWeights(o.w, c, ic)
+			o.wsum = make([]int32, c)
+			for m := range c {
+				for _, v := range o.w[m*ic : m*ic+ic] {
+					o.wsum[m] += int32(v)
+				}
+			}
+			n.acc = make([]int32, c)
 		case OpAttention:
-			attnN = max(attnN, o.out.Pixels())
+			np := o.out.Pixels()
+			attnN = max(attnN, np)
 			attnD = max(attnD, q.DimHead)
-			shape := [2]int{o.out.Pixels(), q.DimHead}
+			shape := [2]int{np, q.DimHead}
 			o.attn = slices.Index(attnShapes, shape)
 			if o.attn < 0 {
 				o.attn = len(attnShapes)
 				attnShapes = append(attnShapes, shape)
+			}
+			// timm indexes the table by the query's offset from the key;
+			// the kernel by the key's from the query: each head's table
+			// reversed.
+			tab := int32s[key+"relpos"]
+			o.relpos = make([]int32, len(tab))
+			span2 := len(tab) / q.Heads
+			for h := range q.Heads {
+				for j := range span2 {
+					o.relpos[h*span2+j] = tab[h*span2+span2-1-j]
+				}
 			}
 		}
 	}
 	n.allocate(keepAll)
 	n.patch = make([][]int8, th)
 	n.scores, n.probs = make([][]int32, th), make([][]int8, th)
-	n.kh, n.vt, n.vbias, n.row = make([][]int8, th), make([][]int8, th), make([][]int32, th), make([][]int32, th)
+	n.vsum, n.vbias, n.attnTmp = make([][]int32, th), make([][]int32, th), make([][]int32, th)
 	n.kw, n.vw = make([][]*arm64.Weights, th), make([][]*arm64.Weights, th)
 	for w := range th {
 		n.patch[w] = make([]int8, patch)
 		n.scores[w] = make([]int32, attnN*attnN)
 		n.probs[w] = make([]int8, attnN*attnN)
-		n.kh[w] = make([]int8, attnN*attnD)
-		n.vt[w] = make([]int8, attnN*attnD)
+		n.vsum[w] = make([]int32, attnD)
 		n.vbias[w] = make([]int32, attnD)
-		n.row[w] = make([]int32, attnN)
+		n.attnTmp[w] = make([]int32, 2*attnN)
 		for _, s := range attnShapes {
 			n.kw[w] = append(n.kw[w], arm64.NewWeights(s[0], s[1]))
 			n.vw[w] = append(n.vw[w], arm64.NewWeights(s[1], s[0]))
@@ -184,16 +219,7 @@ func (n *Int8Net) Program() *Program { return n.prog }
 
 // Run computes the logits of Input; the slice is reused by the next Run.
 func (n *Int8Net) Run() []float32 {
-	t0 := &n.prog.Tensors[0]
-	x := n.vals[0]
-	np, c := t0.Pixels(), t0.Channels
-	inv := 1 / t0.Scale
-	for p := 0; p < np; p++ {
-		for ch := 0; ch < c; ch++ {
-			v := math.Round(float64(n.input[ch*np+p])*inv) + float64(t0.ZeroPoint)
-			x[p*c+ch] = int8(max(-128, min(127, v)))
-		}
-	}
+	n.quantizeInput()
 	var start time.Time
 	if n.opTimes != nil {
 		start = time.Now()
@@ -203,6 +229,22 @@ func (n *Int8Net) Run() []float32 {
 		lap(n.opTimes, i, &start)
 	}
 	return n.logits
+}
+
+// quantizeInput turns the CHW float input into the NHWC int8 tensor 0.
+func (n *Int8Net) quantizeInput() {
+	t0 := &n.prog.Tensors[0]
+	x := n.vals[0]
+	np, c := t0.Pixels(), t0.Channels
+	inv, zp := 1/t0.Scale, float64(t0.ZeroPoint)
+	for ch := 0; ch < c; ch++ {
+		plane := n.input[ch*np : ch*np+np]
+		dst := x[ch:]
+		for p, f := range plane {
+			v := math.Round(float64(f)*inv) + zp
+			dst[p*c] = int8(max(-128, min(127, v)))
+		}
+	}
 }
 
 func (o *int8Op) run() {
@@ -215,8 +257,11 @@ func (o *int8Op) run() {
 	case OpDepthwise:
 		n.pool.Run(o, o.out.Side, 1)
 	case OpLogits:
-		o.Do(0, 0, 1)
+		o.logits()
 	default:
+		if o.Kind == OpScale {
+			o.gate()
+		}
 		p := o.out.Pixels()
 		n.pool.Run(o, (p+int8RowsPerTask-1)/int8RowsPerTask, 1)
 	}
@@ -245,50 +290,46 @@ func (o *int8Op) Do(worker, lo, hi int) {
 	case OpAct:
 		arm64.LUT(out[p0*c:p1*c], in[p0*c:p1*c], o.lut)
 	case OpAffine:
-		for p := p0; p < p1; p++ {
-			for ch := 0; ch < c; ch++ {
-				acc := o.bias[ch] + int32(o.w[ch])*int32(in[p*c+ch])
-				out[p*c+ch] = o.rq.Apply(acc, ch)
-			}
-		}
+		arm64.Affine(out[p0*c:p1*c], in[p0*c:p1*c], c, 0, o.w16, o.bias, &o.rq)
 	case OpPool:
 		o.pool(in, out, p0, p1)
 	case OpMean:
-		np := o.in[0].Pixels()
-		z := o.in[0].ZeroPoint
-		for ch := lo; ch < hi; ch++ {
-			var s int32
-			for p := 0; p < np; p++ {
-				s += int32(in[p*ic+ch]) - z
-			}
-			out[ch] = o.rq.Apply(s, 0)
-		}
+		arm64.MeanChannels(out, in, o.in[0].Pixels(), ic, o.in[0].ZeroPoint, &o.rq, lo, hi)
 	case OpScale:
-		gate := n.vals[o.In[1]]
-		zh, zg := o.in[0].ZeroPoint, o.in[1].ZeroPoint
-		for p := p0; p < p1; p++ {
-			for ch := 0; ch < c; ch++ {
-				acc := (int32(in[p*c+ch]) - zh) * (int32(gate[ch]) - zg)
-				out[p*c+ch] = o.rq.Apply(acc, 0)
-			}
-		}
+		arm64.Affine(out[p0*c:p1*c], in[p0*c:p1*c], c, o.in[0].ZeroPoint, o.gateW, nil, &o.rq)
 	case OpAdd:
 		arm64.Add(out[p0*c:p1*c], in[p0*c:p1*c], n.vals[o.In[1]][p0*c:p1*c], o.Add)
 	case OpLayerNorm:
-		o.layerNorm(in, out, p0, p1)
+		arm64.LayerNorm(out[p0*c:p1*c], in[p0*c:p1*c], c, &o.ln)
 	case OpAttention:
 		o.attention(worker, lo, hi)
-	case OpLogits:
-		z := o.in[0].ZeroPoint
-		for m := 0; m < c; m++ {
-			var acc int32
-			for k, wv := range o.w[m*ic : m*ic+ic] {
-				acc += int32(wv) * (int32(in[k]) - z)
-			}
-			// Explicit conversions keep the multiply and add unfused, so
-			// the logits round the same on every architecture.
-			n.logits[m] = float32(float64(float64(acc)*float64(o.fscale[m])) + float64(o.fbias[m]))
-		}
+	}
+}
+
+// gate turns this inference's squeeze-excite gate into Affine weights:
+// (x - zh)*(g - zg).
+func (o *int8Op) gate() {
+	g := o.net.vals[o.In[1]][:len(o.gateW)]
+	zg := o.in[1].ZeroPoint
+	for ch, v := range g {
+		o.gateW[ch] = int16(int32(v) - zg)
+	}
+}
+
+// logits multiplies the pooled features by the classifier (an int32 GEMM
+// of one row; the input zero point comes off as zp times each class's
+// weight sum, wrapping as the sum does) and scales to float.
+func (o *int8Op) logits() {
+	n := o.net
+	in := n.vals[o.In[0]]
+	ic := o.in[0].Channels
+	arm64.GemmInt32(n.acc, len(n.acc), in, ic, 1, o.pw)
+	z := o.in[0].ZeroPoint
+	for m, acc := range n.acc {
+		acc -= z * o.wsum[m]
+		// Explicit conversions keep the multiply and add unfused, so
+		// the logits round the same on every architecture.
+		n.logits[m] = float32(float64(float64(acc)*float64(o.fscale[m])) + float64(o.fbias[m]))
 	}
 }
 
@@ -299,21 +340,7 @@ func (o *int8Op) conv3x3(worker int, in, out []int8, p0, p1 int) {
 	ic, c := t.Channels, o.out.Channels
 	k := 9 * ic
 	patch := o.net.patch[worker][:(p1-p0)*k]
-	pad := int8(t.ZeroPoint)
-	for p := p0; p < p1; p++ {
-		oy, ox := p/o.out.Side, p%o.out.Side
-		for tap := 0; tap < 9; tap++ {
-			iy, ix := oy*o.Stride+tap/3-1, ox*o.Stride+tap%3-1
-			dst := patch[(p-p0)*k+tap*ic : (p-p0)*k+tap*ic+ic]
-			if iy < 0 || iy >= t.Side || ix < 0 || ix >= t.Side {
-				for i := range dst {
-					dst[i] = pad
-				}
-			} else {
-				copy(dst, in[(iy*t.Side+ix)*ic:])
-			}
-		}
-	}
+	arm64.Im2col3x3(patch, in, t.Side, t.Side, ic, o.Stride, int8(t.ZeroPoint), p0, p1)
 	arm64.GemmRequant(out[p0*c:], c, patch, k, p1-p0, o.pw, o.bias, &o.rq)
 }
 
@@ -321,28 +348,27 @@ func (o *int8Op) conv3x3(worker int, in, out []int8, p0, p1 int) {
 // sub pick; the quantization is unchanged.
 func (o *int8Op) pool(in, out []int8, p0, p1 int) {
 	s, c := o.in[0].Side, o.out.Channels
-	at := func(y, x int) []int8 { return in[(y*s+x)*c : (y*s+x)*c+c] }
-	for p := p0; p < p1; p++ {
-		oy, ox := p/o.out.Side, p%o.out.Side
-		dst := out[p*c : p*c+c]
-		switch o.Pool {
-		case "avg2":
-			a, b, d, e := at(2*oy, 2*ox), at(2*oy, 2*ox+1), at(2*oy+1, 2*ox), at(2*oy+1, 2*ox+1)
-			for ch := range dst {
-				dst[ch] = int8((int32(a[ch]) + int32(b[ch]) + int32(d[ch]) + int32(e[ch]) + 2) >> 2)
-			}
-		case "sub":
-			copy(dst, at(2*oy, 2*ox))
-		default:
+	switch o.Pool {
+	case "avg2":
+		arm64.AvgPool2x2(out, in, s, s, c, p0, p1)
+	case "sub":
+		for p := p0; p < p1; p++ {
+			oy, ox := p/o.out.Side, p%o.out.Side
+			i := (2*oy*s + 2*ox) * c
+			copy(out[p*c:p*c+c], in[i:i+c])
+		}
+	default:
+		for p := p0; p < p1; p++ {
+			oy, ox := p/o.out.Side, p%o.out.Side
+			dst := out[p*c : p*c+c]
 			for ch := range dst {
 				dst[ch] = -128
 			}
-			for y := 2*oy - 1; y <= 2*oy+1; y++ {
-				for x := 2*ox - 1; x <= 2*ox+1; x++ {
-					if y >= 0 && y < s && x >= 0 && x < s {
-						for ch, v := range at(y, x) {
-							dst[ch] = max(dst[ch], v)
-						}
+			for y := max(2*oy-1, 0); y <= min(2*oy+1, s-1); y++ {
+				for x := max(2*ox-1, 0); x <= min(2*ox+1, s-1); x++ {
+					src := in[(y*s+x)*c : (y*s+x)*c+c]
+					for ch, v := range src[:len(dst)] {
+						dst[ch] = max(dst[ch], v)
 					}
 				}
 			}
@@ -350,97 +376,89 @@ func (o *int8Op) pool(in, out []int8, p0, p1 int) {
 	}
 }
 
-// layerNorm normalises each pixel over its channels. The mean and
-// variance are exact integers; 1/sigma is computed once per pixel in
-// float64 (deterministic: division and square root are correctly rounded)
-// as the integer R = round(2^24 / (C * sigma)); each channel then is
-// v = ((C*d - S) * R) >> 12 in Q12, scaled by gamma/scale_out and offset by
-// beta/scale_out + zero_out with fixed-point arithmetic.
-func (o *int8Op) layerNorm(in, out []int8, p0, p1 int) {
-	c := o.out.Channels
-	z := o.in[0].ZeroPoint
-	cc := int64(c)
-	for p := p0; p < p1; p++ {
-		x := in[p*c : p*c+c]
-		var s, q int64
-		for _, v := range x {
-			d := int64(v) - int64(z)
-			s += d
-			q += d * d
-		}
-		varNum := cc*q - s*s // C^2 * variance, exact
-		u := float64(varNum)/float64(cc*cc) + o.Eps
-		r := int64(math.Round(float64(1<<24) / (float64(cc) * math.Sqrt(u))))
-		dst := out[p*c : p*c+c]
-		for ch, v := range x {
-			d := int64(v) - int64(z)
-			nv := ((cc*d-s)*r + 1<<11) >> 12
-			nv = max(math.MinInt32, min(math.MaxInt32, nv))
-			y := int64(arm64.RequantizeNoZP(int32(nv), o.rq.Mult[ch], o.rq.Shift[ch])) + int64(o.bias[ch])
-			dst[ch] = int8(max(-128, min(127, y)))
-		}
-	}
-}
-
-// attention runs heads [lo, hi): logits Q.K^T in int32 (plus the
-// relative-position kernel in logit units for the pre-softmax form), the
-// integer softmax of package arm64 (adding the kernel, in probability
-// units, for the post-softmax form), and P.V as an int8 GEMM.
+// attention runs heads [lo, hi): logits Q.K^T in int32, the integer
+// softmax with the relative position bias added before it (pre-softmax
+// form, in logit units) or after it (post-softmax form, in probability
+// units), and P.V as an int8 GEMM.
 func (o *int8Op) attention(worker, lo, hi int) {
 	n := o.net
 	side := o.out.Side
 	np, d := side*side, o.DimHead
 	a := o.Heads * d
-	span := 2*side - 1
+	span2 := (2*side - 1) * (2*side - 1)
 	q, k, v := n.vals[o.In[0]], n.vals[o.In[1]], n.vals[o.In[2]]
 	out := n.vals[o.Out]
 	scores := n.scores[worker][:np*np]
 	probs := n.probs[worker][:np*np]
-	kh, vt := n.kh[worker][:np*d], n.vt[worker][:np*d]
 	kw, vw := n.kw[worker][o.attn], n.vw[worker][o.attn]
-	vbias := n.vbias[worker][:d]
-	row := n.row[worker][:np]
+	vsum, vbias := n.vsum[worker][:d], n.vbias[worker][:d]
+	tmp := n.attnTmp[worker][:2*np]
 	zp := o.Softmax.ZeroPoint
+	post := o.Form == PostSoftmax
 	for h := lo; h < hi; h++ {
 		// Keys and values are the weight operand of their products, which
 		// the kernels take in [-127, 127] (a pair of -128 x -128 products
-		// overflows the int16 sums of the pre-dot-product NEON path),
-		// packed for the GEMM once per head.
-		for j := 0; j < np; j++ {
-			for e := 0; e < d; e++ {
-				kh[j*d+e] = max(k[j*a+h*d+e], -127)
-				vt[e*np+j] = max(v[j*a+h*d+e], -127)
-			}
-		}
-		kw.Pack(kh)
-		vw.Pack(vt)
+		// overflows the int16 sums of the pre-dot-product NEON path): the
+		// packs clamp them.
+		kw.PackStrided(k[h*d:], a)
+		vw.PackTransposed(v[h*d:], a, vsum)
 		arm64.GemmInt32(scores, np, q[h*d:], a, np, kw)
-		tab := o.relpos[h*span*span : (h+1)*span*span]
-		for i := 0; i < np; i++ {
-			base := (i/side+side-1)*span + i%side + side - 1
-			s := scores[i*np : i*np+np]
-			var post []int32
-			for j := range s {
-				b := tab[base-((j/side)*span+j%side)]
-				if o.Form == PreSoftmax {
-					s[j] += b
-				} else {
-					row[j] = b
-				}
-			}
-			if o.Form == PostSoftmax {
-				post = row
-			}
-			arm64.SoftmaxRow(probs[i*np:i*np+np], s, post, o.Softmax)
-		}
+		arm64.AttentionSoftmax(probs, scores, side, o.relpos[h*span2:(h+1)*span2], post, o.Softmax, 0, np, tmp)
 		// sum_j (p_j - zp) v_j = sum_j p_j v_j - zp * sum_j v_j
-		for e := 0; e < d; e++ {
-			var sv int32
-			for _, x := range vt[e*np : e*np+np] {
-				sv += int32(x)
-			}
-			vbias[e] = -zp * sv
+		for e, s := range vsum {
+			vbias[e] = -zp * s
 		}
 		arm64.GemmRequant(out[h*d:], a, probs, np, np, vw, vbias, &o.rq)
 	}
+}
+
+// Int8Kernels names the package arm64 kernels the int8 engine runs for an
+// operation, in order (arm64.Implementation says how each is
+// implemented); nil for the operations done in Go (max and subsampling
+// pools).
+func Int8Kernels(op *QOp) []string {
+	switch op.Kind {
+	case OpConv:
+		if op.Kernel == 3 {
+			return []string{"Im2col3x3", "GemmRequant"}
+		}
+		return []string{"GemmRequant"}
+	case OpDepthwise:
+		return []string{"Depthwise3x3"}
+	case OpAct:
+		return []string{"LUT"}
+	case OpAffine, OpScale:
+		return []string{"Affine"}
+	case OpPool:
+		if op.Pool == "avg2" {
+			return []string{"AvgPool2x2"}
+		}
+	case OpMean:
+		return []string{"MeanChannels"}
+	case OpAdd:
+		return []string{"Add"}
+	case OpLayerNorm:
+		return []string{"LayerNorm"}
+	case OpAttention:
+		return []string{"PackStrided", "PackTransposed", "GemmInt32", "AttentionSoftmax", "GemmRequant"}
+	case OpLogits:
+		return []string{"GemmInt32"}
+	}
+	return nil
+}
+
+// Int8Impl is how the engine runs op on this machine: each kernel with
+// its implementation ("Im2col3x3=neon GemmRequant=sdot"), or "go" for an
+// operation done in Go.
+func Int8Impl(op *QOp) string {
+	ks := Int8Kernels(op)
+	if ks == nil {
+		return "go"
+	}
+	impl := arm64.Implementation()
+	parts := make([]string, len(ks))
+	for i, k := range ks {
+		parts[i] = k + "=" + impl[k]
+	}
+	return strings.Join(parts, " ")
 }

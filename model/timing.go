@@ -5,8 +5,9 @@ import "time"
 // LayerTime is one layer's share of the runs since timing was enabled.
 type LayerTime struct {
 	Name string        `json:"name"`
-	Kind string        `json:"kind"` // op kind for int8 programs, block kind for the float engine
-	MACs int64         `json:"macs"` // per run
+	Kind string        `json:"kind"`           // op kind for int8 programs, block kind for the float engine
+	Impl string        `json:"impl,omitempty"` // int8: the kernels and their implementations (Int8Impl)
+	MACs int64         `json:"macs"`           // per run
 	Time time.Duration `json:"time_ns"`
 }
 
@@ -41,7 +42,7 @@ func (n *Int8Net) LayerTimes() []LayerTime {
 	out := make([]LayerTime, len(n.ops))
 	for i := range n.ops {
 		op := &n.prog.Ops[i]
-		out[i] = LayerTime{Name: op.Name, Kind: string(op.Kind), MACs: n.prog.macs(op)}
+		out[i] = LayerTime{Name: op.Name, Kind: string(op.Kind), Impl: Int8Impl(op), MACs: n.prog.macs(op)}
 		if n.opTimes != nil {
 			out[i].Time = n.opTimes[i]
 		}

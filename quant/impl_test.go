@@ -64,7 +64,7 @@ func TestImplementationsAgree(t *testing.T) {
 	t.Logf("levels: %v", levels)
 	for _, v := range variants {
 		m := tinyModel(t, v.arch, v.form)
-		cal := synthCal{n: 4, size: 64, ch: 3, seed: 11}
+		cal := synthCal{n: 2, size: 64, ch: 3, seed: 11}
 		qm, _, err := Quantize(context.Background(), m, cal, Options{Threads: 2, MeasureImages: 1})
 		if err != nil {
 			t.Fatal(err)

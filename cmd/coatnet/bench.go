@@ -36,6 +36,7 @@ type benchRun struct {
 type benchLayer struct {
 	Name  string  `json:"name"`
 	Kind  string  `json:"kind"`
+	Impl  string  `json:"impl,omitempty"`
 	MACs  int64   `json:"macs"`
 	Ms    float64 `json:"ms_per_inference"`
 	Share float64 `json:"share"`
@@ -52,9 +53,12 @@ type benchReport struct {
 	CPUs    int               `json:"cpus"`
 	CPU     string            `json:"cpu_features"`
 	Kernels map[string]string `json:"kernels"`
-	Warmup  int               `json:"warmup"`
-	PeakRSS int64             `json:"peak_rss_bytes"`
-	Runs    []benchRun        `json:"runs"`
+	// OpKernels: for each kind of int8 operation, its kernels and their
+	// implementations.
+	OpKernels []opKernels `json:"op_kernels,omitempty"`
+	Warmup    int         `json:"warmup"`
+	PeakRSS   int64       `json:"peak_rss_bytes"`
+	Runs      []benchRun  `json:"runs"`
 }
 
 func newBenchCmd() *cobra.Command {
@@ -90,6 +94,9 @@ are compared; --json prints everything for machines.`,
 				CPU: cpuinfo.Summary(), Warmup: warmup}
 			if md.Kind == model.KindInt8 {
 				rep.Kernels = arm64.Implementation()
+				if q, ok := m.(*model.Int8Model); ok {
+					rep.OpKernels = programKernels(&q.Program)
+				}
 			}
 			counts := []int{threads}
 			if sweep {
@@ -176,7 +183,7 @@ func benchOnce(m model.Any, threads, warmup, iterations int, duration time.Durat
 	}
 	for _, l := range lts {
 		per := l.Time / time.Duration(len(lat))
-		bl := benchLayer{Name: l.Name, Kind: l.Kind, MACs: l.MACs, Ms: float64(per.Nanoseconds()) / 1e6}
+		bl := benchLayer{Name: l.Name, Kind: l.Kind, Impl: l.Impl, MACs: l.MACs, Ms: float64(per.Nanoseconds()) / 1e6}
 		if layerSum > 0 {
 			bl.Share = float64(l.Time) / float64(layerSum)
 		}
@@ -211,6 +218,7 @@ func printBench(w io.Writer, rep *benchReport, allOps bool) {
 		}
 		slices.Sort(names)
 		fmt.Fprintf(w, "kernels    %s\n", strings.Join(names, " "))
+		printOpKernels(w, rep.OpKernels)
 	}
 	fmt.Fprintf(w, "peak RSS   %.1f MB\n", float64(rep.PeakRSS)/1e6)
 	for _, r := range rep.Runs {
@@ -228,13 +236,22 @@ func printBench(w io.Writer, rep *benchReport, allOps bool) {
 	}
 	fmt.Fprintf(w, "\nlayers (threads %d)\n", last.Threads)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "layer\tkind\tMACs\tms\tshare\tGMAC/s\t")
+	impl := allOps && rep.Kernels != nil
+	head := "layer\tkind\tMACs\tms\tshare\tGMAC/s\t"
+	if impl {
+		head += "  kernels"
+	}
+	fmt.Fprintln(tw, head)
 	for _, l := range layers {
 		g := "-"
 		if l.MACs > 0 && l.GMACs > 0 {
 			g = fmt.Sprintf("%.2f", l.GMACs)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%.3f\t%.1f%%\t%s\t\n", l.Name, l.Kind, millions(l.MACs), l.Ms, 100*l.Share, g)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.3f\t%.1f%%\t%s\t", l.Name, l.Kind, millions(l.MACs), l.Ms, 100*l.Share, g)
+		if impl {
+			fmt.Fprintf(tw, "  %s", l.Impl)
+		}
+		fmt.Fprintln(tw)
 	}
 	tw.Flush()
 }
@@ -261,4 +278,49 @@ func groupLayers(ops []benchLayer) []benchLayer {
 		}
 	}
 	return out
+}
+
+// opKernels is one kind of int8 operation (conv kernel sizes and pool
+// types apart) and the kernels the engine runs for it on this machine.
+type opKernels struct {
+	Op      string `json:"op"`
+	Count   int    `json:"count"`
+	Kernels string `json:"kernels"` // kernel=implementation, in order
+}
+
+// programKernels lists the kinds of operation of p in order of first
+// appearance with their kernels' implementations (model.Int8Impl).
+func programKernels(p *model.Program) []opKernels {
+	var out []opKernels
+	for i := range p.Ops {
+		op := &p.Ops[i]
+		name := string(op.Kind)
+		switch op.Kind {
+		case model.OpConv:
+			name = fmt.Sprintf("conv %dx%d", op.Kernel, op.Kernel)
+		case model.OpPool:
+			name = "pool " + op.Pool
+		case model.OpAttention:
+			name = "attention " + string(op.Form)
+		}
+		j := slices.IndexFunc(out, func(k opKernels) bool { return k.Op == name })
+		if j < 0 {
+			out = append(out, opKernels{Op: name, Kernels: model.Int8Impl(op)})
+			j = len(out) - 1
+		}
+		out[j].Count++
+	}
+	return out
+}
+
+// printOpKernels prints how each kind of operation runs.
+func printOpKernels(w io.Writer, ks []opKernels) {
+	if len(ks) == 0 {
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, k := range ks {
+		fmt.Fprintf(tw, "  %s (%d)\t%s\n", k.Op, k.Count, k.Kernels)
+	}
+	tw.Flush()
 }

@@ -183,6 +183,8 @@ func printProgram(w io.Writer, m *model.Int8Model) {
 		fmt.Fprintf(w, " %s=%s", k, impl[k])
 	}
 	fmt.Fprintln(w)
+	fmt.Fprintln(w, "  each operation runs (kernel=implementation: sdot NEON with the dot product, neon NEON, go portable Go):")
+	printOpKernels(w, programKernels(p))
 }
 
 // writeInfoJSON prints the config (and, for a file, its description) with

@@ -1,0 +1,197 @@
+package main
+
+func init() { files["depthwise_arm64.s"] = depthwiseAsm }
+
+// depthwiseAsm is the depthwise 3x3 convolution kernel.
+func depthwiseAsm() []byte {
+	var a asm
+	a.header(`// The NEON kernel of Depthwise3x3 (see depthwise_arm64.go for the Go
+// driver, doc.go for the numerics).
+//
+// depthwise3x3Asm computes a run of n output pixels of one output row,
+// for all c channels (c >= 16), 16 channels at a time: blocks at channel
+// offsets 0, 16, ..., and a last block at c-16 when c is not a multiple of
+// 16 (it recomputes some channels, writing the same values). For each
+// block the 9 taps' weights stay in V0-V8, the biases in V9-V12, the
+// multipliers in V13-V16 and the negated right shifts in V17-V20 while the
+// run's pixels stream by; tap t of the first pixel is read at taps[t]
+// (plus the block's offset), and each pixel's taps step bytes further
+// (stride*c). A tap whose bit is set in padMask reads padding for the
+// whole run: its weights are zeroed and pad times them is added to the
+// biases (its pointer, the center tap's, is read but meets zero weights).
+//
+// Per pixel and block: products of two taps are summed in int16 (SMULL,
+// SMLAL: weights in [-127, 127] keep |w*x| <= 16256, two fit), widened
+// into the int32 accumulators (SADDW), and requantized as doc.go says:
+//
+//	acc = sat32(acc << max(-s, 0))  SQSHL, only in the leftShift loop
+//	acc = SQRDMULH(acc, mult)
+//	acc = rshr(acc, max(s, 0))      SRSHL by the negated amount (rounding)
+//	acc = sat32(acc + zp)           SQADD
+//	out = sat8(sat16(acc))          SQXTN, SQXTN
+//
+// Registers: R0 ctx, R1-R9 tap pointers, R10 step, R11 dst, R12 c (the
+// step between output pixels and between weight rows), R13 pixels left,
+// R14 channel offset, R15 c-16, R16-R17 and R19-R20 scratch (R19: the
+// block's shifts). V0-V8 weights, V9-V12 biases, V13-V16 multipliers,
+// V17-V20 negated right shifts, V21 zero point, V22-V25 accumulators,
+// V26-V29 operands and products, V30 zero. R18 and R27-R30 are not
+// touched; the function is a leaf.`)
+	a.p("")
+	a.p("// Offsets of the dwCtx fields.")
+	a.ctxDefines("dw", "taps[9]", "dst", "w", "bias", "mult", "shift", "biasStep", "paramStep",
+		"c", "n", "step", "padMask", "pad", "zp", "leftShift")
+	a.p("")
+	a.p("// func depthwise3x3Asm(ctx *dwCtx)")
+	a.p("TEXT ·depthwise3x3Asm(SB), NOSPLIT, $0-8")
+	a.i("MOVD ctx+0(FP), R0")
+	a.i("MOVD dw_step(R0), R10")
+	a.i("MOVD dw_c(R0), R12")
+	a.i("SUB $16, R12, R15")
+	a.i("MOVD ZR, R14")
+	a.i("MOVD dw_zp(R0), R16")
+	a.i("VDUP R16, V21.S4")
+	a.i("VEOR V30.B16, V30.B16, V30.B16")
+	a.p("")
+	a.p("dw_block:")
+	a.i("// The block's weights, biases, multipliers and shifts.")
+	a.i("MOVD dw_w(R0), R16")
+	a.i("ADD R14, R16, R16")
+	for t := range 9 {
+		a.i("VLD1.P (R16)(R12), [V%d.B16]", t)
+	}
+	a.i("MOVD dw_bias(R0), R16")
+	a.i("MOVD dw_biasStep(R0), R17")
+	a.i("MADD R14, R16, R17, R16")
+	a.i("VLD1 (R16), [V9.S4, V10.S4, V11.S4, V12.S4]")
+	a.i("MOVD dw_paramStep(R0), R17")
+	a.i("MOVD dw_mult(R0), R16")
+	a.i("MADD R14, R16, R17, R16")
+	a.i("VLD1 (R16), [V13.S4, V14.S4, V15.S4, V16.S4]")
+	a.i("MOVD dw_shift(R0), R19")
+	a.i("MADD R14, R19, R17, R19")
+	a.i("VLD1 (R19), [V17.S4, V18.S4, V19.S4, V20.S4]")
+	for r := 17; r <= 20; r++ {
+		a.w("smax v%d.4s, v%d.4s, v30.4s", r, r)
+		a.w("neg v%d.4s, v%d.4s", r, r)
+	}
+	a.i("// Padding taps: zero their weights, add pad times them to the biases.")
+	a.i("MOVD dw_padMask(R0), R16")
+	a.i("CBZ R16, dw_ptrs")
+	a.i("VEOR V26.B16, V26.B16, V26.B16")
+	a.i("VEOR V27.B16, V27.B16, V27.B16")
+	for t := range 9 {
+		a.i("TBZ $%d, R16, dw_pad%d", t, t)
+		a.w("saddw v26.8h, v26.8h, v%d.8b", t)
+		a.w("saddw2 v27.8h, v27.8h, v%d.16b", t)
+		a.i("VEOR V%d.B16, V%d.B16, V%d.B16", t, t, t)
+		a.p("dw_pad%d:", t)
+	}
+	a.i("MOVD dw_pad(R0), R17")
+	a.i("VDUP R17, V28.H8")
+	a.w("smull v22.4s, v26.4h, v28.4h")
+	a.w("smull2 v23.4s, v26.8h, v28.8h")
+	a.w("smull v24.4s, v27.4h, v28.4h")
+	a.w("smull2 v25.4s, v27.8h, v28.8h")
+	for r := range 4 {
+		a.i("VADD V%d.S4, V%d.S4, V%d.S4", 22+r, 9+r, 9+r)
+	}
+	a.p("")
+	a.p("dw_ptrs:")
+	a.i("// The run's tap and output pointers at this block.")
+	for t := 0; t < 8; t += 2 {
+		a.i("LDP dw_taps+%d(R0), (R%d, R%d)", 8*t, t+1, t+2)
+	}
+	a.i("MOVD dw_taps+64(R0), R9")
+	for t := range 9 {
+		a.i("ADD R14, R%d, R%d", t+1, t+1)
+	}
+	a.i("MOVD dw_dst(R0), R11")
+	a.i("ADD R14, R11, R11")
+	a.i("MOVD dw_n(R0), R13")
+	a.i("MOVD dw_leftShift(R0), R16")
+	a.i("CBNZ R16, dw_pxl")
+	for _, left := range []bool{false, true} {
+		label := "dw_px"
+		if left {
+			label = "dw_pxl"
+		}
+		a.p("")
+		a.p("%s:", label)
+		if left {
+			a.i("// One pixel of the block, with left shifts.")
+		} else {
+			a.i("// One pixel of the block.")
+		}
+		dwPixel(&a, left)
+		a.i("SUBS $1, R13, R13")
+		a.i("BNE %s", label)
+		if !left {
+			a.i("B dw_next")
+		}
+	}
+	a.p("")
+	a.p("dw_next:")
+	a.i("// The next block: offset min(off+16, c-16), unless this was c-16.")
+	a.i("CMP R15, R14")
+	a.i("BEQ dw_done")
+	a.i("ADD $16, R14, R14")
+	a.i("CMP R15, R14")
+	a.i("CSEL GT, R15, R14, R14")
+	a.i("B dw_block")
+	a.p("")
+	a.p("dw_done:")
+	a.i("RET")
+	return a.b.Bytes()
+}
+
+// dwPixel is one output pixel of a block: 9 taps, requantized, stored.
+func dwPixel(a *asm, left bool) {
+	first := true
+	for t := 0; t < 9; t += 2 {
+		a.i("VLD1.P (R%d)(R10), [V26.B16]", t+1)
+		a.w("smull v28.8h, v26.8b, v%d.8b", t)
+		a.w("smull2 v29.8h, v26.16b, v%d.16b", t)
+		if t < 8 {
+			a.i("VLD1.P (R%d)(R10), [V27.B16]", t+2)
+			a.w("smlal v28.8h, v27.8b, v%d.8b", t+1)
+			a.w("smlal2 v29.8h, v27.16b, v%d.16b", t+1)
+		}
+		for q := range 4 {
+			src := 22 + q
+			if first {
+				src = 9 + q // the biases
+			}
+			half, arr := "", "4h"
+			if q%2 == 1 {
+				half, arr = "2", "8h"
+			}
+			a.w("saddw%s v%d.4s, v%d.4s, v%d.%s", half, 22+q, src, 28+q/2, arr)
+		}
+		first = false
+	}
+	if left {
+		a.i("VLD1 (R19), [V26.S4, V27.S4, V28.S4, V29.S4]")
+		for q := range 4 {
+			a.w("neg v%d.4s, v%d.4s", 26+q, 26+q)
+			a.w("smax v%d.4s, v%d.4s, v30.4s", 26+q, 26+q)
+			a.w("sqshl v%d.4s, v%d.4s, v%d.4s", 22+q, 22+q, 26+q)
+		}
+	}
+	for q := range 4 {
+		a.w("sqrdmulh v%d.4s, v%d.4s, v%d.4s", 22+q, 22+q, 13+q)
+	}
+	for q := range 4 {
+		a.w("srshl v%d.4s, v%d.4s, v%d.4s", 22+q, 22+q, 17+q)
+	}
+	for q := range 4 {
+		a.w("sqadd v%d.4s, v%d.4s, v21.4s", 22+q, 22+q)
+	}
+	a.w("sqxtn v26.4h, v22.4s")
+	a.w("sqxtn2 v26.8h, v23.4s")
+	a.w("sqxtn v27.4h, v24.4s")
+	a.w("sqxtn2 v27.8h, v25.4s")
+	a.w("sqxtn v26.8b, v26.8h")
+	a.w("sqxtn2 v26.16b, v27.8h")
+	a.i("VST1.P [V26.B16], (R11)(R12)")
+}

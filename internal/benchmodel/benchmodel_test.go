@@ -1,0 +1,127 @@
+package benchmodel
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/coatnet-edge/coatnet-edge/internal/kernelimpl"
+	"github.com/coatnet-edge/coatnet-edge/model"
+	"github.com/coatnet-edge/coatnet-edge/preprocess"
+	"github.com/coatnet-edge/coatnet-edge/quant"
+
+	_ "github.com/coatnet-edge/coatnet-edge/arm64" // installs kernelimpl
+)
+
+// run is one inference: every tensor and the logits.
+type run struct {
+	vals   [][]int8
+	logits []float32
+}
+
+// runLevel runs qm on formula input 7 with the kernels of level and the
+// given thread count.
+func runLevel(t *testing.T, qm *model.Int8Model, level string, threads int) run {
+	t.Helper()
+	restore, ok := kernelimpl.Use(level)
+	if !ok {
+		t.Fatalf("level %s not available", level)
+	}
+	defer restore()
+	net := qm.NewNetKeepingTensors(threads)
+	defer net.Close()
+	Input(&qm.Config, 7, net.Input())
+	r := run{logits: slices.Clone(net.Run())}
+	for i := range qm.Program.Tensors {
+		r.vals = append(r.vals, slices.Clone(net.Value(model.TensorID(i))))
+	}
+	return r
+}
+
+// same fails at the first tensor of got that differs from want.
+func same(t *testing.T, name string, qm *model.Int8Model, want, got run) {
+	t.Helper()
+	for i := range want.vals {
+		if !slices.Equal(want.vals[i], got.vals[i]) {
+			kind := model.OpKind("input")
+			for _, op := range qm.Program.Ops {
+				if int(op.Out) == i {
+					kind = op.Kind
+				}
+			}
+			t.Fatalf("%s: tensor %d %q (%s) differs", name, i, qm.Program.Tensors[i].Name, kind)
+		}
+	}
+	if !slices.Equal(want.logits, got.logits) {
+		t.Fatalf("%s: logits differ", name)
+	}
+}
+
+// agree runs qm through every kernel implementation level this CPU has,
+// each with every thread count, and checks every tensor and the logits
+// against the portable references on one thread.
+func agree(t *testing.T, qm *model.Int8Model, threads []int) {
+	t.Helper()
+	ref := runLevel(t, qm, "go", 1)
+	for _, level := range kernelimpl.Levels() {
+		for _, th := range threads {
+			if level == "go" && th == 1 {
+				continue
+			}
+			same(t, fmt.Sprintf("level %s, %d threads", level, th), qm, ref, runLevel(t, qm, level, th))
+		}
+	}
+	t.Logf("levels %v, threads %v: bit-identical (top-1 %d)", kernelimpl.Levels(), threads, slices.Index(ref.logits, slices.Max(ref.logits)))
+}
+
+// TestNano64 quantizes coatnet_nano_rw_224 at 64x64 (the conformance case
+// coatnet_nano_rw_224_64_s2, or synthetic weights) and checks that the
+// NEON kernels (with and without the dot product) compute exactly what
+// the references do, for 1 to 4 threads. Cheap enough for qemu in -short.
+func TestNano64(t *testing.T) {
+	qm, src, err := Build(context.Background(), Options{Case: "coatnet_nano_rw_224_64_s2", ImgSize: 64, Calib: 1, Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log(src)
+	agree(t, qm, []int{1, 2, 3, 4})
+}
+
+// TestTiny128 is a narrow CoAtNet at 128x128, in both attention forms, so
+// that every attention grid (8x8 and 4x4) runs the NEON softmax (grids
+// under 4x4 run the reference).
+func TestTiny128(t *testing.T) {
+	for _, form := range []model.AttentionForm{model.PreSoftmax, model.PostSoftmax} {
+		cfg, err := model.Arch("coatnet_nano_rw_224")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.ImgSize, cfg.NumClasses, cfg.Attention = 128, 10, form
+		cfg.EmbedDim, cfg.Depths, cfg.StemWidth = [4]int{16, 32, 64, 64}, [4]int{1, 1, 2, 1}, [2]int{8, 16}
+		m := &model.Model{Metadata: model.Metadata{Kind: model.KindFloat32, Name: "tiny128", Config: cfg,
+			Labels: model.DefaultLabels(10), Preprocess: preprocess.TimmDefault(128, 0.95)},
+			Weights: model.SyntheticWeights(&cfg, 5)}
+		cal := calibration{in: formulaInput(&cfg), name: "formula", seeds: []uint64{1}}
+		qm, _, err := quant.Quantize(context.Background(), m, cal, quant.Options{Threads: 2, MeasureImages: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Run(string(form), func(t *testing.T) { agree(t, qm, []int{1, 2, 3, 4}) })
+	}
+}
+
+// TestNano224 is the model of the instruction counts (make bench-arm64):
+// the conformance case coatnet_nano_rw_224_224_s1 quantized as
+// tools/armbench does. Minutes under qemu: not in -short.
+func TestNano224(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: a 224x224 model takes minutes under emulation (TestNano64 and TestTiny128 run)")
+	}
+	qm, src, err := Build(context.Background(), Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log(src)
+	agree(t, qm, []int{1, 3})
+}
