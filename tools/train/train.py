@@ -14,7 +14,8 @@ Every picture is upscaled from 28x28 with PIL's bilinear filter, exactly the
 resize `coatnet` applies from the model file's preprocessing, and normalised
 with the training set's mean and std. Augmentation: random shifts of up to 6
 pixels (zero padding, at 64x64) and horizontal flips. AdamW with linear
-warm-up and cosine decay, label smoothing 0.1. Seeded: the same command with
+warm-up and cosine decay, label smoothing 0.1; optionally an exponential
+moving average of the weights (--ema), which is what gets saved. Seeded: the same command with
 the same --threads gives the same weights.
 
 The run writes into --out:
@@ -26,6 +27,7 @@ The run writes into --out:
 """
 
 import argparse
+import copy
 import gzip
 import json
 import math
@@ -126,6 +128,18 @@ def evaluate(model, x, y, batch=500):
     return correct / len(x)
 
 
+@torch.no_grad()
+def update_ema(ema, model, decay):
+    """ema = decay*ema + (1-decay)*model over every float tensor of the state
+    dict, BatchNorm statistics included (as timm's ModelEmaV2 does); integer
+    buffers such as num_batches_tracked are copied."""
+    for e, m in zip(ema.state_dict().values(), model.state_dict().values()):
+        if e.dtype.is_floating_point:
+            e.mul_(decay).add_(m, alpha=1 - decay)
+        else:
+            e.copy_(m)
+
+
 def param_groups(model, wd):
     decay, no_decay = [], []
     for name, p in model.named_parameters():
@@ -159,6 +173,10 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--img-size", type=int, default=64)
     ap.add_argument("--eval-every", type=int, default=3, help="epochs between test evaluations")
+    ap.add_argument("--init", help="start from this state dict (model.pth of an earlier run) instead of random weights")
+    ap.add_argument("--ema", type=float, default=0.0,
+                    help="keep an exponential moving average of the weights and buffers with this decay per step "
+                         "(e.g. 0.998) and evaluate and save it instead of the last weights; 0: off")
     args = ap.parse_args()
 
     torch.manual_seed(args.seed)
@@ -177,7 +195,10 @@ def main():
 
     cfg = Config(img_size=args.img_size, attention=args.attention)
     model = CoAtNet(cfg)
+    if args.init:
+        model.load_state_dict(torch.load(args.init))
     n_params = sum(p.numel() for p in model.parameters())
+    ema = copy.deepcopy(model) if args.ema > 0 else None
     opt = torch.optim.AdamW(param_groups(model, args.wd), lr=args.lr)
     steps_per_epoch = math.ceil(len(train_x) / args.batch)
     total = steps_per_epoch * args.epochs
@@ -206,6 +227,8 @@ def main():
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            if ema is not None:
+                update_ema(ema, model, args.ema)
             step += 1
             loss_sum += loss.item() * len(y)
             correct += (logits.argmax(1) == y).sum().item()
@@ -216,11 +239,15 @@ def main():
         entry = {"epoch": epoch + 1, "train_loss": loss_sum / seen, "train_acc": correct / seen,
                  "seconds": time.time() - train_start}
         if (epoch + 1) % args.eval_every == 0 or epoch + 1 == args.epochs:
-            entry["test_acc"] = evaluate(model, test_x, test_y)
+            if ema is not None:
+                entry["test_acc_last_weights"] = evaluate(model, test_x, test_y)
+            entry["test_acc"] = evaluate(ema if ema is not None else model, test_x, test_y)
             print(f"epoch {epoch + 1}: test accuracy {entry['test_acc']:.4f}", file=sys.stderr)
         log.append(entry)
     train_seconds = time.time() - train_start
 
+    if ema is not None:
+        model = ema
     model.eval()
     torch.save(model.state_dict(), out / "model.pth")
     test_acc = log[-1]["test_acc"]
@@ -228,7 +255,7 @@ def main():
         "attention": args.attention,
         "config": cfg.__dict__,
         "params": n_params,
-        "hyper": {k: getattr(args, k) for k in ("epochs", "batch", "lr", "wd", "seed", "threads", "img_size")},
+        "hyper": {k: getattr(args, k) for k in ("epochs", "batch", "lr", "wd", "seed", "threads", "img_size", "init", "ema")},
         "labels": LABELS,
         "mean": MEAN, "std": STD,
         "test_accuracy": test_acc,
