@@ -16,8 +16,9 @@ ARM64_PKGS ?= ./...
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # binutils-aarch64-linux-gnu: objdump cross-checks the WORD encodings of
-# arm64/*.s (arm64/words_test.go).
-APT_TEST := qemu-user binutils-aarch64-linux-gnu
+# arm64/*.s (arm64/words_test.go). dataset-fashion-mnist: the test set the
+# demo models are measured on (models/, dataset/, cmd/coatnet eval).
+APT_TEST := qemu-user binutils-aarch64-linux-gnu dataset-fashion-mnist
 
 .PHONY: all build run test test-native test-arm64 check-train cross bench bench-arm64 vet fuzz deps deps-bench check-go clean mca
 
@@ -63,7 +64,7 @@ test-native:
 test-arm64:
 	@for cpu in $(QEMU_CPUS); do \
 		echo "== arm64 tests under qemu-aarch64 -cpu $$cpu"; \
-		CGO_ENABLED=0 GOARCH=arm64 $(GO) test -tags '$(TAGS)' -count=1 -short \
+		CGO_ENABLED=0 GOARCH=arm64 $(GO) test -tags '$(TAGS)' -count=1 -short -timeout 30m \
 			-exec "qemu-aarch64 -cpu $$cpu" $(ARM64_PKGS) || exit 1; \
 	done
 

@@ -3,6 +3,9 @@ package quant
 import (
 	"fmt"
 	"math"
+	"runtime"
+	"sync"
+	"sync/atomic"
 
 	"github.com/coatnet-edge/coatnet-edge/arm64"
 	"github.com/coatnet-edge/coatnet-edge/model"
@@ -33,14 +36,27 @@ func symmetricTensors(g *model.Graph) map[model.TensorID]bool {
 // keep their input's quantization, so they compute in the code domain
 // without rescaling. Means get their own: an average spans much less than
 // the values averaged (the squeeze-excite input after SiLU, for one), and
-// keeping the input's scale cost up to 8 dB of SQNR there.
-func chooseScales(g *model.Graph, s *Stats) []model.QTensor {
+// keeping the input's scale cost up to 8 dB of SQNR there. Tensors are
+// independent: threads goroutines (0: one per CPU) share them.
+func chooseScales(g *model.Graph, s *Stats, threads int) []model.QTensor {
 	sym := symmetricTensors(g)
 	out := make([]model.QTensor, len(g.Tensors))
-	for i, t := range g.Tensors {
-		c := choose(s.tensors[i].candidates(sym[model.TensorID(i)]))
-		out[i] = model.QTensor{GraphTensor: t, QParams: c.QParams, Method: c.Method}
+	if threads <= 0 {
+		threads = runtime.NumCPU()
 	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(threads, len(g.Tensors)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1)) - 1; i < len(g.Tensors); i = int(next.Add(1)) - 1 {
+				c := choose(s.tensors[i].candidates(sym[model.TensorID(i)]))
+				out[i] = model.QTensor{GraphTensor: g.Tensors[i], QParams: c.QParams, Method: c.Method}
+			}
+		}()
+	}
+	wg.Wait()
 	for _, op := range g.Ops {
 		switch op.Kind {
 		case model.OpPool:

@@ -11,7 +11,6 @@ package quant
 import (
 	"math"
 	"math/rand/v2"
-	"slices"
 	"sort"
 
 	"github.com/coatnet-edge/coatnet-edge/model"
@@ -121,8 +120,7 @@ type sortedSample struct {
 }
 
 func newSortedSample(sample []float32) *sortedSample {
-	ss := &sortedSample{v: slices.Clone(sample)}
-	slices.Sort(ss.v)
+	ss := &sortedSample{v: sortFloats(sample)}
 	ss.s1 = make([]float64, len(ss.v)+1)
 	ss.s2 = make([]float64, len(ss.v)+1)
 	for i, v := range ss.v {
@@ -131,6 +129,45 @@ func newSortedSample(sample []float32) *sortedSample {
 		ss.s2[i+1] = ss.s2[i] + float64(f*f) // float64(): no fused multiply-add, the same sums everywhere
 	}
 	return ss
+}
+
+// sortFloats returns the values in ascending order (-0 before +0), by an
+// LSD radix sort on keys whose unsigned order is the floats' order: several
+// times faster than a comparison sort on the 131,072 values of a sample.
+func sortFloats(v []float32) []float32 {
+	keys, tmp := make([]uint32, len(v)), make([]uint32, len(v))
+	for i, f := range v {
+		b := math.Float32bits(f)
+		if b>>31 != 0 {
+			keys[i] = ^b
+		} else {
+			keys[i] = b | 1<<31
+		}
+	}
+	for shift := 0; shift < 32; shift += 8 {
+		var count [257]int
+		for _, k := range keys {
+			count[(k>>shift)&255+1]++
+		}
+		for i := 1; i < len(count); i++ {
+			count[i] += count[i-1]
+		}
+		for _, k := range keys {
+			d := (k >> shift) & 255
+			tmp[count[d]] = k
+			count[d]++
+		}
+		keys, tmp = tmp, keys
+	}
+	out := make([]float32, len(v))
+	for i, k := range keys {
+		if k>>31 != 0 {
+			out[i] = math.Float32frombits(k &^ (1 << 31))
+		} else {
+			out[i] = math.Float32frombits(^k)
+		}
+	}
+	return out
 }
 
 // percentile returns the value at fraction p of the sorted sample.
@@ -143,15 +180,29 @@ func (ss *sortedSample) percentile(p float64) float64 {
 
 // mse is the mean squared quantization error of q on the sample:
 // for each level k, sum (v - c)^2 = sum v^2 - 2c sum v + n c^2 over the
-// values that quantize to k, c being k dequantized.
+// values that quantize to k, c being k dequantized. The end of level k's
+// run is found by binary search for the rounding edge (k - zp + 1/2)*scale
+// and then settled with q.Quantize itself, so the runs are exactly the
+// quantizer's.
 func (ss *sortedSample) mse(q model.QParams) float64 {
 	n := len(ss.v)
 	if n == 0 {
 		return 0
 	}
+	code := func(i int) int { return int(q.Quantize(float64(ss.v[i]))) }
 	var e float64
-	for lo, k := 0, -128; lo < n && k <= 127; k++ {
-		hi := lo + sort.Search(n-lo, func(i int) bool { return int(q.Quantize(float64(ss.v[lo+i]))) > k })
+	for lo, k := 0, code(0); lo < n; k++ {
+		hi := n
+		if k < 127 {
+			edge := float64(float64(k)-float64(q.ZeroPoint)+0.5) * q.Scale
+			hi = lo + sort.Search(n-lo, func(i int) bool { return float64(ss.v[lo+i]) >= edge })
+			for hi > lo && code(hi-1) > k {
+				hi--
+			}
+			for hi < n && code(hi) <= k {
+				hi++
+			}
+		}
 		if hi > lo {
 			c := q.Dequantize(int8(k))
 			sum, sq := ss.s1[hi]-ss.s1[lo], ss.s2[hi]-ss.s2[lo]

@@ -3,6 +3,7 @@ package quant
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/coatnet-edge/coatnet-edge/model"
@@ -64,6 +65,38 @@ func TestSortedSampleMSE(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// TestSortFloats compares the radix sort with slices.Sort on values of
+// every sign and magnitude, ties, zeros of both signs and infinities.
+func TestSortFloats(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{0, 1, 2, 255, 256, 257, 10000} {
+		v := make([]float32, n)
+		for i := range v {
+			switch rng.IntN(6) {
+			case 0:
+				v[i] = float32(rng.NormFloat64() * 1e-30)
+			case 1:
+				v[i] = float32(rng.IntN(5) - 2)
+			case 2:
+				v[i] = float32(math.Copysign(0, -1))
+			case 3:
+				v[i] = float32(math.Inf(rng.IntN(2)*2 - 1))
+			default:
+				v[i] = float32(rng.NormFloat64() * math.Pow(10, float64(rng.IntN(20)-10)))
+			}
+		}
+		want := slices.Clone(v)
+		slices.Sort(want)
+		got := sortFloats(v)
+		if !slices.Equal(got, want) { // == treats -0 and +0 alike, as slices.Sort orders them arbitrarily
+			t.Fatalf("n=%d: radix sort differs from slices.Sort", n)
+		}
+		if !slices.IsSorted(got) {
+			t.Fatalf("n=%d: not sorted", n)
 		}
 	}
 }

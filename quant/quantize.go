@@ -76,7 +76,7 @@ func Quantize(ctx context.Context, m *model.Model, cal Calibration, opt Options)
 			opt.Progress("calibrate", i+1, n)
 		}
 	}
-	tensors := chooseScales(g, stats)
+	tensors := chooseScales(g, stats, opt.Threads)
 	means := make([][]float64, len(g.Tensors))
 	for i := range means {
 		means[i] = stats.tensors[i].channelMeans()
