@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"runtime"
 	"slices"
 	"strings"
@@ -153,6 +154,16 @@ func printCPU(w io.Writer) {
 	fmt.Fprintf(w, "CPU          %d cores, %s\n", runtime.NumCPU(), cpuinfo.Summary())
 }
 
+// tally lists counts by name, in name order: "act 16, add 9".
+func tally[K ~string](counts map[K]int) string {
+	keys := slices.Sorted(maps.Keys(counts))
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, counts[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
 // printProgram summarises an int8 program: its operations, how its scales
 // were chosen and the error they add.
 func printProgram(w io.Writer, m *model.Int8Model) {
@@ -169,8 +180,8 @@ func printProgram(w io.Writer, m *model.Int8Model) {
 			worst, worstName = t.SQNR, t.Name
 		}
 	}
-	fmt.Fprintf(w, "Int8 program %d operations %v\n", len(p.Ops), kinds)
-	fmt.Fprintf(w, "  tensors    %d int8, scales chosen by %v\n", len(p.Tensors)-1, methods)
+	fmt.Fprintf(w, "Int8 program %d operations: %s\n", len(p.Ops), tally(kinds))
+	fmt.Fprintf(w, "  tensors    %d int8, scales chosen by %s\n", len(p.Tensors)-1, tally(methods))
 	fmt.Fprintf(w, "  calibrated %s; lowest SQNR %.1f dB (%s)\n", m.Calibration, worst, worstName)
 	impl := arm64.Implementation()
 	names := make([]string, 0, len(impl))
