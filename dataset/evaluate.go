@@ -23,6 +23,9 @@ type Report struct {
 	Accuracy  float64      `json:"accuracy"`
 	PerClass  []ClassScore `json:"per_class"`
 	Confusion [][]int      `json:"confusion"` // [true][predicted]
+	// Predictions holds the class predicted for each image, for comparing
+	// two models image by image.
+	Predictions []int `json:"-"`
 }
 
 // ClassScore is the accuracy on one class.
@@ -89,7 +92,8 @@ func (s *Set) Evaluate(ctx context.Context, n, workers int, newClassifier func()
 
 func (s *Set) score(pred []int) *Report {
 	k := len(s.Classes)
-	r := &Report{Dataset: s.Name, Images: len(pred), Confusion: make([][]int, k), PerClass: make([]ClassScore, k)}
+	r := &Report{Dataset: s.Name, Images: len(pred), Confusion: make([][]int, k), PerClass: make([]ClassScore, k),
+		Predictions: pred}
 	for i := range r.Confusion {
 		r.Confusion[i] = make([]int, k)
 		r.PerClass[i].Label = s.Classes[i]

@@ -174,6 +174,8 @@ def main():
     ap.add_argument("--img-size", type=int, default=64)
     ap.add_argument("--eval-every", type=int, default=3, help="epochs between test evaluations")
     ap.add_argument("--init", help="start from this state dict (model.pth of an earlier run) instead of random weights")
+    ap.add_argument("--no-augment", action="store_true",
+                    help="train on the pictures as they are (for a last short stage: the test pictures are unshifted)")
     ap.add_argument("--ema", type=float, default=0.0,
                     help="keep an exponential moving average of the weights and buffers with this decay per step "
                          "(e.g. 0.998) and evaluate and save it instead of the last weights; 0: off")
@@ -219,7 +221,9 @@ def main():
         loss_sum, correct, seen = 0.0, 0, 0
         for b in range(steps_per_epoch):
             idx = perm[b * args.batch:(b + 1) * args.batch]
-            x, y = augment(train_x[idx], gen, 6), train_y[idx]
+            x, y = train_x[idx], train_y[idx]
+            if not args.no_augment:
+                x = augment(x, gen, 6)
             for g in opt.param_groups:
                 g["lr"] = lr_at(step)
             logits = model(x)
@@ -255,7 +259,7 @@ def main():
         "attention": args.attention,
         "config": cfg.__dict__,
         "params": n_params,
-        "hyper": {k: getattr(args, k) for k in ("epochs", "batch", "lr", "wd", "seed", "threads", "img_size", "init", "ema")},
+        "hyper": {k: getattr(args, k) for k in ("epochs", "batch", "lr", "wd", "seed", "threads", "img_size", "init", "ema", "no_augment")},
         "labels": LABELS,
         "mean": MEAN, "std": STD,
         "test_accuracy": test_acc,

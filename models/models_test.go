@@ -1,0 +1,261 @@
+// Tests of the demo models shipped in this folder (see README.md): their
+// accuracy through the Go engine and their agreement with PyTorch.
+package models_test
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"image"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"testing"
+
+	"github.com/coatnet-edge/coatnet-edge/dataset"
+	"github.com/coatnet-edge/coatnet-edge/internal/kernelimpl"
+	"github.com/coatnet-edge/coatnet-edge/model"
+	"github.com/coatnet-edge/coatnet-edge/preprocess"
+
+	_ "github.com/coatnet-edge/coatnet-edge/arm64" // installs kernelimpl
+)
+
+// shipped are the float demo models, with the reference figures PyTorch
+// measured when training them (testdata/fashion/pytorch-*.json).
+var shipped = []struct {
+	file, reference string
+	minAccuracy     float64 // the bar through the Go engine; 0: reported only
+}{
+	{"fmnist-pre.coatnet", "pytorch-fmnist-pre.json", 0.930},
+	{"fmnist-post.coatnet", "pytorch-fmnist-post.json", 0},
+}
+
+type reference struct {
+	TestAccuracy float64              `json:"test_accuracy"`
+	Logits       map[string][]float64 `json:"logits"`
+}
+
+func load(t *testing.T, file, ref string) (*model.Model, reference) {
+	t.Helper()
+	m, err := model.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	raw, err := os.ReadFile(filepath.Join("..", "testdata", "fashion", ref))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r reference
+	if err := json.Unmarshal(raw, &r); err != nil {
+		t.Fatal(err)
+	}
+	return m, r
+}
+
+// TestSamplesAgreeWithPyTorch classifies the sample pictures and compares
+// every logit with the one PyTorch computed from the same PNG.
+func TestSamplesAgreeWithPyTorch(t *testing.T) {
+	f, err := os.Open(filepath.Join("..", "testdata", "fashion", "labels.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(f).ReadAll()
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range shipped {
+		m, ref := load(t, s.file, s.reference)
+		c, err := model.NewClassifier(m, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var worst float64
+		correct := 0
+		for _, row := range rows[1:] {
+			img, err := preprocess.LoadImage(filepath.Join("..", "testdata", "fashion", row[0]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			logits, err := c.Logits(img)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, ok := ref.Logits[row[0]]
+			if !ok || len(want) != len(logits) {
+				t.Fatalf("%s: no PyTorch logits for %s", s.file, row[0])
+			}
+			best := 0
+			for i := range want {
+				worst = max(worst, math.Abs(float64(logits[i])-want[i]))
+				if logits[i] > logits[best] {
+					best = i
+				}
+			}
+			if m.Labels[best] == row[2] {
+				correct++
+			}
+		}
+		c.Close()
+		t.Logf("%s: max |logit - PyTorch| %.2g over %d samples, %d correct", s.file, worst, len(rows)-1, correct)
+		if worst >= 1e-3 {
+			t.Errorf("%s: max |logit - PyTorch| = %.3g, want < 1e-3", s.file, worst)
+		}
+	}
+}
+
+// testSet is the Fashion-MNIST test set; without it the test is skipped,
+// except under CI=true, where the Makefile installs it.
+func testSet(t *testing.T) *dataset.Set {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: the full test set takes minutes under emulation")
+	}
+	set, err := dataset.Open("fashion-mnist", "test")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	return set
+}
+
+// evaluated caches each model file's evaluation: the tests share them.
+var evaluated = map[string]*dataset.Report{}
+
+// evaluate classifies the whole set with the model in file (float or
+// int8), the way coatnet eval does, once per test binary.
+func evaluate(t *testing.T, set *dataset.Set, file string) *dataset.Report {
+	t.Helper()
+	if r, ok := evaluated[file]; ok {
+		return r
+	}
+	m, err := model.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	r, err := set.Evaluate(context.Background(), set.Len(), runtime.NumCPU(),
+		func() (dataset.Classifier, error) { return model.NewClassifier(m, 1) }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evaluated[file] = r
+	return r
+}
+
+// TestFashionMNISTAccuracy evaluates the 10,000 test images through the Go
+// engine: the pre-softmax model must reach its bar, and both must match
+// PyTorch's accuracy to within 0.05 points.
+func TestFashionMNISTAccuracy(t *testing.T) {
+	set := testSet(t)
+	for _, s := range shipped {
+		_, ref := load(t, s.file, s.reference)
+		r := evaluate(t, set, s.file)
+		t.Logf("%s: top-1 %.2f%% through the Go engine, %.2f%% in PyTorch", s.file, 100*r.Accuracy, 100*ref.TestAccuracy)
+		if s.minAccuracy > 0 && r.Accuracy < s.minAccuracy {
+			t.Errorf("%s: top-1 %.2f%% is below %.1f%%", s.file, 100*r.Accuracy, 100*s.minAccuracy)
+		}
+		if d := math.Abs(r.Accuracy - ref.TestAccuracy); d > 0.0005 {
+			t.Errorf("%s: Go %.4f and PyTorch %.4f differ by more than 0.05 points", s.file, r.Accuracy, ref.TestAccuracy)
+		}
+	}
+}
+
+// int8Pairs are the shipped int8 models and the float models they were
+// quantized from.
+var int8Pairs = []struct{ float, int8 string }{
+	{"fmnist-pre.coatnet", "fmnist-pre-int8.coatnet"},
+	{"fmnist-post.coatnet", "fmnist-post-int8.coatnet"},
+}
+
+// TestInt8MatchesFloat runs the 10,000 test images through the float and
+// int8 engines: int8 top-1 may be at most 0.5 points below float, and the
+// two must agree on the top label of at least 99% of the images.
+func TestInt8MatchesFloat(t *testing.T) {
+	set := testSet(t)
+	for _, p := range int8Pairs {
+		f, q := evaluate(t, set, p.float), evaluate(t, set, p.int8)
+		agree := 0
+		for i := range f.Predictions {
+			if f.Predictions[i] == q.Predictions[i] {
+				agree++
+			}
+		}
+		n := float64(set.Len())
+		t.Logf("%s: float top-1 %.2f%%, int8 top-1 %.2f%% (%+.2f points), top-1 agreement %.2f%%",
+			p.int8, 100*f.Accuracy, 100*q.Accuracy, 100*(q.Accuracy-f.Accuracy), 100*float64(agree)/n)
+		if float64(f.Correct-q.Correct)/n > 0.005 {
+			t.Errorf("%s: int8 top-1 is more than 0.5 points below float", p.int8)
+		}
+		if float64(agree)/n < 0.99 {
+			t.Errorf("%s: int8 and float agree on %.2f%% of the images, want at least 99%%", p.int8, 100*float64(agree)/n)
+		}
+	}
+}
+
+// TestInt8KernelsAgree classifies the sample pictures with the shipped int8
+// models on every kernel implementation this CPU runs (under qemu-aarch64
+// in `make test`: the SDOT and SMULL NEON kernels and the portable Go ones)
+// and 1 to 4 threads: every logit must be bit-identical to the portable
+// path on one thread.
+func TestInt8KernelsAgree(t *testing.T) {
+	pictures, err := filepath.Glob(filepath.Join("..", "testdata", "fashion", "*.png"))
+	if err != nil || len(pictures) == 0 {
+		t.Fatalf("no sample pictures: %v", err)
+	}
+	var images []image.Image
+	for _, p := range pictures {
+		img, err := preprocess.LoadImage(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		images = append(images, img)
+	}
+	logitsOf := func(m model.Any, level string, threads int) [][]float32 {
+		t.Helper()
+		restore, ok := kernelimpl.Use(level)
+		if !ok {
+			t.Fatalf("level %s not available", level)
+		}
+		defer restore()
+		c, err := model.NewClassifier(m, threads)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		var out [][]float32
+		for _, img := range images {
+			l, err := c.Logits(img)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, slices.Clone(l))
+		}
+		return out
+	}
+	for _, p := range int8Pairs {
+		m, err := model.Open(p.int8)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := logitsOf(m, "go", 1)
+		for _, level := range kernelimpl.Levels() {
+			for threads := 1; threads <= 4; threads++ {
+				got := logitsOf(m, level, threads)
+				for i := range want {
+					if !slices.Equal(got[i], want[i]) {
+						t.Errorf("%s, %s kernels, %d threads: logits of %s differ from the portable path's",
+							p.int8, level, threads, filepath.Base(pictures[i]))
+					}
+				}
+			}
+		}
+		t.Logf("%s: levels %v, 1-4 threads: bit-identical on %d pictures", p.int8, kernelimpl.Levels(), len(images))
+		m.Close()
+	}
+}
