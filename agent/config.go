@@ -1,0 +1,319 @@
+// Package agent is the long-running service: camera frames to the int8
+// engine to MQTT labels.
+package agent
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the agent's configuration file. Every field has its default in
+// Defaults; a file only names what it changes.
+type Config struct {
+	// Device names this agent in topics and client ids: unique per
+	// device, MQTT topic-safe (letters, digits, '-', '_').
+	Device   string         `yaml:"device"`
+	Model    ModelConfig    `yaml:"model"`
+	Camera   CameraConfig   `yaml:"camera"`
+	Pipeline PipelineConfig `yaml:"pipeline"`
+	MQTT     MQTTConfig     `yaml:"mqtt"`
+	// StateDir keeps what must survive a restart: the MQTT message store.
+	StateDir string `yaml:"state_dir"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `yaml:"log_level"`
+}
+
+// ModelConfig chooses the model file and how it runs.
+type ModelConfig struct {
+	Path    string `yaml:"path"`    // a coatnet model file, float or int8
+	Threads int    `yaml:"threads"` // inference threads; 0: every CPU
+}
+
+// CameraConfig chooses the frame source.
+type CameraConfig struct {
+	// Source: a V4L2 device index or /dev/videoN, a GStreamer pipeline
+	// ending in appsink, an rtsp:// or http(s):// URL, a video file or a
+	// folder of pictures.
+	Source string `yaml:"source"`
+	// Loop replays a video file or folder from the start when it ends.
+	Loop bool `yaml:"loop"`
+	// StallTimeout: no frame for this long counts as a stall, and the
+	// source is reopened.
+	StallTimeout time.Duration `yaml:"stall_timeout"`
+	// ReopenBackoff and ReopenBackoffMax bound the wait between reopen
+	// attempts, doubling from the first to the second.
+	ReopenBackoff    time.Duration `yaml:"reopen_backoff"`
+	ReopenBackoffMax time.Duration `yaml:"reopen_backoff_max"`
+}
+
+// PipelineConfig shapes what is classified and published.
+type PipelineConfig struct {
+	// MaxRate caps classifications per second; 0: as fast as inference goes.
+	MaxRate float64 `yaml:"max_rate"`
+	TopK    int     `yaml:"top_k"` // labels per message
+	// Threshold drops labels scoring below it (0..1).
+	Threshold float64 `yaml:"threshold"`
+	// Publish is "every" (one message per classified frame) or "change"
+	// (only when the top label changes, with Hysteresis).
+	Publish string `yaml:"publish"`
+	// Hysteresis: in "change" mode a new top label must lead for this many
+	// consecutive frames before it is published, so labels do not flicker.
+	Hysteresis int `yaml:"hysteresis"`
+}
+
+// MQTTConfig is the broker connection and the topics.
+type MQTTConfig struct {
+	// Broker is mqtt://host:port, mqtts://host:port (TLS), or empty for
+	// the embedded broker on 127.0.0.1:1883.
+	Broker string `yaml:"broker"`
+	// ClientID defaults to coatnet-<device>; it must be unique per broker.
+	ClientID string `yaml:"client_id"`
+	// Prefix starts every topic: <prefix>/<device>/labels, ...
+	Prefix   string `yaml:"prefix"`
+	Username string `yaml:"username"`
+	// PasswordFile holds the password (never on the command line).
+	PasswordFile string `yaml:"password_file"`
+	CAFile       string `yaml:"ca_file"`
+	CertFile     string `yaml:"cert_file"`
+	KeyFile      string `yaml:"key_file"`
+	LabelsQoS    int    `yaml:"labels_qos"` // 0, 1 or 2
+	// StatsInterval: stats every this long; 0 turns them off.
+	StatsInterval time.Duration `yaml:"stats_interval"`
+	KeepAlive     time.Duration `yaml:"keep_alive"`
+	// StoreLimit bounds the messages kept for redelivery; beyond it the
+	// oldest are dropped and counted in stats.
+	StoreLimit int `yaml:"store_limit"`
+	// Discovery publishes Home Assistant discovery under DiscoveryPrefix.
+	Discovery       bool   `yaml:"discovery"`
+	DiscoveryPrefix string `yaml:"discovery_prefix"`
+}
+
+// Defaults is the configuration before any file is read: the one place
+// defaults live.
+func Defaults() Config {
+	host, err := os.Hostname()
+	if err != nil || !deviceName.MatchString(host) {
+		host = "coatnet"
+	}
+	return Config{
+		Device:   host,
+		Model:    ModelConfig{Path: "/usr/share/coatnet/fmnist-pre-int8.coatnet"},
+		Camera:   CameraConfig{Source: "0", StallTimeout: 10 * time.Second, ReopenBackoff: time.Second, ReopenBackoffMax: time.Minute},
+		Pipeline: PipelineConfig{MaxRate: 5, TopK: 3, Threshold: 0, Publish: "every", Hysteresis: 3},
+		MQTT: MQTTConfig{Prefix: "coatnet", LabelsQoS: 1, StatsInterval: 30 * time.Second, KeepAlive: 30 * time.Second,
+			StoreLimit: 10000, Discovery: true, DiscoveryPrefix: "homeassistant"},
+		StateDir: "/var/lib/coatnet",
+		LogLevel: "info",
+	}
+}
+
+// deviceName is what a device id (and a topic level made from it) may hold.
+var deviceName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// ParseConfig reads a YAML configuration over Defaults. Unknown keys,
+// values of the wrong type and invalid values are all errors; the error
+// lists every problem found, one per line, each naming its key.
+func ParseConfig(data []byte) (Config, error) {
+	cfg := Defaults()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			keys := keysByLine(data)
+			msgs := make([]string, len(te.Errors))
+			for i, m := range te.Errors {
+				msgs[i] = withKeys(m, keys)
+			}
+			return cfg, fmt.Errorf("config: %d problems:\n  %s", len(msgs), strings.Join(msgs, "\n  "))
+		}
+		return cfg, fmt.Errorf("config: %w", err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return cfg, errors.New("config: more than one YAML document")
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, err
+	}
+	return cfg, nil
+}
+
+// keysByLine maps each line of a YAML document to the dotted keys whose
+// values are on it (or whose key is, for values that start lower), so that
+// the decoder's "line N: cannot unmarshal ..." can say which key it means.
+func keysByLine(data []byte) map[int][]string {
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) != nil {
+		return nil
+	}
+	out := map[int][]string{}
+	var walk func(n *yaml.Node, path string)
+	walk = func(n *yaml.Node, path string) {
+		switch n.Kind {
+		case yaml.DocumentNode:
+			for _, c := range n.Content {
+				walk(c, path)
+			}
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, v := n.Content[i], n.Content[i+1]
+				p := k.Value
+				if path != "" {
+					p = path + "." + k.Value
+				}
+				if v.Kind == yaml.MappingNode {
+					walk(v, p)
+					continue
+				}
+				out[k.Line] = append(out[k.Line], p)
+				if v.Line != k.Line {
+					out[v.Line] = append(out[v.Line], p)
+				}
+			}
+		}
+	}
+	walk(&doc, "")
+	return out
+}
+
+// withKeys adds the keys on the line a decoder message names:
+// "line 3 (camera.stall_timeout): cannot unmarshal ...".
+func withKeys(msg string, keys map[int][]string) string {
+	var line int
+	if _, err := fmt.Sscanf(msg, "line %d:", &line); err != nil || len(keys[line]) == 0 {
+		return msg
+	}
+	prefix := fmt.Sprintf("line %d", line)
+	return prefix + " (" + strings.Join(keys[line], ", ") + ")" + strings.TrimPrefix(msg, prefix)
+}
+
+// LoadConfig reads and checks the configuration file at path.
+func LoadConfig(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	cfg, err := ParseConfig(data)
+	if err != nil {
+		return cfg, fmt.Errorf("%s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// Validate reports every invalid value at once, each with its key.
+func (c *Config) Validate() error {
+	var problems []string
+	bad := func(key, format string, args ...any) {
+		problems = append(problems, key+": "+fmt.Sprintf(format, args...))
+	}
+	if !deviceName.MatchString(c.Device) {
+		bad("device", "%q must be 1 to 64 letters, digits, '-' or '_'", c.Device)
+	}
+	if c.Model.Path == "" {
+		bad("model.path", "is empty")
+	}
+	if c.Model.Threads < 0 {
+		bad("model.threads", "%d is negative (0 means every CPU)", c.Model.Threads)
+	}
+	if strings.TrimSpace(c.Camera.Source) == "" {
+		bad("camera.source", "is empty")
+	}
+	if c.Camera.StallTimeout <= 0 {
+		bad("camera.stall_timeout", "%v must be positive", c.Camera.StallTimeout)
+	}
+	if c.Camera.ReopenBackoff <= 0 {
+		bad("camera.reopen_backoff", "%v must be positive", c.Camera.ReopenBackoff)
+	}
+	if c.Camera.ReopenBackoffMax < c.Camera.ReopenBackoff {
+		bad("camera.reopen_backoff_max", "%v is below reopen_backoff %v", c.Camera.ReopenBackoffMax, c.Camera.ReopenBackoff)
+	}
+	if !(c.Pipeline.MaxRate >= 0) || c.Pipeline.MaxRate > 1000 {
+		bad("pipeline.max_rate", "%v must be in [0, 1000] per second (0: no limit)", c.Pipeline.MaxRate)
+	}
+	if c.Pipeline.TopK < 1 || c.Pipeline.TopK > 100 {
+		bad("pipeline.top_k", "%d must be in [1, 100]", c.Pipeline.TopK)
+	}
+	if !(c.Pipeline.Threshold >= 0 && c.Pipeline.Threshold <= 1) {
+		bad("pipeline.threshold", "%v must be in [0, 1]", c.Pipeline.Threshold)
+	}
+	if c.Pipeline.Publish != "every" && c.Pipeline.Publish != "change" {
+		bad("pipeline.publish", "%q must be \"every\" or \"change\"", c.Pipeline.Publish)
+	}
+	if c.Pipeline.Hysteresis < 1 {
+		bad("pipeline.hysteresis", "%d must be at least 1 frame", c.Pipeline.Hysteresis)
+	}
+	c.validateMQTT(bad)
+	if c.StateDir == "" {
+		bad("state_dir", "is empty")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log_level", "%q must be debug, info, warn or error", c.LogLevel)
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("config: %d problems:\n  %s", len(problems), strings.Join(problems, "\n  "))
+	}
+	return nil
+}
+
+func (c *Config) validateMQTT(bad func(key, format string, args ...any)) {
+	m := &c.MQTT
+	if m.Broker != "" {
+		u, err := url.Parse(m.Broker)
+		switch {
+		case err != nil:
+			bad("mqtt.broker", "%v", err)
+		case u.Scheme != "mqtt" && u.Scheme != "mqtts" && u.Scheme != "tcp" && u.Scheme != "ssl":
+			bad("mqtt.broker", "%q: the scheme must be mqtt:// or mqtts://", m.Broker)
+		case u.Hostname() == "":
+			bad("mqtt.broker", "%q has no host", m.Broker)
+		}
+	}
+	if m.ClientID != "" && (len(m.ClientID) > 64 || strings.ContainsAny(m.ClientID, "+#/ ")) {
+		bad("mqtt.client_id", "%q must be at most 64 characters without '+', '#', '/' or spaces", m.ClientID)
+	}
+	if m.Prefix == "" || strings.ContainsAny(m.Prefix, "+#") || strings.HasPrefix(m.Prefix, "/") || strings.HasSuffix(m.Prefix, "/") {
+		bad("mqtt.prefix", "%q must be non-empty, without '+' or '#', and not start or end with '/'", m.Prefix)
+	}
+	if m.LabelsQoS < 0 || m.LabelsQoS > 2 {
+		bad("mqtt.labels_qos", "%d must be 0, 1 or 2", m.LabelsQoS)
+	}
+	if m.StatsInterval < 0 {
+		bad("mqtt.stats_interval", "%v is negative (0 turns stats off)", m.StatsInterval)
+	}
+	if m.KeepAlive < time.Second {
+		bad("mqtt.keep_alive", "%v must be at least 1s", m.KeepAlive)
+	}
+	if m.StoreLimit < 1 || m.StoreLimit > 65535 {
+		bad("mqtt.store_limit", "%d must be in [1, 65535] (MQTT's in-flight limit)", m.StoreLimit)
+	}
+	if (m.CertFile == "") != (m.KeyFile == "") {
+		bad("mqtt.cert_file", "a client certificate needs both cert_file and key_file")
+	}
+	if m.Username == "" && m.PasswordFile != "" {
+		bad("mqtt.password_file", "is set without a username")
+	}
+	if m.Discovery && (m.DiscoveryPrefix == "" || strings.ContainsAny(m.DiscoveryPrefix, "+#")) {
+		bad("mqtt.discovery_prefix", "%q must be non-empty, without '+' or '#'", m.DiscoveryPrefix)
+	}
+}
+
+// ClientID is the MQTT client id in use: the configured one or
+// coatnet-<device>.
+func (c *Config) ClientID() string {
+	if c.MQTT.ClientID != "" {
+		return c.MQTT.ClientID
+	}
+	return "coatnet-" + c.Device
+}
