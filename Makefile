@@ -18,7 +18,8 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # binutils-aarch64-linux-gnu: objdump cross-checks the WORD encodings of
 # arm64/*.s (arm64/words_test.go). dataset-fashion-mnist: the test set the
 # demo models are measured on (models/, dataset/, cmd/coatnet eval).
-APT_TEST := qemu-user binutils-aarch64-linux-gnu dataset-fashion-mnist
+# mosquitto: the broker the agent's MQTT tests start on a loopback port.
+APT_TEST := qemu-user binutils-aarch64-linux-gnu dataset-fashion-mnist mosquitto
 
 .PHONY: all build run test test-native test-arm64 check-train cross bench bench-arm64 vet fuzz deps deps-bench check-go clean mca
 

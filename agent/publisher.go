@@ -1,0 +1,200 @@
+package agent
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+)
+
+// Topics are the agent's MQTT topics, all under <prefix>/<device>/.
+type Topics struct {
+	Labels string // one message per published classification
+	Status string // retained "online" / "offline"
+	Stats  string // periodic statistics
+}
+
+// TopicsFor derives the topics from the configuration.
+func TopicsFor(cfg *Config) Topics {
+	base := cfg.MQTT.Prefix + "/" + cfg.Device + "/"
+	return Topics{Labels: base + "labels", Status: base + "status", Stats: base + "stats"}
+}
+
+// Label is one class and its score.
+type Label struct {
+	Label string  `json:"label"`
+	Score float64 `json:"score"`
+}
+
+// LabelsMessage is the payload of the labels topic. Seq numbers the
+// messages of one agent run from 1, so a subscriber can see gaps.
+type LabelsMessage struct {
+	Time        time.Time `json:"time"`
+	Seq         uint64    `json:"seq"`
+	Camera      string    `json:"camera"`
+	Labels      []Label   `json:"labels"`
+	InferenceMs float64   `json:"inference_ms"`
+	Model       string    `json:"model"`
+}
+
+// Publisher is the agent's MQTT session: a persistent session (fixed client
+// id, CleanSession false, a file store in the state directory) so that
+// QoS 1 labels survive a broker or agent restart, with availability on the
+// status topic: "online" (retained) on every connect, "offline" as the will
+// and before a clean stop.
+type Publisher struct {
+	cfg        Config
+	topics     Topics
+	client     mqtt.Client
+	log        *slog.Logger
+	seq        atomic.Uint64
+	connects   atomic.Int64
+	published  atomic.Int64
+	connLosses atomic.Int64
+}
+
+// publishTimeout bounds how long Close waits for "offline" to be accepted.
+const publishTimeout = 5 * time.Second
+
+// NewPublisher connects to the configured broker, waiting until the first
+// connection succeeds or ctx ends; later losses reconnect with back-off in
+// the background.
+func NewPublisher(ctx context.Context, cfg Config, log *slog.Logger) (*Publisher, error) {
+	if cfg.MQTT.Broker == "" {
+		return nil, errors.New("mqtt: no broker configured")
+	}
+	p := &Publisher{cfg: cfg, topics: TopicsFor(&cfg), log: log}
+	opts, err := p.options()
+	if err != nil {
+		return nil, err
+	}
+	p.client = mqtt.NewClient(opts)
+	tok := p.client.Connect()
+	select {
+	case <-tok.Done():
+		if err := tok.Error(); err != nil {
+			return nil, fmt.Errorf("mqtt: connecting to %s: %w", cfg.MQTT.Broker, err)
+		}
+	case <-ctx.Done():
+		p.client.Disconnect(0)
+		return nil, fmt.Errorf("mqtt: connecting to %s: %w", cfg.MQTT.Broker, ctx.Err())
+	}
+	return p, nil
+}
+
+func (p *Publisher) options() (*mqtt.ClientOptions, error) {
+	m := &p.cfg.MQTT
+	broker := m.Broker
+	broker = strings.Replace(broker, "mqtts://", "ssl://", 1)
+	broker = strings.Replace(broker, "mqtt://", "tcp://", 1)
+	storeDir := filepath.Join(p.cfg.StateDir, "mqtt-store")
+	if err := os.MkdirAll(storeDir, 0o700); err != nil {
+		return nil, fmt.Errorf("mqtt: message store: %w", err)
+	}
+	opts := mqtt.NewClientOptions().
+		AddBroker(broker).
+		SetClientID(p.cfg.ClientID()).
+		SetCleanSession(false).
+		SetStore(mqtt.NewFileStore(storeDir)).
+		SetOrderMatters(false). // handlers must never block the client
+		SetKeepAlive(m.KeepAlive).
+		SetAutoReconnect(true).
+		SetConnectRetry(true).
+		SetConnectRetryInterval(time.Second).
+		SetMaxReconnectInterval(time.Minute).
+		SetWill(p.topics.Status, "offline", 1, true).
+		SetOnConnectHandler(func(c mqtt.Client) {
+			n := p.connects.Add(1)
+			p.log.Info("mqtt connected", "broker", m.Broker, "client_id", p.cfg.ClientID(), "connects", n)
+			// From the handler's goroutine: publish without waiting.
+			c.Publish(p.topics.Status, 1, true, "online")
+		}).
+		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
+			p.connLosses.Add(1)
+			p.log.Warn("mqtt connection lost; reconnecting", "broker", m.Broker, "err", err)
+		})
+	if m.Username != "" {
+		opts.SetUsername(m.Username)
+		if m.PasswordFile != "" {
+			pw, err := os.ReadFile(m.PasswordFile)
+			if err != nil {
+				return nil, fmt.Errorf("mqtt: password: %w", err)
+			}
+			opts.SetPassword(strings.TrimRight(string(pw), "\r\n"))
+		}
+	}
+	if strings.HasPrefix(broker, "ssl://") || m.CAFile != "" || m.CertFile != "" {
+		tc, err := tlsConfig(m)
+		if err != nil {
+			return nil, err
+		}
+		opts.SetTLSConfig(tc)
+	}
+	return opts, nil
+}
+
+// tlsConfig is TLS 1.2 or newer with the configured CA and client
+// certificate (the system's roots without a CA file).
+func tlsConfig(m *MQTTConfig) (*tls.Config, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if m.CAFile != "" {
+		pem, err := os.ReadFile(m.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("mqtt: CA: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("mqtt: CA: no PEM certificate in %s", m.CAFile)
+		}
+		tc.RootCAs = pool
+	}
+	if m.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(m.CertFile, m.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("mqtt: client certificate: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	return tc, nil
+}
+
+// Topics returns the topics in use.
+func (p *Publisher) Topics() Topics { return p.topics }
+
+// PublishLabels numbers msg and publishes it with the labels QoS. It does
+// not wait for the broker: while disconnected, QoS 1 and 2 messages wait in
+// the store and go out on reconnect (QoS 0 ones are lost then).
+func (p *Publisher) PublishLabels(msg LabelsMessage) (uint64, error) {
+	msg.Seq = p.seq.Add(1)
+	payload, err := json.Marshal(msg)
+	if err != nil {
+		return msg.Seq, fmt.Errorf("mqtt: labels: %w", err)
+	}
+	p.client.Publish(p.topics.Labels, byte(p.cfg.MQTT.LabelsQoS), false, payload)
+	p.published.Add(1)
+	return msg.Seq, nil
+}
+
+// Close publishes "offline" (retained; a will does not fire after a clean
+// disconnect), waits up to publishTimeout for it, and disconnects.
+func (p *Publisher) Close() error {
+	tok := p.client.Publish(p.topics.Status, 1, true, "offline")
+	var err error
+	if !tok.WaitTimeout(publishTimeout) {
+		err = errors.New("mqtt: offline status not acknowledged in time")
+	} else if tok.Error() != nil {
+		err = fmt.Errorf("mqtt: offline status: %w", tok.Error())
+	}
+	p.client.Disconnect(uint(publishTimeout / time.Millisecond))
+	return err
+}

@@ -1,0 +1,210 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+)
+
+// subscriber records what arrives on a topic filter.
+type subscriber struct {
+	mu       sync.Mutex
+	labels   []LabelsMessage
+	statuses []string
+}
+
+func subscribe(t *testing.T, url, filter string) *subscriber {
+	t.Helper()
+	s := &subscriber{}
+	// A persistent session, so that what the broker queued for it while
+	// either was away still arrives.
+	opts := mqtt.NewClientOptions().AddBroker("tcp://" + url[len("mqtt://"):]).SetClientID("test-subscriber").
+		SetOrderMatters(true).SetCleanSession(false).SetAutoReconnect(true).SetResumeSubs(true).
+		SetMaxReconnectInterval(time.Second)
+	c := mqtt.NewClient(opts)
+	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("subscriber connect: %v", tok.Error())
+	}
+	t.Cleanup(func() { c.Disconnect(100) })
+	tok := c.Subscribe(filter, 1, func(_ mqtt.Client, m mqtt.Message) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		switch {
+		case len(m.Topic()) > 7 && m.Topic()[len(m.Topic())-7:] == "/labels":
+			var l LabelsMessage
+			if err := json.Unmarshal(m.Payload(), &l); err != nil {
+				t.Errorf("labels payload %q: %v", m.Payload(), err)
+			}
+			s.labels = append(s.labels, l)
+		case len(m.Topic()) > 7 && m.Topic()[len(m.Topic())-7:] == "/status":
+			s.statuses = append(s.statuses, string(m.Payload()))
+		}
+	})
+	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("subscribe: %v", tok.Error())
+	}
+	return s
+}
+
+// waitFor polls cond for up to 30 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func testConfig(t *testing.T, url string) Config {
+	cfg := Defaults()
+	cfg.Device = "test-cam"
+	cfg.MQTT.Broker = url
+	cfg.StateDir = t.TempDir()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// TestPublisherLabelsAndStatus: "online" on connect, every label message
+// in order with no sequence gap, "offline" on a clean close.
+func TestPublisherLabelsAndStatus(t *testing.T) {
+	b := startBroker(t)
+	cfg := testConfig(t, b.url)
+	sub := subscribe(t, b.url, cfg.MQTT.Prefix+"/"+cfg.Device+"/#")
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	p, err := NewPublisher(ctx, cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "online", func() bool {
+		sub.mu.Lock()
+		defer sub.mu.Unlock()
+		return len(sub.statuses) > 0 && sub.statuses[len(sub.statuses)-1] == "online"
+	})
+	const n = 300
+	for i := range n {
+		msg := LabelsMessage{Time: time.Now(), Camera: "demo", Model: "fmnist-pre",
+			Labels: []Label{{Label: "Bag", Score: float64(i) / n}}}
+		seq, err := p.PublishLabels(msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seq != uint64(i+1) {
+			t.Fatalf("message %d numbered %d", i, seq)
+		}
+	}
+	waitFor(t, "every label", func() bool {
+		sub.mu.Lock()
+		defer sub.mu.Unlock()
+		return len(sub.labels) >= n
+	})
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "offline", func() bool {
+		sub.mu.Lock()
+		defer sub.mu.Unlock()
+		return sub.statuses[len(sub.statuses)-1] == "offline"
+	})
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	// QoS 1 allows duplicates, never gaps; with one connection here the
+	// order is the publishing order.
+	next := uint64(1)
+	for _, l := range sub.labels {
+		if l.Seq > next {
+			t.Fatalf("gap: got %d, expected %d", l.Seq, next)
+		}
+		if l.Seq == next {
+			next++
+		}
+		if l.Camera != "demo" || l.Model != "fmnist-pre" || len(l.Labels) != 1 {
+			t.Fatalf("message %d garbled: %+v", l.Seq, l)
+		}
+	}
+	if next != n+1 {
+		t.Fatalf("received up to %d of %d", next-1, n)
+	}
+}
+
+// TestPublisherNeedsABroker: a broker that is not there is an error once
+// the context ends, not a hang.
+func TestPublisherNoBroker(t *testing.T) {
+	cfg := testConfig(t, "mqtt://127.0.0.1:1")
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if _, err := NewPublisher(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil))); err == nil {
+		t.Fatal("connected to nothing")
+	}
+	cfg.MQTT.Broker = ""
+	if _, err := NewPublisher(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil))); err == nil {
+		t.Fatal("no broker configured, no error")
+	}
+}
+
+// missing lists the sequence numbers in 1..n that never arrived
+// (duplicates, which QoS 1 allows, are ignored).
+func (s *subscriber) missing(n int) []uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	seen := make([]bool, n+1)
+	for _, l := range s.labels {
+		if l.Seq >= 1 && l.Seq <= uint64(n) {
+			seen[l.Seq] = true
+		}
+	}
+	var out []uint64
+	for i := 1; i <= n; i++ {
+		if !seen[i] {
+			out = append(out, uint64(i))
+		}
+	}
+	return out
+}
+
+// TestPublisherSurvivesBrokerRestart kills the broker (SIGKILL) in the
+// middle of a stream of QoS 1 labels and starts it again: every sequence
+// number must reach the subscriber. The broker keeps its queue on disk
+// (persistence, autosave on every change); the agent keeps what the broker
+// had not acknowledged in its file store and sends it after reconnecting.
+func TestPublisherSurvivesBrokerRestart(t *testing.T) {
+	b := startBroker(t)
+	cfg := testConfig(t, b.url)
+	sub := subscribe(t, b.url, cfg.MQTT.Prefix+"/"+cfg.Device+"/labels")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	p, err := NewPublisher(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	const n = 600
+	for i := range n {
+		if i == n/3 {
+			b.kill()
+		}
+		if i == n/2 {
+			b.start()
+		}
+		if _, err := p.PublishLabels(LabelsMessage{Time: time.Now(), Camera: "demo", Labels: []Label{{Label: "Coat", Score: 1}}}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	waitFor(t, "every sequence number after the restart", func() bool { return len(sub.missing(n)) == 0 })
+	if got := p.connects.Load(); got < 2 {
+		t.Errorf("%d connections: the broker restart was not noticed", got)
+	}
+}
