@@ -56,6 +56,7 @@ type Publisher struct {
 	cfg        Config
 	topics     Topics
 	client     mqtt.Client
+	store      *boundedStore
 	log        *slog.Logger
 	seq        atomic.Uint64
 	connects   atomic.Int64
@@ -101,11 +102,12 @@ func (p *Publisher) options() (*mqtt.ClientOptions, error) {
 	if err := os.MkdirAll(storeDir, 0o700); err != nil {
 		return nil, fmt.Errorf("mqtt: message store: %w", err)
 	}
+	p.store = newBoundedStore(mqtt.NewFileStore(storeDir), m.StoreLimit, p.log)
 	opts := mqtt.NewClientOptions().
 		AddBroker(broker).
 		SetClientID(p.cfg.ClientID()).
 		SetCleanSession(false).
-		SetStore(mqtt.NewFileStore(storeDir)).
+		SetStore(p.store).
 		SetOrderMatters(false). // handlers must never block the client
 		SetKeepAlive(m.KeepAlive).
 		SetAutoReconnect(true).
@@ -184,6 +186,10 @@ func (p *Publisher) PublishLabels(msg LabelsMessage) (uint64, error) {
 	p.published.Add(1)
 	return msg.Seq, nil
 }
+
+// StoreDropped is how many messages the store could not persist (full, or
+// a disk error).
+func (p *Publisher) StoreDropped() int64 { return p.store.Dropped() }
 
 // Close publishes "offline" (retained; a will does not fire after a clean
 // disconnect), waits up to publishTimeout for it, and disconnects.

@@ -1,0 +1,105 @@
+package agent
+
+import (
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/eclipse/paho.mqtt.golang/packets"
+)
+
+// boundedStore wraps paho's message store with two guards. It keeps at most
+// limit outbound messages: beyond that a new message is not persisted (it
+// still goes out while connected, but would not survive an agent restart)
+// and is counted as dropped. And paho's FileStore panics on a disk error (a
+// full SD card); the panic is caught, logged and counted the same way.
+type boundedStore struct {
+	inner   mqtt.Store
+	limit   int
+	log     *slog.Logger
+	dropped atomic.Int64
+
+	mu       sync.Mutex
+	outbound map[string]bool // keys of stored outbound messages ("o.<id>")
+}
+
+func newBoundedStore(inner mqtt.Store, limit int, log *slog.Logger) *boundedStore {
+	return &boundedStore{inner: inner, limit: limit, log: log, outbound: map[string]bool{}}
+}
+
+func isOutbound(key string) bool { return strings.HasPrefix(key, "o.") }
+
+// guard runs f, turning a panic of the inner store into a logged error.
+func (s *boundedStore) guard(op, key string, f func()) (ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("mqtt message store failed; message not persisted", "op", op, "key", key, "err", r)
+			ok = false
+		}
+	}()
+	f()
+	return true
+}
+
+func (s *boundedStore) Open() {
+	s.guard("open", "", s.inner.Open)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.outbound)
+	var keys []string
+	s.guard("list", "", func() { keys = s.inner.All() })
+	for _, k := range keys {
+		if isOutbound(k) {
+			s.outbound[k] = true
+		}
+	}
+}
+
+func (s *boundedStore) Put(key string, m packets.ControlPacket) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if isOutbound(key) && !s.outbound[key] && len(s.outbound) >= s.limit {
+		if s.dropped.Add(1) == 1 {
+			s.log.Warn("mqtt message store full; new messages are not persisted until it drains", "limit", s.limit)
+		}
+		return
+	}
+	if !s.guard("put", key, func() { s.inner.Put(key, m) }) {
+		s.dropped.Add(1)
+		return
+	}
+	if isOutbound(key) {
+		s.outbound[key] = true
+	}
+}
+
+func (s *boundedStore) Get(key string) (m packets.ControlPacket) {
+	s.guard("get", key, func() { m = s.inner.Get(key) })
+	return m
+}
+
+func (s *boundedStore) All() (keys []string) {
+	s.guard("list", "", func() { keys = s.inner.All() })
+	return keys
+}
+
+func (s *boundedStore) Del(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.guard("delete", key, func() { s.inner.Del(key) })
+	delete(s.outbound, key)
+}
+
+func (s *boundedStore) Close() { s.guard("close", "", s.inner.Close) }
+
+func (s *boundedStore) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.guard("reset", "", s.inner.Reset)
+	clear(s.outbound)
+}
+
+// Dropped is how many messages were not persisted.
+func (s *boundedStore) Dropped() int64 { return s.dropped.Load() }
