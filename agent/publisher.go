@@ -42,6 +42,7 @@ type LabelsMessage struct {
 	Time        time.Time `json:"time"`
 	Seq         uint64    `json:"seq"`
 	Camera      string    `json:"camera"`
+	Frame       int64     `json:"frame"` // the frame's position in its source
 	Labels      []Label   `json:"labels"`
 	InferenceMs float64   `json:"inference_ms"`
 	Model       string    `json:"model"`

@@ -1,0 +1,229 @@
+package agent
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"image"
+	"math"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/coatnet-edge/coatnet-edge/camera"
+)
+
+// TopK returns the k best classes whose probability (the softmax of the
+// logits) reaches threshold, best first; ties keep the class order.
+func TopK(logits []float32, labels []string, k int, threshold float64) []Label {
+	if len(logits) == 0 {
+		return nil
+	}
+	mx := float64(slices.Max(logits))
+	probs := make([]float64, len(logits))
+	var sum float64
+	for i, v := range logits {
+		probs[i] = math.Exp(float64(v) - mx)
+		sum += probs[i]
+	}
+	idx := make([]int, len(logits))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(probs[b], probs[a]) })
+	var out []Label
+	for _, i := range idx[:min(k, len(idx))] {
+		p := probs[i] / sum
+		if p < threshold {
+			break
+		}
+		name := fmt.Sprint(i)
+		if i < len(labels) {
+			name = labels[i]
+		}
+		out = append(out, Label{Label: name, Score: p})
+	}
+	return out
+}
+
+// changeFilter decides which classifications are published in "change"
+// mode: the first one, then one whenever a new top label has led for
+// hysteresis consecutive frames, so a label flickering between two classes
+// does not flood subscribers.
+type changeFilter struct {
+	hysteresis int
+	published  string // top label last published ("" before the first)
+	started    bool
+	candidate  string
+	run        int
+}
+
+func (f *changeFilter) admit(top string) bool {
+	if !f.started {
+		f.started, f.published = true, top
+		return true
+	}
+	if top == f.published {
+		f.candidate, f.run = "", 0
+		return false
+	}
+	if top == f.candidate {
+		f.run++
+	} else {
+		f.candidate, f.run = top, 1
+	}
+	if f.run >= f.hysteresis {
+		f.published, f.candidate, f.run = top, "", 0
+		return true
+	}
+	return false
+}
+
+// Classifier labels a picture; model.Classifier is one.
+type Classifier interface {
+	Logits(img image.Image) ([]float32, error)
+}
+
+// LabelSink takes the messages to publish; Publisher is one.
+type LabelSink interface {
+	PublishLabels(LabelsMessage) (uint64, error)
+}
+
+// Pipeline classifies the newest frame of a source, at most MaxRate times a
+// second, and publishes the labels.
+type Pipeline struct {
+	Source     *camera.Latest
+	Classifier Classifier
+	Labels     []string // class names of the model
+	Sink       LabelSink
+	Camera     string // camera name in the messages
+	Model      string // model id in the messages
+	Config     PipelineConfig
+	Stats      *Stats
+}
+
+// Run classifies and publishes until ctx ends (nil) or the source ends
+// (io.EOF) or fails. A failed classification is counted in Stats (with
+// the last error), not fatal.
+func (p *Pipeline) Run(ctx context.Context) error {
+	filter := changeFilter{hysteresis: p.Config.Hysteresis}
+	var interval time.Duration
+	if p.Config.MaxRate > 0 {
+		interval = time.Duration(float64(time.Second) / p.Config.MaxRate)
+	}
+	var next time.Time
+	for {
+		if interval > 0 {
+			if wait := time.Until(next); wait > 0 {
+				select {
+				case <-time.After(wait):
+				case <-ctx.Done():
+					return nil
+				}
+			}
+			next = time.Now().Add(interval)
+		}
+		frame, err := p.Source.Next(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		start := time.Now()
+		logits, err := p.Classifier.Logits(frame.Image)
+		if err != nil {
+			p.Stats.classifyFailed(err)
+			continue
+		}
+		infer := time.Since(start)
+		labels := TopK(logits, p.Labels, p.Config.TopK, p.Config.Threshold)
+		p.Stats.classified(infer)
+		top := ""
+		if len(labels) > 0 {
+			top = labels[0].Label
+		}
+		if p.Config.Publish == "change" && !filter.admit(top) {
+			continue
+		}
+		msg := LabelsMessage{Time: frame.Time, Frame: frame.Index, Camera: p.Camera, Labels: labels,
+			InferenceMs: float64(infer.Microseconds()) / 1000, Model: p.Model}
+		if _, err := p.Sink.PublishLabels(msg); err != nil {
+			return err
+		}
+		p.Stats.published(time.Since(frame.Time))
+	}
+}
+
+// Stats counts what the pipeline did and keeps recent latencies.
+type Stats struct {
+	mu                            sync.Mutex
+	classifiedN, publishedN, fail int64
+	lastError                     string
+	inference, endToEnd           ring
+}
+
+// StatsSnapshot is Stats at one moment, with latency percentiles in ms.
+type StatsSnapshot struct {
+	Classified     int64   `json:"classified"`
+	Published      int64   `json:"published"`
+	Failed         int64   `json:"failed"`
+	LastError      string  `json:"last_error,omitempty"`
+	InferenceP50Ms float64 `json:"inference_p50_ms"`
+	InferenceP99Ms float64 `json:"inference_p99_ms"`
+	EndToEndP50Ms  float64 `json:"end_to_end_p50_ms"`
+	EndToEndP99Ms  float64 `json:"end_to_end_p99_ms"`
+}
+
+func (s *Stats) classified(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.classifiedN++
+	s.inference.add(d)
+}
+
+func (s *Stats) classifyFailed(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fail++
+	s.lastError = err.Error()
+}
+
+func (s *Stats) published(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.publishedN++
+	s.endToEnd.add(d)
+}
+
+// Snapshot copies the counters and computes the percentiles.
+func (s *Stats) Snapshot() StatsSnapshot {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return StatsSnapshot{Classified: s.classifiedN, Published: s.publishedN, Failed: s.fail, LastError: s.lastError,
+		InferenceP50Ms: s.inference.percentile(0.50), InferenceP99Ms: s.inference.percentile(0.99),
+		EndToEndP50Ms: s.endToEnd.percentile(0.50), EndToEndP99Ms: s.endToEnd.percentile(0.99)}
+}
+
+// ring keeps the last len(v) durations.
+type ring struct {
+	v [1024]time.Duration
+	n int
+}
+
+func (r *ring) add(d time.Duration) {
+	r.v[r.n%len(r.v)] = d
+	r.n++
+}
+
+// percentile of the kept durations in ms (nearest rank), 0 when empty.
+func (r *ring) percentile(p float64) float64 {
+	n := min(r.n, len(r.v))
+	if n == 0 {
+		return 0
+	}
+	s := slices.Clone(r.v[:n])
+	slices.Sort(s)
+	i := int(math.Ceil(p*float64(n))) - 1
+	return float64(s[max(0, i)].Microseconds()) / 1000
+}

@@ -1,0 +1,149 @@
+package camera
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const samples = "../testdata/fashion"
+
+func TestFolderPlaysInOrder(t *testing.T) {
+	f, err := OpenFolder(samples, 0, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ctx := context.Background()
+	for i := range f.Len() {
+		fr, err := f.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fr.Index != int64(i) || fr.Image.Bounds().Dx() != 28 {
+			t.Fatalf("frame %d: index %d, %v", i, fr.Index, fr.Image.Bounds())
+		}
+	}
+	if _, err := f.Next(ctx); !errors.Is(err, io.EOF) {
+		t.Fatalf("after the last picture: %v, want io.EOF", err)
+	}
+	loop, err := OpenFolder(samples, 0, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range loop.Len() + 2 {
+		if _, err := loop.Next(ctx); err != nil {
+			t.Fatalf("looping: %v", err)
+		}
+	}
+}
+
+func TestFolderRate(t *testing.T) {
+	f, err := OpenFolder(samples, 100, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	for range 6 {
+		if _, err := f.Next(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Five intervals of 10 ms at least; no upper bound (noisy machines).
+	if d := time.Since(start); d < 50*time.Millisecond {
+		t.Errorf("6 frames at 100 fps took %v", d)
+	}
+}
+
+func TestFolderErrors(t *testing.T) {
+	if _, err := OpenFolder(filepath.Join(t.TempDir(), "missing"), 0, false); err == nil {
+		t.Error("a missing folder opened")
+	}
+	empty := t.TempDir()
+	if _, err := OpenFolder(empty, 0, false); err == nil || !strings.Contains(err.Error(), "no .png") {
+		t.Errorf("an empty folder: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(empty, "broken.png"), []byte("not a png"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := OpenFolder(empty, 0, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Next(context.Background()); err == nil || !strings.Contains(err.Error(), "broken.png") {
+		t.Errorf("a corrupt picture: %v", err)
+	}
+}
+
+// counter is a source of n frames produced as fast as asked.
+type counter struct {
+	n, i   int64
+	closed bool
+}
+
+func (c *counter) Next(ctx context.Context) (Frame, error) {
+	if c.i >= c.n {
+		return Frame{}, io.EOF
+	}
+	c.i++
+	return Frame{Index: c.i - 1, Time: time.Now()}, nil
+}
+func (c *counter) Name() string { return "counter" }
+func (c *counter) Close() error { c.closed = true; return nil }
+
+// TestLatestKeepsNewest: a slow reader of a fast source sees ever newer
+// frames, ends with the last one, then io.EOF; every frame is either seen
+// or counted as dropped.
+func TestLatestKeepsNewest(t *testing.T) {
+	src := &counter{n: 20000}
+	l := NewLatest(context.Background(), src)
+	last, seen := int64(-1), int64(0)
+	for {
+		fr, err := l.Next(context.Background())
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fr.Index <= last {
+			t.Fatalf("frame %d after %d", fr.Index, last)
+		}
+		last = fr.Index
+		seen++
+		time.Sleep(50 * time.Microsecond)
+	}
+	if last != src.n-1 {
+		t.Errorf("last frame seen %d, want %d", last, src.n-1)
+	}
+	if seen+l.Dropped() != src.n || l.Read() != src.n {
+		t.Errorf("seen %d + dropped %d != read %d (produced %d)", seen, l.Dropped(), l.Read(), src.n)
+	}
+	if err := l.Close(); err != nil || !src.closed {
+		t.Errorf("close: %v, source closed %v", err, src.closed)
+	}
+}
+
+// TestLatestNextHonoursContext: Next returns when its context ends even
+// while the source has nothing new.
+func TestLatestNextHonoursContext(t *testing.T) {
+	f, err := OpenFolder(samples, 0.5, true) // one frame every 2 s
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := NewLatest(context.Background(), f)
+	defer l.Close()
+	if _, err := l.Next(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := l.Next(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("got %v, want the context's deadline", err)
+	}
+}

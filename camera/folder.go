@@ -1,0 +1,90 @@
+package camera
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/coatnet-edge/coatnet-edge/preprocess"
+)
+
+// Folder is a source that plays the PNG and JPEG pictures of a folder in
+// name order, like a camera: Rate frames a second (0: as fast as they
+// decode), from the start again when Loop is set, io.EOF after the last
+// otherwise.
+type Folder struct {
+	dir   string
+	files []string
+	rate  float64
+	loop  bool
+	index int64
+	next  time.Time
+}
+
+// OpenFolder lists the pictures of dir. A folder without any is an error.
+func OpenFolder(dir string, rate float64, loop bool) (*Folder, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("camera: %w", err)
+	}
+	var files []string
+	for _, e := range entries {
+		switch strings.ToLower(filepath.Ext(e.Name())) {
+		case ".png", ".jpg", ".jpeg":
+			if !e.IsDir() {
+				files = append(files, filepath.Join(dir, e.Name()))
+			}
+		}
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("camera: no .png or .jpg pictures in %s", dir)
+	}
+	slices.Sort(files)
+	if rate < 0 {
+		return nil, fmt.Errorf("camera: frame rate %v is negative", rate)
+	}
+	return &Folder{dir: dir, files: files, rate: rate, loop: loop}, nil
+}
+
+// Name says what the source plays.
+func (f *Folder) Name() string { return "folder " + f.dir }
+
+// Len is how many pictures the folder holds.
+func (f *Folder) Len() int { return len(f.files) }
+
+// Next decodes the next picture, at the folder's frame rate. A picture
+// that does not decode is an error naming it.
+func (f *Folder) Next(ctx context.Context) (Frame, error) {
+	i := int(f.index % int64(len(f.files)))
+	if !f.loop && f.index >= int64(len(f.files)) {
+		return Frame{}, io.EOF
+	}
+	if f.rate > 0 {
+		if wait := time.Until(f.next); wait > 0 {
+			select {
+			case <-time.After(wait):
+			case <-ctx.Done():
+				return Frame{}, ctx.Err()
+			}
+		}
+		f.next = time.Now().Add(time.Duration(float64(time.Second) / f.rate))
+	}
+	if err := ctx.Err(); err != nil {
+		return Frame{}, err
+	}
+	img, err := preprocess.LoadImage(f.files[i])
+	if err != nil {
+		return Frame{}, fmt.Errorf("camera: %w", err)
+	}
+	fr := Frame{Image: img, Time: time.Now(), Index: f.index}
+	f.index++
+	return fr, nil
+}
+
+// Close releases nothing: the pictures are read one at a time.
+func (f *Folder) Close() error { return nil }
