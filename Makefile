@@ -19,9 +19,10 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # arm64/*.s (arm64/words_test.go). dataset-fashion-mnist: the test set the
 # demo models are measured on (models/, dataset/, cmd/coatnet eval).
 # mosquitto: the broker the agent's MQTT tests start on a loopback port.
-APT_TEST := qemu-user binutils-aarch64-linux-gnu dataset-fashion-mnist mosquitto
+# libopencv-dev: OpenCV 4.6 for GoCV (camera/, test-camera).
+APT_TEST := qemu-user binutils-aarch64-linux-gnu dataset-fashion-mnist mosquitto libopencv-dev
 
-.PHONY: all build run test test-native test-arm64 check-train cross bench bench-arm64 vet fuzz deps deps-bench check-go clean mca
+.PHONY: all build run test test-native test-camera test-arm64 check-train cross bench bench-arm64 vet fuzz deps deps-bench check-go clean mca
 
 all: build
 
@@ -55,10 +56,16 @@ build: check-go
 run: build
 	./$(BIN) --help
 
-test: deps check-go vet test-native test-arm64 check-train
+test: deps check-go vet test-native test-camera test-arm64 check-train
 
 test-native:
 	$(GO) test -tags '$(TAGS)' -count=1 ./...
+
+# The GoCV sources with OpenCV through cgo, built with -tags matprofile so
+# a test can check that every Mat is closed.
+test-camera: check-go
+	$(GO) vet -tags matprofile ./camera
+	$(GO) test -tags matprofile -count=1 ./camera
 
 # Cross-compiled tests executed under qemu-user, once per CPU model, so
 # every code path a CPU feature selects is run, not just built.

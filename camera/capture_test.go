@@ -1,0 +1,124 @@
+//go:build !nogocv
+
+package camera
+
+import (
+	"context"
+	"errors"
+	"image"
+	"io"
+	"path/filepath"
+	"testing"
+
+	"gocv.io/x/gocv"
+)
+
+func TestSourceKind(t *testing.T) {
+	for spec, want := range map[string]string{
+		"0": "device", "/dev/video2": "device",
+		"libcamerasrc ! video/x-raw,width=640 ! appsink drop=1": "gstreamer",
+		"rtsp://10.0.0.5:554/stream": "stream", "https://cam.lan/mjpg": "stream",
+		"demo.avi": "file", "/srv/videos/a b.mp4": "file",
+	} {
+		if got := SourceKind(spec); got != want {
+			t.Errorf("%q: %s, want %s", spec, got, want)
+		}
+	}
+}
+
+// writeVideo makes an MJPEG .avi of the sample pictures, each scaled to
+// 64x64, and returns its path and the pictures.
+func writeVideo(t *testing.T) (string, []gocv.Mat) {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(samples, "*.png"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no sample pictures: %v", err)
+	}
+	path := filepath.Join(t.TempDir(), "samples.avi")
+	w, err := gocv.VideoWriterFile(path, "MJPG", 10, 64, 64, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var frames []gocv.Mat
+	for _, f := range files {
+		src := gocv.IMRead(f, gocv.IMReadColor)
+		dst := gocv.NewMat()
+		gocv.Resize(src, &dst, image.Pt(64, 64), 0, 0, gocv.InterpolationNearestNeighbor)
+		src.Close()
+		if err := w.Write(dst); err != nil {
+			t.Fatal(err)
+		}
+		frames = append(frames, dst)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path, frames
+}
+
+// TestCaptureVideoFile reads back a video written with OpenCV: every
+// frame, in order, close to the picture written (MJPEG is lossy), then
+// io.EOF; with loop, the first frame again.
+func TestCaptureVideoFile(t *testing.T) {
+	path, frames := writeVideo(t)
+	defer func() {
+		for _, m := range frames {
+			m.Close()
+		}
+	}()
+	c, err := OpenCapture(path, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	for i, want := range frames {
+		f, err := c.Next(ctx)
+		if err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+		if f.Index != int64(i) || f.Image.Bounds() != image.Rect(0, 0, 64, 64) {
+			t.Fatalf("frame %d: index %d, bounds %v", i, f.Index, f.Image.Bounds())
+		}
+		got, err := gocv.ImageToMatRGB(f.Image)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rgb := gocv.NewMat()
+		gocv.CvtColor(want, &rgb, gocv.ColorBGRToRGB)
+		diff := gocv.NewMat()
+		gocv.AbsDiff(got, rgb, &diff)
+		mean := diff.Mean()
+		got.Close()
+		rgb.Close()
+		diff.Close()
+		if mean.Val1 > 8 {
+			t.Errorf("frame %d: mean difference %.1f levels from the picture written", i, mean.Val1)
+		}
+	}
+	if _, err := c.Next(ctx); !errors.Is(err, io.EOF) {
+		t.Fatalf("after the last frame: %v, want io.EOF", err)
+	}
+	loop, err := OpenCapture(path, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer loop.Close()
+	for i := range len(frames) + 3 {
+		if _, err := loop.Next(ctx); err != nil {
+			t.Fatalf("looping, frame %d: %v", i, err)
+		}
+	}
+}
+
+func TestCaptureOpenErrors(t *testing.T) {
+	for _, spec := range []string{
+		filepath.Join(t.TempDir(), "missing.avi"), // no such file
+		"/dev/video99",                            // no such device
+	} {
+		if c, err := OpenCapture(spec, false); err == nil {
+			c.Close()
+			t.Errorf("%q opened", spec)
+		}
+	}
+}

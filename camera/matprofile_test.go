@@ -1,0 +1,40 @@
+//go:build !nogocv && matprofile
+
+package camera
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"gocv.io/x/gocv"
+)
+
+// TestCaptureClosesEveryMat (built with -tags matprofile, as make test
+// does): reading a looping video through Latest and closing it leaves no
+// Mat open.
+func TestCaptureClosesEveryMat(t *testing.T) {
+	before := gocv.MatProfile.Count()
+	path, frames := writeVideo(t)
+	for _, m := range frames {
+		m.Close()
+	}
+	c, err := OpenCapture(path, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := NewLatest(context.Background(), c)
+	for range 50 {
+		if _, err := l.Next(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if after := gocv.MatProfile.Count(); after != before {
+		var b strings.Builder
+		gocv.MatProfile.WriteTo(&b, 1)
+		t.Fatalf("%d Mats open before, %d after:\n%s", before, after, b.String())
+	}
+}
