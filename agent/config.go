@@ -126,26 +126,35 @@ func ParseConfig(data []byte) (Config, error) {
 	cfg := Defaults()
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
+	var problems []string
 	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
 		var te *yaml.TypeError
-		if errors.As(err, &te) {
-			keys := keysByLine(data)
-			msgs := make([]string, len(te.Errors))
-			for i, m := range te.Errors {
-				msgs[i] = withKeys(m, keys)
-			}
-			return cfg, fmt.Errorf("config: %d problems:\n  %s", len(msgs), strings.Join(msgs, "\n  "))
+		if !errors.As(err, &te) {
+			return cfg, fmt.Errorf("config: %w", err)
 		}
-		return cfg, fmt.Errorf("config: %w", err)
+		// The rest of the file decoded: its values are checked too.
+		keys := keysByLine(data)
+		for _, m := range te.Errors {
+			problems = append(problems, withKeys(m, keys))
+		}
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		return cfg, errors.New("config: more than one YAML document")
 	}
-	if err := cfg.Validate(); err != nil {
-		return cfg, err
+	problems = append(problems, cfg.problems()...)
+	return cfg, problemsError(problems)
+}
+
+// problemsError lists problems one per line, or is nil without any.
+func problemsError(problems []string) error {
+	switch len(problems) {
+	case 0:
+		return nil
+	case 1:
+		return fmt.Errorf("config: %s", problems[0])
 	}
-	return cfg, nil
+	return fmt.Errorf("config: %d problems:\n  %s", len(problems), strings.Join(problems, "\n  "))
 }
 
 // keysByLine maps each line of a YAML document to the dotted keys whose
@@ -211,7 +220,10 @@ func LoadConfig(path string) (Config, error) {
 }
 
 // Validate reports every invalid value at once, each with its key.
-func (c *Config) Validate() error {
+func (c *Config) Validate() error { return problemsError(c.problems()) }
+
+// problems lists the invalid values, each with its key.
+func (c *Config) problems() []string {
 	var problems []string
 	bad := func(key, format string, args ...any) {
 		problems = append(problems, key+": "+fmt.Sprintf(format, args...))
@@ -261,10 +273,7 @@ func (c *Config) Validate() error {
 	default:
 		bad("log_level", "%q must be debug, info, warn or error", c.LogLevel)
 	}
-	if len(problems) > 0 {
-		return fmt.Errorf("config: %d problems:\n  %s", len(problems), strings.Join(problems, "\n  "))
-	}
-	return nil
+	return problems
 }
 
 func (c *Config) validateMQTT(bad func(key, format string, args ...any)) {

@@ -162,3 +162,10 @@ func FuzzParseConfig(f *testing.F) {
 		}
 	})
 }
+
+// TestDecodeAndValueProblemsTogether: a file with an unknown key and a
+// bad value gets both in one error.
+func TestDecodeAndValueProblemsTogether(t *testing.T) {
+	_, err := ParseConfig([]byte("devcie: x\npipeline: {top_k: 0}\n"))
+	wantProblems(t, err, "(devcie): field devcie not found", "pipeline.top_k: 0 must be in [1, 100]")
+}

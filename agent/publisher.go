@@ -68,6 +68,9 @@ type Publisher struct {
 // publishTimeout bounds how long Close waits for "offline" to be accepted.
 const publishTimeout = 5 * time.Second
 
+// waitLogInterval: how often NewPublisher says it is still waiting.
+const waitLogInterval = 5 * time.Second
+
 // NewPublisher connects to the configured broker, waiting until the first
 // connection succeeds or ctx ends; later losses reconnect with back-off in
 // the background.
@@ -82,16 +85,23 @@ func NewPublisher(ctx context.Context, cfg Config, log *slog.Logger) (*Publisher
 	}
 	p.client = mqtt.NewClient(opts)
 	tok := p.client.Connect()
-	select {
-	case <-tok.Done():
-		if err := tok.Error(); err != nil {
-			return nil, fmt.Errorf("mqtt: connecting to %s: %w", cfg.MQTT.Broker, err)
+	waiting := time.NewTicker(waitLogInterval)
+	defer waiting.Stop()
+	start := time.Now()
+	for {
+		select {
+		case <-tok.Done():
+			if err := tok.Error(); err != nil {
+				return nil, fmt.Errorf("mqtt: connecting to %s: %w", cfg.MQTT.Broker, err)
+			}
+			return p, nil
+		case <-waiting.C:
+			log.Warn("still waiting for the MQTT broker", "broker", cfg.MQTT.Broker, "for", time.Since(start).Round(time.Second))
+		case <-ctx.Done():
+			p.client.Disconnect(0)
+			return nil, fmt.Errorf("mqtt: connecting to %s: %w", cfg.MQTT.Broker, ctx.Err())
 		}
-	case <-ctx.Done():
-		p.client.Disconnect(0)
-		return nil, fmt.Errorf("mqtt: connecting to %s: %w", cfg.MQTT.Broker, ctx.Err())
 	}
-	return p, nil
 }
 
 func (p *Publisher) options() (*mqtt.ClientOptions, error) {

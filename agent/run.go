@@ -1,0 +1,65 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/coatnet-edge/coatnet-edge/camera"
+	"github.com/coatnet-edge/coatnet-edge/model"
+)
+
+// Run is the agent: it loads the model, opens the camera and the MQTT
+// session, and classifies and publishes until ctx ends (a clean stop:
+// "offline" is published) or a non-looping source runs out. Problems with
+// the model, the camera or the broker at start are errors naming the
+// configuration key at fault.
+func Run(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	m, err := model.Open(cfg.Model.Path)
+	if err != nil {
+		return fmt.Errorf("model.path: %w", err)
+	}
+	defer m.Close()
+	md := m.Describe()
+	classifier, err := model.NewClassifier(m, cfg.Model.Threads)
+	if err != nil {
+		return fmt.Errorf("model.path: %w", err)
+	}
+	defer classifier.Close()
+	rate := cfg.Pipeline.MaxRate
+	src, err := camera.Open(cfg.Camera.Source, rate, cfg.Camera.Loop)
+	if err != nil {
+		return fmt.Errorf("camera.source: %w", err)
+	}
+	pub, err := NewPublisher(ctx, cfg, log)
+	if err != nil {
+		src.Close()
+		if errors.Is(ctx.Err(), context.Canceled) {
+			// Asked to stop (SIGTERM) while waiting: a clean stop.
+			log.Info("stopped before the MQTT broker answered", "broker", cfg.MQTT.Broker)
+			return nil
+		}
+		return fmt.Errorf("mqtt.broker: %w", err)
+	}
+	defer func() { err = errors.Join(err, pub.Close()) }()
+	frames := camera.NewLatest(ctx, src)
+	defer frames.Close()
+	log.Info("agent running", "device", cfg.Device, "model", md.Name, "kind", md.Kind, "camera", src.Name(),
+		"labels_topic", pub.Topics().Labels)
+	p := Pipeline{Source: frames, Classifier: classifier, Labels: md.Labels, Sink: pub, Camera: src.Name(),
+		Model: md.Name, Config: cfg.Pipeline, Stats: &Stats{}}
+	err = p.Run(ctx)
+	st := p.Stats.Snapshot()
+	log.Info("agent stopped", "classified", st.Classified, "published", st.Published, "frames_dropped", frames.Dropped(),
+		"inference_p50_ms", st.InferenceP50Ms, "store_dropped", pub.StoreDropped())
+	if errors.Is(err, io.EOF) {
+		log.Info("camera source ended", "camera", src.Name())
+		return nil
+	}
+	return err
+}

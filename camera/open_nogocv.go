@@ -1,0 +1,9 @@
+//go:build nogocv
+
+package camera
+
+import "fmt"
+
+func openCapture(spec string, _ bool) (Source, error) {
+	return nil, fmt.Errorf("camera: %q: this coatnet was built without GoCV (-tags nogocv) and reads folders of pictures only", spec)
+}
