@@ -198,6 +198,21 @@ func (p *Publisher) PublishLabels(msg LabelsMessage) (uint64, error) {
 	return msg.Seq, nil
 }
 
+// PublishStats publishes v as JSON on the stats topic (QoS 0, not
+// retained: stale statistics are worse than none).
+func (p *Publisher) PublishStats(v any) error {
+	payload, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("mqtt: stats: %w", err)
+	}
+	p.client.Publish(p.topics.Stats, 0, false, payload)
+	return nil
+}
+
+// Reconnects is how many times the session connected again after the
+// first connection.
+func (p *Publisher) Reconnects() int64 { return max(0, p.connects.Load()-1) }
+
 // StoreDropped is how many messages the store could not persist (full, or
 // a disk error).
 func (p *Publisher) StoreDropped() int64 { return p.store.Dropped() }

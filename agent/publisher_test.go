@@ -17,6 +17,7 @@ type subscriber struct {
 	mu       sync.Mutex
 	labels   []LabelsMessage
 	statuses []string
+	stats    []AgentStats
 }
 
 func subscribe(t *testing.T, url, filter string) *subscriber {
@@ -44,6 +45,12 @@ func subscribe(t *testing.T, url, filter string) *subscriber {
 			s.labels = append(s.labels, l)
 		case len(m.Topic()) > 7 && m.Topic()[len(m.Topic())-7:] == "/status":
 			s.statuses = append(s.statuses, string(m.Payload()))
+		case len(m.Topic()) > 6 && m.Topic()[len(m.Topic())-6:] == "/stats":
+			var st AgentStats
+			if err := json.Unmarshal(m.Payload(), &st); err != nil {
+				t.Errorf("stats payload %q: %v", m.Payload(), err)
+			}
+			s.stats = append(s.stats, st)
 		}
 	})
 	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/coatnet-edge/coatnet-edge/camera"
 	"github.com/coatnet-edge/coatnet-edge/model"
@@ -53,6 +54,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 		"labels_topic", pub.Topics().Labels)
 	p := Pipeline{Source: frames, Classifier: classifier, Labels: md.Labels, Sink: pub, Camera: src.Name(),
 		Model: md.Name, Config: cfg.Pipeline, Stats: &Stats{}}
+	if cfg.MQTT.StatsInterval > 0 {
+		statsCtx, stopStats := context.WithCancel(ctx)
+		defer stopStats()
+		go publishStats(statsCtx, cfg.MQTT.StatsInterval, pub, p.Stats, frames, log)
+	}
 	err = p.Run(ctx)
 	st := p.Stats.Snapshot()
 	log.Info("agent stopped", "classified", st.Classified, "published", st.Published, "frames_dropped", frames.Dropped(),
@@ -62,4 +68,35 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 		return nil
 	}
 	return err
+}
+
+// AgentStats is the payload of the stats topic.
+type AgentStats struct {
+	Time          time.Time `json:"time"`
+	UptimeSeconds float64   `json:"uptime_s"`
+	StatsSnapshot
+	FramesRead    int64 `json:"frames_read"`
+	FramesDropped int64 `json:"frames_dropped"` // replaced by a newer frame before classification
+	Reconnects    int64 `json:"mqtt_reconnects"`
+	StoreDropped  int64 `json:"mqtt_store_dropped"`
+}
+
+// publishStats publishes AgentStats every interval until ctx ends.
+func publishStats(ctx context.Context, interval time.Duration, pub *Publisher, st *Stats, frames *camera.Latest, log *slog.Logger) {
+	start := time.Now()
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
+			s := AgentStats{Time: now, UptimeSeconds: now.Sub(start).Seconds(), StatsSnapshot: st.Snapshot(),
+				FramesRead: frames.Read(), FramesDropped: frames.Dropped(), Reconnects: pub.Reconnects(),
+				StoreDropped: pub.StoreDropped()}
+			if err := pub.PublishStats(s); err != nil {
+				log.Warn("stats not published", "err", err)
+			}
+		}
+	}
 }

@@ -23,6 +23,7 @@ func TestRunEndToEnd(t *testing.T) {
 	cfg.Camera.Source = "../testdata/fashion"
 	cfg.Pipeline.MaxRate = 20
 	cfg.Pipeline.TopK = 2
+	cfg.MQTT.StatsInterval = 200 * time.Millisecond
 	sub := subscribe(t, b.url, cfg.MQTT.Prefix+"/"+cfg.Device+"/#")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -57,7 +58,14 @@ func TestRunEndToEnd(t *testing.T) {
 	if wrong := len(sub.labels) - correct; wrong > 2 {
 		t.Errorf("%d of %d labels wrong", wrong, len(sub.labels))
 	}
-	t.Logf("%d label messages, %d correct", len(sub.labels), correct)
+	if len(sub.stats) == 0 {
+		t.Fatal("no stats arrived")
+	}
+	last := sub.stats[len(sub.stats)-1]
+	if last.Classified == 0 || last.FramesRead < last.Classified || last.InferenceP50Ms <= 0 || last.UptimeSeconds <= 0 {
+		t.Errorf("last stats: %+v", last)
+	}
+	t.Logf("%d label messages, %d correct; %d stats messages, the last %+v", len(sub.labels), correct, len(sub.stats), last)
 }
 
 // sampleLabels is the true class of each sample picture, in file order.
