@@ -91,6 +91,6 @@ Start with a timm checkpoint (.safetensors or .pth):
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.PersistentFlags().StringVar(&logLevel, "log-level", "info", "log verbosity: debug, info, warn or error")
-	root.AddCommand(newConvertCmd(), newInfoCmd(), newClassifyCmd(), newEvalCmd(), newQuantizeCmd(), newBenchCmd(), newRunCmd())
+	root.AddCommand(newConvertCmd(), newInfoCmd(), newClassifyCmd(), newEvalCmd(), newQuantizeCmd(), newBenchCmd(), newRunCmd(), newWatchCmd())
 	return root
 }
