@@ -6,20 +6,16 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"image"
 	"math"
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"testing"
 
 	"github.com/coatnet-edge/coatnet-edge/dataset"
-	"github.com/coatnet-edge/coatnet-edge/internal/kernelimpl"
+	"github.com/coatnet-edge/coatnet-edge/internal/implcheck"
 	"github.com/coatnet-edge/coatnet-edge/model"
 	"github.com/coatnet-edge/coatnet-edge/preprocess"
-
-	_ "github.com/coatnet-edge/coatnet-edge/arm64" // installs kernelimpl
 )
 
 // shipped are the float demo models, with the reference figures PyTorch
@@ -198,64 +194,45 @@ func TestInt8MatchesFloat(t *testing.T) {
 	}
 }
 
-// TestInt8KernelsAgree classifies the sample pictures with the shipped int8
-// models on every kernel implementation this CPU runs (under qemu-aarch64
-// in `make test`: the SDOT and SMULL NEON kernels and the portable Go ones)
-// and 1 to 4 threads: every logit must be bit-identical to the portable
-// path on one thread.
+// TestInt8KernelsAgree runs the shipped int8 models on the sample pictures
+// with every kernel implementation this CPU runs (under qemu-aarch64 in
+// `make test`: the SDOT and SMULL NEON kernels and the portable Go ones)
+// and 1 to 4 threads: every tensor must be bit-identical to the portable
+// path's on one thread.
 func TestInt8KernelsAgree(t *testing.T) {
 	pictures, err := filepath.Glob(filepath.Join("..", "testdata", "fashion", "*.png"))
 	if err != nil || len(pictures) == 0 {
 		t.Fatalf("no sample pictures: %v", err)
-	}
-	var images []image.Image
-	for _, p := range pictures {
-		img, err := preprocess.LoadImage(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		images = append(images, img)
-	}
-	logitsOf := func(m model.Any, level string, threads int) [][]float32 {
-		t.Helper()
-		restore, ok := kernelimpl.Use(level)
-		if !ok {
-			t.Fatalf("level %s not available", level)
-		}
-		defer restore()
-		c, err := model.NewClassifier(m, threads)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		var out [][]float32
-		for _, img := range images {
-			l, err := c.Logits(img)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, slices.Clone(l))
-		}
-		return out
 	}
 	for _, p := range int8Pairs {
 		m, err := model.Open(p.int8)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := logitsOf(m, "go", 1)
-		for _, level := range kernelimpl.Levels() {
-			for threads := 1; threads <= 4; threads++ {
-				got := logitsOf(m, level, threads)
-				for i := range want {
-					if !slices.Equal(got[i], want[i]) {
-						t.Errorf("%s, %s kernels, %d threads: logits of %s differ from the portable path's",
-							p.int8, level, threads, filepath.Base(pictures[i]))
-					}
+		qm, ok := m.(*model.Int8Model)
+		if !ok {
+			t.Fatalf("%s is not an int8 model", p.int8)
+		}
+		prep, err := preprocess.New(qm.Preprocess)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var levels []string
+		for _, pic := range pictures {
+			img, err := preprocess.LoadImage(pic)
+			if err != nil {
+				t.Fatal(err)
+			}
+			levels, err = implcheck.Agree(qm, func(dst []float32) {
+				if err := prep.Apply(img, dst); err != nil {
+					t.Fatal(err)
 				}
+			}, []int{1, 2, 3, 4})
+			if err != nil {
+				t.Errorf("%s on %s: %v", p.int8, filepath.Base(pic), err)
 			}
 		}
-		t.Logf("%s: levels %v, 1-4 threads: bit-identical on %d pictures", p.int8, kernelimpl.Levels(), len(images))
+		t.Logf("%s: levels %v, 1-4 threads: bit-identical on %d pictures", p.int8, levels, len(pictures))
 		m.Close()
 	}
 }

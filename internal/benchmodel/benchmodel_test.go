@@ -2,77 +2,23 @@ package benchmodel
 
 import (
 	"context"
-	"fmt"
-	"slices"
 	"testing"
 
-	"github.com/coatnet-edge/coatnet-edge/internal/kernelimpl"
+	"github.com/coatnet-edge/coatnet-edge/internal/implcheck"
 	"github.com/coatnet-edge/coatnet-edge/model"
 	"github.com/coatnet-edge/coatnet-edge/preprocess"
 	"github.com/coatnet-edge/coatnet-edge/quant"
-
-	_ "github.com/coatnet-edge/coatnet-edge/arm64" // installs kernelimpl
 )
 
-// run is one inference: every tensor and the logits.
-type run struct {
-	vals   [][]int8
-	logits []float32
-}
-
-// runLevel runs qm on formula input 7 with the kernels of level and the
-// given thread count.
-func runLevel(t *testing.T, qm *model.Int8Model, level string, threads int) run {
-	t.Helper()
-	restore, ok := kernelimpl.Use(level)
-	if !ok {
-		t.Fatalf("level %s not available", level)
-	}
-	defer restore()
-	net := qm.NewNetKeepingTensors(threads)
-	defer net.Close()
-	Input(&qm.Config, 7, net.Input())
-	r := run{logits: slices.Clone(net.Run())}
-	for i := range qm.Program.Tensors {
-		r.vals = append(r.vals, slices.Clone(net.Value(model.TensorID(i))))
-	}
-	return r
-}
-
-// same fails at the first tensor of got that differs from want.
-func same(t *testing.T, name string, qm *model.Int8Model, want, got run) {
-	t.Helper()
-	for i := range want.vals {
-		if !slices.Equal(want.vals[i], got.vals[i]) {
-			kind := model.OpKind("input")
-			for _, op := range qm.Program.Ops {
-				if int(op.Out) == i {
-					kind = op.Kind
-				}
-			}
-			t.Fatalf("%s: tensor %d %q (%s) differs", name, i, qm.Program.Tensors[i].Name, kind)
-		}
-	}
-	if !slices.Equal(want.logits, got.logits) {
-		t.Fatalf("%s: logits differ", name)
-	}
-}
-
-// agree runs qm through every kernel implementation level this CPU has,
-// each with every thread count, and checks every tensor and the logits
-// against the portable references on one thread.
+// agree checks qm on every kernel level and thread count against the
+// portable path, on formula input 7.
 func agree(t *testing.T, qm *model.Int8Model, threads []int) {
 	t.Helper()
-	ref := runLevel(t, qm, "go", 1)
-	for _, level := range kernelimpl.Levels() {
-		for _, th := range threads {
-			if level == "go" && th == 1 {
-				continue
-			}
-			same(t, fmt.Sprintf("level %s, %d threads", level, th), qm, ref, runLevel(t, qm, level, th))
-		}
+	levels, err := implcheck.Agree(qm, func(dst []float32) { Input(&qm.Config, 7, dst) }, threads)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Logf("levels %v, threads %v: bit-identical (top-1 %d)", kernelimpl.Levels(), threads, slices.Index(ref.logits, slices.Max(ref.logits)))
+	t.Logf("levels %v, threads %v: bit-identical", levels, threads)
 }
 
 // TestNano64 quantizes coatnet_nano_rw_224 at 64x64 (the conformance case
