@@ -61,21 +61,29 @@ func (s *sink) PublishLabels(m LabelsMessage) (uint64, error) {
 	return m.Seq, nil
 }
 
+// demoClassifier opens the shipped int8 demo model, closed at the end of
+// the test.
+func demoClassifier(t *testing.T) (model.Any, *model.Classifier) {
+	t.Helper()
+	m, err := model.Open("../models/fmnist-pre-int8.coatnet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	c, err := model.NewClassifier(m, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return m, c
+}
+
 // TestPipelineClassifiesFolder plays the sample pictures through the
 // shipped int8 demo model: the source ends with io.EOF, frames only move
 // forward, the last picture is always classified, and each published top
 // label is the one the model gives that picture on its own.
 func TestPipelineClassifiesFolder(t *testing.T) {
-	m, err := model.Open("../models/fmnist-pre-int8.coatnet")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	c, err := model.NewClassifier(m, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	m, c := demoClassifier(t)
 	src, err := camera.OpenFolder("../testdata/fashion", 200, false)
 	if err != nil {
 		t.Fatal(err)
@@ -133,16 +141,7 @@ func TestPipelineClassifiesFolder(t *testing.T) {
 
 // TestPipelineChangeMode publishes only changes of the top label.
 func TestPipelineChangeMode(t *testing.T) {
-	m, err := model.Open("../models/fmnist-pre-int8.coatnet")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	c, err := model.NewClassifier(m, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	m, c := demoClassifier(t)
 	src, err := camera.OpenFolder("../testdata/fashion", 100, false)
 	if err != nil {
 		t.Fatal(err)

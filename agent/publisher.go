@@ -106,9 +106,7 @@ func NewPublisher(ctx context.Context, cfg Config, log *slog.Logger) (*Publisher
 
 func (p *Publisher) options() (*mqtt.ClientOptions, error) {
 	m := &p.cfg.MQTT
-	broker := m.Broker
-	broker = strings.Replace(broker, "mqtts://", "ssl://", 1)
-	broker = strings.Replace(broker, "mqtt://", "tcp://", 1)
+	broker := pahoURL(m.Broker)
 	storeDir := filepath.Join(p.cfg.StateDir, "mqtt-store")
 	if err := os.MkdirAll(storeDir, 0o700); err != nil {
 		return nil, fmt.Errorf("mqtt: message store: %w", err)
@@ -154,6 +152,18 @@ func (p *Publisher) options() (*mqtt.ClientOptions, error) {
 		opts.SetTLSConfig(tc)
 	}
 	return opts, nil
+}
+
+// pahoURL spells a broker URL the way paho reads it: mqtt:// as tcp://,
+// mqtts:// as ssl://.
+func pahoURL(broker string) string {
+	if rest, ok := strings.CutPrefix(broker, "mqtts://"); ok {
+		return "ssl://" + rest
+	}
+	if rest, ok := strings.CutPrefix(broker, "mqtt://"); ok {
+		return "tcp://" + rest
+	}
+	return broker
 }
 
 // tlsConfig is TLS 1.2 or newer with the configured CA and client

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -25,7 +26,7 @@ func subscribe(t *testing.T, url, filter string) *subscriber {
 	s := &subscriber{}
 	// A persistent session, so that what the broker queued for it while
 	// either was away still arrives.
-	opts := mqtt.NewClientOptions().AddBroker("tcp://" + url[len("mqtt://"):]).SetClientID("test-subscriber").
+	opts := mqtt.NewClientOptions().AddBroker(pahoURL(url)).SetClientID("test-subscriber").
 		SetOrderMatters(true).SetCleanSession(false).SetAutoReconnect(true).SetResumeSubs(true).
 		SetMaxReconnectInterval(time.Second)
 	c := mqtt.NewClient(opts)
@@ -37,15 +38,15 @@ func subscribe(t *testing.T, url, filter string) *subscriber {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		switch {
-		case len(m.Topic()) > 7 && m.Topic()[len(m.Topic())-7:] == "/labels":
+		case strings.HasSuffix(m.Topic(), "/labels"):
 			var l LabelsMessage
 			if err := json.Unmarshal(m.Payload(), &l); err != nil {
 				t.Errorf("labels payload %q: %v", m.Payload(), err)
 			}
 			s.labels = append(s.labels, l)
-		case len(m.Topic()) > 7 && m.Topic()[len(m.Topic())-7:] == "/status":
+		case strings.HasSuffix(m.Topic(), "/status"):
 			s.statuses = append(s.statuses, string(m.Payload()))
-		case len(m.Topic()) > 6 && m.Topic()[len(m.Topic())-6:] == "/stats":
+		case strings.HasSuffix(m.Topic(), "/stats"):
 			var st AgentStats
 			if err := json.Unmarshal(m.Payload(), &st); err != nil {
 				t.Errorf("stats payload %q: %v", m.Payload(), err)

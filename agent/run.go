@@ -32,8 +32,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 		return fmt.Errorf("model.path: %w", err)
 	}
 	defer classifier.Close()
-	rate := cfg.Pipeline.MaxRate
-	src, err := camera.Open(cfg.Camera.Source, rate, cfg.Camera.Loop)
+	// A folder of pictures plays at the classification rate, so that each
+	// picture is classified once (0: as fast as inference goes).
+	src, err := camera.Open(cfg.Camera.Source, cfg.Pipeline.MaxRate, cfg.Camera.Loop)
 	if err != nil {
 		return fmt.Errorf("camera.source: %w", err)
 	}

@@ -32,8 +32,7 @@ func Watch(ctx context.Context, opt WatchOptions, out io.Writer) error {
 	if device == "" {
 		device = "+"
 	}
-	broker := strings.Replace(strings.Replace(opt.Broker, "mqtts://", "ssl://", 1), "mqtt://", "tcp://", 1)
-	c := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(broker).
+	c := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(pahoURL(opt.Broker)).
 		SetClientID(fmt.Sprintf("coatnet-watch-%d", time.Now().UnixNano())).
 		SetOrderMatters(true).SetAutoReconnect(true).SetConnectRetry(false))
 	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {

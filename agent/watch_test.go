@@ -41,7 +41,7 @@ func TestWatch(t *testing.T) {
 	go func() { errc <- Watch(ctx, WatchOptions{Broker: b.url, Device: "cam1", MaxLabel: 5}, out) }()
 	waitFor(t, "the watcher to subscribe", func() bool { return strings.Contains(out.String(), "watching") })
 
-	c := mqtt.NewClient(mqtt.NewClientOptions().AddBroker("tcp://" + strings.TrimPrefix(b.url, "mqtt://")).SetClientID("test-pub"))
+	c := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(pahoURL(b.url)).SetClientID("test-pub"))
 	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		t.Fatal(tok.Error())
 	}

@@ -416,15 +416,22 @@ func TestGemmRandom(t *testing.T) {
 		for i := range data {
 			data[i] = byte(rng.Uint32())
 		}
-		for _, impl := range gemmImplNames() {
-			setGemmImpl(t, impl)
-			calls := countGemmCalls(t)
-			fuzzGemm(t, c, data)
-			c.int32Out = true
-			fuzzGemm(t, c, data)
-			c.int32Out = false
-			checkReachedKernel(t, calls, impl+" "+c.String(), c.rows > 0 && c.m > 0)
-		}
+		gemmEveryImpl(t, c, data)
+	}
+}
+
+// gemmEveryImpl runs case c, with int8 and with int32 output, on every
+// GEMM implementation and checks that the assembly was reached.
+func gemmEveryImpl(t *testing.T, c gemmCase, data []byte) {
+	t.Helper()
+	for _, impl := range gemmImplNames() {
+		setGemmImpl(t, impl)
+		calls := countGemmCalls(t)
+		fuzzGemm(t, c, data)
+		c.int32Out = true
+		fuzzGemm(t, c, data)
+		c.int32Out = false
+		checkReachedKernel(t, calls, impl+" "+c.String(), c.rows > 0 && c.m > 0)
 	}
 }
 
@@ -445,15 +452,7 @@ func FuzzGemmRequant(f *testing.F) {
 			padSrc: int(opts % 3), padDst: int(opts / 3 % 3), offSrc: int(opts / 9 % 4), offDst: int(opts / 36 % 4),
 			perTensor: opts&0x40 != 0, noBias: opts&0x80 != 0,
 		}
-		for _, impl := range gemmImplNames() {
-			setGemmImpl(t, impl)
-			calls := countGemmCalls(t)
-			fuzzGemm(t, c, data)
-			c.int32Out = true
-			fuzzGemm(t, c, data)
-			c.int32Out = false
-			checkReachedKernel(t, calls, impl+" "+c.String(), c.rows > 0 && c.m > 0)
-		}
+		gemmEveryImpl(t, c, data)
 	})
 }
 
