@@ -283,7 +283,7 @@ func (c *Config) validateMQTT(bad func(key, format string, args ...any)) {
 		switch {
 		case err != nil:
 			bad("mqtt.broker", "%v", err)
-		case u.Scheme != "mqtt" && u.Scheme != "mqtts" && u.Scheme != "tcp" && u.Scheme != "ssl":
+		case u.Scheme != "mqtt" && u.Scheme != "mqtts":
 			bad("mqtt.broker", "%q: the scheme must be mqtt:// or mqtts://", m.Broker)
 		case u.Hostname() == "":
 			bad("mqtt.broker", "%q has no host", m.Broker)
