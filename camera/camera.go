@@ -10,11 +10,27 @@ import (
 	"time"
 )
 
-// Frame is one picture from a source and when it was captured.
+// Frame is one picture from a source and when it was captured: a decoded
+// Image (folders) or 8-bit BGR pixels straight from OpenCV's buffer. Whoever
+// holds a frame calls Release once when done with it, so the source can
+// reuse the buffer.
 type Frame struct {
 	Image image.Image
-	Time  time.Time
-	Index int64 // position in the source, from 0
+	// BGR holds Height rows of Width BGR pixels, Stride bytes apart, when
+	// Image is nil. It is valid until Release.
+	BGR                   []byte
+	Width, Height, Stride int
+	Time                  time.Time
+	Index                 int64 // position in the source, from 0
+	release               func()
+}
+
+// Release hands the frame's buffer back to its source; a frame without one
+// needs nothing.
+func (f Frame) Release() {
+	if f.release != nil {
+		f.release()
+	}
 }
 
 // Source produces frames. Next blocks until the next frame, ctx's end, or
