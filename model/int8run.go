@@ -220,6 +220,24 @@ func (n *Int8Net) Program() *Program { return n.prog }
 // Run computes the logits of Input; the slice is reused by the next Run.
 func (n *Int8Net) Run() []float32 {
 	n.quantizeInput()
+	return n.RunQuantized()
+}
+
+// QuantizedInput is the int8 tensor RunQuantized reads: HWC, quantized
+// with InputParams. Writing it directly skips the float input.
+func (n *Int8Net) QuantizedInput() []int8 { return n.vals[0] }
+
+// InputParams is the quantization of QuantizedInput.
+func (n *Int8Net) InputParams() QParams { return n.prog.Tensors[0].QParams }
+
+// QuantizeInputValue is how Run quantizes each float of Input.
+func QuantizeInputValue(q QParams, f float32) int8 {
+	return int8(max(-128, min(127, math.Round(float64(f)*(1/q.Scale))+float64(q.ZeroPoint))))
+}
+
+// RunQuantized computes the logits of QuantizedInput as it stands; the
+// slice is reused by the next call.
+func (n *Int8Net) RunQuantized() []float32 {
 	var start time.Time
 	if n.opTimes != nil {
 		start = time.Now()
@@ -236,13 +254,11 @@ func (n *Int8Net) quantizeInput() {
 	t0 := &n.prog.Tensors[0]
 	x := n.vals[0]
 	np, c := t0.Pixels(), t0.Channels
-	inv, zp := 1/t0.Scale, float64(t0.ZeroPoint)
 	for ch := 0; ch < c; ch++ {
 		plane := n.input[ch*np : ch*np+np]
 		dst := x[ch:]
 		for p, f := range plane {
-			v := math.Round(float64(f)*inv) + zp
-			dst[p*c] = int8(max(-128, min(127, v)))
+			dst[p*c] = QuantizeInputValue(t0.QParams, f)
 		}
 	}
 }

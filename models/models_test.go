@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"testing"
 
 	"github.com/coatnet-edge/coatnet-edge/dataset"
@@ -233,6 +234,49 @@ func TestInt8KernelsAgree(t *testing.T) {
 			}
 		}
 		t.Logf("%s: levels %v, 1-4 threads: bit-identical on %d pictures", p.int8, levels, len(pictures))
+		m.Close()
+	}
+}
+
+// TestCameraFramesMatchPictures classifies test images as an OpenCV camera
+// delivers them (BGR bytes, grey in all three channels, rows padded) with
+// every shipped model: the logits must be exactly those of the picture.
+func TestCameraFramesMatchPictures(t *testing.T) {
+	set := testSet(t)
+	for _, file := range []string{"fmnist-pre.coatnet", "fmnist-post.coatnet", "fmnist-pre-int8.coatnet", "fmnist-post-int8.coatnet"} {
+		m, err := model.Open(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := model.NewClassifier(m, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 20 {
+			img := set.Image(i)
+			w, h := img.Rect.Dx(), img.Rect.Dy()
+			stride := 3*w + 4
+			bgr := make([]byte, h*stride)
+			for y := range h {
+				for x := range w {
+					v := img.GrayAt(x, y).Y
+					copy(bgr[y*stride+3*x:], []byte{v, v, v})
+				}
+			}
+			want, err := c.Logits(img)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want = slices.Clone(want)
+			got, err := c.LogitsBGR(bgr, w, h, stride)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("%s, test image %d: camera frame logits %v, picture %v", file, i, got, want)
+			}
+		}
+		c.Close()
 		m.Close()
 	}
 }

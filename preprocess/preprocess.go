@@ -86,32 +86,60 @@ func (p *Preprocessor) Apply(img image.Image, dst []float32) error {
 // set, as OpenCV delivers frames): pixel (x, y) starts at pix[y*stride+3*x].
 // It gives the same result as Apply on the equivalent image.
 func (p *Preprocessor) ApplyRGB(pix []byte, width, height, stride int, bgr bool, dst []float32) error {
-	if err := p.check(width, height, dst); err != nil {
+	if len(dst) != p.Len() {
+		return fmt.Errorf("preprocess: dst has %d values, want %d: %w", len(dst), p.Len(), ErrDstLen)
+	}
+	crop, err := p.CropRGB(pix, width, height, stride, bgr)
+	if err != nil {
 		return err
 	}
+	p.normalise(crop, dst)
+	return nil
+}
+
+// CropRGB does ApplyRGB's colour conversion, resize and crop but not the
+// normalisation: it returns the Size x Size crop as interleaved 8-bit
+// levels (RGB, or one grey channel), which Level maps to the values Apply
+// writes. An int8 engine quantizes the 256 levels once instead of every
+// pixel. The slice is reused by the next call.
+func (p *Preprocessor) CropRGB(pix []byte, width, height, stride int, bgr bool) ([]uint8, error) {
+	if err := checkSize(width, height); err != nil {
+		return nil, err
+	}
 	if stride < 3*width {
-		return fmt.Errorf("preprocess: stride %d is less than 3 x width %d: %w", stride, width, ErrBadBuffer)
+		return nil, fmt.Errorf("preprocess: stride %d is less than 3 x width %d: %w", stride, width, ErrBadBuffer)
 	}
 	if need := (height-1)*stride + 3*width; len(pix) < need {
-		return fmt.Errorf("preprocess: %dx%d pixels with stride %d need %d bytes, have %d: %w",
+		return nil, fmt.Errorf("preprocess: %dx%d pixels with stride %d need %d bytes, have %d: %w",
 			width, height, stride, need, len(pix), ErrBadBuffer)
 	}
 	w := p.writer(width, height)
 	w.convertRGB(pix, width, height, stride, bgr)
-	p.finish(width, height, dst)
-	return nil
+	return p.crop(width, height), nil
 }
+
+// Level is the normalised value that 8-bit level v of channel c (after
+// inversion) becomes in Apply's output.
+func (p *Preprocessor) Level(c int, v uint8) float32 { return p.lut[c][v] }
 
 // check validates the picture size and the destination length.
 func (p *Preprocessor) check(width, height int, dst []float32) error {
+	if err := checkSize(width, height); err != nil {
+		return err
+	}
+	if len(dst) != p.Len() {
+		return fmt.Errorf("preprocess: dst has %d values, want %d: %w", len(dst), p.Len(), ErrDstLen)
+	}
+	return nil
+}
+
+// checkSize rejects empty and oversized pictures.
+func checkSize(width, height int) error {
 	if width <= 0 || height <= 0 {
 		return fmt.Errorf("preprocess: %dx%d: %w", width, height, ErrEmptyImage)
 	}
 	if width > MaxSide || height > MaxSide {
 		return fmt.Errorf("preprocess: %dx%d: side over %d: %w", width, height, MaxSide, ErrTooLarge)
-	}
-	if len(dst) != p.Len() {
-		return fmt.Errorf("preprocess: dst has %d values, want %d: %w", len(dst), p.Len(), ErrDstLen)
 	}
 	return nil
 }
@@ -128,10 +156,18 @@ func (p *Preprocessor) writer(width, height int) pixelWriter {
 
 // finish resizes and crops p.src and normalises the crop into dst.
 func (p *Preprocessor) finish(width, height int, dst []float32) {
+	p.normalise(p.crop(width, height), dst)
+}
+
+// crop resizes and crops p.src, a width x height picture.
+func (p *Preprocessor) crop(width, height int) []uint8 {
 	outW, outH, win := p.geometry(width, height)
 	p.rs.plan(width, height, outW, outH, win)
-	crop := p.rs.run(p.src, width*p.c)
+	return p.rs.run(p.src, width*p.c)
+}
 
+// normalise maps the interleaved crop to CHW normalised floats.
+func (p *Preprocessor) normalise(crop []uint8, dst []float32) {
 	c, plane := p.c, p.spec.Size*p.spec.Size
 	if c == 1 {
 		lut := &p.lut[0]
