@@ -1,0 +1,12 @@
+//go:build nogocv
+
+package demo
+
+// EnsureVideo cannot write the video without OpenCV, and such a build
+// could not play it either; bad arguments are still reported as such.
+func EnsureVideo(path, datasetDir string, count int) (Video, error) {
+	if _, _, err := checkRequest(path, datasetDir, count); err != nil {
+		return Video{}, err
+	}
+	return Video{}, ErrNoGoCV
+}
