@@ -44,7 +44,7 @@ type Source interface {
 // Latest reads a source on its own goroutine as fast as the source goes and
 // keeps only the newest frame, so whoever calls Next never works on a stale
 // queue however slow it is. Frames replaced before anyone took them are
-// counted in Dropped.
+// counted in Dropped and released.
 type Latest struct {
 	src     Source
 	mu      sync.Mutex
@@ -81,6 +81,7 @@ func (l *Latest) run(ctx context.Context) {
 		l.read.Add(1)
 		if l.fresh {
 			l.dropped.Add(1)
+			l.frame.Release()
 		}
 		l.frame, l.fresh = f, true
 		l.cond.Broadcast()
@@ -90,6 +91,7 @@ func (l *Latest) run(ctx context.Context) {
 
 // Next returns the newest frame not returned before, waiting for one; after
 // the source ends or fails, its error (frames already read come first).
+// The caller releases the frame.
 func (l *Latest) Next(ctx context.Context) (Frame, error) {
 	stop := context.AfterFunc(ctx, func() {
 		l.mu.Lock()
@@ -119,9 +121,39 @@ func (l *Latest) Dropped() int64 { return l.dropped.Load() }
 // Read is how many frames the source produced.
 func (l *Latest) Read() int64 { return l.read.Load() }
 
-// Close stops reading and closes the source.
+// Close stops reading, releases a frame nobody took, and closes the
+// source.
 func (l *Latest) Close() error {
 	l.cancel()
 	<-l.done
+	if l.fresh {
+		l.fresh = false
+		l.frame.Release()
+	}
 	return l.src.Close()
+}
+
+// pacer spaces frames of a file or folder source to a frame rate, as a
+// camera would deliver them (rate 0: as fast as they decode).
+type pacer struct {
+	rate float64
+	next time.Time
+}
+
+// wait blocks until the next frame is due or ctx ends.
+func (p *pacer) wait(ctx context.Context) error {
+	if p.rate <= 0 {
+		return ctx.Err()
+	}
+	if wait := time.Until(p.next); wait > 0 {
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		}
+	}
+	p.next = time.Now().Add(time.Duration(float64(time.Second) / p.rate))
+	return ctx.Err()
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -80,25 +81,31 @@ func TestFolderErrors(t *testing.T) {
 	}
 }
 
-// counter is a source of n frames produced as fast as asked.
+// counter is a source of n frames produced as fast as asked, counting
+// the frames released.
 type counter struct {
-	n, i   int64
-	closed bool
+	n, i     int64
+	closed   bool
+	released atomic.Int64
+	release  func()
 }
 
 func (c *counter) Next(ctx context.Context) (Frame, error) {
 	if c.i >= c.n {
 		return Frame{}, io.EOF
 	}
+	if c.release == nil {
+		c.release = func() { c.released.Add(1) }
+	}
 	c.i++
-	return Frame{Index: c.i - 1, Time: time.Now()}, nil
+	return Frame{Index: c.i - 1, Time: time.Now(), release: c.release}, nil
 }
 func (c *counter) Name() string { return "counter" }
 func (c *counter) Close() error { c.closed = true; return nil }
 
 // TestLatestKeepsNewest: a slow reader of a fast source sees ever newer
 // frames, ends with the last one, then io.EOF; every frame is either seen
-// or counted as dropped.
+// or counted as dropped, and released once by Latest or by the reader.
 func TestLatestKeepsNewest(t *testing.T) {
 	src := &counter{n: 20000}
 	l := NewLatest(context.Background(), src)
@@ -117,6 +124,7 @@ func TestLatestKeepsNewest(t *testing.T) {
 		last = fr.Index
 		seen++
 		time.Sleep(50 * time.Microsecond)
+		fr.Release()
 	}
 	if last != src.n-1 {
 		t.Errorf("last frame seen %d, want %d", last, src.n-1)
@@ -126,6 +134,25 @@ func TestLatestKeepsNewest(t *testing.T) {
 	}
 	if err := l.Close(); err != nil || !src.closed {
 		t.Errorf("close: %v, source closed %v", err, src.closed)
+	}
+	if r := src.released.Load(); r != src.n {
+		t.Errorf("%d of %d frames released", r, src.n)
+	}
+}
+
+// TestLatestCloseReleasesUntaken: the frame waiting in Latest when it is
+// closed is released.
+func TestLatestCloseReleasesUntaken(t *testing.T) {
+	src := &counter{n: 3}
+	l := NewLatest(context.Background(), src)
+	for l.Read() < 3 {
+		time.Sleep(time.Millisecond)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if r := src.released.Load(); r != 3 {
+		t.Errorf("%d of 3 frames released (none was taken)", r)
 	}
 }
 

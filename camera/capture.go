@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"gocv.io/x/gocv"
@@ -19,14 +20,34 @@ import (
 // Capture is a source read through OpenCV (GoCV): a V4L2 device (an index
 // or /dev/videoN), a GStreamer pipeline (anything with '!', ending in
 // appsink), an rtsp:// or http(s):// stream, or a video file.
+//
+// Frames carry OpenCV's own BGR buffer, with no copy: Capture keeps a few
+// buffers, and a frame's Release hands its buffer back for the next read.
 type Capture struct {
 	spec  string
 	kind  string // device, gstreamer, stream or file
 	loop  bool
+	pace  pacer // video files only: devices and streams pace themselves
 	cap   *gocv.VideoCapture
-	mat   gocv.Mat
 	index int64
+
+	mu     sync.Mutex
+	free   []*frameBuffer // buffers ready for a read
+	closed bool
 }
+
+// frameBuffer is a read buffer and, for sources that deliver grey or BGRA,
+// the BGR conversion of it.
+type frameBuffer struct {
+	raw, bgr gocv.Mat
+	release  func() // made once, so a frame costs no allocation
+}
+
+func (b *frameBuffer) close() error { return errors.Join(b.raw.Close(), b.bgr.Close()) }
+
+// keptBuffers bounds the spare buffers: one being read, one waiting in
+// Latest, one being classified, and one spare.
+const keptBuffers = 4
 
 // SourceKind says how spec is opened: "device", "gstreamer", "stream" or
 // "file".
@@ -47,10 +68,17 @@ func SourceKind(spec string) string {
 	return "file"
 }
 
-// OpenCapture opens spec; loop replays a video file from the start when it
-// ends (other kinds never end).
-func OpenCapture(spec string, loop bool) (*Capture, error) {
+// OpenCapture opens spec; a video file plays at rate frames a second (0:
+// as fast as it decodes), from the start again when it ends with loop
+// (other kinds never end).
+func OpenCapture(spec string, rate float64, loop bool) (*Capture, error) {
+	if rate < 0 {
+		return nil, fmt.Errorf("camera: frame rate %v is negative", rate)
+	}
 	c := &Capture{spec: spec, kind: SourceKind(spec), loop: loop}
+	if c.kind == "file" {
+		c.pace.rate = rate
+	}
 	var (
 		vc  *gocv.VideoCapture
 		err error
@@ -84,7 +112,7 @@ func OpenCapture(spec string, loop bool) (*Capture, error) {
 		// Only V4L2 honours it: no queue of old frames in the driver.
 		vc.Set(gocv.VideoCaptureBufferSize, 1)
 	}
-	c.cap, c.mat = vc, gocv.NewMat()
+	c.cap = vc
 	return c, nil
 }
 
@@ -95,32 +123,99 @@ func (c *Capture) Name() string { return c.kind + " " + c.spec }
 // first frame again with loop; a device or stream that stops giving
 // frames is an error.
 func (c *Capture) Next(ctx context.Context) (Frame, error) {
-	if err := ctx.Err(); err != nil {
+	if err := c.pace.wait(ctx); err != nil {
 		return Frame{}, err
 	}
-	if !c.cap.Read(&c.mat) || c.mat.Empty() {
-		if c.kind != "file" {
-			return Frame{}, fmt.Errorf("camera: %s gave no frame", c.Name())
-		}
-		if !c.loop {
-			return Frame{}, io.EOF
-		}
-		c.cap.Set(gocv.VideoCapturePosFrames, 0)
-		if !c.cap.Read(&c.mat) || c.mat.Empty() {
-			return Frame{}, fmt.Errorf("camera: %s: no frame after rewinding", c.Name())
-		}
+	buf := c.buffer()
+	if err := c.read(buf); err != nil {
+		c.put(buf)
+		return Frame{}, err
 	}
-	img, err := c.mat.ToImage()
+	m := buf.raw
+	switch m.Channels() {
+	case 3:
+	case 1:
+		gocv.CvtColor(buf.raw, &buf.bgr, gocv.ColorGrayToBGR)
+		m = buf.bgr
+	case 4:
+		gocv.CvtColor(buf.raw, &buf.bgr, gocv.ColorBGRAToBGR)
+		m = buf.bgr
+	default:
+		c.put(buf)
+		return Frame{}, fmt.Errorf("camera: %s gave frames with %d channels", c.Name(), m.Channels())
+	}
+	if m.Type()&7 != 0 { // depth CV_8U
+		c.put(buf)
+		return Frame{}, fmt.Errorf("camera: %s gave frames of OpenCV type %v, not 8-bit", c.Name(), m.Type())
+	}
+	pix, err := m.DataPtrUint8()
 	if err != nil {
+		c.put(buf)
 		return Frame{}, fmt.Errorf("camera: %s: %w", c.Name(), err)
 	}
-	f := Frame{Image: img, Time: time.Now(), Index: c.index}
+	f := Frame{BGR: pix, Width: m.Cols(), Height: m.Rows(), Stride: m.Step(), Time: time.Now(), Index: c.index,
+		release: buf.release}
 	c.index++
 	return f, nil
 }
 
-// Close releases the capture and its frame buffer.
+// read fills buf.raw with the next frame, rewinding a looping file.
+func (c *Capture) read(buf *frameBuffer) error {
+	if c.cap.Read(&buf.raw) && !buf.raw.Empty() {
+		return nil
+	}
+	if c.kind != "file" {
+		return fmt.Errorf("camera: %s gave no frame", c.Name())
+	}
+	if !c.loop {
+		return io.EOF
+	}
+	c.cap.Set(gocv.VideoCapturePosFrames, 0)
+	if !c.cap.Read(&buf.raw) || buf.raw.Empty() {
+		return fmt.Errorf("camera: %s: no frame after rewinding", c.Name())
+	}
+	return nil
+}
+
+// buffer returns a free buffer, or a new one.
+func (c *Capture) buffer() *frameBuffer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if n := len(c.free); n > 0 {
+		b := c.free[n-1]
+		c.free = c.free[:n-1]
+		return b
+	}
+	b := &frameBuffer{raw: gocv.NewMat(), bgr: gocv.NewMat()}
+	b.release = func() { c.put(b) }
+	return b
+}
+
+// put takes a buffer back: kept for reuse, or closed when the capture is
+// closed or enough are kept.
+func (c *Capture) put(b *frameBuffer) {
+	c.mu.Lock()
+	keep := !c.closed && len(c.free) < keptBuffers
+	if keep {
+		c.free = append(c.free, b)
+	}
+	c.mu.Unlock()
+	if !keep {
+		b.close()
+	}
+}
+
+// Close releases the capture and its spare buffers; buffers of frames not
+// yet released are freed by their Release.
 func (c *Capture) Close() error {
+	c.mu.Lock()
+	c.closed = true
+	free := c.free
+	c.free = nil
+	c.mu.Unlock()
 	err := c.cap.Close()
-	return errors.Join(err, c.mat.Close())
+	for _, b := range free {
+		err = errors.Join(err, b.close())
+	}
+	return err
 }

@@ -20,10 +20,9 @@ import (
 type Folder struct {
 	dir   string
 	files []string
-	rate  float64
+	pace  pacer
 	loop  bool
 	index int64
-	next  time.Time
 }
 
 // OpenFolder lists the pictures of dir. A folder without any is an error.
@@ -48,7 +47,7 @@ func OpenFolder(dir string, rate float64, loop bool) (*Folder, error) {
 	if rate < 0 {
 		return nil, fmt.Errorf("camera: frame rate %v is negative", rate)
 	}
-	return &Folder{dir: dir, files: files, rate: rate, loop: loop}, nil
+	return &Folder{dir: dir, files: files, pace: pacer{rate: rate}, loop: loop}, nil
 }
 
 // Name says what the source plays.
@@ -64,17 +63,7 @@ func (f *Folder) Next(ctx context.Context) (Frame, error) {
 	if !f.loop && f.index >= int64(len(f.files)) {
 		return Frame{}, io.EOF
 	}
-	if f.rate > 0 {
-		if wait := time.Until(f.next); wait > 0 {
-			select {
-			case <-time.After(wait):
-			case <-ctx.Done():
-				return Frame{}, ctx.Err()
-			}
-		}
-		f.next = time.Now().Add(time.Duration(float64(time.Second) / f.rate))
-	}
-	if err := ctx.Err(); err != nil {
+	if err := f.pace.wait(ctx); err != nil {
 		return Frame{}, err
 	}
 	img, err := preprocess.LoadImage(f.files[i])

@@ -11,27 +11,35 @@ import (
 )
 
 // TestCaptureClosesEveryMat (built with -tags matprofile, as make test
-// does): reading a looping video through Latest and closing it leaves no
-// Mat open.
+// does): reading a looping video through Latest, dropping and releasing
+// frames and closing it leaves no Mat open.
 func TestCaptureClosesEveryMat(t *testing.T) {
 	before := gocv.MatProfile.Count()
 	path, frames := writeVideo(t)
 	for _, m := range frames {
 		m.Close()
 	}
-	c, err := OpenCapture(path, true)
+	c, err := OpenCapture(path, 0, true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	l := NewLatest(context.Background(), c)
 	for range 50 {
-		if _, err := l.Next(context.Background()); err != nil {
+		f, err := l.Next(context.Background())
+		if err != nil {
 			t.Fatal(err)
 		}
+		f.Release()
+	}
+	// A frame still held when the capture closes frees its Mats on release.
+	held, err := l.Next(context.Background())
+	if err != nil {
+		t.Fatal(err)
 	}
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
+	held.Release()
 	if after := gocv.MatProfile.Count(); after != before {
 		var b strings.Builder
 		gocv.MatProfile.WriteTo(&b, 1)

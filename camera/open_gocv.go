@@ -2,4 +2,6 @@
 
 package camera
 
-func openCapture(spec string, loop bool) (Source, error) { return OpenCapture(spec, loop) }
+func openCapture(spec string, rate float64, loop bool) (Source, error) {
+	return OpenCapture(spec, rate, loop)
+}
