@@ -20,7 +20,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # demo models are measured on (models/, dataset/, cmd/coatnet eval).
 # mosquitto: the broker the agent's MQTT tests start on a loopback port.
 # libopencv-dev: OpenCV 4.6 for GoCV (camera/, test-camera).
-APT_TEST := qemu-user binutils-aarch64-linux-gnu dataset-fashion-mnist mosquitto libopencv-dev
+APT_TEST := qemu-user binutils-aarch64-linux-gnu dataset-fashion-mnist mosquitto libopencv-dev g++ pkg-config
 
 .PHONY: all build run test test-native test-camera test-arm64 check-train cross bench bench-arm64 vet fuzz deps deps-bench check-go clean mca
 
@@ -52,20 +52,30 @@ deps-bench:
 build: check-go
 	$(GO) build -tags '$(TAGS)' -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/coatnet
 
-# run: until the agent lands, show what the binary does.
-run: build
-	./$(BIN) --help
+# run builds the agent with GoCV and starts it on its defaults: the int8
+# demo model built into the binary, a video of Fashion-MNIST test images
+# made once in ~/.local/state/coatnet/demo, and an embedded MQTT broker on
+# 127.0.0.1:1883. RUN_ARGS passes more, e.g. RUN_ARGS='--config my.yaml'.
+# g++ and pkg-config: cgo compiles GoCV against OpenCV.
+APT_RUN := libopencv-dev dataset-fashion-mnist g++ pkg-config
+RUN_ARGS ?=
+run: check-go
+	$(call apt-install,$(APT_RUN))
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/coatnet
+	./$(BIN) run $(RUN_ARGS)
 
 test: deps check-go vet test-native test-camera test-arm64 check-train
 
 test-native:
 	$(GO) test -tags '$(TAGS)' -count=1 ./...
 
-# The GoCV sources with OpenCV through cgo, built with -tags matprofile so
-# a test can check that every Mat is closed.
+# The GoCV code with OpenCV through cgo, built with -tags matprofile so a
+# test can check that every Mat is closed: the camera sources, the demo
+# video, and the agent end to end on the demo video.
 test-camera: check-go
-	$(GO) vet -tags matprofile ./camera
-	$(GO) test -tags matprofile -count=1 ./camera
+	$(GO) vet -tags matprofile ./camera ./demo ./agent
+	$(GO) test -tags matprofile -count=1 ./camera ./demo
+	$(GO) test -tags matprofile -count=1 -run 'Demo' ./agent
 
 # Cross-compiled tests executed under qemu-user, once per CPU model, so
 # every code path a CPU feature selects is run, not just built.

@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -26,15 +28,20 @@ type Config struct {
 	Camera   CameraConfig   `yaml:"camera"`
 	Pipeline PipelineConfig `yaml:"pipeline"`
 	MQTT     MQTTConfig     `yaml:"mqtt"`
-	// StateDir keeps what must survive a restart: the MQTT message store.
+	// StateDir keeps what must survive a restart: the MQTT message store,
+	// and the demo model and video.
 	StateDir string `yaml:"state_dir"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"log_level"`
+	// LogLabels logs every published label message (at info).
+	LogLabels bool `yaml:"log_labels"`
 }
 
 // ModelConfig chooses the model file and how it runs.
 type ModelConfig struct {
-	Path    string `yaml:"path"`    // a coatnet model file, float or int8
+	// Path is a coatnet model file, float or int8, or "demo": the int8
+	// Fashion-MNIST model built into the binary.
+	Path    string `yaml:"path"`
 	Threads int    `yaml:"threads"` // inference threads; 0: every CPU
 }
 
@@ -42,7 +49,8 @@ type ModelConfig struct {
 type CameraConfig struct {
 	// Source: a V4L2 device index or /dev/videoN, a GStreamer pipeline
 	// ending in appsink, an rtsp:// or http(s):// URL, a video file or a
-	// folder of pictures.
+	// folder of pictures (both played at pipeline.max_rate), or "demo": a
+	// video of Fashion-MNIST test images made once in state_dir.
 	Source string `yaml:"source"`
 	// Loop replays a video file or folder from the start when it ends.
 	Loop bool `yaml:"loop"`
@@ -73,8 +81,11 @@ type PipelineConfig struct {
 // MQTTConfig is the broker connection and the topics.
 type MQTTConfig struct {
 	// Broker is mqtt://host:port, mqtts://host:port (TLS), or empty for
-	// the embedded broker on 127.0.0.1:1883.
+	// the embedded broker listening on EmbeddedListen.
 	Broker string `yaml:"broker"`
+	// EmbeddedListen is the embedded broker's address: keep it on
+	// loopback, it lets every client in.
+	EmbeddedListen string `yaml:"embedded_listen"`
 	// ClientID defaults to coatnet-<device>; it must be unique per broker.
 	ClientID string `yaml:"client_id"`
 	// Prefix starts every topic: <prefix>/<device>/labels, ...
@@ -98,22 +109,41 @@ type MQTTConfig struct {
 }
 
 // Defaults is the configuration before any file is read: the one place
-// defaults live.
+// defaults live. On its own it is the demo: the built-in model, the demo
+// video and the embedded broker, so the agent runs with nothing set up.
 func Defaults() Config {
 	host, err := os.Hostname()
 	if err != nil || !deviceName.MatchString(host) {
 		host = "coatnet"
 	}
 	return Config{
-		Device:   host,
-		Model:    ModelConfig{Path: "/usr/share/coatnet/fmnist-pre-int8.coatnet"},
-		Camera:   CameraConfig{Source: "0", StallTimeout: 10 * time.Second, ReopenBackoff: time.Second, ReopenBackoffMax: time.Minute},
+		Device: host,
+		Model:  ModelConfig{Path: Demo},
+		Camera: CameraConfig{Source: Demo, Loop: true, StallTimeout: 10 * time.Second, ReopenBackoff: time.Second,
+			ReopenBackoffMax: time.Minute},
 		Pipeline: PipelineConfig{MaxRate: 5, TopK: 3, Threshold: 0, Publish: "every", Hysteresis: 3},
-		MQTT: MQTTConfig{Prefix: "coatnet", LabelsQoS: 1, StatsInterval: 30 * time.Second, KeepAlive: 30 * time.Second,
-			StoreLimit: 10000, Discovery: true, DiscoveryPrefix: "homeassistant"},
-		StateDir: "/var/lib/coatnet",
+		MQTT: MQTTConfig{EmbeddedListen: DefaultEmbeddedAddr, Prefix: "coatnet", LabelsQoS: 1,
+			StatsInterval: 30 * time.Second, KeepAlive: 30 * time.Second, StoreLimit: 10000, Discovery: true,
+			DiscoveryPrefix: "homeassistant"},
+		StateDir: defaultStateDir(),
 		LogLevel: "info",
 	}
+}
+
+// defaultStateDir is systemd's StateDirectory= when it runs the agent
+// ($STATE_DIRECTORY), else $XDG_STATE_HOME/coatnet or
+// ~/.local/state/coatnet, so a user's `coatnet run` needs no root.
+func defaultStateDir() string {
+	if d, _, _ := strings.Cut(os.Getenv("STATE_DIRECTORY"), ":"); d != "" {
+		return d
+	}
+	if d := os.Getenv("XDG_STATE_HOME"); filepath.IsAbs(d) {
+		return filepath.Join(d, "coatnet")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "state", "coatnet")
+	}
+	return "/var/lib/coatnet"
 }
 
 // deviceName is what a device id (and a topic level made from it) may hold.
@@ -249,13 +279,13 @@ func (c *Config) problems() []string {
 	if c.Camera.ReopenBackoffMax < c.Camera.ReopenBackoff {
 		bad("camera.reopen_backoff_max", "%v is below reopen_backoff %v", c.Camera.ReopenBackoffMax, c.Camera.ReopenBackoff)
 	}
-	if !(c.Pipeline.MaxRate >= 0) || c.Pipeline.MaxRate > 1000 {
-		bad("pipeline.max_rate", "%v must be in [0, 1000] per second (0: no limit)", c.Pipeline.MaxRate)
+	if checkRate(c.Pipeline.MaxRate) != nil {
+		bad("pipeline.max_rate", "%v must be in [0, %d] per second (0: no limit)", c.Pipeline.MaxRate, maxRateLimit)
 	}
 	if c.Pipeline.TopK < 1 || c.Pipeline.TopK > 100 {
 		bad("pipeline.top_k", "%d must be in [1, 100]", c.Pipeline.TopK)
 	}
-	if !(c.Pipeline.Threshold >= 0 && c.Pipeline.Threshold <= 1) {
+	if checkThreshold(c.Pipeline.Threshold) != nil {
 		bad("pipeline.threshold", "%v must be in [0, 1]", c.Pipeline.Threshold)
 	}
 	if c.Pipeline.Publish != "every" && c.Pipeline.Publish != "change" {
@@ -278,7 +308,11 @@ func (c *Config) problems() []string {
 
 func (c *Config) validateMQTT(bad func(key, format string, args ...any)) {
 	m := &c.MQTT
-	if m.Broker != "" {
+	if m.Broker == "" {
+		if _, _, err := net.SplitHostPort(m.EmbeddedListen); err != nil {
+			bad("mqtt.embedded_listen", "%q must be host:port: %v", m.EmbeddedListen, err)
+		}
+	} else {
 		u, err := url.Parse(m.Broker)
 		switch {
 		case err != nil:

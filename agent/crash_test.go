@@ -26,7 +26,7 @@ func TestHelperAgentProcess(t *testing.T) {
 	cfg.Device = "crash-cam"
 	cfg.MQTT.Broker = os.Getenv("COATNET_HELPER_BROKER")
 	cfg.StateDir = os.Getenv("COATNET_HELPER_STATE")
-	p, err := NewPublisher(context.Background(), cfg, slog.New(slog.NewTextHandler(os.Stderr, nil)))
+	p, err := NewPublisher(context.Background(), cfg, NewControl(cfg.Pipeline), nil, slog.New(slog.NewTextHandler(os.Stderr, nil)))
 	if err != nil {
 		fmt.Println("error", err)
 		os.Exit(1)

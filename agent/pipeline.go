@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"log/slog"
 	"math"
 	"slices"
 	"sync"
@@ -79,9 +80,11 @@ func (f *changeFilter) admit(top string) bool {
 	return false
 }
 
-// Classifier labels a picture; model.Classifier is one.
+// Classifier labels a picture or an OpenCV BGR frame; model.Classifier
+// is one.
 type Classifier interface {
 	Logits(img image.Image) ([]float32, error)
+	LogitsBGR(pix []byte, width, height, stride int) ([]float32, error)
 }
 
 // LabelSink takes the messages to publish; Publisher is one.
@@ -99,29 +102,47 @@ type Pipeline struct {
 	Camera     string // camera name in the messages
 	Model      string // model id in the messages
 	Config     PipelineConfig
-	Stats      *Stats
+	// Control holds the live threshold, rate and pause, which override
+	// Config's; nil: Config's, never paused.
+	Control *Control
+	Stats   *Stats
+	// LabelLog, when set, logs every published message (the demo does).
+	LabelLog *slog.Logger
 }
 
 // Run classifies and publishes until ctx ends (nil) or the source ends
 // (io.EOF) or fails. A failed classification is counted in Stats (with
 // the last error), not fatal.
 func (p *Pipeline) Run(ctx context.Context) error {
-	filter := changeFilter{hysteresis: p.Config.Hysteresis}
-	var interval time.Duration
-	if p.Config.MaxRate > 0 {
-		interval = time.Duration(float64(time.Second) / p.Config.MaxRate)
+	if p.Control == nil {
+		p.Control = NewControl(p.Config)
 	}
-	var next time.Time
+	filter := changeFilter{hysteresis: p.Config.Hysteresis}
+	var last time.Time // when the last frame was taken
 	for {
-		if interval > 0 {
+		settings, changed := p.Control.Get()
+		if settings.Paused {
+			select {
+			case <-changed:
+				continue
+			case <-ctx.Done():
+				return nil
+			}
+		}
+		if settings.MaxRate > 0 {
+			next := last.Add(time.Duration(float64(time.Second) / settings.MaxRate))
 			if wait := time.Until(next); wait > 0 {
+				timer := time.NewTimer(wait)
 				select {
-				case <-time.After(wait):
+				case <-timer.C:
+				case <-changed:
+					timer.Stop()
+					continue
 				case <-ctx.Done():
+					timer.Stop()
 					return nil
 				}
 			}
-			next = time.Now().Add(interval)
 		}
 		frame, err := p.Source.Next(ctx)
 		if err != nil {
@@ -130,14 +151,15 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			}
 			return err
 		}
-		start := time.Now()
-		logits, err := p.Classifier.Logits(frame.Image)
+		last = time.Now()
+		logits, err := p.classify(frame)
+		frame.Release()
 		if err != nil {
 			p.Stats.classifyFailed(err)
 			continue
 		}
-		infer := time.Since(start)
-		labels := TopK(logits, p.Labels, p.Config.TopK, p.Config.Threshold)
+		infer := time.Since(last)
+		labels := TopK(logits, p.Labels, p.Config.TopK, settings.Threshold)
 		p.Stats.classified(infer)
 		top := ""
 		if len(labels) > 0 {
@@ -148,11 +170,24 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		}
 		msg := LabelsMessage{Time: frame.Time, Frame: frame.Index, Camera: p.Camera, Labels: labels,
 			InferenceMs: float64(infer.Microseconds()) / 1000, Model: p.Model}
-		if _, err := p.Sink.PublishLabels(msg); err != nil {
+		seq, err := p.Sink.PublishLabels(msg)
+		if err != nil {
 			return err
 		}
 		p.Stats.published(time.Since(frame.Time))
+		if p.LabelLog != nil && len(labels) > 0 {
+			p.LabelLog.Info("label", "seq", seq, "frame", frame.Index, "top", labels[0].Label,
+				"score", fmt.Sprintf("%.3f", labels[0].Score), "inference_ms", msg.InferenceMs)
+		}
 	}
+}
+
+// classify runs the model on a decoded picture or on OpenCV's BGR buffer.
+func (p *Pipeline) classify(f camera.Frame) ([]float32, error) {
+	if f.Image != nil {
+		return p.Classifier.Logits(f.Image)
+	}
+	return p.Classifier.LogitsBGR(f.BGR, f.Width, f.Height, f.Stride)
 }
 
 // Stats counts what the pipeline did and keeps recent latencies.

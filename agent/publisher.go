@@ -22,12 +22,15 @@ type Topics struct {
 	Labels string // one message per published classification
 	Status string // retained "online" / "offline"
 	Stats  string // periodic statistics
+	Set    string // commands: Set itself and Set/paused, Set/threshold, Set/rate
+	State  string // retained Settings, after every change
 }
 
 // TopicsFor derives the topics from the configuration.
 func TopicsFor(cfg *Config) Topics {
 	base := cfg.MQTT.Prefix + "/" + cfg.Device + "/"
-	return Topics{Labels: base + "labels", Status: base + "status", Stats: base + "stats"}
+	return Topics{Labels: base + "labels", Status: base + "status", Stats: base + "stats", Set: base + "set",
+		State: base + "state"}
 }
 
 // Label is one class and its score.
@@ -53,16 +56,23 @@ type LabelsMessage struct {
 // QoS 1 labels survive a broker or agent restart, with availability on the
 // status topic: "online" (retained) on every connect, "offline" as the will
 // and before a clean stop.
+//
+// It also takes commands from the set topics into a Control, mirrors the
+// settings on the retained state topic, and keeps Home Assistant's
+// discovery message current.
 type Publisher struct {
 	cfg        Config
 	topics     Topics
 	client     mqtt.Client
 	store      *boundedStore
 	log        *slog.Logger
+	control    *Control
+	discovery  atomic.Pointer[[]byte] // nil: discovery off
 	seq        atomic.Uint64
 	connects   atomic.Int64
 	published  atomic.Int64
 	connLosses atomic.Int64
+	rejected   atomic.Int64 // malformed commands
 }
 
 // publishTimeout bounds how long Close waits for "offline" to be accepted.
@@ -73,12 +83,16 @@ const waitLogInterval = 5 * time.Second
 
 // NewPublisher connects to the configured broker, waiting until the first
 // connection succeeds or ctx ends; later losses reconnect with back-off in
-// the background.
-func NewPublisher(ctx context.Context, cfg Config, log *slog.Logger) (*Publisher, error) {
+// the background. Commands change control; discovery (nil when off) is
+// Home Assistant's discovery message.
+func NewPublisher(ctx context.Context, cfg Config, control *Control, discovery []byte, log *slog.Logger) (*Publisher, error) {
 	if cfg.MQTT.Broker == "" {
 		return nil, errors.New("mqtt: no broker configured")
 	}
-	p := &Publisher{cfg: cfg, topics: TopicsFor(&cfg), log: log}
+	p := &Publisher{cfg: cfg, topics: TopicsFor(&cfg), log: log, control: control}
+	if discovery != nil {
+		p.discovery.Store(&discovery)
+	}
 	opts, err := p.options()
 	if err != nil {
 		return nil, err
@@ -124,11 +138,21 @@ func (p *Publisher) options() (*mqtt.ClientOptions, error) {
 		SetConnectRetryInterval(time.Second).
 		SetMaxReconnectInterval(time.Minute).
 		SetWill(p.topics.Status, "offline", 1, true).
+		SetDefaultPublishHandler(p.route).
 		SetOnConnectHandler(func(c mqtt.Client) {
 			n := p.connects.Add(1)
 			p.log.Info("mqtt connected", "broker", m.Broker, "client_id", p.cfg.ClientID(), "connects", n)
-			// From the handler's goroutine: publish without waiting.
+			// From the handler's goroutine: publish and subscribe without
+			// waiting. The session keeps subscriptions, but a broker that
+			// lost its database has none.
 			c.Publish(p.topics.Status, 1, true, "online")
+			p.PublishState()
+			subs := map[string]byte{p.topics.Set: 1, p.topics.Set + "/+": 1}
+			if p.discovery.Load() != nil {
+				subs[p.haStatusTopic()] = 1
+				p.publishDiscovery()
+			}
+			c.SubscribeMultiple(subs, nil)
 		}).
 		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
 			p.connLosses.Add(1)
@@ -190,6 +214,74 @@ func tlsConfig(m *MQTTConfig) (*tls.Config, error) {
 	}
 	return tc, nil
 }
+
+// haStatusTopic is where Home Assistant says "online" when it starts, so
+// that devices send their discovery again.
+func (p *Publisher) haStatusTopic() string { return p.cfg.MQTT.DiscoveryPrefix + "/status" }
+
+// route handles the messages of the subscribed topics on paho's goroutine:
+// it must not block.
+func (p *Publisher) route(_ mqtt.Client, msg mqtt.Message) {
+	topic := msg.Topic()
+	switch {
+	case topic == p.haStatusTopic():
+		if string(msg.Payload()) == "online" {
+			p.publishDiscovery()
+		}
+	case topic == p.topics.Set || strings.HasPrefix(topic, p.topics.Set+"/"):
+		sub := strings.TrimPrefix(strings.TrimPrefix(topic, p.topics.Set), "/")
+		edit, err := ParseCommand(sub, msg.Payload())
+		if err != nil {
+			p.rejected.Add(1)
+			p.log.Warn("command ignored", "topic", topic, "payload", clip(msg.Payload(), 64), "err", err)
+		} else {
+			s := p.control.Update(edit)
+			p.log.Info("command applied", "topic", topic, "paused", s.Paused, "threshold", s.Threshold, "max_rate", s.MaxRate)
+		}
+		// Either way the state topic shows what is in force.
+		p.PublishState()
+	}
+}
+
+// clip quotes at most n bytes of a payload for a log line.
+func clip(b []byte, n int) string {
+	if len(b) > n {
+		return fmt.Sprintf("%q...", b[:n])
+	}
+	return fmt.Sprintf("%q", b)
+}
+
+// PublishState publishes the settings in force, retained: on connect,
+// after a command and after a reload.
+func (p *Publisher) PublishState() {
+	s, _ := p.control.Get()
+	payload, err := json.Marshal(s)
+	if err != nil {
+		p.log.Error("state not published", "err", err)
+		return
+	}
+	p.client.Publish(p.topics.State, 1, true, payload)
+}
+
+// publishDiscovery publishes the discovery message, retained.
+func (p *Publisher) publishDiscovery() {
+	if d := p.discovery.Load(); d != nil {
+		p.client.Publish(DiscoveryTopic(&p.cfg), 1, true, *d)
+	}
+}
+
+// SetDiscovery replaces the discovery message (after a reload changed
+// the model) and publishes it; nil leaves discovery as it is.
+func (p *Publisher) SetDiscovery(d []byte) {
+	if d == nil || p.discovery.Load() == nil {
+		return
+	}
+	p.discovery.Store(&d)
+	p.publishDiscovery()
+}
+
+// CommandsRejected is how many malformed commands were ignored.
+func (p *Publisher) CommandsRejected() int64 { return p.rejected.Load() }
 
 // Topics returns the topics in use.
 func (p *Publisher) Topics() Topics { return p.topics }

@@ -75,6 +75,8 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func testConfig(t *testing.T, url string) Config {
 	cfg := Defaults()
 	cfg.Device = "test-cam"
+	cfg.Model.Path = "../models/fmnist-pre-int8.coatnet"
+	cfg.Camera.Source, cfg.Camera.Loop = "../testdata/fashion", false
 	cfg.MQTT.Broker = url
 	cfg.StateDir = t.TempDir()
 	if err := cfg.Validate(); err != nil {
@@ -92,7 +94,7 @@ func TestPublisherLabelsAndStatus(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	p, err := NewPublisher(ctx, cfg, log)
+	p, err := NewPublisher(ctx, cfg, NewControl(cfg.Pipeline), nil, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,11 +155,11 @@ func TestPublisherNoBroker(t *testing.T) {
 	cfg := testConfig(t, "mqtt://127.0.0.1:1")
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	if _, err := NewPublisher(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil))); err == nil {
+	if _, err := NewPublisher(ctx, cfg, NewControl(cfg.Pipeline), nil, slog.New(slog.NewTextHandler(io.Discard, nil))); err == nil {
 		t.Fatal("connected to nothing")
 	}
 	cfg.MQTT.Broker = ""
-	if _, err := NewPublisher(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil))); err == nil {
+	if _, err := NewPublisher(context.Background(), cfg, NewControl(cfg.Pipeline), nil, slog.New(slog.NewTextHandler(io.Discard, nil))); err == nil {
 		t.Fatal("no broker configured, no error")
 	}
 }
@@ -193,7 +195,7 @@ func TestPublisherSurvivesBrokerRestart(t *testing.T) {
 	sub := subscribe(t, b.url, cfg.MQTT.Prefix+"/"+cfg.Device+"/labels")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	p, err := NewPublisher(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	p, err := NewPublisher(ctx, cfg, NewControl(cfg.Pipeline), nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

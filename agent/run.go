@@ -6,97 +6,366 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"reflect"
+	"sync"
 	"time"
 
 	"github.com/coatnet-edge/coatnet-edge/camera"
 	"github.com/coatnet-edge/coatnet-edge/model"
 )
 
+// Options are what Run takes besides the configuration.
+type Options struct {
+	// Reload asks Run to read the configuration again with LoadConfig
+	// (SIGHUP) and apply it without dropping the MQTT session: the model
+	// is loaded again, the camera reopened if its settings changed, and
+	// the pipeline settings replaced. A configuration that does not load
+	// is logged and the running one kept.
+	Reload     <-chan struct{}
+	LoadConfig func() (Config, error)
+	// Version names the build in stats and Home Assistant's device info.
+	Version string
+}
+
 // Run is the agent: it loads the model, opens the camera and the MQTT
 // session, and classifies and publishes until ctx ends (a clean stop:
 // "offline" is published) or a non-looping source runs out. Problems with
 // the model, the camera or the broker at start are errors naming the
 // configuration key at fault.
-func Run(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
+func Run(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err error) {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	m, err := model.Open(cfg.Model.Path)
-	if err != nil {
-		return fmt.Errorf("model.path: %w", err)
+	// cfg stays as configured, for reloads to compare with; resolved has
+	// the demo's files and the embedded broker's URL.
+	resolved := cfg
+	if err := resolveDemo(&resolved, log); err != nil {
+		return err
 	}
-	defer m.Close()
-	md := m.Describe()
-	classifier, err := model.NewClassifier(m, cfg.Model.Threads)
+	inf, err := openInference(resolved)
 	if err != nil {
-		return fmt.Errorf("model.path: %w", err)
+		return err
 	}
-	defer classifier.Close()
-	// A folder of pictures plays at the classification rate, so that each
-	// picture is classified once (0: as fast as inference goes).
-	src, err := camera.Open(cfg.Camera.Source, cfg.Pipeline.MaxRate, cfg.Camera.Loop)
+	cam, err := openCamera(ctx, resolved, log)
 	if err != nil {
-		return fmt.Errorf("camera.source: %w", err)
+		inf.close()
+		return err
 	}
-	pub, err := NewPublisher(ctx, cfg, log)
+	a := &agent{cfg: cfg, opts: opts, log: log, inf: inf, cam: cam, control: NewControl(cfg.Pipeline),
+		stats: &Stats{}, start: time.Now()}
+	defer func() { a.inf.close(); a.cam.close() }()
+	var discovery []byte
+	if cfg.MQTT.Discovery {
+		if discovery, err = DiscoveryPayload(&cfg, inf.md.Name, opts.Version); err != nil {
+			return err
+		}
+	}
+	if cfg.MQTT.Broker == "" {
+		b, err := StartEmbeddedBroker(cfg.MQTT.EmbeddedListen, log)
+		if err != nil {
+			return fmt.Errorf("mqtt.embedded_listen: %w", err)
+		}
+		// Closed after the publisher, whose offline it carries.
+		defer b.Close()
+		resolved.MQTT.Broker = b.URL()
+		log.Info("embedded MQTT broker listening (no mqtt.broker configured)", "url", b.URL(),
+			"watch", fmt.Sprintf("mosquitto_sub -h %s -p %s -t '%s/#' -v  or  coatnet watch --broker %s",
+				hostOf(b.Addr()), portOf(b.Addr()), cfg.MQTT.Prefix, b.URL()))
+	}
+	a.pub, err = NewPublisher(ctx, resolved, a.control, discovery, log)
 	if err != nil {
-		src.Close()
 		if errors.Is(ctx.Err(), context.Canceled) {
 			// Asked to stop (SIGTERM) while waiting: a clean stop.
-			log.Info("stopped before the MQTT broker answered", "broker", cfg.MQTT.Broker)
+			log.Info("stopped before the MQTT broker answered", "broker", resolved.MQTT.Broker)
 			return nil
 		}
 		return fmt.Errorf("mqtt.broker: %w", err)
 	}
-	defer func() { err = errors.Join(err, pub.Close()) }()
-	frames := camera.NewLatest(ctx, src)
-	defer frames.Close()
-	log.Info("agent running", "device", cfg.Device, "model", md.Name, "kind", md.Kind, "camera", src.Name(),
-		"labels_topic", pub.Topics().Labels)
-	p := Pipeline{Source: frames, Classifier: classifier, Labels: md.Labels, Sink: pub, Camera: src.Name(),
-		Model: md.Name, Config: cfg.Pipeline, Stats: &Stats{}}
+	defer func() { err = errors.Join(err, a.pub.Close()) }()
+	log.Info("agent running", "device", cfg.Device, "model", inf.md.Name, "kind", inf.md.Kind, "camera", cam.src.Name(),
+		"labels_topic", a.pub.Topics().Labels)
 	if cfg.MQTT.StatsInterval > 0 {
 		statsCtx, stopStats := context.WithCancel(ctx)
 		defer stopStats()
-		go publishStats(statsCtx, cfg.MQTT.StatsInterval, pub, p.Stats, frames, log)
+		go a.publishStats(statsCtx, cfg.MQTT.StatsInterval)
 	}
-	err = p.Run(ctx)
-	st := p.Stats.Snapshot()
-	log.Info("agent stopped", "classified", st.Classified, "published", st.Published, "frames_dropped", frames.Dropped(),
-		"inference_p50_ms", st.InferenceP50Ms, "store_dropped", pub.StoreDropped())
+	err = a.loop(ctx)
+	st := a.stats.Snapshot()
+	log.Info("agent stopped", "classified", st.Classified, "published", st.Published,
+		"frames_dropped", a.counters().FramesDropped, "inference_p50_ms", st.InferenceP50Ms,
+		"store_dropped", a.pub.StoreDropped())
 	if errors.Is(err, io.EOF) {
-		log.Info("camera source ended", "camera", src.Name())
+		log.Info("camera source ended", "camera", a.cam.src.Name())
 		return nil
 	}
 	return err
 }
 
+func hostOf(addr string) string { h, _, _ := net.SplitHostPort(addr); return h }
+func portOf(addr string) string { _, p, _ := net.SplitHostPort(addr); return p }
+
+// agent is one Run: the parts a reload replaces and those it keeps.
+type agent struct {
+	cfg     Config
+	opts    Options
+	log     *slog.Logger
+	pub     *Publisher
+	control *Control
+	stats   *Stats
+	start   time.Time
+	reloads int64
+
+	mu  sync.Mutex // guards inf, cam and past for the stats goroutine
+	inf *inference
+	cam *cameraFeed
+	// past adds up the camera counters of the feeds a reload closed.
+	past cameraCounters
+}
+
+// loop runs the pipeline, restarting it around reloads.
+func (a *agent) loop(ctx context.Context) error {
+	for {
+		pctx, stop := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		p := a.pipeline()
+		go func() { done <- p.Run(pctx) }()
+	wait:
+		for {
+			select {
+			case err := <-done:
+				stop()
+				return err
+			case <-a.opts.Reload:
+				stopped, err := a.reload(ctx, stop, done)
+				if err != nil {
+					return err
+				}
+				if stopped {
+					break wait
+				}
+			}
+		}
+	}
+}
+
+// pipeline is the pipeline over the current model and camera.
+func (a *agent) pipeline() *Pipeline {
+	p := &Pipeline{Source: a.cam.frames, Classifier: a.inf.classifier, Labels: a.inf.md.Labels, Sink: a.pub,
+		Camera: a.cam.src.Name(), Model: a.inf.md.Name, Config: a.cfg.Pipeline, Control: a.control, Stats: a.stats}
+	if a.cfg.LogLabels {
+		p.LabelLog = a.log
+	}
+	return p
+}
+
+// reload reads the configuration again and, if it loads, stops the
+// pipeline (stop, then wait on done) and swaps in the new model and
+// camera; it reports whether the pipeline was stopped. Whatever fails is
+// logged and the running configuration kept; the error is for a camera
+// that neither the new nor the old configuration opens any more.
+func (a *agent) reload(ctx context.Context, stop context.CancelFunc, done <-chan error) (bool, error) {
+	log := a.log
+	if a.opts.LoadConfig == nil {
+		log.Warn("reload asked, but the agent was started without a configuration file")
+		return false, nil
+	}
+	log.Info("reloading the configuration")
+	cfg, err := a.opts.LoadConfig()
+	if err == nil {
+		err = cfg.Validate()
+	}
+	if err != nil {
+		log.Error("reload failed; the running configuration stays", "err", err)
+		return false, nil
+	}
+	// The MQTT session survives a reload, so its settings cannot change.
+	if !reflect.DeepEqual(cfg.MQTT, a.cfg.MQTT) || cfg.Device != a.cfg.Device || cfg.StateDir != a.cfg.StateDir {
+		log.Warn("device, mqtt and state_dir changes apply at the next restart")
+		cfg.MQTT, cfg.Device, cfg.StateDir = a.cfg.MQTT, a.cfg.Device, a.cfg.StateDir
+	}
+	resolved := cfg
+	if err := resolveDemo(&resolved, log); err != nil {
+		log.Error("reload failed; the running configuration stays", "err", err)
+		return false, nil
+	}
+	inf, err := openInference(resolved)
+	if err != nil {
+		log.Error("reload failed; the running configuration stays", "err", err)
+		return false, nil
+	}
+	stop()
+	if err := <-done; err != nil && !errors.Is(err, io.EOF) {
+		log.Warn("pipeline ended with an error during the reload", "err", err)
+	}
+	newCamera := cfg.Camera != a.cfg.Camera || cfg.Pipeline.MaxRate != a.cfg.Pipeline.MaxRate
+	cam := a.cam
+	if newCamera {
+		// The old camera closes first: a V4L2 device opens only once.
+		old := a.cam.counters()
+		a.cam.close()
+		if cam, err = openCamera(ctx, resolved, log); err != nil {
+			log.Error("the new camera does not open; going back to the old one", "err", err)
+			cfg.Camera, cfg.Pipeline.MaxRate = a.cfg.Camera, a.cfg.Pipeline.MaxRate
+			resolved = cfg
+			if err := resolveDemo(&resolved, log); err != nil {
+				inf.close()
+				return true, fmt.Errorf("reload: the old camera does not open either: %w", err)
+			}
+			if cam, err = openCamera(ctx, resolved, log); err != nil {
+				inf.close()
+				return true, fmt.Errorf("reload: the old camera does not open either: %w", err)
+			}
+		}
+		a.mu.Lock()
+		a.past.add(old)
+		a.mu.Unlock()
+	}
+	a.mu.Lock()
+	a.inf.close()
+	a.inf, a.cam = inf, cam
+	a.reloads++
+	a.mu.Unlock()
+	a.cfg = cfg
+	a.control.Update(func(s *Settings) { s.Threshold, s.MaxRate = cfg.Pipeline.Threshold, cfg.Pipeline.MaxRate })
+	a.pub.PublishState()
+	if cfg.MQTT.Discovery {
+		if d, err := DiscoveryPayload(&cfg, inf.md.Name, a.opts.Version); err == nil {
+			a.pub.SetDiscovery(d)
+		}
+	}
+	log.Info("configuration reloaded", "model", inf.md.Name, "kind", inf.md.Kind, "camera", cam.src.Name(),
+		"camera_reopened", newCamera)
+	return true, nil
+}
+
+// inference is a loaded model and its classifier.
+type inference struct {
+	model      model.Any
+	md         *model.Metadata
+	classifier *model.Classifier
+}
+
+func openInference(cfg Config) (*inference, error) {
+	m, err := model.Open(cfg.Model.Path)
+	if err != nil {
+		return nil, fmt.Errorf("model.path: %w", err)
+	}
+	c, err := model.NewClassifier(m, cfg.Model.Threads)
+	if err != nil {
+		m.Close()
+		return nil, fmt.Errorf("model.path: %w", err)
+	}
+	return &inference{model: m, md: m.Describe(), classifier: c}, nil
+}
+
+func (i *inference) close() {
+	i.classifier.Close()
+	i.model.Close()
+}
+
+// cameraFeed is the camera, reopened after stalls, read on its own
+// goroutine for the newest frame.
+type cameraFeed struct {
+	src    *camera.Reopening
+	frames *camera.Latest
+}
+
+func openCamera(ctx context.Context, cfg Config, log *slog.Logger) (*cameraFeed, error) {
+	c := cfg.Camera
+	src, err := camera.NewReopening(ctx, camera.ReopenConfig{
+		// A folder of pictures plays at the classification rate, so that
+		// each picture is classified once (0: as fast as inference goes).
+		Open: func(context.Context) (camera.Source, error) {
+			return camera.Open(c.Source, cfg.Pipeline.MaxRate, c.Loop)
+		},
+		StallTimeout: c.StallTimeout, Backoff: c.ReopenBackoff, BackoffMax: c.ReopenBackoffMax, Log: log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("camera.source: %w", err)
+	}
+	return &cameraFeed{src: src, frames: camera.NewLatest(ctx, src)}, nil
+}
+
+func (c *cameraFeed) close() { c.frames.Close() }
+
+// cameraCounters are what a camera feed counts.
+type cameraCounters struct {
+	FramesRead    int64 `json:"frames_read"`
+	FramesDropped int64 `json:"frames_dropped"` // replaced by a newer frame before classification
+	CameraStalls  int64 `json:"camera_stalls"`  // stalls and failures
+	CameraReopens int64 `json:"camera_reopens"`
+}
+
+func (c *cameraFeed) counters() cameraCounters {
+	return cameraCounters{FramesRead: c.frames.Read(), FramesDropped: c.frames.Dropped(), CameraStalls: c.src.Stalls(),
+		CameraReopens: c.src.Reopens()}
+}
+
+func (c *cameraCounters) add(o cameraCounters) {
+	c.FramesRead += o.FramesRead
+	c.FramesDropped += o.FramesDropped
+	c.CameraStalls += o.CameraStalls
+	c.CameraReopens += o.CameraReopens
+}
+
+// counters are the camera counters of this run, across reloads.
+func (a *agent) counters() cameraCounters {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	c := a.past
+	c.add(a.cam.counters())
+	return c
+}
+
 // AgentStats is the payload of the stats topic.
 type AgentStats struct {
 	Time          time.Time `json:"time"`
+	Version       string    `json:"version,omitempty"`
 	UptimeSeconds float64   `json:"uptime_s"`
 	StatsSnapshot
-	FramesRead    int64 `json:"frames_read"`
-	FramesDropped int64 `json:"frames_dropped"` // replaced by a newer frame before classification
-	Reconnects    int64 `json:"mqtt_reconnects"`
-	StoreDropped  int64 `json:"mqtt_store_dropped"`
+	cameraCounters
+	// Rates over the last stats interval.
+	FramesPerSecond     float64 `json:"frames_per_s"`
+	ClassifiedPerSecond float64 `json:"classified_per_s"`
+	CameraStalled       bool    `json:"camera_stalled"`
+	Paused              bool    `json:"paused"`
+	Reconnects          int64   `json:"mqtt_reconnects"`
+	StoreDropped        int64   `json:"mqtt_store_dropped"`
+	CommandsRejected    int64   `json:"commands_rejected"`
+	Reloads             int64   `json:"reloads"`
+}
+
+// snapshot gathers the stats at now.
+func (a *agent) snapshot(now time.Time) AgentStats {
+	settings, _ := a.control.Get()
+	a.mu.Lock()
+	stalled, reloads := a.cam.src.Stalled(), a.reloads
+	a.mu.Unlock()
+	return AgentStats{Time: now, Version: a.opts.Version, UptimeSeconds: now.Sub(a.start).Seconds(),
+		StatsSnapshot: a.stats.Snapshot(), cameraCounters: a.counters(), CameraStalled: stalled,
+		Paused: settings.Paused, Reconnects: a.pub.Reconnects(), StoreDropped: a.pub.StoreDropped(),
+		CommandsRejected: a.pub.CommandsRejected(), Reloads: reloads}
 }
 
 // publishStats publishes AgentStats every interval until ctx ends.
-func publishStats(ctx context.Context, interval time.Duration, pub *Publisher, st *Stats, frames *camera.Latest, log *slog.Logger) {
-	start := time.Now()
+func (a *agent) publishStats(ctx context.Context, interval time.Duration) {
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
+	prev := a.snapshot(a.start)
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case now := <-tick.C:
-			s := AgentStats{Time: now, UptimeSeconds: now.Sub(start).Seconds(), StatsSnapshot: st.Snapshot(),
-				FramesRead: frames.Read(), FramesDropped: frames.Dropped(), Reconnects: pub.Reconnects(),
-				StoreDropped: pub.StoreDropped()}
-			if err := pub.PublishStats(s); err != nil {
-				log.Warn("stats not published", "err", err)
+			s := a.snapshot(now)
+			if dt := now.Sub(prev.Time).Seconds(); dt > 0 {
+				s.FramesPerSecond = float64(s.FramesRead-prev.FramesRead) / dt
+				s.ClassifiedPerSecond = float64(s.Classified-prev.Classified) / dt
+			}
+			prev = s
+			if err := a.pub.PublishStats(s); err != nil {
+				a.log.Warn("stats not published", "err", err)
 			}
 		}
 	}

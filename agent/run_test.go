@@ -19,15 +19,13 @@ import (
 func TestRunEndToEnd(t *testing.T) {
 	b := startBroker(t)
 	cfg := testConfig(t, b.url)
-	cfg.Model.Path = "../models/fmnist-pre-int8.coatnet"
-	cfg.Camera.Source = "../testdata/fashion"
 	cfg.Pipeline.MaxRate = 20
 	cfg.Pipeline.TopK = 2
 	cfg.MQTT.StatsInterval = 200 * time.Millisecond
 	sub := subscribe(t, b.url, cfg.MQTT.Prefix+"/"+cfg.Device+"/#")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if err := Run(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+	if err := Run(ctx, cfg, Options{}, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "offline", func() bool {
@@ -99,8 +97,6 @@ func sampleLabels(t *testing.T) []string {
 // TestRunBadInput: each problem is one clear error naming its key.
 func TestRunBadInput(t *testing.T) {
 	base := testConfig(t, "mqtt://127.0.0.1:1")
-	base.Model.Path = "../models/fmnist-pre-int8.coatnet"
-	base.Camera.Source = "../testdata/fashion"
 	corrupt := t.TempDir() + "/corrupt.coatnet"
 	if err := os.WriteFile(corrupt, []byte("not a model"), 0o644); err != nil {
 		t.Fatal(err)
@@ -118,7 +114,7 @@ func TestRunBadInput(t *testing.T) {
 		cfg := base
 		c.edit(&cfg)
 		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-		err := Run(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		err := Run(ctx, cfg, Options{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 		cancel()
 		if err == nil || !strings.Contains(err.Error(), c.key) {
 			t.Errorf("%s: %v, want an error naming %s", name, err, c.key)

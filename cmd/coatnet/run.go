@@ -2,6 +2,7 @@ package main
 
 import (
 	"log/slog"
+	"os"
 	"os/signal"
 	"syscall"
 
@@ -13,14 +14,28 @@ import (
 func newRunCmd() *cobra.Command {
 	var configPath string
 	cmd := &cobra.Command{
-		Use:   "run --config FILE",
+		Use:   "run [--config FILE]",
 		Short: "Run the agent: camera frames to the model to MQTT labels",
 		Long: `run is the long-running agent. It reads the YAML configuration FILE (every
 key is optional; unknown keys and bad values are errors, all listed at once),
 loads the model, opens the camera and the MQTT broker, and publishes one JSON
 message per classified frame to <prefix>/<device>/labels, with a retained
-online/offline on <prefix>/<device>/status. SIGINT or SIGTERM stop it cleanly
-(offline is published, exit status 0).
+online/offline on <prefix>/<device>/status, statistics on .../stats, and the
+settings in force (paused, threshold, max_rate) retained on .../state.
+Commands on .../set change them: "pause", "resume" or JSON such as
+{"threshold": 0.5, "max_rate": 2}; .../set/paused takes ON/OFF,
+.../set/threshold and .../set/rate a number. With mqtt.discovery (the
+default) Home Assistant finds the device by itself.
+
+Without --config it runs the demo, the defaults: the int8 Fashion-MNIST model
+built into this binary, a video of Fashion-MNIST test images made once in the
+state directory (~/.local/state/coatnet), and an embedded MQTT broker on
+127.0.0.1:1883. It logs every label it publishes and says how to watch them.
+
+SIGINT or SIGTERM stop it cleanly (offline is published, exit status 0).
+SIGHUP reads FILE again and applies it without dropping the MQTT session:
+the model is loaded again and the camera reopened if its settings changed;
+a file that does not load is logged and the running configuration kept.
 
 A minimal configuration:
 
@@ -29,20 +44,46 @@ A minimal configuration:
   camera: {source: /dev/video0}
   mqtt: {broker: mqtt://192.168.1.10:1883}
 
-Watch it with: mosquitto_sub -h 192.168.1.10 -t 'coatnet/#' -v`,
-		Example: `  coatnet run --config /etc/coatnet/agent.yaml`,
-		Args:    cobra.NoArgs,
+Watch it with: mosquitto_sub -h 192.168.1.10 -t 'coatnet/#' -v
+or: coatnet watch --broker mqtt://192.168.1.10:1883`,
+		Example: `  coatnet run                                # the demo
+  coatnet run --config /etc/coatnet/agent.yaml`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := agent.LoadConfig(configPath)
-			if err != nil {
-				return err
+			cfg := agent.Defaults()
+			cfg.LogLabels = true // the demo shows what it publishes
+			var load func() (agent.Config, error)
+			if configPath != "" {
+				load = func() (agent.Config, error) { return agent.LoadConfig(configPath) }
+				var err error
+				if cfg, err = load(); err != nil {
+					return err
+				}
+			}
+			log := slog.Default()
+			if !cmd.Flags().Changed("log-level") {
+				var lvl slog.Level
+				if err := lvl.UnmarshalText([]byte(cfg.LogLevel)); err == nil {
+					log = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: lvl}))
+				}
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			return agent.Run(ctx, cfg, slog.Default())
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer func() { signal.Stop(hup); close(hup) }()
+			reload := make(chan struct{}, 1)
+			go func() {
+				for range hup {
+					select {
+					case reload <- struct{}{}:
+					default: // one reload already waits
+					}
+				}
+			}()
+			return agent.Run(ctx, cfg, agent.Options{Reload: reload, LoadConfig: load, Version: version()}, log)
 		},
 	}
-	cmd.Flags().StringVar(&configPath, "config", "", "the agent's YAML configuration file (required)")
-	cmd.MarkFlagRequired("config")
+	cmd.Flags().StringVar(&configPath, "config", "", "the agent's YAML configuration file (default: the demo)")
 	return cmd
 }

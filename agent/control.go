@@ -1,0 +1,151 @@
+package agent
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Settings are what the set topics change while the agent runs; the
+// retained state topic mirrors them.
+type Settings struct {
+	Paused    bool    `json:"paused"`
+	Threshold float64 `json:"threshold"`
+	MaxRate   float64 `json:"max_rate"` // classifications per second, 0: no limit
+}
+
+// Control holds the live Settings. The pipeline reads them every frame and
+// waits on Changed while paused or rate-limited, so a command takes effect
+// at once.
+type Control struct {
+	mu      sync.Mutex
+	s       Settings
+	changed chan struct{} // closed and replaced on every change
+}
+
+// NewControl starts from the configured threshold and rate, not paused.
+func NewControl(p PipelineConfig) *Control {
+	return &Control{s: Settings{Threshold: p.Threshold, MaxRate: p.MaxRate}, changed: make(chan struct{})}
+}
+
+// Get returns the settings and a channel closed at their next change.
+func (c *Control) Get() (Settings, <-chan struct{}) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.s, c.changed
+}
+
+// Update changes the settings with edit and returns the result.
+func (c *Control) Update(edit func(*Settings)) Settings {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	edit(&c.s)
+	close(c.changed)
+	c.changed = make(chan struct{})
+	return c.s
+}
+
+// maxRateLimit matches pipeline.max_rate's bound in the configuration.
+const maxRateLimit = 1000
+
+// ParseCommand reads one command: on the topic <prefix>/<device>/set the
+// payload is "pause", "resume" or a JSON object of Settings fields; on
+// .../set/paused it is ON/OFF (as Home Assistant's switch sends),
+// true/false or 1/0; on .../set/threshold a number in [0, 1]; on
+// .../set/rate a number in [0, 1000]. sub is the topic after .../set ("",
+// "paused", "threshold" or "rate"). The returned edit applies it.
+func ParseCommand(sub string, payload []byte) (func(*Settings), error) {
+	text := strings.TrimSpace(string(payload))
+	switch sub {
+	case "":
+		switch strings.ToLower(text) {
+		case "pause":
+			return func(s *Settings) { s.Paused = true }, nil
+		case "resume":
+			return func(s *Settings) { s.Paused = false }, nil
+		}
+		if !strings.HasPrefix(text, "{") {
+			return nil, errors.New(`want "pause", "resume" or a JSON object such as {"threshold": 0.5}`)
+		}
+		var cmd struct {
+			Paused    *bool    `json:"paused"`
+			Threshold *float64 `json:"threshold"`
+			MaxRate   *float64 `json:"max_rate"`
+		}
+		dec := json.NewDecoder(bytes.NewReader(payload))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&cmd); err != nil {
+			return nil, fmt.Errorf("JSON: %w (fields: paused, threshold, max_rate)", err)
+		}
+		if cmd.Threshold != nil {
+			if err := checkThreshold(*cmd.Threshold); err != nil {
+				return nil, err
+			}
+		}
+		if cmd.MaxRate != nil {
+			if err := checkRate(*cmd.MaxRate); err != nil {
+				return nil, err
+			}
+		}
+		if cmd.Paused == nil && cmd.Threshold == nil && cmd.MaxRate == nil {
+			return nil, errors.New("the JSON object sets nothing (fields: paused, threshold, max_rate)")
+		}
+		return func(s *Settings) {
+			if cmd.Paused != nil {
+				s.Paused = *cmd.Paused
+			}
+			if cmd.Threshold != nil {
+				s.Threshold = *cmd.Threshold
+			}
+			if cmd.MaxRate != nil {
+				s.MaxRate = *cmd.MaxRate
+			}
+		}, nil
+	case "paused":
+		switch strings.ToLower(text) {
+		case "on", "true", "1":
+			return func(s *Settings) { s.Paused = true }, nil
+		case "off", "false", "0":
+			return func(s *Settings) { s.Paused = false }, nil
+		}
+		return nil, errors.New("want ON or OFF")
+	case "threshold":
+		v, err := strconv.ParseFloat(text, 64)
+		if err != nil {
+			return nil, errors.New("want a number in [0, 1]")
+		}
+		if err := checkThreshold(v); err != nil {
+			return nil, err
+		}
+		return func(s *Settings) { s.Threshold = v }, nil
+	case "rate":
+		v, err := strconv.ParseFloat(text, 64)
+		if err != nil {
+			return nil, fmt.Errorf("want a number of frames per second in [0, %d]", maxRateLimit)
+		}
+		if err := checkRate(v); err != nil {
+			return nil, err
+		}
+		return func(s *Settings) { s.MaxRate = v }, nil
+	}
+	return nil, errors.New("unknown command topic (set, set/paused, set/threshold, set/rate)")
+}
+
+func checkThreshold(v float64) error {
+	if !(v >= 0 && v <= 1) {
+		return fmt.Errorf("threshold %v is outside [0, 1]", v)
+	}
+	return nil
+}
+
+func checkRate(v float64) error {
+	if !(v >= 0 && v <= maxRateLimit) || math.IsInf(v, 0) {
+		return fmt.Errorf("rate %v is outside [0, %d] frames per second", v, maxRateLimit)
+	}
+	return nil
+}

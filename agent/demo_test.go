@@ -1,0 +1,113 @@
+//go:build !nogocv
+
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/coatnet-edge/coatnet-edge/dataset"
+	"github.com/coatnet-edge/coatnet-edge/demo"
+	"github.com/coatnet-edge/coatnet-edge/model"
+)
+
+// TestDemoEndToEnd runs the agent on its defaults (the built-in int8 model
+// and the demo video, read through GoCV) against a real mosquitto: every
+// label message arrives in order with no sequence gap, each published top
+// label is what the model says of that test image on its own (the video
+// is lossless), and the accuracy against the video's ground truth is the
+// model's test accuracy within sampling error.
+func TestDemoEndToEnd(t *testing.T) {
+	b := startBroker(t)
+	cfg := testConfig(t, b.url)
+	def := Defaults()
+	cfg.Model, cfg.Camera = def.Model, def.Camera
+	cfg.Camera.Loop = false
+	cfg.Pipeline.MaxRate = 100 // the video plays at this rate; inference keeps up with most frames
+	cfg.Model.Threads = 1
+	sub := subscribe(t, b.url, cfg.MQTT.Prefix+"/"+cfg.Device+"/#")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if err := Run(ctx, cfg, Options{}, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "offline", func() bool {
+		sub.mu.Lock()
+		defer sub.mu.Unlock()
+		return len(sub.statuses) > 0 && sub.statuses[len(sub.statuses)-1] == "offline"
+	})
+
+	video := filepath.Join(cfg.StateDir, "demo", demo.DefaultName)
+	truth, err := demo.LoadLabels(video + demo.LabelsSuffix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := model.Open(filepath.Join(cfg.StateDir, "demo", "fmnist-pre-int8.coatnet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	c, err := model.NewClassifier(m, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	set, err := dataset.Open("fashion-mnist", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := m.Describe().Labels
+
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	n := len(sub.labels)
+	if n < len(truth)/2 {
+		t.Fatalf("%d label messages for %d frames", n, len(truth))
+	}
+	correct, last := 0, int64(-1)
+	for i, l := range sub.labels {
+		if l.Seq != uint64(i+1) {
+			t.Fatalf("message %d has sequence number %d", i, l.Seq)
+		}
+		if l.Frame <= last || l.Frame >= int64(len(truth)) {
+			t.Fatalf("message %d is frame %d after %d", i, l.Frame, last)
+		}
+		last = l.Frame
+		direct, err := c.Classify(set.Image(int(l.Frame)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l.Labels[0].Label != names[direct] {
+			t.Fatalf("frame %d: the agent says %s, the model on test image %d says %s",
+				l.Frame, l.Labels[0].Label, l.Frame, names[direct])
+		}
+		if l.Labels[0].Label == names[truth[l.Frame]] {
+			correct++
+		}
+	}
+	var ref struct {
+		TestAccuracy float64 `json:"test_accuracy"`
+	}
+	raw, err := os.ReadFile("../testdata/fashion/pytorch-fmnist-pre.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &ref); err != nil {
+		t.Fatal(err)
+	}
+	acc := float64(correct) / float64(n)
+	// Three standard errors of a proportion over n frames.
+	tol := 3 * math.Sqrt(ref.TestAccuracy*(1-ref.TestAccuracy)/float64(n))
+	t.Logf("%d label messages for %d frames; accuracy %.2f%% against the ground truth (test set %.2f%%, tolerance %.2f points)",
+		n, len(truth), 100*acc, 100*ref.TestAccuracy, 100*tol)
+	if math.Abs(acc-ref.TestAccuracy) > tol {
+		t.Errorf("accuracy %.4f is not the test accuracy %.4f within %.4f", acc, ref.TestAccuracy, tol)
+	}
+}
