@@ -14,7 +14,7 @@ import (
 
 // broker is a mosquitto process on a loopback port, for as long as the test.
 type broker struct {
-	t    *testing.T
+	t    testing.TB
 	bin  string
 	url  string
 	port int
@@ -26,7 +26,7 @@ type broker struct {
 // startBroker runs Debian's mosquitto on a free loopback port with
 // persistence in a temporary folder. Without mosquitto the test is
 // skipped, except under CI=true (the Makefile installs it).
-func startBroker(t *testing.T) *broker {
+func startBroker(t testing.TB) *broker {
 	t.Helper()
 	bin, err := exec.LookPath("mosquitto")
 	if err != nil {

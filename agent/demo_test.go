@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coatnet-edge/coatnet-edge/camera"
 	"github.com/coatnet-edge/coatnet-edge/dataset"
 	"github.com/coatnet-edge/coatnet-edge/demo"
 	"github.com/coatnet-edge/coatnet-edge/model"
@@ -110,4 +111,19 @@ func TestDemoEndToEnd(t *testing.T) {
 	if math.Abs(acc-ref.TestAccuracy) > tol {
 		t.Errorf("accuracy %.4f is not the test accuracy %.4f within %.4f", acc, ref.TestAccuracy, tol)
 	}
+}
+
+// BenchmarkCaptureToPublish is BenchmarkPublishPath with the frames read
+// through GoCV from the demo video (FFV1 decode, the Mat buffer pool) as
+// fast as it decodes: everything but inference, per published message.
+func BenchmarkCaptureToPublish(b *testing.B) {
+	v, err := demo.EnsureVideo(filepath.Join(b.TempDir(), demo.DefaultName), "", 200)
+	if err != nil {
+		b.Fatal(err)
+	}
+	src, err := camera.OpenCapture(v.Path, 0, true)
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchPipeline(b, src)
 }

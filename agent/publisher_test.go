@@ -72,7 +72,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func testConfig(t *testing.T, url string) Config {
+func testConfig(t testing.TB, url string) Config {
 	cfg := Defaults()
 	cfg.Device = "test-cam"
 	cfg.Model.Path = "../models/fmnist-pre-int8.coatnet"
