@@ -36,10 +36,10 @@ func (c *constantClassifier) LogitsBGR([]byte, int, int, int) ([]float32, error)
 
 // countingSink passes messages to a Publisher and ends the run after n.
 type countingSink struct {
-	pub    *Publisher
-	max int64
-	done   context.CancelFunc
-	count  atomic.Int64
+	pub   *Publisher
+	max   int64
+	done  context.CancelFunc
+	count atomic.Int64
 }
 
 func (s *countingSink) PublishLabels(m LabelsMessage) (uint64, error) {
