@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/coatnet-edge/coatnet-edge/camera"
+	"github.com/coatnet-edge/coatnet-edge/internal/mqtttest"
 )
 
 // constantClassifier stands in for the model, so a benchmark measures the
@@ -71,8 +72,8 @@ func (m *memorySource) Close() error { return nil }
 // per-message cost of capture, the newest-frame hand-over, top-k, JSON and
 // the QoS 1 publish with its file store.
 func benchPipeline(b *testing.B, src camera.Source) {
-	br := startBroker(b)
-	cfg := testConfig(b, br.url)
+	br := mqtttest.Start(b, mqtttest.Options{})
+	cfg := testConfig(b, br.URL)
 	cfg.Pipeline.MaxRate = 0
 	pub, err := NewPublisher(context.Background(), cfg, NewControl(cfg.Pipeline), nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {

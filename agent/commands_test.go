@@ -12,6 +12,8 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/coatnet-edge/coatnet-edge/internal/mqtttest"
 )
 
 // recorder keeps every message of a topic filter, by topic.
@@ -132,13 +134,13 @@ func noGaps(t *testing.T, msgs []LabelsMessage) {
 // change shows on the retained state topic, and malformed commands are
 // each one log line and a count in stats while nothing is lost.
 func TestCommands(t *testing.T) {
-	b := startBroker(t)
-	cfg := testConfig(t, b.url)
+	b := mqtttest.Start(t, mqtttest.Options{})
+	cfg := testConfig(t, b.URL)
 	cfg.Camera.Loop = true
 	cfg.Pipeline.MaxRate = 25
 	cfg.MQTT.StatsInterval = 100 * time.Millisecond
 	topics := TopicsFor(&cfg)
-	rec := record(t, b.url, "test-recorder", cfg.MQTT.Prefix+"/#")
+	rec := record(t, b.URL, "test-recorder", cfg.MQTT.Prefix+"/#")
 	log, stop := startAgent(t, cfg, Options{})
 
 	waitFor(t, "the state", func() bool { return rec.last(topics.State) != nil })
@@ -208,14 +210,14 @@ func TestCommands(t *testing.T) {
 // device and its entities, and is sent again when Home Assistant comes
 // online.
 func TestHomeAssistantDiscovery(t *testing.T) {
-	b := startBroker(t)
-	cfg := testConfig(t, b.url)
+	b := mqtttest.Start(t, mqtttest.Options{})
+	cfg := testConfig(t, b.URL)
 	cfg.Camera.Loop = true
 	topic := DiscoveryTopic(&cfg)
 	if topic != "homeassistant/device/coatnet-test-cam/config" {
 		t.Fatalf("discovery topic %s", topic)
 	}
-	rec := record(t, b.url, "test-recorder", "homeassistant/#")
+	rec := record(t, b.URL, "test-recorder", "homeassistant/#")
 	startAgent(t, cfg, Options{Version: "v-test"})
 	waitFor(t, "discovery", func() bool { return rec.count(topic) == 1 })
 	var d struct {
@@ -248,7 +250,7 @@ func TestHomeAssistantDiscovery(t *testing.T) {
 		}
 	}
 	// A late subscriber gets it too: it is retained.
-	late := record(t, b.url, "test-late", topic)
+	late := record(t, b.URL, "test-late", topic)
 	waitFor(t, "the retained discovery", func() bool { return late.count(topic) == 1 })
 
 	rec.send(t, "homeassistant/status", "online")
@@ -265,13 +267,13 @@ func TestHomeAssistantDiscovery(t *testing.T) {
 // carry on (no offline, no reconnect, no gap), and a configuration that
 // does not load leaves the agent running as it was.
 func TestReload(t *testing.T) {
-	b := startBroker(t)
-	cfg := testConfig(t, b.url)
+	b := mqtttest.Start(t, mqtttest.Options{})
+	cfg := testConfig(t, b.URL)
 	cfg.Camera.Loop = true
 	cfg.Pipeline.MaxRate = 25
 	cfg.MQTT.StatsInterval = 100 * time.Millisecond
 	topics := TopicsFor(&cfg)
-	rec := record(t, b.url, "test-recorder", cfg.MQTT.Prefix+"/#")
+	rec := record(t, b.URL, "test-recorder", cfg.MQTT.Prefix+"/#")
 
 	var mu sync.Mutex
 	next := func() (Config, error) { return Config{}, errors.New("config: line 3: bad") }

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/coatnet-edge/coatnet-edge/internal/mqtttest"
 )
 
 // The helper agent: this test binary re-executed with COATNET_HELPER_AGENT
@@ -113,17 +115,17 @@ func (h *helperAgent) kill() {
 // back, it delivers every one of them. Killed again while connected, its
 // will tells subscribers it is offline.
 func TestPublisherSurvivesAgentCrash(t *testing.T) {
-	b := startBroker(t)
+	b := mqtttest.Start(t, mqtttest.Options{})
 	state := t.TempDir()
-	sub := subscribe(t, b.url, "coatnet/crash-cam/#")
+	sub := subscribe(t, b.URL, "coatnet/crash-cam/#")
 	online := func() bool {
 		sub.mu.Lock()
 		defer sub.mu.Unlock()
 		return len(sub.statuses) > 0 && sub.statuses[len(sub.statuses)-1] == "online"
 	}
-	first := startHelperAgent(t, b.url, state)
+	first := startHelperAgent(t, b.URL, state)
 	waitFor(t, "online", online)
-	b.kill()
+	b.Kill()
 	const n = 100
 	fmt.Fprintf(first.stdin, "publish %d\n", n)
 	first.expect(t, "published")
@@ -137,8 +139,8 @@ func TestPublisherSurvivesAgentCrash(t *testing.T) {
 	}
 	t.Logf("%d messages in the crashed agent's store", len(files))
 
-	b.start()
-	second := startHelperAgent(t, b.url, state)
+	b.Start()
+	second := startHelperAgent(t, b.URL, state)
 	waitFor(t, "the stored labels", func() bool { return len(sub.missing(n)) == 0 })
 	waitFor(t, "online again", online)
 	second.kill()

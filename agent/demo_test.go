@@ -16,6 +16,7 @@ import (
 	"github.com/coatnet-edge/coatnet-edge/camera"
 	"github.com/coatnet-edge/coatnet-edge/dataset"
 	"github.com/coatnet-edge/coatnet-edge/demo"
+	"github.com/coatnet-edge/coatnet-edge/internal/mqtttest"
 	"github.com/coatnet-edge/coatnet-edge/model"
 )
 
@@ -26,14 +27,14 @@ import (
 // is lossless), and the accuracy against the video's ground truth is the
 // model's test accuracy within sampling error.
 func TestDemoEndToEnd(t *testing.T) {
-	b := startBroker(t)
-	cfg := testConfig(t, b.url)
+	b := mqtttest.Start(t, mqtttest.Options{})
+	cfg := testConfig(t, b.URL)
 	def := Defaults()
 	cfg.Model, cfg.Camera = def.Model, def.Camera
 	cfg.Camera.Loop = false
 	cfg.Pipeline.MaxRate = 100 // the video plays at this rate; inference keeps up with most frames
 	cfg.Model.Threads = 1
-	sub := subscribe(t, b.url, cfg.MQTT.Prefix+"/"+cfg.Device+"/#")
+	sub := subscribe(t, b.URL, cfg.MQTT.Prefix+"/"+cfg.Device+"/#")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	if err := Run(ctx, cfg, Options{}, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/coatnet-edge/coatnet-edge/internal/mqtttest"
 )
 
 // subscriber records what arrives on a topic filter.
@@ -88,9 +90,9 @@ func testConfig(t testing.TB, url string) Config {
 // TestPublisherLabelsAndStatus: "online" on connect, every label message
 // in order with no sequence gap, "offline" on a clean close.
 func TestPublisherLabelsAndStatus(t *testing.T) {
-	b := startBroker(t)
-	cfg := testConfig(t, b.url)
-	sub := subscribe(t, b.url, cfg.MQTT.Prefix+"/"+cfg.Device+"/#")
+	b := mqtttest.Start(t, mqtttest.Options{})
+	cfg := testConfig(t, b.URL)
+	sub := subscribe(t, b.URL, cfg.MQTT.Prefix+"/"+cfg.Device+"/#")
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -190,9 +192,9 @@ func (s *subscriber) missing(n int) []uint64 {
 // (persistence, autosave on every change); the agent keeps what the broker
 // had not acknowledged in its file store and sends it after reconnecting.
 func TestPublisherSurvivesBrokerRestart(t *testing.T) {
-	b := startBroker(t)
-	cfg := testConfig(t, b.url)
-	sub := subscribe(t, b.url, cfg.MQTT.Prefix+"/"+cfg.Device+"/labels")
+	b := mqtttest.Start(t, mqtttest.Options{})
+	cfg := testConfig(t, b.URL)
+	sub := subscribe(t, b.URL, cfg.MQTT.Prefix+"/"+cfg.Device+"/labels")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	p, err := NewPublisher(ctx, cfg, NewControl(cfg.Pipeline), nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -203,10 +205,10 @@ func TestPublisherSurvivesBrokerRestart(t *testing.T) {
 	const n = 600
 	for i := range n {
 		if i == n/3 {
-			b.kill()
+			b.Kill()
 		}
 		if i == n/2 {
-			b.start()
+			b.Start()
 		}
 		if _, err := p.PublishLabels(LabelsMessage{Time: time.Now(), Camera: "demo", Labels: []Label{{Label: "Coat", Score: 1}}}); err != nil {
 			t.Fatal(err)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coatnet-edge/coatnet-edge/internal/mqtttest"
 )
 
 // TestRunEndToEnd runs the agent on the shipped int8 demo model with the
@@ -17,12 +19,12 @@ import (
 // reaches a subscriber, numbered without gaps, the labels are as accurate
 // as the model is on these pictures, and the clean stop says offline.
 func TestRunEndToEnd(t *testing.T) {
-	b := startBroker(t)
-	cfg := testConfig(t, b.url)
+	b := mqtttest.Start(t, mqtttest.Options{})
+	cfg := testConfig(t, b.URL)
 	cfg.Pipeline.MaxRate = 20
 	cfg.Pipeline.TopK = 2
 	cfg.MQTT.StatsInterval = 200 * time.Millisecond
-	sub := subscribe(t, b.url, cfg.MQTT.Prefix+"/"+cfg.Device+"/#")
+	sub := subscribe(t, b.URL, cfg.MQTT.Prefix+"/"+cfg.Device+"/#")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if err := Run(ctx, cfg, Options{}, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {

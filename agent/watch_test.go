@@ -10,6 +10,8 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/coatnet-edge/coatnet-edge/internal/mqtttest"
 )
 
 // syncBuffer is a bytes.Buffer safe for the watcher and the test.
@@ -33,15 +35,15 @@ func (s *syncBuffer) String() string {
 // TestWatch follows a device through mosquitto: its status, its labels,
 // and the gap when sequence numbers skip.
 func TestWatch(t *testing.T) {
-	b := startBroker(t)
+	b := mqtttest.Start(t, mqtttest.Options{})
 	out := &syncBuffer{}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	errc := make(chan error, 1)
-	go func() { errc <- Watch(ctx, WatchOptions{Broker: b.url, Device: "cam1", MaxLabel: 5}, out) }()
+	go func() { errc <- Watch(ctx, WatchOptions{Broker: b.URL, Device: "cam1", MaxLabel: 5}, out) }()
 	waitFor(t, "the watcher to subscribe", func() bool { return strings.Contains(out.String(), "watching") })
 
-	c := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(pahoURL(b.url)).SetClientID("test-pub"))
+	c := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(pahoURL(b.URL)).SetClientID("test-pub"))
 	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		t.Fatal(tok.Error())
 	}
