@@ -15,6 +15,7 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/eclipse/paho.mqtt.golang/packets"
 )
 
 // Topics are the agent's MQTT topics, all under <prefix>/<device>/.
@@ -78,9 +79,6 @@ type Publisher struct {
 // publishTimeout bounds how long Close waits for "offline" to be accepted.
 const publishTimeout = 5 * time.Second
 
-// waitLogInterval: how often NewPublisher says it is still waiting.
-const waitLogInterval = 5 * time.Second
-
 // NewPublisher connects to the configured broker, waiting until the first
 // connection succeeds or ctx ends; later losses reconnect with back-off in
 // the background. Commands change control; discovery (nil when off) is
@@ -98,24 +96,59 @@ func NewPublisher(ctx context.Context, cfg Config, control *Control, discovery [
 		return nil, err
 	}
 	p.client = mqtt.NewClient(opts)
-	tok := p.client.Connect()
-	waiting := time.NewTicker(waitLogInterval)
-	defer waiting.Stop()
-	start := time.Now()
-	for {
+	// Until the first connection, each failed attempt is logged with its
+	// reason (paho's own retry would hide it) and retried with back-off.
+	wait := firstConnectBackoff
+	for attempt := 1; ; attempt++ {
+		tok := p.client.Connect()
 		select {
 		case <-tok.Done():
-			if err := tok.Error(); err != nil {
-				return nil, fmt.Errorf("mqtt: connecting to %s: %w", cfg.MQTT.Broker, err)
-			}
-			return p, nil
-		case <-waiting.C:
-			log.Warn("still waiting for the MQTT broker", "broker", cfg.MQTT.Broker, "for", time.Since(start).Round(time.Second))
 		case <-ctx.Done():
 			p.client.Disconnect(0)
 			return nil, fmt.Errorf("mqtt: connecting to %s: %w", cfg.MQTT.Broker, ctx.Err())
 		}
+		err := tok.Error()
+		if err == nil {
+			return p, nil
+		}
+		err = explainConnectError(err, &cfg.MQTT)
+		log.Warn("mqtt: cannot connect; retrying", "broker", cfg.MQTT.Broker, "err", err, "attempt", attempt,
+			"retry_in", wait)
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return nil, fmt.Errorf("mqtt: connecting to %s: %w (last error: %w)", cfg.MQTT.Broker, ctx.Err(), err)
+		}
+		wait = min(2*wait, maxConnectBackoff)
 	}
+}
+
+// Back-off between attempts at the first connection.
+const (
+	firstConnectBackoff = time.Second
+	maxConnectBackoff   = 30 * time.Second
+)
+
+// explainConnectError adds which configuration keys to check to the
+// failures a user can fix.
+func explainConnectError(err error, m *MQTTConfig) error {
+	var unknownCA x509.UnknownAuthorityError
+	var invalid x509.CertificateInvalidError
+	var hostname x509.HostnameError
+	switch {
+	case errors.Is(err, packets.ErrorRefusedBadUsernameOrPassword), errors.Is(err, packets.ErrorRefusedNotAuthorised):
+		return fmt.Errorf("%w: the broker refused the credentials (mqtt.username, mqtt.password_file)", err)
+	case errors.As(err, &unknownCA), errors.As(err, &invalid), errors.As(err, &hostname):
+		return fmt.Errorf("%w: the broker's certificate does not verify (mqtt.ca_file, and the host name in mqtt.broker)", err)
+	case strings.Contains(err.Error(), "certificate required"), strings.Contains(err.Error(), "bad certificate"):
+		return fmt.Errorf("%w: the broker did not accept the client certificate (mqtt.cert_file, mqtt.key_file)", err)
+	case strings.HasPrefix(m.Broker, "mqtts://") && m.CertFile == "" &&
+		(strings.Contains(err.Error(), "connection reset") || strings.HasSuffix(err.Error(), "EOF")):
+		// TLS 1.3 servers reject a missing client certificate after the
+		// handshake, by closing the connection.
+		return fmt.Errorf("%w: the broker closed the TLS connection; does it require a client certificate (mqtt.cert_file, mqtt.key_file)?", err)
+	}
+	return err
 }
 
 func (p *Publisher) options() (*mqtt.ClientOptions, error) {
@@ -133,9 +166,7 @@ func (p *Publisher) options() (*mqtt.ClientOptions, error) {
 		SetStore(p.store).
 		SetOrderMatters(false). // handlers must never block the client
 		SetKeepAlive(m.KeepAlive).
-		SetAutoReconnect(true).
-		SetConnectRetry(true).
-		SetConnectRetryInterval(time.Second).
+		SetAutoReconnect(true). // after the first connection
 		SetMaxReconnectInterval(time.Minute).
 		SetWill(p.topics.Status, "offline", 1, true).
 		SetDefaultPublishHandler(p.route).

@@ -12,6 +12,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -134,4 +135,12 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 	w.b.mu.Lock()
 	defer w.b.mu.Unlock()
 	return w.b.log.Write(p)
+}
+
+// Reload sends mosquitto SIGHUP: it reads its password file again.
+func (b *Broker) Reload() error {
+	if b.cmd == nil || b.cmd.Process == nil {
+		return fmt.Errorf("mqtttest: broker not running")
+	}
+	return b.cmd.Process.Signal(syscall.SIGHUP)
 }
