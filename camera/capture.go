@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -48,25 +47,6 @@ func (b *frameBuffer) close() error { return errors.Join(b.raw.Close(), b.bgr.Cl
 // keptBuffers bounds the spare buffers: one being read, one waiting in
 // Latest, one being classified, and one spare.
 const keptBuffers = 4
-
-// SourceKind says how spec is opened: "device", "gstreamer", "stream" or
-// "file".
-func SourceKind(spec string) string {
-	s := strings.TrimSpace(spec)
-	if _, err := strconv.Atoi(s); err == nil || strings.HasPrefix(s, "/dev/video") {
-		return "device"
-	}
-	if strings.Contains(s, "!") {
-		return "gstreamer"
-	}
-	if u, err := url.Parse(s); err == nil {
-		switch u.Scheme {
-		case "rtsp", "rtsps", "http", "https":
-			return "stream"
-		}
-	}
-	return "file"
-}
 
 // OpenCapture opens spec; a video file plays at rate frames a second (0:
 // as fast as it decodes), from the start again when it ends with loop

@@ -1,7 +1,14 @@
 package camera
 
 import (
+	"context"
+	"fmt"
+	"hash/maphash"
+	"net/url"
 	"os"
+	"strconv"
+	"strings"
+	"time"
 )
 
 // Open opens the source a configuration names: a folder of pictures or a
@@ -12,4 +19,67 @@ func Open(spec string, rate float64, loop bool) (Source, error) {
 		return OpenFolder(spec, rate, loop)
 	}
 	return openCapture(spec, rate, loop)
+}
+
+// SourceKind says how OpenCV opens spec: "device", "gstreamer", "stream"
+// or "file".
+func SourceKind(spec string) string {
+	s := strings.TrimSpace(spec)
+	if _, err := strconv.Atoi(s); err == nil || strings.HasPrefix(s, "/dev/video") {
+		return "device"
+	}
+	if strings.Contains(s, "!") {
+		return "gstreamer"
+	}
+	if u, err := url.Parse(s); err == nil {
+		switch u.Scheme {
+		case "rtsp", "rtsps", "http", "https":
+			return "stream"
+		}
+	}
+	return "file"
+}
+
+// Live reports whether spec is a camera or stream rather than a recording:
+// its frames come in real time and never repeat exactly.
+func Live(spec string) bool {
+	if st, err := os.Stat(spec); err == nil && st.IsDir() {
+		return false
+	}
+	return SourceKind(spec) != "file"
+}
+
+// DetectFrozen fails src once it has delivered the same pixels for timeout:
+// a live camera's frames always differ a little (sensor noise), but a
+// Jetson's Argus can repeat its last frame forever when the sensor stops.
+// The error lets Reopening reopen the camera as for any failure. Frames
+// without BGR pixels pass unchecked.
+func DetectFrozen(src Source, timeout time.Duration) Source {
+	return &frozenGuard{Source: src, timeout: timeout, seed: maphash.MakeSeed()}
+}
+
+type frozenGuard struct {
+	Source
+	timeout time.Duration
+	seed    maphash.Seed
+	last    uint64
+	since   time.Time // when the pixels last changed; zero before the first frame
+}
+
+func (g *frozenGuard) Next(ctx context.Context) (Frame, error) {
+	f, err := g.Source.Next(ctx)
+	if err != nil || f.BGR == nil {
+		return f, err
+	}
+	h := maphash.Bytes(g.seed, f.BGR)
+	if g.since.IsZero() || h != g.last {
+		g.last, g.since = h, f.Time
+		return f, nil
+	}
+	if f.Time.Sub(g.since) >= g.timeout {
+		f.Release()
+		g.since = time.Time{}
+		return Frame{}, fmt.Errorf("camera: %s: the same frame for %v: frozen", g.Name(), g.timeout)
+	}
+	return f, nil
 }
