@@ -277,7 +277,12 @@ func openCamera(ctx context.Context, cfg Config, log *slog.Logger) (*cameraFeed,
 		// A folder of pictures plays at the classification rate, so that
 		// each picture is classified once (0: as fast as inference goes).
 		Open: func(context.Context) (camera.Source, error) {
-			return camera.Open(c.Source, cfg.Pipeline.MaxRate, c.Loop)
+			src, err := camera.Open(c.Source, cfg.Pipeline.MaxRate, c.Loop)
+			if err == nil && camera.Live(c.Source) {
+				// A live camera repeating one frame has stalled too.
+				src = camera.DetectFrozen(src, c.StallTimeout)
+			}
+			return src, err
 		},
 		StallTimeout: c.StallTimeout, Backoff: c.ReopenBackoff, BackoffMax: c.ReopenBackoffMax, Log: log,
 	})
