@@ -105,7 +105,13 @@ func startAgent(t *testing.T, cfg Config, opts Options) (*syncLog, func() error)
 	log := &syncLog{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- Run(ctx, cfg, opts, slog.New(slog.NewTextHandler(log, nil))) }()
+	go func() {
+		err := Run(ctx, cfg, opts, slog.New(slog.NewTextHandler(log, nil)))
+		if err != nil {
+			log.Write([]byte("Run: " + err.Error() + "\n"))
+		}
+		done <- err
+	}()
 	stop := sync.OnceValue(func() error {
 		cancel()
 		select {
@@ -115,7 +121,12 @@ func startAgent(t *testing.T, cfg Config, opts Options) (*syncLog, func() error)
 			return errors.New("the agent did not stop")
 		}
 	})
-	t.Cleanup(func() { stop() })
+	t.Cleanup(func() {
+		stop()
+		if t.Failed() {
+			t.Logf("agent log:\n%s", log.String())
+		}
+	})
 	return log, stop
 }
 
@@ -345,8 +356,5 @@ func TestReload(t *testing.T) {
 	var st AgentStats
 	if err := json.Unmarshal(rec.last(topics.Stats), &st); err != nil || st.Reconnects != 0 {
 		t.Errorf("stats %+v (%v): the MQTT session reconnected", st, err)
-	}
-	if t.Failed() {
-		t.Log(log.String())
 	}
 }

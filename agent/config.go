@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/coatnet-edge/coatnet-edge/internal/affinity"
 )
 
 // Config is the agent's configuration file. Every field has its default in
@@ -35,6 +37,24 @@ type Config struct {
 	LogLevel string `yaml:"log_level"`
 	// LogLabels logs every published label message (at info).
 	LogLabels bool `yaml:"log_labels"`
+	// CPUAffinity restricts the agent to these CPUs ("1-3", as taskset
+	// -c takes them), so inference can leave a core free; empty: all.
+	CPUAffinity string        `yaml:"cpu_affinity"`
+	Thermal     ThermalConfig `yaml:"thermal"`
+}
+
+// ThermalConfig lowers the frame rate while the CPU is hot, before the
+// board throttles itself.
+type ThermalConfig struct {
+	// LimitAbove: from this CPU temperature (°C) classification runs at
+	// most LimitedRate a second until the temperature is below
+	// ResumeBelow. 0 turns it off; boards without a temperature sensor
+	// in /sys are never limited.
+	LimitAbove  float64 `yaml:"limit_above"`
+	ResumeBelow float64 `yaml:"resume_below"`
+	LimitedRate float64 `yaml:"limited_rate"`
+	// Interval: how often the temperature and throttling state are read.
+	Interval time.Duration `yaml:"interval"`
 }
 
 // ModelConfig chooses the model file and how it runs.
@@ -127,6 +147,7 @@ func Defaults() Config {
 			DiscoveryPrefix: "homeassistant"},
 		StateDir: defaultStateDir(),
 		LogLevel: "info",
+		Thermal:  ThermalConfig{LimitAbove: 80, ResumeBelow: 75, LimitedRate: 1, Interval: 5 * time.Second},
 	}
 }
 
@@ -302,6 +323,25 @@ func (c *Config) problems() []string {
 	case "debug", "info", "warn", "error":
 	default:
 		bad("log_level", "%q must be debug, info, warn or error", c.LogLevel)
+	}
+	if c.CPUAffinity != "" {
+		if _, err := affinity.Parse(c.CPUAffinity); err != nil {
+			bad("cpu_affinity", "%v", err)
+		}
+	}
+	if t := &c.Thermal; t.LimitAbove != 0 {
+		if !(t.LimitAbove > 0 && t.LimitAbove < 150) {
+			bad("thermal.limit_above", "%v must be in (0, 150) °C, or 0 for off", t.LimitAbove)
+		}
+		if !(t.ResumeBelow < t.LimitAbove) {
+			bad("thermal.resume_below", "%v must be below limit_above %v", t.ResumeBelow, t.LimitAbove)
+		}
+		if !(t.LimitedRate > 0) || checkRate(t.LimitedRate) != nil {
+			bad("thermal.limited_rate", "%v must be in (0, %d] per second", t.LimitedRate, maxRateLimit)
+		}
+		if t.Interval < 100*time.Millisecond {
+			bad("thermal.interval", "%v must be at least 100ms", t.Interval)
+		}
 	}
 	return problems
 }

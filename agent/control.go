@@ -17,6 +17,21 @@ type Settings struct {
 	Paused    bool    `json:"paused"`
 	Threshold float64 `json:"threshold"`
 	MaxRate   float64 `json:"max_rate"` // classifications per second, 0: no limit
+	// ThermalLimit caps the rate while the CPU is hot (thermal.*); 0:
+	// not limited. Commands cannot set it.
+	ThermalLimit float64 `json:"thermal_limit,omitempty"`
+}
+
+// Rate is the classification rate in force: MaxRate, capped by
+// ThermalLimit; 0 is no limit.
+func (s Settings) Rate() float64 {
+	switch {
+	case s.ThermalLimit == 0:
+		return s.MaxRate
+	case s.MaxRate == 0:
+		return s.ThermalLimit
+	}
+	return min(s.MaxRate, s.ThermalLimit)
 }
 
 // Control holds the live Settings. The pipeline reads them every frame and

@@ -119,7 +119,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	}
 	filter := changeFilter{hysteresis: p.Config.Hysteresis}
 	var last time.Time // when the last frame was taken
-	for {
+	for ctx.Err() == nil {
 		settings, changed := p.Control.Get()
 		if settings.Paused {
 			select {
@@ -129,8 +129,8 @@ func (p *Pipeline) Run(ctx context.Context) error {
 				return nil
 			}
 		}
-		if settings.MaxRate > 0 {
-			next := last.Add(time.Duration(float64(time.Second) / settings.MaxRate))
+		if rate := settings.Rate(); rate > 0 {
+			next := last.Add(time.Duration(float64(time.Second) / rate))
 			if wait := time.Until(next); wait > 0 {
 				timer := time.NewTimer(wait)
 				select {
@@ -159,6 +159,10 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			continue
 		}
 		infer := time.Since(last)
+		// A command may have come while the frame was awaited or classified.
+		if settings, _ = p.Control.Get(); settings.Paused {
+			continue
+		}
 		labels := TopK(logits, p.Labels, p.Config.TopK, settings.Threshold)
 		p.Stats.classified(infer)
 		top := ""
@@ -180,6 +184,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 				"score", fmt.Sprintf("%.3f", labels[0].Score), "inference_ms", msg.InferenceMs)
 		}
 	}
+	return nil
 }
 
 // classify runs the model on a decoded picture or on OpenCV's BGR buffer.

@@ -109,6 +109,7 @@ func NewPublisher(ctx context.Context, cfg Config, control *Control, discovery [
 		}
 		err := tok.Error()
 		if err == nil {
+			p.announce()
 			return p, nil
 		}
 		err = explainConnectError(err, &cfg.MQTT)
@@ -170,20 +171,16 @@ func (p *Publisher) options() (*mqtt.ClientOptions, error) {
 		SetMaxReconnectInterval(time.Minute).
 		SetWill(p.topics.Status, "offline", 1, true).
 		SetDefaultPublishHandler(p.route).
-		SetOnConnectHandler(func(c mqtt.Client) {
+		SetOnConnectHandler(func(mqtt.Client) {
 			n := p.connects.Add(1)
 			p.log.Info("mqtt connected", "broker", m.Broker, "client_id", p.cfg.ClientID(), "connects", n)
-			// From the handler's goroutine: publish and subscribe without
-			// waiting. The session keeps subscriptions, but a broker that
-			// lost its database has none.
-			c.Publish(p.topics.Status, 1, true, "online")
-			p.PublishState()
-			subs := map[string]byte{p.topics.Set: 1, p.topics.Set + "/+": 1}
-			if p.discovery.Load() != nil {
-				subs[p.haStatusTopic()] = 1
-				p.publishDiscovery()
+			// The first connection announces once Connect has returned:
+			// only then has paho taken the message ids of the messages
+			// it resends from the store, which a publish from here could
+			// otherwise reuse, overwriting them in the store.
+			if n > 1 {
+				p.announce()
 			}
-			c.SubscribeMultiple(subs, nil)
 		}).
 		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
 			p.connLosses.Add(1)
@@ -244,6 +241,21 @@ func tlsConfig(m *MQTTConfig) (*tls.Config, error) {
 		tc.Certificates = []tls.Certificate{cert}
 	}
 	return tc, nil
+}
+
+// announce publishes online, the state and the discovery message and
+// subscribes to the command topics, without waiting (it runs on paho's
+// goroutine after a reconnect). The session keeps subscriptions, but a
+// broker that lost its database has none.
+func (p *Publisher) announce() {
+	p.client.Publish(p.topics.Status, 1, true, "online")
+	p.PublishState()
+	subs := map[string]byte{p.topics.Set: 1, p.topics.Set + "/+": 1}
+	if p.discovery.Load() != nil {
+		subs[p.haStatusTopic()] = 1
+		p.publishDiscovery()
+	}
+	p.client.SubscribeMultiple(subs, nil)
 }
 
 // haStatusTopic is where Home Assistant says "online" when it starts, so

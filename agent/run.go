@@ -9,9 +9,11 @@ import (
 	"net"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coatnet-edge/coatnet-edge/camera"
+	"github.com/coatnet-edge/coatnet-edge/internal/thermal"
 	"github.com/coatnet-edge/coatnet-edge/model"
 )
 
@@ -26,6 +28,14 @@ type Options struct {
 	LoadConfig func() (Config, error)
 	// Version names the build in stats and Home Assistant's device info.
 	Version string
+	// Notifier hears READY, RELOADING, STOPPING, WATCHDOG and STATUS
+	// (systemd's sd_notify); nil: nobody listens.
+	Notifier Notifier
+	// WatchdogInterval is systemd's WatchdogSec= ($WATCHDOG_USEC); 0: no
+	// watchdog pings.
+	WatchdogInterval time.Duration
+	// Thermal reads the CPU temperature; nil: the real /sys.
+	Thermal *thermal.Reader
 }
 
 // Run is the agent: it loads the model, opens the camera and the MQTT
@@ -36,6 +46,15 @@ type Options struct {
 func Run(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err error) {
 	if err := cfg.Validate(); err != nil {
 		return err
+	}
+	if err := pinCPUs(cfg.CPUAffinity); err != nil {
+		return err
+	}
+	if opts.Notifier == nil {
+		opts.Notifier = quietNotifier{}
+	}
+	if opts.Thermal == nil {
+		opts.Thermal = thermal.New()
 	}
 	// cfg stays as configured, for reloads to compare with; resolved has
 	// the demo's files and the embedded broker's URL.
@@ -53,8 +72,14 @@ func Run(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err e
 		return err
 	}
 	a := &agent{cfg: cfg, opts: opts, log: log, inf: inf, cam: cam, control: NewControl(cfg.Pipeline),
-		stats: &Stats{}, start: time.Now()}
+		stats: &Stats{}, start: time.Now(), notify: opts.Notifier}
 	defer func() { a.inf.close(); a.cam.close() }()
+	// Ready once the model is loaded and the camera open: the broker may
+	// come later, and the watchdog is fed meanwhile while frames flow.
+	a.notify.Ready()
+	superviseCtx, stopSupervising := context.WithCancel(ctx)
+	defer stopSupervising()
+	go a.supervise(superviseCtx)
 	var discovery []byte
 	if cfg.MQTT.Discovery {
 		if discovery, err = DiscoveryPayload(&cfg, inf.md.Name, opts.Version); err != nil {
@@ -74,6 +99,7 @@ func Run(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err e
 				hostOf(b.Addr()), portOf(b.Addr()), cfg.MQTT.Prefix, b.URL()))
 	}
 	a.pub, err = NewPublisher(ctx, resolved, a.control, discovery, log)
+	a.connected.Store(a.pub)
 	if err != nil {
 		if errors.Is(ctx.Err(), context.Canceled) {
 			// Asked to stop (SIGTERM) while waiting: a clean stop.
@@ -90,7 +116,11 @@ func Run(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err e
 		defer stopStats()
 		go a.publishStats(statsCtx, cfg.MQTT.StatsInterval)
 	}
+	thermalCtx, stopThermal := context.WithCancel(ctx)
+	defer stopThermal()
+	go a.watchTemperature(thermalCtx, opts.Thermal)
 	err = a.loop(ctx)
+	a.notify.Stopping()
 	st := a.stats.Snapshot()
 	log.Info("agent stopped", "classified", st.Classified, "published", st.Published,
 		"frames_dropped", a.counters().FramesDropped, "inference_p50_ms", st.InferenceP50Ms,
@@ -114,7 +144,11 @@ type agent struct {
 	control *Control
 	stats   *Stats
 	start   time.Time
-	reloads int64
+	notify  Notifier
+	// connected is pub once connected, for goroutines started before.
+	connected atomic.Pointer[Publisher]
+	reloads   int64
+	thermal   *ThermalStats // the last reading
 
 	mu  sync.Mutex // guards inf, cam and past for the stats goroutine
 	inf *inference
@@ -171,6 +205,8 @@ func (a *agent) reload(ctx context.Context, stop context.CancelFunc, done <-chan
 		return false, nil
 	}
 	log.Info("reloading the configuration")
+	a.notify.Reloading()
+	defer a.notify.Ready()
 	cfg, err := a.opts.LoadConfig()
 	if err == nil {
 		err = cfg.Validate()
@@ -225,8 +261,8 @@ func (a *agent) reload(ctx context.Context, stop context.CancelFunc, done <-chan
 	a.inf.close()
 	a.inf, a.cam = inf, cam
 	a.reloads++
-	a.mu.Unlock()
 	a.cfg = cfg
+	a.mu.Unlock()
 	a.control.Update(func(s *Settings) { s.Threshold, s.MaxRate = cfg.Pipeline.Threshold, cfg.Pipeline.MaxRate })
 	a.pub.PublishState()
 	if cfg.MQTT.Discovery {
@@ -339,6 +375,8 @@ type AgentStats struct {
 	StoreDropped        int64   `json:"mqtt_store_dropped"`
 	CommandsRejected    int64   `json:"commands_rejected"`
 	Reloads             int64   `json:"reloads"`
+	// Thermal is absent where /sys has no sensor.
+	Thermal *ThermalStats `json:"thermal,omitempty"`
 }
 
 // snapshot gathers the stats at now.
@@ -346,11 +384,19 @@ func (a *agent) snapshot(now time.Time) AgentStats {
 	settings, _ := a.control.Get()
 	a.mu.Lock()
 	stalled, reloads := a.cam.src.Stalled(), a.reloads
+	var th *ThermalStats
+	if a.thermal != nil && (a.thermal.TempC != 0 || a.thermal.ThrottleWord != "" || a.thermal.Limited) {
+		copied := *a.thermal
+		th = &copied
+	}
 	a.mu.Unlock()
-	return AgentStats{Time: now, Version: a.opts.Version, UptimeSeconds: now.Sub(a.start).Seconds(),
+	s := AgentStats{Time: now, Version: a.opts.Version, UptimeSeconds: now.Sub(a.start).Seconds(),
 		StatsSnapshot: a.stats.Snapshot(), cameraCounters: a.counters(), CameraStalled: stalled,
-		Paused: settings.Paused, Reconnects: a.pub.Reconnects(), StoreDropped: a.pub.StoreDropped(),
-		CommandsRejected: a.pub.CommandsRejected(), Reloads: reloads}
+		Paused: settings.Paused, Reloads: reloads, Thermal: th}
+	if pub := a.connected.Load(); pub != nil {
+		s.Reconnects, s.StoreDropped, s.CommandsRejected = pub.Reconnects(), pub.StoreDropped(), pub.CommandsRejected()
+	}
+	return s
 }
 
 // publishStats publishes AgentStats every interval until ctx ends.

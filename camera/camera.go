@@ -101,6 +101,10 @@ func (l *Latest) Next(ctx context.Context) (Frame, error) {
 	defer stop()
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		// Asked to stop: a waiting frame must not keep a caller going.
+		return Frame{}, err
+	}
 	for !l.fresh && l.err == nil && ctx.Err() == nil {
 		l.cond.Wait()
 	}

@@ -174,3 +174,23 @@ func TestLatestNextHonoursContext(t *testing.T) {
 		t.Fatalf("got %v, want the context's deadline", err)
 	}
 }
+
+// TestLatestCancelledBeforeFresh: a cancelled caller gets its context's
+// error even while a fresh frame waits, so a slow pipeline stops when told
+// instead of taking frame after frame.
+func TestLatestCancelledBeforeFresh(t *testing.T) {
+	src := &counter{n: 1}
+	l := NewLatest(context.Background(), src)
+	defer l.Close()
+	for l.Read() < 1 {
+		time.Sleep(time.Millisecond)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := l.Next(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled Next: %v", err)
+	}
+	if f, err := l.Next(context.Background()); err != nil || f.Index != 0 {
+		t.Fatalf("the frame is still there afterwards: %v, %+v", err, f)
+	}
+}
