@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/coatnet-edge/coatnet-edge/agent"
+	"github.com/coatnet-edge/coatnet-edge/internal/sdnotify"
 )
 
 func newRunCmd() *cobra.Command {
@@ -33,6 +34,9 @@ state directory (~/.local/state/coatnet), and an embedded MQTT broker on
 127.0.0.1:1883. It logs every label it publishes and says how to watch them.
 
 SIGINT or SIGTERM stop it cleanly (offline is published, exit status 0).
+Under systemd (Type=notify, see systemd/coatnet-agent.service) it reports
+READY=1 once the model is loaded and the camera open, a STATUS= line with
+rates and latency, and WATCHDOG=1 only while camera frames arrive.
 SIGHUP reads FILE again and applies it without dropping the MQTT session:
 the model is loaded again and the camera reopened if its settings changed;
 a file that does not load is logged and the running configuration kept.
@@ -81,7 +85,17 @@ or: coatnet watch --broker mqtt://192.168.1.10:1883`,
 					}
 				}
 			}()
-			return agent.Run(ctx, cfg, agent.Options{Reload: reload, LoadConfig: load, Version: version()}, log)
+			opts := agent.Options{Reload: reload, LoadConfig: load, Version: version()}
+			// Under systemd (Type=notify): READY, RELOADING, STOPPING,
+			// STATUS and the watchdog.
+			if n, err := sdnotify.New(); err != nil {
+				log.Warn("not notifying systemd", "err", err)
+			} else if n.Enabled() {
+				defer n.Close()
+				opts.Notifier = n
+				opts.WatchdogInterval, _ = sdnotify.WatchdogInterval()
+			}
+			return agent.Run(ctx, cfg, opts, log)
 		},
 	}
 	cmd.Flags().StringVar(&configPath, "config", "", "the agent's YAML configuration file (default: the demo)")

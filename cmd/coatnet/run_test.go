@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -159,4 +160,148 @@ func abs(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// notifications collects what a process sends to its NOTIFY_SOCKET.
+type notifications struct {
+	mu   sync.Mutex
+	msgs []string
+	at   []time.Time
+}
+
+func listenNotify(t *testing.T) (string, *notifications) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "notify.sock")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	n := &notifications{}
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			k, err := conn.Read(buf)
+			if err != nil {
+				return
+			}
+			n.mu.Lock()
+			n.msgs = append(n.msgs, string(buf[:k]))
+			n.at = append(n.at, time.Now())
+			n.mu.Unlock()
+		}
+	}()
+	return path, n
+}
+
+// count is how many messages since index from start with prefix.
+func (n *notifications) count(from int, prefix string) int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	c := 0
+	for _, m := range n.msgs[min(from, len(n.msgs)):] {
+		if strings.HasPrefix(m, prefix) {
+			c++
+		}
+	}
+	return c
+}
+
+func (n *notifications) len() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return len(n.msgs)
+}
+
+func (n *notifications) wait(t *testing.T, from int, prefix string) int {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for n.count(from, prefix) == 0 {
+		if time.Now().After(deadline) {
+			n.mu.Lock()
+			t.Fatalf("no %s after message %d; got %q", prefix, from, n.msgs)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return n.len()
+}
+
+// TestRunNotifiesSystemd runs the agent under a fake NOTIFY_SOCKET with a
+// 400 ms watchdog: READY=1 after start, STATUS= lines, WATCHDOG=1 while
+// frames flow and none while the camera is gone (its pictures deleted),
+// pings again once it is back, RELOADING=1 then READY=1 on SIGHUP, and
+// STOPPING=1 on SIGTERM.
+func TestRunNotifiesSystemd(t *testing.T) {
+	b := mqtttest.Start(t, mqtttest.Options{})
+	dir := t.TempDir()
+	pictures := filepath.Join(dir, "camera")
+	if err := os.CopyFS(pictures, os.DirFS(abs(t, "../../testdata/fashion"))); err != nil {
+		t.Fatal(err)
+	}
+	config := filepath.Join(dir, "agent.yaml")
+	text := fmt.Sprintf("device: notify-cam\nstate_dir: %s\nmodel: {path: %s, threads: 1}\n"+
+		"camera: {source: %s, loop: true, stall_timeout: 300ms, reopen_backoff: 100ms, reopen_backoff_max: 200ms}\n"+
+		"pipeline: {max_rate: 20}\nmqtt: {broker: %q}\n",
+		dir, abs(t, "../../models/fmnist-pre-int8.coatnet"), pictures, b.URL)
+	if err := os.WriteFile(config, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	socket, notes := listenNotify(t)
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), "COATNET_AS_MAIN=1", "COATNET_ARGS=run --config "+config,
+		"NOTIFY_SOCKET="+socket, "WATCHDOG_USEC=400000")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		if errors.Is(err, syscall.ENOEXEC) {
+			t.Skipf("cannot re-execute the test binary here: %v", err)
+		}
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	defer func() {
+		if t.Failed() {
+			t.Logf("agent log:\n%s", stderr.String())
+		}
+	}()
+
+	at := notes.wait(t, 0, "READY=1")
+	at = notes.wait(t, at, "WATCHDOG=1")
+	notes.wait(t, 0, "STATUS=camera")
+
+	// The camera goes away: after the pings already due, none for a while.
+	hidden := filepath.Join(dir, "hidden")
+	if err := os.Rename(pictures, hidden); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(pictures, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond) // half the interval and a tick, plus slack
+	quiet := notes.len()
+	time.Sleep(1200 * time.Millisecond)
+	if n := notes.count(quiet, "WATCHDOG=1"); n != 0 {
+		t.Fatalf("%d watchdog pings while the camera gave no frames", n)
+	}
+	os.Remove(pictures)
+	if err := os.Rename(hidden, pictures); err != nil {
+		t.Fatal(err)
+	}
+	notes.wait(t, quiet, "WATCHDOG=1")
+
+	at = notes.len()
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	at = notes.wait(t, at, "RELOADING=1")
+	notes.wait(t, at, "READY=1")
+
+	at = notes.len()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v", err)
+	}
+	notes.wait(t, at, "STOPPING=1")
 }
