@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +16,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/coatnet-edge/coatnet-edge/internal/mqtttest"
+	"github.com/coatnet-edge/coatnet-edge/internal/thermal"
 )
 
 // recorder keeps every message of a topic filter, by topic.
@@ -356,5 +359,64 @@ func TestReload(t *testing.T) {
 	var st AgentStats
 	if err := json.Unmarshal(rec.last(topics.Stats), &st); err != nil || st.Reconnects != 0 {
 		t.Errorf("stats %+v (%v): the MQTT session reconnected", st, err)
+	}
+}
+
+// TestThermalLimit: a hot CPU (a fake sysfs) caps the rate, shown on the
+// state topic and in stats; cooling below resume_below lifts the cap.
+func TestThermalLimit(t *testing.T) {
+	sys := t.TempDir()
+	zone := filepath.Join(sys, "sys/class/thermal/thermal_zone0")
+	if err := os.MkdirAll(zone, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	setTemp := func(milli string) {
+		if err := os.WriteFile(filepath.Join(zone, "type"), []byte("cpu-thermal\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(zone, "temp"), []byte(milli+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setTemp("52000")
+	b := mqtttest.Start(t, mqtttest.Options{})
+	cfg := testConfig(t, b.URL)
+	cfg.Camera.Loop = true
+	cfg.Pipeline.MaxRate = 20
+	cfg.MQTT.StatsInterval = 100 * time.Millisecond
+	cfg.Thermal = ThermalConfig{LimitAbove: 80, ResumeBelow: 70, LimitedRate: 2, Interval: 100 * time.Millisecond}
+	topics := TopicsFor(&cfg)
+	rec := record(t, b.URL, "test-recorder", cfg.MQTT.Prefix+"/#")
+	startAgent(t, cfg, Options{Thermal: thermal.NewRoot(sys)})
+	lastStats := func() AgentStats {
+		var st AgentStats
+		json.Unmarshal(rec.last(topics.Stats), &st)
+		return st
+	}
+	waitFor(t, "the temperature in stats", func() bool {
+		st := lastStats()
+		return st.Thermal != nil && st.Thermal.TempC == 52
+	})
+	setTemp("85500")
+	waitFor(t, "the thermal limit in the state", func() bool { return rec.state(t, topics.State).ThermalLimit == 2 })
+	waitFor(t, "the limit in stats", func() bool { st := lastStats(); return st.Thermal != nil && st.Thermal.Limited })
+	// Classification slows to the limited rate (2/s, against 20/s before).
+	time.Sleep(300 * time.Millisecond)
+	from := rec.count(topics.Labels)
+	time.Sleep(1500 * time.Millisecond)
+	if n := rec.count(topics.Labels) - from; n > 5 {
+		t.Errorf("%d labels in 1.5 s at a limit of 2 a second", n)
+	}
+	setTemp("75000") // below limit_above, above resume_below: still limited
+	time.Sleep(300 * time.Millisecond)
+	if s := rec.state(t, topics.State); s.ThermalLimit != 2 {
+		t.Errorf("the limit was lifted above resume_below: %+v", s)
+	}
+	setTemp("65000")
+	waitFor(t, "the limit lifted", func() bool { return rec.state(t, topics.State).ThermalLimit == 0 })
+	from = rec.count(topics.Labels)
+	time.Sleep(time.Second)
+	if n := rec.count(topics.Labels) - from; n < 8 {
+		t.Errorf("%d labels in 1 s after cooling down, at 20 a second", n)
 	}
 }

@@ -111,8 +111,11 @@ mqtt:
   discovery_prefix: "#"
 state_dir: ""
 log_level: loud
+cpu_affinity: "3-1"
+thermal: {limit_above: 200, resume_below: 250, limited_rate: 0, interval: 1ms}
 `))
-	wantProblems(t, err, "device:", "model.path:", "model.threads:", "camera.source:", "camera.stall_timeout:",
+	wantProblems(t, err, "cpu_affinity:", "thermal.limit_above:", "thermal.resume_below:", "thermal.limited_rate:",
+		"thermal.interval:", "device:", "model.path:", "model.threads:", "camera.source:", "camera.stall_timeout:",
 		"camera.reopen_backoff_max:", "pipeline.max_rate:", "pipeline.top_k:", "pipeline.threshold:",
 		"pipeline.publish:", "pipeline.hysteresis:", "mqtt.broker:", "mqtt.client_id:", "mqtt.prefix:",
 		"mqtt.labels_qos:", "mqtt.stats_interval:", "mqtt.keep_alive:", "mqtt.store_limit:", "mqtt.cert_file:",
