@@ -86,15 +86,16 @@ func (w *watcher) until(t *testing.T, what string, cond func(w *watcher) bool) {
 	}
 }
 
-// TestRunSignals runs `coatnet run --config FILE` as a process: SIGHUP
-// reloads the file (a new model and threshold, the MQTT session kept),
-// SIGTERM publishes offline and exits with status 0.
+// TestRunSignals runs `coatnet run --config FILE` as a process: every
+// thread is on the CPU cpu_affinity names, SIGHUP reloads the file (a new
+// model and threshold, the MQTT session kept), SIGTERM publishes offline
+// and exits with status 0.
 func TestRunSignals(t *testing.T) {
 	b := mqtttest.Start(t, mqtttest.Options{})
 	dir := t.TempDir()
 	config := filepath.Join(dir, "agent.yaml")
 	write := func(model string, threshold float64) {
-		text := fmt.Sprintf("device: sig-cam\nstate_dir: %s\nmodel: {path: %s, threads: 1}\n"+
+		text := fmt.Sprintf("device: sig-cam\ncpu_affinity: \"0\"\nstate_dir: %s\nmodel: {path: %s, threads: 1}\n"+
 			"camera: {source: %s, loop: true}\npipeline: {max_rate: 20, threshold: %v}\nmqtt: {broker: %q}\n",
 			dir, model, abs(t, "../../testdata/fashion"), threshold, b.URL)
 		if err := os.WriteFile(config, []byte(text), 0o600); err != nil {
@@ -118,6 +119,20 @@ func TestRunSignals(t *testing.T) {
 	}
 	defer cmd.Process.Kill()
 	w.until(t, "labels of the first model", func(w *watcher) bool { return w.models["fmnist-pre"] > 3 })
+	// cpu_affinity pinned every thread of the process to CPU 0.
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, task := range tasks {
+		status, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/status", cmd.Process.Pid, task.Name()))
+		if err != nil {
+			continue // the thread ended
+		}
+		if !strings.Contains(string(status), "Cpus_allowed_list:\t0\n") {
+			t.Fatalf("thread %s is not pinned to CPU 0:\n%s", task.Name(), status)
+		}
+	}
 
 	write(abs(t, "../../models/fmnist-post-int8.coatnet"), 0.25)
 	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
