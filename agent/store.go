@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/eclipse/paho.mqtt.golang/packets"
@@ -23,7 +24,15 @@ type boundedStore struct {
 
 	mu       sync.Mutex
 	outbound map[string]bool // keys of stored outbound messages ("o.<id>")
+
+	// A full disk fails every message: one log line per storeLogInterval.
+	logMu      sync.Mutex
+	lastLog    time.Time
+	suppressed int
 }
+
+// storeLogInterval spaces the store's failure lines.
+const storeLogInterval = 10 * time.Second
 
 func newBoundedStore(inner mqtt.Store, limit int, log *slog.Logger) *boundedStore {
 	return &boundedStore{inner: inner, limit: limit, log: log, outbound: map[string]bool{}}
@@ -35,12 +44,26 @@ func isOutbound(key string) bool { return strings.HasPrefix(key, "o.") }
 func (s *boundedStore) guard(op, key string, f func()) (ok bool) {
 	defer func() {
 		if r := recover(); r != nil {
-			s.log.Error("mqtt message store failed; message not persisted", "op", op, "key", key, "err", r)
+			s.logFailure(op, key, r)
 			ok = false
 		}
 	}()
 	f()
 	return true
+}
+
+// logFailure logs a store failure, at most once per storeLogInterval,
+// saying how many were not logged since.
+func (s *boundedStore) logFailure(op, key string, r any) {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	if now := time.Now(); now.Sub(s.lastLog) >= storeLogInterval {
+		s.log.Error("mqtt message store failed; message not persisted", "op", op, "key", key, "err", r,
+			"similar_failures_not_logged", s.suppressed)
+		s.lastLog, s.suppressed = now, 0
+		return
+	}
+	s.suppressed++
 }
 
 func (s *boundedStore) Open() {
