@@ -420,3 +420,46 @@ func TestThermalLimit(t *testing.T) {
 		t.Errorf("%d labels in 1 s after cooling down, at 20 a second", n)
 	}
 }
+
+// TestCameraGoneAndBack: a camera that disappears (its folder moved away)
+// is reported in the log and in stats while the agent stays up, and is
+// reopened with back-off once it is back.
+func TestCameraGoneAndBack(t *testing.T) {
+	dir := t.TempDir()
+	pictures := filepath.Join(dir, "camera")
+	if err := os.CopyFS(pictures, os.DirFS("../testdata/fashion")); err != nil {
+		t.Fatal(err)
+	}
+	b := mqtttest.Start(t, mqtttest.Options{})
+	cfg := testConfig(t, b.URL)
+	cfg.Camera = CameraConfig{Source: pictures, Loop: true, StallTimeout: 300 * time.Millisecond,
+		ReopenBackoff: 50 * time.Millisecond, ReopenBackoffMax: 200 * time.Millisecond}
+	cfg.Pipeline.MaxRate = 50
+	cfg.MQTT.StatsInterval = 100 * time.Millisecond
+	topics := TopicsFor(&cfg)
+	rec := record(t, b.URL, "test-recorder", topics.Labels, topics.Stats)
+	log, stop := startAgent(t, cfg, Options{})
+	stats := func() AgentStats {
+		var st AgentStats
+		json.Unmarshal(rec.last(topics.Stats), &st)
+		return st
+	}
+	waitFor(t, "labels", func() bool { return rec.count(topics.Labels) > 5 })
+	if err := os.Rename(pictures, pictures+".away"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the stall in stats", func() bool { st := stats(); return st.CameraStalled && st.CameraStalls > 0 })
+	if !strings.Contains(log.String(), "camera failed, reopening") {
+		t.Errorf("the failure was not logged:\n%s", log.String())
+	}
+	if err := os.Rename(pictures+".away", pictures); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the camera back in stats", func() bool { st := stats(); return !st.CameraStalled && st.CameraReopens > 0 })
+	from := rec.count(topics.Labels)
+	waitFor(t, "labels again", func() bool { return rec.count(topics.Labels) > from+5 })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	noGaps(t, rec.labels(t, topics.Labels))
+}
