@@ -51,18 +51,30 @@ func (s *countingSink) PublishLabels(m LabelsMessage) (uint64, error) {
 	return seq, err
 }
 
-// memorySource repeats one 640x480 BGR frame as fast as asked.
+// memorySource repeats one 640x480 BGR frame, the next one as soon as
+// the last is released, so it neither spins a core nor drops frames.
 type memorySource struct {
-	pix   []byte
-	index int64
+	pix     []byte
+	index   int64
+	free    chan struct{}
+	release func()
+}
+
+func newMemorySource() *memorySource {
+	m := &memorySource{pix: make([]byte, 640*480*3), free: make(chan struct{}, 1)}
+	m.free <- struct{}{}
+	m.release = func() { m.free <- struct{}{} }
+	return m
 }
 
 func (m *memorySource) Next(ctx context.Context) (camera.Frame, error) {
-	if err := ctx.Err(); err != nil {
-		return camera.Frame{}, err
+	select {
+	case <-m.free:
+	case <-ctx.Done():
+		return camera.Frame{}, ctx.Err()
 	}
 	m.index++
-	return camera.Frame{BGR: m.pix, Width: 640, Height: 480, Stride: 3 * 640, Time: time.Now(), Index: m.index}, nil
+	return camera.NewFrame(m.pix, 640, 480, 3*640, time.Now(), m.index, m.release), nil
 }
 func (m *memorySource) Name() string { return "memory" }
 func (m *memorySource) Close() error { return nil }
@@ -102,5 +114,5 @@ func benchPipeline(b *testing.B, src camera.Source) {
 // BenchmarkPublishPath is the pipeline without camera or model: frames
 // from memory to QoS 1 label messages at the broker.
 func BenchmarkPublishPath(b *testing.B) {
-	benchPipeline(b, &memorySource{pix: make([]byte, 640*480*3)})
+	benchPipeline(b, newMemorySource())
 }

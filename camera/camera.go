@@ -25,6 +25,12 @@ type Frame struct {
 	release               func()
 }
 
+// NewFrame is a BGR frame from a source outside this package; release
+// (nil: none) is called once when the frame's holder is done with pix.
+func NewFrame(pix []byte, width, height, stride int, t time.Time, index int64, release func()) Frame {
+	return Frame{BGR: pix, Width: width, Height: height, Stride: stride, Time: t, Index: index, release: release}
+}
+
 // Release hands the frame's buffer back to its source; a frame without one
 // needs nothing.
 func (f Frame) Release() {
