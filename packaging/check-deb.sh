@@ -1,0 +1,85 @@
+#!/bin/sh
+# check-deb.sh DEB ARCH: `make check-deb`, for one package. Without
+# installing it (no chroot, no root): dpkg-deb --info and --contents must
+# read it, `dpkg -x` unpacks it into a temporary directory whose file list
+# must be exactly what the package is meant to hold, and then
+#   - the control file names the architecture, the OpenCV runtime packages
+#     the agent links (libopencv-core406, -videoio406, ...) and systemd;
+#   - the agent binary is for ARCH, and natively also runs;
+#   - the packaged unit passes systemd/check-unit.sh with the packaged binary;
+#   - /etc/coatnet/agent.yaml is a conffile, the maintainer scripts parse;
+#   - lintian reports no error (warnings are printed, not fatal).
+set -eu
+
+deb=$1
+arch=$2
+
+fail() {
+	echo "check-deb: $(basename "$deb"): $*" >&2
+	exit 1
+}
+
+[ -f "$deb" ] || fail "missing"
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+dpkg-deb --info "$deb" >/dev/null || fail "dpkg-deb --info cannot read it"
+dpkg-deb --contents "$deb" >/dev/null || fail "dpkg-deb --contents cannot read it"
+dpkg -x "$deb" "$root"
+dpkg-deb --control "$deb" "$root/DEBIAN"
+
+want=$(
+	{
+		echo "usr/bin/coatnet"
+		echo "lib/systemd/system/coatnet-agent.service"
+		echo "usr/lib/sysusers.d/coatnet.conf"
+		echo "etc/coatnet/agent.yaml"
+		for f in models/*.coatnet models/fashion-mnist-labels.txt; do echo "usr/share/coatnet/$(basename "$f")"; done
+		echo "usr/share/coatnet/agent.yaml.example"
+		echo "usr/share/coatnet/jetson.conf"
+		for f in README.Debian copyright changelog.gz; do echo "usr/share/doc/coatnet-edge/$f"; done
+	} | sort
+)
+got=$(cd "$root" && find . -path ./DEBIAN -prune -o -type f -printf '%P\n' | sort)
+[ "$got" = "$want" ] || fail "holds:
+$got
+expected:
+$want"
+
+field() { dpkg-deb --field "$deb" "$1"; }
+[ "$(field Package)" = coatnet-edge ] || fail "Package is $(field Package)"
+[ "$(field Architecture)" = "$arch" ] || fail "Architecture is $(field Architecture), not $arch"
+depends=$(field Depends)
+for p in libopencv-core406 libopencv-imgproc406 libopencv-videoio406 libopencv-imgcodecs406 libc6 systemd; do
+	echo "$depends" | sed 's/[,|]/\n/g' | grep -q "^ *$p\( \|$\)" || fail "Depends lacks $p: $depends"
+done
+if echo "$depends" | grep -q ':\|-cross'; then
+	fail "Depends names build-machine packages: $depends"
+fi
+[ "$(cat "$root/DEBIAN/conffiles")" = /etc/coatnet/agent.yaml ] || fail "conffiles: $(cat "$root/DEBIAN/conffiles")"
+for s in postinst prerm postrm; do
+	sh -n "$root/DEBIAN/$s" || fail "$s does not parse"
+done
+
+bin=$root/usr/bin/coatnet
+case $arch in
+amd64) machine="Advanced Micro Devices X86-64" ;;
+arm64) machine=AArch64 ;;
+*) fail "no ELF machine known for $arch" ;;
+esac
+readelf -h "$bin" | grep -q "Machine: *$machine\$" || fail "usr/bin/coatnet is not an $arch program: $(readelf -h "$bin" | grep Machine:)"
+readelf -d "$bin" | grep -q 'NEEDED.*libopencv_videoio' || fail "usr/bin/coatnet does not link OpenCV's videoio: no camera"
+if [ "$arch" = "$(dpkg --print-architecture)" ]; then
+	"$bin" --help >/dev/null || fail "usr/bin/coatnet does not run"
+fi
+systemd/check-unit.sh "$root/lib/systemd/system/coatnet-agent.service" "$bin" >/dev/null
+
+if command -v lintian >/dev/null; then
+	out=$(lintian --fail-on error --tag-display-limit 0 "$deb" 2>&1) || {
+		echo "$out" >&2
+		fail "lintian reports errors"
+	}
+	[ -z "$out" ] || echo "$out" | sed "s|^|    lintian: |"
+else
+	fail "lintian is missing (apt-get install lintian)"
+fi
+echo "$(basename "$deb"): $(du -k "$deb" | cut -f1) KiB, Depends: $depends"
