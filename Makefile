@@ -20,9 +20,13 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # demo models are measured on (models/, dataset/, cmd/coatnet eval).
 # mosquitto: the broker the agent's MQTT tests start on a loopback port.
 # libopencv-dev: OpenCV 4.6 for GoCV (camera/, test-camera).
-APT_TEST := qemu-user binutils-aarch64-linux-gnu dataset-fashion-mnist mosquitto libopencv-dev g++ pkg-config
+# systemd: systemd-analyze and systemd-sysusers for check-systemd (containers
+# often lack it). dpkg-dev (dpkg-shlibdeps) and lintian: check-deb.
+APT_TEST := qemu-user binutils-aarch64-linux-gnu dataset-fashion-mnist mosquitto libopencv-dev g++ pkg-config \
+	systemd dpkg-dev lintian
 
-.PHONY: all build run test test-native test-camera test-arm64 check-train cross bench bench-arm64 vet fuzz deps deps-bench check-go clean mca
+.PHONY: all build run test test-native test-camera test-arm64 check-train cross bench bench-arm64 vet fuzz deps deps-bench check-go clean mca \
+	build-gocv install install-files uninstall deb deb-arch check-systemd check-install check-deb
 
 all: build
 
@@ -64,7 +68,7 @@ run: check-go
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/coatnet
 	./$(BIN) run $(RUN_ARGS)
 
-test: deps check-go vet test-native test-camera test-arm64 check-train
+test: deps check-go vet test-native test-camera test-arm64 check-train check-systemd check-install check-deb
 
 test-native:
 	$(GO) test -tags '$(TAGS)' -count=1 ./...
@@ -157,6 +161,197 @@ mca:
 		flags=$$(sed -n 's/^\/\/ llvm-mca-19 \(.*\) [^ ]*$$/\1/p' $$f); \
 		echo "== llvm-mca-19 $$flags $$f"; llvm-mca-19 $$flags $$f | sed -n '1,4p'; \
 	done
+
+# ---------------------------------------------------------------------------
+# The systemd service: installation, the Debian package, and their checks.
+#
+#   sudo make install            the agent built with GoCV, the unit, the
+#                                coatnet user (sysusers.d), the example config
+#                                (never over an existing one), the models
+#   make install DESTDIR=/tmp/r PREFIX=/usr/local     staged, not activated
+#   sudo make uninstall          removes what install put, except a changed
+#                                /etc/coatnet/agent.yaml, the state in
+#                                /var/lib/coatnet and the coatnet user
+#   make deb                     bin/coatnet-edge_VERSION_ARCH.deb, native and
+#                                (on amd64) cross-built arm64
+PREFIX  ?= /usr
+DESTDIR ?=
+# Debian 12 packages keep units in /lib/systemd/system; another prefix uses
+# PREFIX/lib/systemd/system, which systemd reads for /usr/local too, as
+# systemd-sysusers reads PREFIX/lib/sysusers.d.
+UNITDIR     ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/systemd/system)
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+DATADIR     := $(PREFIX)/share/coatnet
+# The unit reads /etc/coatnet/agent.yaml whatever the prefix.
+CONFDIR     := /etc/coatnet
+# JETSON=1 installs the Jetson drop-in active, next to the unit; without it
+# the drop-in is only copied to DATADIR.
+JETSON      ?=
+NATIVE_ARCH := $(shell dpkg --print-architecture 2>/dev/null || $(GO) env GOARCH)
+DEB_ARCH    ?= $(NATIVE_ARCH)
+GOCV_BIN     = bin/gocv-$(DEB_ARCH)/coatnet
+INSTALL_MODELS := $(wildcard models/*.coatnet) models/fashion-mnist-labels.txt
+INSTALL_DATA   := $(notdir $(INSTALL_MODELS)) agent.yaml.example jetson.conf
+
+# build-gocv builds the agent with GoCV (cgo and OpenCV 4.6), the binary that
+# is installed and packaged: without GoCV the agent cannot read a camera.
+# It is built as Debian builds its own programs: PIE, and gocv's C++ with
+# dpkg-buildflags' hardening (stack protector, _FORTIFY_SOURCE, full RELRO).
+# DEB_ARCH=arm64 on amd64 cross-compiles.
+BUILDFLAGS = DEB_BUILD_MAINT_OPTIONS=hardening=+all DEB_HOST_ARCH=$(DEB_ARCH) dpkg-buildflags --get
+build-gocv: check-go
+ifeq ($(DEB_ARCH),$(NATIVE_ARCH))
+	$(call apt-install,$(APT_RUN) dpkg-dev)
+	CGO_CFLAGS="$$($(BUILDFLAGS) CFLAGS)" CGO_CXXFLAGS="$$($(BUILDFLAGS) CXXFLAGS)" \
+	CGO_CPPFLAGS="$$($(BUILDFLAGS) CPPFLAGS)" CGO_LDFLAGS="$$($(BUILDFLAGS) LDFLAGS)" \
+		$(GO) build -buildmode=pie -trimpath -ldflags '$(LDFLAGS)' -o $(GOCV_BIN) ./cmd/coatnet
+else ifeq ($(NATIVE_ARCH)-$(DEB_ARCH),amd64-arm64)
+	$(MAKE) --no-print-directory $(ARM64_SYSROOT)/shlibs.local
+	CGO_ENABLED=1 GOOS=linux GOARCH=arm64 CC=aarch64-linux-gnu-gcc CXX=aarch64-linux-gnu-g++ \
+	CGO_CFLAGS="$$($(BUILDFLAGS) CFLAGS)" CGO_CXXFLAGS="$$($(BUILDFLAGS) CXXFLAGS) --std=c++11" \
+	CGO_CPPFLAGS="$$($(BUILDFLAGS) CPPFLAGS) $$(pkg-config --cflags-only-I opencv4)" \
+	CGO_LDFLAGS="$$($(BUILDFLAGS) LDFLAGS) -L$(abspath $(ARM64_SYSROOT))/usr/lib/aarch64-linux-gnu $(foreach m,$(GOCV_OPENCV),-l:libopencv_$(m).so.406) -Wl,--allow-shlib-undefined" \
+		$(GO) build -tags customenv -buildmode=pie -trimpath -ldflags '$(LDFLAGS)' -o $(GOCV_BIN) ./cmd/coatnet
+else
+	@echo "build-gocv: no cross build from $(NATIVE_ARCH) to $(DEB_ARCH): run make deb on a $(DEB_ARCH) machine (a Raspberry Pi or a Jetson builds arm64)"; exit 1
+endif
+
+# The arm64 cross build links against Debian's arm64 OpenCV 4.6 runtime
+# libraries, downloaded and unpacked into ARM64_SYSROOT, not installed:
+# libopencv-dev cannot be installed for two architectures at once, and
+# installing the arm64 libraries would remove the amd64 ones (GDAL, Qt and
+# others conflict). The headers are the native libopencv-dev's (OpenCV's
+# public headers are the same on every architecture; gocv's customenv tag
+# takes the flags from CGO_*), and the libraries' own dependencies (TBB,
+# GDAL, ...) are the target's package manager's business, hence
+# --allow-shlib-undefined. GOCV_OPENCV lists the modules gocv's C++ calls;
+# one missing fails the link. Their shlibs files give the package's Depends.
+# (As root, apt-get download would try to drop to user _apt, who cannot
+# write here.)
+GOCV_OPENCV   := core imgproc imgcodecs videoio highgui video objdetect calib3d features2d dnn photo flann
+ARM64_SYSROOT := bin/sysroot-arm64
+APT_CROSS     := gcc-aarch64-linux-gnu g++-aarch64-linux-gnu
+$(ARM64_SYSROOT)/shlibs.local:
+	$(call apt-install,$(APT_CROSS) $(APT_RUN) dpkg-dev)
+	@dpkg --print-foreign-architectures | grep -qx arm64 || { \
+		echo "adding arm64 as a foreign dpkg architecture, to download arm64 OpenCV packages (none is installed)"; \
+		$(SUDO) dpkg --add-architecture arm64 && $(SUDO) apt-get update -qq; }
+	rm -rf $(ARM64_SYSROOT) && mkdir -p $(ARM64_SYSROOT)/debs
+	cd $(ARM64_SYSROOT)/debs && apt-get download -qq $(if $(SUDO),,-o APT::Sandbox::User=root) $(foreach m,$(GOCV_OPENCV),libopencv-$(m)406:arm64)
+	for d in $(ARM64_SYSROOT)/debs/*.deb; do \
+		dpkg-deb -x $$d $(ARM64_SYSROOT) && dpkg-deb --ctrl-tarfile $$d | tar -xO ./shlibs || exit 1; \
+	done >$@.tmp
+	mv $@.tmp $@
+
+# install-files puts the files in place (DESTDIR, PREFIX, JETSON) and nothing
+# else; install also builds, and on a live systemd system creates the user
+# and reloads systemd. The service is not enabled: agent.yaml must name the
+# camera and the broker first.
+install: build-gocv
+	$(MAKE) --no-print-directory install-files
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
+		systemd-sysusers $(SYSUSERSDIR)/coatnet.conf && systemctl daemon-reload && \
+		echo "installed: edit $(CONFDIR)/agent.yaml, then systemctl enable --now coatnet-agent"; \
+	else \
+		echo "installed under $(or $(DESTDIR),/); no systemd here: run systemd-sysusers and systemctl daemon-reload on the target"; \
+	fi
+
+install-files:
+	@test -x $(GOCV_BIN) || { echo "install-files: $(GOCV_BIN) is missing: make build-gocv"; exit 1; }
+	install -D -m 0755 $(GOCV_BIN) $(DESTDIR)$(PREFIX)/bin/coatnet
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(DATADIR) $(DESTDIR)$(CONFDIR)
+	sed 's|^ExecStart=/usr/bin/coatnet |ExecStart=$(PREFIX)/bin/coatnet |' systemd/coatnet-agent.service >$(DESTDIR)$(UNITDIR)/coatnet-agent.service
+	grep -q '^ExecStart=$(PREFIX)/bin/coatnet ' $(DESTDIR)$(UNITDIR)/coatnet-agent.service
+	install -m 0644 systemd/coatnet.sysusers $(DESTDIR)$(SYSUSERSDIR)/coatnet.conf
+	install -m 0644 $(INSTALL_MODELS) systemd/coatnet-agent.service.d/jetson.conf $(DESTDIR)$(DATADIR)/
+	sed 's|/usr/share/coatnet/|$(DATADIR)/|' systemd/agent.yaml >$(DESTDIR)$(DATADIR)/agent.yaml.example
+	chmod 0644 $(DESTDIR)$(UNITDIR)/coatnet-agent.service $(DESTDIR)$(DATADIR)/agent.yaml.example
+ifneq ($(JETSON),)
+	install -D -m 0644 systemd/coatnet-agent.service.d/jetson.conf $(DESTDIR)$(UNITDIR)/coatnet-agent.service.d/jetson.conf
+endif
+	@if [ -e $(DESTDIR)$(CONFDIR)/agent.yaml ]; then \
+		echo "keeping $(DESTDIR)$(CONFDIR)/agent.yaml; this version's example: $(DESTDIR)$(DATADIR)/agent.yaml.example"; \
+	else \
+		install -m 0644 $(DESTDIR)$(DATADIR)/agent.yaml.example $(DESTDIR)$(CONFDIR)/agent.yaml; \
+	fi
+
+# uninstall removes what install put. Like dpkg with a changed conffile, it
+# keeps /etc/coatnet/agent.yaml if it differs from the example installed with
+# it; like dpkg's remove, it keeps the state directory and the coatnet user
+# (a system user's files can outlive it; `rm -rf /var/lib/coatnet` and
+# `userdel coatnet` finish the job by hand).
+uninstall:
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
+		systemctl disable --now coatnet-agent.service 2>/dev/null || true; \
+	fi
+	@if [ -e $(DESTDIR)$(CONFDIR)/agent.yaml ]; then \
+		if cmp -s $(DESTDIR)$(CONFDIR)/agent.yaml $(DESTDIR)$(DATADIR)/agent.yaml.example; then \
+			rm -f $(DESTDIR)$(CONFDIR)/agent.yaml; \
+		else \
+			echo "keeping $(DESTDIR)$(CONFDIR)/agent.yaml: it was changed after install"; \
+		fi; \
+	fi
+	rm -f $(DESTDIR)$(PREFIX)/bin/coatnet $(DESTDIR)$(UNITDIR)/coatnet-agent.service \
+		$(DESTDIR)$(UNITDIR)/coatnet-agent.service.d/jetson.conf $(DESTDIR)$(SYSUSERSDIR)/coatnet.conf \
+		$(addprefix $(DESTDIR)$(DATADIR)/,$(INSTALL_DATA))
+	@for d in $(DESTDIR)$(UNITDIR)/coatnet-agent.service.d $(DESTDIR)$(DATADIR) $(DESTDIR)$(CONFDIR); do \
+		[ ! -d $$d ] || rmdir --ignore-fail-on-non-empty $$d; \
+	done
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
+	@echo "uninstalled; kept: the coatnet user, /var/lib/coatnet (the MQTT store), $(CONFDIR)/mqtt-password if any"
+
+# The package version: vX.Y.Z tags give X.Y.Z (+gitN.HASH past the tag);
+# untagged, 0~gitN.HASH, N counting commits so versions increase. A tree
+# with uncommitted changes adds +dirty.
+# Computed once, so a commit landing mid-build cannot rename the package.
+ifndef DEB_VERSION
+DEB_VERSION := $(shell v=$$(git describe --tags --match 'v[0-9]*' 2>/dev/null) \
+	&& echo "$${v#v}" | sed 's/-\([0-9]*\)-g\([0-9a-f]*\)$$/+git\1.\2/' \
+	|| echo "0~git$$(git rev-list --count HEAD).$$(git rev-parse --short HEAD)")$(shell git diff --quiet HEAD 2>/dev/null || echo +dirty)
+endif
+# amd64 machines build the arm64 package too (cross); an arm64 machine (a Pi)
+# builds its own.
+DEB_ARCHES  ?= $(NATIVE_ARCH) $(if $(filter amd64,$(NATIVE_ARCH)),arm64)
+
+deb: check-go
+	@for a in $(DEB_ARCHES); do $(MAKE) --no-print-directory deb-arch DEB_ARCH=$$a DEB_VERSION='$(DEB_VERSION)' || exit 1; done
+
+# deb-arch: one package, for DEB_ARCH, from a staged make install-files.
+deb-arch: build-gocv
+	$(call apt-install,dpkg-dev)
+	@stage=$$(mktemp -d) && trap 'rm -rf "$$stage"' EXIT && \
+	$(MAKE) --no-print-directory install-files DESTDIR=$$stage PREFIX=/usr JETSON= >/dev/null && \
+	GO=$(GO) $(if $(filter $(NATIVE_ARCH),$(DEB_ARCH)),,SHLIBS_LOCAL=$(ARM64_SYSROOT)/shlibs.local \
+		SHLIBS_DIRS="$(abspath $(ARM64_SYSROOT))/usr/lib/aarch64-linux-gnu /usr/aarch64-linux-gnu/lib") \
+	packaging/build-deb.sh $$stage $(DEB_ARCH) '$(DEB_VERSION)' bin
+
+# check-systemd: for the unit, alone and with the Jetson drop-in,
+# systemd-analyze verify prints nothing and systemd-analyze security
+# --offline scores at most 2.0 (systemd/check-unit.sh); systemd-sysusers
+# takes coatnet.sysusers and makes the unit's User= with the home the state
+# directory and membership of video.
+check-systemd: build-gocv
+	systemd/check-unit.sh systemd/coatnet-agent.service $(GOCV_BIN)
+	systemd/check-unit.sh systemd/coatnet-agent.service $(GOCV_BIN) systemd/coatnet-agent.service.d/jetson.conf
+	@root=$$(mktemp -d) && trap 'rm -rf "$$root"' EXIT && mkdir $$root/etc && \
+	user=$$(sed -n 's/^User=//p' systemd/coatnet-agent.service) && \
+	out=$$(systemd-sysusers --root=$$root $(CURDIR)/systemd/coatnet.sysusers 2>&1) && \
+	grep -q "^$$user:x:[0-9]*:[0-9]*:coatnet-edge agent:/var/lib/coatnet:" $$root/etc/passwd && \
+	grep -Eq "^video:x:[0-9]+:(.*,)?$$user(,|$$)" $$root/etc/group || { \
+		echo "check-systemd: systemd-sysusers did not make user $$user in group video from systemd/coatnet.sysusers:"; \
+		echo "$$out"; cat $$root/etc/passwd $$root/etc/group; exit 1; }; \
+	echo "systemd/coatnet.sysusers: user $$user, home /var/lib/coatnet, in group video"
+
+# check-install: install and uninstall into temporary DESTDIRs
+# (packaging/check-install.sh says what is checked).
+check-install: build-gocv
+	MAKE='$(MAKE)' packaging/check-install.sh
+
+# check-deb: build every package of DEB_ARCHES and check each unpacked, with
+# lintian (packaging/check-deb.sh).
+check-deb: deb
+	$(call apt-install,lintian)
+	@for a in $(DEB_ARCHES); do packaging/check-deb.sh bin/coatnet-edge_$(DEB_VERSION)_$$a.deb $$a || exit 1; done
 
 clean:
 	rm -rf bin
