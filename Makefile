@@ -317,8 +317,11 @@ deb: check-go
 	@for a in $(DEB_ARCHES); do $(MAKE) --no-print-directory deb-arch DEB_ARCH=$$a DEB_VERSION='$(DEB_VERSION)' || exit 1; done
 
 # deb-arch: one package, for DEB_ARCH, from a staged make install-files.
+# Older packages of the architecture go first: every commit is a new
+# version, and make test builds one each time.
 deb-arch: build-gocv
 	$(call apt-install,dpkg-dev)
+	rm -f bin/coatnet-edge_*_$(DEB_ARCH).deb
 	@stage=$$(mktemp -d) && trap 'rm -rf "$$stage"' EXIT && \
 	$(MAKE) --no-print-directory install-files DESTDIR=$$stage PREFIX=/usr JETSON= >/dev/null && \
 	GO=$(GO) $(if $(filter $(NATIVE_ARCH),$(DEB_ARCH)),,SHLIBS_LOCAL=$(ARM64_SYSROOT)/shlibs.local \
