@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/coatnet-edge/coatnet-edge/camera"
+	"github.com/coatnet-edge/coatnet-edge/internal/affinity"
 	"github.com/coatnet-edge/coatnet-edge/internal/thermal"
 	"github.com/coatnet-edge/coatnet-edge/model"
 )
@@ -47,6 +48,10 @@ func Run(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err e
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
+	var startCPUs string
+	if cpus, err := affinity.Allowed(); err == nil {
+		startCPUs = affinity.Format(cpus)
+	}
 	if err := pinCPUs(cfg.CPUAffinity); err != nil {
 		return err
 	}
@@ -72,7 +77,7 @@ func Run(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err e
 		return err
 	}
 	a := &agent{cfg: cfg, opts: opts, log: log, inf: inf, cam: cam, control: NewControl(cfg.Pipeline),
-		stats: &Stats{}, start: time.Now(), notify: opts.Notifier}
+		stats: &Stats{}, start: time.Now(), notify: opts.Notifier, startCPUs: startCPUs}
 	defer func() { a.inf.close(); a.cam.close() }()
 	// Ready once the model is loaded and the camera open: the broker may
 	// come later, and the watchdog is fed meanwhile while frames flow.
@@ -149,8 +154,11 @@ type agent struct {
 	connected atomic.Pointer[Publisher]
 	reloads   int64
 	thermal   *ThermalStats // the last reading
+	// startCPUs is the CPU list before cpu_affinity, for a reload that
+	// drops it.
+	startCPUs string
 
-	mu  sync.Mutex // guards inf, cam and past for the stats goroutine
+	mu  sync.Mutex // guards inf, cam, past, cfg, reloads and thermal across goroutines
 	inf *inference
 	cam *cameraFeed
 	// past adds up the camera counters of the feeds a reload closed.
@@ -229,6 +237,19 @@ func (a *agent) reload(ctx context.Context, stop context.CancelFunc, done <-chan
 	if err != nil {
 		log.Error("reload failed; the running configuration stays", "err", err)
 		return false, nil
+	}
+	if cfg.CPUAffinity != a.cfg.CPUAffinity {
+		cpus := cfg.CPUAffinity
+		if cpus == "" {
+			// Back to the CPUs the agent was started with.
+			cpus = a.startCPUs
+		}
+		// Every thread, the new engine's workers too.
+		if err := pinCPUs(cpus); err != nil {
+			inf.close()
+			log.Error("reload failed; the running configuration stays", "err", err)
+			return false, nil
+		}
 	}
 	stop()
 	if err := <-done; err != nil && !errors.Is(err, io.EOF) {

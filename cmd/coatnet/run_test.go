@@ -88,21 +88,21 @@ func (w *watcher) until(t *testing.T, what string, cond func(w *watcher) bool) {
 
 // TestRunSignals runs `coatnet run --config FILE` as a process: every
 // thread is on the CPU cpu_affinity names, SIGHUP reloads the file (a new
-// model and threshold, the MQTT session kept), SIGTERM publishes offline
-// and exits with status 0.
+// model and threshold, the MQTT session kept, cpu_affinity dropped: every
+// CPU again), SIGTERM publishes offline and exits with status 0.
 func TestRunSignals(t *testing.T) {
 	b := mqtttest.Start(t, mqtttest.Options{})
 	dir := t.TempDir()
 	config := filepath.Join(dir, "agent.yaml")
-	write := func(model string, threshold float64) {
-		text := fmt.Sprintf("device: sig-cam\ncpu_affinity: \"0\"\nstate_dir: %s\nmodel: {path: %s, threads: 1}\n"+
+	write := func(cpus, model string, threshold float64) {
+		text := fmt.Sprintf("device: sig-cam\ncpu_affinity: %q\nstate_dir: %s\nmodel: {path: %s, threads: 1}\n"+
 			"camera: {source: %s, loop: true}\npipeline: {max_rate: 20, threshold: %v}\nmqtt: {broker: %q}\n",
-			dir, model, abs(t, "../../testdata/fashion"), threshold, b.URL)
+			cpus, dir, model, abs(t, "../../testdata/fashion"), threshold, b.URL)
 		if err := os.WriteFile(config, []byte(text), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
-	write(abs(t, "../../models/fmnist-pre-int8.coatnet"), 0)
+	write("0", abs(t, "../../models/fmnist-pre-int8.coatnet"), 0)
 	w := watch(t, b.URL, "coatnet/sig-cam/#")
 
 	cmd := exec.Command(os.Args[0])
@@ -120,26 +120,21 @@ func TestRunSignals(t *testing.T) {
 	defer cmd.Process.Kill()
 	w.until(t, "labels of the first model", func(w *watcher) bool { return w.models["fmnist-pre"] > 3 })
 	// cpu_affinity pinned every thread of the process to CPU 0.
-	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", cmd.Process.Pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, task := range tasks {
-		status, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/status", cmd.Process.Pid, task.Name()))
-		if err != nil {
-			continue // the thread ended
-		}
-		if !strings.Contains(string(status), "Cpus_allowed_list:\t0\n") {
-			t.Fatalf("thread %s is not pinned to CPU 0:\n%s", task.Name(), status)
-		}
-	}
-
-	write(abs(t, "../../models/fmnist-post-int8.coatnet"), 0.25)
+	threadsOn(t, cmd.Process.Pid, "0")
+	write("", abs(t, "../../models/fmnist-post-int8.coatnet"), 0.25)
 	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
 	w.until(t, "labels of the reloaded model", func(w *watcher) bool { return w.models["fmnist-post"] > 3 })
 	w.until(t, "the reloaded threshold", func(w *watcher) bool { return strings.Contains(w.state, `"threshold":0.25`) })
+	// Without cpu_affinity the threads are back on every CPU they started with.
+	mine, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, _ := strings.Cut(string(mine), "Cpus_allowed_list:\t")
+	all, _, _ := strings.Cut(rest, "\n")
+	threadsOn(t, cmd.Process.Pid, all)
 
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -164,6 +159,25 @@ func TestRunSignals(t *testing.T) {
 	for sc.Scan() {
 		if strings.Contains(sc.Text(), "level=ERROR") {
 			t.Errorf("error logged: %s", sc.Text())
+		}
+	}
+}
+
+// threadsOn fails unless every thread of process pid may run on exactly
+// the CPUs of list (as /proc shows them: "0", "0-1").
+func threadsOn(t *testing.T, pid int, list string) {
+	t.Helper()
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, task := range tasks {
+		status, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/status", pid, task.Name()))
+		if err != nil {
+			continue // the thread ended
+		}
+		if !strings.Contains(string(status), "Cpus_allowed_list:\t"+list+"\n") {
+			t.Fatalf("thread %s is not on CPUs %s:\n%s", task.Name(), list, status)
 		}
 	}
 }
