@@ -42,8 +42,9 @@ type Options struct {
 // Run is the agent: it loads the model, opens the camera and the MQTT
 // session, and classifies and publishes until ctx ends (a clean stop:
 // "offline" is published) or a non-looping source runs out. Problems with
-// the model, the camera or the broker at start are errors naming the
-// configuration key at fault.
+// the model or the camera at start are errors naming the configuration key
+// at fault; a broker that refuses or does not answer is retried, each
+// failure logged with the keys to check, until it connects or ctx ends.
 func Run(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err error) {
 	if err := cfg.Validate(); err != nil {
 		return err
