@@ -117,7 +117,14 @@ func TestRunSignals(t *testing.T) {
 		}
 		t.Fatal(err)
 	}
-	defer cmd.Process.Kill()
+	defer func() {
+		// Stopped first, so that its log is complete and no longer written.
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("agent log:\n%s", stderr.String())
+		}
+	}()
 	w.until(t, "labels of the first model", func(w *watcher) bool { return w.models["fmnist-pre"] > 3 })
 	// cpu_affinity pinned every thread of the process to CPU 0.
 	threadsOn(t, cmd.Process.Pid, "0")
@@ -223,15 +230,24 @@ func listenNotify(t *testing.T) (string, *notifications) {
 	return path, n
 }
 
-// count is how many messages since index from start with prefix.
-func (n *notifications) count(from int, prefix string) int {
+// find is the index of the first message from index from on that starts
+// with prefix, or -1.
+func (n *notifications) find(from int, prefix string) int {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	c := 0
-	for _, m := range n.msgs[min(from, len(n.msgs)):] {
-		if strings.HasPrefix(m, prefix) {
-			c++
+	for i := from; i < len(n.msgs); i++ {
+		if strings.HasPrefix(n.msgs[i], prefix) {
+			return i
 		}
+	}
+	return -1
+}
+
+// count is how many messages from index from on start with prefix.
+func (n *notifications) count(from int, prefix string) int {
+	c := 0
+	for i := n.find(from, prefix); i >= 0; i = n.find(i+1, prefix) {
+		c++
 	}
 	return c
 }
@@ -242,17 +258,22 @@ func (n *notifications) len() int {
 	return len(n.msgs)
 }
 
+// wait waits for a message starting with prefix from index from on and
+// returns the index after it, where the next expected message may be.
 func (n *notifications) wait(t *testing.T, from int, prefix string) int {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
-	for n.count(from, prefix) == 0 {
+	for {
+		if i := n.find(from, prefix); i >= 0 {
+			return i + 1
+		}
 		if time.Now().After(deadline) {
 			n.mu.Lock()
-			t.Fatalf("no %s after message %d; got %q", prefix, from, n.msgs)
+			defer n.mu.Unlock()
+			t.Fatalf("no %s from message %d on; got %q", prefix, from, n.msgs)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	return n.len()
 }
 
 // TestRunNotifiesSystemd runs the agent under a fake NOTIFY_SOCKET with a
@@ -287,8 +308,10 @@ func TestRunNotifiesSystemd(t *testing.T) {
 		}
 		t.Fatal(err)
 	}
-	defer cmd.Process.Kill()
 	defer func() {
+		// Stopped first, so that its log is complete and no longer written.
+		cmd.Process.Kill()
+		cmd.Wait()
 		if t.Failed() {
 			t.Logf("agent log:\n%s", stderr.String())
 		}
@@ -306,7 +329,9 @@ func TestRunNotifiesSystemd(t *testing.T) {
 	if err := os.Mkdir(pictures, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(500 * time.Millisecond) // half the interval and a tick, plus slack
+	// Pings stop half an interval after the last frame, checked every
+	// quarter interval; the rest is slack for a loaded machine.
+	time.Sleep(800 * time.Millisecond)
 	quiet := notes.len()
 	time.Sleep(1200 * time.Millisecond)
 	if n := notes.count(quiet, "WATCHDOG=1"); n != 0 {
