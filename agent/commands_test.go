@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -462,4 +464,37 @@ func TestCameraGoneAndBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	noGaps(t, rec.labels(t, topics.Labels))
+}
+
+// TestEmbeddedBrokerDefault: with no mqtt.broker the agent runs its own
+// broker on mqtt.embedded_listen; where a broker already listens there
+// (Debian's mosquitto on 1883), it uses that one instead.
+func TestEmbeddedBrokerDefault(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	free := l.Addr().String()
+	l.Close()
+	cfg := testConfig(t, "")
+	cfg.MQTT.Broker, cfg.MQTT.EmbeddedListen = "", free
+	cfg.Camera.Loop = true
+	topics := TopicsFor(&cfg)
+	log, stop := startAgent(t, cfg, Options{})
+	waitFor(t, "the embedded broker", func() bool { return strings.Contains(log.String(), "embedded MQTT broker listening") })
+	rec := record(t, "mqtt://"+free, "test-recorder", topics.Labels)
+	waitFor(t, "labels through the embedded broker", func() bool { return rec.count(topics.Labels) > 3 })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	b := mqtttest.Start(t, mqtttest.Options{})
+	cfg.MQTT.EmbeddedListen = fmt.Sprintf("127.0.0.1:%d", b.Port)
+	cfg.StateDir = t.TempDir()
+	rec = record(t, b.URL, "test-recorder-2", topics.Labels)
+	log, _ = startAgent(t, cfg, Options{})
+	waitFor(t, "labels through the broker already there", func() bool { return rec.count(topics.Labels) > 3 })
+	if !strings.Contains(log.String(), "using the MQTT broker already listening there") {
+		t.Errorf("the fallback was not logged:\n%s", log.String())
+	}
 }

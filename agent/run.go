@@ -8,8 +8,10 @@ import (
 	"log/slog"
 	"net"
 	"reflect"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/coatnet-edge/coatnet-edge/camera"
@@ -94,15 +96,24 @@ func Run(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err e
 	}
 	if cfg.MQTT.Broker == "" {
 		b, err := StartEmbeddedBroker(cfg.MQTT.EmbeddedListen, log)
-		if err != nil {
+		switch {
+		case errors.Is(err, syscall.EADDRINUSE):
+			// Most likely a broker already runs there (Debian's mosquitto
+			// listens on 1883): use it.
+			resolved.MQTT.Broker = "mqtt://" + cfg.MQTT.EmbeddedListen
+			log.Info("mqtt.embedded_listen is taken; using the MQTT broker already listening there",
+				"url", resolved.MQTT.Broker)
+		case err != nil:
 			return fmt.Errorf("mqtt.embedded_listen: %w", err)
+		default:
+			// Closed after the publisher, whose offline it carries.
+			defer b.Close()
+			resolved.MQTT.Broker = b.URL()
+			log.Info("embedded MQTT broker listening (no mqtt.broker configured)", "url", b.URL())
 		}
-		// Closed after the publisher, whose offline it carries.
-		defer b.Close()
-		resolved.MQTT.Broker = b.URL()
-		log.Info("embedded MQTT broker listening (no mqtt.broker configured)", "url", b.URL(),
-			"watch", fmt.Sprintf("mosquitto_sub -h %s -p %s -t '%s/#' -v  or  coatnet watch --broker %s",
-				hostOf(b.Addr()), portOf(b.Addr()), cfg.MQTT.Prefix, b.URL()))
+		addr := strings.TrimPrefix(resolved.MQTT.Broker, "mqtt://")
+		log.Info("watch the labels with", "mosquitto_sub", fmt.Sprintf("mosquitto_sub -h %s -p %s -t '%s/#' -v",
+			hostOf(addr), portOf(addr), cfg.MQTT.Prefix), "coatnet", "coatnet watch --broker "+resolved.MQTT.Broker)
 	}
 	a.pub, err = NewPublisher(ctx, resolved, a.control, discovery, log)
 	a.connected.Store(a.pub)
