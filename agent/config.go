@@ -104,7 +104,8 @@ type MQTTConfig struct {
 	// the embedded broker listening on EmbeddedListen.
 	Broker string `yaml:"broker"`
 	// EmbeddedListen is the embedded broker's address: keep it on
-	// loopback, it lets every client in.
+	// loopback, it lets every client in. Where a broker already listens
+	// there, the agent uses that one.
 	EmbeddedListen string `yaml:"embedded_listen"`
 	// ClientID defaults to coatnet-<device>; it must be unique per broker.
 	ClientID string `yaml:"client_id"`
