@@ -189,6 +189,11 @@ func (a *agent) loop(ctx context.Context) error {
 			select {
 			case err := <-done:
 				stop()
+				if ctx.Err() != nil {
+					// Stopping: the camera reader may see the end of ctx
+					// before the pipeline does and pass it on as its error.
+					return nil
+				}
 				return err
 			case <-a.opts.Reload:
 				stopped, err := a.reload(ctx, stop, done)
