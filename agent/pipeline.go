@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"image"
@@ -15,34 +14,40 @@ import (
 )
 
 // TopK returns the k best classes whose probability (the softmax of the
-// logits) reaches threshold, best first; ties keep the class order.
+// logits) reaches threshold, best first; ties keep the class order. It
+// runs every frame: it selects in k passes instead of sorting every class,
+// and allocates only the result.
 func TopK(logits []float32, labels []string, k int, threshold float64) []Label {
-	if len(logits) == 0 {
+	if len(logits) == 0 || k <= 0 {
 		return nil
 	}
 	mx := float64(slices.Max(logits))
-	probs := make([]float64, len(logits))
 	var sum float64
-	for i, v := range logits {
-		probs[i] = math.Exp(float64(v) - mx)
-		sum += probs[i]
+	for _, v := range logits {
+		sum += math.Exp(float64(v) - mx)
 	}
-	idx := make([]int, len(logits))
-	for i := range idx {
-		idx[i] = i
-	}
-	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(probs[b], probs[a]) })
-	var out []Label
-	for _, i := range idx[:min(k, len(idx))] {
-		p := probs[i] / sum
-		if p < threshold {
+	prob := func(i int) float64 { return math.Exp(float64(logits[i])-mx) / sum }
+	out := make([]Label, 0, min(k, len(logits)))
+	prev, prevP := -1, math.Inf(1)
+	for range min(k, len(logits)) {
+		// The best class ranked after prev: lower probability, or equal
+		// probability and a higher index.
+		best, bestP := -1, math.Inf(-1)
+		for i := range logits {
+			p := prob(i)
+			if (p < prevP || p == prevP && i > prev) && p > bestP {
+				best, bestP = i, p
+			}
+		}
+		if best < 0 || bestP < threshold {
 			break
 		}
-		name := fmt.Sprint(i)
-		if i < len(labels) {
-			name = labels[i]
+		name := fmt.Sprint(best)
+		if best < len(labels) {
+			name = labels[best]
 		}
-		out = append(out, Label{Label: name, Score: p})
+		out = append(out, Label{Label: name, Score: bestP})
+		prev, prevP = best, bestP
 	}
 	return out
 }

@@ -1,7 +1,12 @@
 package agent
 
 import (
+	"cmp"
 	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 
@@ -160,5 +165,49 @@ func TestPipelineChangeMode(t *testing.T) {
 	}
 	if st := p.Stats.Snapshot(); st.Published != int64(len(out.msgs)) || st.Classified < st.Published {
 		t.Errorf("stats %+v", st)
+	}
+}
+
+// TestTopKMatchesSorting compares TopK with sorting every class by
+// probability (stable, so ties keep the class order) on random logits with
+// many ties, and checks that it allocates only its result.
+func TestTopKMatchesSorting(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	labels := make([]string, 50)
+	for i := range labels {
+		labels[i] = fmt.Sprint("class", i)
+	}
+	for range 200 {
+		logits := make([]float32, 1+r.IntN(len(labels)))
+		for i := range logits {
+			logits[i] = float32(r.IntN(7)) // few values: many ties
+		}
+		k, threshold := 1+r.IntN(12), r.Float64()*0.2
+		mx := float64(slices.Max(logits))
+		var sum float64
+		for _, v := range logits {
+			sum += math.Exp(float64(v) - mx)
+		}
+		idx := make([]int, len(logits))
+		for i := range idx {
+			idx[i] = i
+		}
+		p := func(i int) float64 { return math.Exp(float64(logits[i])-mx) / sum }
+		slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(p(b), p(a)) })
+		var want []Label
+		for _, i := range idx[:min(k, len(idx))] {
+			if p(i) < threshold {
+				break
+			}
+			want = append(want, Label{Label: labels[i], Score: p(i)})
+		}
+		got := TopK(logits, labels, k, threshold)
+		if len(got) != len(want) || (len(want) > 0 && !slices.Equal(got, want)) {
+			t.Fatalf("logits %v, k %d, threshold %.3f: %v, want %v", logits, k, threshold, got, want)
+		}
+	}
+	logits, names := make([]float32, 1000), make([]string, 1000)
+	if a := testing.AllocsPerRun(10, func() { TopK(logits, names, 5, 0) }); a > 1 {
+		t.Errorf("TopK allocates %v times for 1000 classes", a)
 	}
 }
