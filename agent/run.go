@@ -16,6 +16,7 @@ import (
 
 	"github.com/coatnet-edge/coatnet-edge/camera"
 	"github.com/coatnet-edge/coatnet-edge/internal/affinity"
+	"github.com/coatnet-edge/coatnet-edge/internal/sdnotify"
 	"github.com/coatnet-edge/coatnet-edge/internal/thermal"
 	"github.com/coatnet-edge/coatnet-edge/model"
 )
@@ -31,9 +32,9 @@ type Options struct {
 	LoadConfig func() (Config, error)
 	// Version names the build in stats and Home Assistant's device info.
 	Version string
-	// Notifier hears READY, RELOADING, STOPPING, WATCHDOG and STATUS
-	// (systemd's sd_notify); nil: nobody listens.
-	Notifier Notifier
+	// Notifier tells systemd READY, RELOADING, STOPPING, WATCHDOG and
+	// STATUS (Type=notify); nil, like a disabled one, tells nobody.
+	Notifier *sdnotify.Notifier
 	// WatchdogInterval is systemd's WatchdogSec= ($WATCHDOG_USEC); 0: no
 	// watchdog pings.
 	WatchdogInterval time.Duration
@@ -59,7 +60,7 @@ func Run(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err e
 		return err
 	}
 	if opts.Notifier == nil {
-		opts.Notifier = quietNotifier{}
+		opts.Notifier = &sdnotify.Notifier{}
 	}
 	if opts.Thermal == nil {
 		opts.Thermal = thermal.New()
@@ -161,7 +162,7 @@ type agent struct {
 	control *Control
 	stats   *Stats
 	start   time.Time
-	notify  Notifier
+	notify  *sdnotify.Notifier
 	// connected is pub once connected, for goroutines started before.
 	connected atomic.Pointer[Publisher]
 	reloads   int64
@@ -448,10 +449,7 @@ func (a *agent) publishStats(ctx context.Context, interval time.Duration) {
 			return
 		case now := <-tick.C:
 			s := a.snapshot(now)
-			if dt := now.Sub(prev.Time).Seconds(); dt > 0 {
-				s.FramesPerSecond = float64(s.FramesRead-prev.FramesRead) / dt
-				s.ClassifiedPerSecond = float64(s.Classified-prev.Classified) / dt
-			}
+			s.FramesPerSecond, s.ClassifiedPerSecond = rates(prev, s)
 			prev = s
 			if err := a.pub.PublishStats(s); err != nil {
 				a.log.Warn("stats not published", "err", err)

@@ -9,25 +9,6 @@ import (
 	"github.com/coatnet-edge/coatnet-edge/internal/thermal"
 )
 
-// Notifier hears about the agent's lifecycle: in the systemd service it is
-// internal/sdnotify (Type=notify, WatchdogSec=).
-type Notifier interface {
-	Ready() error
-	Reloading() error
-	Stopping() error
-	Watchdog() error
-	Status(string) error
-}
-
-// quietNotifier is the Notifier of an agent that nobody supervises.
-type quietNotifier struct{}
-
-func (quietNotifier) Ready() error        { return nil }
-func (quietNotifier) Reloading() error    { return nil }
-func (quietNotifier) Stopping() error     { return nil }
-func (quietNotifier) Watchdog() error     { return nil }
-func (quietNotifier) Status(string) error { return nil }
-
 // statusInterval: how often the supervisor's STATUS= line is refreshed.
 const statusInterval = 5 * time.Second
 
@@ -86,12 +67,7 @@ func (a *agent) supervise(ctx context.Context) {
 
 // statusLine is what `systemctl status` shows: the rates since prev.
 func statusLine(prev, s AgentStats) string {
-	dt := s.Time.Sub(prev.Time).Seconds()
-	var fps, classified float64
-	if dt > 0 {
-		fps = float64(s.FramesRead-prev.FramesRead) / dt
-		classified = float64(s.Classified-prev.Classified) / dt
-	}
+	fps, classified := rates(prev, s)
 	line := fmt.Sprintf("camera %.1f fps, classifying %.1f/s, inference p50 %.1f ms, %d published",
 		fps, classified, s.InferenceP50Ms, s.Published)
 	switch {
@@ -104,6 +80,15 @@ func statusLine(prev, s AgentStats) string {
 		line += fmt.Sprintf("; CPU at %.0f °C, rate limited", s.Thermal.TempC)
 	}
 	return line
+}
+
+// rates are the frames read and classified per second from prev to s.
+func rates(prev, s AgentStats) (frames, classified float64) {
+	dt := s.Time.Sub(prev.Time).Seconds()
+	if dt <= 0 {
+		return 0, 0
+	}
+	return float64(s.FramesRead-prev.FramesRead) / dt, float64(s.Classified-prev.Classified) / dt
 }
 
 // ThermalStats is the board's temperature and throttling state in stats,

@@ -90,9 +90,9 @@ or: coatnet watch --broker mqtt://192.168.1.10:1883`,
 			// STATUS and the watchdog.
 			if n, err := sdnotify.New(); err != nil {
 				log.Warn("not notifying systemd", "err", err)
-			} else if n.Enabled() {
+			} else {
 				defer n.Close()
-				opts.Notifier = n
+				opts.Notifier = n // does nothing outside systemd
 				opts.WatchdogInterval, _ = sdnotify.WatchdogInterval()
 			}
 			return agent.Run(ctx, cfg, opts, log)
