@@ -105,26 +105,7 @@ func TestRunSignals(t *testing.T) {
 	write("0", abs(t, "../../models/fmnist-pre-int8.coatnet"), 0)
 	w := watch(t, b.URL, "coatnet/sig-cam/#")
 
-	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), "COATNET_AS_MAIN=1", "COATNET_ARGS=run --config "+config)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		if errors.Is(err, syscall.ENOEXEC) {
-			// Under qemu-user without binfmt_misc an arm64 test binary
-			// cannot start itself again.
-			t.Skipf("cannot re-execute the test binary here: %v", err)
-		}
-		t.Fatal(err)
-	}
-	defer func() {
-		// Stopped first, so that its log is complete and no longer written.
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("agent log:\n%s", stderr.String())
-		}
-	}()
+	cmd, stderr := startRun(t, config)
 	w.until(t, "labels of the first model", func(w *watcher) bool { return w.models["fmnist-pre"] > 3 })
 	// cpu_affinity pinned every thread of the process to CPU 0.
 	threadsOn(t, cmd.Process.Pid, "0")
@@ -162,12 +143,40 @@ func TestRunSignals(t *testing.T) {
 	if online := strings.Count(strings.Join(w.statuses, " "), "online"); online != 1 {
 		t.Errorf("statuses %q: the reload dropped the MQTT session", w.statuses)
 	}
-	sc := bufio.NewScanner(&stderr)
+	sc := bufio.NewScanner(stderr)
 	for sc.Scan() {
 		if strings.Contains(sc.Text(), "level=ERROR") {
 			t.Errorf("error logged: %s", sc.Text())
 		}
 	}
+}
+
+// startRun starts `coatnet run --config config` as a process (this test
+// binary as main) with env added; it is killed at the end of the test, and
+// its log shown if the test failed.
+func startRun(t *testing.T, config string, env ...string) (*exec.Cmd, *bytes.Buffer) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(append(os.Environ(), "COATNET_AS_MAIN=1", "COATNET_ARGS=run --config "+config), env...)
+	stderr := &bytes.Buffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		if errors.Is(err, syscall.ENOEXEC) {
+			// Under qemu-user without binfmt_misc an arm64 test binary
+			// cannot start itself again.
+			t.Skipf("cannot re-execute the test binary here: %v", err)
+		}
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		// Stopped first, so that its log is complete and no longer written.
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("agent log:\n%s", stderr.String())
+		}
+	})
+	return cmd, stderr
 }
 
 // threadsOn fails unless every thread of process pid may run on exactly
@@ -297,25 +306,7 @@ func TestRunNotifiesSystemd(t *testing.T) {
 		t.Fatal(err)
 	}
 	socket, notes := listenNotify(t)
-	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), "COATNET_AS_MAIN=1", "COATNET_ARGS=run --config "+config,
-		"NOTIFY_SOCKET="+socket, "WATCHDOG_USEC=400000")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		if errors.Is(err, syscall.ENOEXEC) {
-			t.Skipf("cannot re-execute the test binary here: %v", err)
-		}
-		t.Fatal(err)
-	}
-	defer func() {
-		// Stopped first, so that its log is complete and no longer written.
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("agent log:\n%s", stderr.String())
-		}
-	}()
+	cmd, _ := startRun(t, config, "NOTIFY_SOCKET="+socket, "WATCHDOG_USEC=400000")
 
 	at := notes.wait(t, 0, "READY=1")
 	at = notes.wait(t, at, "WATCHDOG=1")
