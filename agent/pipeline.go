@@ -124,6 +124,10 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	}
 	filter := changeFilter{hysteresis: p.Config.Hysteresis}
 	var last time.Time // when the last frame was taken
+	// One timer for the rate limit, reset every frame.
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
 	for ctx.Err() == nil {
 		settings, changed := p.Control.Get()
 		if settings.Paused {
@@ -137,7 +141,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		if rate := settings.Rate(); rate > 0 {
 			next := last.Add(time.Duration(float64(time.Second) / rate))
 			if wait := time.Until(next); wait > 0 {
-				timer := time.NewTimer(wait)
+				timer.Reset(wait)
 				select {
 				case <-timer.C:
 				case <-changed:
