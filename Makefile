@@ -27,7 +27,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_TEST := qemu-user binutils-aarch64-linux-gnu dataset-fashion-mnist mosquitto libopencv-dev g++ pkg-config \
 	systemd dpkg-dev lintian
 
-.PHONY: soak all build run test test-native test-camera test-arm64 check-train cross bench bench-arm64 vet fuzz deps deps-bench check-go clean mca \
+.PHONY: soak accuracy all build run test test-native test-camera test-arm64 check-train cross bench bench-arm64 vet fuzz deps deps-bench check-go clean mca \
 	build-gocv install install-files uninstall deb deb-arch check-systemd check-install check-deb
 
 all: build
@@ -80,28 +80,42 @@ test: deps check-go vet test-native test-camera test-arm64 check-train check-sys
 # heap, goroutines and open files; it fails if any grows after warm-up. The
 # table goes to bin/soak.md (the README quotes one run).
 SOAK_DURATION ?= 10m
+# SOAK_TIMEOUT must exceed SOAK_DURATION (the test's own set-up and drain).
+SOAK_TIMEOUT ?= $(if $(filter 10m,$(SOAK_DURATION)),20m,24h)
 soak: deps check-go
 	@mkdir -p bin
 	SOAK_DURATION=$(SOAK_DURATION) SOAK_EVERY=$(if $(SOAK_EVERY),$(SOAK_EVERY),30s) SOAK_OUT=$(CURDIR)/bin/soak.md \
-		$(GO) test -tags soak -run '^TestSoak$$' -count=1 -timeout 0 -v ./agent
+		$(GO) test -tags soak -run '^TestSoak$$' -count=1 -timeout $(SOAK_TIMEOUT) -v ./agent
+
+# Every go test has an explicit -timeout, well above what it takes on two
+# busy cores (README: "How long make test takes"), so a hang fails with a
+# goroutine dump instead of running into CI's limit.
+TEST_TIMEOUT ?= 30m
 
 test-native:
-	$(GO) test -tags '$(TAGS)' -count=1 ./...
+	$(GO) test -tags '$(TAGS)' -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+# accuracy (not in make test; .ci/run runs it after): the shipped models on
+# all 10,000 Fashion-MNIST test images, float against PyTorch and int8
+# against float (make test classifies the first 2,000).
+accuracy: check-go
+	$(call apt-install,dataset-fashion-mnist)
+	$(GO) test -tags '$(TAGS) accuracy' -count=1 -timeout $(TEST_TIMEOUT) -run 'Accuracy|Int8MatchesFloat' -v ./models
 
 # The GoCV code with OpenCV through cgo, built with -tags matprofile so a
 # test can check that every Mat is closed: the camera sources, the demo
 # video, and the agent end to end on the demo video.
 test-camera: check-go
 	$(GO) vet -tags matprofile ./camera ./demo ./agent
-	$(GO) test -tags matprofile -count=1 ./camera ./demo
-	$(GO) test -tags matprofile -count=1 -run 'Demo' ./agent
+	$(GO) test -tags matprofile -count=1 -timeout $(TEST_TIMEOUT) ./camera ./demo
+	$(GO) test -tags matprofile -count=1 -timeout $(TEST_TIMEOUT) -run 'Demo' ./agent
 
 # Cross-compiled tests executed under qemu-user, once per CPU model, so
 # every code path a CPU feature selects is run, not just built.
 test-arm64:
 	@for cpu in $(QEMU_CPUS); do \
 		echo "== arm64 tests under qemu-aarch64 -cpu $$cpu"; \
-		CGO_ENABLED=0 GOARCH=arm64 $(GO) test -tags '$(TAGS)' -count=1 -short -timeout 30m \
+		CGO_ENABLED=0 GOARCH=arm64 $(GO) test -tags '$(TAGS)' -count=1 -short -timeout $(TEST_TIMEOUT) \
 			-exec "qemu-aarch64 -cpu $$cpu" $(ARM64_PKGS) || exit 1; \
 	done
 
@@ -120,7 +134,7 @@ cross: check-go
 	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -tags nogocv -trimpath -ldflags '$(LDFLAGS)' -o bin/coatnet-linux-amd64 ./cmd/coatnet
 
 bench: check-go
-	$(GO) test -tags '$(TAGS)' -run '^$$' -bench . -benchtime 3x ./...
+	$(GO) test -tags '$(TAGS)' -run '^$$' -bench . -benchtime 3x -timeout 60m ./...
 
 vet: check-go
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
@@ -158,12 +172,13 @@ bench-arm64: check-go deps-bench $(BENCH_MODEL)
 $(BENCH_MODEL): $(wildcard quant/*.go model/*.go internal/benchmodel/*.go tools/armbench/*.go)
 	$(GO) run ./tools/armbench model -o $@
 
-# fuzz runs every fuzz target for FUZZTIME (seeds alone run in `make test`).
+# fuzz runs every fuzz target for FUZZTIME (seeds alone run in `make test`);
+# -fuzztime bounds each run, so the test timeout is off.
 FUZZTIME ?= 30s
 fuzz: check-go
 	@for pkg in $$($(GO) list ./...); do \
 		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
-			echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+			echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -timeout 0 $$pkg || exit 1; \
 		done; \
 	done
 
