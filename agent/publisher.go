@@ -106,7 +106,7 @@ func NewPublisher(ctx context.Context, cfg Config, control *Control, discovery [
 		case <-tok.Done():
 		case <-ctx.Done():
 			p.client.Disconnect(0)
-			return nil, fmt.Errorf("mqtt: connecting to %s: %w", cfg.MQTT.Broker, ctx.Err())
+			return nil, fmt.Errorf("mqtt: connecting to %s: %w", RedactURL(cfg.MQTT.Broker), ctx.Err())
 		}
 		err := tok.Error()
 		if err == nil {
@@ -114,12 +114,12 @@ func NewPublisher(ctx context.Context, cfg Config, control *Control, discovery [
 			return p, nil
 		}
 		err = explainConnectError(err, &cfg.MQTT)
-		log.Warn("mqtt: cannot connect; retrying", "broker", cfg.MQTT.Broker, "err", err, "attempt", attempt,
+		log.Warn("mqtt: cannot connect; retrying", "broker", RedactURL(cfg.MQTT.Broker), "err", err, "attempt", attempt,
 			"retry_in", wait)
 		select {
 		case <-time.After(wait):
 		case <-ctx.Done():
-			return nil, fmt.Errorf("mqtt: connecting to %s: %w (last error: %w)", cfg.MQTT.Broker, ctx.Err(), err)
+			return nil, fmt.Errorf("mqtt: connecting to %s: %w (last error: %w)", RedactURL(cfg.MQTT.Broker), ctx.Err(), err)
 		}
 		wait = min(2*wait, maxConnectBackoff)
 	}
@@ -174,7 +174,7 @@ func (p *Publisher) options() (*mqtt.ClientOptions, error) {
 		SetDefaultPublishHandler(p.route).
 		SetOnConnectHandler(func(mqtt.Client) {
 			n := p.connects.Add(1)
-			p.log.Info("mqtt connected", "broker", m.Broker, "client_id", p.cfg.ClientID(), "connects", n)
+			p.log.Info("mqtt connected", "broker", RedactURL(m.Broker), "client_id", p.cfg.ClientID(), "connects", n)
 			// The first connection announces once Connect has returned:
 			// only then has paho taken the message ids of the messages
 			// it resends from the store, which a publish from here could
@@ -185,7 +185,7 @@ func (p *Publisher) options() (*mqtt.ClientOptions, error) {
 		}).
 		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
 			p.connLosses.Add(1)
-			p.log.Warn("mqtt connection lost; reconnecting", "broker", m.Broker, "err", err)
+			p.log.Warn("mqtt connection lost; reconnecting", "broker", RedactURL(m.Broker), "err", err)
 		})
 	if err := setCredentials(opts, m); err != nil {
 		return nil, err
