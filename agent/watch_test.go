@@ -3,8 +3,12 @@ package agent
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -279,5 +283,112 @@ func TestWatchPersistentSession(t *testing.T) {
 	}
 	if !strings.Contains(again.String(), "cam1 #2 ") || !strings.Contains(again.String(), "cam1 #3 ") {
 		t.Errorf("the labels sent while watch was away are missing:\n%s", again.String())
+	}
+}
+
+// labelOnce publishes label #1 of cam1 through a client made with opts.
+func labelOnce(t *testing.T, opts *mqtt.ClientOptions) {
+	t.Helper()
+	c := mqtt.NewClient(opts.SetClientID("test-pub"))
+	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	defer c.Disconnect(100)
+	msg, _ := json.Marshal(LabelsMessage{Seq: 1, Labels: []Label{{Label: "Bag", Score: 0.9}}})
+	if tok := c.Publish("coatnet/cam1/labels", 1, false, msg); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+}
+
+// watchOne runs Watch until it printed one label, publishing it once
+// watch has subscribed.
+func watchOne(t *testing.T, opt WatchOptions, pub *mqtt.ClientOptions) string {
+	t.Helper()
+	opt.Device, opt.MaxLabel = "cam1", 1
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out := &syncBuffer{}
+	errc := make(chan error, 1)
+	go func() { errc <- Watch(ctx, opt, out) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(out.String(), "watching") {
+		select {
+		case err := <-errc:
+			t.Fatalf("watch: %v\n%s", err, out.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("watch did not subscribe:\n%s", out.String())
+		}
+	}
+	labelOnce(t, pub)
+	if err := <-errc; err != nil {
+		t.Fatalf("watch: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "cam1 #1 Bag 0.90") {
+		t.Errorf("label not shown:\n%s", out.String())
+	}
+	return out.String()
+}
+
+// TestWatchPassword: watch logs in with a username and password file, or
+// with user:password in the URL, and never prints the password.
+func TestWatchPassword(t *testing.T) {
+	passwd, err := exec.LookPath("mosquitto_passwd")
+	if err != nil {
+		t.Skip("no mosquitto_passwd (apt-get install mosquitto)")
+	}
+	const secret = "s3cret-pw"
+	dir := t.TempDir()
+	users := filepath.Join(dir, "users")
+	if out, err := exec.Command(passwd, "-b", "-c", users, "watch", secret).CombinedOutput(); err != nil {
+		t.Fatalf("mosquitto_passwd: %v: %s", err, out)
+	}
+	b := mqtttest.Start(t, mqtttest.Options{Auth: "allow_anonymous false\npassword_file " + users})
+	pwFile := filepath.Join(dir, "password")
+	if err := os.WriteFile(pwFile, []byte(secret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pub := mqtt.NewClientOptions().AddBroker(pahoURL(b.URL)).SetUsername("watch").SetPassword(secret)
+
+	if err := Watch(context.Background(), WatchOptions{Broker: b.URL}, &syncBuffer{}); err == nil ||
+		!strings.Contains(err.Error(), "not Authorized") {
+		t.Errorf("no credentials: %v", err)
+	}
+	watchOne(t, WatchOptions{Broker: b.URL, Username: "watch", PasswordFile: pwFile}, pub)
+
+	inURL := fmt.Sprintf("mqtt://watch:%s@127.0.0.1:%d", secret, b.Port)
+	if text := watchOne(t, WatchOptions{Broker: inURL}, pub); strings.Contains(text, secret) ||
+		!strings.Contains(text, "watch:xxxxx@127.0.0.1") {
+		t.Errorf("the URL's password shown, or the URL not at all:\n%s", text)
+	}
+	wrong := fmt.Sprintf("mqtt://watch:wrong-%s@127.0.0.1:%d", secret, b.Port)
+	out := &syncBuffer{}
+	if err := Watch(context.Background(), WatchOptions{Broker: wrong}, out); err == nil || strings.Contains(err.Error()+out.String(), secret) {
+		t.Errorf("a wrong password in the URL: %v\n%s", err, out.String())
+	}
+}
+
+// TestWatchTLS: watch checks the broker against a CA and shows a client
+// certificate, from the same kind of files as the agent.
+func TestWatchTLS(t *testing.T) {
+	dir := t.TempDir()
+	ca := newCA(t, dir, "ca")
+	serverCert, serverKey := ca.issue(t, "server", x509.ExtKeyUsageServerAuth)
+	clientCert, clientKey := ca.issue(t, "client", x509.ExtKeyUsageClientAuth)
+	caFile := filepath.Join(dir, "ca.pem")
+	b := mqtttest.Start(t, mqtttest.Options{Listener: fmt.Sprintf(
+		"cafile %s\ncertfile %s\nkeyfile %s\nrequire_certificate true\ntls_version tlsv1.2", caFile, serverCert, serverKey)})
+	broker := fmt.Sprintf("mqtts://127.0.0.1:%d", b.Port)
+	m := MQTTConfig{Broker: broker, CAFile: caFile, CertFile: clientCert, KeyFile: clientKey}
+	tc, err := tlsConfig(&m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	watchOne(t, WatchOptions{Broker: broker, CAFile: caFile, CertFile: clientCert, KeyFile: clientKey},
+		mqtt.NewClientOptions().AddBroker(pahoURL(broker)).SetTLSConfig(tc))
+
+	if err := Watch(context.Background(), WatchOptions{Broker: broker, CertFile: clientCert, KeyFile: clientKey}, &syncBuffer{}); err == nil {
+		t.Error("a broker certificate from an unknown CA was accepted")
 	}
 }
