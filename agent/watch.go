@@ -107,7 +107,9 @@ func Watch(ctx context.Context, opt WatchOptions, out io.Writer) error {
 	case <-ctx.Done():
 		return nil
 	}
+	w.mu.Lock() // a persistent session's messages may be printing already
 	fmt.Fprintf(out, "watching %s on %s\n", filter, broker)
+	w.mu.Unlock()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
