@@ -357,11 +357,15 @@ func (c *Config) validateMQTT(bad func(key, format string, args ...any)) {
 		u, err := url.Parse(m.Broker)
 		switch {
 		case err != nil:
-			bad("mqtt.broker", "%v", err)
+			var ue *url.Error // its message quotes the URL: redact it
+			if errors.As(err, &ue) {
+				err = ue.Err
+			}
+			bad("mqtt.broker", "%q: %v", RedactURL(m.Broker), err)
 		case u.Scheme != "mqtt" && u.Scheme != "mqtts":
-			bad("mqtt.broker", "%q: the scheme must be mqtt:// or mqtts://", m.Broker)
+			bad("mqtt.broker", "%q: the scheme must be mqtt:// or mqtts://", RedactURL(m.Broker))
 		case u.Hostname() == "":
-			bad("mqtt.broker", "%q has no host", m.Broker)
+			bad("mqtt.broker", "%q has no host", RedactURL(m.Broker))
 		}
 	}
 	if m.ClientID != "" && (len(m.ClientID) > 64 || strings.ContainsAny(m.ClientID, "+#/ ")) {

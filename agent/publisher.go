@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -105,7 +106,7 @@ func NewPublisher(ctx context.Context, cfg Config, control *Control, discovery [
 		case <-tok.Done():
 		case <-ctx.Done():
 			p.client.Disconnect(0)
-			return nil, fmt.Errorf("mqtt: connecting to %s: %w", cfg.MQTT.Broker, ctx.Err())
+			return nil, fmt.Errorf("mqtt: connecting to %s: %w", RedactURL(cfg.MQTT.Broker), ctx.Err())
 		}
 		err := tok.Error()
 		if err == nil {
@@ -113,12 +114,12 @@ func NewPublisher(ctx context.Context, cfg Config, control *Control, discovery [
 			return p, nil
 		}
 		err = explainConnectError(err, &cfg.MQTT)
-		log.Warn("mqtt: cannot connect; retrying", "broker", cfg.MQTT.Broker, "err", err, "attempt", attempt,
+		log.Warn("mqtt: cannot connect; retrying", "broker", RedactURL(cfg.MQTT.Broker), "err", err, "attempt", attempt,
 			"retry_in", wait)
 		select {
 		case <-time.After(wait):
 		case <-ctx.Done():
-			return nil, fmt.Errorf("mqtt: connecting to %s: %w (last error: %w)", cfg.MQTT.Broker, ctx.Err(), err)
+			return nil, fmt.Errorf("mqtt: connecting to %s: %w (last error: %w)", RedactURL(cfg.MQTT.Broker), ctx.Err(), err)
 		}
 		wait = min(2*wait, maxConnectBackoff)
 	}
@@ -173,7 +174,7 @@ func (p *Publisher) options() (*mqtt.ClientOptions, error) {
 		SetDefaultPublishHandler(p.route).
 		SetOnConnectHandler(func(mqtt.Client) {
 			n := p.connects.Add(1)
-			p.log.Info("mqtt connected", "broker", m.Broker, "client_id", p.cfg.ClientID(), "connects", n)
+			p.log.Info("mqtt connected", "broker", RedactURL(m.Broker), "client_id", p.cfg.ClientID(), "connects", n)
 			// The first connection announces once Connect has returned:
 			// only then has paho taken the message ids of the messages
 			// it resends from the store, which a publish from here could
@@ -184,26 +185,35 @@ func (p *Publisher) options() (*mqtt.ClientOptions, error) {
 		}).
 		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
 			p.connLosses.Add(1)
-			p.log.Warn("mqtt connection lost; reconnecting", "broker", m.Broker, "err", err)
+			p.log.Warn("mqtt connection lost; reconnecting", "broker", RedactURL(m.Broker), "err", err)
 		})
+	if err := setCredentials(opts, m); err != nil {
+		return nil, err
+	}
+	return opts, nil
+}
+
+// setCredentials sets the username, the password from its file and TLS
+// as m configures them: the agent and watch log in alike.
+func setCredentials(opts *mqtt.ClientOptions, m *MQTTConfig) error {
 	if m.Username != "" {
 		opts.SetUsername(m.Username)
 		if m.PasswordFile != "" {
 			pw, err := os.ReadFile(m.PasswordFile)
 			if err != nil {
-				return nil, fmt.Errorf("mqtt: password: %w", err)
+				return fmt.Errorf("mqtt: password: %w", err)
 			}
 			opts.SetPassword(strings.TrimRight(string(pw), "\r\n"))
 		}
 	}
-	if strings.HasPrefix(broker, "ssl://") || m.CAFile != "" || m.CertFile != "" {
+	if strings.HasPrefix(pahoURL(m.Broker), "ssl://") || m.CAFile != "" || m.CertFile != "" {
 		tc, err := tlsConfig(m)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		opts.SetTLSConfig(tc)
 	}
-	return opts, nil
+	return nil
 }
 
 // pahoURL spells a broker URL the way paho reads it: mqtt:// as tcp://,
@@ -216,6 +226,32 @@ func pahoURL(broker string) string {
 		return "tcp://" + rest
 	}
 	return broker
+}
+
+// RedactURL is a broker URL fit to print or log: the password of a
+// user:password@ in it replaced by "xxxxx". Every message that shows a
+// broker URL goes through it.
+func RedactURL(broker string) string {
+	if u, err := url.Parse(broker); err == nil && (u.User != nil || !strings.Contains(broker, "@")) {
+		return u.Redacted()
+	}
+	// Unparsable (and error messages quote it), or an '@' where it does
+	// not belong: hide everything up to the last '@'.
+	scheme, rest, ok := strings.Cut(broker, "://")
+	if !ok {
+		scheme, rest = "", broker
+	} else {
+		scheme += "://"
+	}
+	at := strings.LastIndex(rest, "@")
+	if at < 0 {
+		return broker
+	}
+	user, _, _ := strings.Cut(rest[:at], ":")
+	if i := strings.IndexAny(user, "/?#"); i >= 0 {
+		user = user[:i]
+	}
+	return scheme + user + ":xxxxx" + rest[at:]
 }
 
 // tlsConfig is TLS 1.2 or newer with the configured CA and client

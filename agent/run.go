@@ -121,7 +121,7 @@ func Run(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err e
 	if err != nil {
 		if errors.Is(ctx.Err(), context.Canceled) {
 			// Asked to stop (SIGTERM) while waiting: a clean stop.
-			log.Info("stopped before the MQTT broker answered", "broker", resolved.MQTT.Broker)
+			log.Info("stopped before the MQTT broker answered", "broker", RedactURL(resolved.MQTT.Broker))
 			return nil
 		}
 		return fmt.Errorf("mqtt.broker: %w", err)
