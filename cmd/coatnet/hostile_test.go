@@ -41,3 +41,21 @@ func TestClassifySkipsBombs(t *testing.T) {
 		t.Errorf("a.png and b.png not classified:\nstdout:\n%s\nstderr:\n%s", stdout, stderr)
 	}
 }
+
+// TestConvertNamedFilesAreBounded: --config and --labels set to
+// /dev/zero are quick, clear errors, not reads until memory runs out.
+func TestConvertNamedFilesAreBounded(t *testing.T) {
+	if _, err := os.Stat("/dev/zero"); err != nil {
+		t.Skip("no /dev/zero:", err)
+	}
+	ckpt := tinyCheckpoints(t)
+	out := filepath.Join(t.TempDir(), "m.coatnet")
+	_, _, err := run(t, "convert", filepath.Join(ckpt, "model.safetensors"), "-o", out, "--config", "/dev/zero")
+	if err == nil || !strings.Contains(err.Error(), "/dev/zero") || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("--config /dev/zero: %v", err)
+	}
+	_, _, err = run(t, append([]string{"convert", filepath.Join(ckpt, "model.safetensors"), "-o", out, "--labels", "/dev/zero"}, tinyArch...)...)
+	if err == nil || !strings.Contains(err.Error(), "/dev/zero") || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("--labels /dev/zero: %v", err)
+	}
+}
