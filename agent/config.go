@@ -18,6 +18,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/coatnet-edge/coatnet-edge/internal/affinity"
+	"github.com/coatnet-edge/coatnet-edge/internal/boundedio"
 )
 
 // Config is the agent's configuration file. Every field has its default in
@@ -260,7 +261,7 @@ func withKeys(msg string, keys map[int][]string) string {
 
 // LoadConfig reads and checks the configuration file at path.
 func LoadConfig(path string) (Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := boundedio.ReadFile(path, 1<<20) // a config is a few KB; a pipe is fine
 	if err != nil {
 		return Config{}, fmt.Errorf("config: %w", err)
 	}
@@ -301,8 +302,8 @@ func (c *Config) problems() []string {
 	if c.Camera.ReopenBackoffMax < c.Camera.ReopenBackoff {
 		bad("camera.reopen_backoff_max", "%v is below reopen_backoff %v", c.Camera.ReopenBackoffMax, c.Camera.ReopenBackoff)
 	}
-	if checkRate(c.Pipeline.MaxRate) != nil {
-		bad("pipeline.max_rate", "%v must be in [0, %d] per second (0: no limit)", c.Pipeline.MaxRate, maxRateLimit)
+	if err := checkRate(c.Pipeline.MaxRate); err != nil {
+		bad("pipeline.max_rate", "%v", err)
 	}
 	if c.Pipeline.TopK < 1 || c.Pipeline.TopK > 100 {
 		bad("pipeline.top_k", "%d must be in [1, 100]", c.Pipeline.TopK)
@@ -338,7 +339,7 @@ func (c *Config) problems() []string {
 			bad("thermal.resume_below", "%v must be below limit_above %v", t.ResumeBelow, t.LimitAbove)
 		}
 		if !(t.LimitedRate > 0) || checkRate(t.LimitedRate) != nil {
-			bad("thermal.limited_rate", "%v must be in (0, %d] per second", t.LimitedRate, maxRateLimit)
+			bad("thermal.limited_rate", "%v must be in [%.6f, %d] per second", t.LimitedRate, minRate, maxRateLimit)
 		}
 		if t.Interval < 100*time.Millisecond {
 			bad("thermal.interval", "%v must be at least 100ms", t.Interval)

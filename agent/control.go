@@ -68,13 +68,25 @@ func (c *Control) Update(edit func(*Settings)) Settings {
 // maxRateLimit matches pipeline.max_rate's bound in the configuration.
 const maxRateLimit = 1000
 
+// minRate is the least non-zero rate: one frame an hour. Far smaller ones
+// would overflow the interval between frames (time.Duration).
+const minRate = 1.0 / 3600
+
+// maxCommandBytes caps a command payload before it is parsed: the longest
+// command, a JSON object setting all three fields, is under 100 bytes.
+const maxCommandBytes = 4096
+
 // ParseCommand reads one command: on the topic <prefix>/<device>/set the
 // payload is "pause", "resume" or a JSON object of Settings fields; on
 // .../set/paused it is ON/OFF (as Home Assistant's switch sends),
 // true/false or 1/0; on .../set/threshold a number in [0, 1]; on
-// .../set/rate a number in [0, 1000]. sub is the topic after .../set ("",
+// .../set/rate 0 (no limit) or a number in [1/3600, 1000]. Payloads over
+// maxCommandBytes are refused unread. sub is the topic after .../set ("",
 // "paused", "threshold" or "rate"). The returned edit applies it.
 func ParseCommand(sub string, payload []byte) (func(*Settings), error) {
+	if len(payload) > maxCommandBytes {
+		return nil, fmt.Errorf("payload of %d bytes: commands are at most %d bytes", len(payload), maxCommandBytes)
+	}
 	text := strings.TrimSpace(string(payload))
 	switch sub {
 	case "":
@@ -161,6 +173,9 @@ func checkThreshold(v float64) error {
 func checkRate(v float64) error {
 	if !(v >= 0 && v <= maxRateLimit) || math.IsInf(v, 0) {
 		return fmt.Errorf("rate %v is outside [0, %d] frames per second", v, maxRateLimit)
+	}
+	if v > 0 && v < minRate {
+		return fmt.Errorf("rate %v is below %.6f frames per second (one an hour); 0 is no limit", v, minRate)
 	}
 	return nil
 }

@@ -17,6 +17,8 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/eclipse/paho.mqtt.golang/packets"
+
+	"github.com/coatnet-edge/coatnet-edge/internal/boundedio"
 )
 
 // Topics are the agent's MQTT topics, all under <prefix>/<device>/.
@@ -199,7 +201,7 @@ func setCredentials(opts *mqtt.ClientOptions, m *MQTTConfig) error {
 	if m.Username != "" {
 		opts.SetUsername(m.Username)
 		if m.PasswordFile != "" {
-			pw, err := os.ReadFile(m.PasswordFile)
+			pw, err := boundedio.ReadFile(m.PasswordFile, maxPasswordBytes)
 			if err != nil {
 				return fmt.Errorf("mqtt: password: %w", err)
 			}
@@ -254,12 +256,19 @@ func RedactURL(broker string) string {
 	return scheme + user + ":xxxxx" + rest[at:]
 }
 
+// Bounds on the files mqtt.password_file, ca_file, cert_file and
+// key_file name (Debian's whole CA bundle is about 220 KB).
+const (
+	maxPasswordBytes = 64 << 10
+	maxPEMBytes      = 4 << 20
+)
+
 // tlsConfig is TLS 1.2 or newer with the configured CA and client
 // certificate (the system's roots without a CA file).
 func tlsConfig(m *MQTTConfig) (*tls.Config, error) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12}
 	if m.CAFile != "" {
-		pem, err := os.ReadFile(m.CAFile)
+		pem, err := boundedio.ReadFile(m.CAFile, maxPEMBytes)
 		if err != nil {
 			return nil, fmt.Errorf("mqtt: CA: %w", err)
 		}
@@ -270,7 +279,15 @@ func tlsConfig(m *MQTTConfig) (*tls.Config, error) {
 		tc.RootCAs = pool
 	}
 	if m.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(m.CertFile, m.KeyFile)
+		certPEM, err := boundedio.ReadFile(m.CertFile, maxPEMBytes)
+		if err != nil {
+			return nil, fmt.Errorf("mqtt: client certificate: %w", err)
+		}
+		keyPEM, err := boundedio.ReadFile(m.KeyFile, maxPEMBytes)
+		if err != nil {
+			return nil, fmt.Errorf("mqtt: client key: %w", err)
+		}
+		cert, err := tls.X509KeyPair(certPEM, keyPEM)
 		if err != nil {
 			return nil, fmt.Errorf("mqtt: client certificate: %w", err)
 		}

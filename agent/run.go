@@ -375,11 +375,12 @@ type cameraCounters struct {
 	FramesDropped int64 `json:"frames_dropped"` // replaced by a newer frame before classification
 	CameraStalls  int64 `json:"camera_stalls"`  // stalls and failures
 	CameraReopens int64 `json:"camera_reopens"`
+	FramesSkipped int64 `json:"frames_skipped"` // unreadable pictures of a folder
 }
 
 func (c *cameraFeed) counters() cameraCounters {
 	return cameraCounters{FramesRead: c.frames.Read(), FramesDropped: c.frames.Dropped(), CameraStalls: c.src.Stalls(),
-		CameraReopens: c.src.Reopens()}
+		CameraReopens: c.src.Reopens(), FramesSkipped: c.src.Skipped()}
 }
 
 func (c *cameraCounters) add(o cameraCounters) {
@@ -387,6 +388,7 @@ func (c *cameraCounters) add(o cameraCounters) {
 	c.FramesDropped += o.FramesDropped
 	c.CameraStalls += o.CameraStalls
 	c.CameraReopens += o.CameraReopens
+	c.FramesSkipped += o.FramesSkipped
 }
 
 // counters are the camera counters of this run, across reloads.

@@ -98,8 +98,15 @@ func (s *boundedStore) Put(key string, m packets.ControlPacket) {
 	}
 }
 
+// Get returns nil for a missing or corrupt message (paho's FileStore sets
+// a corrupt file aside), which then no longer counts towards the limit.
 func (s *boundedStore) Get(key string) (m packets.ControlPacket) {
 	s.guard("get", key, func() { m = s.inner.Get(key) })
+	if m == nil && isOutbound(key) {
+		s.mu.Lock()
+		delete(s.outbound, key)
+		s.mu.Unlock()
+	}
 	return m
 }
 

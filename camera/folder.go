@@ -23,6 +23,7 @@ type Folder struct {
 	pace  pacer
 	loop  bool
 	index int64
+	bad   int // pictures in a row that did not decode
 }
 
 // OpenFolder lists the pictures of dir. A folder without any is an error.
@@ -57,7 +58,8 @@ func (f *Folder) Name() string { return "folder " + f.dir }
 func (f *Folder) Len() int { return len(f.files) }
 
 // Next decodes the next picture, at the folder's frame rate. A picture
-// that does not decode is an error naming it.
+// that does not decode is an error naming it, wrapping ErrBadFrame (so
+// Reopening skips it) unless no picture of a whole pass decoded.
 func (f *Folder) Next(ctx context.Context) (Frame, error) {
 	i := int(f.index % int64(len(f.files)))
 	if !f.loop && f.index >= int64(len(f.files)) {
@@ -68,8 +70,18 @@ func (f *Folder) Next(ctx context.Context) (Frame, error) {
 	}
 	img, err := preprocess.LoadImage(f.files[i])
 	if err != nil {
-		return Frame{}, fmt.Errorf("camera: %w", err)
+		f.index++ // the next call tries the next picture
+		if _, serr := os.Stat(f.dir); serr != nil {
+			return Frame{}, fmt.Errorf("camera: %w", serr) // the folder itself is gone
+		}
+		if f.bad++; f.bad < len(f.files) {
+			return Frame{}, fmt.Errorf("%w: %w", ErrBadFrame, err)
+		}
+		// A whole pass without a good picture: the folder is broken.
+		f.bad = 0
+		return Frame{}, fmt.Errorf("camera: no picture of %s decodes; the last: %w", f.dir, err)
 	}
+	f.bad = 0
 	fr := Frame{Image: img, Time: time.Now(), Index: f.index}
 	f.index++
 	return fr, nil

@@ -14,6 +14,12 @@ import (
 // ErrClosed is what Next returns after Close.
 var ErrClosed = errors.New("camera: source closed")
 
+// ErrBadFrame marks an error of one frame, not of the source: a picture
+// of a folder that does not decode. Reopening logs, counts and skips it
+// rather than reopening the source, which would start a folder again from
+// its first picture and never get past the bad one.
+var ErrBadFrame = errors.New("camera: unreadable frame skipped")
+
 var _ Source = (*Reopening)(nil)
 
 // ReopenConfig says how Reopening opens its source and when it gives up on
@@ -70,6 +76,7 @@ type Reopening struct {
 	stalled atomic.Bool
 	stalls  atomic.Int64
 	reopens atomic.Int64
+	skipped atomic.Int64
 }
 
 // NewReopening opens the source once. Failing to open it at the start is
@@ -140,6 +147,9 @@ func (r *Reopening) Stalls() int64 { return r.stalls.Load() }
 // Reopens is how many times the source was opened again successfully.
 func (r *Reopening) Reopens() int64 { return r.reopens.Load() }
 
+// Skipped is how many frames were skipped as unreadable (ErrBadFrame).
+func (r *Reopening) Skipped() int64 { return r.skipped.Load() }
+
 // Next returns the next frame of the underlying source, reopening it as
 // often as it takes. It returns io.EOF when the source ends, ctx's error
 // when ctx ends (a read in progress then carries on, and its frame is the
@@ -197,6 +207,10 @@ func (r *Reopening) Next(ctx context.Context) (Frame, error) {
 		case got && errors.Is(res.err, io.EOF):
 			res.frame.Release()
 			return Frame{}, res.err
+		case got && errors.Is(res.err, ErrBadFrame):
+			r.skipped.Add(1)
+			r.log.Warn("camera frame skipped", "source", name, "err", res.err)
+			continue
 		case got:
 			res.frame.Release()
 			r.log.Warn("camera failed, reopening", "source", name, "err", res.err)

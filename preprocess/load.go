@@ -7,13 +7,28 @@ import (
 	"image"
 	_ "image/jpeg" // register JPEG for image.Decode
 	_ "image/png"  // register PNG for image.Decode
+	"io"
 	"os"
 )
 
 // ErrUnsupportedFormat reports a file that is neither PNG nor JPEG.
 var ErrUnsupportedFormat = errors.New("unsupported image format (want PNG or JPEG)")
 
-// LoadImage decodes the PNG or JPEG file at path with the standard library.
+// MaxImagePixels bounds the pictures LoadImage decodes: 50 megapixels,
+// above any camera this agent reads (8192x6104 fits; the largest phone
+// sensors are 48-50 MP) yet small enough that the decoded picture, 200 MB
+// as RGBA, fits a small board's memory. A header declaring more is
+// refused before any pixel is allocated: a few hundred bytes of PNG can
+// declare 100000x100000.
+const MaxImagePixels = 50_000_000
+
+// ErrImageTooLarge reports a picture whose header declares more than
+// MaxImagePixels pixels.
+var ErrImageTooLarge = errors.New("picture too large")
+
+// LoadImage decodes the PNG or JPEG file at path with the standard library,
+// after reading its header to refuse one larger than MaxImagePixels. Every
+// picture the commands and the folder camera read goes through it.
 //
 // Go's JPEG decoder is not libjpeg, so a JPEG's pixels (and hence the
 // model input) can differ from PIL's by a level or two; PNGs decode
@@ -24,7 +39,16 @@ func LoadImage(path string) (image.Image, error) {
 		return nil, fmt.Errorf("preprocess: load: %w", err)
 	}
 	defer f.Close()
-	img, _, err := image.Decode(bufio.NewReader(f))
+	cfg, _, err := image.DecodeConfig(bufio.NewReader(f))
+	if err == nil {
+		err = checkImageSize(cfg.Width, cfg.Height)
+	}
+	var img image.Image
+	if err == nil {
+		if _, err = f.Seek(0, io.SeekStart); err == nil {
+			img, _, err = image.Decode(bufio.NewReader(f))
+		}
+	}
 	if errors.Is(err, image.ErrFormat) {
 		return nil, fmt.Errorf("preprocess: load %s: %w", path, ErrUnsupportedFormat)
 	}
@@ -32,4 +56,13 @@ func LoadImage(path string) (image.Image, error) {
 		return nil, fmt.Errorf("preprocess: load %s: %w", path, err)
 	}
 	return img, nil
+}
+
+// checkImageSize refuses sizes that are not positive or exceed
+// MaxImagePixels, without overflowing.
+func checkImageSize(w, h int) error {
+	if w <= 0 || h <= 0 || w > MaxImagePixels/h {
+		return fmt.Errorf("%w: %dx%d pixels, the limit is %d megapixels", ErrImageTooLarge, w, h, MaxImagePixels/1_000_000)
+	}
+	return nil
 }

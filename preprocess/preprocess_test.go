@@ -15,6 +15,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/coatnet-edge/coatnet-edge/internal/imagebomb"
 )
 
 // The golden data in testdata comes from testdata/gen.py, which runs the
@@ -606,5 +608,35 @@ func BenchmarkApply(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "frames/s")
 		})
+	}
+}
+
+// TestLoadImageBombs: pictures whose headers declare more than
+// MaxImagePixels are refused before any pixel memory is allocated.
+func TestLoadImageBombs(t *testing.T) {
+	dir := t.TempDir()
+	for name, data := range map[string][]byte{
+		"bomb.png":      imagebomb.PNG(100000, 100000),
+		"wide.png":      imagebomb.PNG(1<<31-1, 1),
+		"bomb.jpg":      imagebomb.JPEG(65500, 65500),
+		"just-over.png": imagebomb.PNG(MaxImagePixels/1000+1, 1000),
+	} {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := LoadImage(path)
+		if !errors.Is(err, ErrImageTooLarge) || !strings.Contains(err.Error(), path) {
+			t.Errorf("%s (%d bytes): %v, want ErrImageTooLarge naming the file", name, len(data), err)
+		}
+	}
+	// Exactly the limit is not refused for its size.
+	if err := checkImageSize(MaxImagePixels/1000, 1000); err != nil {
+		t.Errorf("MaxImagePixels pixels: %v", err)
+	}
+	for _, wh := range [][2]int{{MaxImagePixels/1000 + 1, 1000}, {0, 10}, {10, -1}, {1 << 62, 1 << 62}} {
+		if err := checkImageSize(wh[0], wh[1]); err == nil {
+			t.Errorf("%dx%d: no error", wh[0], wh[1])
+		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/coatnet-edge/coatnet-edge/internal/boundedio"
 	"github.com/coatnet-edge/coatnet-edge/model"
 	"github.com/coatnet-edge/coatnet-edge/model/checkpoint"
 	"github.com/coatnet-edge/coatnet-edge/preprocess"
@@ -100,7 +101,7 @@ func runConvert(cmd *cobra.Command, ckptPath string, o *convertOptions) error {
 	}
 	var labels []string
 	if o.labelsFile != "" {
-		raw, err := os.ReadFile(o.labelsFile)
+		raw, err := boundedio.ReadFile(o.labelsFile, maxLabelsBytes)
 		if err != nil {
 			return fmt.Errorf("labels: %w", err)
 		}
@@ -177,13 +178,20 @@ func runConvert(cmd *cobra.Command, ckptPath string, o *convertOptions) error {
 
 // convertConfig builds the architecture from --arch or --config and the
 // change flags.
+// Bounds on --labels (ImageNet-21k's 21,843 labels are well under 1 MiB)
+// and --config (a JSON object of a dozen fields).
+const (
+	maxLabelsBytes     = 16 << 20
+	maxArchConfigBytes = 1 << 20
+)
+
 func convertConfig(cmd *cobra.Command, o *convertOptions) (model.Config, error) {
 	var cfg model.Config
 	switch {
 	case o.configFile != "" && o.arch != "":
 		return cfg, errors.New("give --arch or --config, not both")
 	case o.configFile != "":
-		raw, err := os.ReadFile(o.configFile)
+		raw, err := boundedio.ReadFile(o.configFile, maxArchConfigBytes)
 		if err != nil {
 			return cfg, err
 		}

@@ -10,10 +10,10 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/coatnet-edge/coatnet-edge/dataset"
+	"github.com/coatnet-edge/coatnet-edge/internal/progress"
 	"github.com/coatnet-edge/coatnet-edge/model"
 )
 
@@ -70,11 +70,7 @@ workers; the result does not depend on their number.`,
 			if threads <= 0 {
 				threads = runtime.NumCPU()
 			}
-			bar := progressbar.NewOptions(n,
-				progressbar.OptionSetWriter(cmd.ErrOrStderr()),
-				progressbar.OptionSetDescription("eval "+set.Name),
-				progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString("img"),
-				progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish())
+			bar := progress.New(progressOut(cmd), "eval "+set.Name, n)
 			start := time.Now()
 			rep, err := set.Evaluate(cmd.Context(), n, threads,
 				func() (dataset.Classifier, error) { return model.NewClassifier(m, 1) },

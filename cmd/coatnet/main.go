@@ -37,6 +37,15 @@ type exitError struct{ msg string }
 
 func (e *exitError) Error() string { return e.msg }
 
+// progressOut is where a command reports its progress: stderr, or nil
+// (no report) with --no-progress.
+func progressOut(cmd *cobra.Command) io.Writer {
+	if off, _ := cmd.Flags().GetBool("no-progress"); off {
+		return nil
+	}
+	return cmd.ErrOrStderr()
+}
+
 // buildVersion is set by the Makefile (-ldflags -X main.buildVersion=...).
 var buildVersion string
 
@@ -91,6 +100,7 @@ Start with a timm checkpoint (.safetensors or .pth):
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.PersistentFlags().StringVar(&logLevel, "log-level", "info", "log verbosity: debug, info, warn or error")
+	root.PersistentFlags().Bool("no-progress", false, "report no progress of eval and quantize on stderr")
 	root.AddCommand(newConvertCmd(), newInfoCmd(), newClassifyCmd(), newEvalCmd(), newQuantizeCmd(), newBenchCmd(), newRunCmd(), newWatchCmd())
 	return root
 }

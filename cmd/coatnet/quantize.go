@@ -7,9 +7,9 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
+	"github.com/coatnet-edge/coatnet-edge/internal/progress"
 	"github.com/coatnet-edge/coatnet-edge/model"
 	"github.com/coatnet-edge/coatnet-edge/quant"
 )
@@ -47,25 +47,19 @@ of PNG/JPEG pictures like those the model will see.`,
 			if err != nil {
 				return err
 			}
-			var bar *progressbar.ProgressBar
+			var bar *progress.Reporter // of the pass under way
 			start := time.Now()
 			qm, rep, err := quant.Quantize(cmd.Context(), m, cal, quant.Options{
 				Threads: threads, MeasureImages: measure,
 				Progress: func(pass string, done, total int) {
 					if bar == nil || done == 1 {
-						if bar != nil {
-							bar.Finish()
-						}
-						bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(cmd.ErrOrStderr()),
-							progressbar.OptionSetDescription(pass), progressbar.OptionShowCount(),
-							progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish())
+						bar.Finish()
+						bar = progress.New(progressOut(cmd), pass, total)
 					}
 					bar.Set(done)
 				},
 			})
-			if bar != nil {
-				bar.Finish()
-			}
+			bar.Finish()
 			if err != nil {
 				return err
 			}
