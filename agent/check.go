@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -9,29 +10,59 @@ import (
 	"github.com/coatnet-edge/coatnet-edge/camera"
 )
 
-// Check opens what cfg names that opens without a camera or a broker, as
-// `coatnet run --check` does before an agent is started with it: the model
-// file (loaded as the agent loads it), a camera source that is a file or a
-// folder, and the MQTT password and TLS files. A camera device need not
-// exist yet. Like Validate it lists every problem, each with its key.
-func Check(cfg Config) error {
-	if err := cfg.Validate(); err != nil {
+// CheckConfig is `coatnet run --check`: it reads the configuration file at
+// path (the defaults for ""), and opens what it names that opens without a
+// camera or a broker: the model file (loaded as the agent loads it), a
+// camera source that is a file or a folder, and the MQTT password and TLS
+// files. A camera device need not exist yet. The error lists every problem
+// at once, as ParseConfig's does, each with its key and line.
+func CheckConfig(path string) error {
+	cfg, d := Defaults(), newConfigDecoder(0)
+	for _, p := range cfg.problems() {
+		d.add(p)
+	}
+	if path != "" {
+		data, err := readConfig(path)
+		if err == nil {
+			cfg, d, err = parseConfig(data)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	known := map[string]bool{}
+	for _, p := range d.problems {
+		known[p.key] = true
+	}
+	checkOpens(&cfg, known, d.add)
+	if err := problemsError(d.problems); err != nil {
+		if path != "" {
+			return fmt.Errorf("%s: %w", path, err)
+		}
 		return err
 	}
-	var problems []problem
+	return nil
+}
+
+// checkOpens opens the files cfg names, but not those of keys in skip
+// (with a problem already).
+func checkOpens(cfg *Config, skip map[string]bool, add func(problem)) {
 	bad := func(key, format string, args ...any) {
-		problems = append(problems, problem{key: key, msg: fmt.Sprintf(format, args...)})
+		add(problem{key: key, msg: fmt.Sprintf(format, args...)})
 	}
-	if cfg.Model.Path != Demo {
-		one := cfg
+	if cfg.Model.Path != Demo && !skip["model.path"] && !skip["model.threads"] {
+		one := *cfg
 		one.Model.Threads = 1 // the check needs no workers
 		if inf, err := openInference(one); err != nil {
-			problems = append(problems, problem{msg: err.Error()}) // names model.path
+			if u := errors.Unwrap(err); u != nil {
+				err = u // openInference names model.path itself
+			}
+			bad("model.path", "%v", err)
 		} else {
 			inf.close()
 		}
 	}
-	if src := strings.TrimSpace(cfg.Camera.Source); src != Demo {
+	if src := strings.TrimSpace(cfg.Camera.Source); src != Demo && !skip["camera.source"] {
 		switch camera.SourceKind(src) {
 		case "file":
 			if st, err := os.Stat(src); err != nil {
@@ -54,15 +85,14 @@ func Check(cfg Config) error {
 		}
 	}
 	m := &cfg.MQTT
-	if m.Username != "" && m.PasswordFile != "" {
+	if m.Username != "" && m.PasswordFile != "" && !skip["mqtt.password_file"] {
 		if _, err := os.ReadFile(m.PasswordFile); err != nil {
 			bad("mqtt.password_file", "%v", err)
 		}
 	}
-	if m.CAFile != "" || m.CertFile != "" {
+	if (m.CAFile != "" || m.CertFile != "") && !skip["mqtt.cert_file"] {
 		if _, err := tlsConfig(m); err != nil {
-			problems = append(problems, problem{msg: err.Error()}) // names the file
+			add(problem{msg: err.Error()}) // it names the file
 		}
 	}
-	return problemsError(problems)
 }

@@ -185,40 +185,50 @@ const maxConfigSize = 1 << 20
 // lists every problem found, one per line, each as "line N: key: what is
 // wrong" (without the line where the file does not set the key).
 func ParseConfig(data []byte) (Config, error) {
+	cfg, d, err := parseConfig(data)
+	if err != nil {
+		return cfg, err
+	}
+	return cfg, problemsError(d.problems)
+}
+
+// parseConfig is ParseConfig with the problems still apart, and the line
+// of each key, for Check to add its own; err is for a file that is not a
+// configuration at all.
+func parseConfig(data []byte) (Config, *configDecoder, error) {
 	cfg := Defaults()
 	if len(data) > maxConfigSize {
-		return cfg, fmt.Errorf("config: over the %d MiB a configuration file may hold", maxConfigSize>>20)
+		return cfg, nil, fmt.Errorf("config: over the %d MiB a configuration file may hold", maxConfigSize>>20)
 	}
 	if !utf8.Valid(data) {
 		bad := 0
 		for r, n := utf8.DecodeRune(data); r != utf8.RuneError || n != 1; r, n = utf8.DecodeRune(data[bad:]) {
 			bad += n
 		}
-		return cfg, fmt.Errorf("config: line %d: not UTF-8 text", 1+bytes.Count(data[:bad], []byte("\n")))
+		return cfg, nil, fmt.Errorf("config: line %d: not UTF-8 text", 1+bytes.Count(data[:bad], []byte("\n")))
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
-		return cfg, fmt.Errorf("config: %s", strings.TrimPrefix(err.Error(), "yaml: "))
+		return cfg, nil, fmt.Errorf("config: %s", strings.TrimPrefix(err.Error(), "yaml: "))
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		return cfg, errors.New("config: more than one YAML document")
+		return cfg, nil, errors.New("config: more than one YAML document")
 	}
 	d := newConfigDecoder(len(data))
 	if len(doc.Content) > 0 {
 		d.decode(doc.Content[0], reflect.ValueOf(&cfg).Elem(), "")
 	}
 	if d.steps > d.maxSteps {
-		return cfg, errors.New("config: its aliases expand to more than the file could hold without them")
+		return cfg, nil, errors.New("config: its aliases expand to more than the file could hold without them")
 	}
 	for _, p := range cfg.problems() {
 		if !d.bad[p.key] { // a value that did not decode has a problem already
-			p.line = d.lines[p.key]
-			d.problems = append(d.problems, p)
+			d.add(p)
 		}
 	}
-	return cfg, problemsError(d.problems)
+	return cfg, d, nil
 }
 
 // problemsError lists problems one per line in the order of the file, or
@@ -247,20 +257,29 @@ func problemsError(problems []problem) error {
 
 // LoadConfig reads and checks the configuration file at path.
 func LoadConfig(path string) (Config, error) {
-	f, err := os.Open(path)
+	data, err := readConfig(path)
 	if err != nil {
-		return Config{}, fmt.Errorf("config: %w", err)
-	}
-	data, err := io.ReadAll(io.LimitReader(f, maxConfigSize+1))
-	f.Close()
-	if err != nil {
-		return Config{}, fmt.Errorf("config: %w", err)
+		return Config{}, err
 	}
 	cfg, err := ParseConfig(data)
 	if err != nil {
 		return cfg, fmt.Errorf("%s: %w", path, err)
 	}
 	return cfg, nil
+}
+
+// readConfig reads the file at path, or fails once it is over the limit.
+func readConfig(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxConfigSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return data, nil
 }
 
 // Validate reports every invalid value at once, each with its key.

@@ -51,6 +51,13 @@ func (d *configDecoder) fail(n *yaml.Node, key, format string, args ...any) {
 	d.bad[key] = true
 }
 
+// add records a problem found after decoding, with the line that sets its
+// key.
+func (d *configDecoder) add(p problem) {
+	p.line = d.lines[p.key]
+	d.problems = append(d.problems, p)
+}
+
 // tooMuch reports whether aliases have made the walk longer than the file
 // could without them (YAML's "billion laughs").
 func (d *configDecoder) tooMuch() bool {

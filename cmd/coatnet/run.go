@@ -114,22 +114,15 @@ or: coatnet watch --broker mqtt://192.168.1.10:1883`,
 	return cmd
 }
 
-// checkConfig is run --check: it loads and checks the configuration at
-// path (the defaults without one) and says "PATH: ok" or what is wrong.
+// checkConfig is run --check: it checks the configuration at path (the
+// defaults without one) and says "PATH: ok" or returns what is wrong.
 func checkConfig(cmd *cobra.Command, path string) error {
-	name, cfg := "the defaults (the demo)", agent.Defaults()
-	var err error
-	if path != "" {
-		name = path
-		cfg, err = agent.LoadConfig(path) // its errors name the path
-	}
-	if err == nil {
-		if err = agent.Check(cfg); err != nil {
-			err = fmt.Errorf("%s: %w", name, err)
-		}
-	}
-	if err != nil {
+	if err := agent.CheckConfig(path); err != nil {
 		return err
+	}
+	name := path
+	if name == "" {
+		name = "the defaults (the demo)"
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "%s: ok\n", name)
 	return nil

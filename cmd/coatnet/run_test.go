@@ -398,16 +398,18 @@ func TestRunCheck(t *testing.T) {
 		t.Errorf("defaults: status %d, stdout %q, stderr %q", code, out, errs)
 	}
 
-	bad := write("bad.yaml", "model:\n  thread: 2\ncamera: {stall_timeout: 10, lop: true}\npipeline: {top_k: 0}\n")
+	bad := write("bad.yaml", "model:\n  path: "+filepath.Join(dir, "missing.coatnet")+"\n  thread: 2\n"+
+		"camera: {stall_timeout: 10, lop: true}\npipeline: {top_k: 0}\n")
 	out, errs, code := check("--config " + bad)
 	if code != 1 || out != "" {
 		t.Errorf("bad file: status %d, stdout %q", code, out)
 	}
-	for _, want := range []string{bad + ": config: 4 problems:",
-		"\n  line 2: model.thread: unknown key; did you mean threads?\n",
-		"\n  line 3: camera.stall_timeout: want a duration such as 10s, not \"10\"\n",
-		"\n  line 3: camera.lop: unknown key; did you mean loop?\n",
-		"\n  line 4: pipeline.top_k: 0 must be in [1, 100]\n"} {
+	for _, want := range []string{bad + ": config: 5 problems:",
+		"\n  line 2: model.path: modelfile: open " + filepath.Join(dir, "missing.coatnet") + ": no such file or directory\n",
+		"\n  line 3: model.thread: unknown key; did you mean threads?\n",
+		"\n  line 4: camera.stall_timeout: want a duration such as 10s, not \"10\"\n",
+		"\n  line 4: camera.lop: unknown key; did you mean loop?\n",
+		"\n  line 5: pipeline.top_k: 0 must be in [1, 100]\n"} {
 		if !strings.Contains(errs, want) {
 			t.Errorf("bad file: stderr lacks %q:\n%s", want, errs)
 		}
