@@ -4,16 +4,21 @@ package agent
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 
@@ -172,98 +177,90 @@ func defaultStateDir() string {
 // deviceName is what a device id (and a topic level made from it) may hold.
 var deviceName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
+// maxConfigSize bounds a configuration file: far above any real one, and
+// reading stops there, so a wrong path (a device, a log) fails at once.
+const maxConfigSize = 1 << 20
+
 // ParseConfig reads a YAML configuration over Defaults. Unknown keys,
 // values of the wrong type and invalid values are all errors; the error
-// lists every problem found, one per line, each naming its key.
+// lists every problem found, one per line, each as "line N: key: what is
+// wrong" (without the line where the file does not set the key).
 func ParseConfig(data []byte) (Config, error) {
+	cfg, d, err := parseConfig(data)
+	if err != nil {
+		return cfg, err
+	}
+	return cfg, problemsError(d.problems)
+}
+
+// parseConfig is ParseConfig with the problems still apart, and the line
+// of each key, for Check to add its own; err is for a file that is not a
+// configuration at all.
+func parseConfig(data []byte) (Config, *configDecoder, error) {
 	cfg := Defaults()
+	if len(data) > maxConfigSize {
+		return cfg, nil, fmt.Errorf("config: over the %d MiB a configuration file may hold", maxConfigSize>>20)
+	}
+	if !utf8.Valid(data) {
+		bad := 0
+		for r, n := utf8.DecodeRune(data); r != utf8.RuneError || n != 1; r, n = utf8.DecodeRune(data[bad:]) {
+			bad += n
+		}
+		return cfg, nil, fmt.Errorf("config: line %d: not UTF-8 text", 1+bytes.Count(data[:bad], []byte("\n")))
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	var problems []string
-	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
-		var te *yaml.TypeError
-		if !errors.As(err, &te) {
-			return cfg, fmt.Errorf("config: %w", err)
-		}
-		// The rest of the file decoded: its values are checked too.
-		keys := keysByLine(data)
-		for _, m := range te.Errors {
-			problems = append(problems, withKeys(m, keys))
-		}
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
+		return cfg, nil, fmt.Errorf("config: %s", strings.TrimPrefix(err.Error(), "yaml: "))
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		return cfg, errors.New("config: more than one YAML document")
+		return cfg, nil, errors.New("config: more than one YAML document")
 	}
-	problems = append(problems, cfg.problems()...)
-	return cfg, problemsError(problems)
+	d := newConfigDecoder(len(data))
+	if len(doc.Content) > 0 {
+		d.decode(doc.Content[0], reflect.ValueOf(&cfg).Elem(), "")
+	}
+	if d.steps > d.maxSteps {
+		return cfg, nil, errors.New("config: its aliases expand to more than the file could hold without them")
+	}
+	for _, p := range cfg.problems() {
+		if !d.bad[p.key] { // a value that did not decode has a problem already
+			d.add(p)
+		}
+	}
+	return cfg, d, nil
 }
 
-// problemsError lists problems one per line, or is nil without any.
-func problemsError(problems []string) error {
+// problemsError lists problems one per line in the order of the file, or
+// is nil without any.
+func problemsError(problems []problem) error {
+	// Those without a line (keys the file does not set) come last.
+	order := func(p problem) int { return cmp.Or(p.line, math.MaxInt) }
+	slices.SortStableFunc(problems, func(a, b problem) int { return cmp.Compare(order(a), order(b)) })
+	const shown = 100
+	lines := make([]string, 0, min(len(problems), shown+1))
+	for i, p := range problems {
+		if i == shown {
+			lines = append(lines, fmt.Sprintf("and %d more", len(problems)-shown))
+			break
+		}
+		lines = append(lines, p.String())
+	}
 	switch len(problems) {
 	case 0:
 		return nil
 	case 1:
-		return fmt.Errorf("config: %s", problems[0])
+		return fmt.Errorf("config: %s", lines[0])
 	}
-	return fmt.Errorf("config: %d problems:\n  %s", len(problems), strings.Join(problems, "\n  "))
-}
-
-// keysByLine maps each line of a YAML document to the dotted keys whose
-// values are on it (or whose key is, for values that start lower), so that
-// the decoder's "line N: cannot unmarshal ..." can say which key it means.
-func keysByLine(data []byte) map[int][]string {
-	var doc yaml.Node
-	if yaml.Unmarshal(data, &doc) != nil {
-		return nil
-	}
-	out := map[int][]string{}
-	var walk func(n *yaml.Node, path string)
-	walk = func(n *yaml.Node, path string) {
-		switch n.Kind {
-		case yaml.DocumentNode:
-			for _, c := range n.Content {
-				walk(c, path)
-			}
-		case yaml.MappingNode:
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				k, v := n.Content[i], n.Content[i+1]
-				p := k.Value
-				if path != "" {
-					p = path + "." + k.Value
-				}
-				if v.Kind == yaml.MappingNode {
-					walk(v, p)
-					continue
-				}
-				out[k.Line] = append(out[k.Line], p)
-				if v.Line != k.Line {
-					out[v.Line] = append(out[v.Line], p)
-				}
-			}
-		}
-	}
-	walk(&doc, "")
-	return out
-}
-
-// withKeys adds the keys on the line a decoder message names:
-// "line 3 (camera.stall_timeout): cannot unmarshal ...".
-func withKeys(msg string, keys map[int][]string) string {
-	var line int
-	if _, err := fmt.Sscanf(msg, "line %d:", &line); err != nil || len(keys[line]) == 0 {
-		return msg
-	}
-	prefix := fmt.Sprintf("line %d", line)
-	return prefix + " (" + strings.Join(keys[line], ", ") + ")" + strings.TrimPrefix(msg, prefix)
+	return fmt.Errorf("config: %d problems:\n  %s", len(problems), strings.Join(lines, "\n  "))
 }
 
 // LoadConfig reads and checks the configuration file at path.
 func LoadConfig(path string) (Config, error) {
-	data, err := boundedio.ReadFile(path, 1<<20) // a config is a few KB; a pipe is fine
+	data, err := readConfig(path)
 	if err != nil {
-		return Config{}, fmt.Errorf("config: %w", err)
+		return Config{}, err
 	}
 	cfg, err := ParseConfig(data)
 	if err != nil {
@@ -272,14 +269,24 @@ func LoadConfig(path string) (Config, error) {
 	return cfg, nil
 }
 
+// readConfig reads the file at path, or fails once it is over the limit.
+func readConfig(path string) ([]byte, error) {
+	// A pipe is fine (--config <(...)); a device such as /dev/zero is not.
+	data, err := boundedio.ReadFile(path, maxConfigSize)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return data, nil
+}
+
 // Validate reports every invalid value at once, each with its key.
 func (c *Config) Validate() error { return problemsError(c.problems()) }
 
 // problems lists the invalid values, each with its key.
-func (c *Config) problems() []string {
-	var problems []string
+func (c *Config) problems() []problem {
+	var problems []problem
 	bad := func(key, format string, args ...any) {
-		problems = append(problems, key+": "+fmt.Sprintf(format, args...))
+		problems = append(problems, problem{key: key, msg: fmt.Sprintf(format, args...)})
 	}
 	if !deviceName.MatchString(c.Device) {
 		bad("device", "%q must be 1 to 64 letters, digits, '-' or '_'", c.Device)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -14,8 +15,9 @@ import (
 
 func newRunCmd() *cobra.Command {
 	var configPath string
+	var check bool
 	cmd := &cobra.Command{
-		Use:   "run [--config FILE]",
+		Use:   "run [--config FILE] [--check]",
 		Short: "Run the agent: camera frames to the model to MQTT labels",
 		Long: `run is the long-running agent. It reads the YAML configuration FILE (every
 key is optional; unknown keys and bad values are errors, all listed at once),
@@ -41,6 +43,11 @@ SIGHUP reads FILE again and applies it without dropping the MQTT session:
 the model is loaded again and the camera reopened if its settings changed;
 a file that does not load is logged and the running configuration kept.
 
+--check reads FILE (or the defaults), checks every value and opens what
+opens without the camera or the broker (the model, a video file or folder,
+the MQTT password and TLS files), prints "FILE: ok" or every problem, one a
+line as "line N: key: what is wrong", and exits: status 0 if it is ok, else 1.
+
 A minimal configuration:
 
   device: porch-cam
@@ -51,9 +58,13 @@ A minimal configuration:
 Watch it with: mosquitto_sub -h 192.168.1.10 -t 'coatnet/#' -v
 or: coatnet watch --broker mqtt://192.168.1.10:1883`,
 		Example: `  coatnet run                                # the demo
-  coatnet run --config /etc/coatnet/agent.yaml`,
+  coatnet run --config /etc/coatnet/agent.yaml
+  coatnet run --check --config /etc/coatnet/agent.yaml   # check it, run nothing`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if check {
+				return checkConfig(cmd, configPath)
+			}
 			cfg := agent.Defaults()
 			cfg.LogLabels = true // the demo shows what it publishes
 			var load func() (agent.Config, error)
@@ -99,5 +110,20 @@ or: coatnet watch --broker mqtt://192.168.1.10:1883`,
 		},
 	}
 	cmd.Flags().StringVar(&configPath, "config", "", "the agent's YAML configuration file (default: the demo)")
+	cmd.Flags().BoolVar(&check, "check", false, "check the configuration and exit: status 0 if it is ok, else 1")
 	return cmd
+}
+
+// checkConfig is run --check: it checks the configuration at path (the
+// defaults without one) and says "PATH: ok" or returns what is wrong.
+func checkConfig(cmd *cobra.Command, path string) error {
+	if err := agent.CheckConfig(path); err != nil {
+		return err
+	}
+	name := path
+	if name == "" {
+		name = "the defaults (the demo)"
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "%s: ok\n", name)
+	return nil
 }

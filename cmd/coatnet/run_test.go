@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -349,4 +350,88 @@ func TestRunNotifiesSystemd(t *testing.T) {
 		t.Fatalf("exit after SIGTERM: %v", err)
 	}
 	notes.wait(t, at, "STOPPING=1")
+}
+
+// TestRunCheck runs `coatnet run --check` as a process: "FILE: ok" and
+// status 0 for a good file and for the defaults, every problem in the
+// file's terms and status 1 for a bad one, and nothing started either way.
+func TestRunCheck(t *testing.T) {
+	dir := t.TempDir()
+	check := func(args string) (stdout, stderr string, code int) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, os.Args[0])
+		cmd.Env = append(os.Environ(), "COATNET_AS_MAIN=1", "COATNET_ARGS=run --check "+args,
+			"XDG_STATE_HOME="+dir, "STATE_DIRECTORY=")
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		var exit *exec.ExitError
+		switch {
+		case errors.Is(err, syscall.ENOEXEC):
+			t.Skipf("cannot re-execute the test binary here: %v", err)
+		case ctx.Err() != nil:
+			t.Fatalf("run --check %s still running after 2 minutes: it runs the agent?\n%s", args, errb.String())
+		case errors.As(err, &exit):
+			return out.String(), errb.String(), exit.ExitCode()
+		case err != nil:
+			t.Fatal(err)
+		}
+		return out.String(), errb.String(), 0
+	}
+	write := func(name, text string) string {
+		t.Helper()
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+
+	good := write("good.yaml", fmt.Sprintf("device: check-cam\nmodel: {path: %s}\ncamera: {source: %s}\n"+
+		"mqtt: {broker: mqtt://127.0.0.1:1}\n", abs(t, "../../models/fmnist-pre-int8.coatnet"), abs(t, "../../testdata/fashion")))
+	if out, errs, code := check("--config " + good); code != 0 || out != good+": ok\n" {
+		t.Errorf("good file: status %d, stdout %q, stderr %q", code, out, errs)
+	}
+	if out, errs, code := check(""); code != 0 || out != "the defaults (the demo): ok\n" {
+		t.Errorf("defaults: status %d, stdout %q, stderr %q", code, out, errs)
+	}
+
+	bad := write("bad.yaml", "model:\n  path: "+filepath.Join(dir, "missing.coatnet")+"\n  thread: 2\n"+
+		"camera: {stall_timeout: 10, lop: true}\npipeline: {top_k: 0}\n")
+	out, errs, code := check("--config " + bad)
+	if code != 1 || out != "" {
+		t.Errorf("bad file: status %d, stdout %q", code, out)
+	}
+	for _, want := range []string{bad + ": config: 5 problems:",
+		"\n  line 2: model.path: modelfile: open " + filepath.Join(dir, "missing.coatnet") + ": no such file or directory\n",
+		"\n  line 3: model.thread: unknown key; did you mean threads?\n",
+		"\n  line 4: camera.stall_timeout: want a duration such as 10s, not \"10\"\n",
+		"\n  line 4: camera.lop: unknown key; did you mean loop?\n",
+		"\n  line 5: pipeline.top_k: 0 must be in [1, 100]\n"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("bad file: stderr lacks %q:\n%s", want, errs)
+		}
+	}
+
+	// A valid file whose model is not a model file.
+	notModel := write("not-model.yaml", "model: {path: "+bad+"}\ncamera: {source: /dev/video97}\n")
+	if out, errs, code := check("--config " + notModel); code != 1 || out != "" ||
+		!strings.Contains(errs, "model.path: ") || !strings.Contains(errs, "not a coatnet model file") {
+		t.Errorf("not a model: status %d, stdout %q, stderr %q", code, out, errs)
+	}
+	if _, errs, code := check("--config " + filepath.Join(dir, "missing.yaml")); code != 1 || !strings.Contains(errs, "no such file") {
+		t.Errorf("missing file: status %d, stderr %q", code, errs)
+	}
+}
+
+func TestRunHelpShowsCheck(t *testing.T) {
+	out, _, err := run(t, "run", "--help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "coatnet run --check --config /etc/coatnet/agent.yaml") {
+		t.Errorf("run --help has no --check example:\n%s", out)
+	}
 }

@@ -1,0 +1,98 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/coatnet-edge/coatnet-edge/camera"
+)
+
+// CheckConfig is `coatnet run --check`: it reads the configuration file at
+// path (the defaults for ""), and opens what it names that opens without a
+// camera or a broker: the model file (loaded as the agent loads it), a
+// camera source that is a file or a folder, and the MQTT password and TLS
+// files. A camera device need not exist yet. The error lists every problem
+// at once, as ParseConfig's does, each with its key and line.
+func CheckConfig(path string) error {
+	cfg, d := Defaults(), newConfigDecoder(0)
+	for _, p := range cfg.problems() {
+		d.add(p)
+	}
+	if path != "" {
+		data, err := readConfig(path)
+		if err == nil {
+			cfg, d, err = parseConfig(data)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	known := map[string]bool{}
+	for _, p := range d.problems {
+		known[p.key] = true
+	}
+	checkOpens(&cfg, known, d.add)
+	if err := problemsError(d.problems); err != nil {
+		if path != "" {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		return err
+	}
+	return nil
+}
+
+// checkOpens opens the files cfg names, but not those of keys in skip
+// (with a problem already).
+func checkOpens(cfg *Config, skip map[string]bool, add func(problem)) {
+	bad := func(key, format string, args ...any) {
+		add(problem{key: key, msg: fmt.Sprintf(format, args...)})
+	}
+	if cfg.Model.Path != Demo && !skip["model.path"] && !skip["model.threads"] {
+		one := *cfg
+		one.Model.Threads = 1 // the check needs no workers
+		if inf, err := openInference(one); err != nil {
+			if u := errors.Unwrap(err); u != nil {
+				err = u // openInference names model.path itself
+			}
+			bad("model.path", "%v", err)
+		} else {
+			inf.close()
+		}
+	}
+	if src := strings.TrimSpace(cfg.Camera.Source); src != Demo && !skip["camera.source"] {
+		switch camera.SourceKind(src) {
+		case "file":
+			if st, err := os.Stat(src); err != nil {
+				bad("camera.source", "%v", err)
+			} else if st.IsDir() {
+				if f, err := camera.OpenFolder(src, 0, false); err != nil {
+					bad("camera.source", "%v", err)
+				} else {
+					f.Close()
+				}
+			}
+		case "stream":
+			if u, err := url.Parse(src); err != nil || u.Hostname() == "" {
+				bad("camera.source", "%q: a stream URL needs a host", src)
+			}
+		case "gstreamer":
+			if !strings.Contains(src, "appsink") {
+				bad("camera.source", "%q: a GStreamer pipeline must end in appsink", src)
+			}
+		}
+	}
+	m := &cfg.MQTT
+	if m.Username != "" && m.PasswordFile != "" && !skip["mqtt.password_file"] {
+		if _, err := os.ReadFile(m.PasswordFile); err != nil {
+			bad("mqtt.password_file", "%v", err)
+		}
+	}
+	if (m.CAFile != "" || m.CertFile != "") && !skip["mqtt.cert_file"] {
+		if _, err := tlsConfig(m); err != nil {
+			add(problem{msg: err.Error()}) // it names the file
+		}
+	}
+}
