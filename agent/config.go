@@ -84,7 +84,8 @@ type CameraConfig struct {
 	// source is reopened.
 	StallTimeout time.Duration `yaml:"stall_timeout"`
 	// ReopenBackoff and ReopenBackoffMax bound the wait between reopen
-	// attempts, doubling from the first to the second.
+	// attempts (a source that does not open at the start too), doubling
+	// from the first to the second; each wait is random below its bound.
 	ReopenBackoff    time.Duration `yaml:"reopen_backoff"`
 	ReopenBackoffMax time.Duration `yaml:"reopen_backoff_max"`
 }

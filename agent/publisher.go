@@ -12,12 +12,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/eclipse/paho.mqtt.golang/packets"
 
+	"github.com/coatnet-edge/coatnet-edge/internal/backoff"
 	"github.com/coatnet-edge/coatnet-edge/internal/boundedio"
 )
 
@@ -59,7 +61,9 @@ type LabelsMessage struct {
 // id, CleanSession false, a file store in the state directory) so that
 // QoS 1 labels survive a broker or agent restart, with availability on the
 // status topic: "online" (retained) on every connect, "offline" as the will
-// and before a clean stop.
+// and before a clean stop. Labels may be published from the start: until
+// the first connection, as during a later outage, QoS 1 ones wait in the
+// store.
 //
 // It also takes commands from the set topics into a Control, mirrors the
 // settings on the retained state topic, and keeps Home Assistant's
@@ -77,20 +81,52 @@ type Publisher struct {
 	published  atomic.Int64
 	connLosses atomic.Int64
 	rejected   atomic.Int64 // malformed commands
+
+	// The waits between connection attempts are ours (see options).
+	bo        backoff.Policy
+	mu        sync.Mutex // guards the connection attempt state below
+	reconnect bool       // the attempt in progress follows a lost connection
+	attempt   int        // of the current series, from 0
+	retryIn   time.Duration
+	lastErr   error         // of the last failed attempt, explained
+	up        chan struct{} // closed at the first connection
+	upOnce    sync.Once
+	closing   chan struct{} // closed by Close: no more waiting
+	closeOnce sync.Once
 }
 
 // publishTimeout bounds how long Close waits for "offline" to be accepted.
 const publishTimeout = 5 * time.Second
 
-// NewPublisher connects to the configured broker, waiting until the first
-// connection succeeds or ctx ends; later losses reconnect with back-off in
-// the background. Commands change control; discovery (nil when off) is
-// Home Assistant's discovery message.
+// NewPublisher is StartPublisher waiting for the first connection: it
+// returns once connected, or an error when ctx ends first (with the last
+// attempt's reason).
 func NewPublisher(ctx context.Context, cfg Config, control *Control, discovery []byte, log *slog.Logger) (*Publisher, error) {
+	p, err := StartPublisher(cfg, control, discovery, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.WaitConnected(ctx); err != nil {
+		p.closeOnce.Do(func() { close(p.closing) })
+		p.client.Disconnect(0)
+		return nil, err
+	}
+	return p, nil
+}
+
+// StartPublisher starts the MQTT session and returns without waiting for
+// the broker: the connection is tried in the background, each failed
+// attempt logged with the keys to check, with back-off, and so is every
+// reconnection after a loss. Only what cannot work (no broker, an
+// unreadable password, CA or certificate file, no store folder) is an
+// error. Commands change control; discovery (nil when off) is Home
+// Assistant's discovery message.
+func StartPublisher(cfg Config, control *Control, discovery []byte, log *slog.Logger) (*Publisher, error) {
 	if cfg.MQTT.Broker == "" {
 		return nil, errors.New("mqtt: no broker configured")
 	}
-	p := &Publisher{cfg: cfg, topics: TopicsFor(&cfg), log: log, control: control}
+	p := &Publisher{cfg: cfg, topics: TopicsFor(&cfg), log: log, control: control, bo: connectBackoff,
+		up: make(chan struct{}), closing: make(chan struct{})}
 	if discovery != nil {
 		p.discovery.Store(&discovery)
 	}
@@ -99,39 +135,90 @@ func NewPublisher(ctx context.Context, cfg Config, control *Control, discovery [
 		return nil, err
 	}
 	p.client = mqtt.NewClient(opts)
-	// Until the first connection, each failed attempt is logged with its
-	// reason (paho's own retry would hide it) and retried with back-off.
-	wait := firstConnectBackoff
-	for attempt := 1; ; attempt++ {
-		tok := p.client.Connect()
-		select {
-		case <-tok.Done():
-		case <-ctx.Done():
-			p.client.Disconnect(0)
-			return nil, fmt.Errorf("mqtt: connecting to %s: %w", RedactURL(cfg.MQTT.Broker), ctx.Err())
-		}
-		err := tok.Error()
-		if err == nil {
-			p.announce()
-			return p, nil
-		}
-		err = explainConnectError(err, &cfg.MQTT)
-		log.Warn("mqtt: cannot connect; retrying", "broker", RedactURL(cfg.MQTT.Broker), "err", err, "attempt", attempt,
-			"retry_in", wait)
-		select {
-		case <-time.After(wait):
-		case <-ctx.Done():
-			return nil, fmt.Errorf("mqtt: connecting to %s: %w (last error: %w)", RedactURL(cfg.MQTT.Broker), ctx.Err(), err)
-		}
-		wait = min(2*wait, maxConnectBackoff)
-	}
+	// With ConnectRetry, Connect takes the message ids of the labels a
+	// previous run left in the store before it returns, so publishing
+	// right away cannot reuse (and overwrite) them; its token completes
+	// at the first connection, which OnConnect announces.
+	p.client.Connect()
+	return p, nil
 }
 
-// Back-off between attempts at the first connection.
-const (
-	firstConnectBackoff = time.Second
-	maxConnectBackoff   = 30 * time.Second
-)
+// connectBackoff spaces the attempts at connecting and reconnecting.
+var connectBackoff = backoff.Policy{Base: time.Second, Max: time.Minute, Min: 100 * time.Millisecond}
+
+// WaitConnected waits for the first connection; when ctx ends first, the
+// error says why the last attempt failed.
+func (p *Publisher) WaitConnected(ctx context.Context) error {
+	select {
+	case <-p.up:
+		return nil
+	case <-ctx.Done():
+	}
+	if err := p.LastConnectError(); err != nil {
+		return fmt.Errorf("mqtt: connecting to %s: %w (last error: %w)", RedactURL(p.cfg.MQTT.Broker), ctx.Err(), err)
+	}
+	return fmt.Errorf("mqtt: connecting to %s: %w", RedactURL(p.cfg.MQTT.Broker), ctx.Err())
+}
+
+// Connected reports whether the session has connected at least once.
+func (p *Publisher) Connected() bool { return p.connects.Load() > 0 }
+
+// LastConnectError is why the last connection attempt failed (with the
+// keys to check), nil before any failed.
+func (p *Publisher) LastConnectError() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.lastErr
+}
+
+// connectionEvent drives the waits between connection attempts. paho's own
+// waits (ConnectRetryInterval, and the reconnect's doubling up to
+// MaxReconnectInterval) are deterministic, so every agent that lost the
+// same broker would come back at the same moments; they are set to a
+// millisecond, and the wait happens here instead, before each attempt but
+// the very first, with full jitter (see internal/backoff). paho calls this
+// on the goroutine that makes the attempts, so the wait delays exactly the
+// next attempt; Close ends it. The session (store, message ids) is paho's
+// as before: only the timing is ours.
+func (p *Publisher) connectionEvent(_ mqtt.Client, n mqtt.ConnectionNotification) {
+	switch n := n.(type) {
+	case mqtt.ConnectionNotificationConnecting:
+		p.mu.Lock()
+		p.reconnect, p.attempt = n.IsReconnect, n.Attempt
+		wait := p.retryIn
+		if n.IsReconnect && n.Attempt == 0 {
+			// Right after a loss: the broker may have restarted, and
+			// every client it had comes back now.
+			wait = p.bo.Delay(0)
+		}
+		p.mu.Unlock()
+		if n.IsReconnect || n.Attempt > 0 {
+			t := time.NewTimer(wait)
+			defer t.Stop()
+			select {
+			case <-t.C:
+			case <-p.closing:
+			}
+		}
+	case mqtt.ConnectionNotificationFailed:
+		select {
+		case <-p.closing:
+			return
+		default:
+		}
+		err := explainConnectError(n.Reason, &p.cfg.MQTT)
+		p.mu.Lock()
+		k := p.attempt
+		if p.reconnect {
+			k++ // attempt 0 of a reconnect waited Delay(0) already
+		}
+		p.retryIn, p.lastErr = p.bo.Delay(k), err
+		attempt, retryIn := p.attempt+1, p.retryIn
+		p.mu.Unlock()
+		p.log.Warn("mqtt: cannot connect; retrying", "broker", RedactURL(p.cfg.MQTT.Broker), "err", err, "attempt", attempt,
+			"retry_in", retryIn)
+	}
+}
 
 // explainConnectError adds which configuration keys to check to the
 // failures a user can fix.
@@ -170,20 +257,23 @@ func (p *Publisher) options() (*mqtt.ClientOptions, error) {
 		SetStore(p.store).
 		SetOrderMatters(false). // handlers must never block the client
 		SetKeepAlive(m.KeepAlive).
-		SetAutoReconnect(true). // after the first connection
-		SetMaxReconnectInterval(time.Minute).
+		// Publishing works from the start (QoS 1 waits in the store), and
+		// connectionEvent logs each failed attempt and does the waits.
+		SetConnectRetry(true).
+		SetConnectRetryInterval(time.Millisecond).
+		SetAutoReconnect(true).
+		SetMaxReconnectInterval(time.Millisecond).
+		SetConnectionNotificationHandler(p.connectionEvent).
 		SetWill(p.topics.Status, "offline", 1, true).
 		SetDefaultPublishHandler(p.route).
 		SetOnConnectHandler(func(mqtt.Client) {
 			n := p.connects.Add(1)
 			p.log.Info("mqtt connected", "broker", RedactURL(m.Broker), "client_id", p.cfg.ClientID(), "connects", n)
-			// The first connection announces once Connect has returned:
-			// only then has paho taken the message ids of the messages
-			// it resends from the store, which a publish from here could
-			// otherwise reuse, overwriting them in the store.
-			if n > 1 {
-				p.announce()
-			}
+			// Safe on the first connection too: with ConnectRetry, paho
+			// took the stored messages' ids in Connect, before any
+			// publish (see StartPublisher).
+			p.announce()
+			p.upOnce.Do(func() { close(p.up) })
 		}).
 		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
 			p.connLosses.Add(1)
@@ -348,8 +438,13 @@ func clip(b []byte, n int) string {
 }
 
 // PublishState publishes the settings in force, retained: on connect,
-// after a command and after a reload.
+// after a command and after a reload. While disconnected it does nothing:
+// a retained message queued now could reach the broker after the next
+// connection's fresher one; that connection announces the state anyway.
 func (p *Publisher) PublishState() {
+	if !p.client.IsConnectionOpen() {
+		return
+	}
 	s, _ := p.control.Get()
 	payload, err := json.Marshal(s)
 	if err != nil {
@@ -359,9 +454,10 @@ func (p *Publisher) PublishState() {
 	p.client.Publish(p.topics.State, 1, true, payload)
 }
 
-// publishDiscovery publishes the discovery message, retained.
+// publishDiscovery publishes the discovery message, retained (not while
+// disconnected, as PublishState).
 func (p *Publisher) publishDiscovery() {
-	if d := p.discovery.Load(); d != nil {
+	if d := p.discovery.Load(); d != nil && p.client.IsConnectionOpen() {
 		p.client.Publish(DiscoveryTopic(&p.cfg), 1, true, *d)
 	}
 }
@@ -383,8 +479,9 @@ func (p *Publisher) CommandsRejected() int64 { return p.rejected.Load() }
 func (p *Publisher) Topics() Topics { return p.topics }
 
 // PublishLabels numbers msg and publishes it with the labels QoS. It does
-// not wait for the broker: while disconnected, QoS 1 and 2 messages wait in
-// the store and go out on reconnect (QoS 0 ones are lost then).
+// not wait for the broker: while disconnected, before the first connection
+// too, QoS 1 and 2 messages wait in the store and go out on (re)connect;
+// QoS 0 ones are lost then (paho keeps no QoS 0 message).
 func (p *Publisher) PublishLabels(msg LabelsMessage) (uint64, error) {
 	msg.Seq = p.seq.Add(1)
 	payload, err := json.Marshal(msg)
@@ -416,14 +513,21 @@ func (p *Publisher) Reconnects() int64 { return max(0, p.connects.Load()-1) }
 func (p *Publisher) StoreDropped() int64 { return p.store.Dropped() }
 
 // Close publishes "offline" (retained; a will does not fire after a clean
-// disconnect), waits up to publishTimeout for it, and disconnects.
+// disconnect), waits up to publishTimeout for it, and disconnects. While
+// not connected it publishes nothing: the broker has no connection of ours
+// (it sent the will for the one it lost), and an "offline" left in the
+// store would be resent after the next start's "online". Labels not yet
+// delivered stay in the store for the next start.
 func (p *Publisher) Close() error {
-	tok := p.client.Publish(p.topics.Status, 1, true, "offline")
+	p.closeOnce.Do(func() { close(p.closing) })
 	var err error
-	if !tok.WaitTimeout(publishTimeout) {
-		err = errors.New("mqtt: offline status not acknowledged in time")
-	} else if tok.Error() != nil {
-		err = fmt.Errorf("mqtt: offline status: %w", tok.Error())
+	if p.client.IsConnectionOpen() {
+		tok := p.client.Publish(p.topics.Status, 1, true, "offline")
+		if !tok.WaitTimeout(publishTimeout) {
+			err = errors.New("mqtt: offline status not acknowledged in time")
+		} else if tok.Error() != nil {
+			err = fmt.Errorf("mqtt: offline status: %w", tok.Error())
+		}
 	}
 	p.client.Disconnect(uint(publishTimeout / time.Millisecond))
 	return err

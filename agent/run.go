@@ -10,7 +10,6 @@ import (
 	"reflect"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -42,12 +41,17 @@ type Options struct {
 	Thermal *thermal.Reader
 }
 
-// Run is the agent: it loads the model, opens the camera and the MQTT
-// session, and classifies and publishes until ctx ends (a clean stop:
-// "offline" is published) or a non-looping source runs out. Problems with
-// the model or the camera at start are errors naming the configuration key
-// at fault; a broker that refuses or does not answer is retried, each
-// failure logged with the keys to check, until it connects or ctx ends.
+// Run is the agent: it loads the model, starts the MQTT session, opens the
+// camera, and classifies and publishes until ctx ends (a clean stop: the
+// last stats, then "offline", are published) or a non-looping source runs
+// out. What cannot work (bad values, a model that does not load, an
+// unreadable MQTT credential) is an error naming the key at fault. What
+// may come later is waited for while the rest runs: a broker that refuses
+// or does not answer is retried, each failure logged with the keys to
+// check, with the QoS 1 labels kept in the store meanwhile; a camera that
+// does not open is retried with back-off and reported unavailable in stats.
+// A run that ends without ever reaching the broker is an error, unless it
+// was asked to stop.
 func Run(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err error) {
 	if err := cfg.Validate(); err != nil {
 		return err
@@ -75,20 +79,12 @@ func Run(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err e
 	if err != nil {
 		return err
 	}
-	cam, err := openCamera(ctx, resolved, log)
-	if err != nil {
-		inf.close()
-		return err
-	}
-	a := &agent{cfg: cfg, opts: opts, log: log, inf: inf, cam: cam, control: NewControl(cfg.Pipeline),
-		stats: &Stats{}, start: time.Now(), notify: opts.Notifier, startCPUs: startCPUs}
-	defer func() { a.inf.close(); a.cam.close() }()
-	// Ready once the model is loaded and the camera open: the broker may
-	// come later, and the watchdog is fed meanwhile while frames flow.
-	a.notify.Ready()
-	superviseCtx, stopSupervising := context.WithCancel(ctx)
-	defer stopSupervising()
-	go a.supervise(superviseCtx)
+	running := false // from then on the agent closes its model
+	defer func() {
+		if !running {
+			inf.close()
+		}
+	}()
 	var discovery []byte
 	if cfg.MQTT.Discovery {
 		if discovery, err = DiscoveryPayload(&cfg, inf.md.Name, opts.Version); err != nil {
@@ -116,36 +112,71 @@ func Run(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err e
 		log.Info("watch the labels with", "mosquitto_sub", fmt.Sprintf("mosquitto_sub -h %s -p %s -t '%s/#' -v",
 			hostOf(addr), portOf(addr), cfg.MQTT.Prefix), "coatnet", "coatnet watch --broker "+resolved.MQTT.Broker)
 	}
-	a.pub, err = NewPublisher(ctx, resolved, a.control, discovery, log)
-	a.connected.Store(a.pub)
+	// The sink before the source: labels can be published (and wait in
+	// the store) from the first frame, connected or not.
+	control := NewControl(cfg.Pipeline)
+	pub, err := StartPublisher(resolved, control, discovery, log)
 	if err != nil {
-		if errors.Is(ctx.Err(), context.Canceled) {
-			// Asked to stop (SIGTERM) while waiting: a clean stop.
-			log.Info("stopped before the MQTT broker answered", "broker", RedactURL(resolved.MQTT.Broker))
-			return nil
-		}
 		return fmt.Errorf("mqtt.broker: %w", err)
 	}
-	defer func() { err = errors.Join(err, a.pub.Close()) }()
+	defer func() { err = errors.Join(err, pub.Close()) }()
+	cam, err := openCamera(ctx, resolved, log)
+	if err != nil {
+		return err
+	}
+	a := &agent{cfg: cfg, opts: opts, log: log, inf: inf, cam: cam, pub: pub, control: control,
+		stats: &Stats{}, start: time.Now(), notify: opts.Notifier, startCPUs: startCPUs}
+	defer func() { a.inf.close(); a.cam.close() }()
+	running = true
+	// Ready once the model is loaded, the MQTT session started and the
+	// camera tried once, even with the camera or the broker not there yet: both are retried in
+	// the background, and readiness waiting for them would only make
+	// systemd fail the start and restart the agent in a loop. A missing
+	// camera shows in STATUS= and stats; see supervise for the watchdog.
+	a.notify.Ready()
+	superviseCtx, stopSupervising := context.WithCancel(ctx)
+	defer stopSupervising()
+	go a.supervise(superviseCtx)
 	log.Info("agent running", "device", cfg.Device, "model", inf.md.Name, "kind", inf.md.Kind, "camera", cam.src.Name(),
-		"labels_topic", a.pub.Topics().Labels)
+		"camera_available", cam.src.Available(), "labels_topic", a.pub.Topics().Labels)
+	// Stats stop after the pipeline drained, not with ctx, so the last
+	// message has the final counts.
+	statsCtx, stopStats := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopStats()
+	lastStats := make(chan AgentStats, 1)
 	if cfg.MQTT.StatsInterval > 0 {
-		statsCtx, stopStats := context.WithCancel(ctx)
-		defer stopStats()
-		go a.publishStats(statsCtx, cfg.MQTT.StatsInterval)
+		go func() { lastStats <- a.publishStats(statsCtx, cfg.MQTT.StatsInterval) }()
 	}
 	thermalCtx, stopThermal := context.WithCancel(ctx)
 	defer stopThermal()
 	go a.watchTemperature(thermalCtx, opts.Thermal)
 	err = a.loop(ctx)
 	a.notify.Stopping()
-	st := a.stats.Snapshot()
+	stopStats()
+	var st AgentStats
+	if cfg.MQTT.StatsInterval > 0 {
+		st = <-lastStats
+	} else {
+		st = a.snapshot(time.Now())
+	}
 	log.Info("agent stopped", "classified", st.Classified, "published", st.Published,
-		"frames_dropped", a.counters().FramesDropped, "inference_p50_ms", st.InferenceP50Ms,
-		"store_dropped", a.pub.StoreDropped())
+		"frames_dropped", st.FramesDropped, "inference_p50_ms", st.InferenceP50Ms,
+		"store_dropped", st.StoreDropped)
 	if errors.Is(err, io.EOF) {
 		log.Info("camera source ended", "camera", a.cam.src.Name())
-		return nil
+		err = nil
+	}
+	if err == nil && !pub.Connected() {
+		if errors.Is(ctx.Err(), context.Canceled) {
+			// Asked to stop (SIGTERM) before the broker answered: a clean
+			// stop; the QoS 1 labels wait in the store for the next run.
+			log.Info("stopped before the MQTT broker answered", "broker", RedactURL(resolved.MQTT.Broker))
+			return nil
+		}
+		if cerr := pub.LastConnectError(); cerr != nil {
+			return fmt.Errorf("mqtt.broker: never connected to %s: %w", RedactURL(resolved.MQTT.Broker), cerr)
+		}
+		return fmt.Errorf("mqtt.broker: never connected to %s", RedactURL(resolved.MQTT.Broker))
 	}
 	return err
 }
@@ -163,10 +194,8 @@ type agent struct {
 	stats   *Stats
 	start   time.Time
 	notify  *sdnotify.Notifier
-	// connected is pub once connected, for goroutines started before.
-	connected atomic.Pointer[Publisher]
-	reloads   int64
-	thermal   *ThermalStats // the last reading
+	reloads int64
+	thermal *ThermalStats // the last reading
 	// startCPUs is the CPU list before cpu_affinity, for a reload that
 	// drops it.
 	startCPUs string
@@ -222,8 +251,10 @@ func (a *agent) pipeline() *Pipeline {
 // reload reads the configuration again and, if it loads, stops the
 // pipeline (stop, then wait on done) and swaps in the new model and
 // camera; it reports whether the pipeline was stopped. Whatever fails is
-// logged and the running configuration kept; the error is for a camera
-// that neither the new nor the old configuration opens any more.
+// logged and the running configuration kept; a camera that neither the
+// new nor the old configuration opens is retried like any camera gone.
+// The error is for what cannot happen with a configuration that ran (an
+// invalid camera configuration, demo files that cannot be made).
 func (a *agent) reload(ctx context.Context, stop context.CancelFunc, done <-chan error) (bool, error) {
 	log := a.log
 	if a.opts.LoadConfig == nil {
@@ -279,17 +310,30 @@ func (a *agent) reload(ctx context.Context, stop context.CancelFunc, done <-chan
 		// The old camera closes first: a V4L2 device opens only once.
 		old := a.cam.counters()
 		a.cam.close()
-		if cam, err = openCamera(ctx, resolved, log); err != nil {
-			log.Error("the new camera does not open; going back to the old one", "err", err)
+		cam, err = openCamera(ctx, resolved, log)
+		if err == nil && !cam.src.Available() {
+			// Its first open failed (logged): rather the camera that
+			// worked, if it still does.
+			old.add(cam.counters())
+			cam.close()
+			err = errors.New("camera.source: it did not open")
+		}
+		if err != nil {
+			log.Error("the new camera does not open; going back to the old one", "camera", cfg.Camera.Source, "err", err)
 			cfg.Camera, cfg.Pipeline.MaxRate = a.cfg.Camera, a.cfg.Pipeline.MaxRate
 			resolved = cfg
 			if err := resolveDemo(&resolved, log); err != nil {
 				inf.close()
-				return true, fmt.Errorf("reload: the old camera does not open either: %w", err)
+				return true, fmt.Errorf("reload: the old camera: %w", err)
 			}
 			if cam, err = openCamera(ctx, resolved, log); err != nil {
 				inf.close()
-				return true, fmt.Errorf("reload: the old camera does not open either: %w", err)
+				return true, fmt.Errorf("reload: the old camera: %w", err)
+			}
+			if !cam.src.Available() {
+				// Like any camera that goes away: retried in the
+				// background, unavailable in stats meanwhile.
+				log.Error("the old camera does not open either; retrying it", "camera", cfg.Camera.Source)
 			}
 		}
 		a.mu.Lock()
@@ -351,6 +395,7 @@ func openCamera(ctx context.Context, cfg Config, log *slog.Logger) (*cameraFeed,
 	src, err := camera.NewReopening(ctx, camera.ReopenConfig{
 		// A folder of pictures plays at the classification rate, so that
 		// each picture is classified once (0: as fast as inference goes).
+		Name: c.Source,
 		Open: func(context.Context) (camera.Source, error) {
 			src, err := camera.Open(c.Source, cfg.Pipeline.MaxRate, c.Loop)
 			if err == nil && camera.Live(c.Source) {
@@ -411,11 +456,14 @@ type AgentStats struct {
 	FramesPerSecond     float64 `json:"frames_per_s"`
 	ClassifiedPerSecond float64 `json:"classified_per_s"`
 	CameraStalled       bool    `json:"camera_stalled"`
-	Paused              bool    `json:"paused"`
-	Reconnects          int64   `json:"mqtt_reconnects"`
-	StoreDropped        int64   `json:"mqtt_store_dropped"`
-	CommandsRejected    int64   `json:"commands_rejected"`
-	Reloads             int64   `json:"reloads"`
+	// CameraAvailable is false while the camera does not open (missing,
+	// or gone and being retried), true while a source is open.
+	CameraAvailable  bool  `json:"camera_available"`
+	Paused           bool  `json:"paused"`
+	Reconnects       int64 `json:"mqtt_reconnects"`
+	StoreDropped     int64 `json:"mqtt_store_dropped"`
+	CommandsRejected int64 `json:"commands_rejected"`
+	Reloads          int64 `json:"reloads"`
 	// Thermal is absent where /sys has no sensor.
 	Thermal *ThermalStats `json:"thermal,omitempty"`
 }
@@ -424,7 +472,7 @@ type AgentStats struct {
 func (a *agent) snapshot(now time.Time) AgentStats {
 	settings, _ := a.control.Get()
 	a.mu.Lock()
-	stalled, reloads := a.cam.src.Stalled(), a.reloads
+	stalled, available, reloads := a.cam.src.Stalled(), a.cam.src.Available(), a.reloads
 	var th *ThermalStats
 	if a.thermal != nil && (a.thermal.TempC != 0 || a.thermal.ThrottleWord != "" || a.thermal.Limited) {
 		copied := *a.thermal
@@ -433,29 +481,31 @@ func (a *agent) snapshot(now time.Time) AgentStats {
 	a.mu.Unlock()
 	s := AgentStats{Time: now, Version: a.opts.Version, UptimeSeconds: now.Sub(a.start).Seconds(),
 		StatsSnapshot: a.stats.Snapshot(), cameraCounters: a.counters(), CameraStalled: stalled,
-		Paused: settings.Paused, Reloads: reloads, Thermal: th}
-	if pub := a.connected.Load(); pub != nil {
-		s.Reconnects, s.StoreDropped, s.CommandsRejected = pub.Reconnects(), pub.StoreDropped(), pub.CommandsRejected()
-	}
+		CameraAvailable: available, Paused: settings.Paused, Reloads: reloads, Thermal: th}
+	s.Reconnects, s.StoreDropped, s.CommandsRejected = a.pub.Reconnects(), a.pub.StoreDropped(), a.pub.CommandsRejected()
 	return s
 }
 
-// publishStats publishes AgentStats every interval until ctx ends.
-func (a *agent) publishStats(ctx context.Context, interval time.Duration) {
+// publishStats publishes AgentStats every interval until ctx ends, then
+// once more, and returns that last message.
+func (a *agent) publishStats(ctx context.Context, interval time.Duration) AgentStats {
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	prev := a.snapshot(a.start)
 	for {
+		now := time.Now()
 		select {
 		case <-ctx.Done():
-			return
-		case now := <-tick.C:
-			s := a.snapshot(now)
-			s.FramesPerSecond, s.ClassifiedPerSecond = rates(prev, s)
-			prev = s
-			if err := a.pub.PublishStats(s); err != nil {
-				a.log.Warn("stats not published", "err", err)
-			}
+		case now = <-tick.C:
+		}
+		s := a.snapshot(now)
+		s.FramesPerSecond, s.ClassifiedPerSecond = rates(prev, s)
+		prev = s
+		if err := a.pub.PublishStats(s); err != nil {
+			a.log.Warn("stats not published", "err", err)
+		}
+		if ctx.Err() != nil {
+			return s
 		}
 	}
 }

@@ -32,6 +32,13 @@ func pinCPUs(list string) error {
 // quarter of the watchdog interval but only while frames flow (a frame read
 // in the last half interval), so systemd restarts an agent whose camera
 // stopped for good; and a STATUS= line with rates and latency.
+//
+// A camera that has given no frame since the start (not plugged in, a
+// stream that is down) is different: a fresh process would wait for it
+// just the same, so a restart only loops. The pings then go on while the
+// agent is merely waiting for it, and stop if an open hangs (half an
+// interval in one Open). A camera that worked and stopped gets one restart
+// from the watchdog; the new process then waits for it quietly.
 func (a *agent) supervise(ctx context.Context) {
 	wd := a.opts.WatchdogInterval
 	period := statusInterval
@@ -51,7 +58,7 @@ func (a *agent) supervise(ctx context.Context) {
 			if reads := a.counters().FramesRead; reads != lastReads {
 				lastReads, lastFrame = reads, now
 			}
-			if wd > 0 && now.Sub(lastFrame) < wd/2 {
+			if wd > 0 && (now.Sub(lastFrame) < wd/2 || lastReads == 0 && a.cameraAwaited(wd/2)) {
 				if err := a.notify.Watchdog(); err != nil {
 					a.log.Warn("watchdog ping failed", "err", err)
 				}
@@ -65,12 +72,23 @@ func (a *agent) supervise(ctx context.Context) {
 	}
 }
 
+// cameraAwaited is true while no camera source is open and no Open has
+// been running for limit or more: the agent waits out its back-off.
+func (a *agent) cameraAwaited(limit time.Duration) bool {
+	a.mu.Lock()
+	src := a.cam.src
+	a.mu.Unlock()
+	return !src.Available() && src.OpenElapsed() < limit
+}
+
 // statusLine is what `systemctl status` shows: the rates since prev.
 func statusLine(prev, s AgentStats) string {
 	fps, classified := rates(prev, s)
 	line := fmt.Sprintf("camera %.1f fps, classifying %.1f/s, inference p50 %.1f ms, %d published",
 		fps, classified, s.InferenceP50Ms, s.Published)
 	switch {
+	case !s.CameraAvailable:
+		line += "; camera unavailable, retrying"
 	case s.CameraStalled:
 		line += "; camera stalled, reopening"
 	case s.Paused:

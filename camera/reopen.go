@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/coatnet-edge/coatnet-edge/internal/backoff"
 )
 
 // ErrClosed is what Next returns after Close.
@@ -29,12 +31,17 @@ type ReopenConfig struct {
 	// every stall or failure. It should honour ctx or time out by itself:
 	// Next waits for it.
 	Open func(ctx context.Context) (Source, error)
+	// Name is what the source is called until it opens (then Name is
+	// the source's own).
+	Name string
 	// StallTimeout: a read that gives no frame for this long is a stall.
 	StallTimeout time.Duration
-	// Backoff is the wait before the first reopen attempt; it doubles with
-	// every attempt up to BackoffMax and starts again from Backoff after a
-	// good frame, so a source that opens but fails at once is not
-	// reopened in a tight loop.
+	// Backoff bounds the wait before the first reopen attempt; the bound
+	// doubles with every attempt up to BackoffMax and starts again from
+	// Backoff after a good frame, so a source that opens but fails at once
+	// is not reopened in a tight loop. Each wait is random below its bound
+	// (full jitter, at least a tenth of Backoff), so cameras that failed
+	// together do not retry together.
 	Backoff, BackoffMax time.Duration
 	// Log receives the stalls, failures and reopens; nil discards them.
 	Log *slog.Logger
@@ -43,8 +50,9 @@ type ReopenConfig struct {
 // Reopening is a source that survives its camera: a read that hangs (an
 // RTSP Read in OpenCV can block forever) or fails (a V4L2 device that
 // vanished) makes it abandon the underlying source and open a new one,
-// with back-off, instead of ending the stream. The end of a video file or
-// folder (io.EOF) still ends it.
+// with back-off, instead of ending the stream; a source that does not open
+// at the start is retried the same way. The end of a video file or folder
+// (io.EOF) still ends it.
 //
 // Reads run on a goroutine of their own per underlying source, one at a
 // time, because a blocked OpenCV read cannot be interrupted and its
@@ -65,7 +73,9 @@ type Reopening struct {
 	// Owned by Next.
 	pending  bool      // a read was asked of rd and its result not taken
 	deadline time.Time // when the pending read becomes a stall
-	backoff  time.Duration
+	bo       backoff.Policy
+	attempt  int           // reopen attempts since the last good frame
+	retryIn  time.Duration // the wait before the next reopen attempt
 
 	mu      sync.Mutex
 	rd      *reader // nil between abandoning a source and reopening
@@ -73,16 +83,25 @@ type Reopening struct {
 	closed  bool
 	closing chan struct{} // closed by Close, so a waiting Next returns
 
-	stalled atomic.Bool
-	stalls  atomic.Int64
-	reopens atomic.Int64
-	skipped atomic.Int64
+	stalled   atomic.Bool
+	openSince atomic.Int64 // UnixNano when the Open in progress began; 0: none
+	stalls    atomic.Int64
+	reopens   atomic.Int64
+	skipped   atomic.Int64
 }
 
-// NewReopening opens the source once. Failing to open it at the start is
-// returned as the error (a camera that cannot be opened at start is a
-// configuration problem, not a stall).
+// NewReopening checks cfg and tries to open the source once. A source that
+// does not open is no error: a camera unplugged, a stream that is down or
+// a file not there yet may come later, so it is logged, counted as a
+// stall and retried by Next with back-off (Available says whether a
+// source is open). Only a wrong cfg is an error.
 func NewReopening(ctx context.Context, cfg ReopenConfig) (*Reopening, error) {
+	return newReopening(ctx, cfg, nil)
+}
+
+// newReopening is NewReopening with the back-off's random source (nil:
+// the real one).
+func newReopening(ctx context.Context, cfg ReopenConfig, rnd func() float64) (*Reopening, error) {
 	var errs []error
 	if cfg.Open == nil {
 		errs = append(errs, errors.New("camera: reopening: no Open function"))
@@ -99,25 +118,47 @@ func NewReopening(ctx context.Context, cfg ReopenConfig) (*Reopening, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	src, err := open(ctx, cfg.Open)
-	if err != nil {
-		return nil, err
-	}
 	r := &Reopening{
 		cfg:     cfg,
 		log:     cfg.Log,
 		timer:   time.NewTimer(time.Hour),
-		backoff: cfg.Backoff,
+		bo:      backoff.Policy{Base: cfg.Backoff, Max: cfg.BackoffMax, Min: cfg.Backoff / 10, Rand: rnd},
 		closing: make(chan struct{}),
+		name:    cfg.Name,
 	}
 	r.timer.Stop()
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
 	r.wait = r.sleep
+	src, err := r.open(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		r.stalls.Add(1)
+		r.stalled.Store(true)
+		r.retryIn = r.delay()
+		r.log.Warn("camera unavailable; retrying", "source", cfg.Name, "err", err, "retry_in", r.retryIn)
+		return r, nil
+	}
 	r.name = src.Name()
 	r.rd = startReader(src, r.log)
 	return r, nil
+}
+
+// open calls Open, noting how long it takes (see OpenElapsed).
+func (r *Reopening) open(ctx context.Context) (Source, error) {
+	r.openSince.Store(time.Now().UnixNano())
+	defer r.openSince.Store(0)
+	return open(ctx, r.cfg.Open)
+}
+
+// delay is the wait before the next reopen attempt.
+func (r *Reopening) delay() time.Duration {
+	d := r.bo.Delay(r.attempt)
+	r.attempt++
+	return d
 }
 
 // open calls Open, turning a nil source without an error into one so that
@@ -141,7 +182,26 @@ func (r *Reopening) Name() string {
 // the agent can report the camera unavailable and stop its watchdog pings.
 func (r *Reopening) Stalled() bool { return r.stalled.Load() }
 
-// Stalls is how many stalls and failures were seen.
+// Available is true while a source is open: false between a failure or
+// stall and the next successful open, and while a source that did not
+// open at the start is retried.
+func (r *Reopening) Available() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.rd != nil
+}
+
+// OpenElapsed is how long the Open in progress has been running (0: none),
+// so a supervisor can tell a camera waited for from one stuck opening.
+func (r *Reopening) OpenElapsed() time.Duration {
+	if t := r.openSince.Load(); t != 0 {
+		return time.Since(time.Unix(0, t))
+	}
+	return 0
+}
+
+// Stalls is how many stalls and failures were seen, failed opens at the
+// start included.
 func (r *Reopening) Stalls() int64 { return r.stalls.Load() }
 
 // Reopens is how many times the source was opened again successfully.
@@ -202,7 +262,7 @@ func (r *Reopening) Next(ctx context.Context) (Frame, error) {
 		switch {
 		case got && res.err == nil:
 			r.stalled.Store(false)
-			r.backoff = r.cfg.Backoff
+			r.attempt = 0
 			return res.frame, nil
 		case got && errors.Is(res.err, io.EOF):
 			res.frame.Release()
@@ -219,6 +279,7 @@ func (r *Reopening) Next(ctx context.Context) (Frame, error) {
 		}
 		r.stalls.Add(1)
 		r.stalled.Store(true)
+		r.retryIn = r.delay()
 		r.mu.Lock()
 		if r.rd == rd {
 			r.rd = nil
@@ -237,17 +298,16 @@ func (r *Reopening) Next(ctx context.Context) (Frame, error) {
 // until it opens, ctx ends or Close is called.
 func (r *Reopening) reopen(ctx context.Context, name string) (*reader, error) {
 	for {
-		wait := r.backoff
-		r.backoff = min(2*r.backoff, r.cfg.BackoffMax)
-		if err := r.wait(ctx, wait); err != nil {
+		if err := r.wait(ctx, r.retryIn); err != nil {
 			return nil, err
 		}
-		src, err := open(ctx, r.cfg.Open)
+		src, err := r.open(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			r.log.Warn("camera reopen failed", "source", name, "err", err, "retry_in", r.backoff)
+			r.retryIn = r.delay()
+			r.log.Warn("camera reopen failed", "source", name, "err", err, "retry_in", r.retryIn)
 			continue
 		}
 		rd := startReader(src, r.log)

@@ -168,13 +168,15 @@ func eventually(t *testing.T, what string, cond func() bool) {
 func newTestReopening(t *testing.T, o *opener, stall time.Duration) (*Reopening, *logBuffer, *[]time.Duration) {
 	t.Helper()
 	logs := &logBuffer{}
-	r, err := NewReopening(context.Background(), ReopenConfig{
+	// The random part of the back-off at its top: the waits are the
+	// doubling ceilings.
+	r, err := newReopening(context.Background(), ReopenConfig{
 		Open:         o.open,
 		StallTimeout: stall,
 		Backoff:      10 * time.Millisecond,
 		BackoffMax:   50 * time.Millisecond,
 		Log:          slog.New(slog.NewTextHandler(logs, nil)),
-	})
+	}, func() float64 { return 1 })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -561,14 +563,6 @@ func TestReopeningConfig(t *testing.T) {
 			t.Errorf("bad config: %v, want it to say %q", err, want)
 		}
 	}
-	refused := errors.New("connection refused")
-	o := &opener{script: []any{refused}}
-	r, err := NewReopening(context.Background(), ReopenConfig{
-		Open: o.open, StallTimeout: time.Second, Backoff: time.Second, BackoffMax: time.Second,
-	})
-	if !errors.Is(err, refused) || r != nil || o.count() != 1 {
-		t.Errorf("first Open failing: %v, %v after %d opens; want the error at once", r, err, o.count())
-	}
 }
 
 func TestReopeningNoAllocsPerFrame(t *testing.T) {
@@ -590,5 +584,79 @@ func TestReopeningNoAllocsPerFrame(t *testing.T) {
 	}
 	if released.Load() != 201 {
 		t.Errorf("%d releases, want 201", released.Load())
+	}
+}
+
+// TestReopeningFirstOpenFails: a camera missing at the start (a device
+// not plugged in, a stream that is down, a file not there yet) is no
+// error: it is logged, counted and retried with back-off until it opens.
+func TestReopeningFirstOpenFails(t *testing.T) {
+	noLeaks(t)
+	refused := errors.New("connection refused")
+	var released atomic.Int64
+	good := &fakeSource{name: "stream rtsp://cam", next: frames(&released)}
+	o := &opener{script: []any{refused, refused, good}}
+	logs := &logBuffer{}
+	r, err := NewReopening(context.Background(), ReopenConfig{
+		Open: o.open, Name: "rtsp://cam", StallTimeout: time.Minute, Backoff: time.Millisecond,
+		BackoffMax: 2 * time.Millisecond, Log: slog.New(slog.NewTextHandler(logs, nil)),
+	})
+	if err != nil {
+		t.Fatalf("first Open failing: %v, want the camera retried", err)
+	}
+	defer r.Close()
+	if o.count() != 1 || !r.Stalled() || r.Available() || r.Stalls() != 1 || r.Name() != "rtsp://cam" {
+		t.Errorf("after a failed first open: %d opens, stalled %v, available %v, %d stalls, name %q",
+			o.count(), r.Stalled(), r.Available(), r.Stalls(), r.Name())
+	}
+	if !strings.Contains(logs.String(), "camera unavailable") || !strings.Contains(logs.String(), "connection refused") {
+		t.Errorf("the failed first open was not logged:\n%s", logs)
+	}
+	f, err := r.Next(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Release()
+	if o.count() != 3 || r.Stalled() || !r.Available() || r.Reopens() != 1 || r.Stalls() != 1 || r.Name() != "stream rtsp://cam" {
+		t.Errorf("once open: %d opens, stalled %v, available %v, %d reopens, %d stalls, name %q",
+			o.count(), r.Stalled(), r.Available(), r.Reopens(), r.Stalls(), r.Name())
+	}
+	if n := logs.count("camera reopen failed"); n != 1 {
+		t.Errorf("%d failed retries logged, want 1:\n%s", n, logs)
+	}
+	good.check(t)
+}
+
+// TestReopeningBackoffJitter: the waits between reopen attempts are random
+// within the doubling ceiling, so cameras that failed together do not
+// retry together.
+func TestReopeningBackoffJitter(t *testing.T) {
+	noLeaks(t)
+	boom := errors.New("boom")
+	a := &fakeSource{name: "a", next: failing(0, boom)}
+	var released atomic.Int64
+	d := &fakeSource{name: "d", next: frames(&released)}
+	script := []any{a}
+	for range 40 {
+		script = append(script, errors.New("refused"))
+	}
+	o := &opener{script: append(script, d)}
+	r, _, waits := newTestReopening(t, o, time.Minute)
+	r.bo.Rand = nil // the real random source
+	f, err := r.Next(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Release()
+	seen := map[time.Duration]bool{}
+	for i, w := range *waits {
+		ceiling := min(10*time.Millisecond<<min(i, 10), 50*time.Millisecond)
+		if w < 0 || w > ceiling {
+			t.Errorf("wait %d: %v, outside [0, %v]", i, w, ceiling)
+		}
+		seen[w] = true
+	}
+	if len(*waits) != 41 || len(seen) < 30 {
+		t.Errorf("%d waits, %d distinct: %v", len(*waits), len(seen), *waits)
 	}
 }

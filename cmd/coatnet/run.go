@@ -37,8 +37,10 @@ state directory (~/.local/state/coatnet), and an embedded MQTT broker on
 
 SIGINT or SIGTERM stop it cleanly (offline is published, exit status 0).
 Under systemd (Type=notify, see systemd/coatnet-agent.service) it reports
-READY=1 once the model is loaded and the camera open, a STATUS= line with
-rates and latency, and WATCHDOG=1 only while camera frames arrive.
+READY=1 once the model is loaded and the MQTT session started (a camera or
+broker not there yet is retried in the background), a STATUS= line with
+rates and latency, and WATCHDOG=1 only while camera frames arrive (or while
+a camera that never opened is waited for).
 SIGHUP reads FILE again and applies it without dropping the MQTT session:
 the model is loaded again and the camera reopened if its settings changed;
 a file that does not load is logged and the running configuration kept.

@@ -435,3 +435,64 @@ func TestRunHelpShowsCheck(t *testing.T) {
 		t.Errorf("run --help has no --check example:\n%s", out)
 	}
 }
+
+// TestRunCameraMissingAtStart runs the agent as systemd would with a camera
+// that is not there yet (a folder made later): no exit, READY=1, a STATUS=
+// line saying the camera is unavailable, watchdog pings while it is only
+// waited for (a restart would not bring it), and labels once it appears.
+func TestRunCameraMissingAtStart(t *testing.T) {
+	b := mqtttest.Start(t, mqtttest.Options{})
+	dir := t.TempDir()
+	pictures := filepath.Join(dir, "camera")
+	config := filepath.Join(dir, "agent.yaml")
+	text := fmt.Sprintf("device: late-cam\nstate_dir: %s\nmodel: {path: %s, threads: 1}\n"+
+		"camera: {source: %s, loop: true, reopen_backoff: 100ms, reopen_backoff_max: 200ms}\n"+
+		"pipeline: {max_rate: 20}\nmqtt: {broker: %q}\n",
+		dir, abs(t, "../../models/fmnist-pre-int8.coatnet"), pictures, b.URL)
+	if err := os.WriteFile(config, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w := watch(t, b.URL, "coatnet/late-cam/#")
+	socket, notes := listenNotify(t)
+	cmd, stderr := startRun(t, config, "NOTIFY_SOCKET="+socket, "WATCHDOG_USEC=400000")
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+
+	at := notes.wait(t, 0, "READY=1")
+	notes.wait(t, 0, "STATUS=camera")
+	w.until(t, "online", func(w *watcher) bool { return len(w.statuses) > 0 && w.statuses[len(w.statuses)-1] == "online" })
+	// Well past the watchdog interval, the pings go on.
+	for range 3 {
+		at = notes.wait(t, at, "WATCHDOG=1")
+	}
+	select {
+	case err := <-exited:
+		t.Fatalf("the agent exited without a camera: %v\n%s", err, stderr.String())
+	default:
+	}
+	notes.mu.Lock()
+	if all := strings.Join(notes.msgs, "\n"); !strings.Contains(all, "; camera unavailable") {
+		t.Errorf("no STATUS= line says the camera is unavailable: %q", notes.msgs)
+	}
+	notes.mu.Unlock()
+
+	tmp := pictures + ".tmp"
+	if err := os.CopyFS(tmp, os.DirFS(abs(t, "../../testdata/fashion"))); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, pictures); err != nil {
+		t.Fatal(err)
+	}
+	w.until(t, "labels once the camera is there", func(w *watcher) bool { return w.models["fmnist-pre"] > 3 })
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no exit 30 s after SIGTERM\n%s", stderr.String())
+	}
+}
