@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/coatnet-edge/coatnet-edge/camera"
+	"github.com/coatnet-edge/coatnet-edge/internal/redact"
 )
 
 // CheckConfig is `coatnet run --check`: it reads the configuration file at
@@ -76,11 +77,11 @@ func checkOpens(cfg *Config, skip map[string]bool, add func(problem)) {
 			}
 		case "stream":
 			if u, err := url.Parse(src); err != nil || u.Hostname() == "" {
-				bad("camera.source", "%q: a stream URL needs a host", src)
+				bad("camera.source", "%q: a stream URL needs a host", redact.Source(src))
 			}
 		case "gstreamer":
 			if !strings.Contains(src, "appsink") {
-				bad("camera.source", "%q: a GStreamer pipeline must end in appsink", src)
+				bad("camera.source", "%q: a GStreamer pipeline must end in appsink", redact.Source(src))
 			}
 		}
 	}

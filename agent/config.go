@@ -24,6 +24,7 @@ import (
 
 	"github.com/coatnet-edge/coatnet-edge/internal/affinity"
 	"github.com/coatnet-edge/coatnet-edge/internal/boundedio"
+	"github.com/coatnet-edge/coatnet-edge/internal/redact"
 )
 
 // Config is the agent's configuration file. Every field has its default in
@@ -370,11 +371,11 @@ func (c *Config) validateMQTT(bad func(key, format string, args ...any)) {
 			if errors.As(err, &ue) {
 				err = ue.Err
 			}
-			bad("mqtt.broker", "%q: %v", RedactURL(m.Broker), err)
+			bad("mqtt.broker", "%q: %v", redact.URL(m.Broker), err)
 		case u.Scheme != "mqtt" && u.Scheme != "mqtts":
-			bad("mqtt.broker", "%q: the scheme must be mqtt:// or mqtts://", RedactURL(m.Broker))
+			bad("mqtt.broker", "%q: the scheme must be mqtt:// or mqtts://", redact.URL(m.Broker))
 		case u.Hostname() == "":
-			bad("mqtt.broker", "%q has no host", RedactURL(m.Broker))
+			bad("mqtt.broker", "%q has no host", redact.URL(m.Broker))
 		}
 	}
 	if m.ClientID != "" && (len(m.ClientID) > 64 || strings.ContainsAny(m.ClientID, "+#/ ")) {

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/coatnet-edge/coatnet-edge/internal/backoff"
 	"github.com/coatnet-edge/coatnet-edge/internal/boundedio"
+	"github.com/coatnet-edge/coatnet-edge/internal/redact"
 )
 
 // Topics are the agent's MQTT topics, all under <prefix>/<device>/.
@@ -155,9 +155,9 @@ func (p *Publisher) WaitConnected(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	if err := p.LastConnectError(); err != nil {
-		return fmt.Errorf("mqtt: connecting to %s: %w (last error: %w)", RedactURL(p.cfg.MQTT.Broker), ctx.Err(), err)
+		return fmt.Errorf("mqtt: connecting to %s: %w (last error: %w)", redact.URL(p.cfg.MQTT.Broker), ctx.Err(), err)
 	}
-	return fmt.Errorf("mqtt: connecting to %s: %w", RedactURL(p.cfg.MQTT.Broker), ctx.Err())
+	return fmt.Errorf("mqtt: connecting to %s: %w", redact.URL(p.cfg.MQTT.Broker), ctx.Err())
 }
 
 // Connected reports whether the session has connected at least once.
@@ -215,7 +215,7 @@ func (p *Publisher) connectionEvent(_ mqtt.Client, n mqtt.ConnectionNotification
 		p.retryIn, p.lastErr = p.bo.Delay(k), err
 		attempt, retryIn := p.attempt+1, p.retryIn
 		p.mu.Unlock()
-		p.log.Warn("mqtt: cannot connect; retrying", "broker", RedactURL(p.cfg.MQTT.Broker), "err", err, "attempt", attempt,
+		p.log.Warn("mqtt: cannot connect; retrying", "broker", redact.URL(p.cfg.MQTT.Broker), "err", err, "attempt", attempt,
 			"retry_in", retryIn)
 	}
 }
@@ -268,7 +268,7 @@ func (p *Publisher) options() (*mqtt.ClientOptions, error) {
 		SetDefaultPublishHandler(p.route).
 		SetOnConnectHandler(func(mqtt.Client) {
 			n := p.connects.Add(1)
-			p.log.Info("mqtt connected", "broker", RedactURL(m.Broker), "client_id", p.cfg.ClientID(), "connects", n)
+			p.log.Info("mqtt connected", "broker", redact.URL(m.Broker), "client_id", p.cfg.ClientID(), "connects", n)
 			// Safe on the first connection too: with ConnectRetry, paho
 			// took the stored messages' ids in Connect, before any
 			// publish (see StartPublisher).
@@ -277,7 +277,7 @@ func (p *Publisher) options() (*mqtt.ClientOptions, error) {
 		}).
 		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
 			p.connLosses.Add(1)
-			p.log.Warn("mqtt connection lost; reconnecting", "broker", RedactURL(m.Broker), "err", err)
+			p.log.Warn("mqtt connection lost; reconnecting", "broker", redact.URL(m.Broker), "err", err)
 		})
 	if err := setCredentials(opts, m); err != nil {
 		return nil, err
@@ -318,32 +318,6 @@ func pahoURL(broker string) string {
 		return "tcp://" + rest
 	}
 	return broker
-}
-
-// RedactURL is a broker URL fit to print or log: the password of a
-// user:password@ in it replaced by "xxxxx". Every message that shows a
-// broker URL goes through it.
-func RedactURL(broker string) string {
-	if u, err := url.Parse(broker); err == nil && (u.User != nil || !strings.Contains(broker, "@")) {
-		return u.Redacted()
-	}
-	// Unparsable (and error messages quote it), or an '@' where it does
-	// not belong: hide everything up to the last '@'.
-	scheme, rest, ok := strings.Cut(broker, "://")
-	if !ok {
-		scheme, rest = "", broker
-	} else {
-		scheme += "://"
-	}
-	at := strings.LastIndex(rest, "@")
-	if at < 0 {
-		return broker
-	}
-	user, _, _ := strings.Cut(rest[:at], ":")
-	if i := strings.IndexAny(user, "/?#"); i >= 0 {
-		user = user[:i]
-	}
-	return scheme + user + ":xxxxx" + rest[at:]
 }
 
 // Bounds on the files mqtt.password_file, ca_file, cert_file and

@@ -15,6 +15,7 @@ import (
 
 	"github.com/coatnet-edge/coatnet-edge/camera"
 	"github.com/coatnet-edge/coatnet-edge/internal/affinity"
+	"github.com/coatnet-edge/coatnet-edge/internal/redact"
 	"github.com/coatnet-edge/coatnet-edge/internal/sdnotify"
 	"github.com/coatnet-edge/coatnet-edge/internal/thermal"
 	"github.com/coatnet-edge/coatnet-edge/model"
@@ -170,13 +171,13 @@ func Run(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err e
 		if errors.Is(ctx.Err(), context.Canceled) {
 			// Asked to stop (SIGTERM) before the broker answered: a clean
 			// stop; the QoS 1 labels wait in the store for the next run.
-			log.Info("stopped before the MQTT broker answered", "broker", RedactURL(resolved.MQTT.Broker))
+			log.Info("stopped before the MQTT broker answered", "broker", redact.URL(resolved.MQTT.Broker))
 			return nil
 		}
 		if cerr := pub.LastConnectError(); cerr != nil {
-			return fmt.Errorf("mqtt.broker: never connected to %s: %w", RedactURL(resolved.MQTT.Broker), cerr)
+			return fmt.Errorf("mqtt.broker: never connected to %s: %w", redact.URL(resolved.MQTT.Broker), cerr)
 		}
-		return fmt.Errorf("mqtt.broker: never connected to %s", RedactURL(resolved.MQTT.Broker))
+		return fmt.Errorf("mqtt.broker: never connected to %s", redact.URL(resolved.MQTT.Broker))
 	}
 	return err
 }
@@ -319,7 +320,7 @@ func (a *agent) reload(ctx context.Context, stop context.CancelFunc, done <-chan
 			err = errors.New("camera.source: it did not open")
 		}
 		if err != nil {
-			log.Error("the new camera does not open; going back to the old one", "camera", cfg.Camera.Source, "err", err)
+			log.Error("the new camera does not open; going back to the old one", "camera", redact.Source(cfg.Camera.Source), "err", err)
 			cfg.Camera, cfg.Pipeline.MaxRate = a.cfg.Camera, a.cfg.Pipeline.MaxRate
 			resolved = cfg
 			if err := resolveDemo(&resolved, log); err != nil {
@@ -333,7 +334,7 @@ func (a *agent) reload(ctx context.Context, stop context.CancelFunc, done <-chan
 			if !cam.src.Available() {
 				// Like any camera that goes away: retried in the
 				// background, unavailable in stats meanwhile.
-				log.Error("the old camera does not open either; retrying it", "camera", cfg.Camera.Source)
+				log.Error("the old camera does not open either; retrying it", "camera", redact.Source(cfg.Camera.Source))
 			}
 		}
 		a.mu.Lock()
@@ -395,7 +396,7 @@ func openCamera(ctx context.Context, cfg Config, log *slog.Logger) (*cameraFeed,
 	src, err := camera.NewReopening(ctx, camera.ReopenConfig{
 		// A folder of pictures plays at the classification rate, so that
 		// each picture is classified once (0: as fast as inference goes).
-		Name: c.Source,
+		Name: redact.Source(c.Source),
 		Open: func(context.Context) (camera.Source, error) {
 			src, err := camera.Open(c.Source, cfg.Pipeline.MaxRate, c.Loop)
 			if err == nil && camera.Live(c.Source) {

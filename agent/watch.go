@@ -12,6 +12,8 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/coatnet-edge/coatnet-edge/internal/redact"
 )
 
 // WatchOptions choose what Watch follows and how it logs in.
@@ -47,7 +49,7 @@ func Watch(ctx context.Context, opt WatchOptions, out io.Writer) error {
 	if device == "" {
 		device = "+"
 	}
-	broker := RedactURL(opt.Broker)
+	broker := redact.URL(opt.Broker)
 	if opt.PasswordFile != "" && opt.Username == "" {
 		return errors.New("watch: a password file needs a username")
 	}
