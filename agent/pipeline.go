@@ -181,7 +181,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		if p.Config.Publish == "change" && !filter.admit(top) {
 			continue
 		}
-		msg := LabelsMessage{Time: frame.Time, Frame: frame.Index, Camera: p.Camera, Labels: labels,
+		msg := LabelsMessage{Time: frame.Time, Frame: frame.Index, Loop: frame.Loop, Camera: p.Camera, Labels: labels,
 			InferenceMs: float64(infer.Microseconds()) / 1000, Model: p.Model}
 		seq, err := p.Sink.PublishLabels(msg)
 		if err != nil {
@@ -189,7 +189,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		}
 		p.Stats.published(time.Since(frame.Time))
 		if p.LabelLog != nil && len(labels) > 0 {
-			p.LabelLog.Info("label", "seq", seq, "frame", frame.Index, "top", labels[0].Label,
+			p.LabelLog.Info("label", "seq", seq, "frame", frame.Index, "loop", frame.Loop, "top", labels[0].Label,
 				"score", fmt.Sprintf("%.3f", labels[0].Score), "inference_ms", msg.InferenceMs)
 		}
 	}
