@@ -189,3 +189,18 @@ func TestReloadVideoMaxRate(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestVideoFileAtTheRateCap: with pipeline.max_rate the file's own rate
+// (the demo's 5 and 5), the rate limit keeps step with the file, and every
+// frame is classified: late wake-ups of the limit do not add up to a
+// dropped frame (TestRateLimitKeepsStep shows it without a clock).
+func TestVideoFileAtTheRateCap(t *testing.T) {
+	const n, fps = 40, 10
+	cfg := Defaults()
+	cfg.Camera.Source, cfg.Camera.Loop = writeTestVideo(t, n, fps), false
+	cfg.Pipeline.MaxRate = fps
+	msgs, _ := playVideo(t, cfg, n)
+	if len(msgs) != n {
+		t.Fatalf("%d of %d frames classified at max_rate %d, the file's rate", len(msgs), n, fps)
+	}
+}
