@@ -76,9 +76,15 @@ type ModelConfig struct {
 type CameraConfig struct {
 	// Source: a V4L2 device index or /dev/videoN, a GStreamer pipeline
 	// ending in appsink, an rtsp:// or http(s):// URL, a video file or a
-	// folder of pictures (both played at pipeline.max_rate), or "demo": a
+	// folder of pictures (both played like a camera, at FPS), or "demo": a
 	// video of Fashion-MNIST test images made once in state_dir.
 	Source string `yaml:"source"`
+	// FPS is the frame rate a video file or folder plays at, whatever
+	// pipeline.max_rate classifies of it; 0: a file's own rate, and for a
+	// folder (which has none) pipeline.max_rate, or 25 without a cap. A
+	// V4L2 device is asked for it (0: the driver's choice); GStreamer
+	// pipelines and streams keep their own.
+	FPS float64 `yaml:"fps"`
 	// Loop replays a video file or folder from the start when it ends.
 	Loop bool `yaml:"loop"`
 	// StallTimeout: no frame for this long counts as a stall, and the
@@ -304,6 +310,12 @@ func (c *Config) problems() []problem {
 	}
 	if c.Camera.StallTimeout <= 0 {
 		bad("camera.stall_timeout", "%v must be positive", c.Camera.StallTimeout)
+	}
+	if fps := c.Camera.FPS; !(fps >= 0 && fps <= maxRateLimit) {
+		bad("camera.fps", "%v must be in [0, %d] frames a second (0: the source's own)", fps, maxRateLimit)
+	} else if fps > 0 && time.Duration(float64(time.Second)/fps) >= c.Camera.StallTimeout {
+		bad("camera.fps", "%v is a frame every %v, which camera.stall_timeout %v counts as a stall", fps,
+			time.Duration(float64(time.Second)/fps), c.Camera.StallTimeout)
 	}
 	if c.Camera.ReopenBackoff <= 0 {
 		bad("camera.reopen_backoff", "%v must be positive", c.Camera.ReopenBackoff)

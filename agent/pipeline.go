@@ -123,7 +123,9 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		p.Control = NewControl(p.Config)
 	}
 	filter := changeFilter{hysteresis: p.Config.Hysteresis}
-	var last time.Time // when the last frame was taken
+	// When the last frame was taken, and its place in the rate limit's
+	// schedule.
+	var last, slot time.Time
 	// One timer for the rate limit, reset every frame.
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
@@ -138,8 +140,11 @@ func (p *Pipeline) Run(ctx context.Context) error {
 				return nil
 			}
 		}
+		var next time.Time
+		var interval time.Duration
 		if rate := settings.Rate(); rate > 0 {
-			next := last.Add(time.Duration(float64(time.Second) / rate))
+			interval = time.Duration(float64(time.Second) / rate)
+			next = slot.Add(interval)
 			if wait := time.Until(next); wait > 0 {
 				timer.Reset(wait)
 				select {
@@ -161,6 +166,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			return err
 		}
 		last = time.Now()
+		slot = rateSlot(next, last, interval)
 		logits, err := p.classify(frame)
 		frame.Release()
 		if err != nil {
@@ -181,7 +187,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		if p.Config.Publish == "change" && !filter.admit(top) {
 			continue
 		}
-		msg := LabelsMessage{Time: frame.Time, Frame: frame.Index, Camera: p.Camera, Labels: labels,
+		msg := LabelsMessage{Time: frame.Time, Frame: frame.Index, Loop: frame.Loop, Camera: p.Camera, Labels: labels,
 			InferenceMs: float64(infer.Microseconds()) / 1000, Model: p.Model}
 		seq, err := p.Sink.PublishLabels(msg)
 		if err != nil {
@@ -189,11 +195,25 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		}
 		p.Stats.published(time.Since(frame.Time))
 		if p.LabelLog != nil && len(labels) > 0 {
-			p.LabelLog.Info("label", "seq", seq, "frame", frame.Index, "top", labels[0].Label,
+			p.LabelLog.Info("label", "seq", seq, "frame", frame.Index, "loop", frame.Loop, "top", labels[0].Label,
 				"score", fmt.Sprintf("%.3f", labels[0].Score), "inference_ms", msg.InferenceMs)
 		}
 	}
 	return nil
+}
+
+// rateSlot is the place in the rate limit's schedule of a frame taken at
+// taken, which the limit let be taken from next, interval after the last
+// slot. A frame taken on time, or late by less than an interval, keeps the
+// schedule, so the limit's late wake-ups do not add up and drift away from
+// a source at the same rate (every drift of an interval a dropped frame);
+// one taken an interval late or more (waiting for the source, a slow
+// inference, a pause) starts the schedule again from when it was taken.
+func rateSlot(next, taken time.Time, interval time.Duration) time.Time {
+	if taken.Sub(next) >= interval {
+		return taken
+	}
+	return next
 }
 
 // classify runs the model on a decoded picture or on OpenCV's BGR buffer.

@@ -51,7 +51,8 @@ type LabelsMessage struct {
 	Time        time.Time `json:"time"`
 	Seq         uint64    `json:"seq"`
 	Camera      string    `json:"camera"`
-	Frame       int64     `json:"frame"` // the frame's position in its source
+	Frame       int64     `json:"frame"` // the frame's position in its source, from 0
+	Loop        int64     `json:"loop"`  // how often a looping file or folder started again
 	Labels      []Label   `json:"labels"`
 	InferenceMs float64   `json:"inference_ms"`
 	Model       string    `json:"model"`

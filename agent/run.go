@@ -305,7 +305,7 @@ func (a *agent) reload(ctx context.Context, stop context.CancelFunc, done <-chan
 	if err := <-done; err != nil && !errors.Is(err, io.EOF) {
 		log.Warn("pipeline ended with an error during the reload", "err", err)
 	}
-	newCamera := cfg.Camera != a.cfg.Camera || cfg.Pipeline.MaxRate != a.cfg.Pipeline.MaxRate
+	newCamera := cfg.Camera != a.cfg.Camera || sourceFPS(cfg) != sourceFPS(a.cfg)
 	cam := a.cam
 	if newCamera {
 		// The old camera closes first: a V4L2 device opens only once.
@@ -321,7 +321,7 @@ func (a *agent) reload(ctx context.Context, stop context.CancelFunc, done <-chan
 		}
 		if err != nil {
 			log.Error("the new camera does not open; going back to the old one", "camera", redact.Source(cfg.Camera.Source), "err", err)
-			cfg.Camera, cfg.Pipeline.MaxRate = a.cfg.Camera, a.cfg.Pipeline.MaxRate
+			cfg.Camera = a.cfg.Camera
 			resolved = cfg
 			if err := resolveDemo(&resolved, log); err != nil {
 				inf.close()
@@ -392,13 +392,14 @@ type cameraFeed struct {
 }
 
 func openCamera(ctx context.Context, cfg Config, log *slog.Logger) (*cameraFeed, error) {
-	c := cfg.Camera
+	c, fps := cfg.Camera, sourceFPS(cfg)
 	src, err := camera.NewReopening(ctx, camera.ReopenConfig{
-		// A folder of pictures plays at the classification rate, so that
-		// each picture is classified once (0: as fast as inference goes).
 		Name: redact.Source(c.Source),
 		Open: func(context.Context) (camera.Source, error) {
-			src, err := camera.Open(c.Source, cfg.Pipeline.MaxRate, c.Loop)
+			src, err := camera.Open(c.Source, fps, c.Loop)
+			if err == nil {
+				logRate(log, src, c.FPS)
+			}
 			if err == nil && camera.Live(c.Source) {
 				// A live camera repeating one frame has stalled too.
 				src = camera.DetectFrozen(src, c.StallTimeout)
@@ -414,6 +415,37 @@ func openCamera(ctx context.Context, cfg Config, log *slog.Logger) (*cameraFeed,
 }
 
 func (c *cameraFeed) close() { c.frames.Close() }
+
+// sourceFPS is the frame rate asked of the camera: camera.fps; for a
+// folder of pictures, which has none of its own, pipeline.max_rate (each
+// picture classified once) or camera.DefaultFPS without a cap; else 0, a
+// file's (the demo's too) or live camera's own.
+func sourceFPS(cfg Config) float64 {
+	switch {
+	case cfg.Camera.FPS > 0:
+		return cfg.Camera.FPS
+	case cfg.Camera.Source == Demo || !camera.IsFolder(cfg.Camera.Source):
+		return 0
+	case cfg.Pipeline.MaxRate > 0:
+		return cfg.Pipeline.MaxRate
+	}
+	return camera.DefaultFPS
+}
+
+// logRate says what src plays at; asked is camera.fps.
+func logRate(log *slog.Logger, src camera.Source, asked float64) {
+	r, ok := camera.RateOf(src)
+	switch {
+	case !ok:
+	case r.From == "default":
+		log.Warn("the video file states no usable frame rate; playing it at the default (set camera.fps)",
+			"camera", src.Name(), "reported_fps", r.Reported, "fps", r.FPS)
+	case r.From == "source" && asked > 0:
+		log.Warn("camera.fps is ignored: this source sets its own rate", "camera", src.Name(), "fps", r.FPS)
+	default:
+		log.Info("camera frame rate", "camera", src.Name(), "fps", r.FPS, "from", r.From, "reported_fps", r.Reported)
+	}
+}
 
 // cameraCounters are what a camera feed counts.
 type cameraCounters struct {

@@ -48,9 +48,10 @@ func takeSample(at time.Duration, published int) sample {
 }
 
 // TestSoak (make soak) runs the agent on the demo video through GoCV at
-// full speed (no rate limit, every frame read as fast as it decodes) into
-// a real mosquitto for SOAK_DURATION (default 3m), sampling RSS,
-// goroutines, open files and the Go heap every SOAK_EVERY (default 5s).
+// full speed (no rate limit, the video played at 1000 fps, the most
+// camera.fps takes) into a real mosquitto for SOAK_DURATION (default 3m),
+// sampling RSS, goroutines, open files and the Go heap every SOAK_EVERY
+// (default 5s).
 // After the first quarter (warm-up) none may grow: goroutines and open
 // files by at most 2, RSS and heap by at most 8 MiB or 10%. The table goes
 // to SOAK_OUT when set.
@@ -60,6 +61,7 @@ func TestSoak(t *testing.T) {
 	cfg := testConfig(t, b.URL)
 	def := Defaults()
 	cfg.Model, cfg.Camera = def.Model, def.Camera
+	cfg.Camera.FPS = 1000
 	cfg.Pipeline.MaxRate = 0
 	cfg.MQTT.StatsInterval = time.Second
 	topics := TopicsFor(&cfg)

@@ -4,7 +4,9 @@ package camera
 
 import (
 	"context"
+	"fmt"
 	"image"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,8 +23,13 @@ type Frame struct {
 	BGR                   []byte
 	Width, Height, Stride int
 	Time                  time.Time
-	Index                 int64 // position in the source, from 0
-	release               func()
+	// Index is the frame's position in its source, from 0; a looping
+	// video file or folder starts from 0 again, one Loop later.
+	Index int64
+	// Loop counts the times the source started again from its first
+	// frame: 0 in the first pass, and always for a live camera.
+	Loop    int64
+	release func()
 }
 
 // NewFrame is a BGR frame from a source outside this package; release
@@ -143,27 +150,109 @@ func (l *Latest) Close() error {
 	return l.src.Close()
 }
 
-// pacer spaces frames of a file or folder source to a frame rate, as a
-// camera would deliver them (rate 0: as fast as they decode).
+// DefaultFPS is the frame rate of a video file that states none usable,
+// and the one a caller may choose for a folder of pictures, which has no
+// rate of its own: a common video rate.
+const DefaultFPS = 25
+
+// maxFileFPS: a video file claiming more frames a second than this states
+// no usable rate (a broken header, or a container without one).
+const maxFileFPS = 1000
+
+// Rate is the frame rate a source delivers at and where it comes from, for
+// the log.
+type Rate struct {
+	// FPS is frames a second: +Inf for as fast as frames decode, 0 when a
+	// live source does not say.
+	FPS float64
+	// From is "asked" (the rate given to Open), "file" (the video file's
+	// own), "default" (DefaultFPS: the file states no usable rate) or
+	// "source" (a live source's own, as OpenCV reports it).
+	From string
+	// Reported is what OpenCV reports (CAP_PROP_FPS), for captures.
+	Reported float64
+}
+
+// RateOf is src's Rate, when it knows it: captures and folders do.
+func RateOf(src Source) (Rate, bool) {
+	if r, ok := src.(interface{ Rate() Rate }); ok {
+		return r.Rate(), true
+	}
+	return Rate{}, false
+}
+
+// checkFPS rejects a rate that is negative or not a number; +Inf is as
+// fast as frames decode.
+func checkFPS(fps float64) error {
+	if !(fps >= 0) {
+		return fmt.Errorf("camera: frame rate %v is not zero or more", fps)
+	}
+	return nil
+}
+
+// resync: a source this far behind its schedule (a slow decode, a
+// suspended process) starts a new one instead of bursting to catch up, as
+// a camera drops the frames it could not deliver.
+const resync = time.Second
+
+// pacer spaces the frames of a file or folder at fps, as a camera would
+// deliver them. Frame k of a pass is due at start + k/fps, so a late
+// wake-up does not delay the frames after it (no drift). fps 0 or +Inf:
+// no waiting.
 type pacer struct {
-	rate float64
-	next time.Time
+	fps   float64
+	start time.Time // when frame 0 of this pass was due; zero before any
+	n     int64     // frames scheduled in this pass
+	timer *time.Timer
+}
+
+func (p *pacer) paced() bool { return p.fps > 0 && !math.IsInf(p.fps, 1) }
+
+// offset is when frame n is due after frame 0.
+func (p *pacer) offset(n int64) time.Duration {
+	return time.Duration(float64(n) * float64(time.Second) / p.fps)
+}
+
+// due schedules the next frame, now being now, and says when it is due.
+func (p *pacer) due(now time.Time) time.Time {
+	if p.start.IsZero() {
+		p.start = now
+	}
+	d := p.start.Add(p.offset(p.n))
+	if now.Sub(d) > resync {
+		p.start, p.n, d = now, 0, now
+	}
+	p.n++
+	return d
+}
+
+// rewind makes the frame scheduled last the first of a new pass: a looping
+// source starts its schedule again, one interval after its last frame.
+func (p *pacer) rewind() {
+	if p.n > 0 {
+		p.start, p.n = p.start.Add(p.offset(p.n-1)), 1
+	}
 }
 
 // wait blocks until the next frame is due or ctx ends.
 func (p *pacer) wait(ctx context.Context) error {
-	if p.rate <= 0 {
+	if !p.paced() {
 		return ctx.Err()
 	}
-	if wait := time.Until(p.next); wait > 0 {
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		}
+	wait := time.Until(p.due(time.Now()))
+	if wait <= 0 {
+		return ctx.Err()
 	}
-	p.next = time.Now().Add(time.Duration(float64(time.Second) / p.rate))
+	// One timer for the source's life: no allocation per frame.
+	if p.timer == nil {
+		p.timer = time.NewTimer(wait)
+	} else {
+		p.timer.Reset(wait)
+	}
+	select {
+	case <-p.timer.C:
+	case <-ctx.Done():
+		p.timer.Stop()
+	}
 	return ctx.Err()
 }

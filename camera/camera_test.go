@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,9 +38,59 @@ func TestFolderPlaysInOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for range loop.Len() + 2 {
-		if _, err := loop.Next(ctx); err != nil {
+	// Positions start again at 0 with every pass, which Loop counts.
+	for i := range 2*loop.Len() + 2 {
+		fr, err := loop.Next(ctx)
+		if err != nil {
 			t.Fatalf("looping: %v", err)
+		}
+		if want, pass := int64(i%loop.Len()), int64(i/loop.Len()); fr.Index != want || fr.Loop != pass {
+			t.Fatalf("picture %d of the playback: index %d loop %d, want %d and %d", i, fr.Index, fr.Loop, want, pass)
+		}
+	}
+}
+
+// TestPacerSchedule: frame k of a pass is due k/fps after the first
+// however late each wake-up is (no drift); a loop starts the schedule
+// again from its first frame, one interval after the last; a source far
+// behind starts a new schedule instead of bursting.
+func TestPacerSchedule(t *testing.T) {
+	const fps = 30
+	at := func(k int64) time.Duration { return time.Duration(float64(k) * float64(time.Second) / fps) }
+	t0 := time.Unix(1000, 0)
+	p := pacer{fps: fps}
+	now := t0
+	for k := range int64(3000) {
+		d := p.due(now)
+		if want := t0.Add(at(k)); !d.Equal(want) {
+			t.Fatalf("frame %d due at %v, want %v", k, d.Sub(t0), want.Sub(t0))
+		}
+		now = d.Add(7 * time.Millisecond) // every wake-up late
+	}
+	// The loop: the frame due next is the first of a new pass.
+	first := p.due(now)
+	if want := t0.Add(at(3000)); !first.Equal(want) {
+		t.Fatalf("the first frame of the second pass due at %v, want %v", first.Sub(t0), want.Sub(t0))
+	}
+	p.rewind()
+	if p.n != 1 || !p.start.Equal(first) {
+		t.Fatalf("after rewinding: start %v, %d scheduled", p.start.Sub(t0), p.n)
+	}
+	if d, want := p.due(first), first.Add(at(1)); !d.Equal(want) {
+		t.Fatalf("the second frame of the second pass due at %v, want %v", d.Sub(t0), want.Sub(t0))
+	}
+	// Five seconds behind (a suspended process): a new schedule from now.
+	late := first.Add(5 * time.Second)
+	if d := p.due(late); !d.Equal(late) {
+		t.Fatalf("far behind, the next frame is due at %v, want now (%v)", d.Sub(t0), late.Sub(t0))
+	}
+	if d, want := p.due(late), late.Add(at(1)); !d.Equal(want) {
+		t.Fatalf("after catching up, the next frame is due at %v, want %v", d.Sub(t0), want.Sub(t0))
+	}
+	for _, fps := range []float64{0, math.Inf(1)} {
+		p := pacer{fps: fps}
+		if p.paced() {
+			t.Errorf("fps %v waits", fps)
 		}
 	}
 }
@@ -62,6 +113,9 @@ func TestFolderRate(t *testing.T) {
 }
 
 func TestFolderErrors(t *testing.T) {
+	if _, err := OpenFolder(samples, math.NaN(), false); err == nil {
+		t.Error("a frame rate of NaN was accepted")
+	}
 	if _, err := OpenFolder(filepath.Join(t.TempDir(), "missing"), 0, false); err == nil {
 		t.Error("a missing folder opened")
 	}

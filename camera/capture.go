@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -27,8 +28,10 @@ type Capture struct {
 	kind  string // device, gstreamer, stream or file
 	loop  bool
 	pace  pacer // video files only: devices and streams pace themselves
+	rate  Rate
 	cap   *gocv.VideoCapture
-	index int64
+	index int64 // the next frame's position in the file
+	loops int64
 
 	mu     sync.Mutex
 	free   []*frameBuffer // buffers ready for a read
@@ -48,17 +51,17 @@ func (b *frameBuffer) close() error { return errors.Join(b.raw.Close(), b.bgr.Cl
 // Latest, one being classified, and one spare.
 const keptBuffers = 4
 
-// OpenCapture opens spec; a video file plays at rate frames a second (0:
-// as fast as it decodes), from the start again when it ends with loop
-// (other kinds never end).
-func OpenCapture(spec string, rate float64, loop bool) (*Capture, error) {
-	if rate < 0 {
-		return nil, fmt.Errorf("camera: frame rate %v is negative", rate)
+// OpenCapture opens spec. A video file plays at fps frames a second: 0
+// is its own rate (CAP_PROP_FPS, or DefaultFPS where it states none
+// usable), +Inf as fast as it decodes; with loop it starts again when it
+// ends (other kinds never end). A V4L2 device is asked for fps (0: the
+// driver's choice); GStreamer pipelines and streams deliver at their own
+// rate whatever fps is.
+func OpenCapture(spec string, fps float64, loop bool) (*Capture, error) {
+	if err := checkFPS(fps); err != nil {
+		return nil, err
 	}
 	c := &Capture{spec: spec, kind: SourceKind(spec), loop: loop}
-	if c.kind == "file" {
-		c.pace.rate = rate
-	}
 	var (
 		vc  *gocv.VideoCapture
 		err error
@@ -91,10 +94,41 @@ func OpenCapture(spec string, rate float64, loop bool) (*Capture, error) {
 	if c.kind == "device" {
 		// Only V4L2 honours it: no queue of old frames in the driver.
 		vc.Set(gocv.VideoCaptureBufferSize, 1)
+		if fps > 0 && !math.IsInf(fps, 1) {
+			vc.Set(gocv.VideoCaptureFPS, fps)
+		}
 	}
 	c.cap = vc
+	c.rate = captureRate(c.kind, fps, vc.Get(gocv.VideoCaptureFPS))
+	if c.kind == "file" {
+		c.pace.fps = c.rate.FPS
+	}
 	return c, nil
 }
+
+// captureRate is the rate a capture of kind delivers at, asked for fps,
+// where OpenCV reports reported.
+func captureRate(kind string, fps, reported float64) Rate {
+	switch {
+	case kind != "file":
+		r := Rate{FPS: reported, From: "source", Reported: reported}
+		if kind == "device" && fps > 0 && !math.IsInf(fps, 1) {
+			r.From = "asked" // the driver may choose another: FPS is what it says
+		}
+		if !(r.FPS > 0 && r.FPS <= maxFileFPS) {
+			r.FPS = 0
+		}
+		return r
+	case fps > 0:
+		return Rate{FPS: fps, From: "asked", Reported: reported}
+	case reported > 0 && reported <= maxFileFPS:
+		return Rate{FPS: reported, From: "file", Reported: reported}
+	}
+	return Rate{FPS: DefaultFPS, From: "default", Reported: reported}
+}
+
+// Rate is the frame rate the capture delivers at.
+func (c *Capture) Rate() Rate { return c.rate }
 
 // Name says what the source reads.
 func (c *Capture) Name() string { return c.kind + " " + c.spec }
@@ -107,9 +141,15 @@ func (c *Capture) Next(ctx context.Context) (Frame, error) {
 		return Frame{}, err
 	}
 	buf := c.buffer()
-	if err := c.read(buf); err != nil {
+	rewound, err := c.read(buf)
+	if err != nil {
 		c.put(buf)
 		return Frame{}, err
+	}
+	if rewound {
+		c.index = 0
+		c.loops++
+		c.pace.rewind()
 	}
 	m := buf.raw
 	switch m.Channels() {
@@ -134,27 +174,28 @@ func (c *Capture) Next(ctx context.Context) (Frame, error) {
 		return Frame{}, fmt.Errorf("camera: %s: %w", c.Name(), err)
 	}
 	f := Frame{BGR: pix, Width: m.Cols(), Height: m.Rows(), Stride: m.Step(), Time: time.Now(), Index: c.index,
-		release: buf.release}
+		Loop: c.loops, release: buf.release}
 	c.index++
 	return f, nil
 }
 
-// read fills buf.raw with the next frame, rewinding a looping file.
-func (c *Capture) read(buf *frameBuffer) error {
+// read fills buf.raw with the next frame, rewinding a looping file; it
+// says whether it rewound.
+func (c *Capture) read(buf *frameBuffer) (bool, error) {
 	if c.cap.Read(&buf.raw) && !buf.raw.Empty() {
-		return nil
+		return false, nil
 	}
 	if c.kind != "file" {
-		return fmt.Errorf("camera: %s gave no frame", c.Name())
+		return false, fmt.Errorf("camera: %s gave no frame", c.Name())
 	}
 	if !c.loop {
-		return io.EOF
+		return false, io.EOF
 	}
 	c.cap.Set(gocv.VideoCapturePosFrames, 0)
 	if !c.cap.Read(&buf.raw) || buf.raw.Empty() {
-		return fmt.Errorf("camera: %s: no frame after rewinding", c.Name())
+		return false, fmt.Errorf("camera: %s: no frame after rewinding", c.Name())
 	}
-	return nil
+	return true, nil
 }
 
 // buffer returns a free buffer, or a new one.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,20 +15,21 @@ import (
 )
 
 // Folder is a source that plays the PNG and JPEG pictures of a folder in
-// name order, like a camera: Rate frames a second (0: as fast as they
-// decode), from the start again when Loop is set, io.EOF after the last
-// otherwise.
+// name order, like a camera: fps frames a second (it has no rate of its
+// own; 0 or +Inf: as fast as they decode), from the start again with loop,
+// io.EOF after the last otherwise.
 type Folder struct {
 	dir   string
 	files []string
 	pace  pacer
 	loop  bool
-	index int64
+	index int64 // the next picture, in files
+	loops int64
 	bad   int // pictures in a row that did not decode
 }
 
 // OpenFolder lists the pictures of dir. A folder without any is an error.
-func OpenFolder(dir string, rate float64, loop bool) (*Folder, error) {
+func OpenFolder(dir string, fps float64, loop bool) (*Folder, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("camera: %w", err)
@@ -45,10 +47,18 @@ func OpenFolder(dir string, rate float64, loop bool) (*Folder, error) {
 		return nil, fmt.Errorf("camera: no .png or .jpg pictures in %s", dir)
 	}
 	slices.Sort(files)
-	if rate < 0 {
-		return nil, fmt.Errorf("camera: frame rate %v is negative", rate)
+	if err := checkFPS(fps); err != nil {
+		return nil, err
 	}
-	return &Folder{dir: dir, files: files, pace: pacer{rate: rate}, loop: loop}, nil
+	return &Folder{dir: dir, files: files, pace: pacer{fps: fps}, loop: loop}, nil
+}
+
+// Rate is the frame rate the folder plays at.
+func (f *Folder) Rate() Rate {
+	if !f.pace.paced() {
+		return Rate{FPS: math.Inf(1), From: "asked"}
+	}
+	return Rate{FPS: f.pace.fps, From: "asked"}
 }
 
 // Name says what the source plays.
@@ -61,14 +71,19 @@ func (f *Folder) Len() int { return len(f.files) }
 // that does not decode is an error naming it, wrapping ErrBadFrame (so
 // Reopening skips it) unless no picture of a whole pass decoded.
 func (f *Folder) Next(ctx context.Context) (Frame, error) {
-	i := int(f.index % int64(len(f.files)))
-	if !f.loop && f.index >= int64(len(f.files)) {
+	rewound := f.index >= int64(len(f.files))
+	if rewound && !f.loop {
 		return Frame{}, io.EOF
 	}
 	if err := f.pace.wait(ctx); err != nil {
 		return Frame{}, err
 	}
-	img, err := preprocess.LoadImage(f.files[i])
+	if rewound {
+		f.index = 0
+		f.loops++
+		f.pace.rewind()
+	}
+	img, err := preprocess.LoadImage(f.files[f.index])
 	if err != nil {
 		f.index++ // the next call tries the next picture
 		if _, serr := os.Stat(f.dir); serr != nil {
@@ -82,7 +97,7 @@ func (f *Folder) Next(ctx context.Context) (Frame, error) {
 		return Frame{}, fmt.Errorf("camera: no picture of %s decodes; the last: %w", f.dir, err)
 	}
 	f.bad = 0
-	fr := Frame{Image: img, Time: time.Now(), Index: f.index}
+	fr := Frame{Image: img, Time: time.Now(), Index: f.index, Loop: f.loops}
 	f.index++
 	return fr, nil
 }

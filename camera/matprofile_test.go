@@ -4,6 +4,7 @@ package camera
 
 import (
 	"context"
+	"math"
 	"strings"
 	"testing"
 
@@ -19,7 +20,7 @@ func TestCaptureClosesEveryMat(t *testing.T) {
 	for _, m := range frames {
 		m.Close()
 	}
-	c, err := OpenCapture(path, 0, true)
+	c, err := OpenCapture(path, math.Inf(1), true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,14 +11,21 @@ import (
 	"time"
 )
 
-// Open opens the source a configuration names: a folder of pictures or a
-// video file (played at rate frames a second), or what else OpenCV opens
-// (see OpenCapture), where this build has GoCV.
-func Open(spec string, rate float64, loop bool) (Source, error) {
-	if st, err := os.Stat(spec); err == nil && st.IsDir() {
-		return OpenFolder(spec, rate, loop)
+// Open opens the source a configuration names: a folder of pictures
+// (played at fps, see OpenFolder), or a video file or what else OpenCV
+// opens (see OpenCapture for what fps does to each), where this build has
+// GoCV.
+func Open(spec string, fps float64, loop bool) (Source, error) {
+	if IsFolder(spec) {
+		return OpenFolder(spec, fps, loop)
 	}
-	return openCapture(spec, rate, loop)
+	return openCapture(spec, fps, loop)
+}
+
+// IsFolder reports whether spec names a folder, played as pictures.
+func IsFolder(spec string) bool {
+	st, err := os.Stat(spec)
+	return err == nil && st.IsDir()
 }
 
 // SourceKind says how OpenCV opens spec: "device", "gstreamer", "stream"
@@ -43,10 +50,7 @@ func SourceKind(spec string) string {
 // Live reports whether spec is a camera or stream rather than a recording:
 // its frames come in real time and never repeat exactly.
 func Live(spec string) bool {
-	if st, err := os.Stat(spec); err == nil && st.IsDir() {
-		return false
-	}
-	return SourceKind(spec) != "file"
+	return !IsFolder(spec) && SourceKind(spec) != "file"
 }
 
 // DetectFrozen fails src once it has delivered the same pixels for timeout:

@@ -2,6 +2,6 @@
 
 package camera
 
-func openCapture(spec string, rate float64, loop bool) (Source, error) {
-	return OpenCapture(spec, rate, loop)
+func openCapture(spec string, fps float64, loop bool) (Source, error) {
+	return OpenCapture(spec, fps, loop)
 }
