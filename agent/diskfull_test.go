@@ -3,7 +3,12 @@
 package agent
 
 import (
+	"context"
 	"encoding/json"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +22,8 @@ import (
 // tmpfs and the broker down, so the QoS 1 labels it queues fill the disk:
 // paho's FileStore panics there; the agent must log the failure, count the
 // lost messages in stats, keep classifying, and deliver again once the
-// broker is back and the store drains. Mounting needs root (or
+// broker is back and the store drains, leaving no temporary file of a
+// failed write behind. Mounting needs root (or
 // CAP_SYS_ADMIN); elsewhere the test is skipped.
 func TestDiskFullStateDir(t *testing.T) {
 	state := t.TempDir()
@@ -55,6 +61,12 @@ func TestDiskFullStateDir(t *testing.T) {
 	if strings.Contains(log.String(), "panic") {
 		t.Errorf("a panic was logged:\n%s", log.String())
 	}
+	// paho creates o.N.tmp before it writes o.N: a failed write must not
+	// leave one behind per lost message.
+	tmps, err := filepath.Glob(filepath.Join(state, "mqtt-store", "*.tmp"))
+	if err != nil || len(tmps) != 0 {
+		t.Errorf("%d temporary files left in the store (%v), e.g. %q", len(tmps), err, tmps[:min(3, len(tmps))])
+	}
 	// One line per 10 s, not one per lost message.
 	if n := strings.Count(log.String(), "no space left"); n != 1 {
 		t.Errorf("%d log lines for %d lost messages", n, st.StoreDropped)
@@ -68,4 +80,48 @@ func TestDiskFullStateDir(t *testing.T) {
 	}
 	t.Logf("stats after recovery: store dropped %d, classified %d, published %d; the log said: %s",
 		st.StoreDropped, st.Classified, st.Published, line)
+}
+
+// TestStateDirUnusable: a state_dir the message store cannot be made in,
+// or that is read-only while the store's folder already exists there, is
+// an error at the start naming state_dir, not mqtt.broker. The read-only
+// case mounts a tmpfs (root, or CAP_SYS_ADMIN; skipped elsewhere): a
+// chmod does not stop root.
+func TestStateDirUnusable(t *testing.T) {
+	b := mqtttest.Start(t, mqtttest.Options{})
+	run := func(t *testing.T, stateDir string) error {
+		cfg := testConfig(t, b.URL)
+		cfg.StateDir = stateDir
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		return Run(ctx, cfg, Options{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}
+	check := func(t *testing.T, err error, want string) {
+		t.Helper()
+		if err == nil || !strings.HasPrefix(err.Error(), "state_dir: ") || strings.Contains(err.Error(), "mqtt.broker") ||
+			!strings.Contains(err.Error(), want) {
+			t.Errorf("got %v, want an error naming state_dir and saying %q", err, want)
+		}
+	}
+	t.Run("under a file", func(t *testing.T) {
+		file := filepath.Join(t.TempDir(), "file")
+		if err := os.WriteFile(file, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		check(t, run(t, filepath.Join(file, "state")), "not a directory")
+	})
+	t.Run("read-only", func(t *testing.T) {
+		state := t.TempDir()
+		if err := unix.Mount("tmpfs", state, "tmpfs", 0, "size=64k"); err != nil {
+			t.Skipf("cannot mount a tmpfs for the state directory: %v", err)
+		}
+		t.Cleanup(func() { unix.Unmount(state, unix.MNT_DETACH) })
+		if err := os.Mkdir(filepath.Join(state, "mqtt-store"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := unix.Mount("tmpfs", state, "tmpfs", unix.MS_REMOUNT|unix.MS_RDONLY, "size=64k"); err != nil {
+			t.Fatalf("remounting read-only: %v", err)
+		}
+		check(t, run(t, state), "read-only file system")
+	})
 }

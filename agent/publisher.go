@@ -74,6 +74,7 @@ type Publisher struct {
 	topics     Topics
 	client     mqtt.Client
 	store      *boundedStore
+	files      *checkedFileStore // the store's files
 	log        *slog.Logger
 	control    *Control
 	discovery  atomic.Pointer[[]byte] // nil: discovery off
@@ -119,9 +120,9 @@ func NewPublisher(ctx context.Context, cfg Config, control *Control, discovery [
 // the broker: the connection is tried in the background, each failed
 // attempt logged with the keys to check, with back-off, and so is every
 // reconnection after a loss. Only what cannot work (no broker, an
-// unreadable password, CA or certificate file, no store folder) is an
-// error. Commands change control; discovery (nil when off) is Home
-// Assistant's discovery message.
+// unreadable password, CA or certificate file, a state_dir the store
+// cannot be written in) is an error. Commands change control; discovery
+// (nil when off) is Home Assistant's discovery message.
 func StartPublisher(cfg Config, control *Control, discovery []byte, log *slog.Logger) (*Publisher, error) {
 	if cfg.MQTT.Broker == "" {
 		return nil, errors.New("mqtt: no broker configured")
@@ -247,10 +248,11 @@ func (p *Publisher) options() (*mqtt.ClientOptions, error) {
 	m := &p.cfg.MQTT
 	broker := pahoURL(m.Broker)
 	storeDir := filepath.Join(p.cfg.StateDir, "mqtt-store")
-	if err := os.MkdirAll(storeDir, 0o700); err != nil {
-		return nil, fmt.Errorf("mqtt: message store: %w", err)
+	if err := checkStoreDir(storeDir); err != nil {
+		return nil, err
 	}
-	p.store = newBoundedStore(mqtt.NewFileStore(storeDir), m.StoreLimit, p.log)
+	p.files = newCheckedFileStore(storeDir, p.log)
+	p.store = newBoundedStore(p.files, m.StoreLimit, p.log)
 	opts := mqtt.NewClientOptions().
 		AddBroker(broker).
 		SetClientID(p.cfg.ClientID()).
@@ -284,6 +286,26 @@ func (p *Publisher) options() (*mqtt.ClientOptions, error) {
 		return nil, err
 	}
 	return opts, nil
+}
+
+// errStateDir marks the errors a state_dir that cannot be used causes.
+var errStateDir = errors.New("state_dir")
+
+// checkStoreDir makes the message store's folder and checks that it can
+// be written: paho's store fails only later, message by message.
+func checkStoreDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("%w: message store: %w", errStateDir, err)
+	}
+	f, err := os.CreateTemp(dir, "write-check-*.tmp")
+	if err != nil {
+		return fmt.Errorf("%w: message store %s is not writable: %w", errStateDir, dir, err)
+	}
+	f.Close()
+	if err := os.Remove(f.Name()); err != nil {
+		return fmt.Errorf("%w: message store: %w", errStateDir, err)
+	}
+	return nil
 }
 
 // setCredentials sets the username, the password from its file and TLS
@@ -486,6 +508,10 @@ func (p *Publisher) Reconnects() int64 { return max(0, p.connects.Load()-1) }
 // StoreDropped is how many messages the store could not persist (full, or
 // a disk error).
 func (p *Publisher) StoreDropped() int64 { return p.store.Dropped() }
+
+// StoreQuarantined is how many invalid message files the store set aside
+// when it was opened.
+func (p *Publisher) StoreQuarantined() int64 { return p.files.Quarantined() }
 
 // Close publishes "offline" (retained; a will does not fire after a clean
 // disconnect), waits up to publishTimeout for it, and disconnects. While

@@ -117,6 +117,9 @@ func Run(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err e
 	// the store) from the first frame, connected or not.
 	control := NewControl(cfg.Pipeline)
 	pub, err := StartPublisher(resolved, control, discovery, log)
+	if errors.Is(err, errStateDir) {
+		return err
+	}
 	if err != nil {
 		return fmt.Errorf("mqtt.broker: %w", err)
 	}
@@ -495,6 +498,7 @@ type AgentStats struct {
 	Paused           bool  `json:"paused"`
 	Reconnects       int64 `json:"mqtt_reconnects"`
 	StoreDropped     int64 `json:"mqtt_store_dropped"`
+	StoreQuarantined int64 `json:"mqtt_store_quarantined"`
 	CommandsRejected int64 `json:"commands_rejected"`
 	Reloads          int64 `json:"reloads"`
 	// Thermal is absent where /sys has no sensor.
@@ -516,6 +520,7 @@ func (a *agent) snapshot(now time.Time) AgentStats {
 		StatsSnapshot: a.stats.Snapshot(), cameraCounters: a.counters(), CameraStalled: stalled,
 		CameraAvailable: available, Paused: settings.Paused, Reloads: reloads, Thermal: th}
 	s.Reconnects, s.StoreDropped, s.CommandsRejected = a.pub.Reconnects(), a.pub.StoreDropped(), a.pub.CommandsRejected()
+	s.StoreQuarantined = a.pub.StoreQuarantined()
 	return s
 }
 
