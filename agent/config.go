@@ -371,6 +371,7 @@ func (c *Config) problems() []problem {
 
 func (c *Config) validateMQTT(bad func(key, format string, args ...any)) {
 	m := &c.MQTT
+	scheme := "mqtt" // the embedded broker's
 	if m.Broker == "" {
 		if _, _, err := net.SplitHostPort(m.EmbeddedListen); err != nil {
 			bad("mqtt.embedded_listen", "%q must be host:port: %v", m.EmbeddedListen, err)
@@ -388,6 +389,9 @@ func (c *Config) validateMQTT(bad func(key, format string, args ...any)) {
 			bad("mqtt.broker", "%q: the scheme must be mqtt:// or mqtts://", redact.URL(m.Broker))
 		case u.Hostname() == "":
 			bad("mqtt.broker", "%q has no host", redact.URL(m.Broker))
+		}
+		if err == nil {
+			scheme = u.Scheme
 		}
 	}
 	if m.ClientID != "" && (len(m.ClientID) > 64 || strings.ContainsAny(m.ClientID, "+#/ ")) {
@@ -410,6 +414,14 @@ func (c *Config) validateMQTT(bad func(key, format string, args ...any)) {
 	}
 	if (m.CertFile == "") != (m.KeyFile == "") {
 		bad("mqtt.cert_file", "a client certificate needs both cert_file and key_file")
+	}
+	// paho speaks plain text to an mqtt:// broker whatever TLS files are
+	// set: the password would go in clear while the setup looks secured.
+	for _, f := range []struct{ key, file string }{{"mqtt.ca_file", m.CAFile}, {"mqtt.cert_file", m.CertFile}} {
+		if f.file != "" && scheme == "mqtt" {
+			bad(f.key, "is set, but the broker is plain text: use an mqtts:// URL in mqtt.broker (an mqtt:// one, or "+
+				"none for the embedded broker, never uses TLS)")
+		}
 	}
 	if m.Username == "" && m.PasswordFile != "" {
 		bad("mqtt.password_file", "is set without a username")

@@ -55,7 +55,7 @@ func TestNamedFilesAreBounded(t *testing.T) {
 	} {
 		cfg := Defaults()
 		cfg.StateDir = t.TempDir()
-		cfg.MQTT.Broker = "mqtt://127.0.0.1:1"
+		cfg.MQTT.Broker = "mqtts://127.0.0.1:1" // TLS files need mqtts://
 		c.set(&cfg.MQTT)
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel() // never wait for a connection: the files are read first

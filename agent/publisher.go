@@ -321,7 +321,13 @@ func setCredentials(opts *mqtt.ClientOptions, m *MQTTConfig) error {
 			opts.SetPassword(strings.TrimRight(string(pw), "\r\n"))
 		}
 	}
-	if strings.HasPrefix(pahoURL(m.Broker), "ssl://") || m.CAFile != "" || m.CertFile != "" {
+	secure := strings.HasPrefix(pahoURL(m.Broker), "ssl://")
+	if !secure && (m.CAFile != "" || m.CertFile != "") {
+		// paho would speak plain text anyway, the password in clear.
+		return errors.New("mqtt: a CA or client certificate (mqtt.ca_file, mqtt.cert_file) needs an mqtts:// broker; " +
+			"mqtt:// is plain text")
+	}
+	if secure {
 		tc, err := tlsConfig(m)
 		if err != nil {
 			return err
