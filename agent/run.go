@@ -116,6 +116,7 @@ func Run(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err e
 	// The sink before the source: labels can be published (and wait in
 	// the store) from the first frame, connected or not.
 	control := NewControl(cfg.Pipeline)
+	warnUnsafeFiles(&resolved, log)
 	pub, err := StartPublisher(resolved, control, discovery, log)
 	if errors.Is(err, errStateDir) {
 		return err
