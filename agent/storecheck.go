@@ -81,7 +81,8 @@ func (s *checkedFileStore) Open() {
 		}
 	}
 	if n > storeLoggedFiles {
-		s.log.Warn("mqtt message store: more invalid message files set aside", "count", n, "dir", s.dir)
+		s.log.Warn("mqtt message store: invalid message files set aside, the first ones logged above", "count", n,
+			"dir", s.dir)
 	}
 }
 
