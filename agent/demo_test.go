@@ -73,8 +73,22 @@ func TestDemoEndToEnd(t *testing.T) {
 	sub.mu.Lock()
 	defer sub.mu.Unlock()
 	n := len(sub.labels)
-	if n < len(truth)/2 {
-		t.Fatalf("%d label messages for %d frames", n, len(truth))
+	// Where inference falls behind the video (a busy machine), the newest-
+	// frame reader drops frames and counts them: how many are classified
+	// depends on the machine, but every frame must be accounted for, and
+	// enough classified for the accuracy check below to mean something.
+	if len(sub.stats) == 0 {
+		t.Fatal("no stats message")
+	}
+	final := sub.stats[len(sub.stats)-1]
+	t.Logf("final stats: %d frames read, %d classified, %d dropped, %d published",
+		final.FramesRead, final.Classified, final.FramesDropped, final.Published)
+	if final.FramesRead != int64(len(truth)) || final.Classified+final.FramesDropped != final.FramesRead ||
+		final.Published != int64(n) {
+		t.Fatalf("final stats %+v do not account for the %d frames and %d label messages", final, len(truth), n)
+	}
+	if n < 200 {
+		t.Fatalf("%d label messages for %d frames: too few to measure accuracy", n, len(truth))
 	}
 	correct, last := 0, int64(-1)
 	for i, l := range sub.labels {
