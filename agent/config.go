@@ -135,8 +135,9 @@ type MQTTConfig struct {
 	// StatsInterval: stats every this long; 0 turns them off.
 	StatsInterval time.Duration `yaml:"stats_interval"`
 	KeepAlive     time.Duration `yaml:"keep_alive"`
-	// StoreLimit bounds the messages kept for redelivery; beyond it the
-	// oldest are dropped and counted in stats.
+	// StoreLimit bounds the labels kept for redelivery; beyond it new
+	// ones are not kept, counted in stats (control messages have their
+	// own share, controlStoreLimit).
 	StoreLimit int `yaml:"store_limit"`
 	// Discovery publishes Home Assistant discovery under DiscoveryPrefix.
 	Discovery       bool   `yaml:"discovery"`
