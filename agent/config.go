@@ -16,8 +16,10 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
@@ -135,8 +137,9 @@ type MQTTConfig struct {
 	// StatsInterval: stats every this long; 0 turns them off.
 	StatsInterval time.Duration `yaml:"stats_interval"`
 	KeepAlive     time.Duration `yaml:"keep_alive"`
-	// StoreLimit bounds the messages kept for redelivery; beyond it the
-	// oldest are dropped and counted in stats.
+	// StoreLimit bounds the labels kept for redelivery; beyond it new
+	// ones are not kept, counted in stats (control messages have their
+	// own share, controlStoreLimit).
 	StoreLimit int `yaml:"store_limit"`
 	// Discovery publishes Home Assistant discovery under DiscoveryPrefix.
 	Discovery       bool   `yaml:"discovery"`
@@ -294,10 +297,12 @@ func (c *Config) Validate() error { return problemsError(c.problems()) }
 func (c *Config) problems() []problem {
 	var problems []problem
 	bad := func(key, format string, args ...any) {
-		problems = append(problems, problem{key: key, msg: fmt.Sprintf(format, args...)})
+		// Values are quoted as clips (see clipQuote); this bounds the
+		// messages of other packages that quote them whole.
+		problems = append(problems, problem{key: key, msg: shorten(fmt.Sprintf(format, args...), 240)})
 	}
 	if !deviceName.MatchString(c.Device) {
-		bad("device", "%q must be 1 to 64 letters, digits, '-' or '_'", c.Device)
+		bad("device", "%s must be 1 to 64 letters, digits, '-' or '_'", clipQuote(c.Device))
 	}
 	if c.Model.Path == "" {
 		bad("model.path", "is empty")
@@ -333,7 +338,7 @@ func (c *Config) problems() []problem {
 		bad("pipeline.threshold", "%v must be in [0, 1]", c.Pipeline.Threshold)
 	}
 	if c.Pipeline.Publish != "every" && c.Pipeline.Publish != "change" {
-		bad("pipeline.publish", "%q must be \"every\" or \"change\"", c.Pipeline.Publish)
+		bad("pipeline.publish", "%s must be \"every\" or \"change\"", clipQuote(c.Pipeline.Publish))
 	}
 	if c.Pipeline.Hysteresis < 1 {
 		bad("pipeline.hysteresis", "%d must be at least 1 frame", c.Pipeline.Hysteresis)
@@ -345,7 +350,7 @@ func (c *Config) problems() []problem {
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
-		bad("log_level", "%q must be debug, info, warn or error", c.LogLevel)
+		bad("log_level", "%s must be debug, info, warn or error", clipQuote(c.LogLevel))
 	}
 	if c.CPUAffinity != "" {
 		if _, err := affinity.Parse(c.CPUAffinity); err != nil {
@@ -374,7 +379,7 @@ func (c *Config) validateMQTT(bad func(key, format string, args ...any)) {
 	scheme := "mqtt" // the embedded broker's
 	if m.Broker == "" {
 		if _, _, err := net.SplitHostPort(m.EmbeddedListen); err != nil {
-			bad("mqtt.embedded_listen", "%q must be host:port: %v", m.EmbeddedListen, err)
+			bad("mqtt.embedded_listen", "%s must be host:port: %v", clipQuote(m.EmbeddedListen), err)
 		}
 	} else {
 		u, err := url.Parse(m.Broker)
@@ -384,30 +389,33 @@ func (c *Config) validateMQTT(bad func(key, format string, args ...any)) {
 			if errors.As(err, &ue) {
 				err = ue.Err
 			}
-			bad("mqtt.broker", "%q: %v", redact.URL(m.Broker), err)
+			bad("mqtt.broker", "%s: %v", clipQuote(redact.URL(m.Broker)), err)
 		case u.Scheme != "mqtt" && u.Scheme != "mqtts":
-			bad("mqtt.broker", "%q: the scheme must be mqtt:// or mqtts://", redact.URL(m.Broker))
+			bad("mqtt.broker", "%s: the scheme must be mqtt:// or mqtts://", clipQuote(redact.URL(m.Broker)))
 		case u.Hostname() == "":
-			bad("mqtt.broker", "%q has no host", redact.URL(m.Broker))
+			bad("mqtt.broker", "%s has no host", clipQuote(redact.URL(m.Broker)))
 		}
 		if err == nil {
 			scheme = u.Scheme
 		}
 	}
-	if m.ClientID != "" && (len(m.ClientID) > 64 || strings.ContainsAny(m.ClientID, "+#/ ")) {
-		bad("mqtt.client_id", "%q must be at most 64 characters without '+', '#', '/' or spaces", m.ClientID)
+	if m.ClientID != "" && (len(m.ClientID) > 64 || strings.ContainsAny(m.ClientID, "+#/ ") || checkTopicPrefix(m.ClientID) != nil) {
+		bad("mqtt.client_id", "%s must be at most 64 characters without '+', '#', '/', spaces or control characters",
+			clipQuote(m.ClientID))
 	}
-	if m.Prefix == "" || strings.ContainsAny(m.Prefix, "+#") || strings.HasPrefix(m.Prefix, "/") || strings.HasSuffix(m.Prefix, "/") {
-		bad("mqtt.prefix", "%q must be non-empty, without '+' or '#', and not start or end with '/'", m.Prefix)
+	if err := checkTopicPrefix(m.Prefix); err != nil {
+		bad("mqtt.prefix", "%v", err)
 	}
 	if m.LabelsQoS < 0 || m.LabelsQoS > 2 {
 		bad("mqtt.labels_qos", "%d must be 0, 1 or 2", m.LabelsQoS)
 	}
-	if m.StatsInterval < 0 {
-		bad("mqtt.stats_interval", "%v is negative (0 turns stats off)", m.StatsInterval)
+	if m.StatsInterval != 0 && m.StatsInterval < minStatsInterval {
+		bad("mqtt.stats_interval", "%v must be at least %v (0 turns stats off)", m.StatsInterval, minStatsInterval)
 	}
-	if m.KeepAlive < time.Second {
-		bad("mqtt.keep_alive", "%v must be at least 1s", m.KeepAlive)
+	// MQTT sends it as 16-bit seconds: 65536s would go out as 0, no
+	// keep-alive at all.
+	if m.KeepAlive < time.Second || m.KeepAlive > math.MaxUint16*time.Second {
+		bad("mqtt.keep_alive", "%v must be in [1s, %v]", m.KeepAlive, math.MaxUint16*time.Second)
 	}
 	if m.StoreLimit < 1 || m.StoreLimit > 65535 {
 		bad("mqtt.store_limit", "%d must be in [1, 65535] (MQTT's in-flight limit)", m.StoreLimit)
@@ -426,10 +434,37 @@ func (c *Config) validateMQTT(bad func(key, format string, args ...any)) {
 	if m.Username == "" && m.PasswordFile != "" {
 		bad("mqtt.password_file", "is set without a username")
 	}
-	if m.Discovery && (m.DiscoveryPrefix == "" || strings.ContainsAny(m.DiscoveryPrefix, "+#")) {
-		bad("mqtt.discovery_prefix", "%q must be non-empty, without '+' or '#'", m.DiscoveryPrefix)
+	if m.Discovery {
+		if err := checkTopicPrefix(m.DiscoveryPrefix); err != nil {
+			bad("mqtt.discovery_prefix", "%v", err)
+		}
 	}
 }
+
+// minStatsInterval keeps stats from flooding the broker (1ns was 100,000
+// messages in 5 s).
+const minStatsInterval = 100 * time.Millisecond
+
+// maxTopicPrefix bounds a topic prefix, far above any real one (an MQTT
+// topic may hold 65535 bytes).
+const maxTopicPrefix = 256
+
+// checkTopicPrefix accepts what can start an MQTT topic name: UTF-8
+// without the wildcards '+' and '#', NUL (a broker closes the connection
+// over it) or other control characters, not starting or ending with '/',
+// at most maxTopicPrefix bytes.
+func checkTopicPrefix(s string) error {
+	ok := s != "" && len(s) <= maxTopicPrefix && utf8.ValidString(s) && !strings.HasPrefix(s, "/") && !strings.HasSuffix(s, "/") &&
+		!strings.ContainsFunc(s, func(r rune) bool { return r == '+' || r == '#' || unicode.IsControl(r) })
+	if !ok {
+		return fmt.Errorf("%s must be 1 to %d bytes of UTF-8 without '+', '#' or control characters, not starting or ending with '/'",
+			clipQuote(s), maxTopicPrefix)
+	}
+	return nil
+}
+
+// clipQuote quotes at most 40 bytes of a value for a message.
+func clipQuote(s string) string { return strconv.Quote(shorten(s, 40)) }
 
 // ClientID is the MQTT client id in use: the configured one or
 // coatnet-<device>.

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -312,7 +313,7 @@ func unknownKeyHint(name, section string, fields []yamlField) string {
 		}
 	}
 	var elsewhere []string
-	for _, p := range configKeys(reflect.TypeFor[Config](), "") {
+	for _, p := range allConfigKeys() {
 		if p == name || strings.HasSuffix(p, "."+name) {
 			elsewhere = append(elsewhere, p)
 		}
@@ -322,6 +323,10 @@ func unknownKeyHint(name, section string, fields []yamlField) string {
 	}
 	return " (the keys here: " + strings.Join(names, ", ") + ")"
 }
+
+// allConfigKeys is every key of Config, listed once: a file of many
+// unknown keys asks for them once per key.
+var allConfigKeys = sync.OnceValue(func() []string { return configKeys(reflect.TypeFor[Config](), "") })
 
 // configKeys lists the dotted keys of struct type t, sections and values.
 func configKeys(t reflect.Type, prefix string) []string {

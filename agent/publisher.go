@@ -82,7 +82,10 @@ type Publisher struct {
 	connects   atomic.Int64
 	published  atomic.Int64
 	connLosses atomic.Int64
-	rejected   atomic.Int64 // malformed commands
+	rejected   atomic.Int64 // malformed commands, and those a full queue dropped
+	cmds       chan command // from route to applyCommands, in arrival order
+	cmdLog     *logLimiter
+	stateMu    sync.Mutex // state echoes go out in the order they are read
 
 	// The waits between connection attempts are ours (see options).
 	bo        backoff.Policy
@@ -136,6 +139,8 @@ func StartPublisher(cfg Config, control *Control, discovery []byte, log *slog.Lo
 	if err != nil {
 		return nil, err
 	}
+	p.initCommands()
+	go p.applyCommands()
 	p.client = mqtt.NewClient(opts)
 	// With ConnectRetry, Connect takes the message ids of the labels a
 	// previous run left in the store before it returns, so publishing
@@ -258,7 +263,9 @@ func (p *Publisher) options() (*mqtt.ClientOptions, error) {
 		SetClientID(p.cfg.ClientID()).
 		SetCleanSession(false).
 		SetStore(p.store).
-		SetOrderMatters(false). // handlers must never block the client
+		// Commands in arrival order: route only queues them, so it
+		// never blocks the client.
+		SetOrderMatters(true).
 		SetKeepAlive(m.KeepAlive).
 		// Publishing works from the start (QoS 1 waits in the store), and
 		// connectionEvent logs each failed attempt and does the waits.
@@ -408,30 +415,6 @@ func (p *Publisher) announce() {
 // that devices send their discovery again.
 func (p *Publisher) haStatusTopic() string { return p.cfg.MQTT.DiscoveryPrefix + "/status" }
 
-// route handles the messages of the subscribed topics on paho's goroutine:
-// it must not block.
-func (p *Publisher) route(_ mqtt.Client, msg mqtt.Message) {
-	topic := msg.Topic()
-	switch {
-	case topic == p.haStatusTopic():
-		if string(msg.Payload()) == "online" {
-			p.publishDiscovery()
-		}
-	case topic == p.topics.Set || strings.HasPrefix(topic, p.topics.Set+"/"):
-		sub := strings.TrimPrefix(strings.TrimPrefix(topic, p.topics.Set), "/")
-		edit, err := ParseCommand(sub, msg.Payload())
-		if err != nil {
-			p.rejected.Add(1)
-			p.log.Warn("command ignored", "topic", topic, "payload", clip(msg.Payload(), 64), "err", err)
-		} else {
-			s := p.control.Update(edit)
-			p.log.Info("command applied", "topic", topic, "paused", s.Paused, "threshold", s.Threshold, "max_rate", s.MaxRate)
-		}
-		// Either way the state topic shows what is in force.
-		p.PublishState()
-	}
-}
-
 // clip quotes at most n bytes of a payload for a log line.
 func clip(b []byte, n int) string {
 	if len(b) > n {
@@ -448,6 +431,8 @@ func (p *Publisher) PublishState() {
 	if !p.client.IsConnectionOpen() {
 		return
 	}
+	p.stateMu.Lock()
+	defer p.stateMu.Unlock()
 	s, _ := p.control.Get()
 	payload, err := json.Marshal(s)
 	if err != nil {
@@ -475,7 +460,8 @@ func (p *Publisher) SetDiscovery(d []byte) {
 	p.publishDiscovery()
 }
 
-// CommandsRejected is how many malformed commands were ignored.
+// CommandsRejected is how many commands were ignored: malformed, or
+// dropped by a full queue.
 func (p *Publisher) CommandsRejected() int64 { return p.rejected.Load() }
 
 // Topics returns the topics in use.

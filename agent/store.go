@@ -16,6 +16,13 @@ import (
 // still goes out while connected, but would not survive an agent restart)
 // and is counted as dropped. And paho's FileStore panics on a disk error (a
 // full SD card); the panic is caught, logged and counted the same way.
+//
+// The limit is the labels': control messages (retained status, state and
+// discovery, subscriptions) have a share of their own, controlStoreLimit,
+// so that a flood of them cannot fill the store. Beyond it they are not
+// persisted and not counted: every connection publishes them afresh, so
+// a lost one costs nothing. Messages found on disk at Open count as
+// labels.
 type boundedStore struct {
 	inner   mqtt.Store
 	limit   int
@@ -23,7 +30,8 @@ type boundedStore struct {
 	dropped atomic.Int64
 
 	mu       sync.Mutex
-	outbound map[string]bool // keys of stored outbound messages ("o.<id>")
+	outbound map[string]bool // keys of stored outbound labels ("o.<id>")
+	control  map[string]bool // keys of stored outbound control messages
 
 	// A full disk fails every message: one log line per storeLogInterval.
 	logMu      sync.Mutex
@@ -34,8 +42,24 @@ type boundedStore struct {
 // storeLogInterval spaces the store's failure lines.
 const storeLogInterval = 10 * time.Second
 
+// controlStoreLimit is the store's share for control messages: a few are
+// in flight at a time (see stateEchoBurst).
+const controlStoreLimit = 64
+
+// isControl tells control messages from labels: labels are the only
+// publishes not retained (and only they can be QoS 2, with a PUBREL).
+func isControl(m packets.ControlPacket) bool {
+	switch m := m.(type) {
+	case *packets.PublishPacket:
+		return m.Retain
+	case *packets.PubrelPacket:
+		return false
+	}
+	return true
+}
+
 func newBoundedStore(inner mqtt.Store, limit int, log *slog.Logger) *boundedStore {
-	return &boundedStore{inner: inner, limit: limit, log: log, outbound: map[string]bool{}}
+	return &boundedStore{inner: inner, limit: limit, log: log, outbound: map[string]bool{}, control: map[string]bool{}}
 }
 
 func isOutbound(key string) bool { return strings.HasPrefix(key, "o.") }
@@ -83,6 +107,14 @@ func (s *boundedStore) Open() {
 func (s *boundedStore) Put(key string, m packets.ControlPacket) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if isOutbound(key) && !s.outbound[key] && (s.control[key] || isControl(m)) {
+		if s.control[key] || len(s.control) < controlStoreLimit {
+			if s.guard("put", key, func() { s.inner.Put(key, m) }) {
+				s.control[key] = true
+			}
+		}
+		return
+	}
 	if isOutbound(key) && !s.outbound[key] && len(s.outbound) >= s.limit {
 		if s.dropped.Add(1) == 1 {
 			s.log.Warn("mqtt message store full; new messages are not persisted until it drains", "limit", s.limit)
@@ -105,6 +137,7 @@ func (s *boundedStore) Get(key string) (m packets.ControlPacket) {
 	if m == nil && isOutbound(key) {
 		s.mu.Lock()
 		delete(s.outbound, key)
+		delete(s.control, key)
 		s.mu.Unlock()
 	}
 	return m
@@ -120,6 +153,7 @@ func (s *boundedStore) Del(key string) {
 	defer s.mu.Unlock()
 	s.guard("delete", key, func() { s.inner.Del(key) })
 	delete(s.outbound, key)
+	delete(s.control, key)
 }
 
 func (s *boundedStore) Close() { s.guard("close", "", s.inner.Close) }
@@ -129,6 +163,7 @@ func (s *boundedStore) Reset() {
 	defer s.mu.Unlock()
 	s.guard("reset", "", s.inner.Reset)
 	clear(s.outbound)
+	clear(s.control)
 }
 
 // Dropped is how many messages were not persisted.

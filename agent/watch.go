@@ -14,6 +14,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/coatnet-edge/coatnet-edge/internal/redact"
+	"github.com/coatnet-edge/coatnet-edge/internal/termtext"
 )
 
 // WatchOptions choose what Watch follows and how it logs in.
@@ -183,7 +184,8 @@ func (w *watcher) handle(_ mqtt.Client, m mqtt.Message) {
 	if len(parts) < 3 {
 		return
 	}
-	device, kind := parts[len(parts)-2], parts[len(parts)-1]
+	// What others publish is printed escaped: no terminal commands.
+	device, kind := termtext.Escape(parts[len(parts)-2]), parts[len(parts)-1]
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.max > 0 && w.labels >= w.max {
@@ -194,14 +196,14 @@ func (w *watcher) handle(_ mqtt.Client, m mqtt.Message) {
 	case "labels":
 		var l LabelsMessage
 		if err := json.Unmarshal(m.Payload(), &l); err != nil {
-			w.linef(now, "%s labels: not a labels message: %v", device, err)
+			w.linef(now, "%s labels: not a labels message: %s", device, termtext.Escape(err.Error()))
 			return
 		}
 		late := w.track(now, device, l.Seq)
 		w.expireLocked(now)
 		var ls []string
 		for _, x := range l.Labels {
-			ls = append(ls, fmt.Sprintf("%s %.2f", x.Label, x.Score))
+			ls = append(ls, fmt.Sprintf("%s %.2f", termtext.Escape(x.Label), x.Score))
 		}
 		mark := ""
 		if late {
@@ -213,11 +215,11 @@ func (w *watcher) handle(_ mqtt.Client, m mqtt.Message) {
 			close(w.done)
 		}
 	case "status":
-		w.linef(now, "%s status %s", device, m.Payload())
+		w.linef(now, "%s status %s", device, termtext.Escape(string(m.Payload())))
 	case "stats":
 		var s AgentStats
 		if err := json.Unmarshal(m.Payload(), &s); err != nil {
-			w.linef(now, "%s stats: %v", device, err)
+			w.linef(now, "%s stats: %s", device, termtext.Escape(err.Error()))
 			return
 		}
 		w.linef(now, "%s stats classified %d, published %d, frames dropped %d, inference p50 %.1f ms p99 %.1f ms, reconnects %d",

@@ -15,6 +15,7 @@ import (
 
 	"github.com/coatnet-edge/coatnet-edge/arm64"
 	"github.com/coatnet-edge/coatnet-edge/internal/cpuinfo"
+	"github.com/coatnet-edge/coatnet-edge/internal/termtext"
 	"github.com/coatnet-edge/coatnet-edge/model"
 )
 
@@ -82,38 +83,42 @@ without weights.`,
 	return cmd
 }
 
+// esc escapes text a model file brings, so it cannot send the terminal
+// commands.
+func esc[S ~string](s S) string { return termtext.Escape(string(s)) }
+
 func printFile(w io.Writer, path string, a model.Any) {
 	f := a.File()
 	m := a.Describe()
 	fmt.Fprintf(w, "Model file   %s\n", path)
 	fmt.Fprintf(w, "  format     coatnet model file v%d, %s, %.1f MB, checksums verified, %s\n",
 		f.Version(), m.Kind, float64(f.Size())/1e6, map[bool]string{true: "memory-mapped", false: "read into memory"}[f.Mapped()])
-	fmt.Fprintf(w, "  name       %s\n", m.Name)
+	fmt.Fprintf(w, "  name       %s\n", esc(m.Name))
 	if m.Description != "" {
-		fmt.Fprintf(w, "  about      %s\n", m.Description)
+		fmt.Fprintf(w, "  about      %s\n", esc(m.Description))
 	}
 	if s := m.Source; s.Checkpoint != "" {
-		fmt.Fprintf(w, "  source     %s (sha256 %.16s…), converted %s by %s\n", s.Checkpoint, s.SHA256, s.Converted, s.Tool)
+		fmt.Fprintf(w, "  source     %s (sha256 %.16s…), converted %s by %s\n", esc(s.Checkpoint), esc(s.SHA256), esc(s.Converted), esc(s.Tool))
 	}
 	shown := m.Labels
 	more := ""
 	if len(shown) > 10 {
 		shown, more = shown[:10], fmt.Sprintf(", … (%d more)", len(m.Labels)-10)
 	}
-	fmt.Fprintf(w, "  labels     %d: %s%s\n", len(m.Labels), strings.Join(shown, ", "), more)
+	fmt.Fprintf(w, "  labels     %d: %s%s\n", len(m.Labels), esc(strings.Join(shown, ", ")), more)
 	p := m.Preprocess
 	fmt.Fprintf(w, "  preprocess %s, %s resize to %d then %s crop %d (crop_pct %.3g), mean %v std %v, invert %v\n",
-		p.Colour, p.Interpolation, p.ResizeTarget(), p.CropMode, p.Size, p.CropPct, p.Mean, p.Std, p.Invert)
+		esc(p.Colour), esc(p.Interpolation), p.ResizeTarget(), esc(p.CropMode), p.Size, p.CropPct, p.Mean, p.Std, p.Invert)
 }
 
 func printArch(w io.Writer, c *model.Config) {
-	fmt.Fprintf(w, "Architecture %s\n", c.Arch)
+	fmt.Fprintf(w, "Architecture %s\n", esc(c.Arch))
 	fmt.Fprintf(w, "  input      %d x %d x %d, %d classes\n", c.InChans, c.ImgSize, c.ImgSize, c.NumClasses)
 	fmt.Fprintf(w, "  stem       %d, %d   stages %v x %v   blocks %v\n", c.StemWidth[0], c.StemWidth[1], c.EmbedDim, c.Depths, c.BlockTypes)
 	fmt.Fprintf(w, "  mbconv     act %s, stride in %s, shortcut pool %s, pre-norm act %v, SE %s (%s)\n",
-		c.Conv.Act, c.Conv.StrideMode, c.Conv.PoolType, c.Conv.PreNormAct, map[bool]string{true: "early", false: "late"}[c.Conv.AttnEarly], c.Conv.SEAct)
+		esc(c.Conv.Act), esc(c.Conv.StrideMode), esc(c.Conv.PoolType), c.Conv.PreNormAct, map[bool]string{true: "early", false: "late"}[c.Conv.AttnEarly], esc(c.Conv.SEAct))
 	fmt.Fprintf(w, "  attention  %s relative position (%s), dim_head %d, norm %s, pool %s, layer scale %v\n",
-		c.Attention, c.Transformer.RelPos, c.Transformer.DimHead, c.Transformer.Norm, c.Transformer.PoolType, c.Transformer.LayerScale)
+		esc(c.Attention), esc(c.Transformer.RelPos), c.Transformer.DimHead, esc(c.Transformer.Norm), esc(c.Transformer.PoolType), c.Transformer.LayerScale)
 	head := "norm -> pool -> fc"
 	if c.HeadHiddenSize > 0 {
 		head = fmt.Sprintf("pool -> norm -> fc(%d) -> tanh -> fc", c.HeadHiddenSize)
@@ -182,7 +187,7 @@ func printProgram(w io.Writer, m *model.Int8Model) {
 	}
 	fmt.Fprintf(w, "Int8 program %d operations: %s\n", len(p.Ops), tally(kinds))
 	fmt.Fprintf(w, "  tensors    %d int8, scales chosen by %s\n", len(p.Tensors)-1, tally(methods))
-	fmt.Fprintf(w, "  calibrated %s; lowest SQNR %.1f dB (%s)\n", m.Calibration, worst, worstName)
+	fmt.Fprintf(w, "  calibrated %s; lowest SQNR %.1f dB (%s)\n", esc(m.Calibration), worst, esc(worstName))
 	impl := arm64.Implementation()
 	names := make([]string, 0, len(impl))
 	for k := range impl {
