@@ -52,10 +52,12 @@ func isControl(m packets.ControlPacket) bool {
 	switch m := m.(type) {
 	case *packets.PublishPacket:
 		return m.Retain
-	case *packets.PubrelPacket:
-		return false
+	case *packets.SubscribePacket, *packets.UnsubscribePacket:
+		return true
 	}
-	return true
+	// PUBREL (the second half of a QoS 2 label) and anything unforeseen
+	// count as messages: counted when dropped, never evicted for control.
+	return false
 }
 
 func newBoundedStore(inner mqtt.Store, limit int, log *slog.Logger) *boundedStore {
