@@ -1,15 +1,15 @@
 package checkpoint
 
 import (
-	"archive/zip"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/coatnet-edge/coatnet-edge/internal/ckptbomb"
 )
 
 // allocated is the number of bytes the process allocated while f ran.
@@ -46,53 +46,23 @@ func TestSafetensorsOverlapBomb(t *testing.T) {
 	}
 }
 
-// writeZipBomb writes a zip checkpoint {"w": HalfStorage[numel]} whose
-// storage record deflates a repeated random block, so a few hundred KiB on
-// disk inflate to 2*numel bytes (and 4*numel as float32). Nothing of that
-// size is held in memory while it is written.
-func writeZipBomb(t testing.TB, path string, numel int64) {
-	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	w := zip.NewWriter(f)
-	pkl := new(pk).op(0x80, 2, '}').str("w").tensor("HalfStorage", "0", numel, 0, []int64{numel}, []int64{1}).op('s', '.')
-	fw, err := w.Create("archive/data.pkl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fw.Write(pkl.Bytes())
-	if fw, err = w.Create("archive/data/0"); err != nil {
-		t.Fatal(err)
-	}
-	block := make([]byte, 4096)
-	r := rand.New(rand.NewPCG(1, 2))
-	for i := range block {
-		block[i] = byte(r.Uint32())
-	}
-	for left := 2 * numel; left > 0; left -= int64(len(block)) {
-		if _, err := fw.Write(block[:min(left, int64(len(block)))]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestReadLimit: a checkpoint decoding to more float32 data than the limit
 // is refused before its storages are inflated, whatever the compression
 // ratio; one that fits is read.
 func TestReadLimit(t *testing.T) {
 	dir := t.TempDir()
 	bomb := filepath.Join(dir, "bomb.pth")
-	writeZipBomb(t, bomb, 4<<20) // 8 MiB inflated, 16 MiB as float32
+	f, err := os.Create(bomb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ckptbomb.PyTorchZip(f, 4<<20); err != nil { // 8 MiB inflated, 16 MiB as float32
+		t.Fatal(err)
+	}
+	f.Close()
 	if st, err := os.Stat(bomb); err != nil || st.Size() > 1<<20 {
 		t.Fatalf("bomb: %v, %v", st, err)
 	}
-	var err error
 	n := allocated(func() { _, err = ReadLimit(bomb, 1<<20) })
 	if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), bomb) || !strings.Contains(err.Error(), "1048576-byte limit") {
 		t.Errorf("error %v, want ErrTooLarge naming the file and the limit", err)
