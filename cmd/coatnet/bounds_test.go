@@ -37,3 +37,33 @@ func TestConvertZipBomb(t *testing.T) {
 		t.Errorf("allocated %d MiB before refusing", n>>20)
 	}
 }
+
+// TestClassifyDirectory: a directory among the pictures is reported as
+// one, and the others are still classified.
+func TestClassifyDirectory(t *testing.T) {
+	ckpt := tinyCheckpoints(t)
+	dir := t.TempDir()
+	model := filepath.Join(dir, "m.coatnet")
+	if _, _, err := run(t, append([]string{"convert", filepath.Join(ckpt, "model.safetensors"), "-o", model}, tinyArch...)...); err != nil {
+		t.Fatal(err)
+	}
+	a, sub := filepath.Join(dir, "a.png"), filepath.Join(dir, "pictures")
+	writePNG(t, a, 64, 64, 1)
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, err := run(t, "classify", model, sub, a, "--threads", "1")
+	if err == nil || !strings.Contains(err.Error(), "1 of 2 images failed") {
+		t.Errorf("want the failure count, got %v", err)
+	}
+	if !strings.Contains(stderr, sub+": ") || !strings.Contains(stderr, "directory") || strings.Contains(stderr, "unsupported") {
+		t.Errorf("stderr does not report %s as a directory:\n%s", sub, stderr)
+	}
+	if !strings.Contains(stdout, "a.png") {
+		t.Errorf("a.png not classified:\nstdout:\n%s\nstderr:\n%s", stdout, stderr)
+	}
+	// The model itself.
+	if _, _, err := run(t, "classify", sub, a); err == nil || !strings.Contains(err.Error(), "directory") {
+		t.Errorf("classify with a directory as the model: %v", err)
+	}
+}
