@@ -48,7 +48,9 @@ of classes and input channels default to what the checkpoint holds.
 Preprocessing defaults to the arch's timm pretrained_cfg (bicubic resize to
 img_size/crop_pct, centre crop, mean = std = 0.5); change it for models trained
 otherwise. Keys that are missing, unexpected or of the wrong shape are all
-reported at once, by name.`,
+reported at once, by name. A checkpoint whose tensors decode to more than
+twice the architecture's float32 weights plus 64 MiB is refused before it is
+inflated.`,
 		Example: `  # a timm ImageNet checkpoint
   coatnet convert coatnet_nano_rw_224.sw_in1k.safetensors --arch coatnet_nano_rw_224 \
       --labels imagenet_classes.txt -o nano.coatnet
