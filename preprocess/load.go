@@ -9,6 +9,8 @@ import (
 	_ "image/png"  // register PNG for image.Decode
 	"io"
 	"os"
+
+	"github.com/coatnet-edge/coatnet-edge/internal/boundedio"
 )
 
 // ErrUnsupportedFormat reports a file that is neither PNG nor JPEG.
@@ -39,6 +41,14 @@ func LoadImage(path string) (image.Image, error) {
 		return nil, fmt.Errorf("preprocess: load: %w", err)
 	}
 	defer f.Close()
+	// A directory would read as an unknown format, a device for ever.
+	st, err := f.Stat()
+	if err == nil {
+		err = boundedio.CheckMode(path, st.Mode())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("preprocess: load: %w", err)
+	}
 	cfg, _, err := image.DecodeConfig(bufio.NewReader(f))
 	if err == nil {
 		err = checkImageSize(cfg.Width, cfg.Height)

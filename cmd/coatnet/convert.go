@@ -48,7 +48,9 @@ of classes and input channels default to what the checkpoint holds.
 Preprocessing defaults to the arch's timm pretrained_cfg (bicubic resize to
 img_size/crop_pct, centre crop, mean = std = 0.5); change it for models trained
 otherwise. Keys that are missing, unexpected or of the wrong shape are all
-reported at once, by name.`,
+reported at once, by name. A checkpoint whose tensors decode to more than
+twice the architecture's float32 weights plus 64 MiB is refused before it is
+inflated.`,
 		Example: `  # a timm ImageNet checkpoint
   coatnet convert coatnet_nano_rw_224.sw_in1k.safetensors --arch coatnet_nano_rw_224 \
       --labels imagenet_classes.txt -o nano.coatnet
@@ -95,7 +97,18 @@ func runConvert(cmd *cobra.Command, ckptPath string, o *convertOptions) error {
 		return err
 	}
 	slog.Info("reading checkpoint", "path", ckptPath)
-	sd, err := checkpoint.Read(ckptPath)
+	lc := cfg
+	if cmd.Flags().Changed("num-classes") {
+		lc.NumClasses = o.numClasses
+	}
+	if cmd.Flags().Changed("in-chans") {
+		lc.InChans = o.inChans
+	}
+	limit, params := checkpointLimit(lc)
+	sd, err := checkpoint.ReadLimit(ckptPath, limit)
+	if errors.Is(err, checkpoint.ErrTooLarge) && params > 0 {
+		return fmt.Errorf("%w: the limit is twice the float32 weights of --arch/--config (%s parameters) plus %d MiB", err, millions(params), checkpointSlack>>20)
+	}
 	if err != nil {
 		return err
 	}
@@ -174,6 +187,29 @@ func runConvert(cmd *cobra.Command, ckptPath string, o *convertOptions) error {
 		o.output, cfg.Arch, cfg.ImgSize, cfg.ImgSize, cfg.NumClasses, millions(tot.Params),
 		millions(tot.MACs), float64(st.Size())/1e6, time.Since(start).Seconds())
 	return nil
+}
+
+// checkpointSlack is what checkpointLimit allows beyond twice the
+// architecture's weights: the class count and input channels are known
+// only from the checkpoint, so its head may be larger than the arch's
+// default (ImageNet-21k's 21,843 classes), and it may hold extra buffers.
+const checkpointSlack = 64 << 20
+
+// checkpointLimit bounds the float32 data the checkpoint may decode to:
+// twice the architecture's parameters (and running statistics) as float32,
+// plus checkpointSlack; params is that count. Where cfg is not yet a valid
+// architecture it leaves checkpoint.DefaultMaxBytes (params 0), and the
+// config's own error follows.
+func checkpointLimit(cfg model.Config) (limit, params int64) {
+	c := cfg
+	c.NumClasses, c.InChans = max(c.NumClasses, 1), max(c.InChans, 1)
+	if c.Validate() != nil {
+		return checkpoint.DefaultMaxBytes, 0
+	}
+	for _, p := range c.Params() {
+		params += int64(model.Numel(p.Shape))
+	}
+	return min(2*4*params+checkpointSlack, checkpoint.DefaultMaxBytes), params
 }
 
 // convertConfig builds the architecture from --arch or --config and the

@@ -34,8 +34,8 @@ func ReadFile(path string, limit int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if m := st.Mode(); !m.IsRegular() && m.Type() != fs.ModeNamedPipe {
-		return nil, fmt.Errorf("%s: %w (it is a %s)", path, ErrNotFile, kind(m))
+	if err := CheckMode(path, st.Mode()); err != nil {
+		return nil, err
 	}
 	data, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
@@ -45,6 +45,16 @@ func ReadFile(path string, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("%s: %w: more than %s", path, ErrTooLarge, size(limit))
 	}
 	return data, nil
+}
+
+// CheckMode returns ErrNotFile, naming path, unless m is a regular file's
+// or a pipe's: the check ReadFile makes, for readers of files too large to
+// read whole (model files, which are mapped).
+func CheckMode(path string, m fs.FileMode) error {
+	if !m.IsRegular() && m.Type() != fs.ModeNamedPipe {
+		return fmt.Errorf("%s: %w (it is a %s)", path, ErrNotFile, kind(m))
+	}
+	return nil
 }
 
 func kind(m fs.FileMode) string {

@@ -29,11 +29,29 @@ type Tensor struct {
 	Data  []float32
 }
 
+// DefaultMaxBytes is the limit Read puts on the float32 data a checkpoint
+// decodes to: 8 GiB, twice the weights of timm's largest CoAtNet
+// (coatnet_5, about 690 M parameters, 2.8 GB). Callers that know the
+// architecture pass a tighter bound to ReadLimit.
+const DefaultMaxBytes = 8 << 30
+
+// ErrTooLarge reports a checkpoint whose tensors decode to more float32
+// data than the limit it is read under.
+var ErrTooLarge = errors.New("checkpoint too large")
+
 // Read loads a checkpoint, choosing the format from the file's content (not
 // its extension, since .pth, .pt, .bin and .ckpt are all used for both):
 // safetensors, or a PyTorch torch.save file (zip format, or the legacy
-// pickle format).
+// pickle format). It is ReadLimit with DefaultMaxBytes.
 func Read(path string) (map[string]Tensor, error) {
+	return ReadLimit(path, DefaultMaxBytes)
+}
+
+// ReadLimit is Read with a bound on the bytes of float32 data the tensors
+// decode to, views copied out of a storage included. The sizes are known
+// before anything is decoded or inflated, so a compressed storage cannot
+// expand past the bound: a file that would is refused with ErrTooLarge.
+func ReadLimit(path string, maxBytes int64) (map[string]Tensor, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint: %w", err)
@@ -47,20 +65,20 @@ func Read(path string) (map[string]Tensor, error) {
 	b := head[:n]
 	switch {
 	case bytes.HasPrefix(b, []byte("PK\x03\x04")), bytes.HasPrefix(b, []byte("PK\x05\x06")):
-		return ReadPyTorch(path)
+		return readFile(path, maxBytes, readPyTorchFrom)
 	case len(b) == 9 && b[8] == '{':
 		// A safetensors header is a JSON object right after its 8-byte length.
-		return ReadSafetensors(path)
+		return readFile(path, maxBytes, readSafetensors)
 	case len(b) > 0 && b[0] == 0x80:
 		// Pickle protocol 2+ opens with PROTO: a legacy torch.save file.
-		return ReadPyTorch(path)
+		return readFile(path, maxBytes, readPyTorchFrom)
 	}
 	return nil, fmt.Errorf("checkpoint: %s: unrecognised format: not safetensors, not a PyTorch zip archive, not a legacy PyTorch pickle", path)
 }
 
 // readFile opens path and hands it to a format reader, naming the file in
 // any error.
-func readFile(path string, read func(r io.ReaderAt, size int64) (map[string]Tensor, error)) (map[string]Tensor, error) {
+func readFile(path string, maxBytes int64, read func(r io.ReaderAt, size, maxBytes int64) (map[string]Tensor, error)) (map[string]Tensor, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint: %w", err)
@@ -70,7 +88,7 @@ func readFile(path string, read func(r io.ReaderAt, size int64) (map[string]Tens
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint: %w", err)
 	}
-	m, err := read(f, st.Size())
+	m, err := read(f, st.Size(), maxBytes)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint: %s: %w", path, err)
 	}

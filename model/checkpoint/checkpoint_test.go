@@ -261,13 +261,14 @@ func TestSafetensors(t *testing.T) {
 		"scalar": {"F32", []int{}, []float32{3.5}},
 		"empty":  {"F32", []int{0, 4}, []float32{}},
 	}
-	// Overlapping tensors and gaps are allowed.
-	overlap := rawSafetensors(`{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F16","shape":[2],"data_offsets":[4,8]},`+
-		`"c":{"dtype":"BF16","shape":[1],"data_offsets":[10,12]}}`, le[uint16](0, 0x3f80, 0x3c00, 0x4000, 0xffff, 0x4040))
-	overlapWant := map[string]Tensor{
-		"a": {"F32", []int{2}, f32s(0x3f800000, 0x40003c00)},
+	// Tensors in any header order, empty ones anywhere in the sequence.
+	unordered := rawSafetensors(`{"c":{"dtype":"BF16","shape":[1],"data_offsets":[8,10]},"e":{"dtype":"F32","shape":[0],"data_offsets":[8,8]},`+
+		`"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F16","shape":[2],"data_offsets":[4,8]}}`, le[uint16](0, 0x3f80, 0x3c00, 0x4000, 0x4040))
+	unorderedWant := map[string]Tensor{
+		"a": {"F32", []int{1}, f32s(0x3f800000)},
 		"b": {"F16", []int{2}, []float32{1, 2}},
 		"c": {"BF16", []int{1}, []float32{3}},
+		"e": {"F32", []int{0}, []float32{}},
 	}
 	for _, tc := range []struct {
 		name string
@@ -275,7 +276,7 @@ func TestSafetensors(t *testing.T) {
 		want map[string]Tensor
 	}{
 		{"dtypes", file, want},
-		{"overlap", overlap, overlapWant},
+		{"unordered", unordered, unorderedWant},
 		{"emptyHeader", rawSafetensors("{}      ", nil), map[string]Tensor{}},
 		{"metadataOnly", rawSafetensors(`{"__metadata__":{"a":"b"}}`, nil), map[string]Tensor{}},
 	} {
@@ -336,6 +337,18 @@ func TestSafetensorsErrors(t *testing.T) {
 		{"offsetsThree", entry(`"F32"`, `[1]`, `[0,4,8]`), "want [begin, end]"},
 		{"offsetsSizeMismatch", entry(`"F32"`, `[2]`, `[0,4]`), "hold 4 bytes, but F32 [2] needs 8"},
 		{"zeroSizeMismatch", entry(`"F32"`, `[0,7]`, `[0,4]`), "needs 0"},
+		// The format requires tensors to tile the data area: no overlap
+		// (a small file could make every tensor decode the same bytes
+		// again), no hole, no byte after the last one.
+		{"overlap", rawSafetensors(`{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F16","shape":[2],"data_offsets":[4,8]}}`, make([]byte, 8)),
+			`tensors "a" and "b" overlap`},
+		{"sameBytes", rawSafetensors(`{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`, one),
+			"overlap"},
+		{"hole", rawSafetensors(`{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F16","shape":[1],"data_offsets":[6,8]}}`, make([]byte, 8)),
+			`bytes [4, 6) before tensor "b" belong to no tensor`},
+		{"holeFirst", entry(`"F16"`, `[1]`, `[2,4]`), `bytes [0, 2) before tensor "w" belong to no tensor`},
+		{"trailingData", entry(`"F16"`, `[1]`, `[0,2]`), "bytes [2, 4) after the last tensor belong to no tensor"},
+		{"dataNoTensor", rawSafetensors(`{}`, one), "bytes [0, 4) after the last tensor belong to no tensor"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := parseSafetensors(tc.file)
@@ -728,7 +741,7 @@ func TestModulePrefix(t *testing.T) {
 		for _, k := range tc.keys {
 			items = append(items, item{k, tensor})
 		}
-		m, err := (&torchLoader{}).tensors(items)
+		m, err := (&torchLoader{maxBytes: DefaultMaxBytes}).tensors(items)
 		if err != nil {
 			t.Fatal(err)
 		}

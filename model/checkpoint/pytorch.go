@@ -41,17 +41,17 @@ var errTorchScript = errors.New("TorchScript archive (torch.jit.save), not a sta
 // which cannot resolve the classes timm checkpoints hold (argparse.Namespace)
 // and trusts every size in the file.
 func ReadPyTorch(path string) (map[string]Tensor, error) {
-	return readFile(path, readPyTorchFrom)
+	return readFile(path, DefaultMaxBytes, readPyTorchFrom)
 }
 
 // parsePyTorch decodes a whole torch.save file held in memory; it is the fuzz
 // target's entry point.
 func parsePyTorch(b []byte) (map[string]Tensor, error) {
-	return readPyTorchFrom(bytes.NewReader(b), int64(len(b)))
+	return readPyTorchFrom(bytes.NewReader(b), int64(len(b)), DefaultMaxBytes)
 }
 
-func readPyTorchFrom(r io.ReaderAt, size int64) (map[string]Tensor, error) {
-	l := &torchLoader{file: r, size: size, storages: make(map[string]*storageRef)}
+func readPyTorchFrom(r io.ReaderAt, size, maxBytes int64) (map[string]Tensor, error) {
+	l := &torchLoader{file: r, size: size, maxBytes: maxBytes, storages: make(map[string]*storageRef)}
 	var head [4]byte
 	n, _ := r.ReadAt(head[:], 0)
 	var root any
@@ -96,6 +96,7 @@ type torchLoader struct {
 	legacy bool
 
 	decoded, copied int64 // float elements decoded from storages, and copied out of them for views
+	maxBytes        int64 // bound on (decoded+copied)*4
 }
 
 // Bound on the elements copied for views: maxCopyFactor times the storages'
@@ -391,6 +392,9 @@ func (l *torchLoader) decode(s *storageRef) ([]float32, error) {
 		return nil, err
 	}
 	defer rc.Close()
+	if err := l.grow(s.numel); err != nil {
+		return nil, fmt.Errorf("storage %q: %w", s.key, err)
+	}
 	data, err := decodeStream(s.class.dtype, rc, s.numel)
 	if err != nil {
 		return nil, fmt.Errorf("storage %q: %w", s.key, err)
@@ -408,6 +412,18 @@ func (l *torchLoader) decode(s *storageRef) ([]float32, error) {
 	s.floats = data
 	l.decoded += int64(len(data))
 	return data, nil
+}
+
+// grow checks that n more float32 elements keep the decoded and copied data
+// within maxBytes. It runs before the storage is inflated, whose size the
+// record has already been checked to match.
+func (l *torchLoader) grow(n int) error {
+	used := l.decoded + l.copied
+	if int64(n) > l.maxBytes/4-used {
+		return fmt.Errorf("%w: %d more bytes as float32, after %d, pass the %d-byte limit",
+			ErrTooLarge, 4*int64(n), 4*used, l.maxBytes)
+	}
+	return nil
 }
 
 // item is a dict entry in pickle order.
@@ -559,6 +575,9 @@ func (l *torchLoader) tensor(t *torchTensor) (Tensor, error) {
 	// copies are a file built to exhaust memory.
 	if l.copied+int64(n) > maxCopyFactor*l.decoded+copySlack {
 		return Tensor{}, fmt.Errorf("views copy more than %d times the checkpoint's float data; refusing", maxCopyFactor)
+	}
+	if err := l.grow(n); err != nil {
+		return Tensor{}, err
 	}
 	l.copied += int64(n)
 	out.Data = make([]float32, n)

@@ -2,6 +2,7 @@ package checkpoint
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -29,16 +30,16 @@ type stEntry struct {
 // float tensor straight into its float32 slice, so the file's bytes are never
 // held in full next to the converted tensors.
 func ReadSafetensors(path string) (map[string]Tensor, error) {
-	return readFile(path, readSafetensors)
+	return readFile(path, DefaultMaxBytes, readSafetensors)
 }
 
 // parseSafetensors decodes a whole safetensors file held in memory. It is the
 // fuzz target's entry point and shares every check with ReadSafetensors.
 func parseSafetensors(b []byte) (map[string]Tensor, error) {
-	return readSafetensors(bytes.NewReader(b), int64(len(b)))
+	return readSafetensors(bytes.NewReader(b), int64(len(b)), DefaultMaxBytes)
 }
 
-func readSafetensors(r io.ReaderAt, size int64) (map[string]Tensor, error) {
+func readSafetensors(r io.ReaderAt, size, maxBytes int64) (map[string]Tensor, error) {
 	var lenBuf [8]byte
 	if size < 8 {
 		return nil, fmt.Errorf("safetensors: truncated: file is %d bytes, the header length alone takes 8", size)
@@ -62,17 +63,21 @@ func readSafetensors(r io.ReaderAt, size int64) (map[string]Tensor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("safetensors: %w", err)
 	}
-
-	// Read in file order; reuse one buffer for the raw bytes.
-	slices.SortFunc(entries, func(a, b stEntry) int {
-		switch {
-		case a.begin < b.begin:
-			return -1
-		case a.begin > b.begin:
-			return 1
+	if err := checkTiling(entries, size-dataStart); err != nil {
+		return nil, fmt.Errorf("safetensors: %w", err)
+	}
+	var floats int64 // bytes as float32; at most twice the data area
+	for _, e := range entries {
+		if dtypes[e.dtype].float {
+			floats += 4 * int64(e.numel)
 		}
-		return 0
-	})
+	}
+	if floats > maxBytes {
+		return nil, fmt.Errorf("safetensors: %w: the tensors take %d bytes as float32, past the %d-byte limit", ErrTooLarge, floats, maxBytes)
+	}
+
+	// Read in file order (checkTiling sorted them); reuse one buffer for
+	// the raw bytes.
 	out := make(map[string]Tensor, len(entries))
 	var buf []byte
 	for _, e := range entries {
@@ -102,8 +107,7 @@ type stRawEntry struct {
 }
 
 // parseSafetensorsHeader validates the JSON header against a data area of
-// dataLen bytes. Tensors may overlap or leave gaps (the format allows it for
-// readers); they may not reach outside the data area.
+// dataLen bytes: each tensor on its own, inside the data area.
 func parseSafetensorsHeader(hdr []byte, dataLen int64) ([]stEntry, error) {
 	if i := bytes.IndexFunc(hdr, func(r rune) bool { return r != ' ' && r != '\t' && r != '\n' && r != '\r' }); i < 0 || hdr[i] != '{' {
 		return nil, errors.New("bad header: not a JSON object")
@@ -152,6 +156,34 @@ func parseSafetensorsHeader(hdr []byte, dataLen int64) ([]stEntry, error) {
 		return nil, errors.New("bad header JSON: data after the header object")
 	}
 	return entries, nil
+}
+
+// checkTiling sorts entries by offset and checks that they tile the data
+// area of dataLen bytes, as the format requires: no overlap, no hole, no
+// byte after the last tensor (empty tensors take no bytes). Overlaps would
+// let a small file decode the same bytes once per tensor, without bound.
+func checkTiling(entries []stEntry, dataLen int64) error {
+	slices.SortFunc(entries, func(a, b stEntry) int {
+		if c := cmp.Compare(a.begin, b.begin); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.end, b.end)
+	})
+	var pos int64
+	for i, e := range entries {
+		switch {
+		case e.begin < pos:
+			return fmt.Errorf("tensors %q and %q overlap: data_offsets [%d, %d] and [%d, %d]",
+				entries[i-1].name, e.name, entries[i-1].begin, entries[i-1].end, e.begin, e.end)
+		case e.begin > pos:
+			return fmt.Errorf("bytes [%d, %d) before tensor %q belong to no tensor", pos, e.begin, e.name)
+		}
+		pos = e.end
+	}
+	if pos != dataLen {
+		return fmt.Errorf("bytes [%d, %d) after the last tensor belong to no tensor", pos, dataLen)
+	}
+	return nil
 }
 
 func checkEntry(name string, raw stRawEntry, dataLen int64) (stEntry, error) {

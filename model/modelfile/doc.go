@@ -6,7 +6,9 @@
 //
 // Open memory-maps a file read-only (on unix; elsewhere, and when mapping
 // is impossible, it reads the file into memory) and verifies all of it,
-// checksums included, before it returns. Tensor data is then used in place:
+// checksums included, before it returns. It refuses a device or a
+// directory, and reads a pipe only if its header states at most
+// [MaxReadLen] bytes. Tensor data is then used in place:
 // [File.Tensor] and the typed views [Tensor.Float32], [Tensor.Int8] and
 // [Tensor.Int32] return slices that alias the mapping, with no copy.
 //

@@ -25,6 +25,12 @@ const (
 	MaxDims        = 8        // dimensions of one tensor
 )
 
+// MaxReadLen bounds a model file that Open reads into memory because its
+// size is unknown (a pipe): 4 GiB, above the float32 weights of timm's
+// largest CoAtNet (coatnet_5, 2.75 GB). A larger header is refused before
+// its data is read; a regular file is mapped, whatever its size.
+const MaxReadLen = 4 << 30
+
 const (
 	headerSize = 64
 	align      = 64

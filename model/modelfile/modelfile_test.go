@@ -897,7 +897,7 @@ func TestReadImage(t *testing.T) {
 	huge := assemble("1", "[]", nil)
 	binary.LittleEndian.PutUint64(huge[offDataLen:], math.MaxInt64-uint64(len(huge)))
 	reseal(huge)
-	for _, size := range []int64{-1, int64(len(huge))} {
+	for _, size := range []int64{int64(len(huge))} {
 		b, err := readImage(bytes.NewReader(huge), size)
 		if err != nil || !bytes.Equal(b, huge) {
 			t.Fatalf("readImage of a file stating %d bytes: %d bytes, %v", int64(math.MaxInt64), len(b), err)
@@ -905,6 +905,12 @@ func TestReadImage(t *testing.T) {
 		if _, err := Parse(b); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "truncated") {
 			t.Errorf("Parse of a file stating %d bytes: %v", int64(math.MaxInt64), err)
 		}
+	}
+	// Of unknown size (a pipe), more than MaxReadLen is refused from the
+	// header, before the rest is read.
+	r := bytes.NewReader(huge)
+	if _, err := readImage(r, -1); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), fmt.Sprint("at most ", maxReadLen)) || r.Len() != len(huge)-headerSize {
+		t.Errorf("readImage of a pipe stating %d bytes: %v, %d bytes left unread", int64(math.MaxInt64), err, r.Len())
 	}
 	if _, err := readImage(iotestErr{}, -1); err == nil {
 		t.Error("readImage ignored a read error")

@@ -13,6 +13,8 @@ import (
 	"slices"
 	"sync"
 	"unicode/utf8"
+
+	"github.com/coatnet-edge/coatnet-edge/internal/boundedio"
 )
 
 // File is an open, fully verified model file. Its methods may be called
@@ -40,7 +42,8 @@ type entry struct {
 
 // Open opens and verifies a model file. On unix it maps the file read-only;
 // elsewhere, or when the file cannot be mapped (an empty file, a pipe, a
-// file system without mmap), it reads it into memory. Either way every
+// file system without mmap), it reads it into memory, a pipe up to
+// MaxReadLen bytes. Devices and directories are refused. Either way every
 // check, both checksums included, passes before Open returns. Call Close to
 // release the mapping.
 func Open(path string) (*File, error) {
@@ -51,6 +54,11 @@ func Open(path string) (*File, error) {
 	defer fd.Close()
 	fi, err := fd.Stat()
 	if err != nil {
+		return nil, fmt.Errorf("modelfile: %w", err)
+	}
+	// A device or a directory cannot be mapped, and reading one either
+	// never ends (/dev/zero) or waits for input (a terminal).
+	if err := boundedio.CheckMode(path, fi.Mode()); err != nil {
 		return nil, fmt.Errorf("modelfile: %w", err)
 	}
 	var img []byte
@@ -70,6 +78,9 @@ func Open(path string) (*File, error) {
 			size = -1
 		}
 		if img, err = readImage(fd, size); err != nil {
+			if errors.Is(err, ErrCorrupt) {
+				return nil, fmt.Errorf("modelfile: %s: %w", path, err)
+			}
 			return nil, fmt.Errorf("modelfile: read %s: %w", path, err)
 		}
 	}
@@ -88,8 +99,9 @@ func Open(path string) (*File, error) {
 // readImage reads a model file from r, whose size is size bytes, or unknown
 // if size < 0. Once it has a valid header it reads no more than the header
 // describes plus one byte (enough for parse to report trailing data), so
-// that a pipe or a device cannot make it read without end. Whatever is wrong
-// with the bytes is left to parse to report.
+// that a pipe cannot make it read without end; of unknown size, a header
+// describing more than MaxReadLen bytes is an error before anything more is
+// read. Whatever else is wrong with the bytes is left to parse to report.
 func readImage(r io.Reader, size int64) ([]byte, error) {
 	hdr := make([]byte, headerSize)
 	n, err := io.ReadFull(r, hdr)
@@ -105,6 +117,9 @@ func readImage(r io.Reader, size int64) ([]byte, error) {
 	h, err := parseHeader(hdr)
 	if err != nil {
 		return hdr, nil
+	}
+	if size < 0 && h.size > maxReadLen {
+		return nil, corrupt("the header describes %d bytes; a model file read rather than mapped (a pipe) may have at most %d", h.size, maxReadLen)
 	}
 	// Trust the size the header states only as far as the file's own size
 	// confirms it, so that a lying header cannot make a pipe allocate much.
@@ -129,6 +144,9 @@ func readImage(r io.Reader, size int64) ([]byte, error) {
 		}
 	}
 }
+
+// maxReadLen is MaxReadLen where an int can hold it.
+const maxReadLen = uint64(min(MaxReadLen, math.MaxInt))
 
 // Parse verifies a model file held in memory, with the same checks as Open.
 // The File aliases b, which must not be modified while the File is in use.
