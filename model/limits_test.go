@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/coatnet-edge/coatnet-edge/arm64"
@@ -13,16 +14,15 @@ import (
 
 const shippedInt8 = "../models/fmnist-pre-int8.coatnet"
 
-// openShippedInt8 loads the demo int8 model (64x64 grey, 10 classes).
-func openShippedInt8(t testing.TB) *Int8Model {
-	t.Helper()
+// shippedInt8Model is the demo int8 model (64x64 grey, 10 classes),
+// loaded once and kept open; callers must not change it.
+var shippedInt8Model = sync.OnceValue(func() *Int8Model {
 	m, err := Open(shippedInt8)
 	if err != nil {
-		t.Fatal(err)
+		panic(err)
 	}
-	t.Cleanup(func() { m.Close() })
 	return m.(*Int8Model)
-}
+})
 
 // attentionModel is the smallest int8 model around one attention over
 // side x side tokens, with the shipped model's labels and preprocessing:
@@ -30,9 +30,8 @@ func openShippedInt8(t testing.TB) *Int8Model {
 // head of one channel) -> mean -> logits. Its relative-position table is
 // (2*side-1)^2 values, so a file of a few MB asks for side^4 scores.
 // The model is not validated.
-func attentionModel(t testing.TB, side int) *Int8Model {
-	base := openShippedInt8(t)
-	md := base.Int8Metadata
+func attentionModel(side int) *Int8Model {
+	md := shippedInt8Model().Int8Metadata
 	md.Program = Program{}
 	md.Config.ImgSize, md.Preprocess.Size = side, side
 	classes := md.Config.NumClasses
@@ -118,7 +117,7 @@ func allocatedBy(f func()) uint64 {
 // memory.
 func TestHostileAttentionIsRefused(t *testing.T) {
 	for _, side := range []int{256, 512} {
-		path := writeInt8File(t, attentionModel(t, side))
+		path := writeInt8File(t, attentionModel(side))
 		var err error
 		alloc := allocatedBy(func() {
 			var m Any
@@ -140,7 +139,7 @@ func TestHostileAttentionIsRefused(t *testing.T) {
 // within the limits; it loads and runs, so the refusals above are about
 // size, not a malformed program.
 func TestSmallAttentionModelRuns(t *testing.T) {
-	m, err := Open(writeInt8File(t, attentionModel(t, 32)))
+	m, err := Open(writeInt8File(t, attentionModel(32)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +169,7 @@ func TestSmallAttentionModelRuns(t *testing.T) {
 // refused by NewEngine for a thread count whose scratch would pass
 // MaxModelBytes.
 func TestEngineThreadsBounded(t *testing.T) {
-	m, err := Open(writeInt8File(t, attentionModel(t, 32)))
+	m, err := Open(writeInt8File(t, attentionModel(32)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +183,7 @@ func TestEngineThreadsBounded(t *testing.T) {
 // TestShippedInt8Need: the program's MACs are the architecture's, counted
 // the same way, and its memory is what a 64x64 nano-like model needs.
 func TestShippedInt8Need(t *testing.T) {
-	m := openShippedInt8(t)
+	m := shippedInt8Model()
 	need := m.Need()
 	if want := m.Config.TotalCost().MACs; need.MACs != want {
 		t.Errorf("program MACs %d, the config counts %d", need.MACs, want)
