@@ -11,14 +11,14 @@ import (
 )
 
 // fuzzBases are the programs FuzzInt8Program edits: the shipped demo
-// models (both attention forms) and the one-attention model over 8x8
+// models (both attention forms) and the one-attention model over 32x32
 // tokens.
 var fuzzBases = sync.OnceValue(func() []*Int8Model {
 	post, err := Open("../models/fmnist-post-int8.coatnet")
 	if err != nil {
 		panic(err)
 	}
-	return []*Int8Model{shippedInt8Model(), post.(*Int8Model), attentionModel(8)} // kept open for the process
+	return []*Int8Model{shippedInt8Model(), post.(*Int8Model), attentionModel(32)} // kept open for the process
 })
 
 // fuzzBudget keeps each fuzzed engine small: the limits of limits.go
