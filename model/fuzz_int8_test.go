@@ -60,10 +60,11 @@ func FuzzInt8Program(f *testing.F) {
 	f.Add([]byte{2})
 	f.Add([]byte{3})
 	f.Add([]byte{4})
-	f.Add([]byte{2, 0, 4, 16, 0})     // a tensor's side
-	f.Add([]byte{2, 10, 4, 2, 0})     // attention heads
-	f.Add([]byte{0, 14, 30, 0xF0, 0}) // a shift
-	f.Add([]byte{0, 18, 20, 0, 0})    // an op deleted
+	f.Add([]byte{4, 0, 4, 16, 0})        // a tensor's side
+	f.Add([]byte{4, 10, 4, 2, 0})        // attention heads
+	f.Add([]byte{0, 14, 30, 0xF0, 0})    // a shift
+	f.Add([]byte{0, 18, 20, 0, 0})       // an op deleted
+	f.Add([]byte{2, 17, 46, 0xFF, 0x7F}) // a LayerNorm epsilon of +Inf
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) == 0 {
 			return
@@ -191,6 +192,9 @@ func applyEdit(p *Program, skew map[string]int, field byte, index int, v int16) 
 		*fs[index%len(fs)] = int32(iv) << (uint(index) % 17)
 	case 17:
 		op.Eps = math.Ldexp(float64(iv), iv%64-32)
+		if v == math.MaxInt16 {
+			op.Eps = math.Inf(1)
+		}
 	case 18:
 		i := index % len(p.Ops)
 		p.Ops = slices.Delete(p.Ops, i, i+1)
