@@ -375,6 +375,10 @@ func openInference(cfg Config) (*inference, error) {
 	if err != nil {
 		return nil, fmt.Errorf("model.path: %w", err)
 	}
+	if err := checkMemory(m, cfg.Model.Threads); err != nil {
+		m.Close()
+		return nil, fmt.Errorf("model.path: %w", err)
+	}
 	c, err := model.NewClassifier(m, cfg.Model.Threads)
 	if err != nil {
 		m.Close()

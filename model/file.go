@@ -97,6 +97,11 @@ func fromFile(f *modelfile.File) (*Model, error) {
 	if err := md.Validate(); err != nil {
 		return nil, fmt.Errorf("model description: %w", err)
 	}
+	// Before a weight is decoded: a valid config may still ask for more
+	// than any machine has.
+	if err := md.Config.FloatNeed().Check(1); err != nil {
+		return nil, fmt.Errorf("model description: %w", err)
+	}
 	weights := make(map[string]Tensor)
 	var errs []error
 	for _, info := range f.Tensors() {
@@ -148,6 +153,9 @@ func (m *Model) Close() error {
 
 // Describe returns the model's description.
 func (m *Model) Describe() *Metadata { return &m.Metadata }
+
+// Need is what NewFloatNet allocates and one inference computes.
+func (m *Model) Need() Need { return m.Config.FloatNeed() }
 
 // NewEngine is NewFloatNet behind the Engine interface.
 func (m *Model) NewEngine(threads int) (Engine, error) { return m.NewFloatNet(threads) }

@@ -54,35 +54,28 @@ func NewFloatNet(cfg Config, weights map[string]Tensor, threads int) (*FloatNet,
 	if err := CheckWeights(&cfg, weights); err != nil {
 		return nil, err
 	}
+	if err := cfg.FloatNeed().Check(threads); err != nil {
+		return nil, err
+	}
 	w := weightSource(weights)
 	n := &FloatNet{cfg: cfg}
-	stemSide, _ := cfg.StageSizes()
 	n.input = make([]float32, cfg.InChans*cfg.ImgSize*cfg.ImgSize)
 
-	var need sizes
-	need.resid = cfg.StemWidth[1] * stemSide * stemSide
-	need.tA = cfg.StemWidth[0] * stemSide * stemSide
-	need.cols = max(cfg.InChans, cfg.StemWidth[0]) * 9 * conv3x3Cols
 	n.stem = newFloatStem(&cfg, w)
-
 	for _, b := range cfg.Blocks() {
 		switch b.Kind {
 		case BlockConv:
-			blk := newFloatMBConv(&cfg, b, w)
-			blk.size(&need)
-			n.blocks = append(n.blocks, blk)
+			n.blocks = append(n.blocks, newFloatMBConv(&cfg, b, w))
 		case BlockTransformer:
 			blk, err := newFloatTransformer(&cfg, b, w)
 			if err != nil {
 				return nil, err
 			}
-			blk.size(&need)
 			n.blocks = append(n.blocks, blk)
 		}
 	}
 	n.head = newFloatHead(&cfg, w)
-	_, sides := cfg.StageSizes()
-	need.tB = max(need.tB, cfg.EmbedDim[3]*sides[3]*sides[3])
+	need := floatSizes(&cfg)
 
 	n.pool = parallel.New(threads)
 	threadsUsed := n.pool.Threads()
@@ -120,6 +113,48 @@ func perWorker(threads, size int) [][]float32 {
 // sizes collects the largest buffer each role needs across the network.
 type sizes struct {
 	resid, tA, tB, m1, m2, qkv, att, hid, mid, se, cols, scores int
+}
+
+// floatSizes is what NewFloatNet allocates for cfg, from the config alone.
+func floatSizes(cfg *Config) sizes {
+	stemSide, sides := cfg.StageSizes()
+	var need sizes
+	need.resid = cfg.StemWidth[1] * stemSide * stemSide
+	need.tA = cfg.StemWidth[0] * stemSide * stemSide
+	need.cols = max(cfg.InChans, cfg.StemWidth[0]) * 9 * conv3x3Cols
+	for _, b := range cfg.Blocks() {
+		switch b.Kind {
+		case BlockConv:
+			need.mbconv(b, mbconvMidSide(cfg, b))
+		case BlockTransformer:
+			need.transformer(b)
+		}
+	}
+	need.tB = max(need.tB, cfg.EmbedDim[3]*sides[3]*sides[3])
+	return need
+}
+
+// FloatNeed is what NewFloatNet allocates for the config and one
+// inference computes; the config must be valid. Folding copies each
+// weight at most once and the relative-position tables are built.
+func (c *Config) FloatNeed() Need {
+	s := floatSizes(c)
+	floats := int64(c.InChans*c.ImgSize*c.ImgSize) + 2*int64(s.resid) + int64(s.tA) + int64(s.tB) + int64(s.m1) +
+		int64(s.m2) + int64(s.qkv) + int64(s.att) + int64(s.hid) + 2*int64(s.mid) + int64(s.se)
+	nd := Need{TensorBytes: 4 * floats, ScratchBytes: 4 * (int64(s.cols) + int64(s.scores))}
+	var weights int64
+	for _, l := range c.LayerCosts() {
+		nd.MACs = addSat(nd.MACs, l.MACs)
+		weights = addSat(weights, l.Params)
+	}
+	for _, b := range c.Blocks() {
+		if b.Kind == BlockTransformer {
+			span := int64(2*b.OutSide - 1)
+			weights = addSat(weights, mulSat(int64(b.Heads), span, span))
+		}
+	}
+	nd.WeightBytes = mulSat(4, weights)
+	return nd
 }
 
 // Config is the network's architecture.
@@ -294,7 +329,7 @@ type floatMBConv struct {
 func newFloatMBConv(cfg *Config, b Block, w weightSource) *floatMBConv {
 	p := b.Prefix()
 	act := activationByName(cfg.Conv.Act)
-	f := &floatMBConv{blk: b, midSide: b.InSide, seEarly: cfg.Conv.AttnEarly, seAct: activationByName(cfg.Conv.SEAct)}
+	f := &floatMBConv{blk: b, midSide: mbconvMidSide(cfg, b), seEarly: cfg.Conv.AttnEarly, seAct: activationByName(cfg.Conv.SEAct)}
 	if b.Stride == 2 {
 		f.shortcutPool = &pool2d{kind: cfg.Conv.PoolType, inSide: b.InSide, outSide: b.OutSide}
 		if b.In != b.Out {
@@ -303,10 +338,8 @@ func newFloatMBConv(cfg *Config, b Block, w weightSource) *floatMBConv {
 		switch cfg.Conv.StrideMode {
 		case "pool":
 			f.down = &pool2d{kind: "avg2", inSide: b.InSide, outSide: b.OutSide}
-			f.midSide = b.OutSide
 		case "1x1":
 			f.down = &pool2d{kind: "sub", inSide: b.InSide, outSide: b.OutSide}
-			f.midSide = b.OutSide
 		}
 	}
 	preScale, preShift := w.batchNorm(p+"pre_norm.", cfg.Conv.NormEps)
@@ -344,9 +377,17 @@ func newFloatMBConv(cfg *Config, b Block, w weightSource) *floatMBConv {
 
 func (f *floatMBConv) block() *Block { return &f.blk }
 
-func (f *floatMBConv) size(s *sizes) {
-	b := f.blk
-	nIn, nMid, nOut := b.InSide*b.InSide, f.midSide*f.midSide, b.OutSide*b.OutSide
+// mbconvMidSide is the side at which an MBConv's conv1 runs: after the
+// downsampling unless the depthwise convolution strides.
+func mbconvMidSide(cfg *Config, b Block) int {
+	if b.Stride == 2 && cfg.Conv.StrideMode != "dw" {
+		return b.OutSide
+	}
+	return b.InSide
+}
+
+func (s *sizes) mbconv(b Block, midSide int) {
+	nIn, nMid, nOut := b.InSide*b.InSide, midSide*midSide, b.OutSide*b.OutSide
 	s.resid = max(s.resid, b.Out*nOut)
 	s.tA = max(s.tA, b.In*nOut)
 	s.tB = max(s.tB, b.In*nIn)
@@ -533,8 +574,7 @@ func relPosTable(cfg *Config, w weightSource, p string, b Block) ([]float32, err
 
 func (f *floatTransformer) block() *Block { return &f.blk }
 
-func (f *floatTransformer) size(s *sizes) {
-	b := f.blk
+func (s *sizes) transformer(b Block) {
 	nIn, nOut := b.InSide*b.InSide, b.OutSide*b.OutSide
 	s.resid = max(s.resid, b.Out*nOut)
 	s.tA = max(s.tA, b.In*nOut)

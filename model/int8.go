@@ -92,6 +92,10 @@ var arrays = map[OpKind][]struct {
 	OpLogits:    {{"weight", 'b'}, {"bias", 'f'}, {"scale", 'f'}},
 }
 
+// maxAttentionTokens is the longest attention row arm64.SoftmaxRow keeps
+// within int32 (MaxScratchBytes allows about 14,600 in any case).
+const maxAttentionTokens = 32768
+
 // ErrBadProgram wraps every inconsistency found in a quantized program.
 var ErrBadProgram = errors.New("invalid int8 program")
 
@@ -218,7 +222,7 @@ func (op *QOp) check(p *Program, last bool, cfg *Config, int8s map[string][]int8
 			return errors.New("shape or parameters")
 		}
 	case OpLayerNorm:
-		if c != ic || out.Side != in.Side || !(op.Eps >= 0) {
+		if c != ic || out.Side != in.Side || !(op.Eps >= 0) || math.IsInf(op.Eps, 1) {
 			return errors.New("shape or eps")
 		}
 		want["mult"], want["shift"], want["bias"] = c, c, c
@@ -231,6 +235,9 @@ func (op *QOp) check(p *Program, last bool, cfg *Config, int8s map[string][]int8
 		}
 		if in.ZeroPoint != 0 || k.ZeroPoint != 0 || v.ZeroPoint != 0 {
 			return errors.New("q, k and v must be symmetric")
+		}
+		if n := out.Pixels(); n > maxAttentionTokens {
+			return fmt.Errorf("attention over %d tokens, the integer softmax takes at most %d", n, maxAttentionTokens)
 		}
 		span := 2*out.Side - 1
 		want["relpos"] = op.Heads * span * span

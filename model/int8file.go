@@ -27,6 +27,11 @@ func NewInt8Model(md Int8Metadata, int8s map[string][]int8, int32s map[string][]
 	if err := md.Program.validate(&md.Config, int8s, int32s, f32s); err != nil {
 		return nil, err
 	}
+	// Before any engine allocates: a valid program may still ask for
+	// more than any machine has.
+	if err := md.Program.need(&md.Config).Check(1); err != nil {
+		return nil, fmt.Errorf("int8 program: %w", err)
+	}
 	return &Int8Model{Int8Metadata: md, Int8: int8s, Int32: int32s, Float32: f32s}, nil
 }
 
@@ -35,8 +40,17 @@ func (m *Int8Model) NewNet(threads int) *Int8Net {
 	return newInt8Net(m.Config, &m.Program, m.Int8, m.Int32, m.Float32, threads, false)
 }
 
-// NewEngine is NewNet behind the Engine interface.
-func (m *Int8Model) NewEngine(threads int) (Engine, error) { return m.NewNet(threads), nil }
+// NewEngine is NewNet behind the Engine interface, refusing a thread
+// count whose scratch would take the engine past MaxModelBytes.
+func (m *Int8Model) NewEngine(threads int) (Engine, error) {
+	if err := m.Need().Check(threads); err != nil {
+		return nil, err
+	}
+	return m.NewNet(threads), nil
+}
+
+// Need is what NewNet allocates and one inference computes.
+func (m *Int8Model) Need() Need { return m.Program.need(&m.Config) }
 
 // Describe returns the common description.
 func (m *Int8Model) Describe() *Metadata { return &m.Metadata }
@@ -124,6 +138,9 @@ type Engine interface {
 type Any interface {
 	Describe() *Metadata
 	NewEngine(threads int) (Engine, error)
+	// Need is what the engine asks of the machine, known before
+	// NewEngine allocates it.
+	Need() Need
 	File() *modelfile.File
 	Close() error
 }

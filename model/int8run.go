@@ -156,46 +156,116 @@ func newInt8Net(cfg Config, prog *Program, int8s map[string][]int8, int32s map[s
 	return n
 }
 
-// allocate gives every tensor a buffer, reusing the memory of tensors no
-// later operation reads unless keepAll asks for every value to survive Run.
+// allocate gives every tensor its buffer of tensorPlan.
 func (n *Int8Net) allocate(keepAll bool) {
 	p := n.prog
+	buf, size := p.tensorPlan(keepAll)
+	bufs := make([][]int8, len(size))
+	for i, s := range size {
+		bufs[i] = make([]int8, s)
+	}
+	n.vals = make([][]int8, len(p.Tensors))
+	for t, b := range buf {
+		if b >= 0 {
+			n.vals[t] = bufs[b][:p.Tensors[t].Pixels()*p.Tensors[t].Channels]
+		}
+	}
+}
+
+// tensorPlan assigns every tensor a buffer, reusing the memory of tensors
+// no later operation reads unless keepAll asks for every value to survive
+// Run: buf[t] is tensor t's buffer (-1 for none), size[b] buffer b's
+// length. Nothing is allocated per tensor, so the need of a program can be
+// known before its buffers exist.
+func (p *Program) tensorPlan(keepAll bool) (buf, size []int) {
 	lastUse := make([]int, len(p.Tensors))
+	buf = make([]int, len(p.Tensors))
 	for i := range lastUse {
-		lastUse[i] = -1
+		lastUse[i], buf[i] = -1, -1
 	}
 	for i, op := range p.Ops {
 		for _, t := range op.In {
 			lastUse[t] = i
 		}
 	}
-	n.vals = make([][]int8, len(p.Tensors))
-	var free [][]int8
-	take := func(size int) []int8 {
+	var free []int // buffers no live tensor holds
+	take := func(t TensorID) {
+		need := p.Tensors[t].Pixels() * p.Tensors[t].Channels
 		best := -1
 		for i, b := range free {
-			if cap(b) >= size && (best < 0 || cap(b) < cap(free[best])) {
+			if size[b] >= need && (best < 0 || size[b] < size[free[best]]) {
 				best = i
 			}
 		}
 		if best < 0 {
-			return make([]int8, size)
+			buf[t] = len(size)
+			size = append(size, need)
+			return
 		}
-		b := free[best][:size]
+		buf[t] = free[best]
 		free = append(free[:best], free[best+1:]...)
-		return b
 	}
-	t0 := &p.Tensors[0]
-	n.vals[0] = take(t0.Pixels() * t0.Channels)
+	take(0)
 	for i, op := range p.Ops {
-		t := &p.Tensors[op.Out]
-		n.vals[op.Out] = take(t.Pixels() * t.Channels)
-		for _, in := range append(op.In, op.Out) {
-			if lastUse[in] == i && in != op.Out && !keepAll {
-				free = append(free, n.vals[in][:cap(n.vals[in])])
+		take(op.Out)
+		for j, in := range op.In {
+			// An input named twice is freed once.
+			if lastUse[in] == i && in != op.Out && !keepAll && !slices.Contains(op.In[:j], in) {
+				free = append(free, buf[in])
 			}
 		}
 	}
+	return buf, size
+}
+
+// need is what newInt8Net allocates for a validated program, and the work
+// of one inference: convolution, depthwise, attention and logits
+// multiply-accumulates, counted as Config.LayerCosts counts them.
+func (p *Program) need(cfg *Config) Need {
+	var nd Need
+	_, size := p.tensorPlan(false)
+	for _, s := range size {
+		nd.TensorBytes = addSat(nd.TensorBytes, int64(s))
+	}
+	// The float input, the logits and their accumulators.
+	nd.TensorBytes = addSat(nd.TensorBytes, mulSat(4, int64(cfg.InChans), int64(cfg.ImgSize), int64(cfg.ImgSize))+8*int64(cfg.NumClasses))
+	var patch, attnN, attnD, packs int64
+	var shapes [][2]int
+	add := func(v *int64, d int64) { *v = addSat(*v, d) }
+	for _, op := range p.Ops {
+		out, in := &p.Tensors[op.Out], &p.Tensors[op.In[0]]
+		c, ic, px := int64(out.Channels), int64(in.Channels), int64(out.Pixels())
+		switch op.Kind {
+		case OpConv:
+			k := int64(op.Kernel*op.Kernel) * ic
+			add(&nd.WeightBytes, packedBytes(int(c), int(k)))
+			add(&nd.MACs, mulSat(px, c, k))
+			if op.Kernel == 3 {
+				patch = max(patch, mulSat(int8RowsPerTask, k))
+			}
+		case OpDepthwise:
+			add(&nd.MACs, mulSat(px, 9, c))
+		case OpAffine, OpScale:
+			add(&nd.WeightBytes, 2*c)
+		case OpLogits:
+			add(&nd.WeightBytes, addSat(packedBytes(int(c), int(ic)), 4*c))
+			add(&nd.MACs, mulSat(c, ic))
+		case OpAttention:
+			span := int64(2*out.Side - 1)
+			add(&nd.WeightBytes, mulSat(4, int64(op.Heads), span, span))
+			add(&nd.MACs, mulSat(2, px, px, c))
+			attnN, attnD = max(attnN, px), max(attnD, int64(op.DimHead))
+			if s := [2]int{int(px), op.DimHead}; !slices.Contains(shapes, s) {
+				shapes = append(shapes, s)
+				packs = addSat(packs, addSat(packedBytes(s[0], s[1]), packedBytes(s[1], s[0])))
+			}
+		}
+	}
+	// Per worker: patches, int32 scores and int8 probabilities of one
+	// head, the value sums and bias, the softmax's 2N, the packed keys
+	// and values of every attention shape.
+	nd.ScratchBytes = addSat(addSat(patch, mulSat(5, attnN, attnN)), addSat(8*attnD+8*attnN, packs))
+	return nd
 }
 
 // int8RowsPerTask is how many output pixels one task of a pixel-parallel

@@ -52,6 +52,7 @@ without weights.`,
 				}
 				printFile(out, args[0], m)
 				printArch(out, &md.Config)
+				printNeed(out, m.Need())
 				if q, ok := m.(*model.Int8Model); ok {
 					printProgram(out, q)
 				}
@@ -155,6 +156,15 @@ func millions(v int64) string {
 	return fmt.Sprint(v)
 }
 
+// printNeed says what the model's engine allocates and computes, which
+// model.Open has checked against the limits.
+func printNeed(w io.Writer, n model.Need) {
+	threads := runtime.NumCPU()
+	fmt.Fprintf(w, "Engine needs %s of tensors, %s of weights packed or folded, %s of scratch per thread (%s in all with %d threads); %s MACs per inference\n",
+		model.FormatBytes(n.TensorBytes), model.FormatBytes(n.WeightBytes), model.FormatBytes(n.ScratchBytes),
+		model.FormatBytes(n.Bytes(threads)), threads, millions(n.MACs))
+}
+
 func printCPU(w io.Writer) {
 	fmt.Fprintf(w, "CPU          %d cores, %s\n", runtime.NumCPU(), cpuinfo.Summary())
 }
@@ -215,6 +225,7 @@ func writeInfoJSON(w io.Writer, cfg *model.Config, m model.Any) error {
 		Config *model.Config     `json:"config,omitempty"`
 		Model  *model.Metadata   `json:"model,omitempty"`
 		File   *file             `json:"file,omitempty"`
+		Need   *model.Need       `json:"need,omitempty"`
 		Costs  []model.Cost      `json:"costs"`
 		Total  model.Cost        `json:"total"`
 		CPU    []cpuinfo.Feature `json:"cpu_features"`
@@ -227,6 +238,8 @@ func writeInfoJSON(w io.Writer, cfg *model.Config, m model.Any) error {
 		out.Model = m.Describe()
 		f := m.File()
 		out.File = &file{Version: f.Version(), Size: f.Size(), Mapped: f.Mapped()}
+		need := m.Need()
+		out.Need = &need
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

@@ -35,15 +35,22 @@ type Pool struct {
 // New starts a pool with the given number of threads (the caller counts as
 // one). threads <= 0 means runtime.NumCPU().
 func New(threads int) *Pool {
-	if threads <= 0 {
-		threads = runtime.NumCPU()
-	}
+	threads = Count(threads)
 	p := &Pool{threads: threads, wake: make([]chan struct{}, threads)}
 	for w := 1; w < threads; w++ {
 		p.wake[w] = make(chan struct{}, 1)
 		go p.worker(w)
 	}
 	return p
+}
+
+// Count is the number of threads New starts for threads: every CPU for
+// threads <= 0.
+func Count(threads int) int {
+	if threads <= 0 {
+		return runtime.NumCPU()
+	}
+	return threads
 }
 
 // Threads is the number of goroutines that run a job.

@@ -1,0 +1,263 @@
+package model
+
+import (
+	"errors"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/coatnet-edge/coatnet-edge/arm64"
+	"github.com/coatnet-edge/coatnet-edge/model/modelfile"
+)
+
+const shippedInt8 = "../models/fmnist-pre-int8.coatnet"
+
+// shippedInt8Model is the demo int8 model (64x64 grey, 10 classes),
+// loaded once and kept open; callers must not change it.
+var shippedInt8Model = sync.OnceValue(func() *Int8Model {
+	m, err := Open(shippedInt8)
+	if err != nil {
+		panic(err)
+	}
+	return m.(*Int8Model)
+})
+
+// attentionModel is the smallest int8 model around one attention over
+// side x side tokens, with the shipped model's labels and preprocessing:
+// input -> q, k, v (1x1 convolutions to one channel) -> attention (one
+// head of one channel) -> mean -> logits. Its relative-position table is
+// (2*side-1)^2 values, so a file of a few MB asks for side^4 scores.
+// The model is not validated.
+func attentionModel(side int) *Int8Model {
+	md := shippedInt8Model().Int8Metadata
+	md.Program = Program{}
+	md.Config.ImgSize, md.Preprocess.Size = side, side
+	classes := md.Config.NumClasses
+	q := QParams{Scale: 0.05}
+	md.Program.Tensors = []QTensor{
+		{GraphTensor: GraphTensor{Name: "input", Side: side, Channels: md.Config.InChans}, QParams: q},
+		{GraphTensor: GraphTensor{Name: "q", Side: side, Channels: 1}, QParams: q},
+		{GraphTensor: GraphTensor{Name: "k", Side: side, Channels: 1}, QParams: q},
+		{GraphTensor: GraphTensor{Name: "v", Side: side, Channels: 1}, QParams: q},
+		{GraphTensor: GraphTensor{Name: "attn", Side: side, Channels: 1}, QParams: q},
+		{GraphTensor: GraphTensor{Name: "pool", Side: 1, Channels: 1}, QParams: q},
+		{GraphTensor: GraphTensor{Name: "logits", Side: 1, Channels: classes}, QParams: QParams{Scale: 1}},
+	}
+	int8s, int32s, f32s := map[string][]int8{}, map[string][]int32{}, map[string][]float32{}
+	for i, name := range []string{"q", "k", "v"} {
+		md.Program.Ops = append(md.Program.Ops, QOp{Name: name, Kind: OpConv, In: []TensorID{0}, Out: TensorID(1 + i), Kernel: 1, Stride: 1})
+		int8s[name+"/weight"] = []int8{int8(40 + 20*i)}
+		int32s[name+"/bias"], int32s[name+"/mult"], int32s[name+"/shift"] = []int32{0}, []int32{1 << 30}, []int32{-6}
+	}
+	sm := arm64.NewSoftmaxParams(0.05*0.05, 255, -128)
+	md.Program.Ops = append(md.Program.Ops,
+		QOp{Name: "attn", Kind: OpAttention, In: []TensorID{1, 2, 3}, Out: 4, Heads: 1, DimHead: 1, Form: PreSoftmax,
+			Softmax: &sm, Mult: 1 << 30, Shift: -8},
+		QOp{Name: "pool", Kind: OpMean, In: []TensorID{4}, Out: 5, Mult: 1 << 30, Shift: 1},
+		QOp{Name: "logits", Kind: OpLogits, In: []TensorID{5}, Out: 6})
+	span := 2*side - 1
+	relpos := make([]int32, span*span)
+	for i := range relpos {
+		relpos[i] = int32(i % 7)
+	}
+	int32s["attn/relpos"] = relpos
+	int8s["logits/weight"] = make([]int8, classes)
+	f32s["logits/bias"], f32s["logits/scale"] = make([]float32, classes), make([]float32, classes)
+	for c := range classes {
+		int8s["logits/weight"][c] = int8(c*13 - 60)
+		f32s["logits/scale"][c] = 0.01
+	}
+	return &Int8Model{Int8Metadata: md, Int8: int8s, Int32: int32s, Float32: f32s}
+}
+
+// writeInt8File writes an int8 model file without Save's checks, as a
+// hostile tool would.
+func writeInt8File(t testing.TB, m *Int8Model) string {
+	t.Helper()
+	md, int8s, int32s, f32s := m.Int8Metadata, m.Int8, m.Int32, m.Float32
+	md.Kind = KindInt8
+	var tensors []modelfile.Tensor
+	for _, op := range md.Program.Ops {
+		for _, a := range arrays[op.Kind] {
+			name := op.Name + "/" + a.role
+			switch a.typ {
+			case 'b':
+				tensors = append(tensors, modelfile.Int8Tensor(name, []int{len(int8s[name])}, int8s[name]))
+			case 'i':
+				tensors = append(tensors, modelfile.Int32Tensor(name, []int{len(int32s[name])}, int32s[name]))
+			case 'f':
+				tensors = append(tensors, modelfile.Float32Tensor(name, []int{len(f32s[name])}, f32s[name]))
+			}
+		}
+	}
+	path := filepath.Join(t.TempDir(), "hostile-int8.coatnet")
+	if err := modelfile.WriteFile(path, &md, tensors); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// allocatedBy is how many bytes f allocates on the Go heap.
+func allocatedBy(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// TestHostileAttentionIsRefused: an int8 file whose program passes every
+// other check but has one attention over side x side tokens (512: a 4.2 MB
+// file asking for 320 GiB of scores per thread; 256: a 1 MB file asking
+// for 20 GiB; 160: 3 GiB, within the softmax's 32768 tokens) is refused by
+// Open, quickly and without allocating more than the file itself, with an
+// error naming what is too big. Opening must be refused here: building
+// the engine would take the memory.
+func TestHostileAttentionIsRefused(t *testing.T) {
+	for _, side := range []int{160, 256, 512} {
+		path := writeInt8File(t, attentionModel(side))
+		var err error
+		alloc := allocatedBy(func() {
+			var m Any
+			if m, err = Open(path); err == nil {
+				m.Close()
+			}
+		})
+		switch {
+		case side == 160 && !(errors.Is(err, ErrTooBig) && strings.Contains(err.Error(), "scratch per thread")):
+			t.Fatalf("side %d: Open = %v, want ErrTooBig naming the scratch", side, err)
+		case side > 160 && !(errors.Is(err, ErrTooBig) || errors.Is(err, ErrBadProgram) && strings.Contains(err.Error(), "tokens")):
+			t.Fatalf("side %d: Open = %v, want the tokens or the scratch refused", side, err)
+		}
+		if alloc > 64<<20 {
+			t.Errorf("side %d: Open allocated %s to refuse the file", side, FormatBytes(int64(alloc)))
+		}
+		t.Logf("side %d: %v (allocated %s)", side, err, FormatBytes(int64(alloc)))
+	}
+}
+
+// TestSmallAttentionModelRuns: the same program over 32x32 tokens is
+// within the limits; it loads and runs, so the refusals above are about
+// size, not a malformed program.
+func TestSmallAttentionModelRuns(t *testing.T) {
+	m, err := Open(writeInt8File(t, attentionModel(32)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	need := m.Need()
+	n := 1024
+	if want := int64(4*n*n + n*n + 2*4 + 2*4*n); need.ScratchBytes < want {
+		t.Errorf("scratch %d bytes per thread, the scores and probabilities alone are %d", need.ScratchBytes, want)
+	}
+	if want := int64(3*n + 2*n*n + 10); need.MACs != want {
+		t.Errorf("MACs %d, want %d", need.MACs, want)
+	}
+	e, err := m.NewEngine(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	for i := range e.Input() {
+		e.Input()[i] = float32(SeededUniform(5, uint64(i)))
+	}
+	if got := len(e.Run()); got != 10 {
+		t.Fatalf("%d logits", got)
+	}
+}
+
+// TestEngineThreadsBounded: a model within the limits for one thread is
+// refused by NewEngine for a thread count whose scratch would pass
+// MaxModelBytes.
+func TestEngineThreadsBounded(t *testing.T) {
+	m, err := Open(writeInt8File(t, attentionModel(32)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	threads := int(MaxModelBytes/m.Need().ScratchBytes) + 1
+	if _, err := m.NewEngine(threads); !errors.Is(err, ErrTooBig) || !strings.Contains(err.Error(), "threads") {
+		t.Fatalf("NewEngine(%d) = %v, want ErrTooBig naming the threads", threads, err)
+	}
+}
+
+// TestShippedInt8Need: the program's MACs are the architecture's, counted
+// the same way, and its memory is what a 64x64 nano-like model needs.
+func TestShippedInt8Need(t *testing.T) {
+	m := shippedInt8Model()
+	need := m.Need()
+	if want := m.Config.TotalCost().MACs; need.MACs != want {
+		t.Errorf("program MACs %d, the config counts %d", need.MACs, want)
+	}
+	if need.TensorBytes <= 0 || need.WeightBytes < m.Config.TotalCost().Params/2 || need.ScratchBytes <= 0 {
+		t.Errorf("need %+v", need)
+	}
+	if err := need.Check(0); err != nil {
+		t.Error(err)
+	}
+	t.Logf("%+v", need)
+}
+
+// TestHostileFloatIsRefused: a float model whose config asks for 4096x4096
+// pictures (2.3 TMACs per inference) is refused by Load and Open before
+// any weight is decoded.
+func TestHostileFloatIsRefused(t *testing.T) {
+	m, err := Load("../models/fmnist-pre.coatnet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := m.Metadata
+	m.Close()
+	md.Config.ImgSize, md.Preprocess.Size = 4096, 4096
+	hostile := &Model{Metadata: md, Weights: SyntheticWeights(&md.Config, 1)}
+	path := filepath.Join(t.TempDir(), "hostile.coatnet")
+	if err := hostile.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	hostile = nil
+	for name, open := range map[string]func(string) (Any, error){
+		"Load": func(p string) (Any, error) { return Load(p) },
+		"Open": Open,
+	} {
+		var err error
+		alloc := allocatedBy(func() {
+			var m Any
+			if m, err = open(path); err == nil {
+				m.Close()
+			}
+		})
+		if !errors.Is(err, ErrTooBig) || !strings.Contains(err.Error(), "MACs") {
+			t.Fatalf("%s = %v, want ErrTooBig naming the MACs", name, err)
+		}
+		if alloc > 64<<20 {
+			t.Errorf("%s allocated %s to refuse the file", name, FormatBytes(int64(alloc)))
+		}
+		t.Logf("%s: %v", name, err)
+	}
+}
+
+// TestLimitsAdmitEveryArch: every registered timm CoAtNet, at its own
+// size, is far within the limits as a float model, with every CPU and
+// with 16 threads.
+func TestLimitsAdmitEveryArch(t *testing.T) {
+	for _, name := range ArchNames() {
+		cfg, err := Arch(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		need := cfg.FloatNeed()
+		for _, threads := range []int{0, 16} {
+			if err := need.Check(threads); err != nil {
+				t.Errorf("%s, %d threads: %v", name, threads, err)
+			}
+		}
+		if need.MACs > MaxMACs/4 || need.Bytes(16) > MaxModelBytes/2 {
+			t.Errorf("%s: %+v is not far within the limits", name, need)
+		}
+		if name == "coatnet_5_224" {
+			t.Logf("%s: %+v, %s with 16 threads", name, need, FormatBytes(need.Bytes(16)))
+		}
+	}
+}
