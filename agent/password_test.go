@@ -2,8 +2,6 @@ package agent
 
 import (
 	"fmt"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,16 +13,8 @@ import (
 // the agent in, and neither its log nor its errors show the password,
 // whether the broker accepts it or not.
 func TestAgentNeverLogsBrokerPassword(t *testing.T) {
-	passwd, err := exec.LookPath("mosquitto_passwd")
-	if err != nil {
-		t.Skip("no mosquitto_passwd (apt-get install mosquitto)")
-	}
 	const secret = "s3cret-pw"
-	users := filepath.Join(t.TempDir(), "users")
-	if out, err := exec.Command(passwd, "-b", "-c", users, "agent", secret).CombinedOutput(); err != nil {
-		t.Fatalf("mosquitto_passwd: %v: %s", err, out)
-	}
-	b := mqtttest.Start(t, mqtttest.Options{Auth: "allow_anonymous false\npassword_file " + users})
+	b := mqtttest.Start(t, mqtttest.Options{Auth: mqtttest.PasswordAuth(t, "agent", secret)})
 
 	cfg := testConfig(t, fmt.Sprintf("mqtt://agent:%s@127.0.0.1:%d", secret, b.Port))
 	log, err := connect(t, cfg, 20*time.Second)

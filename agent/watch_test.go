@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -346,17 +345,9 @@ func watchOne(t *testing.T, opt WatchOptions, pub *mqtt.ClientOptions) string {
 // TestWatchPassword: watch logs in with a username and password file, or
 // with user:password in the URL, and never prints the password.
 func TestWatchPassword(t *testing.T) {
-	passwd, err := exec.LookPath("mosquitto_passwd")
-	if err != nil {
-		t.Skip("no mosquitto_passwd (apt-get install mosquitto)")
-	}
 	const secret = "s3cret-pw"
 	dir := t.TempDir()
-	users := filepath.Join(dir, "users")
-	if out, err := exec.Command(passwd, "-b", "-c", users, "watch", secret).CombinedOutput(); err != nil {
-		t.Fatalf("mosquitto_passwd: %v: %s", err, out)
-	}
-	b := mqtttest.Start(t, mqtttest.Options{Auth: "allow_anonymous false\npassword_file " + users})
+	b := mqtttest.Start(t, mqtttest.Options{Auth: mqtttest.PasswordAuth(t, "watch", secret)})
 	pwFile := filepath.Join(dir, "password")
 	if err := os.WriteFile(pwFile, []byte(secret+"\n"), 0o600); err != nil {
 		t.Fatal(err)

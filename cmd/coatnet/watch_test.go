@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -41,17 +40,9 @@ func (l *lockedBuffer) String() string {
 // agent's configuration file, a flag overrides one of them, and a password
 // in a broker URL is never printed.
 func TestWatchLogsIn(t *testing.T) {
-	passwd, err := exec.LookPath("mosquitto_passwd")
-	if err != nil {
-		t.Skip("no mosquitto_passwd (apt-get install mosquitto)")
-	}
 	const secret = "s3cret-pw"
 	dir := t.TempDir()
-	users := filepath.Join(dir, "users")
-	if out, err := exec.Command(passwd, "-b", "-c", users, "laptop", secret).CombinedOutput(); err != nil {
-		t.Fatalf("mosquitto_passwd: %v: %s", err, out)
-	}
-	b := mqtttest.Start(t, mqtttest.Options{Auth: "allow_anonymous false\npassword_file " + users})
+	b := mqtttest.Start(t, mqtttest.Options{Auth: mqtttest.PasswordAuth(t, "laptop", secret)})
 	pwFile := filepath.Join(dir, "password")
 	config := filepath.Join(dir, "agent.yaml")
 	if err := os.WriteFile(pwFile, []byte(secret+"\n"), 0o600); err != nil {

@@ -144,3 +144,22 @@ func (b *Broker) Reload() error {
 	}
 	return b.cmd.Process.Signal(syscall.SIGHUP)
 }
+
+// PasswordAuth is an Options.Auth that lets in only user with password:
+// a mosquitto password file made with mosquitto_passwd (skipped without
+// it, except under CI=true).
+func PasswordAuth(t testing.TB, user, password string) string {
+	t.Helper()
+	passwd, err := exec.LookPath("mosquitto_passwd")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("mosquitto_passwd is not installed")
+		}
+		t.Skip("no mosquitto_passwd (apt-get install mosquitto)")
+	}
+	users := filepath.Join(t.TempDir(), "users")
+	if out, err := exec.Command(passwd, "-b", "-c", users, user, password).CombinedOutput(); err != nil {
+		t.Fatalf("mosquitto_passwd: %v: %s", err, out)
+	}
+	return "allow_anonymous false\npassword_file " + users
+}
