@@ -103,6 +103,14 @@ type Publisher struct {
 // publishTimeout bounds how long Close waits for "offline" to be accepted.
 const publishTimeout = 5 * time.Second
 
+// sendTimeout bounds how long a publish waits for paho's sender: paho
+// hands a QoS 1 message to the connection only while it thinks it is
+// connected, and in the moments between a broker's death and paho noticing
+// it the hand-over blocks (30 s by default), stalling the pipeline. The
+// message is in the store by then, so it goes out after the reconnect
+// either way. It also bounds each network write.
+const sendTimeout = 5 * time.Second
+
 // NewPublisher is StartPublisher waiting for the first connection: it
 // returns once connected, or an error when ctx ends first (with the last
 // attempt's reason).
@@ -267,6 +275,7 @@ func (p *Publisher) options() (*mqtt.ClientOptions, error) {
 		// never blocks the client.
 		SetOrderMatters(true).
 		SetKeepAlive(m.KeepAlive).
+		SetWriteTimeout(sendTimeout).
 		// Publishing works from the start (QoS 1 waits in the store), and
 		// connectionEvent logs each failed attempt and does the waits.
 		SetConnectRetry(true).
