@@ -1,8 +1,9 @@
 # coatnet-edge. `make run` and `make test` install what is missing on Debian
 # or Raspberry Pi OS (apt-get, through sudo when not root), then do their job.
 
-# tools/go is the go on PATH when it is 1.26 or newer, else Go 1.26 fetched
-# once from the Go module proxy (Debian 12 ships 1.19).
+# tools/go is the Go release that go.mod's toolchain line names, fetched
+# once from the Go module proxy where the machine lacks it (Debian 12 ships
+# 1.19).
 GO       ?= $(CURDIR)/tools/go
 SHARED   ?= $(abspath ../shared)
 export COATNET_CONFORMANCE ?= $(SHARED)/conformance/timm
@@ -32,8 +33,8 @@ APT_TEST := qemu-user binutils-aarch64-linux-gnu dataset-fashion-mnist mosquitto
 
 all: build
 
-# check-go makes sure a Go 1.26 toolchain runs (curl and unzip fetch one
-# when the machine has none).
+# check-go makes sure the project's Go release runs (curl and unzip fetch it
+# when the machine has no go of 1.21 or newer).
 check-go:
 	$(call apt-install,curl unzip ca-certificates)
 	@$(GO) version
@@ -136,8 +137,10 @@ cross: check-go
 bench: check-go
 	$(GO) test -tags '$(TAGS)' -run '^$$' -bench . -benchtime 3x -timeout 60m ./...
 
+# gofmt is the release's own: a machine may have none on PATH.
+GOFMT = "$$($(GO) env GOROOT)/bin/gofmt"
 vet: check-go
-	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	@test -z "$$($(GOFMT) -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; $(GOFMT) -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet -tags '$(TAGS)' ./...
 	CGO_ENABLED=0 GOARCH=arm64 $(GO) vet -tags '$(TAGS)' ./...
 	CGO_ENABLED=0 GOARCH=riscv64 $(GO) build -tags '$(TAGS)' ./...
