@@ -28,7 +28,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_TEST := qemu-user binutils-aarch64-linux-gnu dataset-fashion-mnist mosquitto libopencv-dev g++ pkg-config \
 	systemd dpkg-dev lintian
 
-.PHONY: soak accuracy all build run test test-native test-camera test-arm64 check-train cross bench bench-arm64 vet fuzz deps deps-bench check-go clean mca \
+.PHONY: soak accuracy all build run test test-native test-camera test-arm64 check-train cross bench bench-arm64 vet vulncheck fuzz deps deps-bench check-go clean mca \
 	build-gocv install install-files uninstall deb deb-arch check-systemd check-install check-deb
 
 all: build
@@ -74,7 +74,7 @@ run:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/coatnet
 	./$(BIN) run $(RUN_ARGS)
 
-test: deps check-go vet test-native test-camera test-arm64 check-train check-systemd check-install check-deb
+test: deps check-go vet vulncheck test-native test-camera test-arm64 check-train check-systemd check-install check-deb
 
 # soak (minutes; not in make test): the agent at full speed on the demo
 # video through GoCV into mosquitto for SOAK_DURATION, sampling RSS, the Go
@@ -144,6 +144,20 @@ vet: check-go
 	$(GO) vet -tags '$(TAGS)' ./...
 	CGO_ENABLED=0 GOARCH=arm64 $(GO) vet -tags '$(TAGS)' ./...
 	CGO_ENABLED=0 GOARCH=riscv64 $(GO) build -tags '$(TAGS)' ./...
+
+# vulncheck: govulncheck on every package as installed (with GoCV), against
+# the Go vulnerability database taken from the Go module proxy as the module
+# golang.org/x/vulndb (tools/vulncheck); the first run builds govulncheck and
+# the index into ~/.cache/coatnet/vulncheck (minutes), later ones are
+# offline (seconds). It fails on a vulnerability the code can reach (those
+# only in imported packages or required modules are counted, not failed on).
+# The database is pinned, so in make test a result changes only with the
+# tree, never with the day; VULNDB_VERSION=latest checks against today's.
+GOVULNCHECK_VERSION ?= v1.9.0
+VULNDB_VERSION      ?= v0.0.0-20261105234957-e22db6528018
+vulncheck: check-go
+	$(call apt-install,$(APT_RUN))
+	GO=$(GO) GOVULNCHECK_VERSION=$(GOVULNCHECK_VERSION) VULNDB_VERSION=$(VULNDB_VERSION) tools/vulncheck ./...
 
 # bench-arm64 counts the arm64 instructions of one int8 inference, exactly,
 # under qemu-user (the method of the NEON issue's acceptance test):
