@@ -1,8 +1,9 @@
 # coatnet-edge. `make run` and `make test` install what is missing on Debian
 # or Raspberry Pi OS (apt-get, through sudo when not root), then do their job.
 
-# tools/go is the go on PATH when it is 1.26 or newer, else Go 1.26 fetched
-# once from the Go module proxy (Debian 12 ships 1.19).
+# tools/go is the Go release that go.mod's toolchain line names, fetched
+# once from the Go module proxy where the machine lacks it (Debian 12 ships
+# 1.19).
 GO       ?= $(CURDIR)/tools/go
 SHARED   ?= $(abspath ../shared)
 export COATNET_CONFORMANCE ?= $(SHARED)/conformance/timm
@@ -27,13 +28,13 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_TEST := qemu-user binutils-aarch64-linux-gnu dataset-fashion-mnist mosquitto libopencv-dev g++ pkg-config \
 	systemd dpkg-dev lintian
 
-.PHONY: soak accuracy all build run test test-native test-camera test-arm64 check-train cross bench bench-arm64 vet fuzz deps deps-bench check-go clean mca \
+.PHONY: soak accuracy all build run test test-native test-camera test-arm64 check-train cross bench bench-arm64 vet vulncheck fuzz deps deps-bench check-go clean mca \
 	build-gocv install install-files uninstall deb deb-arch check-systemd check-install check-deb
 
 all: build
 
-# check-go makes sure a Go 1.26 toolchain runs (curl and unzip fetch one
-# when the machine has none).
+# check-go makes sure the project's Go release runs (curl and unzip fetch it
+# when the machine has no go of 1.21 or newer).
 check-go:
 	$(call apt-install,curl unzip ca-certificates)
 	@$(GO) version
@@ -73,7 +74,7 @@ run:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/coatnet
 	./$(BIN) run $(RUN_ARGS)
 
-test: deps check-go vet test-native test-camera test-arm64 check-train check-systemd check-install check-deb
+test: deps check-go vet vulncheck test-native test-camera test-arm64 check-train check-systemd check-install check-deb
 
 # soak (minutes; not in make test): the agent at full speed on the demo
 # video through GoCV into mosquitto for SOAK_DURATION, sampling RSS, the Go
@@ -136,11 +137,27 @@ cross: check-go
 bench: check-go
 	$(GO) test -tags '$(TAGS)' -run '^$$' -bench . -benchtime 3x -timeout 60m ./...
 
+# gofmt is the release's own: a machine may have none on PATH.
+GOFMT = "$$($(GO) env GOROOT)/bin/gofmt"
 vet: check-go
-	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	@test -z "$$($(GOFMT) -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; $(GOFMT) -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet -tags '$(TAGS)' ./...
 	CGO_ENABLED=0 GOARCH=arm64 $(GO) vet -tags '$(TAGS)' ./...
 	CGO_ENABLED=0 GOARCH=riscv64 $(GO) build -tags '$(TAGS)' ./...
+
+# vulncheck: govulncheck on every package as installed (with GoCV), against
+# the Go vulnerability database taken from the Go module proxy as the module
+# golang.org/x/vulndb (tools/vulncheck); the first run builds govulncheck and
+# the index into ~/.cache/coatnet/vulncheck (minutes), later ones are
+# offline (seconds). It fails on a vulnerability the code can reach (those
+# only in imported packages or required modules are counted, not failed on).
+# The database is pinned, so in make test a result changes only with the
+# tree, never with the day; VULNDB_VERSION=latest checks against today's.
+GOVULNCHECK_VERSION ?= v1.9.0
+VULNDB_VERSION      ?= v0.0.0-20261105234957-e22db6528018
+vulncheck: check-go
+	$(call apt-install,$(APT_RUN))
+	GO=$(GO) GOVULNCHECK_VERSION=$(GOVULNCHECK_VERSION) VULNDB_VERSION=$(VULNDB_VERSION) tools/vulncheck ./...
 
 # bench-arm64 counts the arm64 instructions of one int8 inference, exactly,
 # under qemu-user (the method of the NEON issue's acceptance test):
