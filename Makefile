@@ -194,7 +194,7 @@ $(BENCH_MODEL): $(wildcard quant/*.go model/*.go internal/benchmodel/*.go tools/
 FUZZTIME ?= 30s
 fuzz: check-go
 	@for pkg in $$($(GO) list ./...); do \
-		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+		for f in $$($(GO) test -list '^Fuzz' -timeout 5m $$pkg | grep '^Fuzz'); do \
 			echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -timeout 0 $$pkg || exit 1; \
 		done; \
 	done
