@@ -186,7 +186,7 @@ bench-arm64: check-go deps-bench $(BENCH_MODEL)
 	$(GO) run ./tools/armbench count -plugin $(BENCH_DIR)/insncount.so -model $(BENCH_MODEL) -cpus $(BENCH_CPUS) \
 		-build neon=bin/coatnet-arm64 -build purego=bin/coatnet-arm64-purego -json $(BENCH_DIR)/counts.json
 
-$(BENCH_MODEL): $(wildcard quant/*.go model/*.go internal/benchmodel/*.go tools/armbench/*.go)
+$(BENCH_MODEL): $(wildcard quant/*.go model/*.go internal/testing/benchmodel/*.go tools/armbench/*.go)
 	$(GO) run ./tools/armbench model -o $@
 
 # fuzz runs every fuzz target for FUZZTIME (seeds alone run in `make test`);

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/coatnet-edge/coatnet-edge/camera"
-	"github.com/coatnet-edge/coatnet-edge/internal/mqtttest"
+	"github.com/coatnet-edge/coatnet-edge/internal/testing/mqtttest"
 )
 
 // constantClassifier stands in for the model, so a benchmark measures the

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coatnet-edge/coatnet-edge/internal/mqtttest"
+	"github.com/coatnet-edge/coatnet-edge/internal/testing/mqtttest"
 )
 
 // The helper agent: this test binary re-executed with COATNET_HELPER_AGENT

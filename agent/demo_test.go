@@ -16,7 +16,7 @@ import (
 	"github.com/coatnet-edge/coatnet-edge/camera"
 	"github.com/coatnet-edge/coatnet-edge/dataset"
 	"github.com/coatnet-edge/coatnet-edge/demo"
-	"github.com/coatnet-edge/coatnet-edge/internal/mqtttest"
+	"github.com/coatnet-edge/coatnet-edge/internal/testing/mqtttest"
 	"github.com/coatnet-edge/coatnet-edge/model"
 )
 

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coatnet-edge/coatnet-edge/internal/mqtttest"
+	"github.com/coatnet-edge/coatnet-edge/internal/testing/mqtttest"
 )
 
 // TestAgentNeverLogsBrokerPassword: a user:password@ in mqtt.broker logs

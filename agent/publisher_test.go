@@ -12,7 +12,7 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
-	"github.com/coatnet-edge/coatnet-edge/internal/mqtttest"
+	"github.com/coatnet-edge/coatnet-edge/internal/testing/mqtttest"
 )
 
 // subscriber records what arrives on a topic filter.

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coatnet-edge/coatnet-edge/internal/mqtttest"
+	"github.com/coatnet-edge/coatnet-edge/internal/testing/mqtttest"
 )
 
 // TestRunEndToEnd runs the agent on the shipped int8 demo model with the

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coatnet-edge/coatnet-edge/internal/mqtttest"
+	"github.com/coatnet-edge/coatnet-edge/internal/testing/mqtttest"
 )
 
 // TestTLSFilesNeedMQTTS: paho speaks plain text to an mqtt:// broker

@@ -16,7 +16,7 @@ import (
 
 	"gocv.io/x/gocv"
 
-	"github.com/coatnet-edge/coatnet-edge/internal/mqtttest"
+	"github.com/coatnet-edge/coatnet-edge/internal/testing/mqtttest"
 )
 
 // writeTestVideo writes an MJPEG .avi of n grey 64x64 frames at fps.

@@ -15,7 +15,7 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
-	"github.com/coatnet-edge/coatnet-edge/internal/mqtttest"
+	"github.com/coatnet-edge/coatnet-edge/internal/testing/mqtttest"
 )
 
 // syncBuffer is a bytes.Buffer safe for the watcher and the test.

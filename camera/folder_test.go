@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coatnet-edge/coatnet-edge/internal/imagebomb"
+	"github.com/coatnet-edge/coatnet-edge/internal/testing/imagebomb"
 )
 
 // TestFolderSkipsBadPictures: an unreadable picture (a decompression bomb,

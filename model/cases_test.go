@@ -4,7 +4,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/coatnet-edge/coatnet-edge/internal/conformance"
+	"github.com/coatnet-edge/coatnet-edge/internal/testing/conformance"
 )
 
 // loadCases reads the timm conformance cases. Without the folder the test is

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/coatnet-edge/coatnet-edge/internal/benchmodel"
+	"github.com/coatnet-edge/coatnet-edge/internal/testing/benchmodel"
 	"github.com/coatnet-edge/coatnet-edge/model"
 	"github.com/coatnet-edge/coatnet-edge/preprocess"
 )

@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/coatnet-edge/coatnet-edge/internal/conformance"
+	"github.com/coatnet-edge/coatnet-edge/internal/testing/conformance"
 	"github.com/coatnet-edge/coatnet-edge/model"
 )
 

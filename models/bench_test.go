@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/coatnet-edge/coatnet-edge/internal/benchmodel"
+	"github.com/coatnet-edge/coatnet-edge/internal/testing/benchmodel"
 	"github.com/coatnet-edge/coatnet-edge/model"
 )
 

@@ -14,7 +14,7 @@ import (
 	"testing"
 
 	"github.com/coatnet-edge/coatnet-edge/dataset"
-	"github.com/coatnet-edge/coatnet-edge/internal/implcheck"
+	"github.com/coatnet-edge/coatnet-edge/internal/testing/implcheck"
 	"github.com/coatnet-edge/coatnet-edge/model"
 	"github.com/coatnet-edge/coatnet-edge/preprocess"
 )

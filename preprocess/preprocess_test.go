@@ -16,7 +16,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/coatnet-edge/coatnet-edge/internal/imagebomb"
+	"github.com/coatnet-edge/coatnet-edge/internal/testing/imagebomb"
 )
 
 // The golden data in testdata comes from testdata/gen.py, which runs the

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/coatnet-edge/coatnet-edge/internal/conformance"
+	"github.com/coatnet-edge/coatnet-edge/internal/testing/conformance"
 	"github.com/coatnet-edge/coatnet-edge/model"
 )
 

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/coatnet-edge/coatnet-edge/internal/ckptbomb"
+	"github.com/coatnet-edge/coatnet-edge/internal/testing/ckptbomb"
 	"github.com/coatnet-edge/coatnet-edge/model/checkpoint"
 )
 

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/coatnet-edge/coatnet-edge/internal/imagebomb"
+	"github.com/coatnet-edge/coatnet-edge/internal/testing/imagebomb"
 )
 
 // TestClassifySkipsBombs: a picture declaring 100000x100000 pixels is one

@@ -16,7 +16,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/coatnet-edge/coatnet-edge/internal/conformance"
+	"github.com/coatnet-edge/coatnet-edge/internal/testing/conformance"
 	"github.com/coatnet-edge/coatnet-edge/model"
 )
 

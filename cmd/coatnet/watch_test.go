@@ -15,7 +15,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/coatnet-edge/coatnet-edge/agent"
-	"github.com/coatnet-edge/coatnet-edge/internal/mqtttest"
+	"github.com/coatnet-edge/coatnet-edge/internal/testing/mqtttest"
 )
 
 // lockedBuffer is written by the command while the test reads it.

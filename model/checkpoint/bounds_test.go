@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/coatnet-edge/coatnet-edge/internal/ckptbomb"
+	"github.com/coatnet-edge/coatnet-edge/internal/testing/ckptbomb"
 )
 
 // allocated is the number of bytes the process allocated while f ran.

@@ -5,7 +5,7 @@
 // README give the method.
 //
 //	armbench model -o FILE
-//	    writes the int8 coatnet_nano_rw_224 model (internal/benchmodel).
+//	    writes the int8 coatnet_nano_rw_224 model (internal/testing/benchmodel).
 //	armbench count -plugin SO -model FILE -build NAME=BIN... -cpus CPU,...
 //	    runs, for every CPU and build,
 //	      GOMAXPROCS=1 qemu-aarch64 -cpu CPU -plugin SO,out=F BIN bench FILE --iterations K --warmup 0 --threads 1
@@ -34,7 +34,7 @@ import (
 	"sync"
 	"text/tabwriter"
 
-	"github.com/coatnet-edge/coatnet-edge/internal/benchmodel"
+	"github.com/coatnet-edge/coatnet-edge/internal/testing/benchmodel"
 )
 
 func main() {

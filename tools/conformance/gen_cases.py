@@ -54,7 +54,7 @@ produced testdata/conformance; about 2 minutes on 2 cores)::
     PYTHONPATH=/tmp/timm-src /usr/bin/python3 tools/conformance/gen_cases.py \\
         --out testdata/conformance
 
-    # the in_chans=1 case, once internal/conformance accepts the override
+    # the in_chans=1 case, once internal/testing/conformance accepts the override
     ... gen_cases.py --out testdata/conformance --only tiny_rmlp_1_rw_gray
 
     # one case only (names as in CASES, or the folder name)
@@ -113,7 +113,7 @@ CASES = [
      {"embed_dim": [32, 64, 128, 160], "depths": [2, 1, 3, 2], "stem_width": [16, 24], "num_classes": 12,
       "in_chans": 1}),
 ]
-# Cases whose overrides internal/conformance Config() does not accept yet ("in_chans"): written
+# Cases whose overrides internal/testing/conformance Config() does not accept yet ("in_chans"): written
 # only with --all, so that the default run keeps testdata/conformance loadable by the Go test.
 PENDING = {"tiny_rmlp_1_rw_gray"}
 

@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/coatnet-edge/coatnet-edge/internal/implcheck"
+	"github.com/coatnet-edge/coatnet-edge/internal/testing/implcheck"
 	"github.com/coatnet-edge/coatnet-edge/model"
 	"github.com/coatnet-edge/coatnet-edge/preprocess"
 	"github.com/coatnet-edge/coatnet-edge/quant"
