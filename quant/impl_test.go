@@ -4,8 +4,8 @@ import (
 	"context"
 	"testing"
 
-	"github.com/coatnet-edge/coatnet-edge/internal/testing/implcheck"
 	"github.com/coatnet-edge/coatnet-edge/internal/kernelimpl"
+	"github.com/coatnet-edge/coatnet-edge/internal/testing/implcheck"
 )
 
 // TestImplementationsAgree runs every quantized variant through every
