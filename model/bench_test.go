@@ -2,17 +2,18 @@ package model
 
 import (
 	"fmt"
+	"github.com/coatnet-edge/coatnet-edge/model/arch"
 	"testing"
 )
 
 // BenchmarkFloatForward times the float32 reference forward pass of
 // coatnet_nano_rw_224 at 224 (synthetic weights) with 1 and 2 threads.
 func BenchmarkFloatForward(b *testing.B) {
-	cfg, err := Arch("coatnet_nano_rw_224")
+	cfg, err := arch.Arch("coatnet_nano_rw_224")
 	if err != nil {
 		b.Fatal(err)
 	}
-	w := SyntheticWeights(&cfg, 1)
+	w := arch.SyntheticWeights(&cfg, 1)
 	macs := cfg.TotalCost().MACs
 	for _, threads := range []int{1, 2} {
 		b.Run(fmt.Sprintf("arch=%s/size=%d/threads=%d", cfg.Arch, cfg.ImgSize, threads), func(b *testing.B) {
@@ -22,7 +23,7 @@ func BenchmarkFloatForward(b *testing.B) {
 			}
 			defer net.Close()
 			for i := range net.Input() {
-				net.Input()[i] = float32(SeededUniform(2, uint64(i)))
+				net.Input()[i] = float32(arch.SeededUniform(2, uint64(i)))
 			}
 			net.Run()
 			b.ReportAllocs()

@@ -9,6 +9,7 @@ import (
 
 	"github.com/coatnet-edge/coatnet-edge/internal/testing/benchmodel"
 	"github.com/coatnet-edge/coatnet-edge/model"
+	"github.com/coatnet-edge/coatnet-edge/model/arch"
 	"github.com/coatnet-edge/coatnet-edge/preprocess"
 )
 
@@ -44,7 +45,7 @@ func TestLogitsBGRMatchesLogits(t *testing.T) {
 	cfg := qm.Config
 	fm := &model.Model{Metadata: model.Metadata{Kind: model.KindFloat32, Name: cfg.Arch, Config: cfg,
 		Labels: model.DefaultLabels(cfg.NumClasses), Preprocess: preprocess.TimmDefault(cfg.ImgSize, 0.95)},
-		Weights: model.SyntheticWeights(&cfg, 1)}
+		Weights: arch.SyntheticWeights(&cfg, 1)}
 	for _, m := range []model.Any{qm, fm} {
 		t.Run(string(m.Describe().Kind), func(t *testing.T) {
 			c, err := model.NewClassifier(m, 2)

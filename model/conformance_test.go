@@ -14,7 +14,7 @@ import (
 // ../shared/conformance/timm) through the float engine. It prints one line
 // per case (name, max |logit - expected|, tolerance, verdict) and, when a
 // case fails, the first intermediate output that departs from timm.
-func TestConformance(t *testing.T) { runConformance(t, loadCases(t)) }
+func TestConformance(t *testing.T) { runConformance(t, conformance.Shared(t)) }
 
 // TestConformanceRepo runs the cases generated with timm by
 // tools/conformance/gen_cases.py for the configs the shared cases do not

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/coatnet-edge/coatnet-edge/model/arch"
 	"github.com/coatnet-edge/coatnet-edge/model/modelfile"
 	"github.com/coatnet-edge/coatnet-edge/preprocess"
 )
@@ -26,7 +27,7 @@ type Metadata struct {
 	Kind        string          `json:"kind"`
 	Name        string          `json:"name"`
 	Description string          `json:"description,omitempty"`
-	Config      Config          `json:"config"`
+	Config      arch.Config     `json:"config"`
 	Labels      []string        `json:"labels"`
 	Preprocess  preprocess.Spec `json:"preprocess"`
 	Source      Source          `json:"source"`
@@ -57,7 +58,7 @@ func (m *Metadata) Validate() error {
 // memory mapping: they are valid until Close.
 type Model struct {
 	Metadata
-	Weights map[string]Tensor
+	Weights map[string]arch.Tensor
 	file    *modelfile.File
 }
 
@@ -99,10 +100,10 @@ func fromFile(f *modelfile.File) (*Model, error) {
 	}
 	// Before a weight is decoded: a valid config may still ask for more
 	// than any machine has.
-	if err := md.Config.FloatNeed().Check(1); err != nil {
+	if err := FloatNeed(&md.Config).Check(1); err != nil {
 		return nil, fmt.Errorf("model description: %w", err)
 	}
-	weights := make(map[string]Tensor)
+	weights := make(map[string]arch.Tensor)
 	var errs []error
 	for _, info := range f.Tensors() {
 		t, _ := f.Tensor(info.Name)
@@ -111,12 +112,12 @@ func fromFile(f *modelfile.File) (*Model, error) {
 			errs = append(errs, fmt.Errorf("tensor %s: %w", info.Name, err))
 			continue
 		}
-		weights[info.Name] = Tensor{Shape: t.Shape, Data: data}
+		weights[info.Name] = arch.Tensor{Shape: t.Shape, Data: data}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	if err := CheckWeights(&md.Config, weights); err != nil {
+	if err := arch.CheckWeights(&md.Config, weights); err != nil {
 		return nil, err
 	}
 	return &Model{Metadata: md, Weights: weights, file: f}, nil
@@ -128,7 +129,7 @@ func (m *Model) Save(path string) error {
 	if err := m.Metadata.Validate(); err != nil {
 		return err
 	}
-	if err := CheckWeights(&m.Config, m.Weights); err != nil {
+	if err := arch.CheckWeights(&m.Config, m.Weights); err != nil {
 		return err
 	}
 	params := m.Config.Params()
@@ -155,7 +156,7 @@ func (m *Model) Close() error {
 func (m *Model) Describe() *Metadata { return &m.Metadata }
 
 // Need is what NewFloatNet allocates and one inference computes.
-func (m *Model) Need() Need { return m.Config.FloatNeed() }
+func (m *Model) Need() Need { return FloatNeed(&m.Config) }
 
 // NewEngine is NewFloatNet behind the Engine interface.
 func (m *Model) NewEngine(threads int) (Engine, error) { return m.NewFloatNet(threads) }

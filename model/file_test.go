@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/coatnet-edge/coatnet-edge/model/arch"
 	"github.com/coatnet-edge/coatnet-edge/model/modelfile"
 	"github.com/coatnet-edge/coatnet-edge/preprocess"
 )
@@ -21,7 +22,7 @@ func tinyModel(t testing.TB) *Model {
 			Labels:     DefaultLabels(cfg.NumClasses),
 			Preprocess: preprocess.TimmDefault(cfg.ImgSize, 0.9),
 		},
-		Weights: SyntheticWeights(&cfg, 7),
+		Weights: arch.SyntheticWeights(&cfg, 7),
 	}
 }
 
@@ -32,7 +33,7 @@ func runOnce(t testing.TB, m *Model) []float32 {
 	}
 	defer net.Close()
 	for i := range net.Input() {
-		net.Input()[i] = float32(SeededUniform(3, uint64(i)))
+		net.Input()[i] = float32(arch.SeededUniform(3, uint64(i)))
 	}
 	return slices.Clone(net.Run())
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/coatnet-edge/coatnet-edge/internal/parallel"
+	"github.com/coatnet-edge/coatnet-edge/model/arch"
 )
 
 // engine is what every kernel needs from the running network.
@@ -26,7 +27,7 @@ type TapFunc func(name string, shape []int, data []float32)
 // may share nothing but the weights' source).
 type FloatNet struct {
 	engine
-	cfg   Config
+	cfg   arch.Config
 	input []float32
 
 	stem   floatStem
@@ -42,19 +43,19 @@ type FloatNet struct {
 
 type floatBlock interface {
 	forward(n *FloatNet, x, out []float32)
-	block() *Block
+	block() *arch.Block
 }
 
 // NewFloatNet builds the network from timm-named float32 weights, which
 // must match cfg.Params() (see CheckWeights). threads <= 0 uses every CPU.
-func NewFloatNet(cfg Config, weights map[string]Tensor, threads int) (*FloatNet, error) {
+func NewFloatNet(cfg arch.Config, weights map[string]arch.Tensor, threads int) (*FloatNet, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("invalid config: %w", err)
 	}
-	if err := CheckWeights(&cfg, weights); err != nil {
+	if err := arch.CheckWeights(&cfg, weights); err != nil {
 		return nil, err
 	}
-	if err := cfg.FloatNeed().Check(threads); err != nil {
+	if err := FloatNeed(&cfg).Check(threads); err != nil {
 		return nil, err
 	}
 	w := weightSource(weights)
@@ -64,9 +65,9 @@ func NewFloatNet(cfg Config, weights map[string]Tensor, threads int) (*FloatNet,
 	n.stem = newFloatStem(&cfg, w)
 	for _, b := range cfg.Blocks() {
 		switch b.Kind {
-		case BlockConv:
+		case arch.BlockConv:
 			n.blocks = append(n.blocks, newFloatMBConv(&cfg, b, w))
-		case BlockTransformer:
+		case arch.BlockTransformer:
 			blk, err := newFloatTransformer(&cfg, b, w)
 			if err != nil {
 				return nil, err
@@ -116,7 +117,7 @@ type sizes struct {
 }
 
 // floatSizes is what NewFloatNet allocates for cfg, from the config alone.
-func floatSizes(cfg *Config) sizes {
+func floatSizes(cfg *arch.Config) sizes {
 	stemSide, sides := cfg.StageSizes()
 	var need sizes
 	need.resid = cfg.StemWidth[1] * stemSide * stemSide
@@ -124,9 +125,9 @@ func floatSizes(cfg *Config) sizes {
 	need.cols = max(cfg.InChans, cfg.StemWidth[0]) * 9 * conv3x3Cols
 	for _, b := range cfg.Blocks() {
 		switch b.Kind {
-		case BlockConv:
+		case arch.BlockConv:
 			need.mbconv(b, mbconvMidSide(cfg, b))
-		case BlockTransformer:
+		case arch.BlockTransformer:
 			need.transformer(b)
 		}
 	}
@@ -137,7 +138,7 @@ func floatSizes(cfg *Config) sizes {
 // FloatNeed is what NewFloatNet allocates for the config and one
 // inference computes; the config must be valid. Folding copies each
 // weight at most once and the relative-position tables are built.
-func (c *Config) FloatNeed() Need {
+func FloatNeed(c *arch.Config) Need {
 	s := floatSizes(c)
 	floats := int64(c.InChans*c.ImgSize*c.ImgSize) + 2*int64(s.resid) + int64(s.tA) + int64(s.tB) + int64(s.m1) +
 		int64(s.m2) + int64(s.qkv) + int64(s.att) + int64(s.hid) + 2*int64(s.mid) + int64(s.se)
@@ -148,7 +149,7 @@ func (c *Config) FloatNeed() Need {
 		weights = addSat(weights, l.Params)
 	}
 	for _, b := range c.Blocks() {
-		if b.Kind == BlockTransformer {
+		if b.Kind == arch.BlockTransformer {
 			span := int64(2*b.OutSide - 1)
 			weights = addSat(weights, mulSat(int64(b.Heads), span, span))
 		}
@@ -158,7 +159,7 @@ func (c *Config) FloatNeed() Need {
 }
 
 // Config is the network's architecture.
-func (n *FloatNet) Config() Config { return n.cfg }
+func (n *FloatNet) Config() arch.Config { return n.cfg }
 
 // Threads is the number of goroutines a forward pass uses.
 func (n *FloatNet) Threads() int { return n.pool.Threads() }
@@ -197,16 +198,13 @@ func (n *FloatNet) Run() []float32 {
 		lap(n.layerTimes, i+1, &start)
 		last := i == len(n.blocks)-1 || n.blocks[i+1].block().Stage != blk.Stage
 		if last {
-			n.emit(stageNames[blk.Stage], x, blk.Out, blk.OutSide)
+			n.emit(arch.StageNames[blk.Stage], x, blk.Out, blk.OutSide)
 		}
 	}
 	logits := n.head.forward(n, x)
 	lap(n.layerTimes, len(n.blocks)+1, &start)
 	return logits
 }
-
-// stageNames are timm's module names of the stages, as the taps report them.
-var stageNames = [4]string{"stages.0", "stages.1", "stages.2", "stages.3"}
 
 func (n *FloatNet) emit(name string, x []float32, c, side int) {
 	if n.tap != nil {
@@ -215,7 +213,7 @@ func (n *FloatNet) emit(name string, x []float32, c, side int) {
 }
 
 // weightSource hands out the float data of validated weights.
-type weightSource map[string]Tensor
+type weightSource map[string]arch.Tensor
 
 func (w weightSource) get(name string) []float32 { return w[name].Data }
 
@@ -289,7 +287,7 @@ type floatStem struct {
 	conv1, conv2 conv3x3
 }
 
-func newFloatStem(cfg *Config, w weightSource) floatStem {
+func newFloatStem(cfg *arch.Config, w weightSource) floatStem {
 	side, _ := cfg.StageSizes()
 	scale, shift := w.batchNorm("stem.norm1.", cfg.Conv.NormEps)
 	w1, b1 := foldOutput(w.get("stem.conv1.weight"), w.opt("stem.conv1.bias"), scale, shift, cfg.StemWidth[0])
@@ -308,7 +306,7 @@ func (s *floatStem) forward(n *FloatNet, in, out []float32) {
 
 // floatMBConv is timm's MbConvBlock.
 type floatMBConv struct {
-	blk            Block
+	blk            arch.Block
 	midSide        int // side at which conv1 runs
 	shortcutPool   *pool2d
 	shortcutExpand *conv1x1
@@ -326,7 +324,7 @@ type floatMBConv struct {
 	scale          channelScale
 }
 
-func newFloatMBConv(cfg *Config, b Block, w weightSource) *floatMBConv {
+func newFloatMBConv(cfg *arch.Config, b arch.Block, w weightSource) *floatMBConv {
 	p := b.Prefix()
 	act := activationByName(cfg.Conv.Act)
 	f := &floatMBConv{blk: b, midSide: mbconvMidSide(cfg, b), seEarly: cfg.Conv.AttnEarly, seAct: activationByName(cfg.Conv.SEAct)}
@@ -375,18 +373,18 @@ func newFloatMBConv(cfg *Config, b Block, w weightSource) *floatMBConv {
 	return f
 }
 
-func (f *floatMBConv) block() *Block { return &f.blk }
+func (f *floatMBConv) block() *arch.Block { return &f.blk }
 
 // mbconvMidSide is the side at which an MBConv's conv1 runs: after the
 // downsampling unless the depthwise convolution strides.
-func mbconvMidSide(cfg *Config, b Block) int {
+func mbconvMidSide(cfg *arch.Config, b arch.Block) int {
 	if b.Stride == 2 && cfg.Conv.StrideMode != "dw" {
 		return b.OutSide
 	}
 	return b.InSide
 }
 
-func (s *sizes) mbconv(b Block, midSide int) {
+func (s *sizes) mbconv(b arch.Block, midSide int) {
 	nIn, nMid, nOut := b.InSide*b.InSide, midSide*midSide, b.OutSide*b.OutSide
 	s.resid = max(s.resid, b.Out*nOut)
 	s.tA = max(s.tA, b.In*nOut)
@@ -446,7 +444,7 @@ type normOp interface {
 	run(e *engine, x, out []float32, n int)
 }
 
-func newTransformerNorm(cfg *Config, w weightSource, prefix string, c int) normOp {
+func newTransformerNorm(cfg *arch.Config, w weightSource, prefix string, c int) normOp {
 	if cfg.Transformer.Norm == "batchnorm2d" {
 		s, t := w.batchNorm(prefix, cfg.Transformer.NormEps)
 		return &affine{scale: s, shift: t}
@@ -456,7 +454,7 @@ func newTransformerNorm(cfg *Config, w weightSource, prefix string, c int) normO
 
 // floatTransformer is timm's TransformerBlock2d with Attention2d.
 type floatTransformer struct {
-	blk            Block
+	blk            arch.Block
 	shortcutPool   *pool2d
 	shortcutExpand *conv1x1
 	norm1          normOp
@@ -468,7 +466,7 @@ type floatTransformer struct {
 	fc1, fc2       conv1x1
 }
 
-func newFloatTransformer(cfg *Config, b Block, w weightSource) (*floatTransformer, error) {
+func newFloatTransformer(cfg *arch.Config, b arch.Block, w weightSource) (*floatTransformer, error) {
 	p := b.Prefix()
 	f := &floatTransformer{blk: b}
 	norm1 := p + "norm1."
@@ -512,7 +510,7 @@ func newFloatTransformer(cfg *Config, b Block, w weightSource) (*floatTransforme
 
 // scaledQKV returns the block's qkv weights and bias with the attention
 // scale d^-0.5 folded into the query rows (h*3d .. h*3d+d of each head).
-func scaledQKV(cfg *Config, w weightSource, p string, b Block) ([]float32, []float32) {
+func scaledQKV(cfg *arch.Config, w weightSource, p string, b arch.Block) ([]float32, []float32) {
 	d := cfg.Transformer.DimHead
 	qkvW := append([]float32(nil), w.get(p+"attn.qkv.weight")...)
 	qkvB := append([]float32(nil), w.get(p+"attn.qkv.bias")...)
@@ -531,7 +529,7 @@ func scaledQKV(cfg *Config, w weightSource, p string, b Block) ([]float32, []flo
 // relPosTable returns the block's relative-position bias as
 // heads x (2side-1)^2, from timm's ((2side-1)^2, heads) table or, for
 // rel_pos "mlp", by evaluating timm's RelPosMlp ('cr' mode) once.
-func relPosTable(cfg *Config, w weightSource, p string, b Block) ([]float32, error) {
+func relPosTable(cfg *arch.Config, w weightSource, p string, b arch.Block) ([]float32, error) {
 	side := b.OutSide
 	span := 2*side - 1
 	l := span * span
@@ -572,9 +570,9 @@ func relPosTable(cfg *Config, w weightSource, p string, b Block) ([]float32, err
 	return out, nil
 }
 
-func (f *floatTransformer) block() *Block { return &f.blk }
+func (f *floatTransformer) block() *arch.Block { return &f.blk }
 
-func (s *sizes) transformer(b Block) {
+func (s *sizes) transformer(b arch.Block) {
 	nIn, nOut := b.InSide*b.InSide, b.OutSide*b.OutSide
 	s.resid = max(s.resid, b.Out*nOut)
 	s.tA = max(s.tA, b.In*nOut)
@@ -626,7 +624,7 @@ type floatHead struct {
 	mean          channelMean
 }
 
-func newFloatHead(cfg *Config, w weightSource) floatHead {
+func newFloatHead(cfg *arch.Config, w weightSource) floatHead {
 	_, sides := cfg.StageSizes()
 	c := cfg.EmbedDim[3]
 	h := floatHead{c: c, hidden: cfg.HeadHiddenSize, classes: cfg.NumClasses, side: sides[3],

@@ -7,12 +7,13 @@ import (
 	"testing"
 
 	"github.com/coatnet-edge/coatnet-edge/internal/parallel"
+	"github.com/coatnet-edge/coatnet-edge/model/arch"
 )
 
 // naiveAttention is relative attention written straight from the formula,
 // in float64, with the bias matrix B[n][i][j] = table[idx(i,j)][n] built
 // explicitly from timm's index.
-func naiveAttention(qkv []float32, tableTimm []float32, heads, d, side int, form AttentionForm) []float64 {
+func naiveAttention(qkv []float32, tableTimm []float32, heads, d, side int, form arch.AttentionForm) []float64 {
 	n := side * side
 	span := 2*side - 1
 	out := make([]float64, heads*d*n)
@@ -32,7 +33,7 @@ func naiveAttention(qkv []float32, tableTimm []float32, heads, d, side int, form
 				idx := (yi-yj+side-1)*span + (xi - xj + side - 1)
 				bias[j] = float64(tableTimm[idx*heads+h])
 			}
-			if form == PreSoftmax {
+			if form == arch.PreSoftmax {
 				for j := range logits {
 					logits[j] += bias[j]
 				}
@@ -45,7 +46,7 @@ func naiveAttention(qkv []float32, tableTimm []float32, heads, d, side int, form
 			}
 			for j := range logits {
 				logits[j] /= sum
-				if form == PostSoftmax {
+				if form == arch.PostSoftmax {
 					logits[j] += bias[j]
 				}
 			}
@@ -69,17 +70,17 @@ func TestAttentionForms(t *testing.T) {
 	defer pool.Close()
 	e := &engine{pool: pool}
 	for _, side := range []int{1, 2, 3, 7} {
-		for _, form := range []AttentionForm{PreSoftmax, PostSoftmax} {
+		for _, form := range []arch.AttentionForm{arch.PreSoftmax, arch.PostSoftmax} {
 			heads, d := 3, 4
 			n := side * side
 			span := 2*side - 1
 			qkv := make([]float32, heads*3*d*n)
 			for i := range qkv {
-				qkv[i] = float32(SeededUniform(11, uint64(i)))
+				qkv[i] = float32(arch.SeededUniform(11, uint64(i)))
 			}
 			tableTimm := make([]float32, span*span*heads)
 			for i := range tableTimm {
-				tableTimm[i] = float32(2 * SeededUniform(12, uint64(i)))
+				tableTimm[i] = float32(2 * arch.SeededUniform(12, uint64(i)))
 			}
 			table := make([]float32, len(tableTimm))
 			for o := 0; o < span*span; o++ {
@@ -102,9 +103,9 @@ func TestAttentionForms(t *testing.T) {
 				}
 			}
 			if side > 1 {
-				other := PreSoftmax
-				if form == PreSoftmax {
-					other = PostSoftmax
+				other := arch.PreSoftmax
+				if form == arch.PreSoftmax {
+					other = arch.PostSoftmax
 				}
 				if w2 := naiveAttention(qkv, tableTimm, heads, d, side, other); slices.Equal(w2, want) {
 					t.Fatalf("side %d: both forms give the same output", side)
@@ -114,9 +115,9 @@ func TestAttentionForms(t *testing.T) {
 	}
 }
 
-func tinyConfig(t testing.TB) Config {
+func tinyConfig(t testing.TB) arch.Config {
 	t.Helper()
-	cfg, err := Arch("coatnet_nano_rw")
+	cfg, err := arch.Arch("coatnet_nano_rw")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,18 +136,18 @@ func TestThreadsGiveIdenticalResults(t *testing.T) {
 	if testing.Short() {
 		archs = archs[:1]
 	}
-	for _, arch := range archs {
-		var cfg Config
-		if arch == "tiny" {
+	for _, name := range archs {
+		var cfg arch.Config
+		if name == "tiny" {
 			cfg = tinyConfig(t)
 		} else {
 			var err error
-			if cfg, err = Arch(arch); err != nil {
+			if cfg, err = arch.Arch(name); err != nil {
 				t.Fatal(err)
 			}
 			cfg.ImgSize = 64
 		}
-		w := SyntheticWeights(&cfg, 5)
+		w := arch.SyntheticWeights(&cfg, 5)
 		var first []float32
 		for _, threads := range []int{1, 2, 3, 7} {
 			net, err := NewFloatNet(cfg, w, threads)
@@ -154,14 +155,14 @@ func TestThreadsGiveIdenticalResults(t *testing.T) {
 				t.Fatal(err)
 			}
 			for i := range net.Input() {
-				net.Input()[i] = float32(SeededUniform(9, uint64(i)))
+				net.Input()[i] = float32(arch.SeededUniform(9, uint64(i)))
 			}
 			got := slices.Clone(net.Run())
 			net.Close()
 			if first == nil {
 				first = got
 			} else if !slices.Equal(got, first) {
-				t.Fatalf("%s: logits with %d threads differ from 1 thread", arch, threads)
+				t.Fatalf("%s: logits with %d threads differ from 1 thread", name, threads)
 			}
 		}
 	}
@@ -170,10 +171,10 @@ func TestThreadsGiveIdenticalResults(t *testing.T) {
 // TestRunDoesNotAllocate asserts the steady state of inference allocates
 // nothing, for both attention forms.
 func TestRunDoesNotAllocate(t *testing.T) {
-	for _, form := range []AttentionForm{PreSoftmax, PostSoftmax} {
+	for _, form := range []arch.AttentionForm{arch.PreSoftmax, arch.PostSoftmax} {
 		cfg := tinyConfig(t)
 		cfg.Attention = form
-		net, err := NewFloatNet(cfg, SyntheticWeights(&cfg, 1), 2)
+		net, err := NewFloatNet(cfg, arch.SyntheticWeights(&cfg, 1), 2)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -189,9 +190,9 @@ func TestRunDoesNotAllocate(t *testing.T) {
 // the attention: the same weights give different logits.
 func TestPostSoftmaxChangesOutput(t *testing.T) {
 	cfg := tinyConfig(t)
-	w := SyntheticWeights(&cfg, 3)
+	w := arch.SyntheticWeights(&cfg, 3)
 	var logits [2][]float32
-	for i, form := range []AttentionForm{PreSoftmax, PostSoftmax} {
+	for i, form := range []arch.AttentionForm{arch.PreSoftmax, arch.PostSoftmax} {
 		cfg.Attention = form
 		net, err := NewFloatNet(cfg, w, 1)
 		if err != nil {
@@ -209,16 +210,16 @@ func TestPostSoftmaxChangesOutput(t *testing.T) {
 // expects every problem named in one error.
 func TestCheckWeightsReportsEverything(t *testing.T) {
 	cfg := tinyConfig(t)
-	w := SyntheticWeights(&cfg, 1)
+	w := arch.SyntheticWeights(&cfg, 1)
 	delete(w, "stem.conv1.weight")
 	delete(w, "head.fc.bias")
-	w["stages.9.blocks.0.extra"] = Tensor{Shape: []int{2}, Data: []float32{1, 2}}
-	w["norm.weight"] = Tensor{Shape: []int{7}, Data: make([]float32, 7)}
+	w["stages.9.blocks.0.extra"] = arch.Tensor{Shape: []int{2}, Data: []float32{1, 2}}
+	w["norm.weight"] = arch.Tensor{Shape: []int{7}, Data: make([]float32, 7)}
 	nan := w["norm.bias"]
 	nan.Data = slices.Clone(nan.Data)
 	nan.Data[3] = float32(math.NaN())
 	w["norm.bias"] = nan
-	err := CheckWeights(&cfg, w)
+	err := arch.CheckWeights(&cfg, w)
 	if err == nil {
 		t.Fatal("no error")
 	}

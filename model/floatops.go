@@ -1,6 +1,7 @@
 package model
 
 import (
+	"github.com/coatnet-edge/coatnet-edge/model/arch"
 	"math"
 )
 
@@ -470,7 +471,7 @@ func softmax(row []float32) {
 type attention struct {
 	heads, d  int
 	side      int
-	form      AttentionForm
+	form      arch.AttentionForm
 	table     []float32 // heads x (2side-1)^2, transposed from timm's layout
 	keyOffset []int     // off(j) = yj*(2side-1) + xj
 	qkv, out  []float32 // out: heads*d x n
@@ -501,13 +502,13 @@ func (a *attention) Do(worker, lo, hi int) {
 			}
 			yi, xi := i/a.side, i%a.side
 			base := (yi+a.side-1)*span + xi + a.side - 1
-			if a.form == PreSoftmax {
+			if a.form == arch.PreSoftmax {
 				for j := range row {
 					row[j] += tab[base-a.keyOffset[j]]
 				}
 			}
 			softmax(row)
-			if a.form == PostSoftmax {
+			if a.form == arch.PostSoftmax {
 				for j := range row {
 					row[j] += tab[base-a.keyOffset[j]]
 				}

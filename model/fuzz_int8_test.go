@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/coatnet-edge/coatnet-edge/arm64"
+	"github.com/coatnet-edge/coatnet-edge/model/arch"
 )
 
 // fuzzBases are the programs FuzzInt8Program edits: the shipped demo
@@ -99,7 +100,7 @@ func FuzzInt8Program(f *testing.F) {
 			}
 			in := e.Input()
 			for i := range in {
-				in[i] = float32(SeededUniform(11, uint64(i)) * 3)
+				in[i] = float32(arch.SeededUniform(11, uint64(i)) * 3)
 			}
 			logits := e.Run()
 			e.Close()
@@ -172,7 +173,7 @@ func applyEdit(p *Program, skew map[string]int, field byte, index int, v int16) 
 	case 11:
 		op.DimHead = iv
 	case 12:
-		op.Form = []AttentionForm{PreSoftmax, PostSoftmax, ""}[uint(iv)%3]
+		op.Form = []arch.AttentionForm{arch.PreSoftmax, arch.PostSoftmax, ""}[uint(iv)%3]
 	case 13:
 		op.Mult = int32(iv)<<16 | int32(uint16(v))
 	case 14:

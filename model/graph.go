@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"github.com/coatnet-edge/coatnet-edge/model/arch"
 )
 
 // The graph is the network spelt out as simple operations over NHWC
@@ -63,14 +64,14 @@ type Op struct {
 	// and v, each [pixels][Heads*DimHead]; RelTable is Heads x (2*side-1)^2
 	// in timm's (query - key) offset order.
 	Heads, DimHead int
-	Form           AttentionForm
+	Form           arch.AttentionForm
 	RelTable       []float32
 }
 
 // Graph is a CoAtNet as simple operations, in execution order. Tensor 0 is
 // the input; the last operation produces the logits.
 type Graph struct {
-	Config  Config
+	Config  arch.Config
 	Tensors []GraphTensor
 	Ops     []Op
 }
@@ -79,7 +80,7 @@ type Graph struct {
 type graphBuilder struct {
 	g   *Graph
 	w   weightSource
-	cfg *Config
+	cfg *arch.Config
 }
 
 func (b *graphBuilder) tensor(name string, side, channels int) TensorID {
@@ -169,11 +170,11 @@ func (b *graphBuilder) norm(name, prefix string, in TensorID) TensorID {
 
 // NewGraph builds the graph of a configuration from timm-named weights
 // (which must match cfg.Params()).
-func NewGraph(cfg Config, weights map[string]Tensor) (*Graph, error) {
+func NewGraph(cfg arch.Config, weights map[string]arch.Tensor) (*Graph, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("invalid config: %w", err)
 	}
-	if err := CheckWeights(&cfg, weights); err != nil {
+	if err := arch.CheckWeights(&cfg, weights); err != nil {
 		return nil, err
 	}
 	g := &Graph{Config: cfg}
@@ -190,7 +191,7 @@ func NewGraph(cfg Config, weights map[string]Tensor) (*Graph, error) {
 
 	for _, blk := range cfg.Blocks() {
 		var err error
-		if blk.Kind == BlockConv {
+		if blk.Kind == arch.BlockConv {
 			x = b.mbconv(blk, x)
 		} else if x, err = b.transformer(blk, x); err != nil {
 			return nil, err
@@ -212,7 +213,7 @@ func NewGraph(cfg Config, weights map[string]Tensor) (*Graph, error) {
 	return g, nil
 }
 
-func (b *graphBuilder) mbconv(blk Block, x TensorID) TensorID {
+func (b *graphBuilder) mbconv(blk arch.Block, x TensorID) TensorID {
 	cfg, w := b.cfg, b.w
 	p := blk.Prefix()
 	name := p[:len(p)-1]
@@ -266,7 +267,7 @@ func (b *graphBuilder) mbconv(blk Block, x TensorID) TensorID {
 	return b.add(name, sc, h)
 }
 
-func (b *graphBuilder) squeezeExcite(p string, h TensorID, blk Block) TensorID {
+func (b *graphBuilder) squeezeExcite(p string, h TensorID, blk arch.Block) TensorID {
 	side, c := b.shape(h)
 	s := b.op(Op{Kind: OpMean, In: []TensorID{h}}, p+"pool", 1, c)
 	s = b.conv(p+"fc1", s, b.w.get(p+"fc1.weight"), b.w.get(p+"fc1.bias"), blk.SE, 1, 1)
@@ -276,7 +277,7 @@ func (b *graphBuilder) squeezeExcite(p string, h TensorID, blk Block) TensorID {
 	return b.op(Op{Kind: OpScale, In: []TensorID{h, s}}, p+"out", side, c)
 }
 
-func (b *graphBuilder) transformer(blk Block, x TensorID) (TensorID, error) {
+func (b *graphBuilder) transformer(blk arch.Block, x TensorID) (TensorID, error) {
 	cfg, w := b.cfg, b.w
 	p := blk.Prefix()
 	name := p[:len(p)-1]

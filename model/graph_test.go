@@ -7,6 +7,7 @@ import (
 
 	"github.com/coatnet-edge/coatnet-edge/internal/testing/conformance"
 	"github.com/coatnet-edge/coatnet-edge/model"
+	"github.com/coatnet-edge/coatnet-edge/model/arch"
 )
 
 // TestGraphMatchesFloatNet runs the shared and repository conformance cases through the graph in
@@ -16,7 +17,7 @@ func TestGraphMatchesFloatNet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range append(loadCases(t), repo...) {
+	for _, c := range append(conformance.Shared(t), repo...) {
 		cfg, err := c.Config()
 		if err != nil {
 			t.Fatal(err)
@@ -54,20 +55,20 @@ func TestGraphMatchesFloatNet(t *testing.T) {
 // TestGraphPostSoftmax checks the graph's post-softmax attention against
 // the float engine's.
 func TestGraphPostSoftmax(t *testing.T) {
-	cfg, err := model.Arch("coatnet_nano_rw")
+	cfg, err := arch.Arch("coatnet_nano_rw")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.ImgSize, cfg.NumClasses, cfg.Attention = 64, 10, model.PostSoftmax
+	cfg.ImgSize, cfg.NumClasses, cfg.Attention = 64, 10, arch.PostSoftmax
 	cfg.EmbedDim, cfg.Depths, cfg.StemWidth = [4]int{16, 32, 64, 64}, [4]int{1, 1, 2, 2}, [2]int{8, 16}
-	w := model.SyntheticWeights(&cfg, 2)
+	w := arch.SyntheticWeights(&cfg, 2)
 	net, err := model.NewFloatNet(cfg, w, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer net.Close()
 	for i := range net.Input() {
-		net.Input()[i] = float32(model.SeededUniform(4, uint64(i)))
+		net.Input()[i] = float32(arch.SeededUniform(4, uint64(i)))
 	}
 	input := append([]float32(nil), net.Input()...)
 	want := net.Run()

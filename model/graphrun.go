@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/coatnet-edge/coatnet-edge/internal/parallel"
+	"github.com/coatnet-edge/coatnet-edge/model/arch"
 )
 
 // GraphRunner executes a Graph in float32 and keeps every tensor's value,
@@ -241,12 +242,12 @@ func (r *GraphRunner) attention(worker int, op *Op, lo, hi int) {
 					s += qv * k[e]
 				}
 				row[j] = s
-				if op.Form == PreSoftmax {
+				if op.Form == arch.PreSoftmax {
 					row[j] += tab[base-((j/side)*span+j%side)]
 				}
 			}
 			softmax(row)
-			if op.Form == PostSoftmax {
+			if op.Form == arch.PostSoftmax {
 				for j := range row {
 					row[j] += tab[base-((j/side)*span+j%side)]
 				}

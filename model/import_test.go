@@ -9,12 +9,13 @@ import (
 
 	"github.com/coatnet-edge/coatnet-edge/internal/testing/conformance"
 	"github.com/coatnet-edge/coatnet-edge/model"
+	"github.com/coatnet-edge/coatnet-edge/model/arch"
 	"github.com/coatnet-edge/coatnet-edge/model/checkpoint"
 )
 
 func tinyCase(t *testing.T) *conformance.Case {
 	t.Helper()
-	for _, c := range loadCases(t) {
+	for _, c := range conformance.Shared(t) {
 		if c.Name == "tiny_nano_rw_64_s3" {
 			return c
 		}
@@ -46,7 +47,7 @@ func TestCheckpointFilesGiveCaseLogits(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		w, err := model.ImportStateDict(&cfg, sd)
+		w, err := arch.ImportStateDict(&cfg, sd)
 		if err != nil {
 			t.Fatalf("%s: %v", file, err)
 		}
@@ -92,8 +93,8 @@ func TestImportReportsMismatchesByName(t *testing.T) {
 	cfg.EmbedDim[3] = 96              // wrong shapes in stage 3 and the head
 	cfg.Conv.OutputBias = false       // conv3 biases become unexpected
 	cfg.Transformer.LayerScale = true // ls gammas missing
-	_, err = model.ImportStateDict(&cfg, sd)
-	if !errors.Is(err, model.ErrWeightsMismatch) {
+	_, err = arch.ImportStateDict(&cfg, sd)
+	if !errors.Is(err, arch.ErrWeightsMismatch) {
 		t.Fatalf("error %v does not wrap ErrWeightsMismatch", err)
 	}
 	msg := err.Error()
@@ -126,16 +127,16 @@ func TestImportAcceptsLinearShapedWeights(t *testing.T) {
 		if len(shape) == 4 && shape[2] == 1 && shape[3] == 1 {
 			shape = shape[:2]
 		}
-		sd[p.Name] = checkpoint.Tensor{DType: "F32", Shape: shape, Data: make([]float32, model.Numel(p.Shape))}
+		sd[p.Name] = checkpoint.Tensor{DType: "F32", Shape: shape, Data: make([]float32, arch.Numel(p.Shape))}
 	}
 	sd["stem.norm1.num_batches_tracked"] = checkpoint.Tensor{DType: "I64"}
 	sd["stem.extra_counter"] = checkpoint.Tensor{DType: "I32", Shape: []int{1}}
-	_, err = model.ImportStateDict(&cfg, sd)
+	_, err = arch.ImportStateDict(&cfg, sd)
 	if err == nil || !strings.Contains(err.Error(), "not float   stem.extra_counter: dtype I32 (1,)") {
 		t.Fatalf("want only the int32 tensor reported, got %v", err)
 	}
 	delete(sd, "stem.extra_counter")
-	if _, err := model.ImportStateDict(&cfg, sd); err != nil {
+	if _, err := arch.ImportStateDict(&cfg, sd); err != nil {
 		t.Fatal(err)
 	}
 }

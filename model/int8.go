@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/coatnet-edge/coatnet-edge/arm64"
+	"github.com/coatnet-edge/coatnet-edge/model/arch"
 )
 
 // KindInt8 marks a model file holding a quantized program: the graph's
@@ -43,17 +44,17 @@ type QTensor struct {
 // the model file as tensors named Name+"/"+role (weight, bias, mult, shift,
 // lut, relpos, scale); scalars are here.
 type QOp struct {
-	Name    string        `json:"name"`
-	Kind    OpKind        `json:"kind"`
-	In      []TensorID    `json:"in"`
-	Out     TensorID      `json:"out"`
-	Kernel  int           `json:"kernel,omitempty"`
-	Stride  int           `json:"stride,omitempty"`
-	Pool    string        `json:"pool,omitempty"`
-	Act     string        `json:"act,omitempty"`
-	Heads   int           `json:"heads,omitempty"`
-	DimHead int           `json:"dim_head,omitempty"`
-	Form    AttentionForm `json:"form,omitempty"`
+	Name    string             `json:"name"`
+	Kind    OpKind             `json:"kind"`
+	In      []TensorID         `json:"in"`
+	Out     TensorID           `json:"out"`
+	Kernel  int                `json:"kernel,omitempty"`
+	Stride  int                `json:"stride,omitempty"`
+	Pool    string             `json:"pool,omitempty"`
+	Act     string             `json:"act,omitempty"`
+	Heads   int                `json:"heads,omitempty"`
+	DimHead int                `json:"dim_head,omitempty"`
+	Form    arch.AttentionForm `json:"form,omitempty"`
 
 	Add     *arm64.AddParams     `json:"add,omitempty"`     // add
 	Softmax *arm64.SoftmaxParams `json:"softmax,omitempty"` // attention probabilities
@@ -102,7 +103,7 @@ var ErrBadProgram = errors.New("invalid int8 program")
 // validate checks the program's structure: tensor references, shapes of
 // each operation, and that every array parameter is present with the right
 // length. Arrays are passed by name.
-func (p *Program) validate(cfg *Config, int8s map[string][]int8, int32s map[string][]int32, f32s map[string][]float32) error {
+func (p *Program) validate(cfg *arch.Config, int8s map[string][]int8, int32s map[string][]int32, f32s map[string][]float32) error {
 	var errs []error
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
 	nt := TensorID(len(p.Tensors))
@@ -167,7 +168,7 @@ func (p *Program) validate(cfg *Config, int8s map[string][]int8, int32s map[stri
 }
 
 // check verifies one operation's shapes and arrays.
-func (op *QOp) check(p *Program, last bool, cfg *Config, int8s map[string][]int8, int32s map[string][]int32, f32s map[string][]float32) error {
+func (op *QOp) check(p *Program, last bool, cfg *arch.Config, int8s map[string][]int8, int32s map[string][]int32, f32s map[string][]float32) error {
 	in, out := &p.Tensors[op.In[0]], &p.Tensors[op.Out]
 	c, ic := out.Channels, in.Channels
 	half := (in.Side-1)/2 + 1
@@ -230,7 +231,7 @@ func (op *QOp) check(p *Program, last bool, cfg *Config, int8s map[string][]int8
 		k, v := &p.Tensors[op.In[1]], &p.Tensors[op.In[2]]
 		if op.Heads < 1 || op.DimHead < 1 || op.Heads*op.DimHead != c || ic != c || k.Channels != c || v.Channels != c ||
 			in.Side != out.Side || k.Side != out.Side || v.Side != out.Side || op.Softmax == nil ||
-			op.Form != PreSoftmax && op.Form != PostSoftmax {
+			op.Form != arch.PreSoftmax && op.Form != arch.PostSoftmax {
 			return errors.New("shape or parameters")
 		}
 		if in.ZeroPoint != 0 || k.ZeroPoint != 0 || v.ZeroPoint != 0 {

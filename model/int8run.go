@@ -8,6 +8,7 @@ import (
 
 	"github.com/coatnet-edge/coatnet-edge/arm64"
 	"github.com/coatnet-edge/coatnet-edge/internal/parallel"
+	"github.com/coatnet-edge/coatnet-edge/model/arch"
 )
 
 // Int8Net runs a quantized program with the kernels of package arm64.
@@ -19,7 +20,7 @@ import (
 type Int8Net struct {
 	engine
 	prog   *Program
-	cfg    Config
+	cfg    arch.Config
 	input  []float32
 	ops    []int8Op
 	vals   [][]int8 // per tensor; tensors whose lives do not overlap share memory
@@ -58,7 +59,7 @@ type int8Op struct {
 }
 
 // newInt8Net prepares a validated program. threads <= 0 uses every CPU.
-func newInt8Net(cfg Config, prog *Program, int8s map[string][]int8, int32s map[string][]int32, f32s map[string][]float32, threads int, keepAll bool) *Int8Net {
+func newInt8Net(cfg arch.Config, prog *Program, int8s map[string][]int8, int32s map[string][]int32, f32s map[string][]float32, threads int, keepAll bool) *Int8Net {
 	n := &Int8Net{prog: prog, cfg: cfg}
 	n.pool = parallel.New(threads)
 	th := n.pool.Threads()
@@ -221,7 +222,7 @@ func (p *Program) tensorPlan(keepAll bool) (buf, size []int) {
 // need is what newInt8Net allocates for a validated program, and the work
 // of one inference: convolution, depthwise, attention and logits
 // multiply-accumulates, counted as Config.LayerCosts counts them.
-func (p *Program) need(cfg *Config) Need {
+func (p *Program) need(cfg *arch.Config) Need {
 	var nd Need
 	_, size := p.tensorPlan(false)
 	for _, s := range size {
@@ -480,7 +481,7 @@ func (o *int8Op) attention(worker, lo, hi int) {
 	vsum, vbias := n.vsum[worker][:d], n.vbias[worker][:d]
 	tmp := n.attnTmp[worker][:2*np]
 	zp := o.Softmax.ZeroPoint
-	post := o.Form == PostSoftmax
+	post := o.Form == arch.PostSoftmax
 	for h := lo; h < hi; h++ {
 		// Keys and values are the weight operand of their products, which
 		// the kernels take in [-127, 127] (a pair of -128 x -128 products

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/coatnet-edge/coatnet-edge/arm64"
+	"github.com/coatnet-edge/coatnet-edge/model/arch"
 	"github.com/coatnet-edge/coatnet-edge/model/modelfile"
 )
 
@@ -53,7 +54,7 @@ func attentionModel(side int) *Int8Model {
 	}
 	sm := arm64.NewSoftmaxParams(0.05*0.05, 255, -128)
 	md.Program.Ops = append(md.Program.Ops,
-		QOp{Name: "attn", Kind: OpAttention, In: []TensorID{1, 2, 3}, Out: 4, Heads: 1, DimHead: 1, Form: PreSoftmax,
+		QOp{Name: "attn", Kind: OpAttention, In: []TensorID{1, 2, 3}, Out: 4, Heads: 1, DimHead: 1, Form: arch.PreSoftmax,
 			Softmax: &sm, Mult: 1 << 30, Shift: -8},
 		QOp{Name: "pool", Kind: OpMean, In: []TensorID{4}, Out: 5, Mult: 1 << 30, Shift: 1},
 		QOp{Name: "logits", Kind: OpLogits, In: []TensorID{5}, Out: 6})
@@ -161,7 +162,7 @@ func TestSmallAttentionModelRuns(t *testing.T) {
 	}
 	defer e.Close()
 	for i := range e.Input() {
-		e.Input()[i] = float32(SeededUniform(5, uint64(i)))
+		e.Input()[i] = float32(arch.SeededUniform(5, uint64(i)))
 	}
 	if got := len(e.Run()); got != 10 {
 		t.Fatalf("%d logits", got)
@@ -211,7 +212,7 @@ func TestHostileFloatIsRefused(t *testing.T) {
 	md := m.Metadata
 	m.Close()
 	md.Config.ImgSize, md.Preprocess.Size = 4096, 4096
-	hostile := &Model{Metadata: md, Weights: SyntheticWeights(&md.Config, 1)}
+	hostile := &Model{Metadata: md, Weights: arch.SyntheticWeights(&md.Config, 1)}
 	path := filepath.Join(t.TempDir(), "hostile.coatnet")
 	if err := hostile.Save(path); err != nil {
 		t.Fatal(err)
@@ -242,12 +243,12 @@ func TestHostileFloatIsRefused(t *testing.T) {
 // size, is far within the limits as a float model, with every CPU and
 // with 16 threads.
 func TestLimitsAdmitEveryArch(t *testing.T) {
-	for _, name := range ArchNames() {
-		cfg, err := Arch(name)
+	for _, name := range arch.ArchNames() {
+		cfg, err := arch.Arch(name)
 		if err != nil {
 			t.Fatal(err)
 		}
-		need := cfg.FloatNeed()
+		need := FloatNeed(&cfg)
 		for _, threads := range []int{0, 16} {
 			if err := need.Check(threads); err != nil {
 				t.Errorf("%s, %d threads: %v", name, threads, err)

@@ -1,6 +1,10 @@
 package model
 
-import "time"
+import (
+	"time"
+
+	"github.com/coatnet-edge/coatnet-edge/model/arch"
+)
 
 // LayerTime is one layer's share of the runs since timing was enabled.
 type LayerTime struct {
@@ -69,7 +73,7 @@ func (n *FloatNet) LayerTimes() []LayerTime {
 		case i == len(costs)-1:
 			kind = "head"
 		case i > 0:
-			kind = map[byte]string{BlockConv: "mbconv", BlockTransformer: "transformer"}[n.blocks[i-1].block().Kind]
+			kind = map[byte]string{arch.BlockConv: "mbconv", arch.BlockTransformer: "transformer"}[n.blocks[i-1].block().Kind]
 		}
 		out[i] = LayerTime{Name: c.Name, Kind: kind, MACs: c.MACs}
 		if n.layerTimes != nil {

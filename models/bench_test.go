@@ -7,6 +7,7 @@ import (
 
 	"github.com/coatnet-edge/coatnet-edge/internal/testing/benchmodel"
 	"github.com/coatnet-edge/coatnet-edge/model"
+	"github.com/coatnet-edge/coatnet-edge/model/arch"
 )
 
 // BenchmarkForward compares the float and int8 engines, 1 and 2 threads,
@@ -30,7 +31,7 @@ func BenchmarkForward(b *testing.B) {
 		b.Fatal(err)
 	}
 	nanoFloat := &model.Model{Metadata: nanoInt8.Metadata,
-		Weights: model.SyntheticWeights(&nanoInt8.Config, 1)}
+		Weights: arch.SyntheticWeights(&nanoInt8.Config, 1)}
 	nanoFloat.Kind = model.KindFloat32
 	for _, m := range []struct {
 		name        string
@@ -52,7 +53,7 @@ func BenchmarkForward(b *testing.B) {
 					}
 					defer e.Close()
 					for i := range e.Input() {
-						e.Input()[i] = float32(model.SeededUniform(3, uint64(i)))
+						e.Input()[i] = float32(arch.SeededUniform(3, uint64(i)))
 					}
 					e.Run()
 					b.ReportAllocs()

@@ -9,6 +9,7 @@ import (
 
 	"github.com/coatnet-edge/coatnet-edge/arm64"
 	"github.com/coatnet-edge/coatnet-edge/model"
+	"github.com/coatnet-edge/coatnet-edge/model/arch"
 )
 
 // Arrays are a program's array parameters by name (op name + "/" + role).
@@ -283,7 +284,7 @@ func buildAttention(q *model.QOp, op *model.Op, tensors []model.QTensor, a *Arra
 	logitScale := sq * sk
 	table := make([]int32, len(op.RelTable))
 	var steps, zp int32 = 255, -128
-	if op.Form == model.PostSoftmax {
+	if op.Form == arch.PostSoftmax {
 		lo, hi := 0.0, 1.0
 		for _, b := range op.RelTable {
 			lo, hi = min(lo, float64(b)), max(hi, 1+float64(b))

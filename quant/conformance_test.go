@@ -9,6 +9,7 @@ import (
 
 	"github.com/coatnet-edge/coatnet-edge/internal/testing/conformance"
 	"github.com/coatnet-edge/coatnet-edge/model"
+	"github.com/coatnet-edge/coatnet-edge/model/arch"
 )
 
 // caseCalibration makes inputs with the conformance formula and seeds other
@@ -56,7 +57,7 @@ func TestNanoConformanceCosine(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := &model.Model{Metadata: model.Metadata{Kind: model.KindFloat32, Name: c.Name, Config: cfg,
-		Labels: model.DefaultLabels(cfg.NumClasses), Preprocess: tinyModel(t, "coatnet_nano_rw", model.PreSoftmax).Preprocess},
+		Labels: model.DefaultLabels(cfg.NumClasses), Preprocess: tinyModel(t, "coatnet_nano_rw", arch.PreSoftmax).Preprocess},
 		Weights: sd}
 	m.Preprocess.Size = cfg.ImgSize
 	cal := caseCalibration{c: c, seeds: []uint64{101, 102, 103, 104, 105, 106, 107, 108}}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/coatnet-edge/coatnet-edge/model"
+	"github.com/coatnet-edge/coatnet-edge/model/arch"
 	"github.com/coatnet-edge/coatnet-edge/model/modelfile"
 )
 
@@ -15,7 +16,7 @@ import (
 // loading must fail with an error or give a model whose engine runs, never
 // panic. The checksums keep FuzzParse from reaching this far.
 func FuzzInt8Description(f *testing.F) {
-	qm, _, err := Quantize(context.Background(), tinyModel(f, "coatnet_nano_rw", model.PostSoftmax),
+	qm, _, err := Quantize(context.Background(), tinyModel(f, "coatnet_nano_rw", arch.PostSoftmax),
 		synthCal{n: 2, size: 64, ch: 3, seed: 1}, Options{Threads: 1})
 	if err != nil {
 		f.Fatal(err)
@@ -62,7 +63,7 @@ func FuzzInt8Description(f *testing.F) {
 // program to an arbitrary value: validation must reject it or the engine
 // must run it, never panic.
 func FuzzInt8Program(f *testing.F) {
-	qm, _, err := Quantize(context.Background(), tinyModel(f, "coatnet_0_rw", model.PreSoftmax),
+	qm, _, err := Quantize(context.Background(), tinyModel(f, "coatnet_0_rw", arch.PreSoftmax),
 		synthCal{n: 2, size: 64, ch: 3, seed: 1}, Options{Threads: 1})
 	if err != nil {
 		f.Fatal(err)

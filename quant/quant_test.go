@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/coatnet-edge/coatnet-edge/model"
+	"github.com/coatnet-edge/coatnet-edge/model/arch"
 	"github.com/coatnet-edge/coatnet-edge/preprocess"
 )
 
@@ -24,7 +25,7 @@ func (s synthCal) Input(i int, dst []float32) error {
 	for j := range dst {
 		p := j % (s.size * s.size)
 		y, x := p/s.size, p%s.size
-		dst[j] = float32(1.2*model.SeededUniform(s.seed+uint64(i), uint64(j/8)) + 0.3*float64((x+y)%7)/7)
+		dst[j] = float32(1.2*arch.SeededUniform(s.seed+uint64(i), uint64(j/8)) + 0.3*float64((x+y)%7)/7)
 	}
 	return nil
 }
@@ -35,19 +36,19 @@ func (s synthCal) Input(i int, dst []float32) error {
 // head with tanh (coatnet_0), in both attention forms.
 var variants = []struct {
 	arch string
-	form model.AttentionForm
+	form arch.AttentionForm
 }{
-	{"coatnet_nano_rw", model.PreSoftmax},
-	{"coatnet_nano_rw", model.PostSoftmax},
-	{"coatnet_0_rw", model.PreSoftmax},
-	{"coatnet_bn_0_rw", model.PreSoftmax},
-	{"coatnet_rmlp_1_rw", model.PostSoftmax},
-	{"coatnet_0", model.PreSoftmax},
+	{"coatnet_nano_rw", arch.PreSoftmax},
+	{"coatnet_nano_rw", arch.PostSoftmax},
+	{"coatnet_0_rw", arch.PreSoftmax},
+	{"coatnet_bn_0_rw", arch.PreSoftmax},
+	{"coatnet_rmlp_1_rw", arch.PostSoftmax},
+	{"coatnet_0", arch.PreSoftmax},
 }
 
-func tinyModel(t testing.TB, arch string, form model.AttentionForm) *model.Model {
+func tinyModel(t testing.TB, name string, form arch.AttentionForm) *model.Model {
 	t.Helper()
-	cfg, err := model.Arch(arch)
+	cfg, err := arch.Arch(name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +59,7 @@ func tinyModel(t testing.TB, arch string, form model.AttentionForm) *model.Model
 	cfg.EmbedDim, cfg.Depths, cfg.StemWidth = [4]int{16, 32, 64, 64}, [4]int{1, 2, 2, 1}, [2]int{8, 16}
 	return &model.Model{Metadata: model.Metadata{Kind: model.KindFloat32, Name: "tiny", Config: cfg,
 		Labels: model.DefaultLabels(10), Preprocess: preprocess.TimmDefault(64, 0.9)},
-		Weights: model.SyntheticWeights(&cfg, 3)}
+		Weights: arch.SyntheticWeights(&cfg, 3)}
 }
 
 func TestQuantizeTiny(t *testing.T) {

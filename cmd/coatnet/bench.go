@@ -17,6 +17,7 @@ import (
 	"github.com/coatnet-edge/coatnet-edge/internal/cpuinfo"
 	"github.com/coatnet-edge/coatnet-edge/internal/rss"
 	"github.com/coatnet-edge/coatnet-edge/model"
+	"github.com/coatnet-edge/coatnet-edge/model/arch"
 )
 
 // benchRun is the measurement at one thread count.
@@ -139,7 +140,7 @@ are compared; --json prints everything for machines.`,
 // benchInput is a fixed, repeatable input in the normalised range.
 func benchInput(dst []float32) {
 	for i := range dst {
-		dst[i] = float32(1.5 * model.SeededUniform(20261127, uint64(i)))
+		dst[i] = float32(1.5 * arch.SeededUniform(20261127, uint64(i)))
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/coatnet-edge/coatnet-edge/internal/boundedio"
 	"github.com/coatnet-edge/coatnet-edge/model"
+	"github.com/coatnet-edge/coatnet-edge/model/arch"
 	"github.com/coatnet-edge/coatnet-edge/model/checkpoint"
 	"github.com/coatnet-edge/coatnet-edge/preprocess"
 )
@@ -65,7 +66,7 @@ inflated.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.arch, "arch", "", "timm model name, e.g. coatnet_nano_rw_224 (one of: "+strings.Join(model.ArchNames(), ", ")+")")
+	f.StringVar(&o.arch, "arch", "", "timm model name, e.g. coatnet_nano_rw_224 (one of: "+strings.Join(arch.ArchNames(), ", ")+")")
 	f.StringVar(&o.configFile, "config", "", "JSON file with a complete architecture config instead of --arch")
 	f.StringVarP(&o.output, "output", "o", "", "model file to write (required)")
 	f.StringVar(&o.labelsFile, "labels", "", "text file with one class label per line (default: class numbers)")
@@ -149,7 +150,7 @@ func runConvert(cmd *cobra.Command, ckptPath string, o *convertOptions) error {
 	if err != nil {
 		return err
 	}
-	weights, err := model.ImportStateDict(&cfg, sd)
+	weights, err := arch.ImportStateDict(&cfg, sd)
 	if err != nil {
 		return fmt.Errorf("%s: %w", ckptPath, err)
 	}
@@ -200,14 +201,14 @@ const checkpointSlack = 64 << 20
 // plus checkpointSlack; params is that count. Where cfg is not yet a valid
 // architecture it leaves checkpoint.DefaultMaxBytes (params 0), and the
 // config's own error follows.
-func checkpointLimit(cfg model.Config) (limit, params int64) {
+func checkpointLimit(cfg arch.Config) (limit, params int64) {
 	c := cfg
 	c.NumClasses, c.InChans = max(c.NumClasses, 1), max(c.InChans, 1)
 	if c.Validate() != nil {
 		return checkpoint.DefaultMaxBytes, 0
 	}
 	for _, p := range c.Params() {
-		params += int64(model.Numel(p.Shape))
+		params += int64(arch.Numel(p.Shape))
 	}
 	return min(2*4*params+checkpointSlack, checkpoint.DefaultMaxBytes), params
 }
@@ -221,8 +222,8 @@ const (
 	maxArchConfigBytes = 1 << 20
 )
 
-func convertConfig(cmd *cobra.Command, o *convertOptions) (model.Config, error) {
-	var cfg model.Config
+func convertConfig(cmd *cobra.Command, o *convertOptions) (arch.Config, error) {
+	var cfg arch.Config
 	switch {
 	case o.configFile != "" && o.arch != "":
 		return cfg, errors.New("give --arch or --config, not both")
@@ -238,11 +239,11 @@ func convertConfig(cmd *cobra.Command, o *convertOptions) (model.Config, error) 
 		}
 	case o.arch != "":
 		var err error
-		if cfg, err = model.Arch(o.arch); err != nil {
+		if cfg, err = arch.Arch(o.arch); err != nil {
 			return cfg, err
 		}
 	default:
-		return cfg, errors.New("--arch is required (or --config); known architectures: " + strings.Join(model.ArchNames(), ", "))
+		return cfg, errors.New("--arch is required (or --config); known architectures: " + strings.Join(arch.ArchNames(), ", "))
 	}
 	var errs []error
 	fixed := func(flag string, v []int, dst []int) {
@@ -265,7 +266,7 @@ func convertConfig(cmd *cobra.Command, o *convertOptions) (model.Config, error) 
 		cfg.HeadHiddenSize = o.headHidden
 	}
 	if o.attention != "" {
-		cfg.Attention = model.AttentionForm(o.attention)
+		cfg.Attention = arch.AttentionForm(o.attention)
 	}
 	if o.arch != "" && (o.embedDim != nil || o.depths != nil || o.stemWidth != nil) {
 		cfg.Arch = o.arch + " (custom)"
@@ -275,10 +276,10 @@ func convertConfig(cmd *cobra.Command, o *convertOptions) (model.Config, error) 
 
 // convertPreprocess fills the preprocessing recipe from the flags and the
 // arch's timm defaults.
-func convertPreprocess(o *convertOptions, cfg *model.Config) (preprocess.Spec, error) {
+func convertPreprocess(o *convertOptions, cfg *arch.Config) (preprocess.Spec, error) {
 	cropPct := o.cropPct
 	if cropPct == 0 {
-		cropPct = model.ArchCropPct(strings.TrimSuffix(o.arch, " (custom)"))
+		cropPct = arch.ArchCropPct(strings.TrimSuffix(o.arch, " (custom)"))
 	}
 	spec := preprocess.TimmDefault(cfg.ImgSize, cropPct)
 	spec.CropMode = preprocess.CropMode(o.cropMode)

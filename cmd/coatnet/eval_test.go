@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/coatnet-edge/coatnet-edge/dataset"
-	"github.com/coatnet-edge/coatnet-edge/model"
+	"github.com/coatnet-edge/coatnet-edge/model/arch"
 )
 
 // writeFashionLike writes n 28x28 IDX test images with labels into dir.
@@ -44,14 +44,14 @@ func writeIDXSplit(t *testing.T, dir, prefix string, n int) {
 // greyModel converts synthetic weights of a small 64x64 grey 10-class model.
 func greyModel(t *testing.T, dir string) string {
 	t.Helper()
-	cfg, err := model.Arch("coatnet_nano_rw")
+	cfg, err := arch.Arch("coatnet_nano_rw")
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.ImgSize, cfg.InChans, cfg.NumClasses = 64, 1, 10
 	cfg.EmbedDim, cfg.Depths, cfg.StemWidth = [4]int{16, 32, 32, 64}, [4]int{1, 1, 1, 1}, [2]int{8, 16}
 	ckpt := filepath.Join(dir, "grey.safetensors")
-	writeSafetensors(t, ckpt, model.SyntheticWeights(&cfg, 8))
+	writeSafetensors(t, ckpt, arch.SyntheticWeights(&cfg, 8))
 	labels := filepath.Join(dir, "labels.txt")
 	os.WriteFile(labels, []byte(strings.Join(dataset.FashionMNISTLabels, "\n")), 0o644)
 	out := filepath.Join(dir, "grey.coatnet")

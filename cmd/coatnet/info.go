@@ -17,10 +17,11 @@ import (
 	"github.com/coatnet-edge/coatnet-edge/internal/cpuinfo"
 	"github.com/coatnet-edge/coatnet-edge/internal/termtext"
 	"github.com/coatnet-edge/coatnet-edge/model"
+	"github.com/coatnet-edge/coatnet-edge/model/arch"
 )
 
 func newInfoCmd() *cobra.Command {
-	var arch string
+	var archName string
 	var imgSize int
 	var asJSON bool
 	cmd := &cobra.Command{
@@ -38,7 +39,7 @@ without weights.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			out := cmd.OutOrStdout()
 			switch {
-			case len(args) == 1 && arch != "":
+			case len(args) == 1 && archName != "":
 				return errors.New("give a model file or --arch, not both")
 			case len(args) == 1:
 				m, err := model.Open(args[0])
@@ -56,8 +57,8 @@ without weights.`,
 				if q, ok := m.(*model.Int8Model); ok {
 					printProgram(out, q)
 				}
-			case arch != "":
-				cfg, err := model.Arch(arch)
+			case archName != "":
+				cfg, err := arch.Arch(archName)
 				if err != nil {
 					return err
 				}
@@ -78,7 +79,7 @@ without weights.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&arch, "arch", "", "describe a timm architecture instead of a file")
+	cmd.Flags().StringVar(&archName, "arch", "", "describe a timm architecture instead of a file")
 	cmd.Flags().IntVar(&imgSize, "img-size", 0, "with --arch: the input size")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON for machines")
 	return cmd
@@ -112,7 +113,7 @@ func printFile(w io.Writer, path string, a model.Any) {
 		esc(p.Colour), esc(p.Interpolation), p.ResizeTarget(), esc(p.CropMode), p.Size, p.CropPct, p.Mean, p.Std, p.Invert)
 }
 
-func printArch(w io.Writer, c *model.Config) {
+func printArch(w io.Writer, c *arch.Config) {
 	fmt.Fprintf(w, "Architecture %s\n", esc(c.Arch))
 	fmt.Fprintf(w, "  input      %d x %d x %d, %d classes\n", c.InChans, c.ImgSize, c.ImgSize, c.NumClasses)
 	fmt.Fprintf(w, "  stem       %d, %d   stages %v x %v   blocks %v\n", c.StemWidth[0], c.StemWidth[1], c.EmbedDim, c.Depths, c.BlockTypes)
@@ -215,19 +216,19 @@ func printProgram(w io.Writer, m *model.Int8Model) {
 
 // writeInfoJSON prints the config (and, for a file, its description) with
 // the cost breakdown and CPU features.
-func writeInfoJSON(w io.Writer, cfg *model.Config, m model.Any) error {
+func writeInfoJSON(w io.Writer, cfg *arch.Config, m model.Any) error {
 	type file struct {
 		Version uint32 `json:"format_version"`
 		Size    int64  `json:"size"`
 		Mapped  bool   `json:"mapped"`
 	}
 	out := struct {
-		Config *model.Config     `json:"config,omitempty"`
+		Config *arch.Config      `json:"config,omitempty"`
 		Model  *model.Metadata   `json:"model,omitempty"`
 		File   *file             `json:"file,omitempty"`
 		Need   *model.Need       `json:"need,omitempty"`
-		Costs  []model.Cost      `json:"costs"`
-		Total  model.Cost        `json:"total"`
+		Costs  []arch.Cost       `json:"costs"`
+		Total  arch.Cost         `json:"total"`
 		CPU    []cpuinfo.Feature `json:"cpu_features"`
 		GOARCH string            `json:"goarch"`
 	}{Costs: cfg.Costs(), Total: cfg.TotalCost(), CPU: cpuinfo.Features(), GOARCH: runtime.GOARCH}

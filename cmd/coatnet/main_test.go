@@ -17,7 +17,7 @@ import (
 	"testing"
 
 	"github.com/coatnet-edge/coatnet-edge/internal/testing/conformance"
-	"github.com/coatnet-edge/coatnet-edge/model"
+	"github.com/coatnet-edge/coatnet-edge/model/arch"
 )
 
 // run executes the CLI in-process and returns stdout, stderr and the error.
@@ -227,7 +227,7 @@ func TestHelpHasExamples(t *testing.T) {
 }
 
 // writeSafetensors writes float32 tensors in the safetensors format.
-func writeSafetensors(t *testing.T, path string, tensors map[string]model.Tensor) {
+func writeSafetensors(t *testing.T, path string, tensors map[string]arch.Tensor) {
 	t.Helper()
 	header := map[string]any{}
 	var data []byte
@@ -260,7 +260,7 @@ func writeSafetensors(t *testing.T, path string, tensors map[string]model.Tensor
 // negative must swap roles, so their results differ, while the same picture
 // in colour and in grey gives the same answer.
 func TestGreyInvertedModel(t *testing.T) {
-	cfg, err := model.Arch("coatnet_nano_rw")
+	cfg, err := arch.Arch("coatnet_nano_rw")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,7 +268,7 @@ func TestGreyInvertedModel(t *testing.T) {
 	cfg.EmbedDim, cfg.Depths, cfg.StemWidth = [4]int{16, 32, 32, 64}, [4]int{1, 1, 1, 1}, [2]int{8, 16}
 	dir := t.TempDir()
 	ckpt := filepath.Join(dir, "grey.safetensors")
-	writeSafetensors(t, ckpt, model.SyntheticWeights(&cfg, 4))
+	writeSafetensors(t, ckpt, arch.SyntheticWeights(&cfg, 4))
 	out := filepath.Join(dir, "grey.coatnet")
 	_, stderr, err := run(t, "convert", ckpt, "-o", out, "--arch", "coatnet_nano_rw", "--img-size", "32",
 		"--embed-dim", "16,32,32,64", "--depths", "1,1,1,1", "--stem-width", "8,16",

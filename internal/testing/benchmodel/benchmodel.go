@@ -2,7 +2,7 @@
 // arm64 instruction counts (make bench-arm64, tools/armbench) and the
 // whole-model implementation tests run: the float model of one of timm's
 // conformance cases (its weights rebuilt from the case's seeded formula),
-// or [model.SyntheticWeights] where the case is absent, quantized with
+// or [arch.SyntheticWeights] where the case is absent, quantized with
 // package quant on a few inputs made with the case formula and seeds other
 // than the case's own (as quant's conformance test does).
 package benchmodel
@@ -16,6 +16,7 @@ import (
 
 	"github.com/coatnet-edge/coatnet-edge/internal/testing/conformance"
 	"github.com/coatnet-edge/coatnet-edge/model"
+	"github.com/coatnet-edge/coatnet-edge/model/arch"
 	"github.com/coatnet-edge/coatnet-edge/preprocess"
 	"github.com/coatnet-edge/coatnet-edge/quant"
 )
@@ -63,7 +64,7 @@ func (c calibration) Input(i int, dst []float32) error {
 
 // Input fills dst (CHW) with calibration input i of the formula: what
 // Build calibrated on for i < Options.Calib, fresh inputs after that.
-func Input(cfg *model.Config, i int, dst []float32) {
+func Input(cfg *arch.Config, i int, dst []float32) {
 	in := formulaInput(cfg)
 	c := calibration{in: in, seeds: []uint64{101 + uint64(i)}}
 	if err := c.Input(0, dst); err != nil {
@@ -72,7 +73,7 @@ func Input(cfg *model.Config, i int, dst []float32) {
 }
 
 // formulaInput is the input tensor of the conformance formula for cfg.
-func formulaInput(cfg *model.Config) conformance.Tensor {
+func formulaInput(cfg *arch.Config) conformance.Tensor {
 	return conformance.Tensor{Key: "input", Shape: []int{1, cfg.InChans, cfg.ImgSize, cfg.ImgSize}, Seed: "1", Scale: 2}
 }
 
@@ -92,8 +93,8 @@ func Build(ctx context.Context, opt Options) (*model.Int8Model, string, error) {
 		opt.Calib = 4
 	}
 	var (
-		cfg    model.Config
-		w      map[string]model.Tensor
+		cfg    arch.Config
+		w      map[string]arch.Tensor
 		source string
 		err    error
 	)
@@ -113,14 +114,14 @@ func Build(ctx context.Context, opt Options) (*model.Int8Model, string, error) {
 	} else if opt.RequireCase {
 		return nil, "", statErr
 	} else {
-		if cfg, err = model.Arch(opt.Arch); err != nil {
+		if cfg, err = arch.Arch(opt.Arch); err != nil {
 			return nil, "", err
 		}
 		cfg.ImgSize = opt.ImgSize
 		if err := cfg.Validate(); err != nil {
 			return nil, "", err
 		}
-		w = model.SyntheticWeights(&cfg, 1)
+		w = arch.SyntheticWeights(&cfg, 1)
 		source = fmt.Sprintf("%s at %d, synthetic weights (no %s)", opt.Arch, opt.ImgSize, dir)
 	}
 	m := &model.Model{Metadata: model.Metadata{Kind: model.KindFloat32, Name: cfg.Arch, Config: cfg,

@@ -6,6 +6,7 @@ import (
 
 	"github.com/coatnet-edge/coatnet-edge/internal/testing/implcheck"
 	"github.com/coatnet-edge/coatnet-edge/model"
+	"github.com/coatnet-edge/coatnet-edge/model/arch"
 	"github.com/coatnet-edge/coatnet-edge/preprocess"
 	"github.com/coatnet-edge/coatnet-edge/quant"
 )
@@ -38,8 +39,8 @@ func TestNano64(t *testing.T) {
 // that every attention grid (8x8 and 4x4) runs the NEON softmax (grids
 // under 4x4 run the reference).
 func TestTiny128(t *testing.T) {
-	for _, form := range []model.AttentionForm{model.PreSoftmax, model.PostSoftmax} {
-		cfg, err := model.Arch("coatnet_nano_rw_224")
+	for _, form := range []arch.AttentionForm{arch.PreSoftmax, arch.PostSoftmax} {
+		cfg, err := arch.Arch("coatnet_nano_rw_224")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -47,7 +48,7 @@ func TestTiny128(t *testing.T) {
 		cfg.EmbedDim, cfg.Depths, cfg.StemWidth = [4]int{16, 32, 64, 64}, [4]int{1, 1, 2, 1}, [2]int{8, 16}
 		m := &model.Model{Metadata: model.Metadata{Kind: model.KindFloat32, Name: "tiny128", Config: cfg,
 			Labels: model.DefaultLabels(10), Preprocess: preprocess.TimmDefault(128, 0.95)},
-			Weights: model.SyntheticWeights(&cfg, 5)}
+			Weights: arch.SyntheticWeights(&cfg, 5)}
 		cal := calibration{in: formulaInput(&cfg), name: "formula", seeds: []uint64{1}}
 		qm, _, err := quant.Quantize(context.Background(), m, cal, quant.Options{Threads: 2, MeasureImages: 1})
 		if err != nil {

@@ -12,8 +12,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"testing"
 
-	"github.com/coatnet-edge/coatnet-edge/model"
+	"github.com/coatnet-edge/coatnet-edge/model/arch"
 )
 
 // Tensor is a generated tensor: element i is Value(Seed, i, Offset, Scale).
@@ -106,8 +107,8 @@ func Load(dir string) (*Case, error) {
 }
 
 // Config builds the model configuration the case was made with.
-func (c *Case) Config() (model.Config, error) {
-	cfg, err := model.Arch(c.TimmModel)
+func (c *Case) Config() (arch.Config, error) {
+	cfg, err := arch.Arch(c.TimmModel)
 	if err != nil {
 		return cfg, err
 	}
@@ -186,24 +187,46 @@ func (t *Tensor) Generate() ([]float32, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tensor %s: seed %q: %w", t.Key, t.Seed, err)
 	}
-	out := make([]float32, model.Numel(t.Shape))
+	out := make([]float32, arch.Numel(t.Shape))
 	for i := range out {
 		// float64(...) stops arm64 from fusing the multiply-add, which would
 		// round differently from the Python generator.
-		out[i] = float32(t.Offset + float64(t.Scale*model.SeededUniform(seed, uint64(i))))
+		out[i] = float32(t.Offset + float64(t.Scale*arch.SeededUniform(seed, uint64(i))))
 	}
 	return out, nil
 }
 
 // StateDict rebuilds every parameter of the case.
-func (c *Case) StateDict() (map[string]model.Tensor, error) {
-	sd := make(map[string]model.Tensor, len(c.Params))
+func (c *Case) StateDict() (map[string]arch.Tensor, error) {
+	sd := make(map[string]arch.Tensor, len(c.Params))
 	for _, p := range c.Params {
 		d, err := p.Generate()
 		if err != nil {
 			return nil, err
 		}
-		sd[p.Key] = model.Tensor{Shape: p.Shape, Data: d}
+		sd[p.Key] = arch.Tensor{Shape: p.Shape, Data: d}
 	}
 	return sd, nil
+}
+
+// Shared reads the cases of Dir for a test. Without the folder the test is
+// skipped, except in CI, where missing reference data is a failure; an
+// empty folder always fails.
+func Shared(t testing.TB) []*Case {
+	t.Helper()
+	dir := Dir()
+	if _, err := os.Stat(dir); os.IsNotExist(err) {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("conformance folder %s is missing (set COATNET_CONFORMANCE)", dir)
+		}
+		t.Skipf("conformance folder %s is missing; set COATNET_CONFORMANCE to run timm conformance", dir)
+	}
+	cases, err := LoadAll(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cases) == 0 {
+		t.Fatalf("conformance folder %s holds no cases", dir)
+	}
+	return cases
 }

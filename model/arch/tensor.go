@@ -1,4 +1,4 @@
-package model
+package arch
 
 // Tensor is a float32 tensor in row-major (PyTorch) order.
 type Tensor struct {

@@ -1,4 +1,4 @@
-package model
+package arch
 
 import "strings"
 
@@ -69,7 +69,7 @@ func (c *Config) LayerCosts() []Cost {
 func (c *Config) Costs() []Cost {
 	out := []Cost{{Name: "stem"}}
 	for s := range 4 {
-		out = append(out, Cost{Name: stageNames[s]})
+		out = append(out, Cost{Name: StageNames[s]})
 	}
 	out = append(out, Cost{Name: "head"})
 	for _, l := range c.LayerCosts() {

@@ -1,4 +1,4 @@
-package model
+package arch
 
 import (
 	"fmt"
@@ -234,3 +234,7 @@ func (c *Config) seParams(s *schema, p string, b Block) {
 	s.add(p+"fc2.weight", b.Mid, b.SE, 1, 1)
 	s.add(p+"fc2.bias", b.Mid)
 }
+
+// StageNames are timm's module names of the four stages (the taps of the
+// float reference and the cost table use them).
+var StageNames = [4]string{"stages.0", "stages.1", "stages.2", "stages.3"}

@@ -1,7 +1,9 @@
-// Package model holds the CoAtNet architecture: its configurations (the
-// whole timm coatnet family plus custom ones), the parameters each one
-// needs, the float32 reference forward pass and the project's model file.
-package model
+// Package arch is the CoAtNet architecture as timm defines it: the
+// configurations of the whole coatnet family plus custom ones, the blocks
+// and parameters (the checkpoint schema: names and shapes of every weight)
+// each one needs, its MAC and parameter counts, and the import of a
+// checkpoint's state dict into those weights. It computes nothing.
+package arch
 
 import (
 	"errors"

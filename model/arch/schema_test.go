@@ -1,16 +1,17 @@
-package model_test
+package arch_test
 
 import (
 	"slices"
 	"testing"
 
-	"github.com/coatnet-edge/coatnet-edge/model"
+	"github.com/coatnet-edge/coatnet-edge/internal/testing/conformance"
+	"github.com/coatnet-edge/coatnet-edge/model/arch"
 )
 
 // TestParamsMatchTimm checks the derived schema against the state dicts
 // timm produced for every conformance case: same names, shapes and order.
 func TestParamsMatchTimm(t *testing.T) {
-	cases := loadCases(t)
+	cases := conformance.Shared(t)
 	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {
 			cfg, err := c.Config()
@@ -23,7 +24,7 @@ func TestParamsMatchTimm(t *testing.T) {
 			}
 			for i := range min(len(got), len(c.Params)) {
 				if got[i].Name != c.Params[i].Key || !slices.Equal(got[i].Shape, c.Params[i].Shape) {
-					t.Fatalf("param %d: got %v, timm has %s %s", i, got[i], c.Params[i].Key, model.ShapeString(c.Params[i].Shape))
+					t.Fatalf("param %d: got %v, timm has %s %s", i, got[i], c.Params[i].Key, arch.ShapeString(c.Params[i].Shape))
 				}
 			}
 		})
