@@ -490,10 +490,9 @@ func newFloatTransformer(cfg *Config, b Block, w weightSource) (*floatTransforme
 	if err != nil {
 		return nil, err
 	}
-	span := 2*b.OutSide - 1
 	keyOffset := make([]int, b.OutSide*b.OutSide)
 	for j := range keyOffset {
-		keyOffset[j] = (j/b.OutSide)*span + j%b.OutSide
+		keyOffset[j] = relPosOffset(j, b.OutSide)
 	}
 	f.attn = attention{heads: b.Heads, d: d, side: b.OutSide, form: cfg.Attention, table: table, keyOffset: keyOffset}
 

@@ -26,7 +26,7 @@ func runGraphAttention(r *GraphRunner, worker int, op *Op, lo, hi int) {
 		tab := op.RelTable[h*span*span : (h+1)*span*span]
 		for i := 0; i < n; i++ {
 			q := qs[i*a+h*d : i*a+h*d+d]
-			base := (i/side+side-1)*span + i%side + side - 1
+			base := relPosBase(i, side)
 			for j := 0; j < n; j++ {
 				k := ks[j*a+h*d : j*a+h*d+d]
 				var s float32
@@ -35,13 +35,13 @@ func runGraphAttention(r *GraphRunner, worker int, op *Op, lo, hi int) {
 				}
 				row[j] = s
 				if op.Form == PreSoftmax {
-					row[j] += tab[base-((j/side)*span+j%side)]
+					row[j] += tab[base-relPosOffset(j, side)]
 				}
 			}
 			softmax(row)
 			if op.Form == PostSoftmax {
 				for j := range row {
-					row[j] += tab[base-((j/side)*span+j%side)]
+					row[j] += tab[base-relPosOffset(j, side)]
 				}
 			}
 			o := out[i*a+h*d : i*a+h*d+d]

@@ -1,7 +1,7 @@
 package model
 
 // OpMean in the float graph runner: each channel's average over the
-// pixels, [P][C] -> [1][C], summed in float64. A task is one channel,
+// pixels, [P][C] -> [1][C], as the float engine's (meanOf). A task is one channel,
 // sixteen at a time.
 func init() {
 	registerGraphOp(OpMean, graphOp{split: splitGraphMean, run: runGraphMean})
@@ -17,10 +17,6 @@ func runGraphMean(r *GraphRunner, _ int, op *Op, lo, hi int) {
 	c := r.g.Tensors[op.Out].Channels
 	n := it.Pixels()
 	for ch := lo; ch < hi; ch++ {
-		var s float64
-		for p := 0; p < n; p++ {
-			s += float64(in[p*c+ch])
-		}
-		out[ch] = float32(s / float64(n))
+		out[ch] = meanOf(in[ch:], n, c)
 	}
 }
