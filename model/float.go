@@ -488,10 +488,9 @@ func newFloatTransformer(cfg *arch.Config, b arch.Block, w weightSource) (*float
 	if err != nil {
 		return nil, err
 	}
-	span := 2*b.OutSide - 1
 	keyOffset := make([]int, b.OutSide*b.OutSide)
 	for j := range keyOffset {
-		keyOffset[j] = (j/b.OutSide)*span + j%b.OutSide
+		keyOffset[j] = relPosOffset(j, b.OutSide)
 	}
 	f.attn = attention{heads: b.Heads, d: d, side: b.OutSide, form: cfg.Attention, table: table, keyOffset: keyOffset}
 

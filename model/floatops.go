@@ -400,12 +400,19 @@ type channelMean struct {
 
 func (m *channelMean) Do(_, lo, hi int) {
 	for c := lo; c < hi; c++ {
-		var s float64
-		for _, v := range m.x[c*m.n : (c+1)*m.n] {
-			s += float64(v)
-		}
-		m.out[c] = float32(s / float64(m.n))
+		m.out[c] = meanOf(m.x[c*m.n:], m.n, 1)
 	}
+}
+
+// meanOf is the average of x[0], x[stride], ... x[(n-1)*stride], summed in
+// float64 in that order: one channel's mean for the float engine (CHW,
+// stride 1) and the graph runner (NHWC, stride C) alike.
+func meanOf(x []float32, n, stride int) float32 {
+	var s float64
+	for p := 0; p < n; p++ {
+		s += float64(x[p*stride])
+	}
+	return float32(s / float64(n))
 }
 
 func (m *channelMean) run(e *engine, channels int, x, out []float32, n int) {
@@ -478,6 +485,13 @@ type attention struct {
 	scores    [][]float32
 }
 
+// relPosBase and relPosOffset index a relative-position table of a side x
+// side map, (2side-1)^2 entries per head in timm's (query - key) order:
+// query i's bias for key j is table[relPosBase(i, side)-relPosOffset(j, side)].
+func relPosBase(i, side int) int { return (i/side+side-1)*(2*side-1) + i%side + side - 1 }
+
+func relPosOffset(j, side int) int { return (j/side)*(2*side-1) + j%side }
+
 func (a *attention) Do(worker, lo, hi int) {
 	n := a.side * a.side
 	span := 2*a.side - 1
@@ -500,8 +514,7 @@ func (a *attention) Do(worker, lo, hi int) {
 					row[j] += qe * kv
 				}
 			}
-			yi, xi := i/a.side, i%a.side
-			base := (yi+a.side-1)*span + xi + a.side - 1
+			base := relPosBase(i, a.side)
 			if a.form == arch.PreSoftmax {
 				for j := range row {
 					row[j] += tab[base-a.keyOffset[j]]

@@ -46,6 +46,14 @@ const (
 	OpLogits    OpKind = "logits"    // final linear layer to float logits
 )
 
+// OpKinds lists every operation kind, in the order above: the one list that
+// each layer's registry (the float graph runner, the int8 engine, the
+// quantizer) is tested against, so a kind added here and forgotten in a
+// layer fails a test.
+func OpKinds() []OpKind {
+	return []OpKind{OpConv, OpDepthwise, OpAct, OpAffine, OpPool, OpMean, OpScale, OpAdd, OpLayerNorm, OpAttention, OpLogits}
+}
+
 // Op is one operation. Float parameters are folded and laid out for NHWC:
 // conv weights are [M][K][K][Cin], depthwise weights [9][C].
 type Op struct {
