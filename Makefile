@@ -264,31 +264,18 @@ else
 endif
 
 # The arm64 cross build links against Debian's arm64 OpenCV 4.6 runtime
-# libraries, downloaded and unpacked into ARM64_SYSROOT, not installed:
-# libopencv-dev cannot be installed for two architectures at once, and
-# installing the arm64 libraries would remove the amd64 ones (GDAL, Qt and
-# others conflict). The headers are the native libopencv-dev's (OpenCV's
-# public headers are the same on every architecture; gocv's customenv tag
-# takes the flags from CGO_*), and the libraries' own dependencies (TBB,
-# GDAL, ...) are the target's package manager's business, hence
-# --allow-shlib-undefined. GOCV_OPENCV lists the modules gocv's C++ calls;
-# one missing fails the link. Their shlibs files give the package's Depends.
-# (As root, apt-get download would try to drop to user _apt, who cannot
-# write here.)
+# libraries, unpacked into ARM64_SYSROOT by packaging/sysroot-arm64.sh (it
+# says why, and how it fetches them without touching the machine's package
+# configuration); the headers are the native libopencv-dev's, and gocv's
+# customenv tag takes the flags from CGO_*. GOCV_OPENCV lists the modules
+# gocv's C++ calls; one missing fails the link. Their shlibs files give the
+# package's Depends.
 GOCV_OPENCV   := core imgproc imgcodecs videoio highgui video objdetect calib3d features2d dnn photo flann
 ARM64_SYSROOT := bin/sysroot-arm64
 APT_CROSS     := gcc-aarch64-linux-gnu g++-aarch64-linux-gnu
 $(ARM64_SYSROOT)/shlibs.local:
 	$(call apt-install,$(APT_CROSS) $(APT_RUN) dpkg-dev)
-	@dpkg --print-foreign-architectures | grep -qx arm64 || { \
-		echo "adding arm64 as a foreign dpkg architecture, to download arm64 OpenCV packages (none is installed)"; \
-		$(SUDO) dpkg --add-architecture arm64 && $(SUDO) apt-get update -qq; }
-	rm -rf $(ARM64_SYSROOT) && mkdir -p $(ARM64_SYSROOT)/debs
-	cd $(ARM64_SYSROOT)/debs && apt-get download -qq $(if $(SUDO),,-o APT::Sandbox::User=root) $(foreach m,$(GOCV_OPENCV),libopencv-$(m)406:arm64)
-	for d in $(ARM64_SYSROOT)/debs/*.deb; do \
-		dpkg-deb -x $$d $(ARM64_SYSROOT) && dpkg-deb --ctrl-tarfile $$d | tar -xO ./shlibs || exit 1; \
-	done >$@.tmp
-	mv $@.tmp $@
+	packaging/sysroot-arm64.sh $(ARM64_SYSROOT) $(foreach m,$(GOCV_OPENCV),libopencv-$(m)406)
 
 # install-files puts the files in place (DESTDIR, PREFIX, JETSON) and nothing
 # else; install also builds, and on a live systemd system creates the user

@@ -3,11 +3,9 @@ package quant
 import (
 	"fmt"
 	"math"
-	"runtime"
-	"sync"
-	"sync/atomic"
 
 	"github.com/coatnet-edge/coatnet-edge/arm64"
+	"github.com/coatnet-edge/coatnet-edge/internal/parallel"
 	"github.com/coatnet-edge/coatnet-edge/model"
 	"github.com/coatnet-edge/coatnet-edge/model/arch"
 )
@@ -38,26 +36,12 @@ func symmetricTensors(g *model.Graph) map[model.TensorID]bool {
 // without rescaling. Means get their own: an average spans much less than
 // the values averaged (the squeeze-excite input after SiLU, for one), and
 // keeping the input's scale cost up to 8 dB of SQNR there. Tensors are
-// independent: threads goroutines (0: one per CPU) share them.
+// independent: a pool of threads goroutines (0: one per CPU) shares them.
 func chooseScales(g *model.Graph, s *Stats, threads int) []model.QTensor {
-	sym := symmetricTensors(g)
 	out := make([]model.QTensor, len(g.Tensors))
-	if threads <= 0 {
-		threads = runtime.NumCPU()
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(threads, len(g.Tensors)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := int(next.Add(1)) - 1; i < len(g.Tensors); i = int(next.Add(1)) - 1 {
-				c := choose(s.tensors[i].candidates(sym[model.TensorID(i)]))
-				out[i] = model.QTensor{GraphTensor: g.Tensors[i], QParams: c.QParams, Method: c.Method}
-			}
-		}()
-	}
-	wg.Wait()
+	pool := parallel.New(min(parallel.Count(threads), max(len(g.Tensors), 1)))
+	pool.Run(&scaleJob{g: g, s: s, sym: symmetricTensors(g), out: out}, len(g.Tensors), 1)
+	pool.Close()
 	for _, op := range g.Ops {
 		switch op.Kind {
 		case model.OpPool:
@@ -69,6 +53,21 @@ func chooseScales(g *model.Graph, s *Stats, threads int) []model.QTensor {
 		}
 	}
 	return out
+}
+
+// scaleJob chooses the quantization of tensors [lo, hi): task i is tensor i.
+type scaleJob struct {
+	g   *model.Graph
+	s   *Stats
+	sym map[model.TensorID]bool
+	out []model.QTensor
+}
+
+func (j *scaleJob) Do(_, lo, hi int) {
+	for i := lo; i < hi; i++ {
+		c := choose(j.s.tensors[i].candidates(j.sym[model.TensorID(i)]))
+		j.out[i] = model.QTensor{GraphTensor: j.g.Tensors[i], QParams: c.QParams, Method: c.Method}
+	}
 }
 
 // multipliers encodes per-channel reals as fixed-point multipliers.

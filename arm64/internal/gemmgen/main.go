@@ -8,9 +8,10 @@
 // The Go assembler lacks most of the NEON integer instructions the kernels
 // need (SDOT, SMULL, SMLAL2, SADALP, SQRDMULH, SQSHL, SRSHL, SQADD, SQXTN,
 // SMAX, NEG), so those are emitted as WORD with the GNU mnemonic in a
-// comment; words_test.go in package arm64 decodes every WORD and compares
-// it with its comment, and main_test.go here checks that the files on disk
-// are what this program writes.
+// comment (those of the requantization epilogue come from ../asmgen,
+// which neongen shares); words_test.go in package arm64 decodes every WORD
+// and compares it with its comment, and main_test.go here checks that the
+// files on disk are what this program writes.
 package main
 
 import (
@@ -21,6 +22,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/coatnet-edge/coatnet-edge/arm64/internal/asmgen"
 )
 
 // version is recorded in the header of every file written.
@@ -86,34 +89,17 @@ func smlal2B(d, n, m int) ins {
 
 func sadalp(d, n int) ins { return word(0x4E606800|rdn(d, n), "sadalp v%d.4s, v%d.8h", d, n) }
 
-func sqshl(d, n, m int) ins {
-	return word(0x4EA04C00|rdnm(d, n, m), "sqshl v%d.4s, v%d.4s, v%d.4s", d, n, m)
+// shared are instructions of package asmgen (the requantization epilogue
+// both generators write), as WORDs with the encodings asmgen gives.
+func shared(seqs ...[]asmgen.Ins) []ins {
+	var out []ins
+	for _, seq := range seqs {
+		for _, in := range seq {
+			out = append(out, word(in.Enc, "%s", in.GNU))
+		}
+	}
+	return out
 }
-
-func sqrdmulh(d, n, m int) ins {
-	return word(0x6EA0B400|rdnm(d, n, m), "sqrdmulh v%d.4s, v%d.4s, v%d.4s", d, n, m)
-}
-
-func srshl(d, n, m int) ins {
-	return word(0x4EA05400|rdnm(d, n, m), "srshl v%d.4s, v%d.4s, v%d.4s", d, n, m)
-}
-
-func sqadd(d, n, m int) ins {
-	return word(0x4EA00C00|rdnm(d, n, m), "sqadd v%d.4s, v%d.4s, v%d.4s", d, n, m)
-}
-
-func smax(d, n, m int) ins {
-	return word(0x4EA06400|rdnm(d, n, m), "smax v%d.4s, v%d.4s, v%d.4s", d, n, m)
-}
-
-func neg(d, n int) ins { return word(0x6EA0B800|rdn(d, n), "neg v%d.4s, v%d.4s", d, n) }
-
-// sqxtnH is SQXTN Vd.4H, Vn.4S (clears the upper half of d); sqxtn2H is
-// SQXTN2 Vd.8H, Vn.4S (fills the upper half).
-func sqxtnH(d, n int) ins  { return word(0x0E614800|rdn(d, n), "sqxtn v%d.4h, v%d.4s", d, n) }
-func sqxtn2H(d, n int) ins { return word(0x4E614800|rdn(d, n), "sqxtn2 v%d.8h, v%d.4s", d, n) }
-func sqxtnB(d, n int) ins  { return word(0x0E214800|rdn(d, n), "sqxtn v%d.8b, v%d.8h", d, n) }
-func sqxtn2B(d, n int) ins { return word(0x4E214800|rdn(d, n), "sqxtn2 v%d.16b, v%d.8h", d, n) }
 
 // Instructions the Go assembler has.
 
@@ -277,26 +263,24 @@ var sdotKernel = &kernel{
 			zero(12),
 			dupS(13, rZP),
 		}
-		for j := range 4 {
-			left = append(left, neg(14, 8+j), smax(14, 14, 12)) // max(-shift, 0)
+		// Channels 4j..4j+3 of the 4 rows: shift amounts in V14 (left) and
+		// V15 (right), one at a time.
+		lanes := func(j int) []asmgen.Lane {
+			var ls []asmgen.Lane
 			for r := range 4 {
-				a := vAcc + 4*r + j
-				left = append(left, sqshl(a, a, 14))
+				ls = append(ls, asmgen.Lane{Acc: vAcc + 4*r + j, Mult: 4 + j, RShift: 15, LShift: 14, ZP: 13})
 			}
+			return ls
 		}
 		for j := range 4 {
-			rest = append(rest, smax(15, 8+j, 12), neg(15, 15)) // -max(shift, 0)
-			for r := range 4 {
-				a := vAcc + 4*r + j
-				rest = append(rest, sqrdmulh(a, a, 4+j), srshl(a, a, 15), sqadd(a, a, 13))
-			}
+			left = append(left, shared(asmgen.LeftShift(14, 8+j, 12), asmgen.LeftShifts(lanes(j)))...)
+		}
+		for j := range 4 {
+			rest = append(rest, shared(asmgen.RightShift(15, 8+j, 12), asmgen.Scale(lanes(j), asmgen.ByLane))...)
 		}
 		for r := range 4 {
-			a := vAcc + 4*r
-			rest = append(rest,
-				sqxtnH(14, a), sqxtn2H(14, a+1), sqxtnH(15, a+2), sqxtn2H(15, a+3),
-				sqxtnB(14, 14), sqxtn2B(14, 15),
-				st1(14, 1, rD+r, "B16", "16b"))
+			rest = append(rest, shared(asmgen.Narrow16(14, vAcc+4*r))...)
+			rest = append(rest, st1(14, 1, rD+r, "B16", "16b"))
 		}
 		return prologue, left, rest
 	},
@@ -387,15 +371,15 @@ var neonKernel = &kernel{
 		for r := range 4 {
 			prologue = append(prologue, add4S(vAcc+r, vAcc+r, 0))
 		}
-		left = []ins{neg(3, 2), smax(3, 3, 5)} // max(-shift, 0)
+		var lanes []asmgen.Lane // row r's 4 channels in V(16+r)
 		for r := range 4 {
-			left = append(left, sqshl(vAcc+r, vAcc+r, 3))
+			lanes = append(lanes, asmgen.Lane{Acc: vAcc + r, Mult: 1, RShift: 4, LShift: 3, ZP: 6})
 		}
-		rest = []ins{smax(4, 2, 5), neg(4, 4)} // -max(shift, 0)
+		left = shared(asmgen.LeftShift(3, 2, 5), asmgen.LeftShifts(lanes))
+		rest = shared(asmgen.RightShift(4, 2, 5))
 		for r := range 4 {
-			a := vAcc + r
-			rest = append(rest, sqrdmulh(a, a, 1), srshl(a, a, 4), sqadd(a, a, 6),
-				sqxtnH(8, a), sqxtnB(8, 8), st1S0(8, rD+r))
+			rest = append(rest, shared(asmgen.Scale(lanes[r:r+1], asmgen.ByLane), asmgen.Narrow4(8, vAcc+r))...)
+			rest = append(rest, st1S0(8, rD+r))
 		}
 		return prologue, left, rest
 	},

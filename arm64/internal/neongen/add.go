@@ -1,5 +1,7 @@
 package main
 
+import "github.com/coatnet-edge/coatnet-edge/arm64/internal/asmgen"
+
 func init() { files["add_arm64.s"] = addAsm }
 
 func addAsm() []byte {
@@ -67,22 +69,16 @@ func addAsm() []byte {
 			a.w("sshll2 v%d.4s, v10.8h, #13", acc+1)
 			a.w("sshll v%d.4s, v11.4h, #13", acc+2)
 			a.w("sshll2 v%d.4s, v11.8h, #13", acc+3)
+			lanes := asmgen.Quarters(acc, asmgen.Bcast(18+2*in), asmgen.Bcast(19+2*in), asmgen.Bcast(25+in), asmgen.Bcast(asmgen.NoZP))
 			if left {
-				for q := range 4 {
-					a.w("sqshl v%d.4s, v%d.4s, v%d.4s", acc+q, acc+q, 25+in)
-				}
+				a.emit(asmgen.LeftShifts(lanes))
 			}
-			for q := range 4 {
-				a.w("sqrdmulh v%d.4s, v%d.4s, v%d.4s", acc+q, acc+q, 18+2*in)
-			}
-			for q := range 4 {
-				a.w("srshl v%d.4s, v%d.4s, v%d.4s", acc+q, acc+q, 19+2*in)
-			}
+			a.emit(asmgen.Scale(lanes, asmgen.ByStep))
 		}
 		for q := range 4 {
 			a.w("sqadd v%d.4s, v%d.4s, v%d.4s", 2+q, 2+q, 6+q)
 		}
-		a.requant16(2, 10, bcast(22), bcast(23), bcast(27), 24, left)
+		a.emit(asmgen.Requant16(asmgen.Quarters(2, asmgen.Bcast(22), asmgen.Bcast(23), asmgen.Bcast(27), asmgen.Bcast(24)), 10, left))
 		a.i("VST1.P [V10.B16], 16(R1)")
 		a.i("SUBS $16, R4, R4")
 		a.i("BNE %s", label)

@@ -1,5 +1,7 @@
 package main
 
+import "github.com/coatnet-edge/coatnet-edge/arm64/internal/asmgen"
+
 func init() { files["affine_arm64.s"] = affineAsm }
 
 // blockNext writes the step to the next channel block of the kernels
@@ -101,7 +103,7 @@ func affineAsm() []byte {
 				a.i("VADD V%d.S4, V%d.S4, V%d.S4", 2+q, 24+q, 24+q)
 			}
 		}
-		a.requant16(24, 28, regs(6), regs(10), regs(14), 18, v.left)
+		a.emit(asmgen.Requant16(asmgen.Quarters(24, asmgen.Regs(6), asmgen.Regs(10), asmgen.Regs(14), asmgen.Bcast(18)), 28, v.left))
 		a.i("VST1.P [V28.B16], (R2)(R3)")
 		a.i("SUBS $1, R4, R4")
 		a.i("BNE %s", v.label)

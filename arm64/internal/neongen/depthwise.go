@@ -1,5 +1,7 @@
 package main
 
+import "github.com/coatnet-edge/coatnet-edge/arm64/internal/asmgen"
+
 func init() { files["depthwise_arm64.s"] = depthwiseAsm }
 
 // depthwiseAsm is the depthwise 3x3 convolution kernel.
@@ -72,8 +74,7 @@ func depthwiseAsm() []byte {
 	a.i("MADD R14, R19, R17, R19")
 	a.i("VLD1 (R19), [V17.S4, V18.S4, V19.S4, V20.S4]")
 	for r := 17; r <= 20; r++ {
-		a.w("smax v%d.4s, v%d.4s, v30.4s", r, r)
-		a.w("neg v%d.4s, v%d.4s", r, r)
+		a.emit(asmgen.RightShift(r, r, 30))
 	}
 	a.i("// Padding taps: zero their weights, add pad times them to the biases.")
 	a.i("MOVD dw_padMask(R0), R16")
@@ -170,28 +171,15 @@ func dwPixel(a *asm, left bool) {
 		}
 		first = false
 	}
+	lanes := asmgen.Quarters(22, asmgen.Regs(13), asmgen.Regs(17), asmgen.Regs(26), asmgen.Bcast(21))
 	if left {
+		// The left shifts from the raw shifts, into V26-V29.
 		a.i("VLD1 (R19), [V26.S4, V27.S4, V28.S4, V29.S4]")
 		for q := range 4 {
-			a.w("neg v%d.4s, v%d.4s", 26+q, 26+q)
-			a.w("smax v%d.4s, v%d.4s, v30.4s", 26+q, 26+q)
-			a.w("sqshl v%d.4s, v%d.4s, v%d.4s", 22+q, 22+q, 26+q)
+			a.emit(asmgen.LeftShift(26+q, 26+q, 30))
+			a.emit(asmgen.LeftShifts(lanes[q : q+1]))
 		}
 	}
-	for q := range 4 {
-		a.w("sqrdmulh v%d.4s, v%d.4s, v%d.4s", 22+q, 22+q, 13+q)
-	}
-	for q := range 4 {
-		a.w("srshl v%d.4s, v%d.4s, v%d.4s", 22+q, 22+q, 17+q)
-	}
-	for q := range 4 {
-		a.w("sqadd v%d.4s, v%d.4s, v21.4s", 22+q, 22+q)
-	}
-	a.w("sqxtn v26.4h, v22.4s")
-	a.w("sqxtn2 v26.8h, v23.4s")
-	a.w("sqxtn v27.4h, v24.4s")
-	a.w("sqxtn2 v27.8h, v25.4s")
-	a.w("sqxtn v26.8b, v26.8h")
-	a.w("sqxtn2 v26.16b, v27.8h")
+	a.emit(asmgen.Requant16(lanes, 26, false))
 	a.i("VST1.P [V26.B16], (R11)(R12)")
 }

@@ -1,5 +1,7 @@
 package main
 
+import "github.com/coatnet-edge/coatnet-edge/arm64/internal/asmgen"
+
 func init() { files["layernorm_arm64.s"] = layerNormAsm }
 
 func layerNormAsm() []byte {
@@ -136,26 +138,8 @@ func layerNormAsm() []byte {
 			a.w("sqrshrn v%d.2s, v26.2d, #12", 22+q)
 			a.w("sqrshrn2 v%d.4s, v27.2d, #12", 22+q)
 		}
-		if left {
-			for q := range 4 {
-				a.w("sqshl v%d.4s, v%d.4s, v%d.4s", 22+q, 22+q, 8+q)
-			}
-		}
-		for q := range 4 {
-			a.w("sqrdmulh v%d.4s, v%d.4s, v%d.4s", 22+q, 22+q, q)
-		}
-		for q := range 4 {
-			a.w("srshl v%d.4s, v%d.4s, v%d.4s", 22+q, 22+q, 4+q)
-		}
-		for q := range 4 {
-			a.w("sqadd v%d.4s, v%d.4s, v%d.4s", 22+q, 22+q, 12+q)
-		}
-		a.w("sqxtn v30.4h, v22.4s")
-		a.w("sqxtn2 v30.8h, v23.4s")
-		a.w("sqxtn v31.4h, v24.4s")
-		a.w("sqxtn2 v31.8h, v25.4s")
-		a.w("sqxtn v30.8b, v30.8h")
-		a.w("sqxtn2 v30.16b, v31.8h")
+		// The bias is the zero point: sat8(sat32(y + bias)).
+		a.emit(asmgen.Requant16(asmgen.Quarters(22, asmgen.Regs(0), asmgen.Regs(4), asmgen.Regs(8), asmgen.Regs(12)), 30, left))
 		a.i("VST1.P [V30.B16], (R2)(R3)")
 		a.i("SUBS $1, R4, R4")
 		a.i("BNE %s", l)

@@ -1,5 +1,7 @@
 package main
 
+import "github.com/coatnet-edge/coatnet-edge/arm64/internal/asmgen"
+
 func init() { files["mean_arm64.s"] = meanAsm }
 
 func meanAsm() []byte {
@@ -92,11 +94,10 @@ func meanAsm() []byte {
 	a.shifts(16, 20, 25)
 	a.i("MOVD mn_left(R0), R8")
 	a.i("CBZ R8, mn_noleft")
-	for q := range 4 {
-		a.w("sqshl v%d.4s, v%d.4s, v%d.4s", q, q, 20+q)
-	}
+	lanes := asmgen.Quarters(0, asmgen.Regs(12), asmgen.Regs(16), asmgen.Regs(20), asmgen.Bcast(24))
+	a.emit(asmgen.LeftShifts(lanes))
 	a.p("mn_noleft:")
-	a.requant16(0, 26, regs(12), regs(16), regs(20), 24, false)
+	a.emit(asmgen.Requant16(lanes, 26, false))
 	a.i("MOVD mn_dst(R0), R8")
 	a.i("ADD R5, R8, R8")
 	a.i("VST1 [V26.B16], (R8)")

@@ -1,5 +1,7 @@
 package main
 
+import "github.com/coatnet-edge/coatnet-edge/arm64/internal/asmgen"
+
 func init() { files["softmax_arm64.s"] = softmaxAsm }
 
 // ptr is a pointer register a vector pass walks, with its element size.
@@ -208,11 +210,11 @@ func softmaxAsm() []byte {
 		}
 		z := func(r int) {
 			a.w("sqsub v%d.4s, v31.4s, v%d.4s", r, r)
+			lane := []asmgen.Lane{{Acc: r, Mult: 30, RShift: 29, LShift: 28, ZP: asmgen.NoZP}}
 			if left {
-				a.w("sqshl v%d.4s, v%d.4s, v28.4s", r, r)
+				a.emit(asmgen.LeftShifts(lane))
 			}
-			a.w("sqrdmulh v%d.4s, v%d.4s, v30.4s", r, r)
-			a.w("srshl v%d.4s, v%d.4s, v29.4s", r, r)
+			a.emit(asmgen.Scale(lane, asmgen.ByLane))
 			a.w("smax v%d.4s, v%d.4s, v27.4s", r, r)
 			a.w("smin v%d.4s, v%d.4s, v26.4s", r, r)
 		}
