@@ -5,12 +5,13 @@ import (
 	"testing"
 
 	"github.com/coatnet-edge/coatnet-edge/model"
+	"github.com/coatnet-edge/coatnet-edge/model/arch"
 )
 
 // TestChooseScalesThreads checks that the quantization chosen for every
 // tensor does not depend on how many goroutines choose it.
 func TestChooseScalesThreads(t *testing.T) {
-	m := tinyModel(t, "coatnet_nano_rw", model.PreSoftmax)
+	m := tinyModel(t, "coatnet_nano_rw", arch.PreSoftmax)
 	g, err := model.NewGraph(m.Config, m.Weights)
 	if err != nil {
 		t.Fatal(err)
