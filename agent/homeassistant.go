@@ -17,10 +17,14 @@ func DiscoveryTopic(cfg *Config) string {
 }
 
 // DiscoveryPayload is the retained discovery message: one device (the
-// agent) with its top label and score, inference latency and frame rate
-// from stats, and the pause switch and threshold and rate numbers that
-// the set topics drive, all unavailable while the status topic says
-// offline.
+// agent) with its top label and score, inference latency, frame rate, CPU
+// temperature, throttling and under-voltage from stats, and the pause
+// switch and threshold and rate numbers that the set topics drive, all
+// unavailable while the status topic says offline.
+//
+// Home Assistant records a state row whenever an entity's state or
+// attributes change, so attributes hold only what changes with the state
+// (labelAttributes): the labels topic itself keeps every field.
 func DiscoveryPayload(cfg *Config, modelName, version string) ([]byte, error) {
 	t := TopicsFor(cfg)
 	id := cfg.ClientID()
@@ -44,22 +48,30 @@ func DiscoveryPayload(cfg *Config, modelName, version string) ([]byte, error) {
 		"cmps": map[string]haComponent{
 			"label": sensor("label", "Label", t.Labels,
 				"{{ value_json.labels[0].label if value_json.labels else 'none' }}",
-				haComponent{"json_attr_t": t.Labels, "icon": "mdi:label-outline"}),
+				haComponent{"json_attr_t": t.Labels, "json_attr_tpl": labelAttributes, "icon": "mdi:label-outline"}),
 			"score": sensor("score", "Score", t.Labels,
 				"{{ (100 * value_json.labels[0].score) | round(1) if value_json.labels else 0 }}",
 				haComponent{"unit_of_meas": "%", "stat_cla": "measurement"}),
 			"inference": sensor("inference", "Inference p50", t.Stats, "{{ value_json.inference_p50_ms }}",
-				haComponent{"unit_of_meas": "ms", "stat_cla": "measurement", "ent_cat": diag}),
+				haComponent{"dev_cla": "duration", "unit_of_meas": "ms", "stat_cla": "measurement", "ent_cat": diag}),
 			"fps": sensor("fps", "Classified per second", t.Stats, "{{ value_json.classified_per_s }}",
 				haComponent{"unit_of_meas": "fps", "stat_cla": "measurement", "ent_cat": diag}),
+			"cpu_temp": sensor("cpu_temp", "CPU temperature", t.Stats, thermalValue("cpu_temp_c", false),
+				haComponent{"dev_cla": "temperature", "unit_of_meas": "°C", "stat_cla": "measurement", "ent_cat": diag}),
+			"throttled": c("binary_sensor", "throttled", "Throttled", haComponent{"stat_t": t.Stats,
+				"val_tpl": thermalValue("throttled", true), "dev_cla": "problem", "ent_cat": diag}),
+			"under_voltage": c("binary_sensor", "under_voltage", "Under-voltage", haComponent{"stat_t": t.Stats,
+				"val_tpl": thermalValue("under_voltage", true), "dev_cla": "problem", "ent_cat": diag}),
 			"paused": c("switch", "paused", "Paused", haComponent{"cmd_t": t.Set + "/paused", "stat_t": t.State,
 				"val_tpl": "{{ 'ON' if value_json.paused else 'OFF' }}", "pl_on": "ON", "pl_off": "OFF"}),
 			"threshold": c("number", "threshold", "Score threshold", haComponent{"cmd_t": t.Set + "/threshold",
 				"stat_t": t.State, "val_tpl": "{{ value_json.threshold }}", "min": 0, "max": 1, "step": 0.01,
 				"ent_cat": "config"}),
-			"rate": c("number", "rate", "Max rate", haComponent{"cmd_t": t.Set + "/rate", "stat_t": t.State,
-				"val_tpl": "{{ value_json.max_rate }}", "min": 0, "max": max(30, cfg.Pipeline.MaxRate), "step": 0.5, "unit_of_meas": "fps",
-				"ent_cat": "config"}),
+			// A box, not a slider: 0 (no limit) and any rate the set
+			// topic takes can be typed, up to its bound.
+			"rate": c("number", "rate", "Max rate (0 = unlimited)", haComponent{"cmd_t": t.Set + "/rate", "stat_t": t.State,
+				"val_tpl": "{{ value_json.max_rate }}", "min": 0, "max": maxRateLimit, "step": 0.01, "mode": "box",
+				"unit_of_meas": "fps", "ent_cat": "config"}),
 		},
 	}
 	b, err := json.Marshal(msg)
@@ -67,4 +79,22 @@ func DiscoveryPayload(cfg *Config, modelName, version string) ([]byte, error) {
 		return nil, fmt.Errorf("mqtt: discovery: %w", err)
 	}
 	return b, nil
+}
+
+// labelAttributes are the label sensor's attributes: the camera and the
+// model, which change only with a reload. The per-frame fields (seq, time,
+// frame, loop, scores, inference_ms) stay out: Home Assistant would write
+// a recorder row for every frame (430,000 a day at 5 fps).
+const labelAttributes = "{{ {'camera': value_json.camera, 'model': value_json.model} | tojson }}"
+
+// thermalValue is the value template of a field of the stats' thermal
+// object, as it is or (onOff) as ON/OFF, and None (Home Assistant's
+// unknown) on a board without that sensor, where stats leave it out.
+func thermalValue(field string, onOff bool) string {
+	v := "value_json.thermal." + field
+	out := v
+	if onOff {
+		out = "('ON' if " + v + " else 'OFF')"
+	}
+	return "{{ " + out + " if value_json.thermal is defined and " + v + " is defined else None }}"
 }

@@ -188,7 +188,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			continue
 		}
 		msg := LabelsMessage{Time: frame.Time, Frame: frame.Index, Loop: frame.Loop, Camera: p.Camera, Labels: labels,
-			InferenceMs: float64(infer.Microseconds()) / 1000, Model: p.Model}
+			InferenceMs: float64(infer.Microseconds()) / 1000, Model: p.Model, Retain: p.Config.Publish == "change"}
 		seq, err := p.Sink.PublishLabels(msg)
 		if err != nil {
 			return err

@@ -56,6 +56,10 @@ type LabelsMessage struct {
 	Labels      []Label   `json:"labels"`
 	InferenceMs float64   `json:"inference_ms"`
 	Model       string    `json:"model"`
+	// Retain publishes it retained (not part of the payload): in "change"
+	// mode a label can stand for hours, and a subscriber that connects
+	// meanwhile (Home Assistant after a restart) gets it at once.
+	Retain bool `json:"-"`
 }
 
 // Publisher is the agent's MQTT session: a persistent session (fixed client
@@ -476,17 +480,18 @@ func (p *Publisher) CommandsRejected() int64 { return p.rejected.Load() }
 // Topics returns the topics in use.
 func (p *Publisher) Topics() Topics { return p.topics }
 
-// PublishLabels numbers msg and publishes it with the labels QoS. It does
-// not wait for the broker: while disconnected, before the first connection
-// too, QoS 1 and 2 messages wait in the store and go out on (re)connect;
-// QoS 0 ones are lost then (paho keeps no QoS 0 message).
+// PublishLabels numbers msg and publishes it with the labels QoS,
+// retained if msg.Retain. It does not wait for the broker: while
+// disconnected, before the first connection too, QoS 1 and 2 messages
+// wait in the store and go out on (re)connect; QoS 0 ones are lost then
+// (paho keeps no QoS 0 message).
 func (p *Publisher) PublishLabels(msg LabelsMessage) (uint64, error) {
 	msg.Seq = p.seq.Add(1)
 	payload, err := json.Marshal(msg)
 	if err != nil {
 		return msg.Seq, fmt.Errorf("mqtt: labels: %w", err)
 	}
-	p.client.Publish(p.topics.Labels, byte(p.cfg.MQTT.LabelsQoS), false, payload)
+	p.client.Publish(p.topics.Labels, byte(p.cfg.MQTT.LabelsQoS), msg.Retain, payload)
 	p.published.Add(1)
 	return msg.Seq, nil
 }
