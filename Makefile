@@ -25,8 +25,9 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # libopencv-dev: OpenCV 4.6 for GoCV (camera/, test-camera).
 # systemd: systemd-analyze and systemd-sysusers for check-systemd (containers
 # often lack it). dpkg-dev (dpkg-shlibdeps) and lintian: check-deb.
+# python3-jinja2: the Home Assistant tests render the discovery templates.
 APT_TEST := qemu-user binutils-aarch64-linux-gnu dataset-fashion-mnist mosquitto libopencv-dev g++ pkg-config \
-	systemd dpkg-dev lintian
+	systemd dpkg-dev lintian python3-jinja2
 
 .PHONY: soak accuracy all build run test test-native test-camera test-arm64 check-train cross bench bench-arm64 vet vulncheck fuzz deps deps-bench check-go clean mca \
 	build-gocv install install-files uninstall deb deb-arch check-systemd check-install check-deb

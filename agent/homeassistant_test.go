@@ -176,12 +176,17 @@ type jinjaRequest struct {
 // Jinja2 (python3-jinja2), skipping the test where it is missing.
 func renderJinja(t *testing.T, reqs []jinjaRequest) []string {
 	t.Helper()
-	py, err := exec.LookPath("python3")
-	if err == nil {
-		err = exec.Command(py, "-c", "import jinja2").Run()
+	// The python3 first on PATH may be one of its own (pyenv) without
+	// Debian's packages; make test installs python3-jinja2 for Debian's.
+	py := ""
+	for _, name := range []string{"python3", "/usr/bin/python3"} {
+		if p, err := exec.LookPath(name); err == nil && exec.Command(p, "-c", "import jinja2").Run() == nil {
+			py = p
+			break
+		}
 	}
-	if err != nil {
-		t.Skipf("no python3 with jinja2 (apt-get install python3-jinja2) to render the templates: %v", err)
+	if py == "" {
+		t.Skip("no python3 with jinja2 (apt-get install python3-jinja2) to render the templates")
 	}
 	in, err := json.Marshal(reqs)
 	if err != nil {
