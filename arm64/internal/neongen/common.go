@@ -20,7 +20,7 @@ func (q quad) at(i int) int {
 }
 
 // requant16 requantizes the 16 int32 values in acc (four registers) to
-// int8 as doc.go says and leaves them in the 16 bytes of out (out and
+// int8 as ../kernels/doc.go says and leaves them in the 16 bytes of out (out and
 // out+1 are used as 8H temporaries: out+1 must be free): SQSHL by lsh
 // when withLeft, SQRDMULH by mult, SRSHL by rsh (the negated right
 // shifts), SQADD zp, SQXTN twice.
