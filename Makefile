@@ -202,7 +202,7 @@ fuzz: check-go
 
 # mca prints llvm-mca's cycles for the inner loops and whole channel
 # blocks of the GEMM micro-kernels (arm64/testdata/mca, written by go
-# generate in arm64/; see the package documentation for the figures).
+# generate in arm64/; the README's arm64 section has the figures).
 mca:
 	@command -v llvm-mca-19 >/dev/null || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq llvm-19; }
 	@cd arm64/testdata/mca && for f in *.s; do \

@@ -2,7 +2,7 @@
 
 //go:build !purego
 
-// The NEON kernel of Add (see add_arm64.go for the Go driver, add.go for
+// The NEON kernel of Add (see ../kernels/add_arm64.go for the Go driver, add.go for
 // the numerics).
 //
 // 16 values per iteration; n is a multiple of 16. Each input is widened
@@ -21,7 +21,7 @@
 
 #include "textflag.h"
 
-// Offsets of the addCtx fields.
+// Offsets of the AddCtx fields.
 #define add_dst 0
 #define add_a 8
 #define add_b 16
@@ -37,8 +37,8 @@
 #define add_shiftOut 96
 #define add_left 104
 
-// func addAsm(ctx *addCtx)
-TEXT ·addAsm(SB), NOSPLIT, $0-8
+// func Add(ctx *AddCtx)
+TEXT ·Add(SB), NOSPLIT, $0-8
 	MOVD ctx+0(FP), R0
 	MOVD add_dst(R0), R1
 	MOVD add_a(R0), R2

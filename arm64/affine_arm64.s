@@ -2,14 +2,14 @@
 
 //go:build !purego
 
-// The NEON kernel of Affine (see affine_arm64.go for the Go driver,
+// The NEON kernel of Affine (see ../kernels/affine_arm64.go for the Go driver,
 // affine.go for the numerics).
 //
 // 16 channels at a time (offsets 0, 16, ..., and c-16 last when c is not a
 // multiple of 16: those channels are computed twice, alike), the block's
 // weights (int16), biases, multipliers and shifts held in registers while
 // the rows stream by. Per row: x - zero in int16 (SSUBL), times the
-// weights into int32 (SMULL), plus the biases, requantized as doc.go says
+// weights into int32 (SMULL), plus the biases, requantized as ../kernels/doc.go says
 // (SQSHL only in the left-shift loops, SQRDMULH, SRSHL, SQADD, SQXTN).
 //
 // Registers: R0 ctx, R1 src, R2 dst, R3 c (the row step), R4 rows left,
@@ -22,7 +22,7 @@
 
 #include "textflag.h"
 
-// Offsets of the affineCtx fields.
+// Offsets of the AffineCtx fields.
 #define af_dst 0
 #define af_src 8
 #define af_c 16
@@ -36,8 +36,8 @@
 #define af_zp 80
 #define af_left 88
 
-// func affineAsm(ctx *affineCtx)
-TEXT ·affineAsm(SB), NOSPLIT, $0-8
+// func Affine(ctx *AffineCtx)
+TEXT ·Affine(SB), NOSPLIT, $0-8
 	MOVD ctx+0(FP), R0
 	MOVD af_c(R0), R3
 	SUB $16, R3, R6

@@ -2,10 +2,10 @@
 
 //go:build !purego
 
-// The NEON kernel of Depthwise3x3 (see depthwise_arm64.go for the Go
-// driver, doc.go for the numerics).
+// The NEON kernel of Depthwise3x3 (see ../kernels/depthwise_arm64.go for the Go
+// driver, ../kernels/doc.go for the numerics).
 //
-// depthwise3x3Asm computes a run of n output pixels of one output row,
+// Depthwise3x3 computes a run of n output pixels of one output row,
 // for all c channels (c >= 16), 16 channels at a time: blocks at channel
 // offsets 0, 16, ..., and a last block at c-16 when c is not a multiple of
 // 16 (it recomputes some channels, writing the same values). For each
@@ -19,7 +19,7 @@
 //
 // Per pixel and block: products of two taps are summed in int16 (SMULL,
 // SMLAL: weights in [-127, 127] keep |w*x| <= 16256, two fit), widened
-// into the int32 accumulators (SADDW), and requantized as doc.go says:
+// into the int32 accumulators (SADDW), and requantized as ../kernels/doc.go says:
 //
 //	acc = sat32(acc << max(-s, 0))  SQSHL, only in the leftShift loop
 //	acc = SQRDMULH(acc, mult)
@@ -37,7 +37,7 @@
 
 #include "textflag.h"
 
-// Offsets of the dwCtx fields.
+// Offsets of the DepthwiseCtx fields.
 #define dw_taps 0
 #define dw_dst 72
 #define dw_w 80
@@ -54,8 +54,8 @@
 #define dw_zp 168
 #define dw_leftShift 176
 
-// func depthwise3x3Asm(ctx *dwCtx)
-TEXT ·depthwise3x3Asm(SB), NOSPLIT, $0-8
+// func Depthwise3x3(ctx *DepthwiseCtx)
+TEXT ·Depthwise3x3(SB), NOSPLIT, $0-8
 	MOVD ctx+0(FP), R0
 	MOVD dw_step(R0), R10
 	MOVD dw_c(R0), R12

@@ -2,280 +2,38 @@
 
 package arm64
 
-import (
-	"unsafe"
+import "unsafe"
 
-	"golang.org/x/sys/cpu"
-)
-
-// The micro-kernels of gemm_arm64.s (generated): ctx.rowTiles tiles of 4
-// rows, each for ctx.nBlocks consecutive channel blocks of 16 (sdot) or 4
+// The micro-kernels of gemm_arm64.s (generated): ctx.RowTiles tiles of 4
+// rows, each for ctx.NBlocks consecutive channel blocks of 16 (sdot) or 4
 // (neon) channels.
 
 //go:noescape
-func gemmSdot(ctx *gemmCtx)
+func GemmSdot(ctx *GemmCtx)
 
 //go:noescape
-func gemmNeon(ctx *gemmCtx)
+func GemmNeon(ctx *GemmCtx)
 
-// gemmCtx is the argument block of the micro-kernels; gemm_arm64.s reads
+// GemmCtx is the argument block of the micro-kernels; gemm_arm64.s reads
 // it at the offsets its #defines give (checked by a test), and never
 // writes it.
-type gemmCtx struct {
-	src         [4]*int8          // the first tile's rows
-	tail        [4]*int8          // kTail 2: 16 readable bytes per row, the last k%16 first
-	dst         [4]unsafe.Pointer // the first tile's output rows, int8 or int32
-	w           *int8             // the first panel
-	bias        *int32
-	mult        *int32
-	shift       *int32
-	biasStride  int // bytes between the biases of two channel blocks (0: the same)
-	paramStride int // bytes between the multipliers (and shifts) of two channel blocks
-	kBlocks     int // blocks of 16 k read from the rows
-	kTail       int // 0: none; 1: one more block read where the rows go on; 2: from tail
-	nBlocks     int // channel blocks
-	rowTiles    int // tiles of 4 rows
-	srcStep     int // bytes from one tile's rows to the next's
-	dstStep     int // bytes from where a tile's dst pointers stop to the next tile's rows
-	zp          int // zero point (low 32 bits)
-	out32       int // nonzero: store int32 sums, no requantization
-	leftShift   int // nonzero: some shift is negative
-}
-
-const (
-	gemmTile      = 4 // rows of a micro-kernel tile
-	gemmEdgeTiles = 4 // row tiles of the ragged channel block per call
-)
-
-var (
-	gemmSdotKernel = asmKernel(true, "sdot", 16, 4)
-	gemmNeonKernel = asmKernel(false, "neon", 4, 16)
-)
-
-// gemmImpls lists the implementations this CPU runs, best first.
-var gemmImpls = func() []*gemmKernel {
-	impls := []*gemmKernel{&gemmNeonKernel, &gemmGo}
-	if cpu.ARM64.HasASIMDDP {
-		impls = append([]*gemmKernel{&gemmSdotKernel}, impls...)
-	}
-	return impls
-}()
-
-func asmKernel(sdot bool, name string, nr, kc int) gemmKernel {
-	return gemmKernel{
-		name: name, nr: nr, kc: kc,
-		pack: packPanels,
-		requant: func(dst []int8, ldDst int, src []int8, ldSrc int, rows int, w *Weights, bias []int32, rq *Requant) {
-			gemmAsm(sdot, dst, ldDst, src, ldSrc, rows, w, bias, rq)
-		},
-		int32: func(dst []int32, ldDst int, src []int8, ldSrc int, rows int, w *Weights) {
-			gemmAsm(sdot, dst, ldDst, src, ldSrc, rows, w, nil, nil)
-		},
-	}
-}
-
-// packPanels lays w out for a micro-kernel: panel cb holds channels
-// [cb*nr, cb*nr+nr) in kp*nr bytes; inside it, K comes in chunks of kc
-// bytes (4 for sdot, 16 for neon), each chunk holding the nr channels' kc
-// bytes in turn. The padding is never written, so it stays zero. Whole
-// chunks move as words (this runs per inference for attention).
-func packPanels(p *Weights, w []int8) {
-	m, k, kp, nr, kc := p.m, p.k, p.kp, p.impl.nr, p.impl.kc
-	if m == 0 || k == 0 {
-		return
-	}
-	full := k / kc * kc
-	for c := range m {
-		o := c/nr*kp*nr + c%nr*kc // chunk i/kc of channel c is at o + i*nr
-		row := w[c*k : c*k+k]
-		_ = p.data[o+(kp-kc)*nr+kc-1] // the last byte of channel c's last chunk
-		d, s := unsafe.Pointer(&p.data[o]), unsafe.Pointer(&row[0])
-		if kc == 4 {
-			for i := 0; i < full; i += 4 {
-				*(*uint32)(unsafe.Add(d, i*nr)) = *(*uint32)(unsafe.Add(s, i))
-			}
-		} else {
-			for i := 0; i < full; i += 16 {
-				*(*[2]uint64)(unsafe.Add(d, i*nr)) = *(*[2]uint64)(unsafe.Add(s, i))
-			}
-		}
-		if full < k {
-			copy(p.data[o+full*nr:o+full*nr+k-full], row[full:])
-		}
-	}
-}
-
-// gemmAsm runs a micro-kernel (gemmSdot if sdot, else gemmNeon) over a
-// GEMM whose shapes GemmRequant or GemmInt32 checked: int8 output with rq,
-// or int32 sums when rq is nil. The kernel does whole tiles; here are the
-// edges. Whole tiles of 4 rows whose K tail can be read where the rows go
-// on (16 bytes from the last multiple of 16 stay inside src) run in one
-// call for the whole channel blocks and in calls of gemmEdgeTiles tiles
-// for the ragged last block, into a scratch whose valid columns are then
-// copied out (with the block's parameters copied into zero-padded
-// arrays). The remaining rows (a short last tile, tiles whose tail block
-// would reach past the end of src) run a tile at a time, a short tile
-// repeating its last row, with the K tails copied to a scratch block where
-// needed. The kernels are called directly, not through a func value, so
-// that ctx and the scratch arrays stay on the stack.
-func gemmAsm[T int8 | int32](sdot bool, dst []T, ldDst int, src []int8, ldSrc int, rows int, w *Weights, bias []int32, rq *Requant) {
-	m, k, nr := w.m, w.k, w.impl.nr
-	if rows == 0 || m == 0 {
-		return
-	}
-	var (
-		ctx                  gemmCtx
-		zeros, multT, shiftT [16]int32 // nil bias; per-tensor parameters
-		biasE, multE, shiftE [16]int32 // the ragged block's parameters
-		tailBuf              [gemmTile * 16]int8
-		scratch              [gemmEdgeTiles * gemmTile * 16]T
-	)
-	elem := int(unsafe.Sizeof(T(0)))
-	kFull := k &^ 15
-	ctx.kBlocks = kFull / 16
-	full := m / nr      // whole channel blocks
-	edge := m - full*nr // channels of the ragged block
-	c0 := full * nr
-	biasF, biasStride := &zeros[0], 0
-	if bias != nil {
-		biasF, biasStride = &bias[0], 4*nr
-		copy(biasE[:edge], bias[c0:])
-	}
-	multF, shiftF, parStride := &zeros[0], &zeros[0], 0
-	if rq != nil {
-		ctx.zp = int(rq.ZeroPoint)
-		for _, s := range rq.Shift {
-			if s < 0 {
-				ctx.leftShift = 1
-			}
-		}
-		if len(rq.Mult) == 1 {
-			for i := range nr {
-				multT[i], shiftT[i] = rq.Mult[0], rq.Shift[0]
-			}
-			multF, shiftF = &multT[0], &shiftT[0]
-			copy(multE[:edge], multT[:])
-			copy(shiftE[:edge], shiftT[:])
-		} else {
-			multF, shiftF, parStride = &rq.Mult[0], &rq.Shift[0], 4*nr
-			copy(multE[:edge], rq.Mult[c0:])
-			copy(shiftE[:edge], rq.Shift[c0:])
-		}
-	} else {
-		ctx.out32 = 1
-	}
-	var w0, wEdge *int8 // nil when k = 0: nothing is read
-	if k > 0 {
-		w0 = &w.data[0]
-		if edge > 0 {
-			wEdge = &w.data[full*w.kp*nr]
-		}
-	}
-	call := func() {
-		if gemmHook != nil {
-			gemmHook(w.impl.name)
-		}
-		if sdot {
-			gemmSdot(&ctx)
-		} else {
-			gemmNeon(&ctx)
-		}
-	}
-	fullBlocks := func() {
-		ctx.w, ctx.nBlocks = w0, full
-		ctx.bias, ctx.mult, ctx.shift = biasF, multF, shiftF
-		ctx.biasStride, ctx.paramStride = biasStride, parStride
-	}
-	edgeBlock := func() {
-		ctx.w, ctx.nBlocks = wEdge, 1
-		ctx.bias, ctx.mult, ctx.shift = &biasE[0], &multE[0], &shiftE[0]
-	}
-	// Scratch rows are nr values apart; a tile of them 4*nr.
-	copyOut := func(r0, n int) {
-		for i := range n {
-			o := (r0+i)*ldDst + c0
-			copy(dst[o:o+edge], scratch[i*nr:])
-		}
-	}
-
-	// Whole tiles whose K tails can be read in place.
-	tiles := rows / gemmTile
-	if k > kFull {
-		ctx.kTail = 1
-		lim := len(src) - kFull - 16 // the last row start whose tail fits
-		tiles = 0
-		if lim >= 0 {
-			tiles = min(rows/gemmTile, (lim/ldSrc+1)/gemmTile)
-		}
-	}
-	if tiles > 0 {
-		if k > 0 {
-			for i := range gemmTile {
-				ctx.src[i] = &src[i*ldSrc]
-			}
-		}
-		ctx.srcStep = gemmTile * ldSrc
-		if full > 0 {
-			fullBlocks()
-			for i := range gemmTile {
-				ctx.dst[i] = unsafe.Pointer(&dst[i*ldDst])
-			}
-			ctx.rowTiles, ctx.dstStep = tiles, (gemmTile*ldDst-c0)*elem
-			call()
-		}
-		if edge > 0 {
-			edgeBlock()
-			for i := range gemmTile {
-				ctx.dst[i] = unsafe.Pointer(&scratch[i*nr])
-			}
-			ctx.dstStep = (gemmTile - 1) * nr * elem
-			for t0 := 0; t0 < tiles; t0 += gemmEdgeTiles {
-				if k > 0 {
-					for i := range gemmTile {
-						ctx.src[i] = &src[(t0*gemmTile+i)*ldSrc]
-					}
-				}
-				ctx.rowTiles = min(gemmEdgeTiles, tiles-t0)
-				call()
-				copyOut(t0*gemmTile, ctx.rowTiles*gemmTile)
-			}
-		}
-	}
-
-	// The other rows, a tile at a time.
-	ctx.rowTiles = 1
-	for r0 := tiles * gemmTile; r0 < rows; r0 += gemmTile {
-		q := min(gemmTile, rows-r0)
-		if k > 0 {
-			for i := range gemmTile {
-				r := r0 + min(i, q-1)
-				ctx.src[i] = &src[r*ldSrc]
-				if k > kFull {
-					ctx.kTail = 2
-					if off := r*ldSrc + kFull; off+16 <= len(src) {
-						ctx.tail[i] = &src[off]
-					} else {
-						t := tailBuf[16*i : 16*i+16]
-						copy(t, src[off:r*ldSrc+k])
-						ctx.tail[i] = &t[0]
-					}
-				}
-			}
-		}
-		if full > 0 {
-			fullBlocks()
-			for i := range gemmTile {
-				ctx.dst[i] = unsafe.Pointer(&dst[(r0+min(i, q-1))*ldDst])
-			}
-			call()
-		}
-		if edge > 0 {
-			edgeBlock()
-			for i := range gemmTile {
-				ctx.dst[i] = unsafe.Pointer(&scratch[i*nr])
-			}
-			call()
-			copyOut(r0, q)
-		}
-	}
+type GemmCtx struct {
+	Src         [4]*int8          // the first tile's rows
+	Tail        [4]*int8          // kTail 2: 16 readable bytes per row, the last k%16 first
+	Dst         [4]unsafe.Pointer // the first tile's output rows, int8 or int32
+	W           *int8             // the first panel
+	Bias        *int32
+	Mult        *int32
+	Shift       *int32
+	BiasStride  int // bytes between the biases of two channel blocks (0: the same)
+	ParamStride int // bytes between the multipliers (and shifts) of two channel blocks
+	KBlocks     int // blocks of 16 k read from the rows
+	KTail       int // 0: none; 1: one more block read where the rows go on; 2: from tail
+	NBlocks     int // channel blocks
+	RowTiles    int // tiles of 4 rows
+	SrcStep     int // bytes from one tile's rows to the next's
+	DstStep     int // bytes from where a tile's dst pointers stop to the next tile's rows
+	Zp          int // zero point (low 32 bits)
+	Out32       int // nonzero: store int32 sums, no requantization
+	LeftShift   int // nonzero: some shift is negative
 }

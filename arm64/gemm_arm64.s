@@ -3,9 +3,9 @@
 //go:build !purego
 
 // The int8 GEMM micro-kernels of GemmRequant and GemmInt32 (see
-// gemm_arm64.go for the Go driver, doc.go for the numerics).
+// ../kernels/gemm_arm64.go for the Go driver, ../kernels/doc.go for the numerics).
 //
-// Both take one *gemmCtx and compute rowTiles tiles of 4 rows, each for
+// Both take one *GemmCtx and compute rowTiles tiles of 4 rows, each for
 // nBlocks consecutive channel blocks of nr channels (whole tiles only: the
 // driver gives a short tile the last row's pointers again and runs a
 // ragged last channel block into a scratch tile). The first tile's rows
@@ -18,7 +18,7 @@
 // rows go on, or if kTail is 2, one from the tail pointers (a copy of the
 // last k%16 bytes of each row): the weights past k are zero, so whatever
 // those bytes hold adds nothing. Then the epilogue either stores the int32
-// sums (out32) or requantizes them to int8 as doc.go specifies:
+// sums (out32) or requantizes them to int8 as ../kernels/doc.go specifies:
 //
 //	acc += bias                     (sdot: the initial value; neon: ADD)
 //	acc = sat32(acc << max(-s, 0))  SQSHL, skipped unless leftShift
@@ -46,7 +46,7 @@
 
 #include "textflag.h"
 
-// Offsets of the gemmCtx fields.
+// Offsets of the GemmCtx fields.
 #define ctx_src 0
 #define ctx_tail 32
 #define ctx_dst 64
@@ -66,7 +66,7 @@
 #define ctx_out32 200
 #define ctx_leftShift 208
 
-// gemmSdot: the micro-kernel for cores with the dot product (ARMv8.2
+// GemmSdot: the micro-kernel for cores with the dot product (ARMv8.2
 // DotProd: Cortex-A55/A76/A78, Neoverse N1). Tile: 4 rows x 16 channels.
 //
 // Packed weights (one panel per 16 channels, panels contiguous): for each
@@ -82,8 +82,8 @@
 // Epilogue: V4-V7 multipliers, V8-V11 shifts, V12 zero, V13 the zero
 // point, V14-V15 the shift amounts and then the narrowed row.
 
-// func gemmSdot(ctx *gemmCtx)
-TEXT ·gemmSdot(SB), NOSPLIT, $0-8
+// func GemmSdot(ctx *GemmCtx)
+TEXT ·GemmSdot(SB), NOSPLIT, $0-8
 	MOVD ctx+0(FP), R0
 	MOVD ctx_nBlocks(R0), R11
 	CBZ R11, sdot_done
@@ -448,7 +448,7 @@ sdot_next:
 sdot_done:
 	RET
 
-// gemmNeon: the micro-kernel for cores without the dot product (Cortex-A53,
+// GemmNeon: the micro-kernel for cores without the dot product (Cortex-A53,
 // A72). Tile: 4 rows x 4 channels.
 //
 // Packed weights (one panel per 4 channels, panels contiguous): for each
@@ -468,8 +468,8 @@ sdot_done:
 // shifts, V3-V4 shift amounts, V5 zero, V6 the zero point, V8-V9
 // temporaries.
 
-// func gemmNeon(ctx *gemmCtx)
-TEXT ·gemmNeon(SB), NOSPLIT, $0-8
+// func GemmNeon(ctx *GemmCtx)
+TEXT ·GemmNeon(SB), NOSPLIT, $0-8
 	MOVD ctx+0(FP), R0
 	MOVD ctx_nBlocks(R0), R11
 	CBZ R11, neon_done

@@ -11,14 +11,14 @@ import (
 	"testing"
 )
 
-// The #define ctx_* offsets of gemm_arm64.s are those of gemmCtx.
+// The #define ctx_* offsets of gemm_arm64.s are those of GemmCtx.
 func TestGemmCtxOffsets(t *testing.T) {
 	f, err := os.Open("gemm_arm64.s")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	typ := reflect.TypeFor[gemmCtx]()
+	typ := reflect.TypeFor[GemmCtx]()
 	seen := map[string]bool{}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
@@ -31,22 +31,22 @@ func TestGemmCtxOffsets(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", fields[1], err)
 		}
-		sf, ok := typ.FieldByName(name)
+		sf, ok := fieldOf(typ, name)
 		if !ok {
-			t.Errorf("gemmCtx has no field %s", name)
+			t.Errorf("GemmCtx has no field %s", name)
 			continue
 		}
 		if int(sf.Offset) != off {
-			t.Errorf("gemmCtx.%s is at %d, gemm_arm64.s says %d", name, sf.Offset, off)
+			t.Errorf("GemmCtx.%s is at %d, gemm_arm64.s says %d", name, sf.Offset, off)
 		}
 		if sf.Type.Size() != 8 && sf.Type.Kind() != reflect.Array {
-			t.Errorf("gemmCtx.%s is %d bytes, the kernels load 8", name, sf.Type.Size())
+			t.Errorf("GemmCtx.%s is %d bytes, the kernels load 8", name, sf.Type.Size())
 		}
-		seen[name] = true
+		seen[sf.Name] = true
 	}
 	for i := range typ.NumField() {
 		if name := typ.Field(i).Name; !seen[name] {
-			t.Errorf("gemm_arm64.s has no offset for gemmCtx.%s", name)
+			t.Errorf("gemm_arm64.s has no offset for GemmCtx.%s", name)
 		}
 	}
 }

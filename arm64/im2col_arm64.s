@@ -2,7 +2,7 @@
 
 //go:build !purego
 
-// The NEON kernel of Im2col3x3 (see im2col_arm64.go for the Go driver).
+// The NEON kernel of Im2col3x3 (see ../kernels/im2col_arm64.go for the Go driver).
 //
 // n consecutive output pixels of one output row whose three kernel
 // columns lie inside the image. For each pixel and kernel row ky, the
@@ -21,7 +21,7 @@
 
 #include "textflag.h"
 
-// Offsets of the im2colCtx fields.
+// Offsets of the Im2colCtx fields.
 #define ic_rows 0
 #define ic_dst 24
 #define ic_n 32
@@ -30,8 +30,8 @@
 #define ic_ld 56
 #define ic_pad 64
 
-// func im2colAsm(ctx *im2colCtx)
-TEXT ·im2colAsm(SB), NOSPLIT, $0-8
+// func Im2col3x3(ctx *Im2colCtx)
+TEXT ·Im2col3x3(SB), NOSPLIT, $0-8
 	MOVD ctx+0(FP), R0
 	MOVD ic_rows+0(R0), R1
 	MOVD ic_rows+8(R0), R2

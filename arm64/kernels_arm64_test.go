@@ -12,21 +12,22 @@ import (
 )
 
 // The #define offsets of every generated kernel file are those of its Go
-// context struct, and every field has one.
+// context struct, and every field has one. A #define names its field in
+// lower camel case (add_zeroA is AddCtx.ZeroA).
 func TestKernelCtxOffsets(t *testing.T) {
 	for _, k := range []struct {
 		file, prefix string
 		typ          reflect.Type
 	}{
-		{"depthwise_arm64.s", "dw_", reflect.TypeFor[dwCtx]()},
-		{"add_arm64.s", "add_", reflect.TypeFor[addCtx]()},
-		{"affine_arm64.s", "af_", reflect.TypeFor[affineCtx]()},
-		{"mean_arm64.s", "mn_", reflect.TypeFor[meanCtx]()},
-		{"pool_arm64.s", "pl_", reflect.TypeFor[poolCtx]()},
-		{"im2col_arm64.s", "ic_", reflect.TypeFor[im2colCtx]()},
-		{"pack_arm64.s", "pk_", reflect.TypeFor[packCtx]()},
-		{"softmax_arm64.s", "sm_", reflect.TypeFor[smCtx]()},
-		{"layernorm_arm64.s", "ln_", reflect.TypeFor[lnCtx]()},
+		{"depthwise_arm64.s", "dw_", reflect.TypeFor[DepthwiseCtx]()},
+		{"add_arm64.s", "add_", reflect.TypeFor[AddCtx]()},
+		{"affine_arm64.s", "af_", reflect.TypeFor[AffineCtx]()},
+		{"mean_arm64.s", "mn_", reflect.TypeFor[MeanCtx]()},
+		{"pool_arm64.s", "pl_", reflect.TypeFor[PoolCtx]()},
+		{"im2col_arm64.s", "ic_", reflect.TypeFor[Im2colCtx]()},
+		{"pack_arm64.s", "pk_", reflect.TypeFor[PackCtx]()},
+		{"softmax_arm64.s", "sm_", reflect.TypeFor[SoftmaxCtx]()},
+		{"layernorm_arm64.s", "ln_", reflect.TypeFor[LayerNormCtx]()},
 	} {
 		f, err := os.Open(k.file)
 		if err != nil {
@@ -44,7 +45,7 @@ func TestKernelCtxOffsets(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: %s: %v", k.file, fields[1], err)
 			}
-			sf, ok := k.typ.FieldByName(name)
+			sf, ok := fieldOf(k.typ, name)
 			if !ok {
 				t.Errorf("%s has no field %s", k.typ, name)
 				continue
@@ -55,7 +56,7 @@ func TestKernelCtxOffsets(t *testing.T) {
 			if sf.Type.Size() != 8 && sf.Type.Kind() != reflect.Array {
 				t.Errorf("%s.%s is %d bytes, the kernel loads 8", k.typ, name, sf.Type.Size())
 			}
-			seen[name] = true
+			seen[sf.Name] = true
 		}
 		f.Close()
 		for i := range k.typ.NumField() {
@@ -64,4 +65,10 @@ func TestKernelCtxOffsets(t *testing.T) {
 			}
 		}
 	}
+}
+
+// fieldOf is typ's field called name, ignoring case: the .s files spell
+// the exported fields in lower camel case.
+func fieldOf(typ reflect.Type, name string) (reflect.StructField, bool) {
+	return typ.FieldByNameFunc(func(f string) bool { return strings.EqualFold(f, name) })
 }

@@ -2,17 +2,17 @@
 
 //go:build !purego
 
-// The NEON kernels of LayerNorm (see layernorm_arm64.go for the Go
+// The NEON kernels of LayerNorm (see ../kernels/layernorm_arm64.go for the Go
 // driver, layernorm.go for the numerics). The driver takes up to 64 pixels
-// at a time: lnStatsAsm sums each pixel's d = x - zero and d^2 over its
+// at a time: LayerNormStats sums each pixel's d = x - zero and d^2 over its
 // first 16*nb channels, Go adds the other channels and computes each
-// pixel's R in float64, and lnApplyAsm normalizes the pixels.
+// pixel's R in float64, and LayerNormApply normalizes the pixels.
 //
-// lnStatsAsm: per 16 channels, d in int16 (SSUBL), sum d pairwise into
+// LayerNormStats: per 16 channels, d in int16 (SSUBL), sum d pairwise into
 // int32 lanes (SADALP), d^2 into int32 (SMULL) and pairwise into int64
 // lanes (UADALP): both exact.
 //
-// lnApplyAsm: 16 channels at a time (offsets 0, 16, ..., and c-16 last
+// LayerNormApply: 16 channels at a time (offsets 0, 16, ..., and c-16 last
 // when c is not a multiple of 16; c >= 16), the block's multipliers,
 // shifts and biases held in registers while the pixels stream by. Per
 // pixel: d (SSUBL); t = c*d - S in int32 (SMULL by c as int16, c <=
@@ -20,7 +20,7 @@
 // 12) (SQRSHRN #12); then SQSHL (left-shift loop only), SQRDMULH, SRSHL,
 // SQADD the bias, SQXTN twice: sat8(sat32(y + bias)) = sat8(y + bias).
 //
-// Registers, lnApplyAsm: R0 ctx, R1 src, R2 dst, R3 c, R4 pixels left,
+// Registers, LayerNormApply: R0 ctx, R1 src, R2 dst, R3 c, R4 pixels left,
 // R5 channel offset, R6 c-16, R7 S and R of the pixel, R8-R9 scratch.
 // V0-V3 multipliers, V4-V7 negated right shifts, V8-V11 left shifts,
 // V12-V15 biases, V16 c (8H), V17 zero (bytes), V18 zero, V19 x, V20-V21
@@ -29,7 +29,7 @@
 
 #include "textflag.h"
 
-// Offsets of the lnCtx fields.
+// Offsets of the LayerNormCtx fields.
 #define ln_src 0
 #define ln_dst 8
 #define ln_c 16
@@ -45,12 +45,12 @@
 #define ln_bias 96
 #define ln_left 104
 
-// func lnStatsAsm(ctx *lnCtx)
+// func LayerNormStats(ctx *LayerNormCtx)
 //
 // R1 the pixel, R2 its blocks' source, R3 c, R4 pixels left, R5 blocks
 // left, R6 the sums of d, R7 the sums of d^2. V0 x, V1-V2 d, V3-V6 d^2,
 // V16-V17 sums, V18 zero (bytes).
-TEXT ·lnStatsAsm(SB), NOSPLIT, $0-8
+TEXT ·LayerNormStats(SB), NOSPLIT, $0-8
 	MOVD ctx+0(FP), R0
 	MOVD ln_src(R0), R1
 	MOVD ln_c(R0), R3
@@ -93,8 +93,8 @@ lns_block:
 lns_done:
 	RET
 
-// func lnApplyAsm(ctx *lnCtx)
-TEXT ·lnApplyAsm(SB), NOSPLIT, $0-8
+// func LayerNormApply(ctx *LayerNormCtx)
+TEXT ·LayerNormApply(SB), NOSPLIT, $0-8
 	MOVD ctx+0(FP), R0
 	MOVD ln_c(R0), R3
 	SUB $16, R3, R6

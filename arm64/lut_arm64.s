@@ -2,7 +2,7 @@
 
 //go:build !purego
 
-// The NEON kernel of LUT (see lut_arm64.go for the Go driver).
+// The NEON kernel of LUT (see ../kernels/lut_arm64.go for the Go driver).
 //
 // The 256-entry table lives in V16-V31, four TBL tables of 64 bytes. For
 // each index byte x, TBL on the first quarter gives table[x] for x < 64
@@ -17,8 +17,8 @@
 
 #include "textflag.h"
 
-// func lutAsm(dst, src *int8, n int, table *[256]int8)
-TEXT ·lutAsm(SB), NOSPLIT, $0-32
+// func LUT(dst, src *int8, n int, table *[256]int8)
+TEXT ·LUT(SB), NOSPLIT, $0-32
 	MOVD dst+0(FP), R0
 	MOVD src+8(FP), R1
 	MOVD n+16(FP), R2

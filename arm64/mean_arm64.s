@@ -2,7 +2,7 @@
 
 //go:build !purego
 
-// The NEON kernel of MeanChannels (see mean_arm64.go for the Go driver,
+// The NEON kernel of MeanChannels (see ../kernels/mean_arm64.go for the Go driver,
 // mean.go for the numerics).
 //
 // 16 channels at a time, from c0 (offsets c0, c0+16, ..., and c1-16 last
@@ -10,7 +10,7 @@
 // pixels' values are summed into int16 lanes (SADDW) for at most 256
 // pixels at a time (|sum| <= 256*128 fits), then into int32 lanes that
 // start at base = -n*zero (mod 2^32): sum (x - zero) = sum x - n*zero.
-// The sums are requantized as doc.go says and stored.
+// The sums are requantized as ../kernels/doc.go says and stored.
 //
 // Registers: R0 ctx, R1 src, R3 c (the pixel step), R4 pixels left, R5
 // channel offset, R6 c1-16, R7 pixels in this chunk, R8-R9 scratch. V0-V3
@@ -21,7 +21,7 @@
 
 #include "textflag.h"
 
-// Offsets of the meanCtx fields.
+// Offsets of the MeanCtx fields.
 #define mn_dst 0
 #define mn_src 8
 #define mn_n 16
@@ -35,8 +35,8 @@
 #define mn_zp 80
 #define mn_left 88
 
-// func meanAsm(ctx *meanCtx)
-TEXT ·meanAsm(SB), NOSPLIT, $0-8
+// func MeanChannels(ctx *MeanCtx)
+TEXT ·MeanChannels(SB), NOSPLIT, $0-8
 	MOVD ctx+0(FP), R0
 	MOVD mn_c(R0), R3
 	MOVD mn_c0(R0), R5

@@ -3,17 +3,17 @@
 //go:build !purego
 
 // The NEON kernels of Weights.PackStrided and Weights.PackTransposed for
-// the panel layouts of the GEMM micro-kernels (see pack_arm64.go for the
-// Go drivers, gemm_arm64.go and doc.go for the layouts: sdot has panels of
+// the panel layouts of the GEMM micro-kernels (see ../kernels/pack_arm64.go for the
+// Go drivers, gemm_arm64.go and doc.go there for the layouts: sdot has panels of
 // nr = 16 rows in chunks of kc = 4 bytes, neon panels of 4 rows in chunks
 // of 16). Every value is clamped to [-127, 127] (SMAX with -127).
 //
-// packStridedAsm copies the first 16*kb values of each of m rows, 16 at a
+// PackStrided copies the first 16*kb values of each of m rows, 16 at a
 // time: the 16 values of a row are 16/kc chunks, each 64 bytes after the
 // previous one in the panel (sdot: four 4-byte lane stores; neon: one
 // 16-byte store).
 //
-// packTransposedAsm packs W[i][j] = src[j*ld+i] for whole panels (nr rows
+// PackTransposed packs W[i][j] = src[j*ld+i] for whole panels (nr rows
 // i) and whole chunks (kc values j). sdot: the 4 source rows j..j+3 hold
 // the panel's 16 rows' values contiguously; ST4 interleaves them into the
 // chunk's [16][4] bytes. neon: the 16 source rows j..j+15 hold the panel's
@@ -26,7 +26,7 @@
 
 #include "textflag.h"
 
-// Offsets of the packCtx fields.
+// Offsets of the PackCtx fields.
 #define pk_src 0
 #define pk_ld 8
 #define pk_data 16
@@ -36,12 +36,12 @@
 #define pk_sdot 48
 #define pk_sums 56
 
-// func packStridedAsm(ctx *packCtx)
+// func PackStrided(ctx *PackCtx)
 //
 // R1 the row's source, R2 its destination, R3 ld, R4 rows left, R5
 // blocks left, R6 64, R7 the panel's destination, R8 rows left in the
 // panel, R9 the row's first source byte, R10 kc, R11 panelBytes, R12 nr.
-TEXT ·packStridedAsm(SB), NOSPLIT, $0-8
+TEXT ·PackStrided(SB), NOSPLIT, $0-8
 	MOVD ctx+0(FP), R0
 	MOVD pk_src(R0), R9
 	MOVD pk_ld(R0), R3
@@ -98,14 +98,14 @@ ps_nextrow:
 ps_done:
 	RET
 
-// func packTransposedAsm(ctx *packCtx)
+// func PackTransposed(ctx *PackCtx)
 //
 // m is the number of whole panels, kb of whole chunks. R1 the chunk's
 // first source row, R2 the chunk's destination, R3 ld, R4 panels left,
 // R5 chunks left, R6-R9 source rows (sdot), R10 the panel's source,
 // R11 the panel's destination, R12 sums, R13 4*ld. V0-V3 source, V4-V11
 // temporaries, V12-V15 sums, V31 -127.
-TEXT ·packTransposedAsm(SB), NOSPLIT, $0-8
+TEXT ·PackTransposed(SB), NOSPLIT, $0-8
 	MOVD ctx+0(FP), R0
 	MOVD pk_src(R0), R10
 	MOVD pk_ld(R0), R3

@@ -2,7 +2,7 @@
 
 //go:build !purego
 
-// The NEON kernel of AvgPool2x2 (see pool_arm64.go for the Go driver).
+// The NEON kernel of AvgPool2x2 (see ../kernels/pool_arm64.go for the Go driver).
 //
 // n output pixels of one output row. For each, 16 channels at a time: the
 // 2x2 window's values are summed in int16 (SADDL, SADDW) and narrowed with
@@ -18,7 +18,7 @@
 
 #include "textflag.h"
 
-// Offsets of the poolCtx fields.
+// Offsets of the PoolCtx fields.
 #define pl_src 0
 #define pl_dst 8
 #define pl_rowStep 16
@@ -27,8 +27,8 @@
 #define pl_nb 40
 #define pl_tailBack 48
 
-// func avgPoolAsm(ctx *poolCtx)
-TEXT ·avgPoolAsm(SB), NOSPLIT, $0-8
+// func AvgPool2x2(ctx *PoolCtx)
+TEXT ·AvgPool2x2(SB), NOSPLIT, $0-8
 	MOVD ctx+0(FP), R0
 	MOVD pl_src(R0), R8
 	MOVD pl_dst(R0), R9

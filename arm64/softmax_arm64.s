@@ -3,9 +3,9 @@
 //go:build !purego
 
 // The NEON kernel of SoftmaxRow and AttentionSoftmax (see
-// softmax_arm64.go for the Go drivers, softmax.go for the numerics).
+// ../kernels/softmax_arm64.go for the Go drivers, softmax.go for the numerics).
 //
-// softmaxAsm computes rows softmax rows of n >= 4 logits. Per row:
+// Softmax computes rows softmax rows of n >= 4 logits. Per row:
 //
 //  1. AttentionSoftmax (table not nil): the row's relative position bias,
 //     side runs of side values of the table (side >= 4, each copied 4 at a
@@ -41,7 +41,7 @@
 
 #include "textflag.h"
 
-// Offsets of the smCtx fields.
+// Offsets of the SoftmaxCtx fields.
 #define sm_logits 0
 #define sm_ldL 8
 #define sm_dst 16
@@ -63,8 +63,8 @@
 #define sm_q 144
 #define sm_zp 152
 
-// func softmaxAsm(ctx *smCtx)
-TEXT ·softmaxAsm(SB), NOSPLIT, $0-8
+// func Softmax(ctx *SoftmaxCtx)
+TEXT ·Softmax(SB), NOSPLIT, $0-8
 	MOVD ctx+0(FP), R0
 	MOVD sm_rows(R0), R1
 	CBZ R1, sm_done

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/coatnet-edge/coatnet-edge/arm64"
+	"github.com/coatnet-edge/coatnet-edge/kernels"
 	"github.com/coatnet-edge/coatnet-edge/model/arch"
 )
 
@@ -180,14 +180,14 @@ func applyEdit(p *Program, skew map[string]int, field byte, index int, v int16) 
 		op.Shift = int32(iv)
 	case 15:
 		if op.Add == nil {
-			op.Add = &arm64.AddParams{}
+			op.Add = &kernels.AddParams{}
 		}
 		fs := []*int32{&op.Add.ZeroA, &op.Add.ZeroB, &op.Add.ZeroOut, &op.Add.MultA, &op.Add.ShiftA,
 			&op.Add.MultB, &op.Add.ShiftB, &op.Add.MultOut, &op.Add.ShiftOut}
 		*fs[index%len(fs)] = int32(iv) << (uint(index) % 17)
 	case 16:
 		if op.Softmax == nil {
-			op.Softmax = &arm64.SoftmaxParams{Q: 255}
+			op.Softmax = &kernels.SoftmaxParams{Q: 255}
 		}
 		fs := []*int32{&op.Softmax.ExpMult, &op.Softmax.ExpShift, &op.Softmax.Q, &op.Softmax.ZeroPoint}
 		*fs[index%len(fs)] = int32(iv) << (uint(index) % 17)

@@ -6,7 +6,7 @@ import (
 	"math"
 	"slices"
 
-	"github.com/coatnet-edge/coatnet-edge/arm64"
+	"github.com/coatnet-edge/coatnet-edge/kernels"
 	"github.com/coatnet-edge/coatnet-edge/model/arch"
 )
 
@@ -14,7 +14,7 @@ import (
 // operations with int8 weights, int32 biases, fixed-point multipliers and
 // lookup tables, laid out as the kernels in package arm64 take them
 // (convolution weights [out][in], which the engine packs into
-// arm64.Weights once when it loads them).
+// kernels.Weights once when it loads them).
 const KindInt8 = "coatnet-int8"
 
 // QParams is an int8 tensor's affine quantization: real = Scale*(q - ZeroPoint).
@@ -56,11 +56,11 @@ type QOp struct {
 	DimHead int                `json:"dim_head,omitempty"`
 	Form    arch.AttentionForm `json:"form,omitempty"`
 
-	Add     *arm64.AddParams     `json:"add,omitempty"`     // add
-	Softmax *arm64.SoftmaxParams `json:"softmax,omitempty"` // attention probabilities
-	Mult    int32                `json:"mult,omitempty"`    // per-tensor multiplier (mean, scale, attention PV)
-	Shift   int32                `json:"shift,omitempty"`
-	Eps     float64              `json:"eps,omitempty"` // layernorm: eps / input scale^2
+	Add     *kernels.AddParams     `json:"add,omitempty"`     // add
+	Softmax *kernels.SoftmaxParams `json:"softmax,omitempty"` // attention probabilities
+	Mult    int32                  `json:"mult,omitempty"`    // per-tensor multiplier (mean, scale, attention PV)
+	Shift   int32                  `json:"shift,omitempty"`
+	Eps     float64                `json:"eps,omitempty"` // layernorm: eps / input scale^2
 }
 
 // Program is a quantized network: tensors with their quantization, and the
@@ -93,7 +93,7 @@ var arrays = map[OpKind][]struct {
 	OpLogits:    {{"weight", 'b'}, {"bias", 'f'}, {"scale", 'f'}},
 }
 
-// maxAttentionTokens is the longest attention row arm64.SoftmaxRow keeps
+// maxAttentionTokens is the longest attention row kernels.SoftmaxRow keeps
 // within int32 (MaxScratchBytes allows about 14,600 in any case).
 const maxAttentionTokens = 32768
 

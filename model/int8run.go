@@ -6,12 +6,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/coatnet-edge/coatnet-edge/arm64"
 	"github.com/coatnet-edge/coatnet-edge/internal/parallel"
+	"github.com/coatnet-edge/coatnet-edge/kernels"
 	"github.com/coatnet-edge/coatnet-edge/model/arch"
 )
 
-// Int8Net runs a quantized program with the kernels of package arm64.
+// Int8Net runs a quantized program with the kernels of package kernels.
 // Every integer result is bit-exact on every architecture and for any
 // thread count: float arithmetic appears only in the input quantization,
 // the LayerNorm statistics (float64 +, /, sqrt, each correctly rounded and
@@ -27,14 +27,14 @@ type Int8Net struct {
 	logits []float32
 	acc    []int32 // the logits' int32 accumulators
 	// Per-worker scratch.
-	patch   [][]int8           // 3x3 convolution rows (im2col)
-	scores  [][]int32          // attention logits of one head, N x N
-	probs   [][]int8           // attention probabilities, N x N
-	kw, vw  [][]*arm64.Weights // one head's keys and transposed values, packed, per attention shape (attnShapes)
-	vsum    [][]int32          // per-head sums of the values over the keys
-	vbias   [][]int32          // per-head PV bias
-	attnTmp [][]int32          // AttentionSoftmax scratch, 2N
-	opTimes []time.Duration    // see EnableTiming
+	patch   [][]int8             // 3x3 convolution rows (im2col)
+	scores  [][]int32            // attention logits of one head, N x N
+	probs   [][]int8             // attention probabilities, N x N
+	kw, vw  [][]*kernels.Weights // one head's keys and transposed values, packed, per attention shape (attnShapes)
+	vsum    [][]int32            // per-head sums of the values over the keys
+	vbias   [][]int32            // per-head PV bias
+	attnTmp [][]int32            // AttentionSoftmax scratch, 2N
+	opTimes []time.Duration      // see EnableTiming
 }
 
 // int8Op is a QOp with its arrays resolved and its job state.
@@ -42,15 +42,15 @@ type int8Op struct {
 	QOp
 	net    *Int8Net
 	w      []int8
-	w16    []int16        // affine: w as int16
-	pw     *arm64.Weights // convolutions and logits: w packed for the GEMM
-	wsum   []int32        // logits: the sum of each class's weights
-	attn   int            // attention: index of its shape in attnShapes
+	w16    []int16          // affine: w as int16
+	pw     *kernels.Weights // convolutions and logits: w packed for the GEMM
+	wsum   []int32          // logits: the sum of each class's weights
+	attn   int              // attention: index of its shape in attnShapes
 	bias   []int32
-	rq     arm64.Requant
-	ln     arm64.LayerNormParams
+	rq     kernels.Requant
+	ln     kernels.LayerNormParams
 	lut    *[256]int8
-	relpos []int32 // attention: the bias tables reversed, as arm64.AttentionSoftmax takes them
+	relpos []int32 // attention: the bias tables reversed, as kernels.AttentionSoftmax takes them
 	gateW  []int16 // scale: the gate of this inference as Affine weights
 	fbias  []float32
 	fscale []float32
@@ -80,9 +80,9 @@ func newInt8Net(cfg arch.Config, prog *Program, int8s map[string][]int8, int32s 
 		o.w = int8s[key+"weight"]
 		o.bias = int32s[key+"bias"]
 		if m, ok := int32s[key+"mult"]; ok {
-			o.rq = arm64.Requant{Mult: m, Shift: int32s[key+"shift"], ZeroPoint: o.out.ZeroPoint}
+			o.rq = kernels.Requant{Mult: m, Shift: int32s[key+"shift"], ZeroPoint: o.out.ZeroPoint}
 		} else {
-			o.rq = arm64.Requant{Mult: []int32{q.Mult}, Shift: []int32{q.Shift}, ZeroPoint: o.out.ZeroPoint}
+			o.rq = kernels.Requant{Mult: []int32{q.Mult}, Shift: []int32{q.Shift}, ZeroPoint: o.out.ZeroPoint}
 		}
 		if l, ok := int8s[key+"lut"]; ok {
 			o.lut = (*[256]int8)(l)
@@ -95,7 +95,7 @@ func newInt8Net(cfg arch.Config, prog *Program, int8s map[string][]int8, int32s 
 			if q.Kernel == 3 {
 				patch = max(patch, int8RowsPerTask*k)
 			}
-			o.pw = arm64.PackWeights(o.w, c, k)
+			o.pw = kernels.PackWeights(o.w, c, k)
 		case OpAffine:
 			o.w16 = make([]int16, c)
 			for ch, v := range o.w {
@@ -104,9 +104,9 @@ func newInt8Net(cfg arch.Config, prog *Program, int8s map[string][]int8, int32s 
 		case OpScale:
 			o.gateW = make([]int16, c)
 		case OpLayerNorm:
-			o.ln = arm64.LayerNormParams{Zero: o.in[0].ZeroPoint, Eps: q.Eps, Mult: o.rq.Mult, Shift: o.rq.Shift, Bias: o.bias}
+			o.ln = kernels.LayerNormParams{Zero: o.in[0].ZeroPoint, Eps: q.Eps, Mult: o.rq.Mult, Shift: o.rq.Shift, Bias: o.bias}
 		case OpLogits:
-			o.pw = arm64.PackWeights(o.w, c, ic)
+			o.pw = kernels.PackWeights(o.w, c, ic)
 			o.wsum = make([]int32, c)
 			for m := range c {
 				for _, v := range o.w[m*ic : m*ic+ic] {
@@ -141,7 +141,7 @@ func newInt8Net(cfg arch.Config, prog *Program, int8s map[string][]int8, int32s 
 	n.patch = make([][]int8, th)
 	n.scores, n.probs = make([][]int32, th), make([][]int8, th)
 	n.vsum, n.vbias, n.attnTmp = make([][]int32, th), make([][]int32, th), make([][]int32, th)
-	n.kw, n.vw = make([][]*arm64.Weights, th), make([][]*arm64.Weights, th)
+	n.kw, n.vw = make([][]*kernels.Weights, th), make([][]*kernels.Weights, th)
 	for w := range th {
 		n.patch[w] = make([]int8, patch)
 		n.scores[w] = make([]int32, attnN*attnN)
@@ -150,8 +150,8 @@ func newInt8Net(cfg arch.Config, prog *Program, int8s map[string][]int8, int32s 
 		n.vbias[w] = make([]int32, attnD)
 		n.attnTmp[w] = make([]int32, 2*attnN)
 		for _, s := range attnShapes {
-			n.kw[w] = append(n.kw[w], arm64.NewWeights(s[0], s[1]))
-			n.vw[w] = append(n.vw[w], arm64.NewWeights(s[1], s[0]))
+			n.kw[w] = append(n.kw[w], kernels.NewWeights(s[0], s[1]))
+			n.vw[w] = append(n.vw[w], kernels.NewWeights(s[1], s[0]))
 		}
 	}
 	return n
@@ -365,7 +365,7 @@ func (o *int8Op) Do(worker, lo, hi int) {
 	switch o.Kind {
 	case OpConv:
 		if o.Kernel == 1 {
-			arm64.GemmRequant(out[p0*c:], c, in[p0*ic:], ic, p1-p0, o.pw, o.bias, &o.rq)
+			kernels.GemmRequant(out[p0*c:], c, in[p0*ic:], ic, p1-p0, o.pw, o.bias, &o.rq)
 			return
 		}
 		// The scratch holds one task's patches; a worker may get many tasks.
@@ -373,21 +373,21 @@ func (o *int8Op) Do(worker, lo, hi int) {
 			o.conv3x3(worker, in, out, q, min(q+int8RowsPerTask, p1))
 		}
 	case OpDepthwise:
-		arm64.Depthwise3x3(out, in, o.in[0].Side, o.in[0].Side, c, o.Stride, o.w, o.bias, int8(o.in[0].ZeroPoint), &o.rq, lo, hi)
+		kernels.Depthwise3x3(out, in, o.in[0].Side, o.in[0].Side, c, o.Stride, o.w, o.bias, int8(o.in[0].ZeroPoint), &o.rq, lo, hi)
 	case OpAct:
-		arm64.LUT(out[p0*c:p1*c], in[p0*c:p1*c], o.lut)
+		kernels.LUT(out[p0*c:p1*c], in[p0*c:p1*c], o.lut)
 	case OpAffine:
-		arm64.Affine(out[p0*c:p1*c], in[p0*c:p1*c], c, 0, o.w16, o.bias, &o.rq)
+		kernels.Affine(out[p0*c:p1*c], in[p0*c:p1*c], c, 0, o.w16, o.bias, &o.rq)
 	case OpPool:
 		o.pool(in, out, p0, p1)
 	case OpMean:
-		arm64.MeanChannels(out, in, o.in[0].Pixels(), ic, o.in[0].ZeroPoint, &o.rq, lo, hi)
+		kernels.MeanChannels(out, in, o.in[0].Pixels(), ic, o.in[0].ZeroPoint, &o.rq, lo, hi)
 	case OpScale:
-		arm64.Affine(out[p0*c:p1*c], in[p0*c:p1*c], c, o.in[0].ZeroPoint, o.gateW, nil, &o.rq)
+		kernels.Affine(out[p0*c:p1*c], in[p0*c:p1*c], c, o.in[0].ZeroPoint, o.gateW, nil, &o.rq)
 	case OpAdd:
-		arm64.Add(out[p0*c:p1*c], in[p0*c:p1*c], n.vals[o.In[1]][p0*c:p1*c], o.Add)
+		kernels.Add(out[p0*c:p1*c], in[p0*c:p1*c], n.vals[o.In[1]][p0*c:p1*c], o.Add)
 	case OpLayerNorm:
-		arm64.LayerNorm(out[p0*c:p1*c], in[p0*c:p1*c], c, &o.ln)
+		kernels.LayerNorm(out[p0*c:p1*c], in[p0*c:p1*c], c, &o.ln)
 	case OpAttention:
 		o.attention(worker, lo, hi)
 	}
@@ -410,7 +410,7 @@ func (o *int8Op) logits() {
 	n := o.net
 	in := n.vals[o.In[0]]
 	ic := o.in[0].Channels
-	arm64.GemmInt32(n.acc, len(n.acc), in, ic, 1, o.pw)
+	kernels.GemmInt32(n.acc, len(n.acc), in, ic, 1, o.pw)
 	z := o.in[0].ZeroPoint
 	for m, acc := range n.acc {
 		acc -= z * o.wsum[m]
@@ -427,8 +427,8 @@ func (o *int8Op) conv3x3(worker int, in, out []int8, p0, p1 int) {
 	ic, c := t.Channels, o.out.Channels
 	k := 9 * ic
 	patch := o.net.patch[worker][:(p1-p0)*k]
-	arm64.Im2col3x3(patch, in, t.Side, t.Side, ic, o.Stride, int8(t.ZeroPoint), p0, p1)
-	arm64.GemmRequant(out[p0*c:], c, patch, k, p1-p0, o.pw, o.bias, &o.rq)
+	kernels.Im2col3x3(patch, in, t.Side, t.Side, ic, o.Stride, int8(t.ZeroPoint), p0, p1)
+	kernels.GemmRequant(out[p0*c:], c, patch, k, p1-p0, o.pw, o.bias, &o.rq)
 }
 
 // pool downsamples by 2 in the code domain: avg2 rounds half up, max and
@@ -437,7 +437,7 @@ func (o *int8Op) pool(in, out []int8, p0, p1 int) {
 	s, c := o.in[0].Side, o.out.Channels
 	switch o.Pool {
 	case "avg2":
-		arm64.AvgPool2x2(out, in, s, s, c, p0, p1)
+		kernels.AvgPool2x2(out, in, s, s, c, p0, p1)
 	case "sub":
 		for p := p0; p < p1; p++ {
 			oy, ox := p/o.out.Side, p%o.out.Side
@@ -489,18 +489,18 @@ func (o *int8Op) attention(worker, lo, hi int) {
 		// packs clamp them.
 		kw.PackStrided(k[h*d:], a)
 		vw.PackTransposed(v[h*d:], a, vsum)
-		arm64.GemmInt32(scores, np, q[h*d:], a, np, kw)
-		arm64.AttentionSoftmax(probs, scores, side, o.relpos[h*span2:(h+1)*span2], post, o.Softmax, 0, np, tmp)
+		kernels.GemmInt32(scores, np, q[h*d:], a, np, kw)
+		kernels.AttentionSoftmax(probs, scores, side, o.relpos[h*span2:(h+1)*span2], post, o.Softmax, 0, np, tmp)
 		// sum_j (p_j - zp) v_j = sum_j p_j v_j - zp * sum_j v_j
 		for e, s := range vsum {
 			vbias[e] = -zp * s
 		}
-		arm64.GemmRequant(out[h*d:], a, probs, np, np, vw, vbias, &o.rq)
+		kernels.GemmRequant(out[h*d:], a, probs, np, np, vw, vbias, &o.rq)
 	}
 }
 
 // Int8Kernels names the package arm64 kernels the int8 engine runs for an
-// operation, in order (arm64.Implementation says how each is
+// operation, in order (kernels.Implementation says how each is
 // implemented); nil for the operations done in Go (max and subsampling
 // pools).
 func Int8Kernels(op *QOp) []string {
@@ -542,7 +542,7 @@ func Int8Impl(op *QOp) string {
 	if ks == nil {
 		return "go"
 	}
-	impl := arm64.Implementation()
+	impl := kernels.Implementation()
 	parts := make([]string, len(ks))
 	for i, k := range ks {
 		parts[i] = k + "=" + impl[k]

@@ -106,7 +106,7 @@ func addSat(a, b int64) int64 {
 	return a + b
 }
 
-// packedBytes bounds the size of arm64.PackWeights(m, k) for every GEMM
+// packedBytes bounds the size of kernels.PackWeights(m, k) for every GEMM
 // implementation (panels of at most 16 channels, K rounded up to 16).
 func packedBytes(m, k int) int64 {
 	return mulSat(int64((m+15)/16*16), int64((k+15)/16*16))

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/coatnet-edge/coatnet-edge/arm64"
+	"github.com/coatnet-edge/coatnet-edge/kernels"
 	"github.com/coatnet-edge/coatnet-edge/model/arch"
 	"github.com/coatnet-edge/coatnet-edge/model/modelfile"
 )
@@ -52,7 +52,7 @@ func attentionModel(side int) *Int8Model {
 		int8s[name+"/weight"] = []int8{int8(40 + 20*i)}
 		int32s[name+"/bias"], int32s[name+"/mult"], int32s[name+"/shift"] = []int32{0}, []int32{1 << 30}, []int32{-6}
 	}
-	sm := arm64.NewSoftmaxParams(0.05*0.05, 255, -128)
+	sm := kernels.NewSoftmaxParams(0.05*0.05, 255, -128)
 	md.Program.Ops = append(md.Program.Ops,
 		QOp{Name: "attn", Kind: OpAttention, In: []TensorID{1, 2, 3}, Out: 4, Heads: 1, DimHead: 1, Form: arch.PreSoftmax,
 			Softmax: &sm, Mult: 1 << 30, Shift: -8},

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/coatnet-edge/coatnet-edge/arm64"
 	"github.com/coatnet-edge/coatnet-edge/internal/parallel"
+	"github.com/coatnet-edge/coatnet-edge/kernels"
 	"github.com/coatnet-edge/coatnet-edge/model"
 	"github.com/coatnet-edge/coatnet-edge/model/arch"
 )
@@ -74,7 +74,7 @@ func (j *scaleJob) Do(_, lo, hi int) {
 func multipliers(reals []float64) (mult, shift []int32) {
 	mult, shift = make([]int32, len(reals)), make([]int32, len(reals))
 	for i, r := range reals {
-		mult[i], shift[i] = arm64.QuantizeMultiplier(r)
+		mult[i], shift[i] = kernels.QuantizeMultiplier(r)
 	}
 	return mult, shift
 }
@@ -177,13 +177,13 @@ func Build(g *model.Graph, tensors []model.QTensor, inputMeans [][]float64) (*mo
 			a.Int8[key+"lut"] = lut(op.Act, in, out)
 		case model.OpMean:
 			n := tensors[op.In[0]].Pixels()
-			q.Mult, q.Shift = arm64.QuantizeMultiplier(in.Scale / (float64(n) * out.Scale))
+			q.Mult, q.Shift = kernels.QuantizeMultiplier(in.Scale / (float64(n) * out.Scale))
 		case model.OpScale:
 			gate := tensors[op.In[1]].QParams
-			q.Mult, q.Shift = arm64.QuantizeMultiplier(in.Scale * gate.Scale / out.Scale)
+			q.Mult, q.Shift = kernels.QuantizeMultiplier(in.Scale * gate.Scale / out.Scale)
 		case model.OpAdd:
 			b := tensors[op.In[1]].QParams
-			ap := arm64.NewAddParams(in.Scale, in.ZeroPoint, b.Scale, b.ZeroPoint, out.Scale, out.ZeroPoint)
+			ap := kernels.NewAddParams(in.Scale, in.ZeroPoint, b.Scale, b.ZeroPoint, out.Scale, out.ZeroPoint)
 			q.Add = &ap
 		case model.OpLayerNorm:
 			m := len(op.W)
@@ -298,9 +298,9 @@ func buildAttention(q *model.QOp, op *model.Op, tensors []model.QTensor, a *Arra
 			table[i] = clamp32(float64(b) / logitScale)
 		}
 	}
-	sp := arm64.NewSoftmaxParams(logitScale, steps, zp)
+	sp := kernels.NewSoftmaxParams(logitScale, steps, zp)
 	q.Softmax = &sp
-	q.Mult, q.Shift = arm64.QuantizeMultiplier(sv / (float64(steps) * out.Scale))
+	q.Mult, q.Shift = kernels.QuantizeMultiplier(sv / (float64(steps) * out.Scale))
 	a.Int32[op.Name+"/relpos"] = table
 	return nil
 }

@@ -4,8 +4,8 @@ import (
 	"context"
 	"testing"
 
-	"github.com/coatnet-edge/coatnet-edge/internal/kernelimpl"
 	"github.com/coatnet-edge/coatnet-edge/internal/testing/implcheck"
+	"github.com/coatnet-edge/coatnet-edge/kernels"
 )
 
 // TestImplementationsAgree runs every quantized variant through every
@@ -13,7 +13,7 @@ import (
 // without and with the dot product) and checks that every tensor and the
 // logits are bit-identical.
 func TestImplementationsAgree(t *testing.T) {
-	levels := kernelimpl.Levels()
+	levels := kernels.Levels()
 	t.Logf("levels: %v", levels)
 	for _, v := range variants {
 		m := tinyModel(t, v.arch, v.form)

@@ -13,9 +13,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/coatnet-edge/coatnet-edge/arm64"
 	"github.com/coatnet-edge/coatnet-edge/internal/cpuinfo"
 	"github.com/coatnet-edge/coatnet-edge/internal/rss"
+	"github.com/coatnet-edge/coatnet-edge/kernels"
 	"github.com/coatnet-edge/coatnet-edge/model"
 	"github.com/coatnet-edge/coatnet-edge/model/arch"
 )
@@ -94,7 +94,7 @@ are compared; --json prints everything for machines.`,
 				MACs: md.Config.TotalCost().MACs, GOARCH: runtime.GOARCH, CPUs: runtime.NumCPU(),
 				CPU: cpuinfo.Summary(), Warmup: warmup}
 			if md.Kind == model.KindInt8 {
-				rep.Kernels = arm64.Implementation()
+				rep.Kernels = kernels.Implementation()
 				if q, ok := m.(*model.Int8Model); ok {
 					rep.OpKernels = programKernels(&q.Program)
 				}

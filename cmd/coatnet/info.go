@@ -13,9 +13,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/coatnet-edge/coatnet-edge/arm64"
 	"github.com/coatnet-edge/coatnet-edge/internal/cpuinfo"
 	"github.com/coatnet-edge/coatnet-edge/internal/termtext"
+	"github.com/coatnet-edge/coatnet-edge/kernels"
 	"github.com/coatnet-edge/coatnet-edge/model"
 	"github.com/coatnet-edge/coatnet-edge/model/arch"
 )
@@ -199,7 +199,7 @@ func printProgram(w io.Writer, m *model.Int8Model) {
 	fmt.Fprintf(w, "Int8 program %d operations: %s\n", len(p.Ops), tally(kinds))
 	fmt.Fprintf(w, "  tensors    %d int8, scales chosen by %s\n", len(p.Tensors)-1, tally(methods))
 	fmt.Fprintf(w, "  calibrated %s; lowest SQNR %.1f dB (%s)\n", esc(m.Calibration), worst, esc(worstName))
-	impl := arm64.Implementation()
+	impl := kernels.Implementation()
 	names := make([]string, 0, len(impl))
 	for k := range impl {
 		names = append(names, k)

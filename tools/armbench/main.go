@@ -35,6 +35,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/coatnet-edge/coatnet-edge/internal/testing/benchmodel"
+	"github.com/coatnet-edge/coatnet-edge/kernels"
 )
 
 func main() {
@@ -125,34 +126,82 @@ func readCounts(path string) (counts, error) {
 	return c, sc.Err()
 }
 
+// kernelOps are the operations the kernels' instructions are reported
+// under, by kernel name (the Name constants of package kernels, which the
+// engine and the bench command use too). A kernel's symbols, in package
+// kernels and in its assembly's package (arm64), start with its name or
+// with that name in lower camel case (kernels.Add, kernels.addNeon,
+// kernels.addRef, arm64.Add); helpers adds the prefixes of the shared
+// code around them, as a regexp alternation.
+var kernelOps = []struct {
+	op      string
+	kernels []string
+	helpers string
+}{
+	{"attention K/V pack", []string{kernels.NamePackStrided, kernels.NamePackTransposed}, `pack|\(\*Weights\)\.Pack`},
+	{"GEMM (1x1, 3x3 conv, attention QK^T, PV)", []string{kernels.NameGemmRequant, kernels.NameGemmInt32},
+		`gemm|Gemm|dot4|\(\*Weights\)|PackWeights|NewWeights|checkGemm|asmKernel`},
+	{"Depthwise3x3", []string{kernels.NameDepthwise3x3}, `depthwise|dwRun`},
+	{"LUT (activations)", []string{kernels.NameLUT}, ``},
+	{"Add (residual)", []string{kernels.NameAdd}, ``},
+	{"attention softmax", []string{kernels.NameSoftmaxRow, kernels.NameAttentionSoftmax},
+		`softmax|Softmax|setSoftmaxParams|attention|expTable`},
+	{"MeanChannels (SE squeeze, head pool)", []string{kernels.NameMeanChannels}, `mean`},
+	{"AvgPool2x2", []string{kernels.NameAvgPool2x2}, `avgPool|AvgPool`},
+	{"Affine (SE gate)", []string{kernels.NameAffine}, ``},
+	{"LayerNorm", []string{kernels.NameLayerNorm}, ``},
+	{"3x3 patch gather", []string{kernels.NameIm2col3x3}, `im2col|Im2col|Gather|gather`},
+}
+
+// kernelSyms matches the symbols of the kernels' packages; the group is
+// the name inside the package, after a method's receiver.
+const kernelSyms = `/(kernels|arm64)\.(\(\*\w+\)\.)?(%s)`
+
 // opRules map symbols to the operation they serve, first match wins.
-var opRules = []struct {
+var opRules = func() []opRule {
+	var rules []opRule
+	for _, k := range kernelOps {
+		var alt []string
+		for _, n := range k.kernels {
+			alt = append(alt, regexp.QuoteMeta(n), regexp.QuoteMeta(lowerCamel(n)))
+		}
+		if k.helpers != "" {
+			alt = append(alt, k.helpers)
+		}
+		rules = append(rules, opRule{regexp.MustCompile(fmt.Sprintf(kernelSyms, strings.Join(alt, "|"))), k.op})
+	}
+	return append(rules, []opRule{
+		{regexp.MustCompile(`/kernels\.(quantize|Quantize)`), "input quantization"},
+		{regexp.MustCompile(`/(kernels|arm64)\.`), "kernels (other)"},
+		{regexp.MustCompile(`/model\.\(\*int8Op\)\.conv3x3`), "3x3 patch gather"},
+		{regexp.MustCompile(`/model\.\(\*int8Op\)\.attention`), "attention (engine: gathers, bias, sums)"},
+		{regexp.MustCompile(`/model\.\(\*int8Op\)\.pool`), "pool (engine)"},
+		{regexp.MustCompile(`/model\.\(\*int8Op\)\.gate`), "SE gate (engine)"},
+		{regexp.MustCompile(`/model\.\(\*int8Op\)\.logits`), "logits (engine)"},
+		{regexp.MustCompile(`/model\.\(\*int8Op\)\.Do`), "engine op loops (int8Op.Do)"},
+		{regexp.MustCompile(`/model\.\(\*Int8Net\)\.(Run|quantizeInput)`), "input quantization"},
+		{regexp.MustCompile(`/model\.`), "engine (other)"},
+		{regexp.MustCompile(`^runtime\.mem(move|clr)`), "memmove/memclr"},
+		{regexp.MustCompile(`^(runtime|internal|sync|time)[./]`), "Go runtime"},
+	}...)
+}()
+
+// lowerCamel is name as the start of an unexported identifier: LayerNorm
+// becomes layerNorm, LUT lut.
+func lowerCamel(name string) string {
+	n := 0
+	for n < len(name) && 'A' <= name[n] && name[n] <= 'Z' {
+		n++
+	}
+	if n > 1 && n < len(name) {
+		n-- // the last capital starts the next word: GEMMRow is gemmRow
+	}
+	return strings.ToLower(name[:n]) + name[n:]
+}
+
+type opRule struct {
 	re *regexp.Regexp
 	op string
-}{
-	{regexp.MustCompile(`/arm64\.(pack|Pack|\(\*Weights\)\.Pack)`), "attention K/V pack"},
-	{regexp.MustCompile(`/arm64\.(gemm|dot4|\(\*Weights\)|PackWeights|NewWeights|GemmRequant|GemmInt32|checkGemm|asmKernel)`), "GEMM (1x1, 3x3 conv, attention QK^T, PV)"},
-	{regexp.MustCompile(`/arm64\.(depthwise|Depthwise)`), "Depthwise3x3"},
-	{regexp.MustCompile(`/arm64\.(lut|LUT)`), "LUT (activations)"},
-	{regexp.MustCompile(`/arm64\.(add|Add)`), "Add (residual)"},
-	{regexp.MustCompile(`/arm64\.(softmax|Softmax|attention|Attention|expTable)`), "attention softmax"},
-	{regexp.MustCompile(`/arm64\.(mean|Mean)`), "MeanChannels (SE squeeze, head pool)"},
-	{regexp.MustCompile(`/arm64\.(avgPool|AvgPool)`), "AvgPool2x2"},
-	{regexp.MustCompile(`/arm64\.(affine|Affine)`), "Affine (SE gate)"},
-	{regexp.MustCompile(`/arm64\.(layerNorm|LayerNorm|ln[A-Z])`), "LayerNorm"},
-	{regexp.MustCompile(`/arm64\.(im2col|Im2col|Gather|gather)`), "3x3 patch gather"},
-	{regexp.MustCompile(`/arm64\.(quantize|Quantize)`), "input quantization"},
-	{regexp.MustCompile(`/arm64\.`), "arm64 (other)"},
-	{regexp.MustCompile(`/model\.\(\*int8Op\)\.conv3x3`), "3x3 patch gather"},
-	{regexp.MustCompile(`/model\.\(\*int8Op\)\.attention`), "attention (engine: gathers, bias, sums)"},
-	{regexp.MustCompile(`/model\.\(\*int8Op\)\.pool`), "pool (engine)"},
-	{regexp.MustCompile(`/model\.\(\*int8Op\)\.gate`), "SE gate (engine)"},
-	{regexp.MustCompile(`/model\.\(\*int8Op\)\.logits`), "logits (engine)"},
-	{regexp.MustCompile(`/model\.\(\*int8Op\)\.Do`), "engine op loops (int8Op.Do)"},
-	{regexp.MustCompile(`/model\.\(\*Int8Net\)\.(Run|quantizeInput)`), "input quantization"},
-	{regexp.MustCompile(`/model\.`), "engine (other)"},
-	{regexp.MustCompile(`^runtime\.mem(move|clr)`), "memmove/memclr"},
-	{regexp.MustCompile(`^(runtime|internal|sync|time)[./]`), "Go runtime"},
 }
 
 func opOf(sym string) string {

@@ -6,7 +6,7 @@ func init() { files["add_arm64.s"] = addAsm }
 
 func addAsm() []byte {
 	var a asm
-	a.header(`// The NEON kernel of Add (see add_arm64.go for the Go driver, add.go for
+	a.header(`// The NEON kernel of Add (see ../kernels/add_arm64.go for the Go driver, add.go for
 // the numerics).
 //
 // 16 values per iteration; n is a multiple of 16. Each input is widened
@@ -23,11 +23,11 @@ func addAsm() []byte {
 // V25-V27 the left shifts, V28 zero. R18 and R27-R30 are not touched;
 // the function is a leaf.`)
 	a.p("")
-	a.p("// Offsets of the addCtx fields.")
+	a.p("// Offsets of the AddCtx fields.")
 	a.ctxDefines("add", "dst", "a", "b", "n", "zeroA", "zeroB", "zeroOut", "multA", "shiftA", "multB", "shiftB", "multOut", "shiftOut", "left")
 	a.p("")
-	a.p("// func addAsm(ctx *addCtx)")
-	a.p("TEXT ·addAsm(SB), NOSPLIT, $0-8")
+	a.p("// func Add(ctx *AddCtx)")
+	a.p("TEXT ·Add(SB), NOSPLIT, $0-8")
 	a.i("MOVD ctx+0(FP), R0")
 	a.i("MOVD add_dst(R0), R1")
 	a.i("MOVD add_a(R0), R2")

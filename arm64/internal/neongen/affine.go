@@ -22,14 +22,14 @@ func (a *asm) blockNext(prefix string, off, last int) {
 
 func affineAsm() []byte {
 	var a asm
-	a.header(`// The NEON kernel of Affine (see affine_arm64.go for the Go driver,
+	a.header(`// The NEON kernel of Affine (see ../kernels/affine_arm64.go for the Go driver,
 // affine.go for the numerics).
 //
 // 16 channels at a time (offsets 0, 16, ..., and c-16 last when c is not a
 // multiple of 16: those channels are computed twice, alike), the block's
 // weights (int16), biases, multipliers and shifts held in registers while
 // the rows stream by. Per row: x - zero in int16 (SSUBL), times the
-// weights into int32 (SMULL), plus the biases, requantized as doc.go says
+// weights into int32 (SMULL), plus the biases, requantized as ../kernels/doc.go says
 // (SQSHL only in the left-shift loops, SQRDMULH, SRSHL, SQADD, SQXTN).
 //
 // Registers: R0 ctx, R1 src, R2 dst, R3 c (the row step), R4 rows left,
@@ -40,11 +40,11 @@ func affineAsm() []byte {
 // V28-V29 output. R18 and R27-R30 are not touched; the function is a
 // leaf.`)
 	a.p("")
-	a.p("// Offsets of the affineCtx fields.")
+	a.p("// Offsets of the AffineCtx fields.")
 	a.ctxDefines("af", "dst", "src", "c", "rows", "zero", "w", "bias", "mult", "shift", "paramStep", "zp", "left")
 	a.p("")
-	a.p("// func affineAsm(ctx *affineCtx)")
-	a.p("TEXT ·affineAsm(SB), NOSPLIT, $0-8")
+	a.p("// func Affine(ctx *AffineCtx)")
+	a.p("TEXT ·Affine(SB), NOSPLIT, $0-8")
 	a.i("MOVD ctx+0(FP), R0")
 	a.i("MOVD af_c(R0), R3")
 	a.i("SUB $16, R3, R6")

@@ -7,10 +7,10 @@ func init() { files["depthwise_arm64.s"] = depthwiseAsm }
 // depthwiseAsm is the depthwise 3x3 convolution kernel.
 func depthwiseAsm() []byte {
 	var a asm
-	a.header(`// The NEON kernel of Depthwise3x3 (see depthwise_arm64.go for the Go
-// driver, doc.go for the numerics).
+	a.header(`// The NEON kernel of Depthwise3x3 (see ../kernels/depthwise_arm64.go for the Go
+// driver, ../kernels/doc.go for the numerics).
 //
-// depthwise3x3Asm computes a run of n output pixels of one output row,
+// Depthwise3x3 computes a run of n output pixels of one output row,
 // for all c channels (c >= 16), 16 channels at a time: blocks at channel
 // offsets 0, 16, ..., and a last block at c-16 when c is not a multiple of
 // 16 (it recomputes some channels, writing the same values). For each
@@ -24,7 +24,7 @@ func depthwiseAsm() []byte {
 //
 // Per pixel and block: products of two taps are summed in int16 (SMULL,
 // SMLAL: weights in [-127, 127] keep |w*x| <= 16256, two fit), widened
-// into the int32 accumulators (SADDW), and requantized as doc.go says:
+// into the int32 accumulators (SADDW), and requantized as ../kernels/doc.go says:
 //
 //	acc = sat32(acc << max(-s, 0))  SQSHL, only in the leftShift loop
 //	acc = SQRDMULH(acc, mult)
@@ -40,12 +40,12 @@ func depthwiseAsm() []byte {
 // V26-V29 operands and products, V30 zero. R18 and R27-R30 are not
 // touched; the function is a leaf.`)
 	a.p("")
-	a.p("// Offsets of the dwCtx fields.")
+	a.p("// Offsets of the DepthwiseCtx fields.")
 	a.ctxDefines("dw", "taps[9]", "dst", "w", "bias", "mult", "shift", "biasStep", "paramStep",
 		"c", "n", "step", "padMask", "pad", "zp", "leftShift")
 	a.p("")
-	a.p("// func depthwise3x3Asm(ctx *dwCtx)")
-	a.p("TEXT ·depthwise3x3Asm(SB), NOSPLIT, $0-8")
+	a.p("// func Depthwise3x3(ctx *DepthwiseCtx)")
+	a.p("TEXT ·Depthwise3x3(SB), NOSPLIT, $0-8")
 	a.i("MOVD ctx+0(FP), R0")
 	a.i("MOVD dw_step(R0), R10")
 	a.i("MOVD dw_c(R0), R12")

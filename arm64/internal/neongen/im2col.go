@@ -6,7 +6,7 @@ func init() { files["im2col_arm64.s"] = im2colAsm }
 
 func im2colAsm() []byte {
 	var a asm
-	a.header(`// The NEON kernel of Im2col3x3 (see im2col_arm64.go for the Go driver).
+	a.header(`// The NEON kernel of Im2col3x3 (see ../kernels/im2col_arm64.go for the Go driver).
 //
 // n consecutive output pixels of one output row whose three kernel
 // columns lie inside the image. For each pixel and kernel row ky, the
@@ -23,11 +23,11 @@ func im2colAsm() []byte {
 // V0-V3 data, V4-V7 padding. R18 and R27-R30 are not touched; the function
 // is a leaf.`)
 	a.p("")
-	a.p("// Offsets of the im2colCtx fields.")
+	a.p("// Offsets of the Im2colCtx fields.")
 	a.ctxDefines("ic", "rows[3]", "dst", "n", "seg", "step", "ld", "pad")
 	a.p("")
-	a.p("// func im2colAsm(ctx *im2colCtx)")
-	a.p("TEXT ·im2colAsm(SB), NOSPLIT, $0-8")
+	a.p("// func Im2col3x3(ctx *Im2colCtx)")
+	a.p("TEXT ·Im2col3x3(SB), NOSPLIT, $0-8")
 	a.i("MOVD ctx+0(FP), R0")
 	a.i("MOVD ic_rows+0(R0), R1")
 	a.i("MOVD ic_rows+8(R0), R2")

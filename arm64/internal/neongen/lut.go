@@ -4,7 +4,7 @@ func init() { files["lut_arm64.s"] = lutAsm }
 
 func lutAsm() []byte {
 	var a asm
-	a.header(`// The NEON kernel of LUT (see lut_arm64.go for the Go driver).
+	a.header(`// The NEON kernel of LUT (see ../kernels/lut_arm64.go for the Go driver).
 //
 // The 256-entry table lives in V16-V31, four TBL tables of 64 bytes. For
 // each index byte x, TBL on the first quarter gives table[x] for x < 64
@@ -17,8 +17,8 @@ func lutAsm() []byte {
 // V4-V7 results, V8-V11 flipped indices, V12-V14 the constants 64, 128,
 // 192. R18 and R27-R30 are not touched; the function is a leaf.`)
 	a.p("")
-	a.p("// func lutAsm(dst, src *int8, n int, table *[256]int8)")
-	a.p("TEXT ·lutAsm(SB), NOSPLIT, $0-32")
+	a.p("// func LUT(dst, src *int8, n int, table *[256]int8)")
+	a.p("TEXT ·LUT(SB), NOSPLIT, $0-32")
 	a.i("MOVD dst+0(FP), R0")
 	a.i("MOVD src+8(FP), R1")
 	a.i("MOVD n+16(FP), R2")

@@ -6,7 +6,7 @@ func init() { files["mean_arm64.s"] = meanAsm }
 
 func meanAsm() []byte {
 	var a asm
-	a.header(`// The NEON kernel of MeanChannels (see mean_arm64.go for the Go driver,
+	a.header(`// The NEON kernel of MeanChannels (see ../kernels/mean_arm64.go for the Go driver,
 // mean.go for the numerics).
 //
 // 16 channels at a time, from c0 (offsets c0, c0+16, ..., and c1-16 last
@@ -14,7 +14,7 @@ func meanAsm() []byte {
 // pixels' values are summed into int16 lanes (SADDW) for at most 256
 // pixels at a time (|sum| <= 256*128 fits), then into int32 lanes that
 // start at base = -n*zero (mod 2^32): sum (x - zero) = sum x - n*zero.
-// The sums are requantized as doc.go says and stored.
+// The sums are requantized as ../kernels/doc.go says and stored.
 //
 // Registers: R0 ctx, R1 src, R3 c (the pixel step), R4 pixels left, R5
 // channel offset, R6 c1-16, R7 pixels in this chunk, R8-R9 scratch. V0-V3
@@ -23,11 +23,11 @@ func meanAsm() []byte {
 // zero, V26-V27 output. R18 and R27-R30 are not touched; the function is
 // a leaf.`)
 	a.p("")
-	a.p("// Offsets of the meanCtx fields.")
+	a.p("// Offsets of the MeanCtx fields.")
 	a.ctxDefines("mn", "dst", "src", "n", "c", "c0", "c1", "base", "mult", "shift", "paramStep", "zp", "left")
 	a.p("")
-	a.p("// func meanAsm(ctx *meanCtx)")
-	a.p("TEXT ·meanAsm(SB), NOSPLIT, $0-8")
+	a.p("// func MeanChannels(ctx *MeanCtx)")
+	a.p("TEXT ·MeanChannels(SB), NOSPLIT, $0-8")
 	a.i("MOVD ctx+0(FP), R0")
 	a.i("MOVD mn_c(R0), R3")
 	a.i("MOVD mn_c0(R0), R5")

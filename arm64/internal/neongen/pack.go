@@ -5,17 +5,17 @@ func init() { files["pack_arm64.s"] = packAsm }
 func packAsm() []byte {
 	var a asm
 	a.header(`// The NEON kernels of Weights.PackStrided and Weights.PackTransposed for
-// the panel layouts of the GEMM micro-kernels (see pack_arm64.go for the
-// Go drivers, gemm_arm64.go and doc.go for the layouts: sdot has panels of
+// the panel layouts of the GEMM micro-kernels (see ../kernels/pack_arm64.go for the
+// Go drivers, gemm_arm64.go and doc.go there for the layouts: sdot has panels of
 // nr = 16 rows in chunks of kc = 4 bytes, neon panels of 4 rows in chunks
 // of 16). Every value is clamped to [-127, 127] (SMAX with -127).
 //
-// packStridedAsm copies the first 16*kb values of each of m rows, 16 at a
+// PackStrided copies the first 16*kb values of each of m rows, 16 at a
 // time: the 16 values of a row are 16/kc chunks, each 64 bytes after the
 // previous one in the panel (sdot: four 4-byte lane stores; neon: one
 // 16-byte store).
 //
-// packTransposedAsm packs W[i][j] = src[j*ld+i] for whole panels (nr rows
+// PackTransposed packs W[i][j] = src[j*ld+i] for whole panels (nr rows
 // i) and whole chunks (kc values j). sdot: the 4 source rows j..j+3 hold
 // the panel's 16 rows' values contiguously; ST4 interleaves them into the
 // chunk's [16][4] bytes. neon: the 16 source rows j..j+15 hold the panel's
@@ -26,15 +26,15 @@ func packAsm() []byte {
 // Registers: R0 ctx; see each function. R18 and R27-R30 are not touched;
 // the functions are leaves.`)
 	a.p("")
-	a.p("// Offsets of the packCtx fields.")
+	a.p("// Offsets of the PackCtx fields.")
 	a.ctxDefines("pk", "src", "ld", "data", "m", "kb", "panelBytes", "sdot", "sums")
 	a.p("")
-	a.p("// func packStridedAsm(ctx *packCtx)")
+	a.p("// func PackStrided(ctx *PackCtx)")
 	a.p("//")
 	a.p("// R1 the row's source, R2 its destination, R3 ld, R4 rows left, R5")
 	a.p("// blocks left, R6 64, R7 the panel's destination, R8 rows left in the")
 	a.p("// panel, R9 the row's first source byte, R10 kc, R11 panelBytes, R12 nr.")
-	a.p("TEXT ·packStridedAsm(SB), NOSPLIT, $0-8")
+	a.p("TEXT ·PackStrided(SB), NOSPLIT, $0-8")
 	a.i("MOVD ctx+0(FP), R0")
 	a.i("MOVD pk_src(R0), R9")
 	a.i("MOVD pk_ld(R0), R3")
@@ -91,14 +91,14 @@ func packAsm() []byte {
 	a.i("RET")
 
 	a.p("")
-	a.p("// func packTransposedAsm(ctx *packCtx)")
+	a.p("// func PackTransposed(ctx *PackCtx)")
 	a.p("//")
 	a.p("// m is the number of whole panels, kb of whole chunks. R1 the chunk's")
 	a.p("// first source row, R2 the chunk's destination, R3 ld, R4 panels left,")
 	a.p("// R5 chunks left, R6-R9 source rows (sdot), R10 the panel's source,")
 	a.p("// R11 the panel's destination, R12 sums, R13 4*ld. V0-V3 source, V4-V11")
 	a.p("// temporaries, V12-V15 sums, V31 -127.")
-	a.p("TEXT ·packTransposedAsm(SB), NOSPLIT, $0-8")
+	a.p("TEXT ·PackTransposed(SB), NOSPLIT, $0-8")
 	a.i("MOVD ctx+0(FP), R0")
 	a.i("MOVD pk_src(R0), R10")
 	a.i("MOVD pk_ld(R0), R3")

@@ -4,7 +4,7 @@ func init() { files["pool_arm64.s"] = poolAsm }
 
 func poolAsm() []byte {
 	var a asm
-	a.header(`// The NEON kernel of AvgPool2x2 (see pool_arm64.go for the Go driver).
+	a.header(`// The NEON kernel of AvgPool2x2 (see ../kernels/pool_arm64.go for the Go driver).
 //
 // n output pixels of one output row. For each, 16 channels at a time: the
 // 2x2 window's values are summed in int16 (SADDL, SADDW) and narrowed with
@@ -18,11 +18,11 @@ func poolAsm() []byte {
 // R11 rowStep, R12 tailBack, R13 nb. V0-V3 the window, V4-V5 sums, V6
 // output. R18 and R27-R30 are not touched; the function is a leaf.`)
 	a.p("")
-	a.p("// Offsets of the poolCtx fields.")
+	a.p("// Offsets of the PoolCtx fields.")
 	a.ctxDefines("pl", "src", "dst", "rowStep", "n", "c", "nb", "tailBack")
 	a.p("")
-	a.p("// func avgPoolAsm(ctx *poolCtx)")
-	a.p("TEXT ·avgPoolAsm(SB), NOSPLIT, $0-8")
+	a.p("// func AvgPool2x2(ctx *PoolCtx)")
+	a.p("TEXT ·AvgPool2x2(SB), NOSPLIT, $0-8")
 	a.i("MOVD ctx+0(FP), R0")
 	a.i("MOVD pl_src(R0), R8")
 	a.i("MOVD pl_dst(R0), R9")

@@ -44,9 +44,9 @@ func (a *asm) pass(label string, cnt, tmp int, ptrs []ptr, body8, body4 func()) 
 func softmaxAsm() []byte {
 	var a asm
 	a.header(`// The NEON kernel of SoftmaxRow and AttentionSoftmax (see
-// softmax_arm64.go for the Go drivers, softmax.go for the numerics).
+// ../kernels/softmax_arm64.go for the Go drivers, softmax.go for the numerics).
 //
-// softmaxAsm computes rows softmax rows of n >= 4 logits. Per row:
+// Softmax computes rows softmax rows of n >= 4 logits. Per row:
 //
 //  1. AttentionSoftmax (table not nil): the row's relative position bias,
 //     side runs of side values of the table (side >= 4, each copied 4 at a
@@ -80,12 +80,12 @@ func softmaxAsm() []byte {
 // ExpMult, V31 mx. R18 and R27-R30 are not touched; the function is a
 // leaf.`)
 	a.p("")
-	a.p("// Offsets of the smCtx fields.")
+	a.p("// Offsets of the SoftmaxCtx fields.")
 	a.ctxDefines("sm", "logits", "ldL", "dst", "ldD", "n", "rows", "post", "bias", "table",
 		"side", "span", "iy", "ix", "scratch", "zbuf", "exp", "mult", "shift", "q", "zp")
 	a.p("")
-	a.p("// func softmaxAsm(ctx *smCtx)")
-	a.p("TEXT ·softmaxAsm(SB), NOSPLIT, $0-8")
+	a.p("// func Softmax(ctx *SoftmaxCtx)")
+	a.p("TEXT ·Softmax(SB), NOSPLIT, $0-8")
 	a.i("MOVD ctx+0(FP), R0")
 	a.i("MOVD sm_rows(R0), R1")
 	a.i("CBZ R1, sm_done")

@@ -1,4 +1,4 @@
-// Package implcheck is the whole-model test of the arm64 kernels: it runs
+// Package implcheck is the whole-model test of the int8 kernels: it runs
 // an int8 model on every kernel implementation this CPU has and on several
 // thread counts and compares every tensor with the portable references on
 // one thread. Tests of quant, the benchmark model and the shipped models
@@ -9,10 +9,8 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/coatnet-edge/coatnet-edge/internal/kernelimpl"
+	"github.com/coatnet-edge/coatnet-edge/kernels"
 	"github.com/coatnet-edge/coatnet-edge/model"
-
-	_ "github.com/coatnet-edge/coatnet-edge/arm64" // installs kernelimpl
 )
 
 // result is one inference: every tensor and the logits.
@@ -23,11 +21,10 @@ type result struct {
 
 // run runs qm on the input written by input, with the kernels of level.
 func run(qm *model.Int8Model, level string, threads int, input func([]float32)) (result, error) {
-	restore, ok := kernelimpl.Use(level)
-	if !ok {
+	if !kernels.SelectLevel(level) {
 		return result{}, fmt.Errorf("kernel level %s not available on this CPU", level)
 	}
-	defer restore()
+	defer kernels.ResetAll()
 	net := qm.NewNetKeepingTensors(threads)
 	defer net.Close()
 	input(net.Input())
@@ -79,7 +76,7 @@ func Agree(qm *model.Int8Model, input func([]float32), threads []int) ([]string,
 	if err != nil {
 		return nil, err
 	}
-	levels := kernelimpl.Levels()
+	levels := kernels.Levels()
 	for _, level := range levels {
 		for _, th := range threads {
 			if level == "go" && th == 1 {

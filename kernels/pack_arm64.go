@@ -1,0 +1,73 @@
+//go:build !purego
+
+package kernels
+
+import "github.com/coatnet-edge/coatnet-edge/arm64"
+
+func init() {
+	packStridedK.register("neon", packStridedNeon, true)
+	packTransposedK.register("neon", packTransposedNeon, true)
+}
+
+// packStridedNeon packs the first multiple of 16 values of every row in
+// assembly, the rest in Go.
+func packStridedNeon(p *Weights, src []int8, ld int) {
+	nr, kc := p.impl.nr, p.impl.kc
+	kFull := p.k &^ 15
+	if nr == 0 || p.m == 0 || kFull == 0 {
+		packStridedRef(p, src, ld)
+		return
+	}
+	if asmHook != nil {
+		asmHook(NamePackStrided)
+	}
+	ctx := arm64.PackCtx{Src: &src[0], Ld: ld, Data: &p.data[0], M: p.m, Kb: kFull / 16, PanelBytes: p.kp * nr}
+	if kc == 4 {
+		ctx.Sdot = 1
+	}
+	arm64.PackStrided(&ctx)
+	for c := range p.m {
+		for i := kFull; i < p.k; i++ {
+			p.data[p.at(c, i)] = max(src[c*ld+i], -127)
+		}
+	}
+}
+
+// packTransposedNeon packs whole panels and chunks in assembly, the rest
+// in Go.
+func packTransposedNeon(p *Weights, src []int8, ld int, sums []int32) {
+	nr, kc := p.impl.nr, p.impl.kc
+	mFull, kFull := p.m/max(nr, 1)*nr, p.k/max(kc, 1)*kc
+	if nr == 0 || mFull == 0 || kFull == 0 {
+		packTransposedRef(p, src, ld, sums)
+		return
+	}
+	if asmHook != nil {
+		asmHook(NamePackTransposed)
+	}
+	ctx := arm64.PackCtx{Src: &src[0], Ld: ld, Data: &p.data[0], M: mFull / nr, Kb: kFull / kc, PanelBytes: p.kp * nr}
+	if kc == 4 {
+		ctx.Sdot = 1
+	}
+	if sums != nil {
+		ctx.Sums = &sums[0]
+	}
+	arm64.PackTransposed(&ctx)
+	for c := range p.m {
+		j0 := kFull
+		var s int32
+		if c >= mFull {
+			j0 = 0
+		} else if sums != nil {
+			s = sums[c]
+		}
+		for j := j0; j < p.k; j++ {
+			v := max(src[j*ld+c], -127)
+			p.data[p.at(c, j)] = v
+			s += int32(v)
+		}
+		if sums != nil {
+			sums[c] = s
+		}
+	}
+}

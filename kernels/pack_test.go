@@ -1,0 +1,132 @@
+package kernels
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// packWant packs the clamped dense matrix w (m x k) with Pack.
+func packWant(m, k int, w []int8) *Weights {
+	c := make([]int8, len(w))
+	for i, v := range w {
+		c[i] = max(v, -127)
+	}
+	return PackWeights(c, m, k)
+}
+
+func runPackCase(t *testing.T, rng *rand.Rand, m, k, extra int, transposed bool) {
+	t.Helper()
+	name := fmt.Sprintf("m=%d k=%d ld+%d transposed=%v", m, k, extra, transposed)
+	dense := make([]int8, m*k)
+	randInt8s(rng, dense)
+	for i := range dense {
+		if rng.IntN(5) == 0 {
+			dense[i] = -128
+		}
+	}
+	var src []int8
+	var ld int
+	if transposed {
+		ld = m + extra
+		src = make([]int8, max(0, (k-1)*ld+m))
+		randInt8s(rng, src)
+		for i := range m {
+			for j := range k {
+				src[j*ld+i] = dense[i*k+j]
+			}
+		}
+	} else {
+		ld = k + extra
+		src = make([]int8, max(0, (m-1)*ld+k))
+		randInt8s(rng, src)
+		for i := range m {
+			copy(src[i*ld:], dense[i*k:i*k+k])
+		}
+	}
+	want := packWant(m, k, dense)
+	p := NewWeights(m, k)
+	junk := make([]int8, m*k)
+	randWeights(rng, junk)
+	p.Pack(junk) // stale values must all be replaced
+	var sums []int32
+	if transposed {
+		if m > 0 && rng.IntN(4) != 0 {
+			sums = make([]int32, m)
+			for i := range sums {
+				sums[i] = int32(rng.Uint32())
+			}
+		}
+		p.PackTransposed(src, ld, sums)
+	} else {
+		p.PackStrided(src, ld)
+	}
+	if !slices.Equal(p.data, want.data) {
+		t.Fatalf("%s: packed data differs", name)
+	}
+	for i := range sums {
+		var s int32
+		for j := range k {
+			s += int32(max(dense[i*k+j], -127))
+		}
+		if sums[i] != s {
+			t.Fatalf("%s: sums[%d] = %d, want %d", name, i, sums[i], s)
+		}
+	}
+}
+
+// TestPack packs strided and transposed sources for every GEMM layout,
+// shapes around the panels (4 and 16 rows) and chunks (4 and 16 values),
+// with -128 clamped, over stale contents.
+func TestPack(t *testing.T) {
+	for _, op := range []string{"PackStrided", "PackTransposed"} {
+		forEachGemm(t, func(t *testing.T, layout string) {
+			forEachImpl(t, op, func(t *testing.T, impl string) {
+				calls := countAsmCalls(t)
+				rng := rand.New(rand.NewPCG(92, 93))
+				for _, m := range []int{0, 1, 3, 4, 5, 15, 16, 17, 32, 33, 49, 196} {
+					for _, k := range []int{0, 1, 3, 4, 5, 15, 16, 17, 32, 33, 49} {
+						runPackCase(t, rng, m, k, rng.IntN(3)*5, op == "PackTransposed")
+					}
+				}
+				runPackCase(t, rng, 196, 32, 224, false)
+				runPackCase(t, rng, 32, 196, 224, true)
+				if impl != "go" && layout != "go" && calls[op] == 0 {
+					t.Errorf("%s on %s: the assembly never ran", impl, layout)
+				}
+			})
+		})
+	}
+}
+
+func TestPackPanics(t *testing.T) {
+	p := NewWeights(3, 4)
+	s := make([]int8, 12)
+	expectPanic(t, "short src", func() { p.PackStrided(s, 3) })
+	expectPanic(t, "short src", func() { p.PackStrided(s[:11], 4) })
+	expectPanic(t, "short src", func() { p.PackTransposed(s, 2, nil) })
+	expectPanic(t, "short src", func() { p.PackTransposed(s[:11], 3, nil) })
+	expectPanic(t, "sums length", func() { p.PackTransposed(s, 3, make([]int32, 2)) })
+}
+
+func TestPackNoAllocs(t *testing.T) {
+	forEachGemm(t, func(t *testing.T, _ string) {
+		k, v := NewWeights(196, 32), NewWeights(32, 196)
+		src, sums := make([]int8, 196*256), make([]int32, 32)
+		if a := testing.AllocsPerRun(10, func() { k.PackStrided(src, 256); v.PackTransposed(src, 256, sums) }); a != 0 {
+			t.Errorf("packs: %v allocations", a)
+		}
+	})
+}
+
+func FuzzPack(f *testing.F) {
+	for i, s := range sizes {
+		f.Add(int64(i), uint8(s), uint8(sizes[(i+3)%len(sizes)]), uint8(i), false)
+		f.Add(int64(i), uint8(s), uint8(sizes[(i+5)%len(sizes)]), uint8(i), true)
+	}
+	f.Fuzz(func(t *testing.T, seed int64, m, k, extra uint8, transposed bool) {
+		rng := rand.New(rand.NewPCG(uint64(seed), 8))
+		runPackCase(t, rng, int(m%80), int(k%80), int(extra%8), transposed)
+	})
+}
