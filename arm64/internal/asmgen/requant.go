@@ -1,5 +1,5 @@
 // Package asmgen holds what the generators of package arm64's assembly
-// (gemmgen, neongen) share: the requantization epilogue of doc.go,
+// (gemmgen, neongen) share: the requantization epilogue of package kernels,
 //
 //	acc = sat32(acc << max(-s, 0))  SQSHL, only where a shift is negative
 //	acc = SQRDMULH(acc, mult)
