@@ -1,6 +1,10 @@
 // Package model holds the CoAtNet architecture: its configurations (the
 // whole timm coatnet family plus custom ones), the parameters each one
 // needs, the float32 reference forward pass and the project's model file.
+//
+// The int8 program and engine keep one file per operation
+// (int8_<kind>.go), registered by kind; the doc of [Int8Params] says which
+// files adding an int8 operation touches in each layer.
 package model
 
 import (
