@@ -133,6 +133,10 @@ func (f *Int8File) decode(tensor func(name string) (modelfile.Tensor, bool)) (In
 			continue
 		}
 		p := k.new()
+		if err := fo.checkScalars(); err != nil {
+			errs = append(errs, fmt.Errorf("op %d %q: %w", i, fo.Name, err))
+			continue
+		}
 		if err := p.fromFile(fo); err != nil {
 			errs = append(errs, fmt.Errorf("op %d %q: %w", i, fo.Name, err))
 			continue
@@ -148,6 +152,28 @@ func (f *Int8File) decode(tensor func(name string) (modelfile.Tensor, bool)) (In
 		return Int8Metadata{}, fmt.Errorf("%w: %w", ErrBadProgram, err)
 	}
 	return md, nil
+}
+
+// checkScalars refuses out-of-range shifts, zero points and softmax steps
+// in any operation, as the first release did, whether or not its kind
+// reads them.
+func (f *FileOp) checkScalars() error {
+	shifts := []int32{f.Shift}
+	if a := f.Add; a != nil {
+		shifts = append(shifts, a.ShiftA, a.ShiftB, a.ShiftOut)
+		for _, z := range []int32{a.ZeroA, a.ZeroB, a.ZeroOut} {
+			if z < -128 || z > 127 {
+				return errors.New("an add zero point is outside [-128, 127]")
+			}
+		}
+	}
+	if sm := f.Softmax; sm != nil {
+		shifts = append(shifts, sm.ExpShift)
+		if sm.Q < 1 || sm.Q > 255 || sm.ZeroPoint < -128 || sm.ZeroPoint > 127 {
+			return errors.New("softmax steps or zero point out of range")
+		}
+	}
+	return checkShifts(shifts...)
 }
 
 // readArray points a at the tensor of that name, which must have a's

@@ -154,3 +154,21 @@ func TestInt8FileMissingArray(t *testing.T) {
 		t.Fatalf("Open without %s: %v", name, err)
 	}
 }
+
+// TestInt8FileScalarsChecked refuses a file whose operation carries an
+// out-of-range shift even where its kind does not read it, as the first
+// release did.
+func TestInt8FileScalarsChecked(t *testing.T) {
+	desc, tensors := shippedInt8Model().EncodeFile()
+	d := *desc
+	d.Program.Ops = slices.Clone(desc.Program.Ops)
+	i := slices.IndexFunc(d.Program.Ops, func(op FileOp) bool { return op.Kind == OpConv })
+	d.Program.Ops[i].Shift = 40
+	path := filepath.Join(t.TempDir(), "shift.coatnet")
+	if err := modelfile.WriteFile(path, &d, tensors); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(path); err == nil || !strings.Contains(err.Error(), "shift is outside") {
+		t.Fatalf("Open with a conv shift of 40: %v", err)
+	}
+}
