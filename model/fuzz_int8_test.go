@@ -7,8 +7,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/coatnet-edge/coatnet-edge/kernels"
 	"github.com/coatnet-edge/coatnet-edge/model/arch"
+	"github.com/coatnet-edge/coatnet-edge/model/modelfile"
 )
 
 // fuzzBases are the programs FuzzInt8Program edits: the shipped demo
@@ -22,6 +22,21 @@ var fuzzBases = sync.OnceValue(func() []*Int8Model {
 	}
 	pre := shippedInt8Model()
 	return []*Int8Model{pre, post.(*Int8Model), halved(pre), halved(post.(*Int8Model)), attentionModel(32)} // kept open for the process
+})
+
+// fuzzFiles are the bases as their files store them.
+var fuzzFiles = sync.OnceValue(func() (out []struct {
+	desc    *Int8File
+	tensors []modelfile.Tensor
+}) {
+	for _, b := range fuzzBases() {
+		d, ts := b.EncodeFile()
+		out = append(out, struct {
+			desc    *Int8File
+			tensors []modelfile.Tensor
+		}{d, ts})
+	}
+	return out
 })
 
 // halved is m's program for pictures of half the side: every tensor's
@@ -39,6 +54,12 @@ func halved(m *Int8Model) *Int8Model {
 	return &h
 }
 
+// cloneProgram is a copy whose tensors can change; the operations'
+// parameters are shared.
+func cloneProgram(p *Program) Program {
+	return Program{Tensors: slices.Clone(p.Tensors), Ops: slices.Clone(p.Ops)}
+}
+
 // fuzzBudget keeps each fuzzed engine small: the limits of limits.go
 // admit engines of gigabytes, which a fuzzing machine cannot build by the
 // thousand.
@@ -47,11 +68,12 @@ const (
 	fuzzBudgetMACs  = 8_000_000
 )
 
-// FuzzInt8Program edits a valid program with fuzzed bytes (shapes,
-// references, kinds, parameters; operations deleted or swapped; array
-// lengths off by one), gives it arrays of the lengths its shapes want
-// (the base's where they fit, random ones otherwise), and checks it:
-// NewInt8Model must return an error or a model, never panic; a model
+// FuzzInt8Program edits a valid program as its file stores it with fuzzed
+// bytes (shapes, references, kinds, parameters; operations deleted or
+// swapped; array lengths off by one), gives it arrays of the lengths its
+// shapes want (the base's where they fit, random ones otherwise), and
+// checks it: decoding and NewInt8Model must return an error or a model,
+// never panic; a model
 // within the fuzz budget must build an engine and run one inference to
 // logits of the right length, bit-exact on 1 and 2 threads. A validated
 // program must never reach a kernel's panic.
@@ -70,19 +92,24 @@ func FuzzInt8Program(f *testing.F) {
 		if len(data) == 0 {
 			return
 		}
-		bases := fuzzBases()
+		bases := fuzzFiles()
 		base := bases[int(data[0])%len(bases)]
-		md := base.Int8Metadata
-		md.Program = cloneProgram(&base.Program)
-		p := &md.Program
+		fb, baseTensors := base.desc, base.tensors
+		fd := *fb
+		fd.Program = cloneFileProgram(&fb.Program)
+		p := &fd.Program
 		r := rand.New(rand.NewPCG(uint64(len(data)), 7))
 		skew := map[string]int{} // array name -> length change
 		for e := data[1:]; len(e) >= 4; e = e[4:] {
 			applyEdit(p, skew, e[0], int(e[1]), int16(uint16(e[2])|uint16(e[3])<<8))
 		}
-		int8s, int32s, f32s := fuzzArrays(base, p, skew, r)
-		m, err := NewInt8Model(md, int8s, int32s, f32s)
+		arrays := fuzzArrays(baseTensors, p, skew, r)
 		unedited := len(data) < 5
+		md, err := fd.decode(func(name string) (modelfile.Tensor, bool) { t, ok := arrays[name]; return t, ok })
+		var m *Int8Model
+		if err == nil {
+			m, err = NewInt8Model(md)
+		}
 		if err != nil {
 			if unedited {
 				t.Fatalf("a base program is refused: %v", err)
@@ -116,9 +143,9 @@ func FuzzInt8Program(f *testing.F) {
 	})
 }
 
-// cloneProgram is a deep copy, so edits leave the base alone.
-func cloneProgram(p *Program) Program {
-	c := Program{Tensors: slices.Clone(p.Tensors), Ops: slices.Clone(p.Ops)}
+// cloneFileProgram is a deep copy, so edits leave the base alone.
+func cloneFileProgram(p *FileProgram) FileProgram {
+	c := FileProgram{Tensors: slices.Clone(p.Tensors), Ops: slices.Clone(p.Ops)}
 	for i := range c.Ops {
 		op := &c.Ops[i]
 		op.In = slices.Clone(op.In)
@@ -134,11 +161,11 @@ func cloneProgram(p *Program) Program {
 	return c
 }
 
-var fuzzKinds = []OpKind{OpConv, OpDepthwise, OpAct, OpAffine, OpPool, OpMean, OpScale, OpAdd, OpLayerNorm, OpAttention, OpLogits}
+var fuzzKinds = OpKinds()
 
 // applyEdit changes one field of the program: which is field (mod the
 // number of edits), whose is index (an op or a tensor), to what is v.
-func applyEdit(p *Program, skew map[string]int, field byte, index int, v int16) {
+func applyEdit(p *FileProgram, skew map[string]int, field byte, index int, v int16) {
 	if len(p.Ops) == 0 || len(p.Tensors) == 0 {
 		return
 	}
@@ -180,14 +207,14 @@ func applyEdit(p *Program, skew map[string]int, field byte, index int, v int16) 
 		op.Shift = int32(iv)
 	case 15:
 		if op.Add == nil {
-			op.Add = &kernels.AddParams{}
+			op.Add = &FileAdd{}
 		}
 		fs := []*int32{&op.Add.ZeroA, &op.Add.ZeroB, &op.Add.ZeroOut, &op.Add.MultA, &op.Add.ShiftA,
 			&op.Add.MultB, &op.Add.ShiftB, &op.Add.MultOut, &op.Add.ShiftOut}
 		*fs[index%len(fs)] = int32(iv) << (uint(index) % 17)
 	case 16:
 		if op.Softmax == nil {
-			op.Softmax = &kernels.SoftmaxParams{Q: 255}
+			op.Softmax = &FileSoftmax{Q: 255}
 		}
 		fs := []*int32{&op.Softmax.ExpMult, &op.Softmax.ExpShift, &op.Softmax.Q, &op.Softmax.ZeroPoint}
 		*fs[index%len(fs)] = int32(iv) << (uint(index) % 17)
@@ -223,8 +250,12 @@ func applyEdit(p *Program, skew map[string]int, field byte, index int, v int16) 
 // fuzzArrays gives every op the arrays its kind reads, of the lengths its
 // shapes want (plus the skew): the base's array of that name where its
 // length fits, else random values in the ranges the quantizer writes.
-func fuzzArrays(base *Int8Model, p *Program, skew map[string]int, r *rand.Rand) (map[string][]int8, map[string][]int32, map[string][]float32) {
-	int8s, int32s, f32s := map[string][]int8{}, map[string][]int32{}, map[string][]float32{}
+func fuzzArrays(baseTensors []modelfile.Tensor, p *FileProgram, skew map[string]int, r *rand.Rand) map[string]modelfile.Tensor {
+	base := map[string]modelfile.Tensor{}
+	for _, t := range baseTensors {
+		base[t.Name] = t
+	}
+	arrays := map[string]modelfile.Tensor{}
 	size := func(t TensorID, f func(*QTensor) int) int {
 		if t < 0 || int(t) >= len(p.Tensors) {
 			return 0
@@ -251,24 +282,24 @@ func fuzzArrays(base *Int8Model, p *Program, skew map[string]int, r *rand.Rand) 
 		case OpLogits:
 			lens["weight"] = c * ic
 		}
-		for _, a := range arrays[op.Kind] {
+		var roles []int8Array
+		if k, ok := int8Kinds[op.Kind]; ok {
+			roles = k.new().arrays()
+		}
+		for _, a := range roles {
 			key := op.Name + "/" + a.role
 			n := lens[a.role] + skew[key]
 			if n < 0 || n > 1<<22 {
 				continue // missing: validate says so
 			}
-			switch a.typ {
-			case 'b':
-				if v := base.Int8[key]; len(v) == n {
-					int8s[key] = v
-				} else {
-					int8s[key] = randSlice(n, func() int8 { return int8(r.IntN(256) - 128) })
-				}
-			case 'i':
-				if v := base.Int32[key]; len(v) == n {
-					int32s[key] = v
-					continue
-				}
+			if v, ok := base[key]; ok && v.DType == a.dtype() && len(v.Shape) == 1 && v.Shape[0] == n {
+				arrays[key] = v
+				continue
+			}
+			switch a.dtype() {
+			case modelfile.I8:
+				arrays[key] = modelfile.Int8Tensor(key, []int{n}, randSlice(n, func() int8 { return int8(r.IntN(256) - 128) }))
+			case modelfile.I32:
 				gen := func() int32 { return int32(r.IntN(2001) - 1000) }
 				switch a.role {
 				case "mult":
@@ -276,17 +307,13 @@ func fuzzArrays(base *Int8Model, p *Program, skew map[string]int, r *rand.Rand) 
 				case "shift":
 					gen = func() int32 { return int32(r.IntN(63) - 31) }
 				}
-				int32s[key] = randSlice(n, gen)
-			case 'f':
-				if v := base.Float32[key]; len(v) == n {
-					f32s[key] = v
-				} else {
-					f32s[key] = randSlice(n, func() float32 { return float32(r.NormFloat64()) })
-				}
+				arrays[key] = modelfile.Int32Tensor(key, []int{n}, randSlice(n, gen))
+			default:
+				arrays[key] = modelfile.Float32Tensor(key, []int{n}, randSlice(n, func() float32 { return float32(r.NormFloat64()) }))
 			}
 		}
 	}
-	return int8s, int32s, f32s
+	return arrays
 }
 
 func randSlice[T any](n int, gen func() T) []T {

@@ -8,23 +8,21 @@ import (
 	"github.com/coatnet-edge/coatnet-edge/model/modelfile"
 )
 
-// Int8Model is a quantized model: its description, program and arrays.
-// Loaded from a file, the arrays alias the file's mapping until Close.
+// Int8Model is a quantized model: its description and program, whose
+// operations hold their arrays. Loaded from a file, the arrays alias the
+// file's mapping until Close.
 type Int8Model struct {
 	Int8Metadata
-	Int8    map[string][]int8
-	Int32   map[string][]int32
-	Float32 map[string][]float32
-	file    *modelfile.File
+	file *modelfile.File
 }
 
 // NewInt8Model checks a program produced by the quantizer and wraps it.
-func NewInt8Model(md Int8Metadata, int8s map[string][]int8, int32s map[string][]int32, f32s map[string][]float32) (*Int8Model, error) {
+func NewInt8Model(md Int8Metadata) (*Int8Model, error) {
 	md.Kind = KindInt8
 	if err := md.Metadata.Validate(); err != nil {
 		return nil, err
 	}
-	if err := md.Program.validate(&md.Config, int8s, int32s, f32s); err != nil {
+	if err := md.Program.validate(&md.Config); err != nil {
 		return nil, err
 	}
 	// Before any engine allocates: a valid program may still ask for
@@ -32,12 +30,12 @@ func NewInt8Model(md Int8Metadata, int8s map[string][]int8, int32s map[string][]
 	if err := md.Program.need(&md.Config).Check(1); err != nil {
 		return nil, fmt.Errorf("int8 program: %w", err)
 	}
-	return &Int8Model{Int8Metadata: md, Int8: int8s, Int32: int32s, Float32: f32s}, nil
+	return &Int8Model{Int8Metadata: md}, nil
 }
 
 // NewNet builds the int8 engine. threads <= 0 uses every CPU.
 func (m *Int8Model) NewNet(threads int) *Int8Net {
-	return newInt8Net(m.Config, &m.Program, m.Int8, m.Int32, m.Float32, threads, false)
+	return newInt8Net(m.Config, &m.Program, threads, false)
 }
 
 // NewEngine is NewNet behind the Engine interface, refusing a thread
@@ -68,43 +66,29 @@ func (m *Int8Model) Close() error {
 
 // Save writes the model atomically.
 func (m *Int8Model) Save(path string) error {
-	if _, err := NewInt8Model(m.Int8Metadata, m.Int8, m.Int32, m.Float32); err != nil {
+	if _, err := NewInt8Model(m.Int8Metadata); err != nil {
 		return err
 	}
-	var tensors []modelfile.Tensor
-	for _, op := range m.Program.Ops {
-		for _, a := range arrays[op.Kind] {
-			name := op.Name + "/" + a.role
-			switch a.typ {
-			case 'b':
-				tensors = append(tensors, modelfile.Int8Tensor(name, []int{len(m.Int8[name])}, m.Int8[name]))
-			case 'i':
-				tensors = append(tensors, modelfile.Int32Tensor(name, []int{len(m.Int32[name])}, m.Int32[name]))
-			case 'f':
-				tensors = append(tensors, modelfile.Float32Tensor(name, []int{len(m.Float32[name])}, m.Float32[name]))
-			}
-		}
-	}
-	return modelfile.WriteFile(path, &m.Int8Metadata, tensors)
+	f, tensors := m.EncodeFile()
+	return modelfile.WriteFile(path, f, tensors)
 }
 
 func int8FromFile(f *modelfile.File) (*Int8Model, error) {
-	var md Int8Metadata
-	if err := f.DecodeMetadata(&md); err != nil {
+	var fd Int8File
+	if err := f.DecodeMetadata(&fd); err != nil {
 		return nil, fmt.Errorf("model description: %w", err)
 	}
-	int8s, int32s, f32s := map[string][]int8{}, map[string][]int32{}, map[string][]float32{}
 	var errs []error
 	for _, info := range f.Tensors() {
 		t, _ := f.Tensor(info.Name)
 		var err error
 		switch t.DType {
 		case modelfile.I8:
-			int8s[info.Name], err = t.Int8()
+			_, err = t.Int8()
 		case modelfile.I32:
-			int32s[info.Name], err = t.Int32()
+			_, err = t.Int32()
 		case modelfile.F32:
-			f32s[info.Name], err = t.Float32()
+			_, err = t.Float32()
 		default:
 			err = fmt.Errorf("dtype %s is not used by int8 models", t.DType)
 		}
@@ -115,7 +99,11 @@ func int8FromFile(f *modelfile.File) (*Int8Model, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	m, err := NewInt8Model(md, int8s, int32s, f32s)
+	md, err := fd.decode(f.Tensor)
+	if err != nil {
+		return nil, err
+	}
+	m, err := NewInt8Model(md)
 	if err != nil {
 		return nil, err
 	}
@@ -152,22 +140,7 @@ func Open(path string) (Any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var kind struct {
-		Kind string `json:"kind"`
-	}
-	if err := json.Unmarshal(f.Metadata(), &kind); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("%s: model description: %w", path, err)
-	}
-	var m Any
-	switch kind.Kind {
-	case KindFloat32:
-		m, err = fromFile(f)
-	case KindInt8:
-		m, err = int8FromFile(f)
-	default:
-		err = fmt.Errorf("model kind %q is not supported by this version (it reads %q and %q)", kind.Kind, KindFloat32, KindInt8)
-	}
+	m, err := FromFile(f)
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -175,8 +148,34 @@ func Open(path string) (Any, error) {
 	return m, nil
 }
 
+// FromFile is Open for a container already opened or parsed; the model
+// takes f over (its Close closes f) when it returns no error.
+func FromFile(f *modelfile.File) (Any, error) {
+	var kind struct {
+		Kind string `json:"kind"`
+	}
+	if err := json.Unmarshal(f.Metadata(), &kind); err != nil {
+		return nil, fmt.Errorf("model description: %w", err)
+	}
+	switch kind.Kind {
+	case KindFloat32:
+		m, err := fromFile(f)
+		if err != nil {
+			return nil, err
+		}
+		return m, nil
+	case KindInt8:
+		m, err := int8FromFile(f)
+		if err != nil {
+			return nil, err
+		}
+		return m, nil
+	}
+	return nil, fmt.Errorf("model kind %q is not supported by this version (it reads %q and %q)", kind.Kind, KindFloat32, KindInt8)
+}
+
 // NewNetKeepingTensors builds an engine whose every tensor survives Run, so
 // Value can read them all (for measuring quantization error).
 func (m *Int8Model) NewNetKeepingTensors(threads int) *Int8Net {
-	return newInt8Net(m.Config, &m.Program, m.Int8, m.Int32, m.Float32, threads, true)
+	return newInt8Net(m.Config, &m.Program, threads, true)
 }

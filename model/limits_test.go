@@ -46,55 +46,35 @@ func attentionModel(side int) *Int8Model {
 		{GraphTensor: GraphTensor{Name: "pool", Side: 1, Channels: 1}, QParams: q},
 		{GraphTensor: GraphTensor{Name: "logits", Side: 1, Channels: classes}, QParams: QParams{Scale: 1}},
 	}
-	int8s, int32s, f32s := map[string][]int8{}, map[string][]int32{}, map[string][]float32{}
 	for i, name := range []string{"q", "k", "v"} {
-		md.Program.Ops = append(md.Program.Ops, QOp{Name: name, Kind: OpConv, In: []TensorID{0}, Out: TensorID(1 + i), Kernel: 1, Stride: 1})
-		int8s[name+"/weight"] = []int8{int8(40 + 20*i)}
-		int32s[name+"/bias"], int32s[name+"/mult"], int32s[name+"/shift"] = []int32{0}, []int32{1 << 30}, []int32{-6}
+		md.Program.Ops = append(md.Program.Ops, QOp{Name: name, Kind: OpConv, In: []TensorID{0}, Out: TensorID(1 + i), Params: &ConvParams{
+			Kernel: 1, Stride: 1, Weight: []int8{int8(40 + 20*i)}, Bias: []int32{0}, Mult: []int32{1 << 30}, Shift: []int32{-6}}})
 	}
-	sm := kernels.NewSoftmaxParams(0.05*0.05, 255, -128)
-	md.Program.Ops = append(md.Program.Ops,
-		QOp{Name: "attn", Kind: OpAttention, In: []TensorID{1, 2, 3}, Out: 4, Heads: 1, DimHead: 1, Form: arch.PreSoftmax,
-			Softmax: &sm, Mult: 1 << 30, Shift: -8},
-		QOp{Name: "pool", Kind: OpMean, In: []TensorID{4}, Out: 5, Mult: 1 << 30, Shift: 1},
-		QOp{Name: "logits", Kind: OpLogits, In: []TensorID{5}, Out: 6})
 	span := 2*side - 1
 	relpos := make([]int32, span*span)
 	for i := range relpos {
 		relpos[i] = int32(i % 7)
 	}
-	int32s["attn/relpos"] = relpos
-	int8s["logits/weight"] = make([]int8, classes)
-	f32s["logits/bias"], f32s["logits/scale"] = make([]float32, classes), make([]float32, classes)
+	logits := &LogitsParams{Weight: make([]int8, classes), Bias: make([]float32, classes), Scale: make([]float32, classes)}
 	for c := range classes {
-		int8s["logits/weight"][c] = int8(c*13 - 60)
-		f32s["logits/scale"][c] = 0.01
+		logits.Weight[c] = int8(c*13 - 60)
+		logits.Scale[c] = 0.01
 	}
-	return &Int8Model{Int8Metadata: md, Int8: int8s, Int32: int32s, Float32: f32s}
+	md.Program.Ops = append(md.Program.Ops,
+		QOp{Name: "attn", Kind: OpAttention, In: []TensorID{1, 2, 3}, Out: 4, Params: &AttentionParams{Heads: 1, DimHead: 1, Form: arch.PreSoftmax,
+			Softmax: kernels.NewSoftmaxParams(0.05*0.05, 255, -128), Mult: 1 << 30, Shift: -8, RelPos: relpos}},
+		QOp{Name: "pool", Kind: OpMean, In: []TensorID{4}, Out: 5, Params: &MeanParams{Mult: 1 << 30, Shift: 1}},
+		QOp{Name: "logits", Kind: OpLogits, In: []TensorID{5}, Out: 6, Params: logits})
+	return &Int8Model{Int8Metadata: md}
 }
 
 // writeInt8File writes an int8 model file without Save's checks, as a
 // hostile tool would.
 func writeInt8File(t testing.TB, m *Int8Model) string {
 	t.Helper()
-	md, int8s, int32s, f32s := m.Int8Metadata, m.Int8, m.Int32, m.Float32
-	md.Kind = KindInt8
-	var tensors []modelfile.Tensor
-	for _, op := range md.Program.Ops {
-		for _, a := range arrays[op.Kind] {
-			name := op.Name + "/" + a.role
-			switch a.typ {
-			case 'b':
-				tensors = append(tensors, modelfile.Int8Tensor(name, []int{len(int8s[name])}, int8s[name]))
-			case 'i':
-				tensors = append(tensors, modelfile.Int32Tensor(name, []int{len(int32s[name])}, int32s[name]))
-			case 'f':
-				tensors = append(tensors, modelfile.Float32Tensor(name, []int{len(f32s[name])}, f32s[name]))
-			}
-		}
-	}
+	md, tensors := m.EncodeFile()
 	path := filepath.Join(t.TempDir(), "hostile-int8.coatnet")
-	if err := modelfile.WriteFile(path, &md, tensors); err != nil {
+	if err := modelfile.WriteFile(path, md, tensors); err != nil {
 		t.Fatal(err)
 	}
 	return path

@@ -18,19 +18,7 @@ type LayerTime struct {
 // macs counts an int8 program operation's multiply-accumulates with the
 // float engine's rules: convolutions, linear layers and attention products.
 func (p *Program) macs(op *QOp) int64 {
-	out, in := &p.Tensors[op.Out], &p.Tensors[op.In[0]]
-	np, c := int64(out.Pixels()), int64(out.Channels)
-	switch op.Kind {
-	case OpConv:
-		return np * c * int64(op.Kernel*op.Kernel*in.Channels)
-	case OpDepthwise:
-		return np * c * 9
-	case OpAttention:
-		return 2 * np * np * c
-	case OpLogits:
-		return c * int64(in.Channels)
-	}
-	return 0
+	return op.Params.cost(p.shape(op, false), new(int8Plan))
 }
 
 // EnableTiming makes every later Run add each operation's wall time to

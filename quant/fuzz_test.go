@@ -21,17 +21,8 @@ func FuzzInt8Description(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	var tensors []modelfile.Tensor
-	for name, v := range qm.Int8 {
-		tensors = append(tensors, modelfile.Int8Tensor(name, []int{len(v)}, v))
-	}
-	for name, v := range qm.Int32 {
-		tensors = append(tensors, modelfile.Int32Tensor(name, []int{len(v)}, v))
-	}
-	for name, v := range qm.Float32 {
-		tensors = append(tensors, modelfile.Float32Tensor(name, []int{len(v)}, v))
-	}
-	seed, err := json.Marshal(&qm.Int8Metadata)
+	desc, tensors := qm.EncodeFile()
+	seed, err := json.Marshal(desc)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -45,23 +36,28 @@ func FuzzInt8Description(f *testing.F) {
 		if err != nil {
 			return
 		}
-		var probe model.Int8Metadata
-		if file.DecodeMetadata(&probe) != nil {
-			return
-		}
-		m, err := model.NewInt8Model(probe, qm.Int8, qm.Int32, qm.Float32)
-		if err != nil {
-			return
-		}
-		net := m.NewNet(1)
-		net.Run()
-		net.Close()
+		runFile(file)
 	})
 }
 
+// runFile loads a parsed container and, if it is an int8 model, runs it
+// once on one thread.
+func runFile(file *modelfile.File) {
+	a, err := model.FromFile(file)
+	if err != nil {
+		return
+	}
+	defer a.Close()
+	if m, ok := a.(*model.Int8Model); ok {
+		net := m.NewNet(1)
+		net.Run()
+		net.Close()
+	}
+}
+
 // FuzzInt8Program changes one field of one operation or tensor of a valid
-// program to an arbitrary value: validation must reject it or the engine
-// must run it, never panic.
+// program, as its file stores it, to an arbitrary value: loading must
+// reject it or the engine must run it, never panic.
 func FuzzInt8Program(f *testing.F) {
 	qm, _, err := Quantize(context.Background(), tinyModel(f, "coatnet_0_rw", arch.PreSoftmax),
 		synthCal{n: 2, size: 64, ch: 3, seed: 1}, Options{Threads: 1})
@@ -72,10 +68,11 @@ func FuzzInt8Program(f *testing.F) {
 		f.Add(uint16(field*7), uint8(field), int32(2))
 	}
 	f.Add(uint16(3), uint8(0), int32(-1))
+	desc, tensors := qm.EncodeFile()
 	f.Fuzz(func(t *testing.T, which uint16, field uint8, v int32) {
-		md := qm.Int8Metadata
+		md := *desc
 		p := md.Program
-		p.Ops = append([]model.QOp(nil), p.Ops...)
+		p.Ops = append([]model.FileOp(nil), p.Ops...)
 		p.Tensors = append([]model.QTensor(nil), p.Tensors...)
 		op := &p.Ops[int(which)%len(p.Ops)]
 		tt := &p.Tensors[int(which)%len(p.Tensors)]
@@ -114,12 +111,14 @@ func FuzzInt8Program(f *testing.F) {
 			op.In = op.In[:uint32(v)%uint32(len(op.In)+1)]
 		}
 		md.Program = p
-		m, err := model.NewInt8Model(md, qm.Int8, qm.Int32, qm.Float32)
-		if err != nil {
-			return
+		var buf bytes.Buffer
+		if err := modelfile.Write(&buf, &md, tensors); err != nil {
+			t.Fatal(err)
 		}
-		net := m.NewNet(1)
-		net.Run()
-		net.Close()
+		file, err := modelfile.Parse(buf.Bytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		runFile(file)
 	})
 }

@@ -81,12 +81,12 @@ func Quantize(ctx context.Context, m *model.Model, cal Calibration, opt Options)
 	for i := range means {
 		means[i] = stats.tensors[i].channelMeans()
 	}
-	prog, arrays, err := Build(g, tensors, means)
+	prog, err := Build(g, tensors, means)
 	if err != nil {
 		return nil, nil, err
 	}
 	md := model.Int8Metadata{Metadata: m.Metadata, Calibration: fmt.Sprintf("%s, %d images", cal.Name(), n), Program: *prog}
-	qm, err := model.NewInt8Model(md, arrays.Int8, arrays.Int32, arrays.Float32)
+	qm, err := model.NewInt8Model(md)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -289,21 +289,14 @@ type opKernels struct {
 	Kernels string `json:"kernels"` // kernel=implementation, in order
 }
 
-// programKernels lists the kinds of operation of p in order of first
-// appearance with their kernels' implementations (model.Int8Impl).
+// programKernels lists the kinds of operation of p (with what changes
+// their kernels: Int8Params.Variant) in order of first appearance with
+// their kernels' implementations (model.Int8Impl).
 func programKernels(p *model.Program) []opKernels {
 	var out []opKernels
 	for i := range p.Ops {
 		op := &p.Ops[i]
-		name := string(op.Kind)
-		switch op.Kind {
-		case model.OpConv:
-			name = fmt.Sprintf("conv %dx%d", op.Kernel, op.Kernel)
-		case model.OpPool:
-			name = "pool " + op.Pool
-		case model.OpAttention:
-			name = "attention " + string(op.Form)
-		}
+		name := op.Params.Variant()
 		j := slices.IndexFunc(out, func(k opKernels) bool { return k.Op == name })
 		if j < 0 {
 			out = append(out, opKernels{Op: name, Kernels: model.Int8Impl(op)})

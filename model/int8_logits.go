@@ -1,0 +1,78 @@
+package model
+
+import (
+	"errors"
+
+	"github.com/coatnet-edge/coatnet-edge/kernels"
+)
+
+// LogitsParams is the final linear layer to float logits: int8 weights
+// [classes][in], and per class a float scale (input scale times weight
+// scale) and bias. It must be the program's last operation.
+type LogitsParams struct {
+	Weight      []int8
+	Bias, Scale []float32
+}
+
+func init() { registerInt8(OpLogits, 1, func() Int8Params { return new(LogitsParams) }) }
+
+func (p *LogitsParams) Kind() OpKind      { return OpLogits }
+func (p *LogitsParams) Variant() string   { return string(OpLogits) }
+func (p *LogitsParams) Kernels() []string { return []string{kernels.NameGemmInt32} }
+
+func (p *LogitsParams) arrays() []int8Array {
+	return []int8Array{i8Array("weight", &p.Weight), f32Array("bias", &p.Bias), f32Array("scale", &p.Scale)}
+}
+
+func (p *LogitsParams) check(s *opShape) error {
+	if !s.last || s.out.Side != 1 || s.in[0].Side != 1 {
+		return errors.New("logits must be last and take a vector")
+	}
+	c := s.c()
+	return s.lengths(p, c*s.ic(), c, c)
+}
+
+func (p *LogitsParams) cost(s *opShape, pl *int8Plan) int64 {
+	c, ic := int64(s.c()), int64(s.ic())
+	pl.weightBytes = addSat(pl.weightBytes, addSat(packedBytes(int(c), int(ic)), 4*c))
+	return mulSat(c, ic)
+}
+
+func (p *LogitsParams) fromFile(*FileOp) error { return nil }
+func (p *LogitsParams) toFile(*FileOp)         {}
+
+type logitsRun struct {
+	int8Base
+	p    *LogitsParams
+	pw   *kernels.Weights // the weights packed for the GEMM
+	wsum []int32          // the sum of each class's weights
+}
+
+func (p *LogitsParams) prepare(b int8Base) int8Runner {
+	c, ic := b.out.Channels, b.in[0].Channels
+	r := &logitsRun{int8Base: b, p: p, pw: kernels.PackWeights(p.Weight, c, ic), wsum: make([]int32, c)}
+	for m := range c {
+		for _, v := range p.Weight[m*ic : m*ic+ic] {
+			r.wsum[m] += int32(v)
+		}
+	}
+	b.net.acc = make([]int32, c)
+	return r
+}
+
+// run multiplies the pooled features by the classifier (an int32 GEMM of
+// one row; the input zero point comes off as zp times each class's weight
+// sum, wrapping as the sum does) and scales to float.
+func (r *logitsRun) run() {
+	n := r.net
+	in := r.input(0)
+	ic := r.in[0].Channels
+	kernels.GemmInt32(n.acc, len(n.acc), in, ic, 1, r.pw)
+	z := r.in[0].ZeroPoint
+	for m, acc := range n.acc {
+		acc -= z * r.wsum[m]
+		// Explicit conversions keep the multiply and add unfused, so
+		// the logits round the same on every architecture.
+		n.logits[m] = float32(float64(float64(acc)*float64(r.p.Scale[m])) + float64(r.p.Bias[m]))
+	}
+}

@@ -1,0 +1,207 @@
+package model
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/coatnet-edge/coatnet-edge/kernels"
+	"github.com/coatnet-edge/coatnet-edge/model/modelfile"
+)
+
+// Int8Params are the typed parameters and arrays of one int8 operation:
+// *ConvParams for OpConv, *AttentionParams for OpAttention, and so on,
+// each in its own file. The unexported methods make it the engine's
+// contract; only this package implements it.
+//
+// # Adding an int8 operation
+//
+// Each kind of operation has one file per layer:
+//
+//   - the float graph (model/graph*.go): how the network is spelt out as
+//     the operation, and how the graph runner computes it in float32;
+//   - the int8 program and engine (model/int8_<kind>.go): its typed
+//     parameters and arrays (say FooParams), its checks, its cost, how the
+//     engine prepares it (packing), splits it into tasks and runs it, which
+//     kernels it uses, and one registerInt8 line in an init function;
+//   - the file format (model/int8format.go): only when the operation brings
+//     scalars the file has no key for yet (arrays need nothing: they are
+//     stored as Name+"/"+role tensors, their roles given by the params);
+//   - quantization (quant/rules.go): one entry of the rules table turning
+//     the float op into FooParams.
+//
+// TestInt8Registry and quant's TestRules fail until every OpKind has its
+// int8 implementation and its rule.
+type Int8Params interface {
+	// Kind is the operation kind the parameters are for.
+	Kind() OpKind
+	// Variant names the kind with what changes its kernels ("conv 3x3",
+	// "pool max"): one line of a per-operation report.
+	Variant() string
+	// Kernels names the package arm64 kernels the engine runs for the
+	// operation, in order; nil for an operation done in Go.
+	Kernels() []string
+
+	// arrays lists the array parameters in the order the file stores them.
+	arrays() []int8Array
+	// check verifies shapes, scalars and array lengths against the
+	// operation's tensors.
+	check(s *opShape) error
+	// cost adds the operation's packed weights and per-worker scratch to
+	// a plan and returns its multiply-accumulates.
+	cost(s *opShape, pl *int8Plan) (macs int64)
+	// prepare packs what the engine needs and returns the operation ready
+	// to run.
+	prepare(b int8Base) int8Runner
+	// fromFile and toFile convert the scalars to and from the file's op.
+	fromFile(f *FileOp) error
+	toFile(f *FileOp)
+}
+
+// int8Kind is one registered kind of operation.
+type int8Kind struct {
+	inputs int               // tensors it reads
+	new    func() Int8Params // zero parameters, for decoding a file
+}
+
+var int8Kinds = map[OpKind]int8Kind{}
+
+// registerInt8 adds a kind of int8 operation; each operation's file calls
+// it once, from init.
+func registerInt8(kind OpKind, inputs int, new func() Int8Params) {
+	if _, dup := int8Kinds[kind]; dup {
+		panic("model: int8 operation " + string(kind) + " registered twice")
+	}
+	int8Kinds[kind] = int8Kind{inputs: inputs, new: new}
+}
+
+// Int8Kinds lists the operation kinds the int8 engine implements, sorted.
+func Int8Kinds() []OpKind {
+	out := make([]OpKind, 0, len(int8Kinds))
+	for k := range int8Kinds {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// int8Array is one array parameter: its role (the file names it
+// Name+"/"+role) and exactly one of the pointers, to the params' field.
+type int8Array struct {
+	role string
+	i8   *[]int8
+	i32  *[]int32
+	f32  *[]float32
+	want int // length check sets it; see opShape.lengths
+}
+
+func (a int8Array) dtype() modelfile.DType {
+	switch {
+	case a.i8 != nil:
+		return modelfile.I8
+	case a.i32 != nil:
+		return modelfile.I32
+	}
+	return modelfile.F32
+}
+
+func (a int8Array) len() int {
+	switch {
+	case a.i8 != nil:
+		return len(*a.i8)
+	case a.i32 != nil:
+		return len(*a.i32)
+	}
+	return len(*a.f32)
+}
+
+func i8Array(role string, p *[]int8) int8Array     { return int8Array{role: role, i8: p} }
+func i32Array(role string, p *[]int32) int8Array   { return int8Array{role: role, i32: p} }
+func f32Array(role string, p *[]float32) int8Array { return int8Array{role: role, f32: p} }
+
+// opShape is what an operation's rules see of the program: its tensors,
+// already checked to exist and to be computed before it.
+type opShape struct {
+	in   []*QTensor
+	out  *QTensor
+	last bool // the program's last operation
+}
+
+// c, ic and half are the output and input channels and the side of a
+// stride-2 output.
+func (s *opShape) c() int    { return s.out.Channels }
+func (s *opShape) ic() int   { return s.in[0].Channels }
+func (s *opShape) half() int { return (s.in[0].Side-1)/2 + 1 }
+
+// lengths checks that each array of p has the length given, in the order
+// of p.arrays().
+func (s *opShape) lengths(p Int8Params, want ...int) error {
+	for i, a := range p.arrays() {
+		if n := a.len(); n != want[i] {
+			return fmt.Errorf("array %s has %d values, want %d", a.role, n, want[i])
+		}
+	}
+	return nil
+}
+
+// int8Plan is what a program asks beyond its tensors: packed weights, and
+// the per-worker scratch the engine allocates once.
+type int8Plan struct {
+	weightBytes int64
+	patch       int64    // int8s of 3x3 convolution rows (im2col)
+	attnN       int64    // the most attention tokens
+	attnD       int64    // the widest attention head
+	attnShapes  [][2]int // distinct attention (tokens, head width)
+	packs       int64    // bytes of the packed keys and values of every attention shape
+}
+
+// int8Base is what every prepared operation holds: the engine and its
+// tensors.
+type int8Base struct {
+	net *Int8Net
+	op  *QOp
+	in  []*QTensor
+	out *QTensor
+}
+
+// vals are the operation's input and output values.
+func (b *int8Base) input(i int) []int8 { return b.net.vals[b.op.In[i]] }
+func (b *int8Base) output() []int8     { return b.net.vals[b.op.Out] }
+
+// pixelTasks is how many int8RowsPerTask blocks the output has.
+func (b *int8Base) pixelTasks() int {
+	return (b.out.Pixels() + int8RowsPerTask - 1) / int8RowsPerTask
+}
+
+// pixels are the output pixels [p0, p1) of tasks [lo, hi).
+func (b *int8Base) pixels(lo, hi int) (p0, p1 int) {
+	return lo * int8RowsPerTask, min(hi*int8RowsPerTask, b.out.Pixels())
+}
+
+// int8Runner is a prepared operation: run computes its output.
+type int8Runner interface {
+	run()
+}
+
+// int8RowsPerTask is how many output pixels one task of a pixel-parallel
+// operation computes.
+const int8RowsPerTask = 32
+
+// requant is the per-channel requantization of mult and shift arrays
+// into the output's zero point.
+func requant(mult, shift []int32, out *QTensor) kernels.Requant {
+	return kernels.Requant{Mult: mult, Shift: shift, ZeroPoint: out.ZeroPoint}
+}
+
+// badShift is a shift no kernel takes.
+func badShift(v int32) bool { return v < -31 || v > 31 }
+
+// checkShifts refuses shifts outside [-31, 31].
+func checkShifts(shifts ...int32) error {
+	if slices.ContainsFunc(shifts, badShift) {
+		return errShift
+	}
+	return nil
+}
+
+var errShift = errors.New("a shift is outside [-31, 31]")
