@@ -7,6 +7,7 @@ import (
 	"github.com/coatnet-edge/coatnet-edge/internal/meminfo"
 	"github.com/coatnet-edge/coatnet-edge/internal/parallel"
 	"github.com/coatnet-edge/coatnet-edge/model"
+	"github.com/coatnet-edge/coatnet-edge/model/engine"
 )
 
 // memAvailable is how much memory the machine can still give (a hook for
@@ -14,7 +15,7 @@ import (
 var memAvailable = meminfo.Available
 
 // memoryMargin is what must stay available beyond an engine's own need
-// (model.Need) when it is built: a quarter of the need for the Go
+// (engine.Need) when it is built: a quarter of the need for the Go
 // runtime's heap growth, plus 64 MiB for the rest of the agent. On a
 // reload the running model still holds its memory, so the new one must
 // fit beside it.
@@ -34,7 +35,7 @@ func checkMemory(m model.Any, threads int) error {
 	need := m.Need().Bytes(threads)
 	if need+memoryMargin(need) > avail {
 		return fmt.Errorf("the engine needs %s with %d threads, and %s more to spare, but the machine has %s available",
-			model.FormatBytes(need), parallel.Count(threads), model.FormatBytes(memoryMargin(need)), model.FormatBytes(avail))
+			engine.FormatBytes(need), parallel.Count(threads), engine.FormatBytes(memoryMargin(need)), engine.FormatBytes(avail))
 	}
 	return nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/coatnet-edge/coatnet-edge/internal/sdnotify"
 	"github.com/coatnet-edge/coatnet-edge/internal/thermal"
 	"github.com/coatnet-edge/coatnet-edge/model"
+	"github.com/coatnet-edge/coatnet-edge/model/arch"
 )
 
 // Options are what Run takes besides the configuration.
@@ -366,7 +367,7 @@ func (a *agent) reload(ctx context.Context, stop context.CancelFunc, done <-chan
 // inference is a loaded model and its classifier.
 type inference struct {
 	model      model.Any
-	md         *model.Metadata
+	md         *arch.Metadata
 	classifier *model.Classifier
 }
 

@@ -2,8 +2,9 @@ package model
 
 import (
 	"fmt"
-	"github.com/coatnet-edge/coatnet-edge/model/arch"
 	"testing"
+
+	"github.com/coatnet-edge/coatnet-edge/model/arch"
 )
 
 // BenchmarkFloatForward times the float32 reference forward pass of

@@ -4,13 +4,14 @@ import (
 	"fmt"
 	"image"
 
+	"github.com/coatnet-edge/coatnet-edge/model/engine"
 	"github.com/coatnet-edge/coatnet-edge/preprocess"
 )
 
 // Classifier runs a model on pictures, prepared with the model's own
 // preprocessing. It owns its engine and buffers: one per goroutine.
 type Classifier struct {
-	net  Engine
+	net  engine.Engine
 	prep *preprocess.Preprocessor
 	// With an int8 engine, levels maps each channel's 8-bit level straight
 	// to the quantized input, so camera frames skip the float tensor.

@@ -43,8 +43,8 @@ func TestLogitsBGRMatchesLogits(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := qm.Config
-	fm := &model.Model{Metadata: model.Metadata{Kind: model.KindFloat32, Name: cfg.Arch, Config: cfg,
-		Labels: model.DefaultLabels(cfg.NumClasses), Preprocess: preprocess.TimmDefault(cfg.ImgSize, 0.95)},
+	fm := &model.Model{Metadata: arch.Metadata{Kind: model.KindFloat32, Name: cfg.Arch, Config: cfg,
+		Labels: arch.DefaultLabels(cfg.NumClasses), Preprocess: preprocess.TimmDefault(cfg.ImgSize, 0.95)},
 		Weights: arch.SyntheticWeights(&cfg, 1)}
 	for _, m := range []model.Any{qm, fm} {
 		t.Run(string(m.Describe().Kind), func(t *testing.T) {

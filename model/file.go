@@ -3,61 +3,21 @@ package model
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/coatnet-edge/coatnet-edge/model/arch"
+	"github.com/coatnet-edge/coatnet-edge/model/engine"
 	"github.com/coatnet-edge/coatnet-edge/model/modelfile"
-	"github.com/coatnet-edge/coatnet-edge/preprocess"
 )
 
 // KindFloat32 marks a model file whose weights are timm's float32 state
 // dict.
 const KindFloat32 = "coatnet-float32"
 
-// Source records where a model's weights came from.
-type Source struct {
-	Checkpoint string `json:"checkpoint,omitempty"` // file name given to convert
-	SHA256     string `json:"sha256,omitempty"`     // of the checkpoint file
-	Converted  string `json:"converted,omitempty"`  // RFC 3339 time
-	Tool       string `json:"tool,omitempty"`       // program and version that wrote the file
-}
-
-// Metadata is the self-description stored in a model file.
-type Metadata struct {
-	Kind        string          `json:"kind"`
-	Name        string          `json:"name"`
-	Description string          `json:"description,omitempty"`
-	Config      arch.Config     `json:"config"`
-	Labels      []string        `json:"labels"`
-	Preprocess  preprocess.Spec `json:"preprocess"`
-	Source      Source          `json:"source"`
-}
-
-// Validate checks that the parts of the description agree with each other.
-func (m *Metadata) Validate() error {
-	var errs []error
-	if err := m.Config.Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("config: %w", err))
-	}
-	if err := m.Preprocess.Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("preprocess: %w", err))
-	}
-	if len(m.Labels) != m.Config.NumClasses {
-		errs = append(errs, fmt.Errorf("%d labels for %d classes", len(m.Labels), m.Config.NumClasses))
-	}
-	if m.Preprocess.Size != m.Config.ImgSize {
-		errs = append(errs, fmt.Errorf("preprocess size %d differs from the model's img_size %d", m.Preprocess.Size, m.Config.ImgSize))
-	}
-	if m.Preprocess.Channels() != m.Config.InChans {
-		errs = append(errs, fmt.Errorf("preprocess colour %q gives %d channels, the model reads %d", m.Preprocess.Colour, m.Preprocess.Channels(), m.Config.InChans))
-	}
-	return errors.Join(errs...)
-}
-
 // Model is a loaded float32 model file. Its weights alias the file's
 // memory mapping: they are valid until Close.
 type Model struct {
-	Metadata
+	arch.Metadata
+
 	Weights map[string]arch.Tensor
 	file    *modelfile.File
 }
@@ -88,7 +48,7 @@ func Parse(b []byte) (*Model, error) {
 }
 
 func fromFile(f *modelfile.File) (*Model, error) {
-	var md Metadata
+	var md arch.Metadata
 	if err := f.DecodeMetadata(&md); err != nil {
 		return nil, fmt.Errorf("model description: %w", err)
 	}
@@ -153,38 +113,15 @@ func (m *Model) Close() error {
 }
 
 // Describe returns the model's description.
-func (m *Model) Describe() *Metadata { return &m.Metadata }
+func (m *Model) Describe() *arch.Metadata { return &m.Metadata }
 
 // Need is what NewFloatNet allocates and one inference computes.
-func (m *Model) Need() Need { return FloatNeed(&m.Config) }
+func (m *Model) Need() engine.Need { return FloatNeed(&m.Config) }
 
 // NewEngine is NewFloatNet behind the Engine interface.
-func (m *Model) NewEngine(threads int) (Engine, error) { return m.NewFloatNet(threads) }
+func (m *Model) NewEngine(threads int) (engine.Engine, error) { return m.NewFloatNet(threads) }
 
 // NewFloatNet builds the float32 engine for this model.
 func (m *Model) NewFloatNet(threads int) (*FloatNet, error) {
 	return NewFloatNet(m.Config, m.Weights, threads)
-}
-
-// DefaultLabels names classes "0", "1", ... when no labels file is given.
-func DefaultLabels(n int) []string {
-	out := make([]string, n)
-	for i := range out {
-		out[i] = fmt.Sprint(i)
-	}
-	return out
-}
-
-// ParseLabels reads one label per line; blank lines and surrounding spaces
-// are dropped, a line starting with # is a comment.
-func ParseLabels(text string) []string {
-	var out []string
-	for _, line := range strings.Split(text, "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		out = append(out, line)
-	}
-	return out
 }

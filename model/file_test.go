@@ -17,9 +17,9 @@ import (
 func tinyModel(t testing.TB) *Model {
 	cfg := tinyConfig(t)
 	return &Model{
-		Metadata: Metadata{
+		Metadata: arch.Metadata{
 			Kind: KindFloat32, Name: "tiny", Config: cfg,
-			Labels:     DefaultLabels(cfg.NumClasses),
+			Labels:     arch.DefaultLabels(cfg.NumClasses),
 			Preprocess: preprocess.TimmDefault(cfg.ImgSize, 0.9),
 		},
 		Weights: arch.SyntheticWeights(&cfg, 7),

@@ -7,10 +7,11 @@ import (
 
 	"github.com/coatnet-edge/coatnet-edge/internal/parallel"
 	"github.com/coatnet-edge/coatnet-edge/model/arch"
+	"github.com/coatnet-edge/coatnet-edge/model/engine"
 )
 
-// engine is what every kernel needs from the running network.
-type engine struct {
+// workers is what every kernel needs from the running network.
+type workers struct {
 	pool *parallel.Pool
 }
 
@@ -26,7 +27,7 @@ type TapFunc func(name string, shape []int, data []float32)
 // A FloatNet runs one inference at a time; create one per goroutine (they
 // may share nothing but the weights' source).
 type FloatNet struct {
-	engine
+	workers
 	cfg   arch.Config
 	input []float32
 
@@ -138,23 +139,23 @@ func floatSizes(cfg *arch.Config) sizes {
 // FloatNeed is what NewFloatNet allocates for the config and one
 // inference computes; the config must be valid. Folding copies each
 // weight at most once and the relative-position tables are built.
-func FloatNeed(c *arch.Config) Need {
+func FloatNeed(c *arch.Config) engine.Need {
 	s := floatSizes(c)
 	floats := int64(c.InChans*c.ImgSize*c.ImgSize) + 2*int64(s.resid) + int64(s.tA) + int64(s.tB) + int64(s.m1) +
 		int64(s.m2) + int64(s.qkv) + int64(s.att) + int64(s.hid) + 2*int64(s.mid) + int64(s.se)
-	nd := Need{TensorBytes: 4 * floats, ScratchBytes: 4 * (int64(s.cols) + int64(s.scores))}
+	nd := engine.Need{TensorBytes: 4 * floats, ScratchBytes: 4 * (int64(s.cols) + int64(s.scores))}
 	var weights int64
 	for _, l := range c.LayerCosts() {
-		nd.MACs = addSat(nd.MACs, l.MACs)
-		weights = addSat(weights, l.Params)
+		nd.MACs = engine.AddSat(nd.MACs, l.MACs)
+		weights = engine.AddSat(weights, l.Params)
 	}
 	for _, b := range c.Blocks() {
 		if b.Kind == arch.BlockTransformer {
 			span := int64(2*b.OutSide - 1)
-			weights = addSat(weights, mulSat(int64(b.Heads), span, span))
+			weights = engine.AddSat(weights, engine.MulSat(int64(b.Heads), span, span))
 		}
 	}
-	nd.WeightBytes = mulSat(4, weights)
+	nd.WeightBytes = engine.MulSat(4, weights)
 	return nd
 }
 
@@ -185,7 +186,7 @@ func (n *FloatNet) Run() []float32 {
 	}
 	x, other := n.x0, n.x1
 	n.stem.forward(n, n.input, x)
-	lap(n.layerTimes, 0, &start)
+	engine.Lap(n.layerTimes, 0, &start)
 	n.emit("stem", x, n.cfg.StemWidth[1], stemSide)
 	for i, b := range n.blocks {
 		blk := b.block()
@@ -195,14 +196,14 @@ func (n *FloatNet) Run() []float32 {
 		} else {
 			b.forward(n, x, x)
 		}
-		lap(n.layerTimes, i+1, &start)
+		engine.Lap(n.layerTimes, i+1, &start)
 		last := i == len(n.blocks)-1 || n.blocks[i+1].block().Stage != blk.Stage
 		if last {
 			n.emit(arch.StageNames[blk.Stage], x, blk.Out, blk.OutSide)
 		}
 	}
 	logits := n.head.forward(n, x)
-	lap(n.layerTimes, len(n.blocks)+1, &start)
+	engine.Lap(n.layerTimes, len(n.blocks)+1, &start)
 	return logits
 }
 
@@ -300,8 +301,8 @@ func newFloatStem(cfg *arch.Config, w weightSource) floatStem {
 }
 
 func (s *floatStem) forward(n *FloatNet, in, out []float32) {
-	s.conv1.run(&n.engine, in, n.tA)
-	s.conv2.run(&n.engine, n.tA, out)
+	s.conv1.run(&n.workers, in, n.tA)
+	s.conv2.run(&n.workers, n.tA, out)
 }
 
 // floatMBConv is timm's MbConvBlock.
@@ -397,7 +398,7 @@ func (s *sizes) mbconv(b arch.Block, midSide int) {
 
 func (f *floatMBConv) forward(n *FloatNet, x, out []float32) {
 	b := &f.blk
-	e := &n.engine
+	e := &n.workers
 	nOut, nMid := b.OutSide*b.OutSide, f.midSide*f.midSide
 	if b.Stride == 2 {
 		f.shortcutPool.run(e, b.In, x, n.tA)
@@ -430,7 +431,7 @@ func (f *floatMBConv) forward(n *FloatNet, x, out []float32) {
 
 func (f *floatMBConv) squeezeExcite(n *FloatNet, h []float32, pixels int) {
 	b := &f.blk
-	f.mean.run(&n.engine, b.Mid, h, n.seMean, pixels)
+	f.mean.run(&n.workers, b.Mid, h, n.seMean, pixels)
 	dense(f.se1W, f.se1B, n.seMean, n.seHid, b.SE, b.Mid)
 	f.seAct.apply(n.seHid[:b.SE])
 	dense(f.se2W, f.se2B, n.seHid, n.seGate, b.Mid, b.SE)
@@ -441,7 +442,7 @@ func (f *floatMBConv) squeezeExcite(n *FloatNet, h []float32, pixels int) {
 
 // normOp is LayerNorm2d or an inference BatchNorm over [C][n].
 type normOp interface {
-	run(e *engine, x, out []float32, n int)
+	run(e *workers, x, out []float32, n int)
 }
 
 func newTransformerNorm(cfg *arch.Config, w weightSource, prefix string, c int) normOp {
@@ -584,7 +585,7 @@ func (s *sizes) transformer(b arch.Block) {
 
 func (f *floatTransformer) forward(n *FloatNet, x, out []float32) {
 	b := &f.blk
-	e := &n.engine
+	e := &n.workers
 	nIn, nOut := b.InSide*b.InSide, b.OutSide*b.OutSide
 	h := n.tB
 	if b.Stride == 2 {
@@ -642,7 +643,7 @@ func newFloatHead(cfg *arch.Config, w weightSource) floatHead {
 }
 
 func (h *floatHead) forward(n *FloatNet, x []float32) []float32 {
-	e := &n.engine
+	e := &n.workers
 	pixels := h.side * h.side
 	feat := h.pooled
 	if h.hidden == 0 {
@@ -660,4 +661,33 @@ func (h *floatHead) forward(n *FloatNet, x []float32) []float32 {
 	}
 	dense(h.fcW, h.fcB, feat, h.logits, h.classes, len(feat))
 	return h.logits
+}
+
+// EnableTiming makes every later Run add the stem's, each block's and the
+// head's wall time to LayerTimes.
+func (n *FloatNet) EnableTiming() {
+	if n.layerTimes == nil {
+		n.layerTimes = make([]time.Duration, len(n.blocks)+2)
+	}
+}
+
+// LayerTimes reports the accumulated time of the stem, every block and the
+// head.
+func (n *FloatNet) LayerTimes() []engine.LayerTime {
+	costs := n.cfg.LayerCosts()
+	out := make([]engine.LayerTime, len(costs))
+	for i, c := range costs {
+		kind := "stem"
+		switch {
+		case i == len(costs)-1:
+			kind = "head"
+		case i > 0:
+			kind = map[byte]string{arch.BlockConv: "mbconv", arch.BlockTransformer: "transformer"}[n.blocks[i-1].block().Kind]
+		}
+		out[i] = engine.LayerTime{Name: c.Name, Kind: kind, MACs: c.MACs}
+		if n.layerTimes != nil {
+			out[i].Time = n.layerTimes[i]
+		}
+	}
+	return out
 }

@@ -68,7 +68,7 @@ func naiveAttention(qkv []float32, tableTimm []float32, heads, d, side int, form
 func TestAttentionForms(t *testing.T) {
 	pool := parallel.New(3)
 	defer pool.Close()
-	e := &engine{pool: pool}
+	e := &workers{pool: pool}
 	for _, side := range []int{1, 2, 3, 7} {
 		for _, form := range []arch.AttentionForm{arch.PreSoftmax, arch.PostSoftmax} {
 			heads, d := 3, 4

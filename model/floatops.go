@@ -1,8 +1,9 @@
 package model
 
 import (
-	"github.com/coatnet-edge/coatnet-edge/model/arch"
 	"math"
+
+	"github.com/coatnet-edge/coatnet-edge/model/arch"
 )
 
 // The float32 kernels of the reference forward pass. Activations are NCHW
@@ -157,7 +158,7 @@ func (c *conv1x1) Do(_, lo, hi int) {
 	}
 }
 
-func (c *conv1x1) run(e *engine, x, out []float32, n int, accumulate bool) {
+func (c *conv1x1) run(e *workers, x, out []float32, n int, accumulate bool) {
 	c.x, c.out, c.n, c.accumulate = x[:c.k*n], out[:c.m*n], n, accumulate
 	c.tilesN = (n + gemmCols - 1) / gemmCols
 	tilesM := (c.m + gemmRows - 1) / gemmRows
@@ -211,7 +212,7 @@ func (c *conv3x3) Do(worker, lo, hi int) {
 	}
 }
 
-func (c *conv3x3) run(e *engine, x, out []float32) {
+func (c *conv3x3) run(e *workers, x, out []float32) {
 	c.x, c.out = x, out
 	c.nOuts = c.outSide * c.outSide
 	c.tasks = (c.nOuts + conv3x3Cols - 1) / conv3x3Cols
@@ -264,7 +265,7 @@ func (d *depthwise) Do(_, lo, hi int) {
 	}
 }
 
-func (d *depthwise) run(e *engine, channels int, x, out []float32) {
+func (d *depthwise) run(e *workers, channels int, x, out []float32) {
 	d.x, d.out = x, out
 	e.pool.Run(d, channels, 4)
 }
@@ -289,7 +290,7 @@ func (a *affine) Do(_, lo, hi int) {
 	}
 }
 
-func (a *affine) run(e *engine, x, out []float32, n int) {
+func (a *affine) run(e *workers, x, out []float32, n int) {
 	a.x, a.out, a.n = x, out, n
 	e.pool.Run(a, len(a.scale), 8)
 }
@@ -344,7 +345,7 @@ func (l *layerNorm) Do(_, lo, hi int) {
 	}
 }
 
-func (l *layerNorm) run(e *engine, x, out []float32, n int) {
+func (l *layerNorm) run(e *workers, x, out []float32, n int) {
 	l.x, l.out, l.n = x, out, n
 	e.pool.Run(l, (n+layerNormCols-1)/layerNormCols, 1)
 }
@@ -387,7 +388,7 @@ func (p *pool2d) Do(_, lo, hi int) {
 	}
 }
 
-func (p *pool2d) run(e *engine, channels int, x, out []float32) {
+func (p *pool2d) run(e *workers, channels int, x, out []float32) {
 	p.x, p.out = x, out
 	e.pool.Run(p, channels, 4)
 }
@@ -415,7 +416,7 @@ func meanOf(x []float32, n, stride int) float32 {
 	return float32(s / float64(n))
 }
 
-func (m *channelMean) run(e *engine, channels int, x, out []float32, n int) {
+func (m *channelMean) run(e *workers, channels int, x, out []float32, n int) {
 	m.x, m.out, m.n = x, out, n
 	e.pool.Run(m, channels, 16)
 }
@@ -542,7 +543,7 @@ func (a *attention) Do(worker, lo, hi int) {
 	}
 }
 
-func (a *attention) run(e *engine, qkv, out []float32) {
+func (a *attention) run(e *workers, qkv, out []float32) {
 	a.qkv, a.out = qkv, out
 	e.pool.Run(a, a.heads, 1)
 }

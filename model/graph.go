@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+
 	"github.com/coatnet-edge/coatnet-edge/model/arch"
 )
 

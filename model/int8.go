@@ -60,7 +60,8 @@ type Program struct {
 // description plus how it was calibrated and the program. The file stores
 // it as an Int8File.
 type Int8Metadata struct {
-	Metadata
+	arch.Metadata
+
 	Calibration string
 	Program     Program
 }

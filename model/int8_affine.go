@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/coatnet-edge/coatnet-edge/kernels"
+	"github.com/coatnet-edge/coatnet-edge/model/engine"
 )
 
 // AffineParams is a per-channel x*W+B (a BatchNorm that could not be
@@ -40,7 +41,7 @@ func (p *AffineParams) check(s *opShape) error {
 }
 
 func (p *AffineParams) cost(s *opShape, pl *int8Plan) int64 {
-	pl.weightBytes = addSat(pl.weightBytes, 2*int64(s.c()))
+	pl.weightBytes = engine.AddSat(pl.weightBytes, 2*int64(s.c()))
 	return 0
 }
 

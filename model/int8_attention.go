@@ -7,6 +7,7 @@ import (
 
 	"github.com/coatnet-edge/coatnet-edge/kernels"
 	"github.com/coatnet-edge/coatnet-edge/model/arch"
+	"github.com/coatnet-edge/coatnet-edge/model/engine"
 )
 
 // AttentionParams is relative multi-head attention of q, k and v tensors
@@ -65,13 +66,13 @@ func (p *AttentionParams) check(s *opShape) error {
 func (p *AttentionParams) cost(s *opShape, pl *int8Plan) int64 {
 	px, c := int64(s.out.Pixels()), int64(s.c())
 	span := int64(2*s.out.Side - 1)
-	pl.weightBytes = addSat(pl.weightBytes, mulSat(4, int64(p.Heads), span, span))
+	pl.weightBytes = engine.AddSat(pl.weightBytes, engine.MulSat(4, int64(p.Heads), span, span))
 	pl.attnN, pl.attnD = max(pl.attnN, px), max(pl.attnD, int64(p.DimHead))
 	if sh := [2]int{int(px), p.DimHead}; !slices.Contains(pl.attnShapes, sh) {
 		pl.attnShapes = append(pl.attnShapes, sh)
-		pl.packs = addSat(pl.packs, addSat(packedBytes(sh[0], sh[1]), packedBytes(sh[1], sh[0])))
+		pl.packs = engine.AddSat(pl.packs, engine.AddSat(packedBytes(sh[0], sh[1]), packedBytes(sh[1], sh[0])))
 	}
-	return mulSat(2, px, px, c)
+	return engine.MulSat(2, px, px, c)
 }
 
 func (p *AttentionParams) fromFile(f *FileOp) error {

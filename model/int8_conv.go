@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/coatnet-edge/coatnet-edge/kernels"
+	"github.com/coatnet-edge/coatnet-edge/model/engine"
 )
 
 // ConvParams is a KxK convolution (K 1 or 3, padding K/2): weights
@@ -53,11 +54,11 @@ func (p *ConvParams) check(s *opShape) error {
 
 func (p *ConvParams) cost(s *opShape, pl *int8Plan) int64 {
 	c, k := int64(s.c()), int64(p.Kernel*p.Kernel)*int64(s.ic())
-	pl.weightBytes = addSat(pl.weightBytes, packedBytes(int(c), int(k)))
+	pl.weightBytes = engine.AddSat(pl.weightBytes, packedBytes(int(c), int(k)))
 	if p.Kernel == 3 {
-		pl.patch = max(pl.patch, mulSat(int8RowsPerTask, k))
+		pl.patch = max(pl.patch, engine.MulSat(int8RowsPerTask, k))
 	}
-	return mulSat(int64(s.out.Pixels()), c, k)
+	return engine.MulSat(int64(s.out.Pixels()), c, k)
 }
 
 func (p *ConvParams) fromFile(f *FileOp) error { p.Kernel, p.Stride = f.Kernel, f.Stride; return nil }

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/coatnet-edge/coatnet-edge/kernels"
+	"github.com/coatnet-edge/coatnet-edge/model/engine"
 )
 
 // DepthwiseParams is a 3x3 depthwise convolution, padding 1: weights
@@ -41,7 +42,7 @@ func (p *DepthwiseParams) check(s *opShape) error {
 }
 
 func (p *DepthwiseParams) cost(s *opShape, pl *int8Plan) int64 {
-	return mulSat(int64(s.out.Pixels()), 9, int64(s.c()))
+	return engine.MulSat(int64(s.out.Pixels()), 9, int64(s.c()))
 }
 
 func (p *DepthwiseParams) fromFile(f *FileOp) error { p.Stride = f.Stride; return nil }

@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/coatnet-edge/coatnet-edge/kernels"
+	"github.com/coatnet-edge/coatnet-edge/model/engine"
 )
 
 // LogitsParams is the final linear layer to float logits: int8 weights
@@ -34,8 +35,8 @@ func (p *LogitsParams) check(s *opShape) error {
 
 func (p *LogitsParams) cost(s *opShape, pl *int8Plan) int64 {
 	c, ic := int64(s.c()), int64(s.ic())
-	pl.weightBytes = addSat(pl.weightBytes, addSat(packedBytes(int(c), int(ic)), 4*c))
-	return mulSat(c, ic)
+	pl.weightBytes = engine.AddSat(pl.weightBytes, engine.AddSat(packedBytes(int(c), int(ic)), 4*c))
+	return engine.MulSat(c, ic)
 }
 
 func (p *LogitsParams) fromFile(*FileOp) error { return nil }

@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/coatnet-edge/coatnet-edge/kernels"
+	"github.com/coatnet-edge/coatnet-edge/model/engine"
 )
 
 // ScaleParams multiplies In[0][p][c] by the gate In[1][0][c] (the
@@ -29,7 +30,7 @@ func (p *ScaleParams) check(s *opShape) error {
 }
 
 func (p *ScaleParams) cost(s *opShape, pl *int8Plan) int64 {
-	pl.weightBytes = addSat(pl.weightBytes, 2*int64(s.c()))
+	pl.weightBytes = engine.AddSat(pl.weightBytes, 2*int64(s.c()))
 	return 0
 }
 

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/coatnet-edge/coatnet-edge/model/arch"
+	"github.com/coatnet-edge/coatnet-edge/model/engine"
 	"github.com/coatnet-edge/coatnet-edge/model/modelfile"
 )
 
@@ -40,7 +42,7 @@ func (m *Int8Model) NewNet(threads int) *Int8Net {
 
 // NewEngine is NewNet behind the Engine interface, refusing a thread
 // count whose scratch would take the engine past MaxModelBytes.
-func (m *Int8Model) NewEngine(threads int) (Engine, error) {
+func (m *Int8Model) NewEngine(threads int) (engine.Engine, error) {
 	if err := m.Need().Check(threads); err != nil {
 		return nil, err
 	}
@@ -48,10 +50,10 @@ func (m *Int8Model) NewEngine(threads int) (Engine, error) {
 }
 
 // Need is what NewNet allocates and one inference computes.
-func (m *Int8Model) Need() Need { return m.Program.need(&m.Config) }
+func (m *Int8Model) Need() engine.Need { return m.Program.need(&m.Config) }
 
 // Describe returns the common description.
-func (m *Int8Model) Describe() *Metadata { return &m.Metadata }
+func (m *Int8Model) Describe() *arch.Metadata { return &m.Metadata }
 
 // File is the container the model was loaded from, or nil.
 func (m *Int8Model) File() *modelfile.File { return m.file }
@@ -111,24 +113,13 @@ func int8FromFile(f *modelfile.File) (*Int8Model, error) {
 	return m, nil
 }
 
-// Engine is a network ready to run on preprocessed input: the float
-// reference or the int8 engine.
-type Engine interface {
-	Input() []float32 // CHW, normalised, as preprocessing writes it
-	Run() []float32   // logits, reused by the next Run
-	Threads() int
-	EnableTiming()
-	LayerTimes() []LayerTime
-	Close()
-}
-
 // Any is a loaded model file of either kind.
 type Any interface {
-	Describe() *Metadata
-	NewEngine(threads int) (Engine, error)
+	Describe() *arch.Metadata
+	NewEngine(threads int) (engine.Engine, error)
 	// Need is what the engine asks of the machine, known before
 	// NewEngine allocates it.
-	Need() Need
+	Need() engine.Need
 	File() *modelfile.File
 	Close() error
 }

@@ -18,7 +18,8 @@ import (
 
 // Int8File is the description stored in an int8 model file.
 type Int8File struct {
-	Metadata
+	arch.Metadata
+
 	Calibration string      `json:"calibration"`
 	Program     FileProgram `json:"program"`
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/coatnet-edge/coatnet-edge/kernels"
+	"github.com/coatnet-edge/coatnet-edge/model/engine"
 	"github.com/coatnet-edge/coatnet-edge/model/modelfile"
 )
 
@@ -205,3 +206,9 @@ func checkShifts(shifts ...int32) error {
 }
 
 var errShift = errors.New("a shift is outside [-31, 31]")
+
+// packedBytes bounds the size of kernels.PackWeights(m, k) for every GEMM
+// implementation (panels of at most 16 channels, K rounded up to 16).
+func packedBytes(m, k int) int64 {
+	return engine.MulSat(int64((m+15)/16*16), int64((k+15)/16*16))
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/coatnet-edge/coatnet-edge/internal/parallel"
 	"github.com/coatnet-edge/coatnet-edge/kernels"
 	"github.com/coatnet-edge/coatnet-edge/model/arch"
+	"github.com/coatnet-edge/coatnet-edge/model/engine"
 )
 
 // Int8Net runs a quantized program with the kernels of package kernels.
@@ -18,7 +19,7 @@ import (
 // never fused) and the final logits. Buffers are allocated once; Run does
 // not allocate.
 type Int8Net struct {
-	engine
+	workers
 	prog   *Program
 	cfg    arch.Config
 	input  []float32
@@ -140,23 +141,23 @@ func (p *Program) tensorPlan(keepAll bool) (buf, size []int) {
 // need is what newInt8Net allocates for a validated program, and the work
 // of one inference: convolution, depthwise, attention and logits
 // multiply-accumulates, counted as Config.LayerCosts counts them.
-func (p *Program) need(cfg *arch.Config) Need {
-	var nd Need
+func (p *Program) need(cfg *arch.Config) engine.Need {
+	var nd engine.Need
 	_, size := p.tensorPlan(false)
 	for _, s := range size {
-		nd.TensorBytes = addSat(nd.TensorBytes, int64(s))
+		nd.TensorBytes = engine.AddSat(nd.TensorBytes, int64(s))
 	}
 	// The float input, the logits and their accumulators.
-	nd.TensorBytes = addSat(nd.TensorBytes, mulSat(4, int64(cfg.InChans), int64(cfg.ImgSize), int64(cfg.ImgSize))+8*int64(cfg.NumClasses))
+	nd.TensorBytes = engine.AddSat(nd.TensorBytes, engine.MulSat(4, int64(cfg.InChans), int64(cfg.ImgSize), int64(cfg.ImgSize))+8*int64(cfg.NumClasses))
 	var pl int8Plan
 	for i := range p.Ops {
-		nd.MACs = addSat(nd.MACs, p.Ops[i].Params.cost(p.shape(&p.Ops[i], i == len(p.Ops)-1), &pl))
+		nd.MACs = engine.AddSat(nd.MACs, p.Ops[i].Params.cost(p.shape(&p.Ops[i], i == len(p.Ops)-1), &pl))
 	}
 	nd.WeightBytes = pl.weightBytes
 	// Per worker: patches, int32 scores and int8 probabilities of one
 	// head, the value sums and bias, the softmax's 2N, the packed keys
 	// and values of every attention shape.
-	nd.ScratchBytes = addSat(addSat(pl.patch, mulSat(5, pl.attnN, pl.attnN)), addSat(8*pl.attnD+8*pl.attnN, pl.packs))
+	nd.ScratchBytes = engine.AddSat(engine.AddSat(pl.patch, engine.MulSat(5, pl.attnN, pl.attnN)), engine.AddSat(8*pl.attnD+8*pl.attnN, pl.packs))
 	return nd
 }
 
@@ -202,7 +203,7 @@ func (n *Int8Net) RunQuantized() []float32 {
 	}
 	for i, op := range n.ops {
 		op.run()
-		lap(n.opTimes, i, &start)
+		engine.Lap(n.opTimes, i, &start)
 	}
 	return n.logits
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/coatnet-edge/coatnet-edge/kernels"
 	"github.com/coatnet-edge/coatnet-edge/model/arch"
+	"github.com/coatnet-edge/coatnet-edge/model/engine"
 	"github.com/coatnet-edge/coatnet-edge/model/modelfile"
 )
 
@@ -107,15 +108,15 @@ func TestHostileAttentionIsRefused(t *testing.T) {
 			}
 		})
 		switch {
-		case side == 160 && !(errors.Is(err, ErrTooBig) && strings.Contains(err.Error(), "scratch per thread")):
+		case side == 160 && !(errors.Is(err, engine.ErrTooBig) && strings.Contains(err.Error(), "scratch per thread")):
 			t.Fatalf("side %d: Open = %v, want ErrTooBig naming the scratch", side, err)
-		case side > 160 && !(errors.Is(err, ErrTooBig) || errors.Is(err, ErrBadProgram) && strings.Contains(err.Error(), "tokens")):
+		case side > 160 && !(errors.Is(err, engine.ErrTooBig) || errors.Is(err, ErrBadProgram) && strings.Contains(err.Error(), "tokens")):
 			t.Fatalf("side %d: Open = %v, want the tokens or the scratch refused", side, err)
 		}
 		if alloc > 64<<20 {
-			t.Errorf("side %d: Open allocated %s to refuse the file", side, FormatBytes(int64(alloc)))
+			t.Errorf("side %d: Open allocated %s to refuse the file", side, engine.FormatBytes(int64(alloc)))
 		}
-		t.Logf("side %d: %v (allocated %s)", side, err, FormatBytes(int64(alloc)))
+		t.Logf("side %d: %v (allocated %s)", side, err, engine.FormatBytes(int64(alloc)))
 	}
 }
 
@@ -158,8 +159,8 @@ func TestEngineThreadsBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	threads := int(MaxModelBytes/m.Need().ScratchBytes) + 1
-	if _, err := m.NewEngine(threads); !errors.Is(err, ErrTooBig) || !strings.Contains(err.Error(), "threads") {
+	threads := int(engine.MaxModelBytes/m.Need().ScratchBytes) + 1
+	if _, err := m.NewEngine(threads); !errors.Is(err, engine.ErrTooBig) || !strings.Contains(err.Error(), "threads") {
 		t.Fatalf("NewEngine(%d) = %v, want ErrTooBig naming the threads", threads, err)
 	}
 }
@@ -209,11 +210,11 @@ func TestHostileFloatIsRefused(t *testing.T) {
 				m.Close()
 			}
 		})
-		if !errors.Is(err, ErrTooBig) || !strings.Contains(err.Error(), "MACs") {
+		if !errors.Is(err, engine.ErrTooBig) || !strings.Contains(err.Error(), "MACs") {
 			t.Fatalf("%s = %v, want ErrTooBig naming the MACs", name, err)
 		}
 		if alloc > 64<<20 {
-			t.Errorf("%s allocated %s to refuse the file", name, FormatBytes(int64(alloc)))
+			t.Errorf("%s allocated %s to refuse the file", name, engine.FormatBytes(int64(alloc)))
 		}
 		t.Logf("%s: %v", name, err)
 	}
@@ -234,11 +235,11 @@ func TestLimitsAdmitEveryArch(t *testing.T) {
 				t.Errorf("%s, %d threads: %v", name, threads, err)
 			}
 		}
-		if need.MACs > MaxMACs/4 || need.Bytes(16) > MaxModelBytes/2 {
+		if need.MACs > engine.MaxMACs/4 || need.Bytes(16) > engine.MaxModelBytes/2 {
 			t.Errorf("%s: %+v is not far within the limits", name, need)
 		}
 		if name == "coatnet_5_224" {
-			t.Logf("%s: %+v, %s with 16 threads", name, need, FormatBytes(need.Bytes(16)))
+			t.Logf("%s: %+v, %s with 16 threads", name, need, engine.FormatBytes(need.Bytes(16)))
 		}
 	}
 }

@@ -221,8 +221,8 @@ func writeOldFixtures(t *testing.T) {
 		}
 		cfg.ImgSize, cfg.NumClasses, cfg.Attention = 64, 10, f.form
 		cfg.EmbedDim, cfg.Depths, cfg.StemWidth = [4]int{16, 32, 32, 32}, [4]int{1, 2, 2, 1}, [2]int{8, 16}
-		fm := &model.Model{Metadata: model.Metadata{Kind: model.KindFloat32, Name: "old-" + f.arch, Config: cfg,
-			Labels: model.DefaultLabels(10), Preprocess: preprocess.TimmDefault(64, 0.9)},
+		fm := &model.Model{Metadata: arch.Metadata{Kind: model.KindFloat32, Name: "old-" + f.arch, Config: cfg,
+			Labels: arch.DefaultLabels(10), Preprocess: preprocess.TimmDefault(64, 0.9)},
 			Weights: arch.SyntheticWeights(&cfg, 3)}
 		qm, _, err := quant.Quantize(context.Background(), fm, synthCal{n: 4, size: 64}, quant.Options{Threads: 1})
 		if err != nil {

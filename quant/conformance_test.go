@@ -56,8 +56,8 @@ func TestNanoConformanceCosine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := &model.Model{Metadata: model.Metadata{Kind: model.KindFloat32, Name: c.Name, Config: cfg,
-		Labels: model.DefaultLabels(cfg.NumClasses), Preprocess: tinyModel(t, "coatnet_nano_rw", arch.PreSoftmax).Preprocess},
+	m := &model.Model{Metadata: arch.Metadata{Kind: model.KindFloat32, Name: c.Name, Config: cfg,
+		Labels: arch.DefaultLabels(cfg.NumClasses), Preprocess: tinyModel(t, "coatnet_nano_rw", arch.PreSoftmax).Preprocess},
 		Weights: sd}
 	m.Preprocess.Size = cfg.ImgSize
 	cal := caseCalibration{c: c, seeds: []uint64{101, 102, 103, 104, 105, 106, 107, 108}}

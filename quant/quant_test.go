@@ -57,8 +57,8 @@ func tinyModel(t testing.TB, name string, form arch.AttentionForm) *model.Model 
 	}
 	cfg.ImgSize, cfg.NumClasses, cfg.Attention = 64, 10, form
 	cfg.EmbedDim, cfg.Depths, cfg.StemWidth = [4]int{16, 32, 64, 64}, [4]int{1, 2, 2, 1}, [2]int{8, 16}
-	return &model.Model{Metadata: model.Metadata{Kind: model.KindFloat32, Name: "tiny", Config: cfg,
-		Labels: model.DefaultLabels(10), Preprocess: preprocess.TimmDefault(64, 0.9)},
+	return &model.Model{Metadata: arch.Metadata{Kind: model.KindFloat32, Name: "tiny", Config: cfg,
+		Labels: arch.DefaultLabels(10), Preprocess: preprocess.TimmDefault(64, 0.9)},
 		Weights: arch.SyntheticWeights(&cfg, 3)}
 }
 

@@ -119,7 +119,7 @@ func runConvert(cmd *cobra.Command, ckptPath string, o *convertOptions) error {
 		if err != nil {
 			return fmt.Errorf("labels: %w", err)
 		}
-		labels = model.ParseLabels(string(raw))
+		labels = arch.ParseLabels(string(raw))
 		if len(labels) == 0 {
 			return fmt.Errorf("labels: %s holds no labels", o.labelsFile)
 		}
@@ -135,7 +135,7 @@ func runConvert(cmd *cobra.Command, ckptPath string, o *convertOptions) error {
 		}
 	}
 	if labels == nil {
-		labels = model.DefaultLabels(cfg.NumClasses)
+		labels = arch.DefaultLabels(cfg.NumClasses)
 		slog.Warn("no --labels given: classes are named by number", "classes", cfg.NumClasses)
 	}
 	if cmd.Flags().Changed("in-chans") {
@@ -163,10 +163,10 @@ func runConvert(cmd *cobra.Command, ckptPath string, o *convertOptions) error {
 		name = strings.TrimSuffix(filepath.Base(o.output), filepath.Ext(o.output))
 	}
 	m := &model.Model{
-		Metadata: model.Metadata{
+		Metadata: arch.Metadata{
 			Kind: model.KindFloat32, Name: name, Description: o.description,
 			Config: cfg, Labels: labels, Preprocess: spec,
-			Source: model.Source{
+			Source: arch.Source{
 				Checkpoint: filepath.Base(ckptPath), SHA256: sum,
 				Converted: time.Now().UTC().Format(time.RFC3339), Tool: "coatnet " + version(),
 			},

@@ -18,6 +18,7 @@ import (
 	"github.com/coatnet-edge/coatnet-edge/kernels"
 	"github.com/coatnet-edge/coatnet-edge/model"
 	"github.com/coatnet-edge/coatnet-edge/model/arch"
+	"github.com/coatnet-edge/coatnet-edge/model/engine"
 )
 
 func newInfoCmd() *cobra.Command {
@@ -159,11 +160,11 @@ func millions(v int64) string {
 
 // printNeed says what the model's engine allocates and computes, which
 // model.Open has checked against the limits.
-func printNeed(w io.Writer, n model.Need) {
+func printNeed(w io.Writer, n engine.Need) {
 	threads := runtime.NumCPU()
 	fmt.Fprintf(w, "Engine needs %s of tensors, %s of weights packed or folded, %s of scratch per thread (%s in all with %d threads); %s MACs per inference\n",
-		model.FormatBytes(n.TensorBytes), model.FormatBytes(n.WeightBytes), model.FormatBytes(n.ScratchBytes),
-		model.FormatBytes(n.Bytes(threads)), threads, millions(n.MACs))
+		engine.FormatBytes(n.TensorBytes), engine.FormatBytes(n.WeightBytes), engine.FormatBytes(n.ScratchBytes),
+		engine.FormatBytes(n.Bytes(threads)), threads, millions(n.MACs))
 }
 
 func printCPU(w io.Writer) {
@@ -224,9 +225,9 @@ func writeInfoJSON(w io.Writer, cfg *arch.Config, m model.Any) error {
 	}
 	out := struct {
 		Config *arch.Config      `json:"config,omitempty"`
-		Model  *model.Metadata   `json:"model,omitempty"`
+		Model  *arch.Metadata    `json:"model,omitempty"`
 		File   *file             `json:"file,omitempty"`
-		Need   *model.Need       `json:"need,omitempty"`
+		Need   *engine.Need      `json:"need,omitempty"`
 		Costs  []arch.Cost       `json:"costs"`
 		Total  arch.Cost         `json:"total"`
 		CPU    []cpuinfo.Feature `json:"cpu_features"`

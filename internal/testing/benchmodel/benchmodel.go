@@ -124,8 +124,8 @@ func Build(ctx context.Context, opt Options) (*model.Int8Model, string, error) {
 		w = arch.SyntheticWeights(&cfg, 1)
 		source = fmt.Sprintf("%s at %d, synthetic weights (no %s)", opt.Arch, opt.ImgSize, dir)
 	}
-	m := &model.Model{Metadata: model.Metadata{Kind: model.KindFloat32, Name: cfg.Arch, Config: cfg,
-		Labels: model.DefaultLabels(cfg.NumClasses), Preprocess: preprocess.TimmDefault(cfg.ImgSize, 0.95)},
+	m := &model.Model{Metadata: arch.Metadata{Kind: model.KindFloat32, Name: cfg.Arch, Config: cfg,
+		Labels: arch.DefaultLabels(cfg.NumClasses), Preprocess: preprocess.TimmDefault(cfg.ImgSize, 0.95)},
 		Weights: w}
 	if m.Name == "" {
 		m.Name = opt.Arch

@@ -46,8 +46,8 @@ func TestTiny128(t *testing.T) {
 		}
 		cfg.ImgSize, cfg.NumClasses, cfg.Attention = 128, 10, form
 		cfg.EmbedDim, cfg.Depths, cfg.StemWidth = [4]int{16, 32, 64, 64}, [4]int{1, 1, 2, 1}, [2]int{8, 16}
-		m := &model.Model{Metadata: model.Metadata{Kind: model.KindFloat32, Name: "tiny128", Config: cfg,
-			Labels: model.DefaultLabels(10), Preprocess: preprocess.TimmDefault(128, 0.95)},
+		m := &model.Model{Metadata: arch.Metadata{Kind: model.KindFloat32, Name: "tiny128", Config: cfg,
+			Labels: arch.DefaultLabels(10), Preprocess: preprocess.TimmDefault(128, 0.95)},
 			Weights: arch.SyntheticWeights(&cfg, 5)}
 		cal := calibration{in: formulaInput(&cfg), name: "formula", seeds: []uint64{1}}
 		qm, _, err := quant.Quantize(context.Background(), m, cal, quant.Options{Threads: 2, MeasureImages: 1})

@@ -1,4 +1,4 @@
-package model
+package engine
 
 import (
 	"errors"
@@ -44,7 +44,7 @@ type Need struct {
 // Bytes is the memory an engine with the given threads allocates (<= 0:
 // every CPU).
 func (n Need) Bytes(threads int) int64 {
-	return addSat(addSat(n.TensorBytes, n.WeightBytes), mulSat(int64(parallel.Count(threads)), n.ScratchBytes))
+	return AddSat(AddSat(n.TensorBytes, n.WeightBytes), MulSat(int64(parallel.Count(threads)), n.ScratchBytes))
 }
 
 // Check compares the need with the limits for an engine of the given
@@ -81,9 +81,9 @@ func FormatBytes(b int64) string {
 	return fmt.Sprintf("%d B", b)
 }
 
-// mulSat multiplies non-negative counts, saturating at MaxInt64: a
+// MulSat multiplies non-negative counts, saturating at MaxInt64: a
 // hostile shape must not wrap around to a small need.
-func mulSat(a ...int64) int64 {
+func MulSat(a ...int64) int64 {
 	p := int64(1)
 	for _, v := range a {
 		if v == 0 {
@@ -98,16 +98,10 @@ func mulSat(a ...int64) int64 {
 	return p
 }
 
-// addSat adds non-negative counts, saturating at MaxInt64.
-func addSat(a, b int64) int64 {
+// AddSat adds non-negative counts, saturating at MaxInt64.
+func AddSat(a, b int64) int64 {
 	if a > math.MaxInt64-b {
 		return math.MaxInt64
 	}
 	return a + b
-}
-
-// packedBytes bounds the size of kernels.PackWeights(m, k) for every GEMM
-// implementation (panels of at most 16 channels, K rounded up to 16).
-func packedBytes(m, k int) int64 {
-	return mulSat(int64((m+15)/16*16), int64((k+15)/16*16))
 }
