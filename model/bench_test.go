@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/coatnet-edge/coatnet-edge/model/arch"
+	"github.com/coatnet-edge/coatnet-edge/model/float"
 )
 
 // BenchmarkFloatForward times the float32 reference forward pass of
@@ -18,7 +19,7 @@ func BenchmarkFloatForward(b *testing.B) {
 	macs := cfg.TotalCost().MACs
 	for _, threads := range []int{1, 2} {
 		b.Run(fmt.Sprintf("arch=%s/size=%d/threads=%d", cfg.Arch, cfg.ImgSize, threads), func(b *testing.B) {
-			net, err := NewFloatNet(cfg, w, threads)
+			net, err := float.New(cfg, w, threads)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/coatnet-edge/coatnet-edge/internal/testing/conformance"
-	"github.com/coatnet-edge/coatnet-edge/model"
+	"github.com/coatnet-edge/coatnet-edge/model/float"
 )
 
 // TestConformance runs every timm case of $COATNET_CONFORMANCE (default
@@ -83,7 +83,7 @@ func runConformance(t *testing.T, cases []*conformance.Case) {
 const shortMACs = 200e6
 
 // buildCase rebuilds a case's config, weights and input.
-func buildCase(c *conformance.Case, threads int) (*model.FloatNet, []float32, error) {
+func buildCase(c *conformance.Case, threads int) (*float.Net, []float32, error) {
 	cfg, err := c.Config()
 	if err != nil {
 		return nil, nil, err
@@ -96,7 +96,7 @@ func buildCase(c *conformance.Case, threads int) (*model.FloatNet, []float32, er
 	if err != nil {
 		return nil, nil, err
 	}
-	net, err := model.NewFloatNet(cfg, sd, threads)
+	net, err := float.New(cfg, sd, threads)
 	return net, input, err
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/coatnet-edge/coatnet-edge/model/arch"
 	"github.com/coatnet-edge/coatnet-edge/model/engine"
+	"github.com/coatnet-edge/coatnet-edge/model/float"
 	"github.com/coatnet-edge/coatnet-edge/model/modelfile"
 )
 
@@ -60,7 +61,7 @@ func fromFile(f *modelfile.File) (*Model, error) {
 	}
 	// Before a weight is decoded: a valid config may still ask for more
 	// than any machine has.
-	if err := FloatNeed(&md.Config).Check(1); err != nil {
+	if err := float.Need(&md.Config).Check(1); err != nil {
 		return nil, fmt.Errorf("model description: %w", err)
 	}
 	weights := make(map[string]arch.Tensor)
@@ -116,12 +117,12 @@ func (m *Model) Close() error {
 func (m *Model) Describe() *arch.Metadata { return &m.Metadata }
 
 // Need is what NewFloatNet allocates and one inference computes.
-func (m *Model) Need() engine.Need { return FloatNeed(&m.Config) }
+func (m *Model) Need() engine.Need { return float.Need(&m.Config) }
 
 // NewEngine is NewFloatNet behind the Engine interface.
 func (m *Model) NewEngine(threads int) (engine.Engine, error) { return m.NewFloatNet(threads) }
 
 // NewFloatNet builds the float32 engine for this model.
-func (m *Model) NewFloatNet(threads int) (*FloatNet, error) {
-	return NewFloatNet(m.Config, m.Weights, threads)
+func (m *Model) NewFloatNet(threads int) (*float.Net, error) {
+	return float.New(m.Config, m.Weights, threads)
 }

@@ -9,13 +9,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/coatnet-edge/coatnet-edge/internal/testing/tinyarch"
 	"github.com/coatnet-edge/coatnet-edge/model/arch"
 	"github.com/coatnet-edge/coatnet-edge/model/modelfile"
 	"github.com/coatnet-edge/coatnet-edge/preprocess"
 )
 
 func tinyModel(t testing.TB) *Model {
-	cfg := tinyConfig(t)
+	cfg := tinyarch.Config(t)
 	return &Model{
 		Metadata: arch.Metadata{
 			Kind: KindFloat32, Name: "tiny", Config: cfg,

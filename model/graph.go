@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/coatnet-edge/coatnet-edge/model/arch"
+	"github.com/coatnet-edge/coatnet-edge/model/float"
 )
 
 // The graph is the network spelt out as simple operations over NHWC
@@ -88,7 +89,7 @@ type Graph struct {
 // graphBuilder adds tensors and operations.
 type graphBuilder struct {
 	g   *Graph
-	w   weightSource
+	w   float.WeightSource
 	cfg *arch.Config
 }
 
@@ -170,10 +171,10 @@ func (b *graphBuilder) add(name string, x, y TensorID) TensorID {
 func (b *graphBuilder) norm(name, prefix string, in TensorID) TensorID {
 	side, c := b.shape(in)
 	if b.cfg.Transformer.Norm == "batchnorm2d" {
-		s, t := b.w.batchNorm(prefix, b.cfg.Transformer.NormEps)
+		s, t := b.w.BatchNorm(prefix, b.cfg.Transformer.NormEps)
 		return b.op(Op{Kind: OpAffine, In: []TensorID{in}, W: s, B: t}, name, side, c)
 	}
-	return b.op(Op{Kind: OpLayerNorm, In: []TensorID{in}, W: b.w.get(prefix + "weight"), B: b.w.get(prefix + "bias"),
+	return b.op(Op{Kind: OpLayerNorm, In: []TensorID{in}, W: b.w.Get(prefix + "weight"), B: b.w.Get(prefix + "bias"),
 		Eps: b.cfg.Transformer.NormEps}, name, side, c)
 }
 
@@ -187,16 +188,16 @@ func NewGraph(cfg arch.Config, weights map[string]arch.Tensor) (*Graph, error) {
 		return nil, err
 	}
 	g := &Graph{Config: cfg}
-	b := &graphBuilder{g: g, w: weightSource(weights), cfg: &cfg}
+	b := &graphBuilder{g: g, w: float.WeightSource(weights), cfg: &cfg}
 	w := b.w
 	x := b.tensor("input", cfg.ImgSize, cfg.InChans)
 
 	act := cfg.Conv.Act
-	scale, shift := w.batchNorm("stem.norm1.", cfg.Conv.NormEps)
-	w1, b1 := foldOutput(w.get("stem.conv1.weight"), w.opt("stem.conv1.bias"), scale, shift, cfg.StemWidth[0])
+	scale, shift := w.BatchNorm("stem.norm1.", cfg.Conv.NormEps)
+	w1, b1 := float.FoldOutput(w.Get("stem.conv1.weight"), w.Opt("stem.conv1.bias"), scale, shift, cfg.StemWidth[0])
 	x = b.conv("stem.conv1", x, w1, b1, cfg.StemWidth[0], 3, 2)
 	x = b.act("stem.norm1.act", x, act)
-	x = b.conv("stem", x, w.get("stem.conv2.weight"), w.opt("stem.conv2.bias"), cfg.StemWidth[1], 3, 1)
+	x = b.conv("stem", x, w.Get("stem.conv2.weight"), w.Opt("stem.conv2.bias"), cfg.StemWidth[1], 3, 1)
 
 	for _, blk := range cfg.Blocks() {
 		var err error
@@ -214,11 +215,11 @@ func NewGraph(cfg arch.Config, weights map[string]arch.Tensor) (*Graph, error) {
 	} else {
 		x = b.op(Op{Kind: OpMean, In: []TensorID{x}}, "head.global_pool", 1, c)
 		x = b.norm("head.norm", "head.norm.", x)
-		wp := w.get("head.pre_logits.fc.weight")
-		x = b.conv("head.pre_logits.fc", x, wp, w.get("head.pre_logits.fc.bias"), cfg.HeadHiddenSize, 1, 1)
+		wp := w.Get("head.pre_logits.fc.weight")
+		x = b.conv("head.pre_logits.fc", x, wp, w.Get("head.pre_logits.fc.bias"), cfg.HeadHiddenSize, 1, 1)
 		x = b.act("head.pre_logits.act", x, "tanh")
 	}
-	b.op(Op{Kind: OpLogits, In: []TensorID{x}, W: w.get("head.fc.weight"), B: w.get("head.fc.bias")}, "logits", 1, cfg.NumClasses)
+	b.op(Op{Kind: OpLogits, In: []TensorID{x}, W: w.Get("head.fc.weight"), B: w.Get("head.fc.bias")}, "logits", 1, cfg.NumClasses)
 	return g, nil
 }
 
@@ -231,17 +232,17 @@ func (b *graphBuilder) mbconv(blk arch.Block, x TensorID) TensorID {
 	if blk.Stride == 2 {
 		sc = b.pool(p+"shortcut.pool", x, cfg.Conv.PoolType)
 		if blk.In != blk.Out {
-			sc = b.conv(p+"shortcut.expand", sc, w.get(p+"shortcut.expand.weight"), w.opt(p+"shortcut.expand.bias"), blk.Out, 1, 1)
+			sc = b.conv(p+"shortcut.expand", sc, w.Get(p+"shortcut.expand.weight"), w.Opt(p+"shortcut.expand.bias"), blk.Out, 1, 1)
 		}
 	}
 	h := x
-	preScale, preShift := w.batchNorm(p+"pre_norm.", cfg.Conv.NormEps)
-	w1, b1 := w.get(p+"conv1_1x1.weight"), []float32(nil)
+	preScale, preShift := w.BatchNorm(p+"pre_norm.", cfg.Conv.NormEps)
+	w1, b1 := w.Get(p+"conv1_1x1.weight"), []float32(nil)
 	if cfg.Conv.PreNormAct {
 		h = b.op(Op{Kind: OpAffine, In: []TensorID{h}, W: preScale, B: preShift}, p+"pre_norm", blk.InSide, blk.In)
 		h = b.act(p+"pre_norm.act", h, act)
 	} else {
-		w1, b1 = foldInput(w1, nil, preScale, preShift, blk.Mid)
+		w1, b1 = float.FoldInput(w1, nil, preScale, preShift, blk.Mid)
 	}
 	if blk.Stride == 2 {
 		switch cfg.Conv.StrideMode {
@@ -251,37 +252,37 @@ func (b *graphBuilder) mbconv(blk arch.Block, x TensorID) TensorID {
 			h = b.pool(p+"down", h, "sub")
 		}
 	}
-	s1, t1 := w.batchNorm(p+"norm1.", cfg.Conv.NormEps)
-	w1, b1 = foldOutput(w1, b1, s1, t1, blk.Mid)
+	s1, t1 := w.BatchNorm(p+"norm1.", cfg.Conv.NormEps)
+	w1, b1 = float.FoldOutput(w1, b1, s1, t1, blk.Mid)
 	h = b.conv(p+"conv1_1x1", h, w1, b1, blk.Mid, 1, 1)
 	h = b.act(p+"norm1.act", h, act)
 	dwStride := 1
 	if blk.Stride == 2 && cfg.Conv.StrideMode == "dw" {
 		dwStride = 2
 	}
-	s2, t2 := w.batchNorm(p+"norm2.", cfg.Conv.NormEps)
-	dw := w.get(p + "conv2_kxk.weight")
+	s2, t2 := w.BatchNorm(p+"norm2.", cfg.Conv.NormEps)
+	dw := w.Get(p + "conv2_kxk.weight")
 	if cfg.Conv.AttnEarly {
 		h = b.depthwise(p+"conv2_kxk", h, dw, nil, dwStride)
 		h = b.squeezeExcite(p+"se_early.", h, blk)
 		h = b.op(Op{Kind: OpAffine, In: []TensorID{h}, W: s2, B: t2}, p+"norm2", blk.OutSide, blk.Mid)
 		h = b.act(p+"norm2.act", h, act)
 	} else {
-		fw, fb := foldOutput(dw, nil, s2, t2, blk.Mid)
+		fw, fb := float.FoldOutput(dw, nil, s2, t2, blk.Mid)
 		h = b.depthwise(p+"conv2_kxk", h, fw, fb, dwStride)
 		h = b.act(p+"norm2.act", h, act)
 		h = b.squeezeExcite(p+"se.", h, blk)
 	}
-	h = b.conv(p+"conv3_1x1", h, w.get(p+"conv3_1x1.weight"), w.opt(p+"conv3_1x1.bias"), blk.Out, 1, 1)
+	h = b.conv(p+"conv3_1x1", h, w.Get(p+"conv3_1x1.weight"), w.Opt(p+"conv3_1x1.bias"), blk.Out, 1, 1)
 	return b.add(name, sc, h)
 }
 
 func (b *graphBuilder) squeezeExcite(p string, h TensorID, blk arch.Block) TensorID {
 	side, c := b.shape(h)
 	s := b.op(Op{Kind: OpMean, In: []TensorID{h}}, p+"pool", 1, c)
-	s = b.conv(p+"fc1", s, b.w.get(p+"fc1.weight"), b.w.get(p+"fc1.bias"), blk.SE, 1, 1)
+	s = b.conv(p+"fc1", s, b.w.Get(p+"fc1.weight"), b.w.Get(p+"fc1.bias"), blk.SE, 1, 1)
 	s = b.act(p+"act", s, b.cfg.Conv.SEAct)
-	s = b.conv(p+"fc2", s, b.w.get(p+"fc2.weight"), b.w.get(p+"fc2.bias"), blk.Mid, 1, 1)
+	s = b.conv(p+"fc2", s, b.w.Get(p+"fc2.weight"), b.w.Get(p+"fc2.bias"), blk.Mid, 1, 1)
 	s = b.act(p+"gate", s, "sigmoid")
 	return b.op(Op{Kind: OpScale, In: []TensorID{h, s}}, p+"out", side, c)
 }
@@ -295,7 +296,7 @@ func (b *graphBuilder) transformer(blk arch.Block, x TensorID) (TensorID, error)
 	if blk.Stride == 2 {
 		sc = b.pool(p+"shortcut.pool", x, cfg.Transformer.PoolType)
 		if blk.In != blk.Out {
-			sc = b.conv(p+"shortcut.expand", sc, w.get(p+"shortcut.expand.weight"), w.opt(p+"shortcut.expand.bias"), blk.Out, 1, 1)
+			sc = b.conv(p+"shortcut.expand", sc, w.Get(p+"shortcut.expand.weight"), w.Opt(p+"shortcut.expand.bias"), blk.Out, 1, 1)
 		}
 		h = b.norm(p+"norm1.norm", p+"norm1.norm.", x)
 		h = b.pool(p+"norm1.down", h, cfg.Transformer.PoolType)
@@ -303,7 +304,7 @@ func (b *graphBuilder) transformer(blk arch.Block, x TensorID) (TensorID, error)
 		h = b.norm(p+"norm1", p+"norm1.", x)
 	}
 	d := cfg.Transformer.DimHead
-	qkvW, qkvB := scaledQKV(cfg, w, p, blk)
+	qkvW, qkvB := float.ScaledQKV(cfg, w, p, blk)
 	// q, k and v become separate tensors (each with its own symmetric int8
 	// scale): rows h*3d + role*d + e of timm's head-interleaved qkv.
 	var qkv [3]TensorID
@@ -319,22 +320,22 @@ func (b *graphBuilder) transformer(blk arch.Block, x TensorID) (TensorID, error)
 		}
 		qkv[role] = b.conv(p+"attn."+rname, h, rw, rb, blk.Attn, 1, 1)
 	}
-	table, err := relPosTable(cfg, w, p, blk)
+	table, err := float.RelPosTable(cfg, w, p, blk)
 	if err != nil {
 		return 0, err
 	}
 	a := b.op(Op{Kind: OpAttention, In: qkv[:], Heads: blk.Heads, DimHead: d, Form: cfg.Attention, RelTable: table},
 		p+"attn", blk.OutSide, blk.Attn)
-	projW, projB := w.get(p+"attn.proj.weight"), w.get(p+"attn.proj.bias")
-	fc2W, fc2B := w.get(p+"mlp.fc2.weight"), w.get(p+"mlp.fc2.bias")
+	projW, projB := w.Get(p+"attn.proj.weight"), w.Get(p+"attn.proj.bias")
+	fc2W, fc2B := w.Get(p+"mlp.fc2.weight"), w.Get(p+"mlp.fc2.bias")
 	if cfg.Transformer.LayerScale {
-		projW, projB = foldOutput(projW, projB, w.get(p+"ls1.gamma"), nil, blk.Out)
-		fc2W, fc2B = foldOutput(fc2W, fc2B, w.get(p+"ls2.gamma"), nil, blk.Out)
+		projW, projB = float.FoldOutput(projW, projB, w.Get(p+"ls1.gamma"), nil, blk.Out)
+		fc2W, fc2B = float.FoldOutput(fc2W, fc2B, w.Get(p+"ls2.gamma"), nil, blk.Out)
 	}
 	a = b.conv(p+"attn.proj", a, projW, projB, blk.Out, 1, 1)
 	x = b.add(p+"add1", sc, a)
 	h = b.norm(p+"norm2", p+"norm2.", x)
-	h = b.conv(p+"mlp.fc1", h, w.get(p+"mlp.fc1.weight"), w.get(p+"mlp.fc1.bias"), blk.Hidden, 1, 1)
+	h = b.conv(p+"mlp.fc1", h, w.Get(p+"mlp.fc1.weight"), w.Get(p+"mlp.fc1.bias"), blk.Hidden, 1, 1)
 	h = b.act(p+"mlp.act", h, "gelu")
 	h = b.conv(p+"mlp.fc2", h, fc2W, fc2B, blk.Out, 1, 1)
 	return b.add(name, x, h), nil

@@ -1,5 +1,7 @@
 package model
 
+import "github.com/coatnet-edge/coatnet-edge/model/float"
+
 // OpAct in the float graph runner: the activation op.Act applied to each
 // element, with the float engine's functions (activation.apply). A task is
 // one pixel.
@@ -12,5 +14,5 @@ func runGraphAct(r *GraphRunner, _ int, op *Op, lo, hi int) {
 	c := r.g.Tensors[op.Out].Channels
 	seg := out[lo*c : hi*c]
 	copy(seg, in[lo*c:hi*c])
-	activationByName(op.Act).apply(seg)
+	float.ActivationByName(op.Act).Apply(seg)
 }

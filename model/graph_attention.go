@@ -1,6 +1,9 @@
 package model
 
-import "github.com/coatnet-edge/coatnet-edge/model/arch"
+import (
+	"github.com/coatnet-edge/coatnet-edge/model/arch"
+	"github.com/coatnet-edge/coatnet-edge/model/float"
+)
 
 // OpAttention in the float graph runner: Heads heads of DimHead over the
 // tensors q (already scaled), k and v, each [pixels][Heads*DimHead], with
@@ -28,7 +31,7 @@ func runGraphAttention(r *GraphRunner, worker int, op *Op, lo, hi int) {
 		tab := op.RelTable[h*span*span : (h+1)*span*span]
 		for i := 0; i < n; i++ {
 			q := qs[i*a+h*d : i*a+h*d+d]
-			base := relPosBase(i, side)
+			base := float.RelPosBase(i, side)
 			for j := 0; j < n; j++ {
 				k := ks[j*a+h*d : j*a+h*d+d]
 				var s float32
@@ -37,13 +40,13 @@ func runGraphAttention(r *GraphRunner, worker int, op *Op, lo, hi int) {
 				}
 				row[j] = s
 				if op.Form == arch.PreSoftmax {
-					row[j] += tab[base-relPosOffset(j, side)]
+					row[j] += tab[base-float.RelPosOffset(j, side)]
 				}
 			}
-			softmax(row)
+			float.Softmax(row)
 			if op.Form == arch.PostSoftmax {
 				for j := range row {
-					row[j] += tab[base-relPosOffset(j, side)]
+					row[j] += tab[base-float.RelPosOffset(j, side)]
 				}
 			}
 			o := out[i*a+h*d : i*a+h*d+d]

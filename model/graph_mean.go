@@ -1,5 +1,7 @@
 package model
 
+import "github.com/coatnet-edge/coatnet-edge/model/float"
+
 // OpMean in the float graph runner: each channel's average over the
 // pixels, [P][C] -> [1][C], as the float engine's (meanOf). A task is one channel,
 // sixteen at a time.
@@ -17,6 +19,6 @@ func runGraphMean(r *GraphRunner, _ int, op *Op, lo, hi int) {
 	c := r.g.Tensors[op.Out].Channels
 	n := it.Pixels()
 	for ch := lo; ch < hi; ch++ {
-		out[ch] = meanOf(in[ch:], n, c)
+		out[ch] = float.MeanOf(in[ch:], n, c)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/coatnet-edge/coatnet-edge/internal/testing/conformance"
 	"github.com/coatnet-edge/coatnet-edge/model"
 	"github.com/coatnet-edge/coatnet-edge/model/arch"
+	"github.com/coatnet-edge/coatnet-edge/model/float"
 )
 
 // TestGraphMatchesFloatNet runs the shared and repository conformance cases through the graph in
@@ -62,7 +63,7 @@ func TestGraphPostSoftmax(t *testing.T) {
 	cfg.ImgSize, cfg.NumClasses, cfg.Attention = 64, 10, arch.PostSoftmax
 	cfg.EmbedDim, cfg.Depths, cfg.StemWidth = [4]int{16, 32, 64, 64}, [4]int{1, 1, 2, 2}, [2]int{8, 16}
 	w := arch.SyntheticWeights(&cfg, 2)
-	net, err := model.NewFloatNet(cfg, w, 1)
+	net, err := float.New(cfg, w, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package model
 
 import (
 	"github.com/coatnet-edge/coatnet-edge/internal/parallel"
+	"github.com/coatnet-edge/coatnet-edge/model/float"
 )
 
 // GraphRunner executes a Graph in float32 and keeps every tensor's value,
@@ -40,7 +41,7 @@ func (g *Graph) NewRunner(threads int) *GraphRunner {
 			scratch = max(scratch, k.scratch(g, op))
 		}
 	}
-	r.work = perWorker(r.pool.Threads(), scratch)
+	r.work = float.PerWorker(r.pool.Threads(), scratch)
 	return r
 }
 

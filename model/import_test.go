@@ -8,9 +8,9 @@ import (
 	"testing"
 
 	"github.com/coatnet-edge/coatnet-edge/internal/testing/conformance"
-	"github.com/coatnet-edge/coatnet-edge/model"
 	"github.com/coatnet-edge/coatnet-edge/model/arch"
 	"github.com/coatnet-edge/coatnet-edge/model/checkpoint"
+	"github.com/coatnet-edge/coatnet-edge/model/float"
 )
 
 func tinyCase(t *testing.T) *conformance.Case {
@@ -51,7 +51,7 @@ func TestCheckpointFilesGiveCaseLogits(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", file, err)
 		}
-		net, err := model.NewFloatNet(cfg, w, 2)
+		net, err := float.New(cfg, w, 2)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -19,7 +19,7 @@ import (
 // never fused) and the final logits. Buffers are allocated once; Run does
 // not allocate.
 type Int8Net struct {
-	workers
+	pool   *parallel.Pool
 	prog   *Program
 	cfg    arch.Config
 	input  []float32

@@ -11,6 +11,7 @@ import (
 	"github.com/coatnet-edge/coatnet-edge/kernels"
 	"github.com/coatnet-edge/coatnet-edge/model/arch"
 	"github.com/coatnet-edge/coatnet-edge/model/engine"
+	"github.com/coatnet-edge/coatnet-edge/model/float"
 	"github.com/coatnet-edge/coatnet-edge/model/modelfile"
 )
 
@@ -229,7 +230,7 @@ func TestLimitsAdmitEveryArch(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		need := FloatNeed(&cfg)
+		need := float.Need(&cfg)
 		for _, threads := range []int{0, 16} {
 			if err := need.Check(threads); err != nil {
 				t.Errorf("%s, %d threads: %v", name, threads, err)

@@ -1,4 +1,4 @@
-package model
+package float
 
 import (
 	"math"
@@ -12,10 +12,10 @@ import (
 // result does not depend on the thread count.
 
 // activation is applied elementwise after a kernel.
-type activation uint8
+type Activation uint8
 
 const (
-	actNone activation = iota
+	actNone Activation = iota
 	actSiLU
 	actGELU
 	actReLU
@@ -23,7 +23,7 @@ const (
 	actSigmoid
 )
 
-func activationByName(name string) activation {
+func ActivationByName(name string) Activation {
 	switch name {
 	case "silu":
 		return actSiLU
@@ -41,7 +41,7 @@ func activationByName(name string) activation {
 
 // apply computes the activation in float64 where the function needs it
 // (exp, erf), so the float engine tracks PyTorch to well under 1e-6.
-func (a activation) apply(v []float32) {
+func (a Activation) Apply(v []float32) {
 	switch a {
 	case actSiLU:
 		for i, x := range v {
@@ -70,7 +70,7 @@ func (a activation) apply(v []float32) {
 // out = W x + bias (or out += W x + bias when accumulate), then the
 // activation. W is M x K row-major; x row k starts at x[k*ldx]; out row m at
 // out[m*ldo]. Four output rows share each load of x.
-func gemmTile(w []float32, k int, bias []float32, x []float32, ldx int, out []float32, ldo int, m0, m1, width int, accumulate bool, act activation) {
+func gemmTile(w []float32, k int, bias []float32, x []float32, ldx int, out []float32, ldo int, m0, m1, width int, accumulate bool, act Activation) {
 	for m := m0; m < m1; m++ {
 		o := out[m*ldo : m*ldo+width]
 		var b float32
@@ -125,7 +125,7 @@ func gemmTile(w []float32, k int, bias []float32, x []float32, ldx int, out []fl
 	}
 	if act != actNone {
 		for m := m0; m < m1; m++ {
-			act.apply(out[m*ldo : m*ldo+width])
+			act.Apply(out[m*ldo : m*ldo+width])
 		}
 	}
 }
@@ -141,7 +141,7 @@ const (
 type conv1x1 struct {
 	w, bias []float32
 	m, k    int
-	act     activation
+	act     Activation
 	// Set per call.
 	x, out     []float32
 	n          int
@@ -172,7 +172,7 @@ type conv3x3 struct {
 	w, bias      []float32 // M x (Cin*9)
 	m, cin       int
 	stride       int
-	act          activation
+	act          Activation
 	inSide       int
 	outSide      int
 	x, out       []float32
@@ -224,7 +224,7 @@ func (c *conv3x3) run(e *workers, x, out []float32) {
 type depthwise struct {
 	w, bias         []float32 // C x 9
 	stride          int
-	act             activation
+	act             Activation
 	inSide, outSide int
 	x, out          []float32
 }
@@ -261,7 +261,7 @@ func (d *depthwise) Do(_, lo, hi int) {
 				dst[oy*d.outSide+ox] = acc + b
 			}
 		}
-		d.act.apply(dst)
+		d.act.Apply(dst)
 	}
 }
 
@@ -274,7 +274,7 @@ func (d *depthwise) run(e *workers, channels int, x, out []float32) {
 // inference BatchNorm that could not be folded into a convolution.
 type affine struct {
 	scale, shift []float32
-	act          activation
+	act          Activation
 	x, out       []float32
 	n            int
 }
@@ -286,7 +286,7 @@ func (a *affine) Do(_, lo, hi int) {
 		for i, v := range src {
 			dst[i] = v*s + t
 		}
-		a.act.apply(dst)
+		a.act.Apply(dst)
 	}
 }
 
@@ -401,14 +401,14 @@ type channelMean struct {
 
 func (m *channelMean) Do(_, lo, hi int) {
 	for c := lo; c < hi; c++ {
-		m.out[c] = meanOf(m.x[c*m.n:], m.n, 1)
+		m.out[c] = MeanOf(m.x[c*m.n:], m.n, 1)
 	}
 }
 
 // meanOf is the average of x[0], x[stride], ... x[(n-1)*stride], summed in
 // float64 in that order: one channel's mean for the float engine (CHW,
 // stride 1) and the graph runner (NHWC, stride C) alike.
-func meanOf(x []float32, n, stride int) float32 {
+func MeanOf(x []float32, n, stride int) float32 {
 	var s float64
 	for p := 0; p < n; p++ {
 		s += float64(x[p*stride])
@@ -438,7 +438,7 @@ func (s *channelScale) Do(_, lo, hi int) {
 }
 
 // dense computes out = W x + b for a vector x (SE and head layers).
-func dense(w, b, x, out []float32, m, k int) {
+func Dense(w, b, x, out []float32, m, k int) {
 	for i := 0; i < m; i++ {
 		row := w[i*k : i*k+k]
 		var acc float32
@@ -453,7 +453,7 @@ func dense(w, b, x, out []float32, m, k int) {
 }
 
 // softmax normalises a row in place (exp in float64).
-func softmax(row []float32) {
+func Softmax(row []float32) {
 	mx := row[0]
 	for _, x := range row {
 		mx = max(mx, x)
@@ -489,9 +489,9 @@ type attention struct {
 // relPosBase and relPosOffset index a relative-position table of a side x
 // side map, (2side-1)^2 entries per head in timm's (query - key) order:
 // query i's bias for key j is table[relPosBase(i, side)-relPosOffset(j, side)].
-func relPosBase(i, side int) int { return (i/side+side-1)*(2*side-1) + i%side + side - 1 }
+func RelPosBase(i, side int) int { return (i/side+side-1)*(2*side-1) + i%side + side - 1 }
 
-func relPosOffset(j, side int) int { return (j/side)*(2*side-1) + j%side }
+func RelPosOffset(j, side int) int { return (j/side)*(2*side-1) + j%side }
 
 func (a *attention) Do(worker, lo, hi int) {
 	n := a.side * a.side
@@ -515,13 +515,13 @@ func (a *attention) Do(worker, lo, hi int) {
 					row[j] += qe * kv
 				}
 			}
-			base := relPosBase(i, a.side)
+			base := RelPosBase(i, a.side)
 			if a.form == arch.PreSoftmax {
 				for j := range row {
 					row[j] += tab[base-a.keyOffset[j]]
 				}
 			}
-			softmax(row)
+			Softmax(row)
 			if a.form == arch.PostSoftmax {
 				for j := range row {
 					row[j] += tab[base-a.keyOffset[j]]

@@ -1,4 +1,4 @@
-package model
+package float
 
 import (
 	"fmt"
@@ -20,13 +20,13 @@ type workers struct {
 // (batch 1). The data is only valid during the call.
 type TapFunc func(name string, shape []int, data []float32)
 
-// FloatNet is the float32 reference forward pass of a CoAtNet, in portable
+// Net is the float32 reference forward pass of a CoAtNet, in portable
 // Go. Weights are folded once at construction (BatchNorm into the
 // neighbouring convolution, the attention scale into q, layer scale into the
 // projection); every buffer is allocated then, so Run does not allocate.
-// A FloatNet runs one inference at a time; create one per goroutine (they
+// A Net runs one inference at a time; create one per goroutine (they
 // may share nothing but the weights' source).
-type FloatNet struct {
+type Net struct {
 	workers
 	cfg   arch.Config
 	input []float32
@@ -43,24 +43,24 @@ type FloatNet struct {
 }
 
 type floatBlock interface {
-	forward(n *FloatNet, x, out []float32)
+	forward(n *Net, x, out []float32)
 	block() *arch.Block
 }
 
-// NewFloatNet builds the network from timm-named float32 weights, which
+// New builds the network from timm-named float32 weights, which
 // must match cfg.Params() (see CheckWeights). threads <= 0 uses every CPU.
-func NewFloatNet(cfg arch.Config, weights map[string]arch.Tensor, threads int) (*FloatNet, error) {
+func New(cfg arch.Config, weights map[string]arch.Tensor, threads int) (*Net, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("invalid config: %w", err)
 	}
 	if err := arch.CheckWeights(&cfg, weights); err != nil {
 		return nil, err
 	}
-	if err := FloatNeed(&cfg).Check(threads); err != nil {
+	if err := Need(&cfg).Check(threads); err != nil {
 		return nil, err
 	}
-	w := weightSource(weights)
-	n := &FloatNet{cfg: cfg}
+	w := WeightSource(weights)
+	n := &Net{cfg: cfg}
 	n.input = make([]float32, cfg.InChans*cfg.ImgSize*cfg.ImgSize)
 
 	n.stem = newFloatStem(&cfg, w)
@@ -93,9 +93,9 @@ func NewFloatNet(cfg arch.Config, weights map[string]arch.Tensor, threads int) (
 	n.seMean = make([]float32, need.mid)
 	n.seGate = make([]float32, need.mid)
 	n.seHid = make([]float32, need.se)
-	n.stem.conv1.cols = perWorker(threadsUsed, need.cols)
+	n.stem.conv1.cols = PerWorker(threadsUsed, need.cols)
 	n.stem.conv2.cols = n.stem.conv1.cols
-	scores := perWorker(threadsUsed, need.scores)
+	scores := PerWorker(threadsUsed, need.scores)
 	for _, b := range n.blocks {
 		if t, ok := b.(*floatTransformer); ok {
 			t.attn.scores = scores
@@ -104,7 +104,7 @@ func NewFloatNet(cfg arch.Config, weights map[string]arch.Tensor, threads int) (
 	return n, nil
 }
 
-func perWorker(threads, size int) [][]float32 {
+func PerWorker(threads, size int) [][]float32 {
 	out := make([][]float32, threads)
 	for i := range out {
 		out[i] = make([]float32, size)
@@ -117,7 +117,7 @@ type sizes struct {
 	resid, tA, tB, m1, m2, qkv, att, hid, mid, se, cols, scores int
 }
 
-// floatSizes is what NewFloatNet allocates for cfg, from the config alone.
+// floatSizes is what New allocates for cfg, from the config alone.
 func floatSizes(cfg *arch.Config) sizes {
 	stemSide, sides := cfg.StageSizes()
 	var need sizes
@@ -136,10 +136,10 @@ func floatSizes(cfg *arch.Config) sizes {
 	return need
 }
 
-// FloatNeed is what NewFloatNet allocates for the config and one
+// Need is what New allocates for the config and one
 // inference computes; the config must be valid. Folding copies each
 // weight at most once and the relative-position tables are built.
-func FloatNeed(c *arch.Config) engine.Need {
+func Need(c *arch.Config) engine.Need {
 	s := floatSizes(c)
 	floats := int64(c.InChans*c.ImgSize*c.ImgSize) + 2*int64(s.resid) + int64(s.tA) + int64(s.tB) + int64(s.m1) +
 		int64(s.m2) + int64(s.qkv) + int64(s.att) + int64(s.hid) + 2*int64(s.mid) + int64(s.se)
@@ -160,25 +160,25 @@ func FloatNeed(c *arch.Config) engine.Need {
 }
 
 // Config is the network's architecture.
-func (n *FloatNet) Config() arch.Config { return n.cfg }
+func (n *Net) Config() arch.Config { return n.cfg }
 
 // Threads is the number of goroutines a forward pass uses.
-func (n *FloatNet) Threads() int { return n.pool.Threads() }
+func (n *Net) Threads() int { return n.pool.Threads() }
 
 // Input is the buffer Run reads: InChans x ImgSize x ImgSize, CHW,
 // already normalised.
-func (n *FloatNet) Input() []float32 { return n.input }
+func (n *Net) Input() []float32 { return n.input }
 
 // SetTap installs (or with nil removes) a function that sees intermediate
 // outputs.
-func (n *FloatNet) SetTap(f TapFunc) { n.tap = f }
+func (n *Net) SetTap(f TapFunc) { n.tap = f }
 
 // Close stops the worker goroutines. The net must not be used afterwards.
-func (n *FloatNet) Close() { n.pool.Close() }
+func (n *Net) Close() { n.pool.Close() }
 
 // Run computes the logits of Input. The returned slice belongs to the net
 // and is overwritten by the next Run.
-func (n *FloatNet) Run() []float32 {
+func (n *Net) Run() []float32 {
 	stemSide, _ := n.cfg.StageSizes()
 	var start time.Time
 	if n.layerTimes != nil {
@@ -207,18 +207,18 @@ func (n *FloatNet) Run() []float32 {
 	return logits
 }
 
-func (n *FloatNet) emit(name string, x []float32, c, side int) {
+func (n *Net) emit(name string, x []float32, c, side int) {
 	if n.tap != nil {
 		n.tap(name, []int{1, c, side, side}, x[:c*side*side])
 	}
 }
 
 // weightSource hands out the float data of validated weights.
-type weightSource map[string]arch.Tensor
+type WeightSource map[string]arch.Tensor
 
-func (w weightSource) get(name string) []float32 { return w[name].Data }
+func (w WeightSource) Get(name string) []float32 { return w[name].Data }
 
-func (w weightSource) opt(name string) []float32 {
+func (w WeightSource) Opt(name string) []float32 {
 	if t, ok := w[name]; ok {
 		return t.Data
 	}
@@ -226,9 +226,9 @@ func (w weightSource) opt(name string) []float32 {
 }
 
 // batchNorm returns the inference BatchNorm at prefix as scale and shift.
-func (w weightSource) batchNorm(prefix string, eps float64) (scale, shift []float32) {
-	g, b := w.get(prefix+"weight"), w.get(prefix+"bias")
-	mean, variance := w.get(prefix+"running_mean"), w.get(prefix+"running_var")
+func (w WeightSource) BatchNorm(prefix string, eps float64) (scale, shift []float32) {
+	g, b := w.Get(prefix+"weight"), w.Get(prefix+"bias")
+	mean, variance := w.Get(prefix+"running_mean"), w.Get(prefix+"running_var")
 	scale = make([]float32, len(g))
 	shift = make([]float32, len(g))
 	for i := range g {
@@ -242,7 +242,7 @@ func (w weightSource) batchNorm(prefix string, eps float64) (scale, shift []floa
 // foldOutput returns W and bias with the per-output-channel affine
 // (scale, shift) applied after them folded in: rows of W scaled, bias
 // becomes bias*scale + shift. bias may be nil; shift may be nil.
-func foldOutput(w, bias, scale, shift []float32, m int) ([]float32, []float32) {
+func FoldOutput(w, bias, scale, shift []float32, m int) ([]float32, []float32) {
 	k := len(w) / m
 	ow := make([]float32, len(w))
 	ob := make([]float32, m)
@@ -265,7 +265,7 @@ func foldOutput(w, bias, scale, shift []float32, m int) ([]float32, []float32) {
 
 // foldInput returns W and bias with a per-input-channel affine
 // x -> x*scale + shift applied before them folded in.
-func foldInput(w, bias, scale, shift []float32, m int) ([]float32, []float32) {
+func FoldInput(w, bias, scale, shift []float32, m int) ([]float32, []float32) {
 	k := len(w) / m
 	ow := make([]float32, len(w))
 	ob := make([]float32, m)
@@ -288,19 +288,19 @@ type floatStem struct {
 	conv1, conv2 conv3x3
 }
 
-func newFloatStem(cfg *arch.Config, w weightSource) floatStem {
+func newFloatStem(cfg *arch.Config, w WeightSource) floatStem {
 	side, _ := cfg.StageSizes()
-	scale, shift := w.batchNorm("stem.norm1.", cfg.Conv.NormEps)
-	w1, b1 := foldOutput(w.get("stem.conv1.weight"), w.opt("stem.conv1.bias"), scale, shift, cfg.StemWidth[0])
+	scale, shift := w.BatchNorm("stem.norm1.", cfg.Conv.NormEps)
+	w1, b1 := FoldOutput(w.Get("stem.conv1.weight"), w.Opt("stem.conv1.bias"), scale, shift, cfg.StemWidth[0])
 	return floatStem{
 		conv1: conv3x3{w: w1, bias: b1, m: cfg.StemWidth[0], cin: cfg.InChans, stride: 2,
-			act: activationByName(cfg.Conv.Act), inSide: cfg.ImgSize, outSide: side},
-		conv2: conv3x3{w: w.get("stem.conv2.weight"), bias: w.opt("stem.conv2.bias"), m: cfg.StemWidth[1],
+			act: ActivationByName(cfg.Conv.Act), inSide: cfg.ImgSize, outSide: side},
+		conv2: conv3x3{w: w.Get("stem.conv2.weight"), bias: w.Opt("stem.conv2.bias"), m: cfg.StemWidth[1],
 			cin: cfg.StemWidth[0], stride: 1, inSide: side, outSide: side},
 	}
 }
 
-func (s *floatStem) forward(n *FloatNet, in, out []float32) {
+func (s *floatStem) forward(n *Net, in, out []float32) {
 	s.conv1.run(&n.workers, in, n.tA)
 	s.conv2.run(&n.workers, n.tA, out)
 }
@@ -318,21 +318,21 @@ type floatMBConv struct {
 	seEarly        bool
 	se1W, se1B     []float32
 	se2W, se2B     []float32
-	seAct          activation
+	seAct          Activation
 	norm2          *affine // only with SE before norm2
 	conv3          conv1x1
 	mean           channelMean
 	scale          channelScale
 }
 
-func newFloatMBConv(cfg *arch.Config, b arch.Block, w weightSource) *floatMBConv {
+func newFloatMBConv(cfg *arch.Config, b arch.Block, w WeightSource) *floatMBConv {
 	p := b.Prefix()
-	act := activationByName(cfg.Conv.Act)
-	f := &floatMBConv{blk: b, midSide: mbconvMidSide(cfg, b), seEarly: cfg.Conv.AttnEarly, seAct: activationByName(cfg.Conv.SEAct)}
+	act := ActivationByName(cfg.Conv.Act)
+	f := &floatMBConv{blk: b, midSide: mbconvMidSide(cfg, b), seEarly: cfg.Conv.AttnEarly, seAct: ActivationByName(cfg.Conv.SEAct)}
 	if b.Stride == 2 {
 		f.shortcutPool = &pool2d{kind: cfg.Conv.PoolType, inSide: b.InSide, outSide: b.OutSide}
 		if b.In != b.Out {
-			f.shortcutExpand = &conv1x1{w: w.get(p + "shortcut.expand.weight"), bias: w.opt(p + "shortcut.expand.bias"), m: b.Out, k: b.In}
+			f.shortcutExpand = &conv1x1{w: w.Get(p + "shortcut.expand.weight"), bias: w.Opt(p + "shortcut.expand.bias"), m: b.Out, k: b.In}
 		}
 		switch cfg.Conv.StrideMode {
 		case "pool":
@@ -341,36 +341,36 @@ func newFloatMBConv(cfg *arch.Config, b arch.Block, w weightSource) *floatMBConv
 			f.down = &pool2d{kind: "sub", inSide: b.InSide, outSide: b.OutSide}
 		}
 	}
-	preScale, preShift := w.batchNorm(p+"pre_norm.", cfg.Conv.NormEps)
-	w1, b1 := w.get(p+"conv1_1x1.weight"), []float32(nil)
+	preScale, preShift := w.BatchNorm(p+"pre_norm.", cfg.Conv.NormEps)
+	w1, b1 := w.Get(p+"conv1_1x1.weight"), []float32(nil)
 	if cfg.Conv.PreNormAct {
 		f.preAct = &affine{scale: preScale, shift: preShift, act: act}
 	} else {
 		// A per-channel affine commutes with the avg-pool and the
 		// subsampling in front of conv1, so it folds into conv1's input.
-		w1, b1 = foldInput(w1, nil, preScale, preShift, b.Mid)
+		w1, b1 = FoldInput(w1, nil, preScale, preShift, b.Mid)
 	}
-	s1, t1 := w.batchNorm(p+"norm1.", cfg.Conv.NormEps)
-	w1, b1 = foldOutput(w1, b1, s1, t1, b.Mid)
+	s1, t1 := w.BatchNorm(p+"norm1.", cfg.Conv.NormEps)
+	w1, b1 = FoldOutput(w1, b1, s1, t1, b.Mid)
 	f.conv1 = conv1x1{w: w1, bias: b1, m: b.Mid, k: b.In, act: act}
 
 	dwStride := 1
 	if b.Stride == 2 && cfg.Conv.StrideMode == "dw" {
 		dwStride = 2
 	}
-	f.dw = depthwise{w: w.get(p + "conv2_kxk.weight"), stride: dwStride, inSide: f.midSide, outSide: b.OutSide}
-	s2, t2 := w.batchNorm(p+"norm2.", cfg.Conv.NormEps)
+	f.dw = depthwise{w: w.Get(p + "conv2_kxk.weight"), stride: dwStride, inSide: f.midSide, outSide: b.OutSide}
+	s2, t2 := w.BatchNorm(p+"norm2.", cfg.Conv.NormEps)
 	se := p + "se."
 	if cfg.Conv.AttnEarly {
 		se = p + "se_early."
 		f.norm2 = &affine{scale: s2, shift: t2, act: act}
 	} else {
-		f.dw.w, f.dw.bias = foldOutput(f.dw.w, nil, s2, t2, b.Mid)
+		f.dw.w, f.dw.bias = FoldOutput(f.dw.w, nil, s2, t2, b.Mid)
 		f.dw.act = act
 	}
-	f.se1W, f.se1B = w.get(se+"fc1.weight"), w.get(se+"fc1.bias")
-	f.se2W, f.se2B = w.get(se+"fc2.weight"), w.get(se+"fc2.bias")
-	f.conv3 = conv1x1{w: w.get(p + "conv3_1x1.weight"), bias: w.opt(p + "conv3_1x1.bias"), m: b.Out, k: b.Mid}
+	f.se1W, f.se1B = w.Get(se+"fc1.weight"), w.Get(se+"fc1.bias")
+	f.se2W, f.se2B = w.Get(se+"fc2.weight"), w.Get(se+"fc2.bias")
+	f.conv3 = conv1x1{w: w.Get(p + "conv3_1x1.weight"), bias: w.Opt(p + "conv3_1x1.bias"), m: b.Out, k: b.Mid}
 	return f
 }
 
@@ -396,7 +396,7 @@ func (s *sizes) mbconv(b arch.Block, midSide int) {
 	s.se = max(s.se, b.SE)
 }
 
-func (f *floatMBConv) forward(n *FloatNet, x, out []float32) {
+func (f *floatMBConv) forward(n *Net, x, out []float32) {
 	b := &f.blk
 	e := &n.workers
 	nOut, nMid := b.OutSide*b.OutSide, f.midSide*f.midSide
@@ -429,13 +429,13 @@ func (f *floatMBConv) forward(n *FloatNet, x, out []float32) {
 	f.conv3.run(e, h, out, nOut, true)
 }
 
-func (f *floatMBConv) squeezeExcite(n *FloatNet, h []float32, pixels int) {
+func (f *floatMBConv) squeezeExcite(n *Net, h []float32, pixels int) {
 	b := &f.blk
 	f.mean.run(&n.workers, b.Mid, h, n.seMean, pixels)
-	dense(f.se1W, f.se1B, n.seMean, n.seHid, b.SE, b.Mid)
-	f.seAct.apply(n.seHid[:b.SE])
-	dense(f.se2W, f.se2B, n.seHid, n.seGate, b.Mid, b.SE)
-	actSigmoid.apply(n.seGate[:b.Mid])
+	Dense(f.se1W, f.se1B, n.seMean, n.seHid, b.SE, b.Mid)
+	f.seAct.Apply(n.seHid[:b.SE])
+	Dense(f.se2W, f.se2B, n.seHid, n.seGate, b.Mid, b.SE)
+	actSigmoid.Apply(n.seGate[:b.Mid])
 	f.scale = channelScale{gate: n.seGate, x: h, n: pixels}
 	n.pool.Run(&f.scale, b.Mid, 8)
 }
@@ -445,12 +445,12 @@ type normOp interface {
 	run(e *workers, x, out []float32, n int)
 }
 
-func newTransformerNorm(cfg *arch.Config, w weightSource, prefix string, c int) normOp {
+func newTransformerNorm(cfg *arch.Config, w WeightSource, prefix string, c int) normOp {
 	if cfg.Transformer.Norm == "batchnorm2d" {
-		s, t := w.batchNorm(prefix, cfg.Transformer.NormEps)
+		s, t := w.BatchNorm(prefix, cfg.Transformer.NormEps)
 		return &affine{scale: s, shift: t}
 	}
-	return &layerNorm{weight: w.get(prefix + "weight"), bias: w.get(prefix + "bias"), eps: cfg.Transformer.NormEps, c: c}
+	return &layerNorm{weight: w.Get(prefix + "weight"), bias: w.Get(prefix + "bias"), eps: cfg.Transformer.NormEps, c: c}
 }
 
 // floatTransformer is timm's TransformerBlock2d with Attention2d.
@@ -467,7 +467,7 @@ type floatTransformer struct {
 	fc1, fc2       conv1x1
 }
 
-func newFloatTransformer(cfg *arch.Config, b arch.Block, w weightSource) (*floatTransformer, error) {
+func newFloatTransformer(cfg *arch.Config, b arch.Block, w WeightSource) (*floatTransformer, error) {
 	p := b.Prefix()
 	f := &floatTransformer{blk: b}
 	norm1 := p + "norm1."
@@ -475,45 +475,45 @@ func newFloatTransformer(cfg *arch.Config, b arch.Block, w weightSource) (*float
 		norm1 = p + "norm1.norm."
 		f.shortcutPool = &pool2d{kind: cfg.Transformer.PoolType, inSide: b.InSide, outSide: b.OutSide}
 		if b.In != b.Out {
-			f.shortcutExpand = &conv1x1{w: w.get(p + "shortcut.expand.weight"), bias: w.opt(p + "shortcut.expand.bias"), m: b.Out, k: b.In}
+			f.shortcutExpand = &conv1x1{w: w.Get(p + "shortcut.expand.weight"), bias: w.Opt(p + "shortcut.expand.bias"), m: b.Out, k: b.In}
 		}
 		f.down = &pool2d{kind: cfg.Transformer.PoolType, inSide: b.InSide, outSide: b.OutSide}
 	}
 	f.norm1 = newTransformerNorm(cfg, w, norm1, b.In)
 
 	d := cfg.Transformer.DimHead
-	qkvW, qkvB := scaledQKV(cfg, w, p, b)
+	qkvW, qkvB := ScaledQKV(cfg, w, p, b)
 	f.qkv = conv1x1{w: qkvW, bias: qkvB, m: 3 * b.Attn, k: b.In}
 
-	table, err := relPosTable(cfg, w, p, b)
+	table, err := RelPosTable(cfg, w, p, b)
 	if err != nil {
 		return nil, err
 	}
 	keyOffset := make([]int, b.OutSide*b.OutSide)
 	for j := range keyOffset {
-		keyOffset[j] = relPosOffset(j, b.OutSide)
+		keyOffset[j] = RelPosOffset(j, b.OutSide)
 	}
 	f.attn = attention{heads: b.Heads, d: d, side: b.OutSide, form: cfg.Attention, table: table, keyOffset: keyOffset}
 
-	projW, projB := w.get(p+"attn.proj.weight"), w.get(p+"attn.proj.bias")
-	fc2W, fc2B := w.get(p+"mlp.fc2.weight"), w.get(p+"mlp.fc2.bias")
+	projW, projB := w.Get(p+"attn.proj.weight"), w.Get(p+"attn.proj.bias")
+	fc2W, fc2B := w.Get(p+"mlp.fc2.weight"), w.Get(p+"mlp.fc2.bias")
 	if cfg.Transformer.LayerScale {
-		projW, projB = foldOutput(projW, projB, w.get(p+"ls1.gamma"), nil, b.Out)
-		fc2W, fc2B = foldOutput(fc2W, fc2B, w.get(p+"ls2.gamma"), nil, b.Out)
+		projW, projB = FoldOutput(projW, projB, w.Get(p+"ls1.gamma"), nil, b.Out)
+		fc2W, fc2B = FoldOutput(fc2W, fc2B, w.Get(p+"ls2.gamma"), nil, b.Out)
 	}
 	f.proj = conv1x1{w: projW, bias: projB, m: b.Out, k: b.Attn}
 	f.norm2 = newTransformerNorm(cfg, w, p+"norm2.", b.Out)
-	f.fc1 = conv1x1{w: w.get(p + "mlp.fc1.weight"), bias: w.get(p + "mlp.fc1.bias"), m: b.Hidden, k: b.Out, act: actGELU}
+	f.fc1 = conv1x1{w: w.Get(p + "mlp.fc1.weight"), bias: w.Get(p + "mlp.fc1.bias"), m: b.Hidden, k: b.Out, act: actGELU}
 	f.fc2 = conv1x1{w: fc2W, bias: fc2B, m: b.Out, k: b.Hidden}
 	return f, nil
 }
 
 // scaledQKV returns the block's qkv weights and bias with the attention
 // scale d^-0.5 folded into the query rows (h*3d .. h*3d+d of each head).
-func scaledQKV(cfg *arch.Config, w weightSource, p string, b arch.Block) ([]float32, []float32) {
+func ScaledQKV(cfg *arch.Config, w WeightSource, p string, b arch.Block) ([]float32, []float32) {
 	d := cfg.Transformer.DimHead
-	qkvW := append([]float32(nil), w.get(p+"attn.qkv.weight")...)
-	qkvB := append([]float32(nil), w.get(p+"attn.qkv.bias")...)
+	qkvW := append([]float32(nil), w.Get(p+"attn.qkv.weight")...)
+	qkvB := append([]float32(nil), w.Get(p+"attn.qkv.bias")...)
 	scale := math.Pow(float64(d), -0.5)
 	for h := 0; h < b.Heads; h++ {
 		for r := h * 3 * d; r < h*3*d+d; r++ {
@@ -529,7 +529,7 @@ func scaledQKV(cfg *arch.Config, w weightSource, p string, b arch.Block) ([]floa
 // relPosTable returns the block's relative-position bias as
 // heads x (2side-1)^2, from timm's ((2side-1)^2, heads) table or, for
 // rel_pos "mlp", by evaluating timm's RelPosMlp ('cr' mode) once.
-func relPosTable(cfg *arch.Config, w weightSource, p string, b arch.Block) ([]float32, error) {
+func RelPosTable(cfg *arch.Config, w WeightSource, p string, b arch.Block) ([]float32, error) {
 	side := b.OutSide
 	span := 2*side - 1
 	l := span * span
@@ -537,8 +537,8 @@ func relPosTable(cfg *arch.Config, w weightSource, p string, b arch.Block) ([]fl
 	src := make([]float32, l*heads) // timm layout: [offset][head]
 	if cfg.Transformer.RelPos == "mlp" {
 		hidden := cfg.Transformer.RelPosDim
-		w1, b1 := w.get(p+"attn.rel_pos.mlp.fc1.weight"), w.get(p+"attn.rel_pos.mlp.fc1.bias")
-		w2, b2 := w.get(p+"attn.rel_pos.mlp.fc2.weight"), w.get(p+"attn.rel_pos.mlp.fc2.bias")
+		w1, b1 := w.Get(p+"attn.rel_pos.mlp.fc1.weight"), w.Get(p+"attn.rel_pos.mlp.fc1.bias")
+		w2, b2 := w.Get(p+"attn.rel_pos.mlp.fc2.weight"), w.Get(p+"attn.rel_pos.mlp.fc2.bias")
 		h := make([]float64, hidden)
 		for dy := -(side - 1); dy <= side-1; dy++ {
 			for dx := -(side - 1); dx <= side-1; dx++ {
@@ -559,7 +559,7 @@ func relPosTable(cfg *arch.Config, w weightSource, p string, b arch.Block) ([]fl
 			}
 		}
 	} else {
-		src = w.get(p + "attn.rel_pos.relative_position_bias_table")
+		src = w.Get(p + "attn.rel_pos.relative_position_bias_table")
 	}
 	out := make([]float32, heads*l)
 	for o := 0; o < l; o++ {
@@ -583,7 +583,7 @@ func (s *sizes) transformer(b arch.Block) {
 	s.scores = max(s.scores, nOut*nOut)
 }
 
-func (f *floatTransformer) forward(n *FloatNet, x, out []float32) {
+func (f *floatTransformer) forward(n *Net, x, out []float32) {
 	b := &f.blk
 	e := &n.workers
 	nIn, nOut := b.InSide*b.InSide, b.OutSide*b.OutSide
@@ -624,11 +624,11 @@ type floatHead struct {
 	mean          channelMean
 }
 
-func newFloatHead(cfg *arch.Config, w weightSource) floatHead {
+func newFloatHead(cfg *arch.Config, w WeightSource) floatHead {
 	_, sides := cfg.StageSizes()
 	c := cfg.EmbedDim[3]
 	h := floatHead{c: c, hidden: cfg.HeadHiddenSize, classes: cfg.NumClasses, side: sides[3],
-		fcW: w.get("head.fc.weight"), fcB: w.get("head.fc.bias")}
+		fcW: w.Get("head.fc.weight"), fcB: w.Get("head.fc.bias")}
 	h.pooled = make([]float32, c)
 	h.normed = make([]float32, c)
 	h.logits = make([]float32, cfg.NumClasses)
@@ -636,13 +636,13 @@ func newFloatHead(cfg *arch.Config, w weightSource) floatHead {
 		h.norm = newTransformerNorm(cfg, w, "norm.", c)
 	} else {
 		h.norm = newTransformerNorm(cfg, w, "head.norm.", c)
-		h.preW, h.preB = w.get("head.pre_logits.fc.weight"), w.get("head.pre_logits.fc.bias")
+		h.preW, h.preB = w.Get("head.pre_logits.fc.weight"), w.Get("head.pre_logits.fc.bias")
 		h.preLogits = make([]float32, h.hidden)
 	}
 	return h
 }
 
-func (h *floatHead) forward(n *FloatNet, x []float32) []float32 {
+func (h *floatHead) forward(n *Net, x []float32) []float32 {
 	e := &n.workers
 	pixels := h.side * h.side
 	feat := h.pooled
@@ -652,20 +652,20 @@ func (h *floatHead) forward(n *FloatNet, x []float32) []float32 {
 	} else {
 		h.mean.run(e, h.c, x, h.pooled, pixels)
 		h.norm.run(e, h.pooled, h.normed, 1)
-		dense(h.preW, h.preB, h.normed, h.preLogits, h.hidden, h.c)
-		actTanh.apply(h.preLogits)
+		Dense(h.preW, h.preB, h.normed, h.preLogits, h.hidden, h.c)
+		actTanh.Apply(h.preLogits)
 		feat = h.preLogits
 	}
 	if n.tap != nil {
 		n.tap("pre_logits", []int{1, len(feat)}, feat)
 	}
-	dense(h.fcW, h.fcB, feat, h.logits, h.classes, len(feat))
+	Dense(h.fcW, h.fcB, feat, h.logits, h.classes, len(feat))
 	return h.logits
 }
 
 // EnableTiming makes every later Run add the stem's, each block's and the
 // head's wall time to LayerTimes.
-func (n *FloatNet) EnableTiming() {
+func (n *Net) EnableTiming() {
 	if n.layerTimes == nil {
 		n.layerTimes = make([]time.Duration, len(n.blocks)+2)
 	}
@@ -673,7 +673,7 @@ func (n *FloatNet) EnableTiming() {
 
 // LayerTimes reports the accumulated time of the stem, every block and the
 // head.
-func (n *FloatNet) LayerTimes() []engine.LayerTime {
+func (n *Net) LayerTimes() []engine.LayerTime {
 	costs := n.cfg.LayerCosts()
 	out := make([]engine.LayerTime, len(costs))
 	for i, c := range costs {

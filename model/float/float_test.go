@@ -1,4 +1,4 @@
-package model
+package float
 
 import (
 	"math"
@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/coatnet-edge/coatnet-edge/internal/parallel"
+	"github.com/coatnet-edge/coatnet-edge/internal/testing/tinyarch"
 	"github.com/coatnet-edge/coatnet-edge/model/arch"
 )
 
@@ -115,20 +116,6 @@ func TestAttentionForms(t *testing.T) {
 	}
 }
 
-func tinyConfig(t testing.TB) arch.Config {
-	t.Helper()
-	cfg, err := arch.Arch("coatnet_nano_rw")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.ImgSize = 64
-	cfg.EmbedDim = [4]int{16, 32, 64, 128}
-	cfg.Depths = [4]int{1, 2, 2, 2}
-	cfg.StemWidth = [2]int{8, 16}
-	cfg.NumClasses = 10
-	return cfg
-}
-
 // TestThreadsGiveIdenticalResults runs the same network with several thread
 // counts: the logits must be bit-identical.
 func TestThreadsGiveIdenticalResults(t *testing.T) {
@@ -139,7 +126,7 @@ func TestThreadsGiveIdenticalResults(t *testing.T) {
 	for _, name := range archs {
 		var cfg arch.Config
 		if name == "tiny" {
-			cfg = tinyConfig(t)
+			cfg = tinyarch.Config(t)
 		} else {
 			var err error
 			if cfg, err = arch.Arch(name); err != nil {
@@ -150,7 +137,7 @@ func TestThreadsGiveIdenticalResults(t *testing.T) {
 		w := arch.SyntheticWeights(&cfg, 5)
 		var first []float32
 		for _, threads := range []int{1, 2, 3, 7} {
-			net, err := NewFloatNet(cfg, w, threads)
+			net, err := New(cfg, w, threads)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -172,9 +159,9 @@ func TestThreadsGiveIdenticalResults(t *testing.T) {
 // nothing, for both attention forms.
 func TestRunDoesNotAllocate(t *testing.T) {
 	for _, form := range []arch.AttentionForm{arch.PreSoftmax, arch.PostSoftmax} {
-		cfg := tinyConfig(t)
+		cfg := tinyarch.Config(t)
 		cfg.Attention = form
-		net, err := NewFloatNet(cfg, arch.SyntheticWeights(&cfg, 1), 2)
+		net, err := New(cfg, arch.SyntheticWeights(&cfg, 1), 2)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -189,12 +176,12 @@ func TestRunDoesNotAllocate(t *testing.T) {
 // TestPostSoftmaxChangesOutput makes sure the form in the config reaches
 // the attention: the same weights give different logits.
 func TestPostSoftmaxChangesOutput(t *testing.T) {
-	cfg := tinyConfig(t)
+	cfg := tinyarch.Config(t)
 	w := arch.SyntheticWeights(&cfg, 3)
 	var logits [2][]float32
 	for i, form := range []arch.AttentionForm{arch.PreSoftmax, arch.PostSoftmax} {
 		cfg.Attention = form
-		net, err := NewFloatNet(cfg, w, 1)
+		net, err := New(cfg, w, 1)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -209,7 +196,7 @@ func TestPostSoftmaxChangesOutput(t *testing.T) {
 // TestCheckWeightsReportsEverything removes, adds and reshapes tensors and
 // expects every problem named in one error.
 func TestCheckWeightsReportsEverything(t *testing.T) {
-	cfg := tinyConfig(t)
+	cfg := tinyarch.Config(t)
 	w := arch.SyntheticWeights(&cfg, 1)
 	delete(w, "stem.conv1.weight")
 	delete(w, "head.fc.bias")
@@ -235,8 +222,8 @@ func TestCheckWeightsReportsEverything(t *testing.T) {
 			t.Errorf("error lacks %q:\n%v", want, err)
 		}
 	}
-	if _, err := NewFloatNet(cfg, w, 1); err == nil {
-		t.Error("NewFloatNet accepted mismatched weights")
+	if _, err := New(cfg, w, 1); err == nil {
+		t.Error("New accepted mismatched weights")
 	}
 }
 
