@@ -7,7 +7,19 @@
 GO       ?= $(CURDIR)/tools/go
 SHARED   ?= $(abspath ../shared)
 export COATNET_CONFORMANCE ?= $(SHARED)/conformance/timm
-VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# VERSION is the one version string: `coatnet version`, `--version`, the
+# Debian package and its file name. vX.Y.Z tags give X.Y.Z (+gitN.HASH past
+# the tag); untagged, 0~gitN.HASH, N counting commits so versions increase;
+# uncommitted changes add +dirty. Computed once, so a commit landing
+# mid-build cannot rename the package.
+ifndef VERSION
+VERSION := $(shell v=$$(git describe --tags --match 'v[0-9]*' 2>/dev/null) \
+	&& echo "$${v#v}" | sed 's/-\([0-9]*\)-g\([0-9a-f]*\)$$/+git\1.\2/' \
+	|| echo "0~git$$(git rev-list --count HEAD 2>/dev/null || echo 0).$$(git rev-parse --short HEAD 2>/dev/null || echo dev)")$(shell git diff --quiet HEAD 2>/dev/null || echo +dirty)
+endif
+# MAINTAINER: the package's Maintainer and changelog signature, the address
+# of the repository's commits.
+MAINTAINER ?= coatnet-edge maintainers <maintainers@users.noreply.r-seed-51a4bd43.example>
 LDFLAGS  := -s -w -X main.buildVersion=$(VERSION)
 # The camera needs OpenCV through cgo; nogocv builds everything else.
 TAGS     ?= nogocv
@@ -347,21 +359,12 @@ uninstall:
 	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
 	@echo "uninstalled; kept: the coatnet user, /var/lib/coatnet (the MQTT store), $(CONFDIR)/mqtt-password if any"
 
-# The package version: vX.Y.Z tags give X.Y.Z (+gitN.HASH past the tag);
-# untagged, 0~gitN.HASH, N counting commits so versions increase. A tree
-# with uncommitted changes adds +dirty.
-# Computed once, so a commit landing mid-build cannot rename the package.
-ifndef DEB_VERSION
-DEB_VERSION := $(shell v=$$(git describe --tags --match 'v[0-9]*' 2>/dev/null) \
-	&& echo "$${v#v}" | sed 's/-\([0-9]*\)-g\([0-9a-f]*\)$$/+git\1.\2/' \
-	|| echo "0~git$$(git rev-list --count HEAD).$$(git rev-parse --short HEAD)")$(shell git diff --quiet HEAD 2>/dev/null || echo +dirty)
-endif
 # amd64 machines build the arm64 package too (cross); an arm64 machine (a Pi)
 # builds its own.
 DEB_ARCHES  ?= $(NATIVE_ARCH) $(if $(filter amd64,$(NATIVE_ARCH)),arm64)
 
 deb: check-go
-	@for a in $(DEB_ARCHES); do $(MAKE) --no-print-directory deb-arch DEB_ARCH=$$a DEB_VERSION='$(DEB_VERSION)' || exit 1; done
+	@for a in $(DEB_ARCHES); do $(MAKE) --no-print-directory deb-arch DEB_ARCH=$$a VERSION='$(VERSION)' || exit 1; done
 
 # deb-arch: one package, for DEB_ARCH, from a staged make install-files.
 # Older packages of the architecture go first: every commit is a new
@@ -371,9 +374,9 @@ deb-arch: build-gocv
 	rm -f bin/coatnet-edge_*_$(DEB_ARCH).deb
 	@stage=$$(mktemp -d) && trap 'rm -rf "$$stage"' EXIT && \
 	$(MAKE) --no-print-directory install-files DESTDIR=$$stage PREFIX=/usr JETSON= >/dev/null && \
-	GO=$(GO) $(if $(filter $(NATIVE_ARCH),$(DEB_ARCH)),,SHLIBS_LOCAL=$(ARM64_SYSROOT)/shlibs.local \
+	GO=$(GO) DEB_MAINTAINER='$(MAINTAINER)' $(if $(filter $(NATIVE_ARCH),$(DEB_ARCH)),,SHLIBS_LOCAL=$(ARM64_SYSROOT)/shlibs.local \
 		SHLIBS_DIRS="$(abspath $(ARM64_SYSROOT))/usr/lib/aarch64-linux-gnu /usr/aarch64-linux-gnu/lib") \
-	packaging/build-deb.sh $$stage $(DEB_ARCH) '$(DEB_VERSION)' bin
+	packaging/build-deb.sh $$stage $(DEB_ARCH) '$(VERSION)' bin
 
 # check-systemd: for the unit, alone and with the Jetson drop-in,
 # systemd-analyze verify prints nothing and systemd-analyze security
@@ -401,7 +404,7 @@ check-install: build-gocv
 # lintian (packaging/check-deb.sh).
 check-deb: deb
 	$(call apt-install,lintian)
-	@for a in $(DEB_ARCHES); do packaging/check-deb.sh bin/coatnet-edge_$(DEB_VERSION)_$$a.deb $$a || exit 1; done
+	@for a in $(DEB_ARCHES); do packaging/check-deb.sh bin/coatnet-edge_$(VERSION)_$$a.deb $$a || exit 1; done
 
 clean:
 	rm -rf bin

@@ -89,8 +89,8 @@ reported and the others are still classified; the exit status is then 1.`,
 			return nil
 		},
 	}
-	cmd.Flags().IntVarP(&topK, "top", "k", 5, "number of labels to print per image")
-	cmd.Flags().IntVar(&threads, "threads", 0, "inference threads (default: all CPUs)")
+	cmd.Flags().IntVarP(&topK, "top", "k", 5, "print the `N` best labels of each image")
+	cmd.Flags().IntVar(&threads, "threads", 0, "`N` inference threads (default: all CPUs)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object per image")
 	return cmd
 }
