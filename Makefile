@@ -40,7 +40,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_TEST := qemu-user binutils-aarch64-linux-gnu dataset-fashion-mnist mosquitto libopencv-dev g++ pkg-config \
 	systemd dpkg-dev lintian
 
-.PHONY: soak accuracy all build run test test-native test-camera test-arm64 check-train cross bench bench-arm64 vet vulncheck fuzz deps deps-bench check-go clean mca \
+.PHONY: docs soak accuracy all build run test test-native test-camera test-arm64 check-train cross bench bench-arm64 vet vulncheck fuzz deps deps-bench check-go clean mca \
 	build-gocv install install-files uninstall deb deb-arch check-systemd check-install check-deb
 
 all: build
@@ -251,6 +251,13 @@ DEB_ARCH    ?= $(NATIVE_ARCH)
 GOCV_BIN     = bin/gocv-$(DEB_ARCH)/coatnet
 INSTALL_MODELS := $(wildcard models/*.coatnet) models/fashion-mnist-labels.txt
 INSTALL_DATA   := $(notdir $(INSTALL_MODELS)) agent.yaml.example jetson.conf
+# The man pages and shell completions of make docs go where man, bash-completion,
+# zsh and fish look for a package's: zsh's vendor directory is Debian's.
+MANDIR      ?= $(PREFIX)/share/man/man1
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  ?= $(if $(filter /usr,$(PREFIX)),$(PREFIX)/share/zsh/vendor-completions,$(PREFIX)/share/zsh/site-functions)
+FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
+DOCS_DIR    := bin/docs
 
 # build-gocv builds the agent with GoCV (cgo and OpenCV 4.6), the binary that
 # is installed and packaged: without GoCV the agent cannot read a camera.
@@ -302,11 +309,21 @@ $(ARM64_SYSROOT)/shlibs.local:
 	done >$@.tmp
 	mv $@.tmp $@
 
+# docs: the man pages (section 1, gzipped as Debian policy wants) and the
+# bash, zsh and fish completions, written into DOCS_DIR by cobra's own
+# generators from the commands (cmd/coatnet/docgen.go, built only with the
+# docgen tag), run on the build machine whatever DEB_ARCH is. Generated at
+# build time, not checked in, so they always match --help.
+docs: check-go
+	rm -rf $(DOCS_DIR)
+	SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct 2>/dev/null || date +%s) \
+		$(GO) run -tags 'nogocv docgen' -trimpath -ldflags '-X main.buildVersion=$(VERSION)' ./cmd/coatnet gendocs $(DOCS_DIR)
+
 # install-files puts the files in place (DESTDIR, PREFIX, JETSON) and nothing
 # else; install also builds, and on a live systemd system creates the user
 # and reloads systemd. The service is not enabled: agent.yaml must name the
 # camera and the broker first.
-install: build-gocv
+install: build-gocv docs
 	$(MAKE) --no-print-directory install-files
 	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
 		systemd-sysusers $(SYSUSERSDIR)/coatnet.conf && systemctl daemon-reload && \
@@ -317,7 +334,13 @@ install: build-gocv
 
 install-files:
 	@test -x $(GOCV_BIN) || { echo "install-files: $(GOCV_BIN) is missing: make build-gocv"; exit 1; }
+	@test -f $(DOCS_DIR)/man/coatnet.1.gz || { echo "install-files: $(DOCS_DIR) is missing: make docs"; exit 1; }
 	install -D -m 0755 $(GOCV_BIN) $(DESTDIR)$(PREFIX)/bin/coatnet
+	install -d $(DESTDIR)$(MANDIR) $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
+	install -m 0644 $(DOCS_DIR)/man/*.1.gz $(DESTDIR)$(MANDIR)/
+	install -m 0644 $(DOCS_DIR)/completions/coatnet $(DESTDIR)$(BASHCOMPDIR)/coatnet
+	install -m 0644 $(DOCS_DIR)/completions/_coatnet $(DESTDIR)$(ZSHCOMPDIR)/_coatnet
+	install -m 0644 $(DOCS_DIR)/completions/coatnet.fish $(DESTDIR)$(FISHCOMPDIR)/coatnet.fish
 	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(DATADIR) $(DESTDIR)$(CONFDIR)
 	sed 's|^ExecStart=/usr/bin/coatnet |ExecStart=$(PREFIX)/bin/coatnet |' systemd/coatnet-agent.service >$(DESTDIR)$(UNITDIR)/coatnet-agent.service
 	grep -q '^ExecStart=$(PREFIX)/bin/coatnet ' $(DESTDIR)$(UNITDIR)/coatnet-agent.service
@@ -352,7 +375,8 @@ uninstall:
 	fi
 	rm -f $(DESTDIR)$(PREFIX)/bin/coatnet $(DESTDIR)$(UNITDIR)/coatnet-agent.service \
 		$(DESTDIR)$(UNITDIR)/coatnet-agent.service.d/jetson.conf $(DESTDIR)$(SYSUSERSDIR)/coatnet.conf \
-		$(addprefix $(DESTDIR)$(DATADIR)/,$(INSTALL_DATA))
+		$(addprefix $(DESTDIR)$(DATADIR)/,$(INSTALL_DATA)) $(DESTDIR)$(MANDIR)/coatnet.1.gz $(DESTDIR)$(MANDIR)/coatnet-*.1.gz \
+		$(DESTDIR)$(BASHCOMPDIR)/coatnet $(DESTDIR)$(ZSHCOMPDIR)/_coatnet $(DESTDIR)$(FISHCOMPDIR)/coatnet.fish
 	@for d in $(DESTDIR)$(UNITDIR)/coatnet-agent.service.d $(DESTDIR)$(DATADIR) $(DESTDIR)$(CONFDIR); do \
 		[ ! -d $$d ] || rmdir --ignore-fail-on-non-empty $$d; \
 	done
@@ -369,7 +393,7 @@ deb: check-go
 # deb-arch: one package, for DEB_ARCH, from a staged make install-files.
 # Older packages of the architecture go first: every commit is a new
 # version, and make test builds one each time.
-deb-arch: build-gocv
+deb-arch: build-gocv docs
 	$(call apt-install,dpkg-dev)
 	rm -f bin/coatnet-edge_*_$(DEB_ARCH).deb
 	@stage=$$(mktemp -d) && trap 'rm -rf "$$stage"' EXIT && \
@@ -397,7 +421,7 @@ check-systemd: build-gocv
 
 # check-install: install and uninstall into temporary DESTDIRs
 # (packaging/check-install.sh says what is checked).
-check-install: build-gocv
+check-install: build-gocv docs
 	MAKE='$(MAKE)' packaging/check-install.sh
 
 # check-deb: build every package of DEB_ARCHES and check each unpacked, with

@@ -144,3 +144,25 @@ func TestCLIMessagesArePlain(t *testing.T) {
 		t.Errorf("--log-level error: %v, stderr %q", err, stderr)
 	}
 }
+
+// TestCompletions: the shell completions complete --arch with the
+// architecture names and a model argument with *.coatnet files.
+func TestCompletions(t *testing.T) {
+	stdout, _, err := run(t, "__complete", "convert", "--arch", "coatnet_n")
+	if err != nil || !strings.Contains(stdout, "coatnet_nano_rw_224\n") || !strings.Contains(stdout, "\n:4\n") {
+		t.Errorf("--arch completion: %v\n%s", err, stdout)
+	}
+	for _, c := range []string{"info", "classify", "eval", "quantize", "bench"} {
+		stdout, _, err := run(t, "__complete", c, "")
+		if err != nil || !strings.HasSuffix(stdout, "\ncoatnet\n:8\n") && stdout != "coatnet\n:8\n" {
+			t.Errorf("%s MODEL completion (want the coatnet extension, FilterFileExt): %v\n%s", c, err, stdout)
+		}
+	}
+	if stdout, _, _ := run(t, "__complete", "quantize", "-"); strings.Contains(stdout, "`") {
+		t.Errorf("flag descriptions keep the backquotes of their NAME:\n%s", stdout)
+	}
+	stdout, _, err = run(t, "__complete", "classify", "m.coatnet", "")
+	if err != nil || !strings.Contains(stdout, "webp\n") || !strings.Contains(stdout, ":8\n") {
+		t.Errorf("classify PICTURE completion: %v\n%s", err, stdout)
+	}
+}

@@ -13,12 +13,38 @@ import (
 // and the American spellings accepted (--color beside --colour).
 func tidyHelp(root *cobra.Command) {
 	root.SetGlobalNormalizationFunc(spellings)
+	takePlaceholders(root)
 	cobra.AddTemplateFunc("flagUsages", flagUsages)
 	t := root.UsageTemplate()
 	for _, set := range []string{"LocalFlags", "InheritedFlags"} {
 		t = strings.ReplaceAll(t, "."+set+".FlagUsages", "flagUsages ."+set)
 	}
 	root.SetUsageTemplate(t)
+}
+
+// placeholderKey annotates a flag with the NAME of its value, taken out
+// of its usage, where completions and man pages would show the backquotes.
+const placeholderKey = "coatnet_placeholder"
+
+// takePlaceholders moves the backquoted NAME of every flag's usage
+// ("timm model `NAME`") into its annotation, leaving the usage plain.
+func takePlaceholders(c *cobra.Command) {
+	for _, fs := range []*pflag.FlagSet{c.Flags(), c.PersistentFlags()} {
+		fs.VisitAll(func(f *pflag.Flag) {
+			if !strings.Contains(f.Usage, "`") {
+				return
+			}
+			name, usage := pflag.UnquoteUsage(f)
+			f.Usage = usage
+			if f.Annotations == nil {
+				f.Annotations = map[string][]string{}
+			}
+			f.Annotations[placeholderKey] = []string{name}
+		})
+	}
+	for _, sub := range c.Commands() {
+		takePlaceholders(sub)
+	}
 }
 
 // spellings maps the flag names users may spell the other way to the
@@ -31,9 +57,9 @@ func spellings(_ *pflag.FlagSet, name string) pflag.NormalizedName {
 }
 
 // flagUsages lists fs's flags as pflag's FlagUsages does, except that a
-// value without a `NAME` in its usage is named by its kind (N, LIST,
-// DURATION), not by its Go type, and the default is not repeated where the
-// usage states its own ("(default: the arch's)").
+// value is named by the NAME its usage gave (takePlaceholders) or by its
+// kind (N, LIST, DURATION), not by its Go type, and the default is not
+// repeated where the usage states its own ("(default: the arch's)").
 func flagUsages(fs *pflag.FlagSet) string {
 	type row struct{ left, usage string }
 	var rows []row
@@ -46,10 +72,7 @@ func flagUsages(fs *pflag.FlagSet) string {
 		if f.Shorthand != "" && f.ShorthandDeprecated == "" {
 			left = "  -" + f.Shorthand + ", --" + f.Name
 		}
-		name, usage := pflag.UnquoteUsage(f)
-		if !strings.Contains(f.Usage, "`") {
-			name = placeholder(f)
-		}
+		name, usage := placeholder(f), f.Usage
 		if name != "" {
 			if f.NoOptDefVal != "" {
 				left += "[=" + name + "]"
@@ -73,8 +96,12 @@ func flagUsages(fs *pflag.FlagSet) string {
 	return b.String()
 }
 
-// placeholder names a flag's value by its kind; "" for a switch.
+// placeholder names a flag's value: its NAME, else its kind; "" for a
+// switch.
 func placeholder(f *pflag.Flag) string {
+	if n := f.Annotations[placeholderKey]; len(n) == 1 {
+		return n[0]
+	}
 	switch t := f.Value.Type(); t {
 	case "bool":
 		return ""

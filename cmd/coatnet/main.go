@@ -119,6 +119,7 @@ watch what the agents publish.`,
 	for _, c := range extraCommands {
 		root.AddCommand(c())
 	}
+	addCompletions(root)
 	tidyHelp(root)
 	return root
 }
