@@ -7,7 +7,19 @@
 GO       ?= $(CURDIR)/tools/go
 SHARED   ?= $(abspath ../shared)
 export COATNET_CONFORMANCE ?= $(SHARED)/conformance/timm
-VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# VERSION is the one version string: `coatnet version`, `--version`, the
+# Debian package and its file name. vX.Y.Z tags give X.Y.Z (+gitN.HASH past
+# the tag); untagged, 0~gitN.HASH, N counting commits so versions increase;
+# uncommitted changes add +dirty. Computed once, so a commit landing
+# mid-build cannot rename the package.
+ifndef VERSION
+VERSION := $(shell v=$$(git describe --tags --match 'v[0-9]*' 2>/dev/null) \
+	&& echo "$${v#v}" | sed 's/-\([0-9]*\)-g\([0-9a-f]*\)$$/+git\1.\2/' \
+	|| echo "0~git$$(git rev-list --count HEAD 2>/dev/null || echo 0).$$(git rev-parse --short HEAD 2>/dev/null || echo dev)")$(shell git diff --quiet HEAD 2>/dev/null || echo +dirty)
+endif
+# MAINTAINER: the package's Maintainer and changelog signature, the address
+# of the repository's commits.
+MAINTAINER ?= coatnet-edge maintainers <maintainers@users.noreply.r-seed-51a4bd43.example>
 LDFLAGS  := -s -w -X main.buildVersion=$(VERSION)
 # The camera needs OpenCV through cgo; nogocv builds everything else.
 TAGS     ?= nogocv
@@ -29,7 +41,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_TEST := qemu-user binutils-aarch64-linux-gnu dataset-fashion-mnist mosquitto libopencv-dev g++ pkg-config \
 	systemd dpkg-dev lintian python3-jinja2
 
-.PHONY: soak accuracy all build run test test-native test-camera test-arm64 check-train cross bench bench-arm64 vet vulncheck fuzz deps deps-bench check-go clean mca \
+.PHONY: docs soak accuracy all build run test test-native test-camera test-arm64 check-train cross bench bench-arm64 vet vulncheck fuzz deps deps-bench check-go clean mca \
 	build-gocv install install-files uninstall deb deb-arch check-systemd check-install check-deb
 
 all: build
@@ -240,6 +252,13 @@ DEB_ARCH    ?= $(NATIVE_ARCH)
 GOCV_BIN     = bin/gocv-$(DEB_ARCH)/coatnet
 INSTALL_MODELS := $(wildcard models/*.coatnet) models/fashion-mnist-labels.txt
 INSTALL_DATA   := $(notdir $(INSTALL_MODELS)) agent.yaml.example jetson.conf
+# The man pages and shell completions of make docs go where man, bash-completion,
+# zsh and fish look for a package's: zsh's vendor directory is Debian's.
+MANDIR      ?= $(PREFIX)/share/man/man1
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  ?= $(if $(filter /usr,$(PREFIX)),$(PREFIX)/share/zsh/vendor-completions,$(PREFIX)/share/zsh/site-functions)
+FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
+DOCS_DIR    := bin/docs
 
 # build-gocv builds the agent with GoCV (cgo and OpenCV 4.6), the binary that
 # is installed and packaged: without GoCV the agent cannot read a camera.
@@ -278,11 +297,21 @@ $(ARM64_SYSROOT)/shlibs.local:
 	$(call apt-install,$(APT_CROSS) $(APT_RUN) dpkg-dev)
 	packaging/sysroot-arm64.sh $(ARM64_SYSROOT) $(foreach m,$(GOCV_OPENCV),libopencv-$(m)406)
 
+# docs: the man pages (section 1, gzipped as Debian policy wants) and the
+# bash, zsh and fish completions, written into DOCS_DIR by cobra's own
+# generators from the commands (cmd/coatnet/docgen.go, built only with the
+# docgen tag), run on the build machine whatever DEB_ARCH is. Generated at
+# build time, not checked in, so they always match --help.
+docs: check-go
+	rm -rf $(DOCS_DIR)
+	SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct 2>/dev/null || date +%s) \
+		$(GO) run -tags 'nogocv docgen' -trimpath -ldflags '-X main.buildVersion=$(VERSION)' ./cmd/coatnet gendocs $(DOCS_DIR)
+
 # install-files puts the files in place (DESTDIR, PREFIX, JETSON) and nothing
 # else; install also builds, and on a live systemd system creates the user
 # and reloads systemd. The service is not enabled: agent.yaml must name the
 # camera and the broker first.
-install: build-gocv
+install: build-gocv docs
 	$(MAKE) --no-print-directory install-files
 	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
 		systemd-sysusers $(SYSUSERSDIR)/coatnet.conf && systemctl daemon-reload && \
@@ -293,7 +322,13 @@ install: build-gocv
 
 install-files:
 	@test -x $(GOCV_BIN) || { echo "install-files: $(GOCV_BIN) is missing: make build-gocv"; exit 1; }
+	@test -f $(DOCS_DIR)/man/coatnet.1.gz || { echo "install-files: $(DOCS_DIR) is missing: make docs"; exit 1; }
 	install -D -m 0755 $(GOCV_BIN) $(DESTDIR)$(PREFIX)/bin/coatnet
+	install -d $(DESTDIR)$(MANDIR) $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
+	install -m 0644 $(DOCS_DIR)/man/*.1.gz $(DESTDIR)$(MANDIR)/
+	install -m 0644 $(DOCS_DIR)/completions/coatnet $(DESTDIR)$(BASHCOMPDIR)/coatnet
+	install -m 0644 $(DOCS_DIR)/completions/_coatnet $(DESTDIR)$(ZSHCOMPDIR)/_coatnet
+	install -m 0644 $(DOCS_DIR)/completions/coatnet.fish $(DESTDIR)$(FISHCOMPDIR)/coatnet.fish
 	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(DATADIR) $(DESTDIR)$(CONFDIR)
 	sed 's|^ExecStart=/usr/bin/coatnet |ExecStart=$(PREFIX)/bin/coatnet |' systemd/coatnet-agent.service >$(DESTDIR)$(UNITDIR)/coatnet-agent.service
 	grep -q '^ExecStart=$(PREFIX)/bin/coatnet ' $(DESTDIR)$(UNITDIR)/coatnet-agent.service
@@ -328,40 +363,32 @@ uninstall:
 	fi
 	rm -f $(DESTDIR)$(PREFIX)/bin/coatnet $(DESTDIR)$(UNITDIR)/coatnet-agent.service \
 		$(DESTDIR)$(UNITDIR)/coatnet-agent.service.d/jetson.conf $(DESTDIR)$(SYSUSERSDIR)/coatnet.conf \
-		$(addprefix $(DESTDIR)$(DATADIR)/,$(INSTALL_DATA))
+		$(addprefix $(DESTDIR)$(DATADIR)/,$(INSTALL_DATA)) $(DESTDIR)$(MANDIR)/coatnet.1.gz $(DESTDIR)$(MANDIR)/coatnet-*.1.gz \
+		$(DESTDIR)$(BASHCOMPDIR)/coatnet $(DESTDIR)$(ZSHCOMPDIR)/_coatnet $(DESTDIR)$(FISHCOMPDIR)/coatnet.fish
 	@for d in $(DESTDIR)$(UNITDIR)/coatnet-agent.service.d $(DESTDIR)$(DATADIR) $(DESTDIR)$(CONFDIR); do \
 		[ ! -d $$d ] || rmdir --ignore-fail-on-non-empty $$d; \
 	done
 	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
 	@echo "uninstalled; kept: the coatnet user, /var/lib/coatnet (the MQTT store), $(CONFDIR)/mqtt-password if any"
 
-# The package version: vX.Y.Z tags give X.Y.Z (+gitN.HASH past the tag);
-# untagged, 0~gitN.HASH, N counting commits so versions increase. A tree
-# with uncommitted changes adds +dirty.
-# Computed once, so a commit landing mid-build cannot rename the package.
-ifndef DEB_VERSION
-DEB_VERSION := $(shell v=$$(git describe --tags --match 'v[0-9]*' 2>/dev/null) \
-	&& echo "$${v#v}" | sed 's/-\([0-9]*\)-g\([0-9a-f]*\)$$/+git\1.\2/' \
-	|| echo "0~git$$(git rev-list --count HEAD).$$(git rev-parse --short HEAD)")$(shell git diff --quiet HEAD 2>/dev/null || echo +dirty)
-endif
 # amd64 machines build the arm64 package too (cross); an arm64 machine (a Pi)
 # builds its own.
 DEB_ARCHES  ?= $(NATIVE_ARCH) $(if $(filter amd64,$(NATIVE_ARCH)),arm64)
 
 deb: check-go
-	@for a in $(DEB_ARCHES); do $(MAKE) --no-print-directory deb-arch DEB_ARCH=$$a DEB_VERSION='$(DEB_VERSION)' || exit 1; done
+	@for a in $(DEB_ARCHES); do $(MAKE) --no-print-directory deb-arch DEB_ARCH=$$a VERSION='$(VERSION)' || exit 1; done
 
 # deb-arch: one package, for DEB_ARCH, from a staged make install-files.
 # Older packages of the architecture go first: every commit is a new
 # version, and make test builds one each time.
-deb-arch: build-gocv
+deb-arch: build-gocv docs
 	$(call apt-install,dpkg-dev)
 	rm -f bin/coatnet-edge_*_$(DEB_ARCH).deb
 	@stage=$$(mktemp -d) && trap 'rm -rf "$$stage"' EXIT && \
 	$(MAKE) --no-print-directory install-files DESTDIR=$$stage PREFIX=/usr JETSON= >/dev/null && \
-	GO=$(GO) $(if $(filter $(NATIVE_ARCH),$(DEB_ARCH)),,SHLIBS_LOCAL=$(ARM64_SYSROOT)/shlibs.local \
+	GO=$(GO) DEB_MAINTAINER='$(MAINTAINER)' $(if $(filter $(NATIVE_ARCH),$(DEB_ARCH)),,SHLIBS_LOCAL=$(ARM64_SYSROOT)/shlibs.local \
 		SHLIBS_DIRS="$(abspath $(ARM64_SYSROOT))/usr/lib/aarch64-linux-gnu /usr/aarch64-linux-gnu/lib") \
-	packaging/build-deb.sh $$stage $(DEB_ARCH) '$(DEB_VERSION)' bin
+	packaging/build-deb.sh $$stage $(DEB_ARCH) '$(VERSION)' bin
 
 # check-systemd: for the unit, alone and with the Jetson drop-in,
 # systemd-analyze verify prints nothing and systemd-analyze security
@@ -382,14 +409,14 @@ check-systemd: build-gocv
 
 # check-install: install and uninstall into temporary DESTDIRs
 # (packaging/check-install.sh says what is checked).
-check-install: build-gocv
+check-install: build-gocv docs
 	MAKE='$(MAKE)' packaging/check-install.sh
 
 # check-deb: build every package of DEB_ARCHES and check each unpacked, with
 # lintian (packaging/check-deb.sh).
 check-deb: deb
 	$(call apt-install,lintian)
-	@for a in $(DEB_ARCHES); do packaging/check-deb.sh bin/coatnet-edge_$(DEB_VERSION)_$$a.deb $$a || exit 1; done
+	@for a in $(DEB_ARCHES); do packaging/check-deb.sh bin/coatnet-edge_$(VERSION)_$$a.deb $$a || exit 1; done
 
 clean:
 	rm -rf bin

@@ -10,9 +10,9 @@
 # shlibs file for the target's OpenCV (taken from its .debs) and SHLIBS_DIRS
 # the directories holding the target's libraries.
 #
-# Environment: GO (go command), DEB_MAINTAINER, SOURCE_DATE_EPOCH (file
-# times and changelog date; default: the last commit's), SHLIBS_LOCAL,
-# SHLIBS_DIRS.
+# Environment: GO (go command), DEB_MAINTAINER (required: the Makefile's
+# MAINTAINER), SOURCE_DATE_EPOCH (file times and changelog date; default:
+# the last commit's), SHLIBS_LOCAL, SHLIBS_DIRS.
 set -eu
 
 stage=$1
@@ -21,7 +21,7 @@ version=$3
 outdir=$4
 here=$(cd "$(dirname "$0")" && pwd)
 : "${GO:=go}"
-: "${DEB_MAINTAINER:=$(git log -1 --format='%an <%ae>')}"
+: "${DEB_MAINTAINER:?set it to the Makefile's MAINTAINER (make deb does)}"
 : "${SOURCE_DATE_EPOCH:=$(git log -1 --format=%ct)}"
 export SOURCE_DATE_EPOCH
 bin=$stage/usr/bin/coatnet
@@ -81,13 +81,30 @@ Source: https://github.com/coatnet-edge/coatnet-edge
 
 Files: *
 Copyright: $years the coatnet-edge authors
-License: unspecified
- The coatnet-edge repository does not state a license yet.
+License: Apache-2.0
 Comment:
  /usr/bin/coatnet is a Go program; it includes these Go modules, each under
  the license in its own source:
 EOF
 	"$GO" version -m "$bin" | awk '$1 == "dep" { print " " $2 " " $3 }'
+	cat <<EOF
+
+License: Apache-2.0
+ Licensed under the Apache License, Version 2.0 (the "License");
+ you may not use this file except in compliance with the License.
+ You may obtain a copy of the License at
+ .
+     https://www.apache.org/licenses/LICENSE-2.0
+ .
+ Unless required by applicable law or agreed to in writing, software
+ distributed under the License is distributed on an "AS IS" BASIS,
+ WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ See the License for the specific language governing permissions and
+ limitations under the License.
+ .
+ On Debian systems, the complete text of the Apache License, Version 2.0,
+ can be found in "/usr/share/common-licenses/Apache-2.0".
+EOF
 } >"$doc/copyright"
 
 date=$(date -u -R -d "@$SOURCE_DATE_EPOCH")

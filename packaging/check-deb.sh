@@ -3,6 +3,8 @@
 # installing it (no chroot, no root): dpkg-deb --info and --contents must
 # read it, `dpkg -x` unpacks it into a temporary directory whose file list
 # must be exactly what the package is meant to hold, and then
+#   - it holds a man page for every command and the bash, zsh and fish
+#     completions, which complete --arch names;
 #   - the control file names the architecture, the OpenCV runtime packages
 #     the agent links (libopencv-core406, -videoio406, ...) and systemd;
 #   - the agent binary is for ARCH, and natively also runs;
@@ -37,6 +39,13 @@ want=$(
 		echo "usr/share/coatnet/agent.yaml.example"
 		echo "usr/share/coatnet/jetson.conf"
 		for f in README.Debian copyright changelog.gz; do echo "usr/share/doc/coatnet-edge/$f"; done
+		for c in "" -bench -classify -completion -completion-bash -completion-fish -completion-powershell \
+			-completion-zsh -convert -eval -info -quantize -run -version -watch; do
+			echo "usr/share/man/man1/coatnet$c.1.gz"
+		done
+		echo "usr/share/bash-completion/completions/coatnet"
+		echo "usr/share/zsh/vendor-completions/_coatnet"
+		echo "usr/share/fish/vendor_completions.d/coatnet.fish"
 	} | sort
 )
 got=$(cd "$root" && find . -path ./DEBIAN -prune -o -type f -printf '%P\n' | sort)
@@ -72,6 +81,14 @@ if [ "$arch" = "$(dpkg --print-architecture)" ]; then
 	"$bin" --help >/dev/null || fail "usr/bin/coatnet does not run"
 fi
 systemd/check-unit.sh "$root/lib/systemd/system/coatnet-agent.service" "$bin" >/dev/null
+gzip -t "$root"/usr/share/man/man1/*.1.gz || fail "a man page is not gzip"
+for f in "$root"/usr/share/man/man1/*.1.gz; do
+	zcat "$f" | grep -q '^\.TH "COATNET' || fail "$(basename "$f") is not a man page"
+done
+if [ "$arch" = "$(dpkg --print-architecture)" ]; then
+	"$bin" __complete convert --arch coatnet_nano 2>/dev/null | grep -qx coatnet_nano_rw_224 ||
+		fail "usr/bin/coatnet does not complete --arch names"
+fi
 
 if command -v lintian >/dev/null; then
 	out=$(lintian --fail-on error --tag-display-limit 0 "$deb" 2>&1) || {

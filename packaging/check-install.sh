@@ -2,7 +2,8 @@
 # check-install.sh: `make check-install`. Installs into temporary DESTDIRs
 # and uninstalls again, for PREFIX=/usr with JETSON=1 and for
 # PREFIX=/usr/local, and checks:
-#   - exactly the expected files are installed, with the expected modes;
+#   - exactly the expected files are installed, with the expected modes
+#     (the man pages and completions of make docs among them);
 #   - the installed unit's ExecStart= is PREFIX/bin/coatnet, and the unit
 #     passes systemd/check-unit.sh against the installed binary;
 #   - the installed example config points at the installed models;
@@ -35,6 +36,8 @@ check() { # check PREFIX UNITDIR JETSON
 	$MAKE $make_args install-files DESTDIR="$root" PREFIX="$prefix" JETSON="$jetson" >/dev/null
 
 	share=${prefix#/}/share/coatnet
+	zshdir=zsh/site-functions
+	[ "$prefix" != /usr ] || zshdir=zsh/vendor-completions
 	want=$(
 		{
 			echo "755 ${prefix#/}/bin/coatnet"
@@ -45,6 +48,11 @@ check() { # check PREFIX UNITDIR JETSON
 			for f in models/*.coatnet models/fashion-mnist-labels.txt; do echo "644 $share/$(basename "$f")"; done
 			echo "644 $share/agent.yaml.example"
 			echo "644 $share/jetson.conf"
+			# every man page make docs wrote, and the three completions
+			for f in bin/docs/man/*.1.gz; do echo "644 ${prefix#/}/share/man/man1/$(basename "$f")"; done
+			echo "644 ${prefix#/}/share/bash-completion/completions/coatnet"
+			echo "644 ${prefix#/}/share/$zshdir/_coatnet"
+			echo "644 ${prefix#/}/share/fish/vendor_completions.d/coatnet.fish"
 		} | sort -k2
 	)
 	got=$(files "$root")

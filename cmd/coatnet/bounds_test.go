@@ -38,8 +38,8 @@ func TestConvertZipBomb(t *testing.T) {
 	}
 }
 
-// TestClassifyDirectory: a directory among the pictures is reported as
-// one, and the others are still classified.
+// TestClassifyDirectory: an empty directory among the pictures is reported
+// as one, and the others are still classified.
 func TestClassifyDirectory(t *testing.T) {
 	ckpt := tinyCheckpoints(t)
 	dir := t.TempDir()

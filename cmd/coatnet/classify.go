@@ -1,14 +1,19 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"image"
 	"math"
+	"os"
+	"path/filepath"
 	"sort"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/coatnet-edge/coatnet-edge/internal/boundedio"
 	"github.com/coatnet-edge/coatnet-edge/model"
 	"github.com/coatnet-edge/coatnet-edge/preprocess"
 )
@@ -32,14 +37,19 @@ func newClassifyCmd() *cobra.Command {
 	var topK, threads int
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "classify MODEL IMAGE...",
-		Short: "Print the top labels of PNG or JPEG images",
-		Long: `classify prepares each image with the model's own preprocessing (colour, resize,
+		Use:   "classify MODEL PICTURE|FOLDER|-...",
+		Short: "Print the top labels of pictures (PNG, JPEG, BMP, TIFF, WebP)",
+		Long: `classify prepares each picture with the model's own preprocessing (colour, resize,
 crop, normalisation, inversion), runs the model and prints the top-k labels with
-their softmax scores and the inference time. An image that cannot be read is
-reported and the others are still classified; the exit status is then 1.`,
+their softmax scores and the inference time. It reads PNG, JPEG, BMP, TIFF and
+WebP. A folder stands for every picture in it (by extension, in name order, not
+its subfolders); - reads one picture from standard input. A picture that
+cannot be read is reported and the others are still classified; the exit
+status is then 1. Pictures are bounded as the agent's are: at most 50
+megapixels, in files of at most 200 MiB.`,
 		Example: `  coatnet classify nano.coatnet cat.jpg dog.png
-  coatnet classify fmnist.coatnet testdata/fashion/*.png --top 3 --json`,
+  coatnet classify fmnist.coatnet testdata/fashion/ --top 3 --json
+  curl -s http://camera.lan/snapshot.jpg | coatnet classify nano.coatnet -`,
 		Args: cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			m, err := model.Open(args[0])
@@ -59,12 +69,17 @@ reported and the others are still classified; the exit status is then 1.`,
 			defer c.Close()
 			out := cmd.OutOrStdout()
 			enc := json.NewEncoder(out)
-			failed := 0
-			for _, path := range args[1:] {
+			failed, inputs := 0, 0
+			for _, in := range classifyInputs(cmd, args[1:]) {
 				if err := cmd.Context().Err(); err != nil {
 					return err
 				}
-				r := classify(c, md.Labels, path, topK)
+				inputs++
+				path := in.name
+				r := classification{Image: path, Error: in.err}
+				if in.err == "" {
+					r = classify(c, md.Labels, path, in.load, topK)
+				}
 				if r.Error != "" {
 					failed++
 				}
@@ -84,20 +99,81 @@ reported and the others are still classified; the exit status is then 1.`,
 				}
 			}
 			if failed > 0 {
-				return &exitError{fmt.Sprintf("%d of %d images failed", failed, len(args)-1)}
+				return &exitError{fmt.Sprintf("%d of %d images failed", failed, inputs)}
 			}
 			return nil
 		},
 	}
-	cmd.Flags().IntVarP(&topK, "top", "k", 5, "number of labels to print per image")
-	cmd.Flags().IntVar(&threads, "threads", 0, "inference threads (default: all CPUs)")
+	cmd.Flags().IntVarP(&topK, "top", "k", 5, "print the `N` best labels of each image")
+	cmd.Flags().IntVar(&threads, "threads", 0, "`N` inference threads (default: all CPUs)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object per image")
 	return cmd
 }
 
-func classify(c *model.Classifier, labels []string, path string, k int) classification {
+// classifyInput is one picture to classify: how to load it, or why it
+// cannot be.
+type classifyInput struct {
+	name string
+	load func() (image.Image, error)
+	err  string
+}
+
+// classifyInputs expands classify's arguments: a folder into its pictures
+// in name order (an empty one is an error of its own), - into standard
+// input, read up to preprocess.MaxPictureBytes (a terminal is refused, not
+// waited on).
+func classifyInputs(cmd *cobra.Command, args []string) []classifyInput {
+	var out []classifyInput
+	for _, arg := range args {
+		switch st, err := os.Stat(arg); {
+		case arg == "-":
+			out = append(out, classifyInput{name: arg, load: func() (image.Image, error) { return stdinPicture(cmd) }})
+		case err == nil && st.IsDir():
+			entries, err := os.ReadDir(arg)
+			n := 0
+			for _, e := range entries {
+				if !e.IsDir() && preprocess.IsPicture(e.Name()) {
+					path := filepath.Join(arg, e.Name())
+					out = append(out, classifyInput{name: path, load: func() (image.Image, error) { return preprocess.LoadImage(path) }})
+					n++
+				}
+			}
+			switch {
+			case err != nil:
+				out = append(out, classifyInput{name: arg, err: err.Error()})
+			case n == 0:
+				out = append(out, classifyInput{name: arg, err: "directory holds no PNG, JPEG, BMP, TIFF or WebP pictures"})
+			}
+		default:
+			out = append(out, classifyInput{name: arg, load: func() (image.Image, error) { return preprocess.LoadImage(arg) }})
+		}
+	}
+	return out
+}
+
+// stdinPicture decodes the picture on standard input.
+func stdinPicture(cmd *cobra.Command) (image.Image, error) {
+	const name = "standard input"
+	in := cmd.InOrStdin()
+	if f, ok := in.(*os.File); ok {
+		st, err := f.Stat()
+		if err == nil {
+			err = boundedio.CheckMode(name, st.Mode())
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	data, err := boundedio.ReadAll(in, name, preprocess.MaxPictureBytes)
+	if err != nil {
+		return nil, err
+	}
+	return preprocess.DecodeImage(bytes.NewReader(data), name)
+}
+
+func classify(c *model.Classifier, labels []string, path string, load func() (image.Image, error), k int) classification {
 	r := classification{Image: path}
-	img, err := preprocess.LoadImage(path)
+	img, err := load()
 	if err != nil {
 		r.Error = err.Error()
 		return r

@@ -66,26 +66,26 @@ inflated.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.arch, "arch", "", "timm model name, e.g. coatnet_nano_rw_224 (one of: "+strings.Join(arch.ArchNames(), ", ")+")")
-	f.StringVar(&o.configFile, "config", "", "JSON file with a complete architecture config instead of --arch")
-	f.StringVarP(&o.output, "output", "o", "", "model file to write (required)")
-	f.StringVar(&o.labelsFile, "labels", "", "text file with one class label per line (default: class numbers)")
-	f.StringVar(&o.name, "name", "", "model name stored in the file (default: the output file's base name)")
-	f.StringVar(&o.description, "description", "", "free text stored in the file")
-	f.IntVar(&o.imgSize, "img-size", 0, "input size in pixels, a multiple of 32 (default: the arch's)")
-	f.IntVar(&o.numClasses, "num-classes", 0, "number of classes (default: from --labels, else from the checkpoint)")
-	f.IntVar(&o.inChans, "in-chans", 0, "input channels, 1 or 3 (default: from the checkpoint)")
-	f.IntSliceVar(&o.embedDim, "embed-dim", nil, "four stage widths, e.g. 64,128,256,512")
-	f.IntSliceVar(&o.depths, "depths", nil, "four stage depths, e.g. 3,4,6,3")
-	f.IntSliceVar(&o.stemWidth, "stem-width", nil, "the two stem widths, e.g. 32,64")
-	f.IntVar(&o.headHidden, "head-hidden-size", -1, "paper-style head width (0 = rw head)")
-	f.StringVar(&o.attention, "attention", "", "where the relative-position kernel is added: pre-softmax (timm) or post-softmax")
-	f.Float64Var(&o.cropPct, "crop-pct", 0, "resize to img_size/crop_pct before the centre crop (default: the arch's)")
-	f.StringVar(&o.cropMode, "crop-mode", "center", "center (keep aspect) or squash")
-	f.StringVar(&o.interpolation, "interpolation", "bicubic", "bicubic or bilinear")
-	f.StringVar(&o.colour, "colour", "", "rgb or grey (default: from the input channels)")
-	f.Float32SliceVar(&o.mean, "mean", nil, "per-channel mean of the normalisation (default: the arch's)")
-	f.Float32SliceVar(&o.std, "std", nil, "per-channel std of the normalisation (default: the arch's)")
+	f.StringVar(&o.arch, "arch", "", "timm model `NAME`, e.g. coatnet_nano_rw_224 (one of: "+strings.Join(arch.ArchNames(), ", ")+")")
+	f.StringVar(&o.configFile, "config", "", "JSON `FILE` with a complete architecture config instead of --arch")
+	f.StringVarP(&o.output, "output", "o", "", "model `FILE` to write (required)")
+	f.StringVar(&o.labelsFile, "labels", "", "text `FILE` with one class label per line (default: class numbers)")
+	f.StringVar(&o.name, "name", "", "model `NAME` stored in the file (default: the output file's base name)")
+	f.StringVar(&o.description, "description", "", "free `TEXT` stored in the file")
+	f.IntVar(&o.imgSize, "img-size", 0, "input size `N` in pixels, a multiple of 32 (default: the arch's)")
+	f.IntVar(&o.numClasses, "num-classes", 0, "the number `N` of classes (default: from --labels, else from the checkpoint)")
+	f.IntVar(&o.inChans, "in-chans", 0, "`N` input channels, 1 or 3 (default: from the checkpoint)")
+	f.IntSliceVar(&o.embedDim, "embed-dim", nil, "four stage widths `W1,W2,W3,W4`, e.g. 64,128,256,512 (default: the arch's)")
+	f.IntSliceVar(&o.depths, "depths", nil, "four stage depths `D1,D2,D3,D4`, e.g. 3,4,6,3 (default: the arch's)")
+	f.IntSliceVar(&o.stemWidth, "stem-width", nil, "the two stem widths `W1,W2`, e.g. 32,64 (default: the arch's)")
+	f.IntVar(&o.headHidden, "head-hidden-size", -1, "hidden width `N` of the paper-style head; 0: the rw head, without one (default: the arch's)")
+	f.StringVar(&o.attention, "attention", "", "where the relative-position kernel is added, `FORM`: pre-softmax (timm) or post-softmax (default: the arch's)")
+	f.Float64Var(&o.cropPct, "crop-pct", 0, "resize to img_size/`CROP_PCT` before the centre crop (default: the arch's)")
+	f.StringVar(&o.cropMode, "crop-mode", "center", "`MODE`: center (keep aspect) or squash")
+	f.StringVar(&o.interpolation, "interpolation", "bicubic", "resize `METHOD`: bicubic or bilinear")
+	f.StringVar(&o.colour, "colour", "", "`COLOUR`: rgb or grey; --color and gray are accepted too (default: from the input channels)")
+	f.Float32SliceVar(&o.mean, "mean", nil, "per-channel `MEANS` of the normalisation, e.g. 0.485,0.456,0.406 (default: the arch's)")
+	f.Float32SliceVar(&o.std, "std", nil, "per-channel `STDS` of the normalisation, e.g. 0.229,0.224,0.225 (default: the arch's)")
 	f.BoolVar(&o.invert, "invert", false, "invert 8-bit values (255-v) before normalising")
 	_ = cmd.MarkFlagRequired("output")
 	return cmd
@@ -97,7 +97,7 @@ func runConvert(cmd *cobra.Command, ckptPath string, o *convertOptions) error {
 	if err != nil {
 		return err
 	}
-	slog.Info("reading checkpoint", "path", ckptPath)
+	note(cmd, slog.LevelInfo, "reading checkpoint %s", ckptPath)
 	lc := cfg
 	if cmd.Flags().Changed("num-classes") {
 		lc.NumClasses = o.numClasses
@@ -136,7 +136,7 @@ func runConvert(cmd *cobra.Command, ckptPath string, o *convertOptions) error {
 	}
 	if labels == nil {
 		labels = arch.DefaultLabels(cfg.NumClasses)
-		slog.Warn("no --labels given: classes are named by number", "classes", cfg.NumClasses)
+		note(cmd, slog.LevelWarn, "no --labels given: the %d classes are named by number", cfg.NumClasses)
 	}
 	if cmd.Flags().Changed("in-chans") {
 		cfg.InChans = o.inChans
@@ -289,6 +289,8 @@ func convertPreprocess(o *convertOptions, cfg *arch.Config) (preprocess.Spec, er
 		spec.Mean, spec.Std = preprocess.ImageNetMean, preprocess.ImageNetStd
 	}
 	switch {
+	case o.colour == "gray": // the American spelling, as --color is
+		spec.Colour = preprocess.Grey
 	case o.colour != "":
 		spec.Colour = preprocess.Colour(o.colour)
 	case cfg.InChans == 1:

@@ -59,7 +59,7 @@ workers; the result does not depend on their number.`,
 			}
 			for i, l := range set.Classes {
 				if !strings.EqualFold(l, md.Labels[i]) {
-					slog.Warn("model and dataset name a class differently; scoring by class number", "class", i, "model", md.Labels[i], "dataset", l)
+					note(cmd, slog.LevelWarn, "the model and the dataset name class %d differently (%q, %q): scoring by class number", i, md.Labels[i], l)
 					break
 				}
 			}
@@ -89,10 +89,10 @@ workers; the result does not depend on their number.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&source, "dataset", "", "fashion-mnist or fashion-mnist:DIR (required)")
-	cmd.Flags().StringVar(&split, "split", "test", "test or train")
-	cmd.Flags().IntVar(&limit, "limit", 0, "evaluate only the first N images")
-	cmd.Flags().IntVar(&threads, "threads", 0, "parallel workers (default: all CPUs)")
+	cmd.Flags().StringVar(&source, "dataset", "", "the `DATASET`: fashion-mnist or fashion-mnist:DIR (required)")
+	cmd.Flags().StringVar(&split, "split", "test", "the `SPLIT`: test or train")
+	cmd.Flags().IntVar(&limit, "limit", 0, "evaluate only the first `N` images")
+	cmd.Flags().IntVar(&threads, "threads", 0, "`N` parallel workers (default: all CPUs)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
 	_ = cmd.MarkFlagRequired("dataset")
 	return cmd

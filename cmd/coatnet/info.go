@@ -80,8 +80,8 @@ without weights.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&archName, "arch", "", "describe a timm architecture instead of a file")
-	cmd.Flags().IntVar(&imgSize, "img-size", 0, "with --arch: the input size")
+	cmd.Flags().StringVar(&archName, "arch", "", "describe the timm architecture `NAME` instead of a file")
+	cmd.Flags().IntVar(&imgSize, "img-size", 0, "with --arch: the input size `N` in pixels (default: the arch's)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON for machines")
 	return cmd
 }

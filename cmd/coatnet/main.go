@@ -6,12 +6,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"syscall"
 
@@ -75,16 +77,26 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	var logLevel string
 	root := &cobra.Command{
 		Use:   "coatnet",
-		Short: "Run int8 CoAtNet image classifiers on small boards",
-		Long: `coatnet converts timm CoAtNet checkpoints into self-describing model files,
-inspects them and classifies images with them.
+		Short: "Classify camera frames with an int8 CoAtNet and publish the labels over MQTT",
+		Long: `coatnet-edge classifies camera frames on small boards (Raspberry Pi, Jetson)
+with an int8-quantized CoAtNet and publishes the labels over MQTT, for
+Home Assistant (discovery included), Node-RED or any subscriber.
 
-Start with a timm checkpoint (.safetensors or .pth):
+'coatnet run' is that agent; the systemd service coatnet-agent runs it with
+/etc/coatnet/agent.yaml. Without a configuration it runs the demo: a built-in
+Fashion-MNIST model, a demo video and an embedded broker on 127.0.0.1:1883.
+The other commands make and check its models: convert a timm checkpoint,
+quantize it to int8, describe it, classify pictures, evaluate, benchmark, and
+watch what the agents publish.`,
+		Example: `  coatnet run                                    # the demo
+  coatnet run --config /etc/coatnet/agent.yaml   # what the service runs
+  coatnet watch --broker mqtt://127.0.0.1:1883   # follow the labels
 
-  coatnet convert coatnet_nano_rw_224.safetensors --arch coatnet_nano_rw_224 \
-      --labels imagenet.txt -o nano.coatnet
-  coatnet info nano.coatnet
-  coatnet classify nano.coatnet cat.jpg`,
+  # a timm checkpoint made into an int8 model for the agent
+  coatnet convert nano.safetensors --arch coatnet_nano_rw_224 --labels imagenet.txt -o nano.coatnet
+  coatnet quantize nano.coatnet --calib pictures/ -o nano-int8.coatnet
+  coatnet classify nano-int8.coatnet cat.jpg
+  coatnet bench nano-int8.coatnet`,
 		Version:       version(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -99,8 +111,64 @@ Start with a timm checkpoint (.safetensors or .pth):
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.PersistentFlags().StringVar(&logLevel, "log-level", "info", "log verbosity: debug, info, warn or error")
+	root.SetVersionTemplate("{{.Version}}\n")
+	root.PersistentFlags().StringVar(&logLevel, "log-level", "info", "`LEVEL` of the messages shown: debug, info, warn or error")
 	root.PersistentFlags().Bool("no-progress", false, "report no progress of eval and quantize on stderr")
-	root.AddCommand(newConvertCmd(), newInfoCmd(), newClassifyCmd(), newEvalCmd(), newQuantizeCmd(), newBenchCmd(), newRunCmd(), newWatchCmd())
+	root.AddCommand(newConvertCmd(), newInfoCmd(), newClassifyCmd(), newEvalCmd(), newQuantizeCmd(), newBenchCmd(), newRunCmd(), newWatchCmd(),
+		newVersionCmd())
+	for _, c := range extraCommands {
+		root.AddCommand(c())
+	}
+	addCompletions(root)
+	tidyHelp(root)
 	return root
+}
+
+// extraCommands are added to the root by files built only with some tags
+// (docgen.go).
+var extraCommands []func() *cobra.Command
+
+func newVersionCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "version",
+		Short: "Print the version (the Debian package's)",
+		Long: `version prints the version the build was stamped with: the same string as
+--version and the Debian package's version (the Makefile's VERSION).`,
+		Example: `  coatnet version
+  coatnet version --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !asJSON {
+				_, err := fmt.Fprintln(cmd.OutOrStdout(), version())
+				return err
+			}
+			return json.NewEncoder(cmd.OutOrStdout()).Encode(struct {
+				Version string `json:"version"`
+				Go      string `json:"go"`
+				OS      string `json:"os"`
+				Arch    string `json:"arch"`
+			}{version(), runtime.Version(), runtime.GOOS, runtime.GOARCH})
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the version, Go release, OS and architecture as JSON")
+	return cmd
+}
+
+// note prints a plain message for the user on stderr, "warning: " before
+// a warning, unless --log-level is above lvl. The CLI's messages are
+// sentences; time=... level=... lines are the agent's, for its journal.
+func note(cmd *cobra.Command, lvl slog.Level, format string, a ...any) {
+	var min slog.Level
+	if s, err := cmd.Flags().GetString("log-level"); err == nil {
+		_ = min.UnmarshalText([]byte(s)) // checked before any command runs
+	}
+	if lvl < min {
+		return
+	}
+	prefix := ""
+	if lvl >= slog.LevelWarn {
+		prefix = "warning: "
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), prefix+format+"\n", a...)
 }

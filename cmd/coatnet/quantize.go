@@ -78,11 +78,11 @@ of PNG/JPEG pictures like those the model will see.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&calib, "calib", "", "calibration pictures: fashion-mnist[:DIR] or a folder (required)")
-	f.StringVarP(&output, "output", "o", "", "int8 model file to write (required)")
-	f.IntVar(&images, "images", 500, "calibration pictures to use")
-	f.IntVar(&measure, "measure", 100, "pictures on which to measure the error (0: all calibration pictures)")
-	f.IntVar(&threads, "threads", 0, "threads (default: all CPUs)")
+	f.StringVar(&calib, "calib", "", "the calibration pictures, `SET`: fashion-mnist[:DIR] or a folder (required)")
+	f.StringVarP(&output, "output", "o", "", "int8 model `FILE` to write (required)")
+	f.IntVar(&images, "images", 500, "use `N` calibration pictures")
+	f.IntVar(&measure, "measure", 100, "measure the error on `N` pictures (0: all calibration pictures)")
+	f.IntVar(&threads, "threads", 0, "`N` threads (default: all CPUs)")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	_ = cmd.MarkFlagRequired("calib")
 	_ = cmd.MarkFlagRequired("output")

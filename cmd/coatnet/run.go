@@ -111,7 +111,7 @@ or: coatnet watch --broker mqtt://192.168.1.10:1883`,
 			return agent.Run(ctx, cfg, opts, log)
 		},
 	}
-	cmd.Flags().StringVar(&configPath, "config", "", "the agent's YAML configuration file (default: the demo)")
+	cmd.Flags().StringVar(&configPath, "config", "", "the agent's YAML configuration `FILE` (default: the demo)")
 	cmd.Flags().BoolVar(&check, "check", false, "check the configuration and exit: status 0 if it is ok, else 1")
 	return cmd
 }

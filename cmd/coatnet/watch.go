@@ -64,16 +64,16 @@ while watch is away arrive when it is back.`,
 			return agent.Watch(ctx, opt, cmd.OutOrStdout())
 		},
 	}
-	cmd.Flags().StringVar(&opt.Broker, "broker", "mqtt://127.0.0.1:1883", "the MQTT broker the agents publish to (mqtt:// or mqtts://)")
-	cmd.Flags().StringVar(&opt.Prefix, "prefix", "coatnet", "the agents' topic prefix (mqtt.prefix)")
-	cmd.Flags().StringVar(&opt.Device, "device", "", "one device id (default: every device)")
-	cmd.Flags().IntVar(&opt.MaxLabel, "count", 0, "exit after this many label messages (0: until Ctrl-C)")
-	cmd.Flags().StringVar(&opt.Username, "username", "", "log in as this user (mqtt.username)")
-	cmd.Flags().StringVar(&opt.PasswordFile, "password-file", "", "a file holding the password (mqtt.password_file; never on the command line)")
-	cmd.Flags().StringVar(&opt.CAFile, "ca-file", "", "the CA that signed the broker's certificate (mqtt.ca_file; default: the system's)")
-	cmd.Flags().StringVar(&opt.CertFile, "cert-file", "", "a client certificate to show the broker (mqtt.cert_file)")
-	cmd.Flags().StringVar(&opt.KeyFile, "key-file", "", "the client certificate's key (mqtt.key_file)")
-	cmd.Flags().StringVar(&opt.ClientID, "client-id", "", "a fixed client id, unique on the broker: the broker keeps the session, and labels sent while watch is away arrive later (default: a new id, no session)")
-	cmd.Flags().StringVar(&configPath, "config", "", "an agent.yaml to take the broker, prefix and credentials from")
+	cmd.Flags().StringVar(&opt.Broker, "broker", "mqtt://127.0.0.1:1883", "the MQTT broker `URL` the agents publish to (mqtt:// or mqtts://)")
+	cmd.Flags().StringVar(&opt.Prefix, "prefix", "coatnet", "the agents' topic `PREFIX` (mqtt.prefix)")
+	cmd.Flags().StringVar(&opt.Device, "device", "", "one device `ID` (default: every device)")
+	cmd.Flags().IntVar(&opt.MaxLabel, "count", 0, "exit after `N` label messages (0: until Ctrl-C)")
+	cmd.Flags().StringVar(&opt.Username, "username", "", "log in as `USER` (mqtt.username)")
+	cmd.Flags().StringVar(&opt.PasswordFile, "password-file", "", "a `FILE` holding the password (mqtt.password_file; never on the command line)")
+	cmd.Flags().StringVar(&opt.CAFile, "ca-file", "", "the `FILE` of the CA that signed the broker's certificate (mqtt.ca_file; default: the system's)")
+	cmd.Flags().StringVar(&opt.CertFile, "cert-file", "", "a client certificate `FILE` to show the broker (mqtt.cert_file)")
+	cmd.Flags().StringVar(&opt.KeyFile, "key-file", "", "the client certificate's key `FILE` (mqtt.key_file)")
+	cmd.Flags().StringVar(&opt.ClientID, "client-id", "", "a fixed client `ID`, unique on the broker: the broker keeps the session, and labels sent while watch is away arrive later (default: a new id, no session)")
+	cmd.Flags().StringVar(&configPath, "config", "", "an agent.yaml `FILE` to take the broker, prefix and credentials from")
 	return cmd
 }

@@ -37,12 +37,19 @@ func ReadFile(path string, limit int64) ([]byte, error) {
 	if err := CheckMode(path, st.Mode()); err != nil {
 		return nil, err
 	}
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	return ReadAll(f, path, limit)
+}
+
+// ReadAll reads r to its end, failing once it passes limit bytes; name
+// names it in the error. It is ReadFile for a stream already open, such
+// as standard input.
+func ReadAll(r io.Reader, name string, limit int64) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, limit+1))
 	if err != nil {
 		return nil, err
 	}
 	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s: %w: more than %s", path, ErrTooLarge, size(limit))
+		return nil, fmt.Errorf("%s: %w: more than %s", name, ErrTooLarge, size(limit))
 	}
 	return data, nil
 }
