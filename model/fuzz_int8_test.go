@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/coatnet-edge/coatnet-edge/model/arch"
+	"github.com/coatnet-edge/coatnet-edge/model/graph"
 	"github.com/coatnet-edge/coatnet-edge/model/modelfile"
 )
 
@@ -161,7 +162,7 @@ func cloneFileProgram(p *FileProgram) FileProgram {
 	return c
 }
 
-var fuzzKinds = OpKinds()
+var fuzzKinds = graph.OpKinds()
 
 // applyEdit changes one field of the program: which is field (mod the
 // number of edits), whose is index (an op or a tensor), to what is v.
@@ -183,10 +184,10 @@ func applyEdit(p *FileProgram, skew map[string]int, field byte, index int, v int
 		t.Scale = math.Ldexp(1, iv%40)
 	case 4:
 		if len(op.In) > 0 {
-			op.In[iv&3%len(op.In)] = TensorID(iv >> 2)
+			op.In[iv&3%len(op.In)] = graph.TensorID(iv >> 2)
 		}
 	case 5:
-		op.Out = TensorID(iv)
+		op.Out = graph.TensorID(iv)
 	case 6:
 		op.Kind = fuzzKinds[uint(iv)%uint(len(fuzzKinds))]
 	case 7:
@@ -241,7 +242,7 @@ func applyEdit(p *FileProgram, skew map[string]int, field byte, index int, v int
 		skew[op.Name+"/"+[]string{"weight", "bias", "mult", "shift", "lut", "relpos", "scale"}[uint(iv)%7]] = iv%3 - 1
 	case 22:
 		p.Tensors = append(p.Tensors, *t)
-		p.Ops[int(uint16(v))%len(p.Ops)].Out = TensorID(len(p.Tensors) - 1)
+		p.Ops[int(uint16(v))%len(p.Ops)].Out = graph.TensorID(len(p.Tensors) - 1)
 	case 23:
 		op.Act = []string{"silu", "gelu", "relu", "sigmoid", "tanh", ""}[uint(iv)%6]
 	}
@@ -256,7 +257,7 @@ func fuzzArrays(baseTensors []modelfile.Tensor, p *FileProgram, skew map[string]
 		base[t.Name] = t
 	}
 	arrays := map[string]modelfile.Tensor{}
-	size := func(t TensorID, f func(*QTensor) int) int {
+	size := func(t graph.TensorID, f func(*QTensor) int) int {
 		if t < 0 || int(t) >= len(p.Tensors) {
 			return 0
 		}
@@ -270,16 +271,16 @@ func fuzzArrays(baseTensors []modelfile.Tensor, p *FileProgram, skew map[string]
 		c, ic := size(op.Out, chans), size(op.In[0], chans)
 		lens := map[string]int{"bias": c, "mult": c, "shift": c, "lut": 256, "scale": c}
 		switch op.Kind {
-		case OpConv:
+		case graph.OpConv:
 			lens["weight"] = c * op.Kernel * op.Kernel * ic
-		case OpDepthwise:
+		case graph.OpDepthwise:
 			lens["weight"] = 9 * c
-		case OpAffine:
+		case graph.OpAffine:
 			lens["weight"] = c
-		case OpAttention:
+		case graph.OpAttention:
 			span := 2*size(op.Out, func(t *QTensor) int { return t.Side }) - 1
 			lens["relpos"] = op.Heads * span * span
-		case OpLogits:
+		case graph.OpLogits:
 			lens["weight"] = c * ic
 		}
 		var roles []int8Array

@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/coatnet-edge/coatnet-edge/model/arch"
+	"github.com/coatnet-edge/coatnet-edge/model/graph"
 )
 
 // KindInt8 marks a model file holding a quantized program: the graph's
@@ -32,7 +33,8 @@ func (q QParams) Dequantize(v int8) float64 { return q.Scale * float64(int32(v)-
 // QTensor is a tensor of the quantized program with its scale and how the
 // scale was chosen.
 type QTensor struct {
-	GraphTensor
+	graph.GraphTensor
+
 	QParams
 	Method string  `json:"method,omitempty"`  // calibration rule that won (minmax, p99.99, mse, ...)
 	SQNR   float64 `json:"sqnr_db,omitempty"` // signal to quantization noise on the calibration set
@@ -43,9 +45,9 @@ type QTensor struct {
 // see Int8Params). The file stores it as a FileOp.
 type QOp struct {
 	Name   string
-	Kind   OpKind
-	In     []TensorID
-	Out    TensorID
+	Kind   graph.OpKind
+	In     []graph.TensorID
+	Out    graph.TensorID
 	Params Int8Params // of Kind
 }
 
@@ -74,7 +76,7 @@ var ErrBadProgram = errors.New("invalid int8 program")
 func (p *Program) validate(cfg *arch.Config) error {
 	var errs []error
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
-	nt := TensorID(len(p.Tensors))
+	nt := graph.TensorID(len(p.Tensors))
 	if nt == 0 || len(p.Ops) == 0 {
 		return fmt.Errorf("%w: no tensors or no operations", ErrBadProgram)
 	}
@@ -127,7 +129,7 @@ func (p *Program) validate(cfg *arch.Config) error {
 	if len(errs) > 0 {
 		return fmt.Errorf("%w: %w", ErrBadProgram, errors.Join(errs...))
 	}
-	if last := p.Ops[len(p.Ops)-1]; last.Kind != OpLogits || p.Tensors[last.Out].Channels != cfg.NumClasses {
+	if last := p.Ops[len(p.Ops)-1]; last.Kind != graph.OpLogits || p.Tensors[last.Out].Channels != cfg.NumClasses {
 		bad("the program must end with %d logits", cfg.NumClasses)
 	}
 	if len(errs) > 0 {

@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/coatnet-edge/coatnet-edge/kernels"
+	"github.com/coatnet-edge/coatnet-edge/model/graph"
 )
 
 // ActParams is an elementwise activation as a table from input code to
@@ -13,11 +14,11 @@ type ActParams struct {
 	LUT  []int8
 }
 
-func init() { registerInt8(OpAct, 1, func() Int8Params { return new(ActParams) }) }
+func init() { registerInt8(graph.OpAct, 1, func() Int8Params { return new(ActParams) }) }
 
-func (p *ActParams) Kind() OpKind      { return OpAct }
-func (p *ActParams) Variant() string   { return string(OpAct) }
-func (p *ActParams) Kernels() []string { return []string{kernels.NameLUT} }
+func (p *ActParams) Kind() graph.OpKind { return graph.OpAct }
+func (p *ActParams) Variant() string    { return string(graph.OpAct) }
+func (p *ActParams) Kernels() []string  { return []string{kernels.NameLUT} }
 
 func (p *ActParams) arrays() []int8Array { return []int8Array{i8Array("lut", &p.LUT)} }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/coatnet-edge/coatnet-edge/kernels"
+	"github.com/coatnet-edge/coatnet-edge/model/graph"
 )
 
 // AddParams is the residual sum of two tensors of one shape, each rescaled
@@ -12,11 +13,11 @@ type AddParams struct {
 	Add kernels.AddParams
 }
 
-func init() { registerInt8(OpAdd, 2, func() Int8Params { return new(AddParams) }) }
+func init() { registerInt8(graph.OpAdd, 2, func() Int8Params { return new(AddParams) }) }
 
-func (p *AddParams) Kind() OpKind      { return OpAdd }
-func (p *AddParams) Variant() string   { return string(OpAdd) }
-func (p *AddParams) Kernels() []string { return []string{kernels.NameAdd} }
+func (p *AddParams) Kind() graph.OpKind { return graph.OpAdd }
+func (p *AddParams) Variant() string    { return string(graph.OpAdd) }
+func (p *AddParams) Kernels() []string  { return []string{kernels.NameAdd} }
 
 func (p *AddParams) arrays() []int8Array { return nil }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/coatnet-edge/coatnet-edge/kernels"
 	"github.com/coatnet-edge/coatnet-edge/model/engine"
+	"github.com/coatnet-edge/coatnet-edge/model/graph"
 )
 
 // AffineParams is a per-channel x*W+B (a BatchNorm that could not be
@@ -16,11 +17,11 @@ type AffineParams struct {
 	Mult, Shift []int32
 }
 
-func init() { registerInt8(OpAffine, 1, func() Int8Params { return new(AffineParams) }) }
+func init() { registerInt8(graph.OpAffine, 1, func() Int8Params { return new(AffineParams) }) }
 
-func (p *AffineParams) Kind() OpKind      { return OpAffine }
-func (p *AffineParams) Variant() string   { return string(OpAffine) }
-func (p *AffineParams) Kernels() []string { return []string{kernels.NameAffine} }
+func (p *AffineParams) Kind() graph.OpKind { return graph.OpAffine }
+func (p *AffineParams) Variant() string    { return string(graph.OpAffine) }
+func (p *AffineParams) Kernels() []string  { return []string{kernels.NameAffine} }
 
 func (p *AffineParams) arrays() []int8Array {
 	return []int8Array{i8Array("weight", &p.Weight), i32Array("bias", &p.Bias), i32Array("mult", &p.Mult), i32Array("shift", &p.Shift)}

@@ -8,6 +8,7 @@ import (
 	"github.com/coatnet-edge/coatnet-edge/kernels"
 	"github.com/coatnet-edge/coatnet-edge/model/arch"
 	"github.com/coatnet-edge/coatnet-edge/model/engine"
+	"github.com/coatnet-edge/coatnet-edge/model/graph"
 )
 
 // AttentionParams is relative multi-head attention of q, k and v tensors
@@ -23,10 +24,10 @@ type AttentionParams struct {
 	RelPos         []int32
 }
 
-func init() { registerInt8(OpAttention, 3, func() Int8Params { return new(AttentionParams) }) }
+func init() { registerInt8(graph.OpAttention, 3, func() Int8Params { return new(AttentionParams) }) }
 
-func (p *AttentionParams) Kind() OpKind    { return OpAttention }
-func (p *AttentionParams) Variant() string { return "attention " + string(p.Form) }
+func (p *AttentionParams) Kind() graph.OpKind { return graph.OpAttention }
+func (p *AttentionParams) Variant() string    { return "attention " + string(p.Form) }
 
 func (p *AttentionParams) Kernels() []string {
 	return []string{kernels.NamePackStrided, kernels.NamePackTransposed, kernels.NameGemmInt32, kernels.NameAttentionSoftmax, kernels.NameGemmRequant}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/coatnet-edge/coatnet-edge/kernels"
 	"github.com/coatnet-edge/coatnet-edge/model/engine"
+	"github.com/coatnet-edge/coatnet-edge/model/graph"
 )
 
 // ConvParams is a KxK convolution (K 1 or 3, padding K/2): weights
@@ -19,10 +20,10 @@ type ConvParams struct {
 	Mult, Shift    []int32
 }
 
-func init() { registerInt8(OpConv, 1, func() Int8Params { return new(ConvParams) }) }
+func init() { registerInt8(graph.OpConv, 1, func() Int8Params { return new(ConvParams) }) }
 
-func (p *ConvParams) Kind() OpKind    { return OpConv }
-func (p *ConvParams) Variant() string { return fmt.Sprintf("conv %dx%d", p.Kernel, p.Kernel) }
+func (p *ConvParams) Kind() graph.OpKind { return graph.OpConv }
+func (p *ConvParams) Variant() string    { return fmt.Sprintf("conv %dx%d", p.Kernel, p.Kernel) }
 
 func (p *ConvParams) Kernels() []string {
 	if p.Kernel == 3 {

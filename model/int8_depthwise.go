@@ -6,6 +6,7 @@ import (
 
 	"github.com/coatnet-edge/coatnet-edge/kernels"
 	"github.com/coatnet-edge/coatnet-edge/model/engine"
+	"github.com/coatnet-edge/coatnet-edge/model/graph"
 )
 
 // DepthwiseParams is a 3x3 depthwise convolution, padding 1: weights
@@ -17,11 +18,11 @@ type DepthwiseParams struct {
 	Mult, Shift []int32
 }
 
-func init() { registerInt8(OpDepthwise, 1, func() Int8Params { return new(DepthwiseParams) }) }
+func init() { registerInt8(graph.OpDepthwise, 1, func() Int8Params { return new(DepthwiseParams) }) }
 
-func (p *DepthwiseParams) Kind() OpKind      { return OpDepthwise }
-func (p *DepthwiseParams) Variant() string   { return string(OpDepthwise) }
-func (p *DepthwiseParams) Kernels() []string { return []string{kernels.NameDepthwise3x3} }
+func (p *DepthwiseParams) Kind() graph.OpKind { return graph.OpDepthwise }
+func (p *DepthwiseParams) Variant() string    { return string(graph.OpDepthwise) }
+func (p *DepthwiseParams) Kernels() []string  { return []string{kernels.NameDepthwise3x3} }
 
 func (p *DepthwiseParams) arrays() []int8Array {
 	return []int8Array{i8Array("weight", &p.Weight), i32Array("bias", &p.Bias), i32Array("mult", &p.Mult), i32Array("shift", &p.Shift)}

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/coatnet-edge/coatnet-edge/kernels"
+	"github.com/coatnet-edge/coatnet-edge/model/graph"
 )
 
 // LayerNormParams normalises over the channels at each pixel: Eps in units
@@ -17,11 +18,11 @@ type LayerNormParams struct {
 	Bias        []int32
 }
 
-func init() { registerInt8(OpLayerNorm, 1, func() Int8Params { return new(LayerNormParams) }) }
+func init() { registerInt8(graph.OpLayerNorm, 1, func() Int8Params { return new(LayerNormParams) }) }
 
-func (p *LayerNormParams) Kind() OpKind      { return OpLayerNorm }
-func (p *LayerNormParams) Variant() string   { return string(OpLayerNorm) }
-func (p *LayerNormParams) Kernels() []string { return []string{kernels.NameLayerNorm} }
+func (p *LayerNormParams) Kind() graph.OpKind { return graph.OpLayerNorm }
+func (p *LayerNormParams) Variant() string    { return string(graph.OpLayerNorm) }
+func (p *LayerNormParams) Kernels() []string  { return []string{kernels.NameLayerNorm} }
 
 func (p *LayerNormParams) arrays() []int8Array {
 	return []int8Array{i32Array("mult", &p.Mult), i32Array("shift", &p.Shift), i32Array("bias", &p.Bias)}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/coatnet-edge/coatnet-edge/kernels"
 	"github.com/coatnet-edge/coatnet-edge/model/engine"
+	"github.com/coatnet-edge/coatnet-edge/model/graph"
 )
 
 // LogitsParams is the final linear layer to float logits: int8 weights
@@ -15,11 +16,11 @@ type LogitsParams struct {
 	Bias, Scale []float32
 }
 
-func init() { registerInt8(OpLogits, 1, func() Int8Params { return new(LogitsParams) }) }
+func init() { registerInt8(graph.OpLogits, 1, func() Int8Params { return new(LogitsParams) }) }
 
-func (p *LogitsParams) Kind() OpKind      { return OpLogits }
-func (p *LogitsParams) Variant() string   { return string(OpLogits) }
-func (p *LogitsParams) Kernels() []string { return []string{kernels.NameGemmInt32} }
+func (p *LogitsParams) Kind() graph.OpKind { return graph.OpLogits }
+func (p *LogitsParams) Variant() string    { return string(graph.OpLogits) }
+func (p *LogitsParams) Kernels() []string  { return []string{kernels.NameGemmInt32} }
 
 func (p *LogitsParams) arrays() []int8Array {
 	return []int8Array{i8Array("weight", &p.Weight), f32Array("bias", &p.Bias), f32Array("scale", &p.Scale)}

@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/coatnet-edge/coatnet-edge/kernels"
+	"github.com/coatnet-edge/coatnet-edge/model/graph"
 )
 
 // MeanParams averages over pixels ([P][C] -> [1][C]): the sum times one
@@ -12,11 +13,11 @@ type MeanParams struct {
 	Mult, Shift int32
 }
 
-func init() { registerInt8(OpMean, 1, func() Int8Params { return new(MeanParams) }) }
+func init() { registerInt8(graph.OpMean, 1, func() Int8Params { return new(MeanParams) }) }
 
-func (p *MeanParams) Kind() OpKind      { return OpMean }
-func (p *MeanParams) Variant() string   { return string(OpMean) }
-func (p *MeanParams) Kernels() []string { return []string{kernels.NameMeanChannels} }
+func (p *MeanParams) Kind() graph.OpKind { return graph.OpMean }
+func (p *MeanParams) Variant() string    { return string(graph.OpMean) }
+func (p *MeanParams) Kernels() []string  { return []string{kernels.NameMeanChannels} }
 
 func (p *MeanParams) arrays() []int8Array { return nil }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/coatnet-edge/coatnet-edge/kernels"
+	"github.com/coatnet-edge/coatnet-edge/model/graph"
 )
 
 // PoolParams downsamples by 2 in the code domain, keeping the input's
@@ -14,10 +15,10 @@ type PoolParams struct {
 	Mode string
 }
 
-func init() { registerInt8(OpPool, 1, func() Int8Params { return new(PoolParams) }) }
+func init() { registerInt8(graph.OpPool, 1, func() Int8Params { return new(PoolParams) }) }
 
-func (p *PoolParams) Kind() OpKind    { return OpPool }
-func (p *PoolParams) Variant() string { return "pool " + p.Mode }
+func (p *PoolParams) Kind() graph.OpKind { return graph.OpPool }
+func (p *PoolParams) Variant() string    { return "pool " + p.Mode }
 
 func (p *PoolParams) Kernels() []string {
 	if p.Mode == "avg2" {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/coatnet-edge/coatnet-edge/kernels"
 	"github.com/coatnet-edge/coatnet-edge/model/engine"
+	"github.com/coatnet-edge/coatnet-edge/model/graph"
 )
 
 // ScaleParams multiplies In[0][p][c] by the gate In[1][0][c] (the
@@ -13,11 +14,11 @@ type ScaleParams struct {
 	Mult, Shift int32
 }
 
-func init() { registerInt8(OpScale, 2, func() Int8Params { return new(ScaleParams) }) }
+func init() { registerInt8(graph.OpScale, 2, func() Int8Params { return new(ScaleParams) }) }
 
-func (p *ScaleParams) Kind() OpKind      { return OpScale }
-func (p *ScaleParams) Variant() string   { return string(OpScale) }
-func (p *ScaleParams) Kernels() []string { return []string{kernels.NameAffine} }
+func (p *ScaleParams) Kind() graph.OpKind { return graph.OpScale }
+func (p *ScaleParams) Variant() string    { return string(graph.OpScale) }
+func (p *ScaleParams) Kernels() []string  { return []string{kernels.NameAffine} }
 
 func (p *ScaleParams) arrays() []int8Array { return nil }
 

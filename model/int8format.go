@@ -6,6 +6,7 @@ import (
 
 	"github.com/coatnet-edge/coatnet-edge/kernels"
 	"github.com/coatnet-edge/coatnet-edge/model/arch"
+	"github.com/coatnet-edge/coatnet-edge/model/graph"
 	"github.com/coatnet-edge/coatnet-edge/model/modelfile"
 )
 
@@ -34,9 +35,9 @@ type FileProgram struct {
 // side, each kind reading its own.
 type FileOp struct {
 	Name    string             `json:"name"`
-	Kind    OpKind             `json:"kind"`
-	In      []TensorID         `json:"in"`
-	Out     TensorID           `json:"out"`
+	Kind    graph.OpKind       `json:"kind"`
+	In      []graph.TensorID   `json:"in"`
+	Out     graph.TensorID     `json:"out"`
 	Kernel  int                `json:"kernel,omitempty"`
 	Stride  int                `json:"stride,omitempty"`
 	Pool    string             `json:"pool,omitempty"`

@@ -7,6 +7,7 @@ import (
 
 	"github.com/coatnet-edge/coatnet-edge/kernels"
 	"github.com/coatnet-edge/coatnet-edge/model/engine"
+	"github.com/coatnet-edge/coatnet-edge/model/graph"
 	"github.com/coatnet-edge/coatnet-edge/model/modelfile"
 )
 
@@ -35,7 +36,7 @@ import (
 // int8 implementation and its rule.
 type Int8Params interface {
 	// Kind is the operation kind the parameters are for.
-	Kind() OpKind
+	Kind() graph.OpKind
 	// Variant names the kind with what changes its kernels ("conv 3x3",
 	// "pool max"): one line of a per-operation report.
 	Variant() string
@@ -65,11 +66,11 @@ type int8Kind struct {
 	new    func() Int8Params // zero parameters, for decoding a file
 }
 
-var int8Kinds = map[OpKind]int8Kind{}
+var int8Kinds = map[graph.OpKind]int8Kind{}
 
 // registerInt8 adds a kind of int8 operation; each operation's file calls
 // it once, from init.
-func registerInt8(kind OpKind, inputs int, new func() Int8Params) {
+func registerInt8(kind graph.OpKind, inputs int, new func() Int8Params) {
 	if _, dup := int8Kinds[kind]; dup {
 		panic("model: int8 operation " + string(kind) + " registered twice")
 	}
@@ -77,8 +78,8 @@ func registerInt8(kind OpKind, inputs int, new func() Int8Params) {
 }
 
 // Int8Kinds lists the operation kinds the int8 engine implements, sorted.
-func Int8Kinds() []OpKind {
-	out := make([]OpKind, 0, len(int8Kinds))
+func Int8Kinds() []graph.OpKind {
+	out := make([]graph.OpKind, 0, len(int8Kinds))
 	for k := range int8Kinds {
 		out = append(out, k)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/coatnet-edge/coatnet-edge/kernels"
+	"github.com/coatnet-edge/coatnet-edge/model/graph"
 	"github.com/coatnet-edge/coatnet-edge/model/modelfile"
 )
 
@@ -18,7 +19,7 @@ import (
 // distinct roles, and whose kernels exist.
 func TestInt8Registry(t *testing.T) {
 	impl := kernels.Implementation()
-	for _, kind := range OpKinds() {
+	for _, kind := range graph.OpKinds() {
 		t.Run(string(kind), func(t *testing.T) {
 			k, ok := int8Kinds[kind]
 			if !ok {
@@ -48,8 +49,8 @@ func TestInt8Registry(t *testing.T) {
 			}
 		})
 	}
-	if got := Int8Kinds(); !slices.Equal(got, slices.Sorted(slices.Values(OpKinds()))) {
-		t.Errorf("Int8Kinds() = %v, want every kind of %v", got, OpKinds())
+	if got := Int8Kinds(); !slices.Equal(got, slices.Sorted(slices.Values(graph.OpKinds()))) {
+		t.Errorf("Int8Kinds() = %v, want every kind of %v", got, graph.OpKinds())
 	}
 }
 
@@ -157,7 +158,7 @@ func TestInt8FileScalarsChecked(t *testing.T) {
 	desc, tensors := shippedInt8Model().EncodeFile()
 	d := *desc
 	d.Program.Ops = slices.Clone(desc.Program.Ops)
-	i := slices.IndexFunc(d.Program.Ops, func(op FileOp) bool { return op.Kind == OpConv })
+	i := slices.IndexFunc(d.Program.Ops, func(op FileOp) bool { return op.Kind == graph.OpConv })
 	d.Program.Ops[i].Shift = 40
 	path := filepath.Join(t.TempDir(), "shift.coatnet")
 	if err := modelfile.WriteFile(path, &d, tensors); err != nil {

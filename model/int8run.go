@@ -10,6 +10,7 @@ import (
 	"github.com/coatnet-edge/coatnet-edge/kernels"
 	"github.com/coatnet-edge/coatnet-edge/model/arch"
 	"github.com/coatnet-edge/coatnet-edge/model/engine"
+	"github.com/coatnet-edge/coatnet-edge/model/graph"
 )
 
 // Int8Net runs a quantized program with the kernels of package kernels.
@@ -109,7 +110,7 @@ func (p *Program) tensorPlan(keepAll bool) (buf, size []int) {
 		}
 	}
 	var free []int // buffers no live tensor holds
-	take := func(t TensorID) {
+	take := func(t graph.TensorID) {
 		need := p.Tensors[t].Pixels() * p.Tensors[t].Channels
 		best := -1
 		for i, b := range free {
@@ -171,7 +172,7 @@ func (n *Int8Net) Threads() int { return n.pool.Threads() }
 func (n *Int8Net) Close() { n.pool.Close() }
 
 // Value is tensor t's int8 value after Run (NHWC).
-func (n *Int8Net) Value(t TensorID) []int8 { return n.vals[t] }
+func (n *Int8Net) Value(t graph.TensorID) []int8 { return n.vals[t] }
 
 // Program is the quantized program the net runs.
 func (n *Int8Net) Program() *Program { return n.prog }

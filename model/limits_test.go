@@ -12,6 +12,7 @@ import (
 	"github.com/coatnet-edge/coatnet-edge/model/arch"
 	"github.com/coatnet-edge/coatnet-edge/model/engine"
 	"github.com/coatnet-edge/coatnet-edge/model/float"
+	"github.com/coatnet-edge/coatnet-edge/model/graph"
 	"github.com/coatnet-edge/coatnet-edge/model/modelfile"
 )
 
@@ -40,16 +41,16 @@ func attentionModel(side int) *Int8Model {
 	classes := md.Config.NumClasses
 	q := QParams{Scale: 0.05}
 	md.Program.Tensors = []QTensor{
-		{GraphTensor: GraphTensor{Name: "input", Side: side, Channels: md.Config.InChans}, QParams: q},
-		{GraphTensor: GraphTensor{Name: "q", Side: side, Channels: 1}, QParams: q},
-		{GraphTensor: GraphTensor{Name: "k", Side: side, Channels: 1}, QParams: q},
-		{GraphTensor: GraphTensor{Name: "v", Side: side, Channels: 1}, QParams: q},
-		{GraphTensor: GraphTensor{Name: "attn", Side: side, Channels: 1}, QParams: q},
-		{GraphTensor: GraphTensor{Name: "pool", Side: 1, Channels: 1}, QParams: q},
-		{GraphTensor: GraphTensor{Name: "logits", Side: 1, Channels: classes}, QParams: QParams{Scale: 1}},
+		{GraphTensor: graph.GraphTensor{Name: "input", Side: side, Channels: md.Config.InChans}, QParams: q},
+		{GraphTensor: graph.GraphTensor{Name: "q", Side: side, Channels: 1}, QParams: q},
+		{GraphTensor: graph.GraphTensor{Name: "k", Side: side, Channels: 1}, QParams: q},
+		{GraphTensor: graph.GraphTensor{Name: "v", Side: side, Channels: 1}, QParams: q},
+		{GraphTensor: graph.GraphTensor{Name: "attn", Side: side, Channels: 1}, QParams: q},
+		{GraphTensor: graph.GraphTensor{Name: "pool", Side: 1, Channels: 1}, QParams: q},
+		{GraphTensor: graph.GraphTensor{Name: "logits", Side: 1, Channels: classes}, QParams: QParams{Scale: 1}},
 	}
 	for i, name := range []string{"q", "k", "v"} {
-		md.Program.Ops = append(md.Program.Ops, QOp{Name: name, Kind: OpConv, In: []TensorID{0}, Out: TensorID(1 + i), Params: &ConvParams{
+		md.Program.Ops = append(md.Program.Ops, QOp{Name: name, Kind: graph.OpConv, In: []graph.TensorID{0}, Out: graph.TensorID(1 + i), Params: &ConvParams{
 			Kernel: 1, Stride: 1, Weight: []int8{int8(40 + 20*i)}, Bias: []int32{0}, Mult: []int32{1 << 30}, Shift: []int32{-6}}})
 	}
 	span := 2*side - 1
@@ -63,10 +64,10 @@ func attentionModel(side int) *Int8Model {
 		logits.Scale[c] = 0.01
 	}
 	md.Program.Ops = append(md.Program.Ops,
-		QOp{Name: "attn", Kind: OpAttention, In: []TensorID{1, 2, 3}, Out: 4, Params: &AttentionParams{Heads: 1, DimHead: 1, Form: arch.PreSoftmax,
+		QOp{Name: "attn", Kind: graph.OpAttention, In: []graph.TensorID{1, 2, 3}, Out: 4, Params: &AttentionParams{Heads: 1, DimHead: 1, Form: arch.PreSoftmax,
 			Softmax: kernels.NewSoftmaxParams(0.05*0.05, 255, -128), Mult: 1 << 30, Shift: -8, RelPos: relpos}},
-		QOp{Name: "pool", Kind: OpMean, In: []TensorID{4}, Out: 5, Params: &MeanParams{Mult: 1 << 30, Shift: 1}},
-		QOp{Name: "logits", Kind: OpLogits, In: []TensorID{5}, Out: 6, Params: logits})
+		QOp{Name: "pool", Kind: graph.OpMean, In: []graph.TensorID{4}, Out: 5, Params: &MeanParams{Mult: 1 << 30, Shift: 1}},
+		QOp{Name: "logits", Kind: graph.OpLogits, In: []graph.TensorID{5}, Out: 6, Params: logits})
 	return &Int8Model{Int8Metadata: md}
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/coatnet-edge/coatnet-edge/model"
 	"github.com/coatnet-edge/coatnet-edge/model/arch"
+	"github.com/coatnet-edge/coatnet-edge/model/graph"
 	"github.com/coatnet-edge/coatnet-edge/preprocess"
 	"github.com/coatnet-edge/coatnet-edge/quant"
 )
@@ -183,7 +184,7 @@ func runOld(t *testing.T, path string, m model.Any) (r struct {
 		if net != nil {
 			for ti := range net.Program().Tensors {
 				h := fnv.New64a()
-				for _, v := range net.Value(model.TensorID(ti)) {
+				for _, v := range net.Value(graph.TensorID(ti)) {
 					h.Write([]byte{byte(v)})
 				}
 				in.Tensors = append(in.Tensors, fmt.Sprintf("%016x", h.Sum64()))

@@ -9,14 +9,15 @@ import (
 
 	"github.com/coatnet-edge/coatnet-edge/kernels"
 	"github.com/coatnet-edge/coatnet-edge/model"
+	"github.com/coatnet-edge/coatnet-edge/model/graph"
 )
 
 // symmetricTensors are the tensors that must have zero point 0: the inputs
 // of attention, whose products go straight into int32 logits.
-func symmetricTensors(g *model.Graph) map[model.TensorID]bool {
-	sym := map[model.TensorID]bool{}
+func symmetricTensors(g *graph.Graph) map[graph.TensorID]bool {
+	sym := map[graph.TensorID]bool{}
 	for _, op := range g.Ops {
-		if op.Kind == model.OpAttention {
+		if op.Kind == graph.OpAttention {
 			for _, t := range op.In {
 				sym[t] = true
 			}
@@ -31,7 +32,7 @@ func symmetricTensors(g *model.Graph) map[model.TensorID]bool {
 // the values averaged (the squeeze-excite input after SiLU, for one), and
 // keeping the input's scale cost up to 8 dB of SQNR there. Tensors are
 // independent: threads goroutines (0: one per CPU) share them.
-func chooseScales(g *model.Graph, s *Stats, threads int) []model.QTensor {
+func chooseScales(g *graph.Graph, s *Stats, threads int) []model.QTensor {
 	sym := symmetricTensors(g)
 	out := make([]model.QTensor, len(g.Tensors))
 	if threads <= 0 {
@@ -44,7 +45,7 @@ func chooseScales(g *model.Graph, s *Stats, threads int) []model.QTensor {
 		go func() {
 			defer wg.Done()
 			for i := int(next.Add(1)) - 1; i < len(g.Tensors); i = int(next.Add(1)) - 1 {
-				c := choose(s.tensors[i].candidates(sym[model.TensorID(i)]))
+				c := choose(s.tensors[i].candidates(sym[graph.TensorID(i)]))
 				out[i] = model.QTensor{GraphTensor: g.Tensors[i], QParams: c.QParams, Method: c.Method}
 			}
 		}()
@@ -52,10 +53,10 @@ func chooseScales(g *model.Graph, s *Stats, threads int) []model.QTensor {
 	wg.Wait()
 	for _, op := range g.Ops {
 		switch op.Kind {
-		case model.OpPool:
+		case graph.OpPool:
 			out[op.Out].QParams = out[op.In[0]].QParams
 			out[op.Out].Method = "input's"
-		case model.OpLogits:
+		case graph.OpLogits:
 			out[op.Out].QParams = model.QParams{Scale: 1}
 			out[op.Out].Method = "float"
 		}
@@ -105,7 +106,7 @@ func clamp32(x float64) int32 {
 // (rules.go). inputMeans, when not nil, gives each tensor's per-channel
 // calibration mean: convolutions then get bias correction (Nagel et al.
 // 2019), which cancels the mean shift their weight rounding causes.
-func Build(g *model.Graph, tensors []model.QTensor, inputMeans [][]float64) (*model.Program, error) {
+func Build(g *graph.Graph, tensors []model.QTensor, inputMeans [][]float64) (*model.Program, error) {
 	p := &model.Program{Tensors: tensors}
 	for i := range g.Ops {
 		op := &g.Ops[i]
@@ -129,13 +130,13 @@ func Build(g *model.Graph, tensors []model.QTensor, inputMeans [][]float64) (*mo
 // biasCorrection is, per output channel, the expected output change the
 // weight rounding causes on inputs with the given per-channel means:
 // sum over taps of (dequantized - float weight) * mean. Zero without means.
-func biasCorrection(op *model.Op, wq []int8, ws []float64, m int, means []float64) []float64 {
+func biasCorrection(op *graph.Op, wq []int8, ws []float64, m int, means []float64) []float64 {
 	corr := make([]float64, m)
 	if means == nil {
 		return corr
 	}
 	cin := len(means)
-	if op.Kind == model.OpDepthwise {
+	if op.Kind == graph.OpDepthwise {
 		for c := 0; c < m; c++ {
 			for t := 0; t < 9; t++ {
 				corr[c] += (float64(wq[t*m+c])*ws[c] - float64(op.W[t*m+c])) * means[c]

@@ -14,6 +14,7 @@ import (
 	"sort"
 
 	"github.com/coatnet-edge/coatnet-edge/model"
+	"github.com/coatnet-edge/coatnet-edge/model/graph"
 )
 
 // sampleSize is how many values of each tensor calibration keeps: enough to
@@ -46,7 +47,7 @@ type Stats struct {
 }
 
 // NewStats prepares statistics for a graph's tensors.
-func NewStats(g *model.Graph) *Stats {
+func NewStats(g *graph.Graph) *Stats {
 	s := &Stats{tensors: make([]tensorStats, len(g.Tensors)), rng: rand.New(rand.NewPCG(1, 2))}
 	for i := range s.tensors {
 		s.tensors[i].lo, s.tensors[i].hi = math.Inf(1), math.Inf(-1)
@@ -55,14 +56,14 @@ func NewStats(g *model.Graph) *Stats {
 }
 
 // Observe adds the tensors of one forward pass of r.
-func (s *Stats) Observe(r *model.GraphRunner) {
+func (s *Stats) Observe(r *graph.Runner) {
 	for i := range s.tensors {
 		st := &s.tensors[i]
 		c := r.Graph().Tensors[i].Channels
 		if st.sums == nil {
 			st.sums = make([]float64, c)
 		}
-		vals := r.Value(model.TensorID(i))
+		vals := r.Value(graph.TensorID(i))
 		for j, v := range vals {
 			st.sums[j%c] += float64(v)
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/coatnet-edge/coatnet-edge/model"
 	"github.com/coatnet-edge/coatnet-edge/model/arch"
+	"github.com/coatnet-edge/coatnet-edge/model/graph"
 	"github.com/coatnet-edge/coatnet-edge/model/modelfile"
 )
 
@@ -76,7 +77,7 @@ func FuzzInt8Program(f *testing.F) {
 		p.Tensors = append([]model.QTensor(nil), p.Tensors...)
 		op := &p.Ops[int(which)%len(p.Ops)]
 		tt := &p.Tensors[int(which)%len(p.Tensors)]
-		op.In = append([]model.TensorID(nil), op.In...)
+		op.In = append([]graph.TensorID(nil), op.In...)
 		switch field % 14 {
 		case 0:
 			op.Kernel = int(v)
@@ -87,10 +88,10 @@ func FuzzInt8Program(f *testing.F) {
 		case 3:
 			op.DimHead = int(v)
 		case 4:
-			op.Out = model.TensorID(v)
+			op.Out = graph.TensorID(v)
 		case 5:
 			if len(op.In) > 0 {
-				op.In[0] = model.TensorID(v)
+				op.In[0] = graph.TensorID(v)
 			}
 		case 6:
 			op.Shift = v
@@ -103,8 +104,8 @@ func FuzzInt8Program(f *testing.F) {
 		case 10:
 			tt.Scale = float64(v) / 100
 		case 11:
-			op.Kind = []model.OpKind{model.OpConv, model.OpDepthwise, model.OpAct, model.OpPool, model.OpMean, model.OpAdd,
-				model.OpScale, model.OpLayerNorm, model.OpAttention, model.OpLogits, model.OpAffine}[uint32(v)%11]
+			op.Kind = []graph.OpKind{graph.OpConv, graph.OpDepthwise, graph.OpAct, graph.OpPool, graph.OpMean, graph.OpAdd,
+				graph.OpScale, graph.OpLayerNorm, graph.OpAttention, graph.OpLogits, graph.OpAffine}[uint32(v)%11]
 		case 12:
 			op.Pool = []string{"avg2", "max", "sub", "x"}[uint32(v)%4]
 		case 13:

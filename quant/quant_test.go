@@ -9,6 +9,7 @@ import (
 
 	"github.com/coatnet-edge/coatnet-edge/model"
 	"github.com/coatnet-edge/coatnet-edge/model/arch"
+	"github.com/coatnet-edge/coatnet-edge/model/graph"
 	"github.com/coatnet-edge/coatnet-edge/preprocess"
 )
 
@@ -93,9 +94,9 @@ func TestOpErrors(t *testing.T) {
 	// rounding shift), which allows 0.75 LSB where one rounding gives 0.5;
 	// weight quantization adds to convolutions; attention adds the
 	// quantization of its probabilities.
-	bounds := map[model.OpKind]float64{
-		model.OpConv: 1.5, model.OpDepthwise: 1.5, model.OpAffine: 1.5, model.OpAct: 0.5, model.OpPool: 0.5,
-		model.OpMean: 1, model.OpScale: 1, model.OpAdd: 1, model.OpLayerNorm: 1.5, model.OpAttention: 3,
+	bounds := map[graph.OpKind]float64{
+		graph.OpConv: 1.5, graph.OpDepthwise: 1.5, graph.OpAffine: 1.5, graph.OpAct: 0.5, graph.OpPool: 0.5,
+		graph.OpMean: 1, graph.OpScale: 1, graph.OpAdd: 1, graph.OpLayerNorm: 1.5, graph.OpAttention: 3,
 	}
 	for _, v := range variants {
 		form := v.arch + " " + string(v.form)
@@ -105,7 +106,7 @@ func TestOpErrors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		g, err := model.NewGraph(m.Config, m.Weights)
+		g, err := graph.New(m.Config, m.Weights)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -113,9 +114,9 @@ func TestOpErrors(t *testing.T) {
 		net := qm.NewNetKeepingTensors(2)
 		cal.Input(3, net.Input())
 		net.Run()
-		worst := map[model.OpKind]float64{}
+		worst := map[graph.OpKind]float64{}
 		for i, op := range g.Ops {
-			if op.Kind == model.OpLogits {
+			if op.Kind == graph.OpLogits {
 				continue
 			}
 			for _, in := range op.In {
@@ -168,7 +169,7 @@ func TestInt8ThreadsAndFile(t *testing.T) {
 				continue
 			}
 			for ti := range qm.Program.Tensors[:len(qm.Program.Tensors)-1] {
-				if !slices.Equal(net.Value(model.TensorID(ti)), ref.Value(model.TensorID(ti))) {
+				if !slices.Equal(net.Value(graph.TensorID(ti)), ref.Value(graph.TensorID(ti))) {
 					t.Fatalf("%s: tensor %s differs with %d threads", v.arch, qm.Program.Tensors[ti].Name, threads)
 				}
 			}

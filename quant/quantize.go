@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/coatnet-edge/coatnet-edge/model"
+	"github.com/coatnet-edge/coatnet-edge/model/graph"
 )
 
 // Calibration supplies the calibration inputs: Len of them, each written
@@ -54,7 +55,7 @@ func Quantize(ctx context.Context, m *model.Model, cal Calibration, opt Options)
 	if cal.Len() == 0 {
 		return nil, nil, fmt.Errorf("calibration set %s is empty", cal.Name())
 	}
-	g, err := model.NewGraph(m.Config, m.Weights)
+	g, err := graph.New(m.Config, m.Weights)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -103,7 +104,7 @@ func Quantize(ctx context.Context, m *model.Model, cal Calibration, opt Options)
 
 // measure runs calibration inputs through the float graph and the int8
 // program and compares every tensor and the logits.
-func measure(ctx context.Context, g *model.Graph, runner *model.GraphRunner, qm *model.Int8Model, cal Calibration, opt Options) (*Report, error) {
+func measure(ctx context.Context, g *graph.Graph, runner *graph.Runner, qm *model.Int8Model, cal Calibration, opt Options) (*Report, error) {
 	net := qm.NewNetKeepingTensors(opt.Threads)
 	defer net.Close()
 	n := cal.Len()
@@ -126,12 +127,12 @@ func measure(ctx context.Context, g *model.Graph, runner *model.GraphRunner, qm 
 		last := len(g.Tensors) - 1 // the logits, which stay float
 		for t := range g.Tensors {
 			qp := qm.Program.Tensors[t].QParams
-			for j, f := range runner.Value(model.TensorID(t)) {
+			for j, f := range runner.Value(graph.TensorID(t)) {
 				var q float64
 				if t == last {
 					q = float64(ql[j])
 				} else {
-					q = qp.Dequantize(net.Value(model.TensorID(t))[j])
+					q = qp.Dequantize(net.Value(graph.TensorID(t))[j])
 				}
 				d := float64(f) - q
 				sig[t] += float64(f) * float64(f)

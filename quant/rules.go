@@ -6,41 +6,42 @@ import (
 	"github.com/coatnet-edge/coatnet-edge/kernels"
 	"github.com/coatnet-edge/coatnet-edge/model"
 	"github.com/coatnet-edge/coatnet-edge/model/arch"
+	"github.com/coatnet-edge/coatnet-edge/model/graph"
 )
 
 // rule quantizes one float operation: tensors hold every tensor's chosen
 // quantization, means (nil without calibration statistics) the
 // per-channel means of the op's first input.
-type rule func(op *model.Op, tensors []model.QTensor, means []float64) (model.Int8Params, error)
+type rule func(op *graph.Op, tensors []model.QTensor, means []float64) (model.Int8Params, error)
 
 // rules holds how each kind of operation is quantized, one entry per kind.
-var rules = map[model.OpKind]rule{
-	model.OpConv:      quantizeConv,
-	model.OpDepthwise: quantizeDepthwiseOp,
-	model.OpAct:       quantizeAct,
-	model.OpAffine:    quantizeAffine,
-	model.OpPool:      quantizePool,
-	model.OpMean:      quantizeMean,
-	model.OpScale:     quantizeScale,
-	model.OpAdd:       quantizeAdd,
-	model.OpLayerNorm: quantizeLayerNorm,
-	model.OpAttention: quantizeAttention,
-	model.OpLogits:    quantizeLogits,
+var rules = map[graph.OpKind]rule{
+	graph.OpConv:      quantizeConv,
+	graph.OpDepthwise: quantizeDepthwiseOp,
+	graph.OpAct:       quantizeAct,
+	graph.OpAffine:    quantizeAffine,
+	graph.OpPool:      quantizePool,
+	graph.OpMean:      quantizeMean,
+	graph.OpScale:     quantizeScale,
+	graph.OpAdd:       quantizeAdd,
+	graph.OpLayerNorm: quantizeLayerNorm,
+	graph.OpAttention: quantizeAttention,
+	graph.OpLogits:    quantizeLogits,
 }
 
 // ioParams are the quantization of op's first input and its output.
-func ioParams(op *model.Op, tensors []model.QTensor) (in, out model.QParams) {
+func ioParams(op *graph.Op, tensors []model.QTensor) (in, out model.QParams) {
 	return tensors[op.In[0]].QParams, tensors[op.Out].QParams
 }
 
 // convWeights quantizes a convolution's or depthwise convolution's
 // weights per output channel and folds the input zero point and the bias
 // correction into int32 biases.
-func convWeights(op *model.Op, tensors []model.QTensor, means []float64) (wq []int8, bias, mult, shift []int32) {
+func convWeights(op *graph.Op, tensors []model.QTensor, means []float64) (wq []int8, bias, mult, shift []int32) {
 	in, out := ioParams(op, tensors)
 	m := tensors[op.Out].Channels
 	var ws []float64
-	if op.Kind == model.OpConv {
+	if op.Kind == graph.OpConv {
 		wq, ws = quantizeRows(op.W, m)
 	} else {
 		wq, ws = quantizeDepthwise(op.W, m)
@@ -51,7 +52,7 @@ func convWeights(op *model.Op, tensors []model.QTensor, means []float64) (wq []i
 	corr := biasCorrection(op, wq, ws, m, means)
 	for c := 0; c < m; c++ {
 		var sum int64
-		if op.Kind == model.OpConv {
+		if op.Kind == graph.OpConv {
 			for _, v := range wq[c*k : c*k+k] {
 				sum += int64(v)
 			}
@@ -68,19 +69,19 @@ func convWeights(op *model.Op, tensors []model.QTensor, means []float64) (wq []i
 	return wq, bias, mult, shift
 }
 
-func quantizeConv(op *model.Op, tensors []model.QTensor, means []float64) (model.Int8Params, error) {
+func quantizeConv(op *graph.Op, tensors []model.QTensor, means []float64) (model.Int8Params, error) {
 	p := &model.ConvParams{Kernel: op.Kernel, Stride: op.Stride}
 	p.Weight, p.Bias, p.Mult, p.Shift = convWeights(op, tensors, means)
 	return p, nil
 }
 
-func quantizeDepthwiseOp(op *model.Op, tensors []model.QTensor, means []float64) (model.Int8Params, error) {
+func quantizeDepthwiseOp(op *graph.Op, tensors []model.QTensor, means []float64) (model.Int8Params, error) {
 	p := &model.DepthwiseParams{Stride: op.Stride}
 	p.Weight, p.Bias, p.Mult, p.Shift = convWeights(op, tensors, means)
 	return p, nil
 }
 
-func quantizeAffine(op *model.Op, tensors []model.QTensor, _ []float64) (model.Int8Params, error) {
+func quantizeAffine(op *graph.Op, tensors []model.QTensor, _ []float64) (model.Int8Params, error) {
 	in, out := ioParams(op, tensors)
 	m := len(op.W)
 	wq := make([]int8, m)
@@ -101,7 +102,7 @@ func quantizeAffine(op *model.Op, tensors []model.QTensor, _ []float64) (model.I
 	return p, nil
 }
 
-func quantizeAct(op *model.Op, tensors []model.QTensor, _ []float64) (model.Int8Params, error) {
+func quantizeAct(op *graph.Op, tensors []model.QTensor, _ []float64) (model.Int8Params, error) {
 	in, out := ioParams(op, tensors)
 	return &model.ActParams{Func: op.Act, LUT: lut(op.Act, in, out)}, nil
 }
@@ -124,11 +125,11 @@ func lut(act string, in, out model.QParams) []int8 {
 
 // quantizePool needs nothing: chooseScales gave the output its input's
 // quantization.
-func quantizePool(op *model.Op, _ []model.QTensor, _ []float64) (model.Int8Params, error) {
+func quantizePool(op *graph.Op, _ []model.QTensor, _ []float64) (model.Int8Params, error) {
 	return &model.PoolParams{Mode: op.Pool}, nil
 }
 
-func quantizeMean(op *model.Op, tensors []model.QTensor, _ []float64) (model.Int8Params, error) {
+func quantizeMean(op *graph.Op, tensors []model.QTensor, _ []float64) (model.Int8Params, error) {
 	in, out := ioParams(op, tensors)
 	n := tensors[op.In[0]].Pixels()
 	p := &model.MeanParams{}
@@ -136,7 +137,7 @@ func quantizeMean(op *model.Op, tensors []model.QTensor, _ []float64) (model.Int
 	return p, nil
 }
 
-func quantizeScale(op *model.Op, tensors []model.QTensor, _ []float64) (model.Int8Params, error) {
+func quantizeScale(op *graph.Op, tensors []model.QTensor, _ []float64) (model.Int8Params, error) {
 	in, out := ioParams(op, tensors)
 	gate := tensors[op.In[1]].QParams
 	p := &model.ScaleParams{}
@@ -144,13 +145,13 @@ func quantizeScale(op *model.Op, tensors []model.QTensor, _ []float64) (model.In
 	return p, nil
 }
 
-func quantizeAdd(op *model.Op, tensors []model.QTensor, _ []float64) (model.Int8Params, error) {
+func quantizeAdd(op *graph.Op, tensors []model.QTensor, _ []float64) (model.Int8Params, error) {
 	in, out := ioParams(op, tensors)
 	b := tensors[op.In[1]].QParams
 	return &model.AddParams{Add: kernels.NewAddParams(in.Scale, in.ZeroPoint, b.Scale, b.ZeroPoint, out.Scale, out.ZeroPoint)}, nil
 }
 
-func quantizeLayerNorm(op *model.Op, tensors []model.QTensor, _ []float64) (model.Int8Params, error) {
+func quantizeLayerNorm(op *graph.Op, tensors []model.QTensor, _ []float64) (model.Int8Params, error) {
 	in, out := ioParams(op, tensors)
 	m := len(op.W)
 	reals := make([]float64, m)
@@ -167,7 +168,7 @@ func quantizeLayerNorm(op *model.Op, tensors []model.QTensor, _ []float64) (mode
 // quantizeAttention sets the softmax and PV parameters and the
 // relative-position table: in logit units for the pre-softmax form, in Q8
 // probability units for the post-softmax form.
-func quantizeAttention(op *model.Op, tensors []model.QTensor, _ []float64) (model.Int8Params, error) {
+func quantizeAttention(op *graph.Op, tensors []model.QTensor, _ []float64) (model.Int8Params, error) {
 	sq, sk, sv := tensors[op.In[0]].Scale, tensors[op.In[1]].Scale, tensors[op.In[2]].Scale
 	out := tensors[op.Out].QParams
 	logitScale := sq * sk
@@ -194,7 +195,7 @@ func quantizeAttention(op *model.Op, tensors []model.QTensor, _ []float64) (mode
 	return p, nil
 }
 
-func quantizeLogits(op *model.Op, tensors []model.QTensor, _ []float64) (model.Int8Params, error) {
+func quantizeLogits(op *graph.Op, tensors []model.QTensor, _ []float64) (model.Int8Params, error) {
 	in, _ := ioParams(op, tensors)
 	m := len(op.B)
 	wq, ws := quantizeRows(op.W, m)

@@ -5,17 +5,18 @@ import (
 	"testing"
 
 	"github.com/coatnet-edge/coatnet-edge/model"
+	"github.com/coatnet-edge/coatnet-edge/model/graph"
 )
 
 // TestEveryLayerHasEveryOp is the registry test of issue 15: every kind of
-// operation (model.OpKinds, the one list) has a float graph runner, a
+// operation (graph.OpKinds, the one list) has a float graph runner, a
 // quantization rule and an int8 implementation, and no layer registers a
 // kind that is not on the list.
 func TestEveryLayerHasEveryOp(t *testing.T) {
-	allOpKinds := model.OpKinds()
+	allOpKinds := graph.OpKinds()
 	impl := model.Int8Kinds()
 	for _, kind := range allOpKinds {
-		if !model.HasGraphRunner(kind) {
+		if !graph.HasRunner(kind) {
 			t.Errorf("no float graph runner for %s", kind)
 		}
 		if rules[kind] == nil {
@@ -31,7 +32,7 @@ func TestEveryLayerHasEveryOp(t *testing.T) {
 		}
 	}
 	for kind := range rules {
-		if !slices.Contains(model.OpKinds(), kind) {
+		if !slices.Contains(graph.OpKinds(), kind) {
 			t.Errorf("a rule for %s, which is no kind of operation", kind)
 		}
 	}
@@ -40,10 +41,10 @@ func TestEveryLayerHasEveryOp(t *testing.T) {
 // TestBuildParamsOfKind quantizes every variant and checks that each
 // operation's parameters are of its kind.
 func TestBuildParamsOfKind(t *testing.T) {
-	seen := map[model.OpKind]bool{}
+	seen := map[graph.OpKind]bool{}
 	for _, v := range variants {
 		m := tinyModel(t, v.arch, v.form)
-		g, err := model.NewGraph(m.Config, m.Weights)
+		g, err := graph.New(m.Config, m.Weights)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -62,7 +63,7 @@ func TestBuildParamsOfKind(t *testing.T) {
 			seen[op.Kind] = true
 		}
 	}
-	for _, kind := range model.OpKinds() {
+	for _, kind := range graph.OpKinds() {
 		if !seen[kind] {
 			t.Errorf("no variant has a %s", kind)
 		}

@@ -4,15 +4,15 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/coatnet-edge/coatnet-edge/model"
 	"github.com/coatnet-edge/coatnet-edge/model/arch"
+	"github.com/coatnet-edge/coatnet-edge/model/graph"
 )
 
 // TestChooseScalesThreads checks that the quantization chosen for every
 // tensor does not depend on how many goroutines choose it.
 func TestChooseScalesThreads(t *testing.T) {
 	m := tinyModel(t, "coatnet_nano_rw", arch.PreSoftmax)
-	g, err := model.NewGraph(m.Config, m.Weights)
+	g, err := graph.New(m.Config, m.Weights)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/coatnet-edge/coatnet-edge/model"
 	"github.com/coatnet-edge/coatnet-edge/model/arch"
 	"github.com/coatnet-edge/coatnet-edge/model/engine"
+	"github.com/coatnet-edge/coatnet-edge/model/graph"
 )
 
 func newInfoCmd() *cobra.Command {
@@ -185,7 +186,7 @@ func tally[K ~string](counts map[K]int) string {
 // were chosen and the error they add.
 func printProgram(w io.Writer, m *model.Int8Model) {
 	p := &m.Program
-	kinds := map[model.OpKind]int{}
+	kinds := map[graph.OpKind]int{}
 	for _, op := range p.Ops {
 		kinds[op.Kind]++
 	}

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/coatnet-edge/coatnet-edge/model/arch"
+	"github.com/coatnet-edge/coatnet-edge/model/float"
 )
 
 // Tensor is a generated tensor: element i is Value(Seed, i, Offset, Scale).
@@ -46,6 +47,11 @@ type Case struct {
 	Params    []Tensor       `json:"params"`
 	Expected  map[string]json.RawMessage
 }
+
+// ShortMACs bounds the cases a test runs with -short, which is how the
+// tests run under qemu: the small cases still cover every code path of
+// their configs.
+const ShortMACs = 200e6
 
 // Dir is where the cases live: $COATNET_CONFORMANCE, or the shared folder
 // beside the repository (relative to a package directory one or two levels
@@ -229,4 +235,23 @@ func Shared(t testing.TB) []*Case {
 		t.Fatalf("conformance folder %s holds no cases", dir)
 	}
 	return cases
+}
+
+// Float builds the float reference for the case with its timm weights, and
+// generates the case's input.
+func (c *Case) Float(threads int) (*float.Net, []float32, error) {
+	cfg, err := c.Config()
+	if err != nil {
+		return nil, nil, err
+	}
+	sd, err := c.StateDict()
+	if err != nil {
+		return nil, nil, err
+	}
+	input, err := c.Input.Generate()
+	if err != nil {
+		return nil, nil, err
+	}
+	net, err := float.New(cfg, sd, threads)
+	return net, input, err
 }

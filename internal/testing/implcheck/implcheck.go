@@ -11,6 +11,7 @@ import (
 
 	"github.com/coatnet-edge/coatnet-edge/kernels"
 	"github.com/coatnet-edge/coatnet-edge/model"
+	"github.com/coatnet-edge/coatnet-edge/model/graph"
 )
 
 // result is one inference: every tensor and the logits.
@@ -30,7 +31,7 @@ func run(qm *model.Int8Model, level string, threads int, input func([]float32)) 
 	input(net.Input())
 	r := result{logits: slices.Clone(net.Run())}
 	for i := range qm.Program.Tensors {
-		r.vals = append(r.vals, slices.Clone(net.Value(model.TensorID(i))))
+		r.vals = append(r.vals, slices.Clone(net.Value(graph.TensorID(i))))
 	}
 	return r, nil
 }
@@ -40,7 +41,7 @@ func run(qm *model.Int8Model, level string, threads int, input func([]float32)) 
 func diff(qm *model.Int8Model, want, got result) error {
 	for i := range want.vals {
 		if j := firstDiff(want.vals[i], got.vals[i]); j >= 0 {
-			kind := model.OpKind("input")
+			kind := graph.OpKind("input")
 			for _, op := range qm.Program.Ops {
 				if int(op.Out) == i {
 					kind = op.Kind

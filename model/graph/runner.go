@@ -1,14 +1,14 @@
-package model
+package graph
 
 import (
 	"github.com/coatnet-edge/coatnet-edge/internal/parallel"
 	"github.com/coatnet-edge/coatnet-edge/model/float"
 )
 
-// GraphRunner executes a Graph in float32 and keeps every tensor's value,
+// Runner executes a Graph in float32 and keeps every tensor's value,
 // which is what calibration and error measurement need. It is slower and
 // hungrier than FloatNet, which is the engine for float inference.
-type GraphRunner struct {
+type Runner struct {
 	g    *Graph
 	pool *parallel.Pool
 	vals [][]float32
@@ -18,11 +18,11 @@ type GraphRunner struct {
 }
 
 // NewRunner allocates every tensor of the graph. threads <= 0 uses all
-// CPUs. Every operation's kind must have a graph runner (HasGraphRunner);
-// NewGraph builds no other, so one without is a programmer's error and
+// CPUs. Every operation's kind must have a graph runner (HasRunner);
+// New builds no other, so one without is a programmer's error and
 // panics.
-func (g *Graph) NewRunner(threads int) *GraphRunner {
-	r := &GraphRunner{g: g, pool: parallel.New(threads)}
+func (g *Graph) NewRunner(threads int) *Runner {
+	r := &Runner{g: g, pool: parallel.New(threads)}
 	r.vals = make([][]float32, len(g.Tensors))
 	for i, t := range g.Tensors {
 		r.vals[i] = make([]float32, t.Pixels()*t.Channels)
@@ -46,17 +46,17 @@ func (g *Graph) NewRunner(threads int) *GraphRunner {
 }
 
 // Graph is the graph the runner executes.
-func (r *GraphRunner) Graph() *Graph { return r.g }
+func (r *Runner) Graph() *Graph { return r.g }
 
 // Close stops the runner's workers.
-func (r *GraphRunner) Close() { r.pool.Close() }
+func (r *Runner) Close() { r.pool.Close() }
 
 // Value is tensor t's value after Run, NHWC.
-func (r *GraphRunner) Value(t TensorID) []float32 { return r.vals[t] }
+func (r *Runner) Value(t TensorID) []float32 { return r.vals[t] }
 
 // Run computes every tensor from a CHW input (as preprocessing produces it)
 // and returns the logits.
-func (r *GraphRunner) Run(input []float32) []float32 {
+func (r *Runner) Run(input []float32) []float32 {
 	in := r.g.Tensors[0]
 	n, c := in.Pixels(), in.Channels
 	x := r.vals[0]
@@ -74,7 +74,7 @@ func (r *GraphRunner) Run(input []float32) []float32 {
 // RunOp computes operation i from the tensors' current values, which lets
 // a caller measure one operation's error in isolation by writing its
 // inputs first.
-func (r *GraphRunner) RunOp(i int) {
+func (r *Runner) RunOp(i int) {
 	op := &r.g.Ops[i]
 	k := &r.ops[i]
 	r.job = graphJob{r: r, op: op, run: k.run}
@@ -84,7 +84,7 @@ func (r *GraphRunner) RunOp(i int) {
 
 // graphJob runs one op over a range of its tasks.
 type graphJob struct {
-	r   *GraphRunner
+	r   *Runner
 	op  *Op
 	run graphKernel
 }
@@ -100,17 +100,17 @@ type graphOp struct {
 	// run computes tasks [lo, hi) of op.
 	run graphKernel
 	// scratch, if not nil, is how many float32s of per-worker scratch
-	// (GraphRunner.work) op needs.
+	// (Runner.work) op needs.
 	scratch func(g *Graph, op *Op) int
 }
 
 // graphKernel computes tasks [lo, hi) of op on worker.
-type graphKernel func(r *GraphRunner, worker int, op *Op, lo, hi int)
+type graphKernel func(r *Runner, worker int, op *Op, lo, hi int)
 
 // graphOps is the registry of graph runners by kind.
 var graphOps = map[OpKind]graphOp{}
 
-// registerGraphOp makes kind k runnable by GraphRunner.
+// registerGraphOp makes kind k runnable by Runner.
 func registerGraphOp(k OpKind, op graphOp) {
 	if _, dup := graphOps[k]; dup {
 		panic("model: graph runner for " + string(k) + " registered twice")
@@ -118,9 +118,9 @@ func registerGraphOp(k OpKind, op graphOp) {
 	graphOps[k] = op
 }
 
-// HasGraphRunner reports whether the float graph runner can compute
+// HasRunner reports whether the float graph runner can compute
 // operations of kind k; a test holds it true for every kind of OpKinds.
-func HasGraphRunner(k OpKind) bool {
+func HasRunner(k OpKind) bool {
 	_, ok := graphOps[k]
 	return ok
 }

@@ -1,4 +1,4 @@
-package model_test
+package float_test
 
 import (
 	"fmt"
@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/coatnet-edge/coatnet-edge/internal/testing/conformance"
-	"github.com/coatnet-edge/coatnet-edge/model/float"
 )
 
 // TestConformance runs every timm case of $COATNET_CONFORMANCE (default
@@ -21,7 +20,7 @@ func TestConformance(t *testing.T) { runConformance(t, conformance.Shared(t)) }
 // cover: BatchNorm transformer norms, max-pool shortcuts, layer scale,
 // mixed C/T stages, the paper head at other sizes, one input channel.
 func TestConformanceRepo(t *testing.T) {
-	cases, err := conformance.LoadAll(filepath.Join("..", "testdata", "conformance"))
+	cases, err := conformance.LoadAll(filepath.Join("..", "..", "testdata", "conformance"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,10 +33,10 @@ func TestConformanceRepo(t *testing.T) {
 func runConformance(t *testing.T, cases []*conformance.Case) {
 	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {
-			if cfg, err := c.Config(); err == nil && testing.Short() && cfg.TotalCost().MACs > shortMACs {
+			if cfg, err := c.Config(); err == nil && testing.Short() && cfg.TotalCost().MACs > conformance.ShortMACs {
 				t.Skipf("-short: %s needs %.2f GMACs (the emulated arm64 run keeps to small cases)", c.Name, float64(cfg.TotalCost().MACs)/1e9)
 			}
-			net, input, err := buildCase(c, 0)
+			net, input, err := c.Float(0)
 			if err != nil {
 				t.Fatalf("%s: cannot run: %v", c.Name, err)
 			}
@@ -76,28 +75,6 @@ func runConformance(t *testing.T, cases []*conformance.Case) {
 			}
 		})
 	}
-}
-
-// shortMACs bounds the cases run with -short, which is how the test runs
-// under qemu: the small cases still cover every code path of their configs.
-const shortMACs = 200e6
-
-// buildCase rebuilds a case's config, weights and input.
-func buildCase(c *conformance.Case, threads int) (*float.Net, []float32, error) {
-	cfg, err := c.Config()
-	if err != nil {
-		return nil, nil, err
-	}
-	sd, err := c.StateDict()
-	if err != nil {
-		return nil, nil, err
-	}
-	input, err := c.Input.Generate()
-	if err != nil {
-		return nil, nil, err
-	}
-	net, err := float.New(cfg, sd, threads)
-	return net, input, err
 }
 
 // compareSummary checks an intermediate output against timm's summary:

@@ -1,4 +1,4 @@
-package model
+package graph
 
 // OpScale in the float graph runner: In[0][p][c] * In[1][0][c], the
 // squeeze-excite gate applied to every pixel. A task is one pixel.
@@ -6,7 +6,7 @@ func init() {
 	registerGraphOp(OpScale, graphOp{split: splitPixels, run: runGraphScale})
 }
 
-func runGraphScale(r *GraphRunner, _ int, op *Op, lo, hi int) {
+func runGraphScale(r *Runner, _ int, op *Op, lo, hi int) {
 	out, in, gate := r.vals[op.Out], r.vals[op.In[0]], r.vals[op.In[1]]
 	c := r.g.Tensors[op.Out].Channels
 	for p := lo; p < hi; p++ {

@@ -1,4 +1,4 @@
-package model
+package graph
 
 import "github.com/coatnet-edge/coatnet-edge/model/float"
 
@@ -9,7 +9,7 @@ func init() {
 	registerGraphOp(OpAct, graphOp{split: splitPixels, run: runGraphAct})
 }
 
-func runGraphAct(r *GraphRunner, _ int, op *Op, lo, hi int) {
+func runGraphAct(r *Runner, _ int, op *Op, lo, hi int) {
 	out, in := r.vals[op.Out], r.vals[op.In[0]]
 	c := r.g.Tensors[op.Out].Channels
 	seg := out[lo*c : hi*c]

@@ -1,4 +1,4 @@
-package model
+package graph
 
 // OpAdd in the float graph runner: the elementwise (residual) sum of two
 // tensors of one shape. A task is one pixel.
@@ -6,7 +6,7 @@ func init() {
 	registerGraphOp(OpAdd, graphOp{split: splitPixels, run: runGraphAdd})
 }
 
-func runGraphAdd(r *GraphRunner, _ int, op *Op, lo, hi int) {
+func runGraphAdd(r *Runner, _ int, op *Op, lo, hi int) {
 	out, a, b := r.vals[op.Out], r.vals[op.In[0]], r.vals[op.In[1]]
 	c := r.g.Tensors[op.Out].Channels
 	for i := lo * c; i < hi*c; i++ {

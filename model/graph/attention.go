@@ -1,4 +1,4 @@
-package model
+package graph
 
 import (
 	"github.com/coatnet-edge/coatnet-edge/model/arch"
@@ -19,7 +19,7 @@ func splitGraphAttention(_ *Graph, op *Op) (tasks, grain int) { return op.Heads,
 func graphAttentionScratch(g *Graph, op *Op) int { return g.Tensors[op.Out].Pixels() }
 
 // runGraphAttention computes heads [lo, hi) of op.
-func runGraphAttention(r *GraphRunner, worker int, op *Op, lo, hi int) {
+func runGraphAttention(r *Runner, worker int, op *Op, lo, hi int) {
 	ot := &r.g.Tensors[op.Out]
 	qs, ks, vs := r.vals[op.In[0]], r.vals[op.In[1]], r.vals[op.In[2]]
 	out := r.vals[op.Out]

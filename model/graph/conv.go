@@ -1,4 +1,4 @@
-package model
+package graph
 
 // OpConv in the float graph runner: a KxK convolution (K 1 or 3, padding
 // K/2, stride 1 or 2) of an NHWC tensor with weights [M][K][K][Cin] and one
@@ -13,7 +13,7 @@ func graphConvScratch(g *Graph, op *Op) int {
 	return op.Kernel * op.Kernel * g.Tensors[op.In[0]].Channels
 }
 
-func runGraphConv(r *GraphRunner, worker int, op *Op, lo, hi int) {
+func runGraphConv(r *Runner, worker int, op *Op, lo, hi int) {
 	out, in := r.vals[op.Out], r.vals[op.In[0]]
 	ot, it := &r.g.Tensors[op.Out], &r.g.Tensors[op.In[0]]
 	c, ic := ot.Channels, it.Channels

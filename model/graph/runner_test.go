@@ -1,4 +1,4 @@
-package model
+package graph
 
 import (
 	"slices"
@@ -12,7 +12,7 @@ import (
 func TestEveryOpKindHasGraphRunner(t *testing.T) {
 	kinds := OpKinds()
 	for _, k := range kinds {
-		if !HasGraphRunner(k) {
+		if !HasRunner(k) {
 			t.Errorf("op kind %q has no graph runner (add model/graph_%s.go)", k, k)
 			continue
 		}
@@ -25,8 +25,8 @@ func TestEveryOpKindHasGraphRunner(t *testing.T) {
 			t.Errorf("graph runner registered for %q, which OpKinds does not list", k)
 		}
 	}
-	if HasGraphRunner("no-such-kind") {
-		t.Error(`HasGraphRunner("no-such-kind") is true`)
+	if HasRunner("no-such-kind") {
+		t.Error(`HasRunner("no-such-kind") is true`)
 	}
 }
 

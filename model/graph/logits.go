@@ -1,4 +1,4 @@
-package model
+package graph
 
 import "github.com/coatnet-edge/coatnet-edge/model/float"
 
@@ -11,7 +11,7 @@ func init() {
 
 func splitGraphLogits(*Graph, *Op) (tasks, grain int) { return 1, 1 }
 
-func runGraphLogits(r *GraphRunner, _ int, op *Op, _, _ int) {
+func runGraphLogits(r *Runner, _ int, op *Op, _, _ int) {
 	c, ic := r.g.Tensors[op.Out].Channels, r.g.Tensors[op.In[0]].Channels
 	float.Dense(op.W, op.B, r.vals[op.In[0]], r.vals[op.Out], c, ic)
 }

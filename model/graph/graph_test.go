@@ -1,4 +1,4 @@
-package model_test
+package graph_test
 
 import (
 	"math"
@@ -6,15 +6,15 @@ import (
 	"testing"
 
 	"github.com/coatnet-edge/coatnet-edge/internal/testing/conformance"
-	"github.com/coatnet-edge/coatnet-edge/model"
 	"github.com/coatnet-edge/coatnet-edge/model/arch"
 	"github.com/coatnet-edge/coatnet-edge/model/float"
+	"github.com/coatnet-edge/coatnet-edge/model/graph"
 )
 
 // TestGraphMatchesFloatNet runs the shared and repository conformance cases through the graph in
 // float32: the unfused NHWC form must give the float engine's logits.
 func TestGraphMatchesFloatNet(t *testing.T) {
-	repo, err := conformance.LoadAll(filepath.Join("..", "testdata", "conformance"))
+	repo, err := conformance.LoadAll(filepath.Join("..", "..", "testdata", "conformance"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,10 +23,10 @@ func TestGraphMatchesFloatNet(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if cfg.TotalCost().MACs > shortMACs && testing.Short() {
+		if cfg.TotalCost().MACs > conformance.ShortMACs && testing.Short() {
 			continue
 		}
-		net, input, err := buildCase(c, 0)
+		net, input, err := c.Float(0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -34,7 +34,7 @@ func TestGraphMatchesFloatNet(t *testing.T) {
 		want := append([]float32(nil), net.Run()...)
 		net.Close()
 		sd, _ := c.StateDict()
-		g, err := model.NewGraph(cfg, sd)
+		g, err := graph.New(cfg, sd)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -73,7 +73,7 @@ func TestGraphPostSoftmax(t *testing.T) {
 	}
 	input := append([]float32(nil), net.Input()...)
 	want := net.Run()
-	g, err := model.NewGraph(cfg, w)
+	g, err := graph.New(cfg, w)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package model
+package graph
 
 import "math"
 
@@ -9,7 +9,7 @@ func init() {
 	registerGraphOp(OpPool, graphOp{split: splitPixels, run: runGraphPool})
 }
 
-func runGraphPool(r *GraphRunner, _ int, op *Op, lo, hi int) {
+func runGraphPool(r *Runner, _ int, op *Op, lo, hi int) {
 	out, in := r.vals[op.Out], r.vals[op.In[0]]
 	ot, it := &r.g.Tensors[op.Out], &r.g.Tensors[op.In[0]]
 	c := ot.Channels

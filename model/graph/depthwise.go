@@ -1,4 +1,4 @@
-package model
+package graph
 
 // OpDepthwise in the float graph runner: a 3x3 depthwise convolution,
 // padding 1, stride 1 or 2, of an NHWC tensor with weights [9][C] and a
@@ -8,7 +8,7 @@ func init() {
 	registerGraphOp(OpDepthwise, graphOp{split: splitPixels, run: runGraphDepthwise})
 }
 
-func runGraphDepthwise(r *GraphRunner, _ int, op *Op, lo, hi int) {
+func runGraphDepthwise(r *Runner, _ int, op *Op, lo, hi int) {
 	out, in := r.vals[op.Out], r.vals[op.In[0]]
 	ot, it := &r.g.Tensors[op.Out], &r.g.Tensors[op.In[0]]
 	c := ot.Channels

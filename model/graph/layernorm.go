@@ -1,4 +1,4 @@
-package model
+package graph
 
 import "math"
 
@@ -9,7 +9,7 @@ func init() {
 	registerGraphOp(OpLayerNorm, graphOp{split: splitPixels, run: runGraphLayerNorm})
 }
 
-func runGraphLayerNorm(r *GraphRunner, _ int, op *Op, lo, hi int) {
+func runGraphLayerNorm(r *Runner, _ int, op *Op, lo, hi int) {
 	out, in := r.vals[op.Out], r.vals[op.In[0]]
 	c := r.g.Tensors[op.Out].Channels
 	for p := lo; p < hi; p++ {

@@ -1,4 +1,4 @@
-package model
+package graph
 
 import "github.com/coatnet-edge/coatnet-edge/model/float"
 
@@ -13,7 +13,7 @@ func splitGraphMean(g *Graph, op *Op) (tasks, grain int) {
 	return g.Tensors[op.Out].Channels, 16
 }
 
-func runGraphMean(r *GraphRunner, _ int, op *Op, lo, hi int) {
+func runGraphMean(r *Runner, _ int, op *Op, lo, hi int) {
 	out, in := r.vals[op.Out], r.vals[op.In[0]]
 	it := &r.g.Tensors[op.In[0]]
 	c := r.g.Tensors[op.Out].Channels

@@ -1,4 +1,4 @@
-package model
+package graph
 
 import (
 	"fmt"
@@ -178,9 +178,9 @@ func (b *graphBuilder) norm(name, prefix string, in TensorID) TensorID {
 		Eps: b.cfg.Transformer.NormEps}, name, side, c)
 }
 
-// NewGraph builds the graph of a configuration from timm-named weights
+// New builds the graph of a configuration from timm-named weights
 // (which must match cfg.Params()).
-func NewGraph(cfg arch.Config, weights map[string]arch.Tensor) (*Graph, error) {
+func New(cfg arch.Config, weights map[string]arch.Tensor) (*Graph, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("invalid config: %w", err)
 	}
