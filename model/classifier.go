@@ -5,6 +5,7 @@ import (
 	"image"
 
 	"github.com/coatnet-edge/coatnet-edge/model/engine"
+	"github.com/coatnet-edge/coatnet-edge/model/int8net"
 	"github.com/coatnet-edge/coatnet-edge/preprocess"
 )
 
@@ -15,7 +16,7 @@ type Classifier struct {
 	prep *preprocess.Preprocessor
 	// With an int8 engine, levels maps each channel's 8-bit level straight
 	// to the quantized input, so camera frames skip the float tensor.
-	int8     *Int8Net
+	int8     *int8net.Net
 	levels   [3][256]int8
 	channels int
 }
@@ -33,7 +34,7 @@ func NewClassifier(m Any, threads int) (*Classifier, error) {
 	}
 	spec := prep.Spec()
 	c := &Classifier{net: net, prep: prep, channels: spec.Channels()}
-	if q, ok := net.(*Int8Net); ok {
+	if q, ok := net.(*int8net.Net); ok {
 		if in := len(q.QuantizedInput()); in != prep.Len() {
 			net.Close()
 			return nil, fmt.Errorf("model: preprocessing gives %d values but the int8 input holds %d", prep.Len(), in)
@@ -41,7 +42,7 @@ func NewClassifier(m Any, threads int) (*Classifier, error) {
 		c.int8 = q
 		for ch := range c.channels {
 			for v := range 256 {
-				c.levels[ch][v] = QuantizeInputValue(q.InputParams(), prep.Level(ch, uint8(v)))
+				c.levels[ch][v] = int8net.QuantizeInputValue(q.InputParams(), prep.Level(ch, uint8(v)))
 			}
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/coatnet-edge/coatnet-edge/model"
 	"github.com/coatnet-edge/coatnet-edge/model/arch"
 	"github.com/coatnet-edge/coatnet-edge/model/graph"
+	"github.com/coatnet-edge/coatnet-edge/model/int8net"
 	"github.com/coatnet-edge/coatnet-edge/preprocess"
 	"github.com/coatnet-edge/coatnet-edge/quant"
 )
@@ -158,8 +159,8 @@ func runOld(t *testing.T, path string, m model.Any) (r struct {
 	r.File, r.Kind = filepath.ToSlash(path), m.Describe().Kind
 	var run func() []float32
 	var input []float32
-	var net *model.Int8Net
-	if q, ok := m.(*model.Int8Model); ok {
+	var net *int8net.Net
+	if q, ok := m.(*int8net.Model); ok {
 		net = q.NewNetKeepingTensors(1)
 		defer net.Close()
 		run, input = net.Run, net.Input()

@@ -16,6 +16,7 @@ import (
 	"github.com/coatnet-edge/coatnet-edge/dataset"
 	"github.com/coatnet-edge/coatnet-edge/internal/testing/implcheck"
 	"github.com/coatnet-edge/coatnet-edge/model"
+	"github.com/coatnet-edge/coatnet-edge/model/int8net"
 	"github.com/coatnet-edge/coatnet-edge/preprocess"
 )
 
@@ -233,7 +234,7 @@ func TestInt8KernelsAgree(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		qm, ok := m.(*model.Int8Model)
+		qm, ok := m.(*int8net.Model)
 		if !ok {
 			t.Fatalf("%s is not an int8 model", p.int8)
 		}

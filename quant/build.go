@@ -8,8 +8,8 @@ import (
 	"sync/atomic"
 
 	"github.com/coatnet-edge/coatnet-edge/kernels"
-	"github.com/coatnet-edge/coatnet-edge/model"
 	"github.com/coatnet-edge/coatnet-edge/model/graph"
+	"github.com/coatnet-edge/coatnet-edge/model/int8net"
 )
 
 // symmetricTensors are the tensors that must have zero point 0: the inputs
@@ -32,9 +32,9 @@ func symmetricTensors(g *graph.Graph) map[graph.TensorID]bool {
 // the values averaged (the squeeze-excite input after SiLU, for one), and
 // keeping the input's scale cost up to 8 dB of SQNR there. Tensors are
 // independent: threads goroutines (0: one per CPU) share them.
-func chooseScales(g *graph.Graph, s *Stats, threads int) []model.QTensor {
+func chooseScales(g *graph.Graph, s *Stats, threads int) []int8net.QTensor {
 	sym := symmetricTensors(g)
-	out := make([]model.QTensor, len(g.Tensors))
+	out := make([]int8net.QTensor, len(g.Tensors))
 	if threads <= 0 {
 		threads = runtime.NumCPU()
 	}
@@ -46,7 +46,7 @@ func chooseScales(g *graph.Graph, s *Stats, threads int) []model.QTensor {
 			defer wg.Done()
 			for i := int(next.Add(1)) - 1; i < len(g.Tensors); i = int(next.Add(1)) - 1 {
 				c := choose(s.tensors[i].candidates(sym[graph.TensorID(i)]))
-				out[i] = model.QTensor{GraphTensor: g.Tensors[i], QParams: c.QParams, Method: c.Method}
+				out[i] = int8net.QTensor{GraphTensor: g.Tensors[i], QParams: c.QParams, Method: c.Method}
 			}
 		}()
 	}
@@ -57,7 +57,7 @@ func chooseScales(g *graph.Graph, s *Stats, threads int) []model.QTensor {
 			out[op.Out].QParams = out[op.In[0]].QParams
 			out[op.Out].Method = "input's"
 		case graph.OpLogits:
-			out[op.Out].QParams = model.QParams{Scale: 1}
+			out[op.Out].QParams = int8net.QParams{Scale: 1}
 			out[op.Out].Method = "float"
 		}
 	}
@@ -106,8 +106,8 @@ func clamp32(x float64) int32 {
 // (rules.go). inputMeans, when not nil, gives each tensor's per-channel
 // calibration mean: convolutions then get bias correction (Nagel et al.
 // 2019), which cancels the mean shift their weight rounding causes.
-func Build(g *graph.Graph, tensors []model.QTensor, inputMeans [][]float64) (*model.Program, error) {
-	p := &model.Program{Tensors: tensors}
+func Build(g *graph.Graph, tensors []int8net.QTensor, inputMeans [][]float64) (*int8net.Program, error) {
+	p := &int8net.Program{Tensors: tensors}
 	for i := range g.Ops {
 		op := &g.Ops[i]
 		rule, ok := rules[op.Kind]
@@ -122,7 +122,7 @@ func Build(g *graph.Graph, tensors []model.QTensor, inputMeans [][]float64) (*mo
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", op.Name, err)
 		}
-		p.Ops = append(p.Ops, model.QOp{Name: op.Name, Kind: op.Kind, In: op.In, Out: op.Out, Params: params})
+		p.Ops = append(p.Ops, int8net.QOp{Name: op.Name, Kind: op.Kind, In: op.In, Out: op.Out, Params: params})
 	}
 	return p, nil
 }

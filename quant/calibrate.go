@@ -4,7 +4,7 @@
 // error, quantizes weights per output channel, folds zero points into
 // int32 biases, encodes every rescaling as a fixed-point multiplier and
 // shift, and precomputes the activation lookup tables and attention
-// tables. The result is a model.Program that model.Int8Net runs with the
+// tables. The result is a int8net.Program that int8net.Net runs with the
 // same integer arithmetic on every architecture.
 package quant
 
@@ -13,8 +13,8 @@ import (
 	"math/rand/v2"
 	"sort"
 
-	"github.com/coatnet-edge/coatnet-edge/model"
 	"github.com/coatnet-edge/coatnet-edge/model/graph"
+	"github.com/coatnet-edge/coatnet-edge/model/int8net"
 )
 
 // sampleSize is how many values of each tensor calibration keeps: enough to
@@ -86,28 +86,28 @@ func (s *Stats) Observe(r *graph.Runner) {
 // on the calibration sample.
 type Candidate struct {
 	Method string
-	model.QParams
+	int8net.QParams
 	MSE float64
 }
 
 // qparams returns the affine int8 quantization covering [lo, hi] (widened
 // to contain 0, which must be exact: padding and zero points rely on it).
 // A symmetric one has zero point 0 and covers [-max|x|, max|x|].
-func qparams(lo, hi float64, symmetric bool) model.QParams {
+func qparams(lo, hi float64, symmetric bool) int8net.QParams {
 	lo, hi = min(lo, 0), max(hi, 0)
 	if symmetric {
 		a := max(-lo, hi)
 		if a == 0 {
 			a = 1
 		}
-		return model.QParams{Scale: a / 127}
+		return int8net.QParams{Scale: a / 127}
 	}
 	if hi-lo == 0 {
 		hi = 1
 	}
 	scale := (hi - lo) / 255
 	zp := int32(math.Round(-128 - lo/scale))
-	return model.QParams{Scale: scale, ZeroPoint: max(-128, min(127, zp))}
+	return int8net.QParams{Scale: scale, ZeroPoint: max(-128, min(127, zp))}
 }
 
 // sortedSample is a tensor's calibration sample in ascending order with
@@ -185,7 +185,7 @@ func (ss *sortedSample) percentile(p float64) float64 {
 // run is found by binary search for the rounding edge (k - zp + 1/2)*scale
 // and then settled with q.Quantize itself, so the runs are exactly the
 // quantizer's.
-func (ss *sortedSample) mse(q model.QParams) float64 {
+func (ss *sortedSample) mse(q int8net.QParams) float64 {
 	n := len(ss.v)
 	if n == 0 {
 		return 0

@@ -6,12 +6,12 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/coatnet-edge/coatnet-edge/model"
+	"github.com/coatnet-edge/coatnet-edge/model/int8net"
 )
 
 // directMSE is the definition: the mean over the sample of the squared
 // difference between each value and its quantized value.
-func directMSE(q model.QParams, sample []float32) float64 {
+func directMSE(q int8net.QParams, sample []float32) float64 {
 	var e float64
 	for _, v := range sample {
 		d := float64(v) - q.Dequantize(q.Quantize(float64(v)))
@@ -58,7 +58,7 @@ func TestSortedSampleMSE(t *testing.T) {
 		ss := newSortedSample(sample)
 		for _, sym := range []bool{false, true} {
 			for _, f := range []float64{1, 0.9, 0.5, 0.1, 0.02} {
-				for _, q := range []model.QParams{qparams(st.lo*f, st.hi*f, sym), {Scale: 0.05}, {Scale: 0.05, ZeroPoint: -30}} {
+				for _, q := range []int8net.QParams{qparams(st.lo*f, st.hi*f, sym), {Scale: 0.05}, {Scale: 0.05, ZeroPoint: -30}} {
 					got, want := ss.mse(q), directMSE(q, sample)
 					if math.Abs(got-want) > 1e-9*max(power, 1e-30) {
 						t.Errorf("%s, %+v: per-level MSE %.17g, direct %.17g", name, q, got, want)

@@ -9,6 +9,7 @@ import (
 	"github.com/coatnet-edge/coatnet-edge/model"
 	"github.com/coatnet-edge/coatnet-edge/model/arch"
 	"github.com/coatnet-edge/coatnet-edge/model/graph"
+	"github.com/coatnet-edge/coatnet-edge/model/int8net"
 	"github.com/coatnet-edge/coatnet-edge/model/modelfile"
 )
 
@@ -49,7 +50,7 @@ func runFile(file *modelfile.File) {
 		return
 	}
 	defer a.Close()
-	if m, ok := a.(*model.Int8Model); ok {
+	if m, ok := a.(*int8net.Model); ok {
 		net := m.NewNet(1)
 		net.Run()
 		net.Close()
@@ -73,8 +74,8 @@ func FuzzInt8Program(f *testing.F) {
 	f.Fuzz(func(t *testing.T, which uint16, field uint8, v int32) {
 		md := *desc
 		p := md.Program
-		p.Ops = append([]model.FileOp(nil), p.Ops...)
-		p.Tensors = append([]model.QTensor(nil), p.Tensors...)
+		p.Ops = append([]int8net.FileOp(nil), p.Ops...)
+		p.Tensors = append([]int8net.QTensor(nil), p.Tensors...)
 		op := &p.Ops[int(which)%len(p.Ops)]
 		tt := &p.Tensors[int(which)%len(p.Tensors)]
 		op.In = append([]graph.TensorID(nil), op.In...)

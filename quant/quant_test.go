@@ -10,6 +10,7 @@ import (
 	"github.com/coatnet-edge/coatnet-edge/model"
 	"github.com/coatnet-edge/coatnet-edge/model/arch"
 	"github.com/coatnet-edge/coatnet-edge/model/graph"
+	"github.com/coatnet-edge/coatnet-edge/model/int8net"
 	"github.com/coatnet-edge/coatnet-edge/preprocess"
 )
 
@@ -159,7 +160,7 @@ func TestInt8ThreadsAndFile(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var ref *model.Int8Net
+		var ref *int8net.Net
 		for _, threads := range []int{1, 2, 3, 5} {
 			net := qm.NewNetKeepingTensors(threads)
 			cal.Input(2, net.Input())
@@ -196,7 +197,7 @@ func TestInt8ThreadsAndFile(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, ok := loaded.(*model.Int8Model); !ok || !loaded.File().Mapped() {
+		if _, ok := loaded.(*int8net.Model); !ok || !loaded.File().Mapped() {
 			t.Fatalf("%s: loaded %T, mapped %v", v.arch, loaded, loaded.File().Mapped())
 		}
 		e, err := loaded.NewEngine(1)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/coatnet-edge/coatnet-edge/model"
 	"github.com/coatnet-edge/coatnet-edge/model/graph"
+	"github.com/coatnet-edge/coatnet-edge/model/int8net"
 )
 
 // Calibration supplies the calibration inputs: Len of them, each written
@@ -51,7 +52,7 @@ type Report struct {
 // Quantize calibrates a float model on cal and returns its int8 version
 // with a report of the scale chosen for each tensor and the error each one
 // and the whole model introduce.
-func Quantize(ctx context.Context, m *model.Model, cal Calibration, opt Options) (*model.Int8Model, *Report, error) {
+func Quantize(ctx context.Context, m *model.Model, cal Calibration, opt Options) (*int8net.Model, *Report, error) {
 	if cal.Len() == 0 {
 		return nil, nil, fmt.Errorf("calibration set %s is empty", cal.Name())
 	}
@@ -86,8 +87,8 @@ func Quantize(ctx context.Context, m *model.Model, cal Calibration, opt Options)
 	if err != nil {
 		return nil, nil, err
 	}
-	md := model.Int8Metadata{Metadata: m.Metadata, Calibration: fmt.Sprintf("%s, %d images", cal.Name(), n), Program: *prog}
-	qm, err := model.NewInt8Model(md)
+	md := int8net.Description{Metadata: m.Metadata, Calibration: fmt.Sprintf("%s, %d images", cal.Name(), n), Program: *prog}
+	qm, err := int8net.NewModel(md)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -104,7 +105,7 @@ func Quantize(ctx context.Context, m *model.Model, cal Calibration, opt Options)
 
 // measure runs calibration inputs through the float graph and the int8
 // program and compares every tensor and the logits.
-func measure(ctx context.Context, g *graph.Graph, runner *graph.Runner, qm *model.Int8Model, cal Calibration, opt Options) (*Report, error) {
+func measure(ctx context.Context, g *graph.Graph, runner *graph.Runner, qm *int8net.Model, cal Calibration, opt Options) (*Report, error) {
 	net := qm.NewNetKeepingTensors(opt.Threads)
 	defer net.Close()
 	n := cal.Len()

@@ -4,15 +4,15 @@ import (
 	"math"
 
 	"github.com/coatnet-edge/coatnet-edge/kernels"
-	"github.com/coatnet-edge/coatnet-edge/model"
 	"github.com/coatnet-edge/coatnet-edge/model/arch"
 	"github.com/coatnet-edge/coatnet-edge/model/graph"
+	"github.com/coatnet-edge/coatnet-edge/model/int8net"
 )
 
 // rule quantizes one float operation: tensors hold every tensor's chosen
 // quantization, means (nil without calibration statistics) the
 // per-channel means of the op's first input.
-type rule func(op *graph.Op, tensors []model.QTensor, means []float64) (model.Int8Params, error)
+type rule func(op *graph.Op, tensors []int8net.QTensor, means []float64) (int8net.Params, error)
 
 // rules holds how each kind of operation is quantized, one entry per kind.
 var rules = map[graph.OpKind]rule{
@@ -30,14 +30,14 @@ var rules = map[graph.OpKind]rule{
 }
 
 // ioParams are the quantization of op's first input and its output.
-func ioParams(op *graph.Op, tensors []model.QTensor) (in, out model.QParams) {
+func ioParams(op *graph.Op, tensors []int8net.QTensor) (in, out int8net.QParams) {
 	return tensors[op.In[0]].QParams, tensors[op.Out].QParams
 }
 
 // convWeights quantizes a convolution's or depthwise convolution's
 // weights per output channel and folds the input zero point and the bias
 // correction into int32 biases.
-func convWeights(op *graph.Op, tensors []model.QTensor, means []float64) (wq []int8, bias, mult, shift []int32) {
+func convWeights(op *graph.Op, tensors []int8net.QTensor, means []float64) (wq []int8, bias, mult, shift []int32) {
 	in, out := ioParams(op, tensors)
 	m := tensors[op.Out].Channels
 	var ws []float64
@@ -69,19 +69,19 @@ func convWeights(op *graph.Op, tensors []model.QTensor, means []float64) (wq []i
 	return wq, bias, mult, shift
 }
 
-func quantizeConv(op *graph.Op, tensors []model.QTensor, means []float64) (model.Int8Params, error) {
-	p := &model.ConvParams{Kernel: op.Kernel, Stride: op.Stride}
+func quantizeConv(op *graph.Op, tensors []int8net.QTensor, means []float64) (int8net.Params, error) {
+	p := &int8net.ConvParams{Kernel: op.Kernel, Stride: op.Stride}
 	p.Weight, p.Bias, p.Mult, p.Shift = convWeights(op, tensors, means)
 	return p, nil
 }
 
-func quantizeDepthwiseOp(op *graph.Op, tensors []model.QTensor, means []float64) (model.Int8Params, error) {
-	p := &model.DepthwiseParams{Stride: op.Stride}
+func quantizeDepthwiseOp(op *graph.Op, tensors []int8net.QTensor, means []float64) (int8net.Params, error) {
+	p := &int8net.DepthwiseParams{Stride: op.Stride}
 	p.Weight, p.Bias, p.Mult, p.Shift = convWeights(op, tensors, means)
 	return p, nil
 }
 
-func quantizeAffine(op *graph.Op, tensors []model.QTensor, _ []float64) (model.Int8Params, error) {
+func quantizeAffine(op *graph.Op, tensors []int8net.QTensor, _ []float64) (int8net.Params, error) {
 	in, out := ioParams(op, tensors)
 	m := len(op.W)
 	wq := make([]int8, m)
@@ -97,18 +97,18 @@ func quantizeAffine(op *graph.Op, tensors []model.QTensor, _ []float64) (model.I
 		bias[c] = clamp32(float64(op.B[c])/(in.Scale*s) - float64(in.ZeroPoint)*float64(wq[c]))
 		reals[c] = in.Scale * s / out.Scale
 	}
-	p := &model.AffineParams{Weight: wq, Bias: bias}
+	p := &int8net.AffineParams{Weight: wq, Bias: bias}
 	p.Mult, p.Shift = multipliers(reals)
 	return p, nil
 }
 
-func quantizeAct(op *graph.Op, tensors []model.QTensor, _ []float64) (model.Int8Params, error) {
+func quantizeAct(op *graph.Op, tensors []int8net.QTensor, _ []float64) (int8net.Params, error) {
 	in, out := ioParams(op, tensors)
-	return &model.ActParams{Func: op.Act, LUT: lut(op.Act, in, out)}, nil
+	return &int8net.ActParams{Func: op.Act, LUT: lut(op.Act, in, out)}, nil
 }
 
 // lut tabulates an activation from input codes to output codes.
-func lut(act string, in, out model.QParams) []int8 {
+func lut(act string, in, out int8net.QParams) []int8 {
 	f := map[string]func(float64) float64{
 		"silu":    func(x float64) float64 { return x / (1 + math.Exp(-x)) },
 		"gelu":    func(x float64) float64 { return 0.5 * x * (1 + math.Erf(x/math.Sqrt2)) },
@@ -125,33 +125,33 @@ func lut(act string, in, out model.QParams) []int8 {
 
 // quantizePool needs nothing: chooseScales gave the output its input's
 // quantization.
-func quantizePool(op *graph.Op, _ []model.QTensor, _ []float64) (model.Int8Params, error) {
-	return &model.PoolParams{Mode: op.Pool}, nil
+func quantizePool(op *graph.Op, _ []int8net.QTensor, _ []float64) (int8net.Params, error) {
+	return &int8net.PoolParams{Mode: op.Pool}, nil
 }
 
-func quantizeMean(op *graph.Op, tensors []model.QTensor, _ []float64) (model.Int8Params, error) {
+func quantizeMean(op *graph.Op, tensors []int8net.QTensor, _ []float64) (int8net.Params, error) {
 	in, out := ioParams(op, tensors)
 	n := tensors[op.In[0]].Pixels()
-	p := &model.MeanParams{}
+	p := &int8net.MeanParams{}
 	p.Mult, p.Shift = kernels.QuantizeMultiplier(in.Scale / (float64(n) * out.Scale))
 	return p, nil
 }
 
-func quantizeScale(op *graph.Op, tensors []model.QTensor, _ []float64) (model.Int8Params, error) {
+func quantizeScale(op *graph.Op, tensors []int8net.QTensor, _ []float64) (int8net.Params, error) {
 	in, out := ioParams(op, tensors)
 	gate := tensors[op.In[1]].QParams
-	p := &model.ScaleParams{}
+	p := &int8net.ScaleParams{}
 	p.Mult, p.Shift = kernels.QuantizeMultiplier(in.Scale * gate.Scale / out.Scale)
 	return p, nil
 }
 
-func quantizeAdd(op *graph.Op, tensors []model.QTensor, _ []float64) (model.Int8Params, error) {
+func quantizeAdd(op *graph.Op, tensors []int8net.QTensor, _ []float64) (int8net.Params, error) {
 	in, out := ioParams(op, tensors)
 	b := tensors[op.In[1]].QParams
-	return &model.AddParams{Add: kernels.NewAddParams(in.Scale, in.ZeroPoint, b.Scale, b.ZeroPoint, out.Scale, out.ZeroPoint)}, nil
+	return &int8net.AddParams{Add: kernels.NewAddParams(in.Scale, in.ZeroPoint, b.Scale, b.ZeroPoint, out.Scale, out.ZeroPoint)}, nil
 }
 
-func quantizeLayerNorm(op *graph.Op, tensors []model.QTensor, _ []float64) (model.Int8Params, error) {
+func quantizeLayerNorm(op *graph.Op, tensors []int8net.QTensor, _ []float64) (int8net.Params, error) {
 	in, out := ioParams(op, tensors)
 	m := len(op.W)
 	reals := make([]float64, m)
@@ -160,7 +160,7 @@ func quantizeLayerNorm(op *graph.Op, tensors []model.QTensor, _ []float64) (mode
 		reals[c] = float64(op.W[c]) / (out.Scale * 4096)
 		bias[c] = clamp32(float64(op.B[c])/out.Scale) + out.ZeroPoint
 	}
-	p := &model.LayerNormParams{Bias: bias, Eps: op.Eps / (in.Scale * in.Scale)}
+	p := &int8net.LayerNormParams{Bias: bias, Eps: op.Eps / (in.Scale * in.Scale)}
 	p.Mult, p.Shift = multipliers(reals)
 	return p, nil
 }
@@ -168,7 +168,7 @@ func quantizeLayerNorm(op *graph.Op, tensors []model.QTensor, _ []float64) (mode
 // quantizeAttention sets the softmax and PV parameters and the
 // relative-position table: in logit units for the pre-softmax form, in Q8
 // probability units for the post-softmax form.
-func quantizeAttention(op *graph.Op, tensors []model.QTensor, _ []float64) (model.Int8Params, error) {
+func quantizeAttention(op *graph.Op, tensors []int8net.QTensor, _ []float64) (int8net.Params, error) {
 	sq, sk, sv := tensors[op.In[0]].Scale, tensors[op.In[1]].Scale, tensors[op.In[2]].Scale
 	out := tensors[op.Out].QParams
 	logitScale := sq * sk
@@ -189,13 +189,13 @@ func quantizeAttention(op *graph.Op, tensors []model.QTensor, _ []float64) (mode
 			table[i] = clamp32(float64(b) / logitScale)
 		}
 	}
-	p := &model.AttentionParams{Heads: op.Heads, DimHead: op.DimHead, Form: op.Form,
+	p := &int8net.AttentionParams{Heads: op.Heads, DimHead: op.DimHead, Form: op.Form,
 		Softmax: kernels.NewSoftmaxParams(logitScale, steps, zp), RelPos: table}
 	p.Mult, p.Shift = kernels.QuantizeMultiplier(sv / (float64(steps) * out.Scale))
 	return p, nil
 }
 
-func quantizeLogits(op *graph.Op, tensors []model.QTensor, _ []float64) (model.Int8Params, error) {
+func quantizeLogits(op *graph.Op, tensors []int8net.QTensor, _ []float64) (int8net.Params, error) {
 	in, _ := ioParams(op, tensors)
 	m := len(op.B)
 	wq, ws := quantizeRows(op.W, m)
@@ -203,5 +203,5 @@ func quantizeLogits(op *graph.Op, tensors []model.QTensor, _ []float64) (model.I
 	for c := range scale {
 		scale[c] = float32(in.Scale * ws[c])
 	}
-	return &model.LogitsParams{Weight: wq, Bias: op.B, Scale: scale}, nil
+	return &int8net.LogitsParams{Weight: wq, Bias: op.B, Scale: scale}, nil
 }

@@ -4,8 +4,8 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/coatnet-edge/coatnet-edge/model"
 	"github.com/coatnet-edge/coatnet-edge/model/graph"
+	"github.com/coatnet-edge/coatnet-edge/model/int8net"
 )
 
 // TestEveryLayerHasEveryOp is the registry test of issue 15: every kind of
@@ -14,7 +14,7 @@ import (
 // kind that is not on the list.
 func TestEveryLayerHasEveryOp(t *testing.T) {
 	allOpKinds := graph.OpKinds()
-	impl := model.Int8Kinds()
+	impl := int8net.Kinds()
 	for _, kind := range allOpKinds {
 		if !graph.HasRunner(kind) {
 			t.Errorf("no float graph runner for %s", kind)
@@ -48,9 +48,9 @@ func TestBuildParamsOfKind(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tensors := make([]model.QTensor, len(g.Tensors))
+		tensors := make([]int8net.QTensor, len(g.Tensors))
 		for i := range tensors {
-			tensors[i] = model.QTensor{GraphTensor: g.Tensors[i], QParams: model.QParams{Scale: 0.05}}
+			tensors[i] = int8net.QTensor{GraphTensor: g.Tensors[i], QParams: int8net.QParams{Scale: 0.05}}
 		}
 		p, err := Build(g, tensors, nil)
 		if err != nil {

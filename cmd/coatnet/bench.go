@@ -18,6 +18,7 @@ import (
 	"github.com/coatnet-edge/coatnet-edge/kernels"
 	"github.com/coatnet-edge/coatnet-edge/model"
 	"github.com/coatnet-edge/coatnet-edge/model/arch"
+	"github.com/coatnet-edge/coatnet-edge/model/int8net"
 )
 
 // benchRun is the measurement at one thread count.
@@ -93,9 +94,9 @@ are compared; --json prints everything for machines.`,
 			rep := benchReport{Model: md.Name, Kind: md.Kind, Arch: md.Config.Arch, ImgSize: md.Config.ImgSize,
 				MACs: md.Config.TotalCost().MACs, GOARCH: runtime.GOARCH, CPUs: runtime.NumCPU(),
 				CPU: cpuinfo.Summary(), Warmup: warmup}
-			if md.Kind == model.KindInt8 {
+			if md.Kind == int8net.FileKind {
 				rep.Kernels = kernels.Implementation()
-				if q, ok := m.(*model.Int8Model); ok {
+				if q, ok := m.(*int8net.Model); ok {
 					rep.OpKernels = programKernels(&q.Program)
 				}
 			}
@@ -291,15 +292,15 @@ type opKernels struct {
 
 // programKernels lists the kinds of operation of p (with what changes
 // their kernels: Int8Params.Variant) in order of first appearance with
-// their kernels' implementations (model.Int8Impl).
-func programKernels(p *model.Program) []opKernels {
+// their kernels' implementations (int8net.Impl).
+func programKernels(p *int8net.Program) []opKernels {
 	var out []opKernels
 	for i := range p.Ops {
 		op := &p.Ops[i]
 		name := op.Params.Variant()
 		j := slices.IndexFunc(out, func(k opKernels) bool { return k.Op == name })
 		if j < 0 {
-			out = append(out, opKernels{Op: name, Kernels: model.Int8Impl(op)})
+			out = append(out, opKernels{Op: name, Kernels: int8net.Impl(op)})
 			j = len(out) - 1
 		}
 		out[j].Count++

@@ -20,6 +20,7 @@ import (
 	"github.com/coatnet-edge/coatnet-edge/model/arch"
 	"github.com/coatnet-edge/coatnet-edge/model/engine"
 	"github.com/coatnet-edge/coatnet-edge/model/graph"
+	"github.com/coatnet-edge/coatnet-edge/model/int8net"
 )
 
 func newInfoCmd() *cobra.Command {
@@ -56,7 +57,7 @@ without weights.`,
 				printFile(out, args[0], m)
 				printArch(out, &md.Config)
 				printNeed(out, m.Need())
-				if q, ok := m.(*model.Int8Model); ok {
+				if q, ok := m.(*int8net.Model); ok {
 					printProgram(out, q)
 				}
 			case archName != "":
@@ -184,7 +185,7 @@ func tally[K ~string](counts map[K]int) string {
 
 // printProgram summarises an int8 program: its operations, how its scales
 // were chosen and the error they add.
-func printProgram(w io.Writer, m *model.Int8Model) {
+func printProgram(w io.Writer, m *int8net.Model) {
 	p := &m.Program
 	kinds := map[graph.OpKind]int{}
 	for _, op := range p.Ops {

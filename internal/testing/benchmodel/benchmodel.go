@@ -17,6 +17,7 @@ import (
 	"github.com/coatnet-edge/coatnet-edge/internal/testing/conformance"
 	"github.com/coatnet-edge/coatnet-edge/model"
 	"github.com/coatnet-edge/coatnet-edge/model/arch"
+	"github.com/coatnet-edge/coatnet-edge/model/int8net"
 	"github.com/coatnet-edge/coatnet-edge/preprocess"
 	"github.com/coatnet-edge/coatnet-edge/quant"
 )
@@ -79,7 +80,7 @@ func formulaInput(cfg *arch.Config) conformance.Tensor {
 
 // Build returns the int8 model and a line saying where its weights came
 // from.
-func Build(ctx context.Context, opt Options) (*model.Int8Model, string, error) {
+func Build(ctx context.Context, opt Options) (*int8net.Model, string, error) {
 	if opt.Case == "" {
 		opt.Case = "coatnet_nano_rw_224_224_s1"
 	}

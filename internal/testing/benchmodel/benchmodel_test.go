@@ -7,13 +7,14 @@ import (
 	"github.com/coatnet-edge/coatnet-edge/internal/testing/implcheck"
 	"github.com/coatnet-edge/coatnet-edge/model"
 	"github.com/coatnet-edge/coatnet-edge/model/arch"
+	"github.com/coatnet-edge/coatnet-edge/model/int8net"
 	"github.com/coatnet-edge/coatnet-edge/preprocess"
 	"github.com/coatnet-edge/coatnet-edge/quant"
 )
 
 // agree checks qm on every kernel level and thread count against the
 // portable path, on formula input 7.
-func agree(t *testing.T, qm *model.Int8Model, threads []int) {
+func agree(t *testing.T, qm *int8net.Model, threads []int) {
 	t.Helper()
 	levels, err := implcheck.Agree(qm, func(dst []float32) { Input(&qm.Config, 7, dst) }, threads)
 	if err != nil {

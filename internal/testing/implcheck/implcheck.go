@@ -10,8 +10,8 @@ import (
 	"slices"
 
 	"github.com/coatnet-edge/coatnet-edge/kernels"
-	"github.com/coatnet-edge/coatnet-edge/model"
 	"github.com/coatnet-edge/coatnet-edge/model/graph"
+	"github.com/coatnet-edge/coatnet-edge/model/int8net"
 )
 
 // result is one inference: every tensor and the logits.
@@ -21,7 +21,7 @@ type result struct {
 }
 
 // run runs qm on the input written by input, with the kernels of level.
-func run(qm *model.Int8Model, level string, threads int, input func([]float32)) (result, error) {
+func run(qm *int8net.Model, level string, threads int, input func([]float32)) (result, error) {
 	if !kernels.SelectLevel(level) {
 		return result{}, fmt.Errorf("kernel level %s not available on this CPU", level)
 	}
@@ -38,7 +38,7 @@ func run(qm *model.Int8Model, level string, threads int, input func([]float32)) 
 
 // diff names the first tensor of got that differs from want: its name,
 // the first differing position and the kind of op that wrote it.
-func diff(qm *model.Int8Model, want, got result) error {
+func diff(qm *int8net.Model, want, got result) error {
 	for i := range want.vals {
 		if j := firstDiff(want.vals[i], got.vals[i]); j >= 0 {
 			kind := graph.OpKind("input")
@@ -72,7 +72,7 @@ func firstDiff(a, b []int8) int {
 // and returns the levels checked, or an error naming the first level,
 // thread count and tensor that differ from the portable path on one
 // thread.
-func Agree(qm *model.Int8Model, input func([]float32), threads []int) ([]string, error) {
+func Agree(qm *int8net.Model, input func([]float32), threads []int) ([]string, error) {
 	ref, err := run(qm, "go", 1, input)
 	if err != nil {
 		return nil, err

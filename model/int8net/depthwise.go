@@ -1,4 +1,4 @@
-package model
+package int8net
 
 import (
 	"fmt"
@@ -18,7 +18,7 @@ type DepthwiseParams struct {
 	Mult, Shift []int32
 }
 
-func init() { registerInt8(graph.OpDepthwise, 1, func() Int8Params { return new(DepthwiseParams) }) }
+func init() { registerInt8(graph.OpDepthwise, 1, func() Params { return new(DepthwiseParams) }) }
 
 func (p *DepthwiseParams) Kind() graph.OpKind { return graph.OpDepthwise }
 func (p *DepthwiseParams) Variant() string    { return string(graph.OpDepthwise) }

@@ -1,4 +1,4 @@
-package model
+package int8net
 
 import (
 	"errors"
@@ -14,7 +14,7 @@ type ScaleParams struct {
 	Mult, Shift int32
 }
 
-func init() { registerInt8(graph.OpScale, 2, func() Int8Params { return new(ScaleParams) }) }
+func init() { registerInt8(graph.OpScale, 2, func() Params { return new(ScaleParams) }) }
 
 func (p *ScaleParams) Kind() graph.OpKind { return graph.OpScale }
 func (p *ScaleParams) Variant() string    { return string(graph.OpScale) }

@@ -1,4 +1,4 @@
-package model
+package int8net
 
 import (
 	"errors"
@@ -17,8 +17,8 @@ import (
 // renaming a kernel's field changes no file. Array parameters are tensors
 // of the container named op name + "/" + role.
 
-// Int8File is the description stored in an int8 model file.
-type Int8File struct {
+// File is the description stored in an int8 model file.
+type File struct {
 	arch.Metadata
 
 	Calibration string      `json:"calibration"`
@@ -94,9 +94,9 @@ func (f *FileSoftmax) params() kernels.SoftmaxParams {
 
 // EncodeFile is md as an int8 model file stores it: the description and
 // the array tensors, in program order. It checks nothing (Save does).
-func (md *Int8Metadata) EncodeFile() (*Int8File, []modelfile.Tensor) {
-	f := &Int8File{Metadata: md.Metadata, Calibration: md.Calibration}
-	f.Kind = KindInt8
+func (md *Description) EncodeFile() (*File, []modelfile.Tensor) {
+	f := &File{Metadata: md.Metadata, Calibration: md.Calibration}
+	f.Kind = FileKind
 	f.Program.Tensors = md.Program.Tensors
 	var tensors []modelfile.Tensor
 	for _, op := range md.Program.Ops {
@@ -124,8 +124,8 @@ func arrayTensor(name string, a int8Array) modelfile.Tensor {
 
 // decode turns a stored description into the typed program, reading each
 // operation's arrays by name through tensor. The result is not validated.
-func (f *Int8File) decode(tensor func(name string) (modelfile.Tensor, bool)) (Int8Metadata, error) {
-	md := Int8Metadata{Metadata: f.Metadata, Calibration: f.Calibration}
+func (f *File) decode(tensor func(name string) (modelfile.Tensor, bool)) (Description, error) {
+	md := Description{Metadata: f.Metadata, Calibration: f.Calibration}
 	md.Program.Tensors = f.Program.Tensors
 	var errs []error
 	for i := range f.Program.Ops {
@@ -152,7 +152,7 @@ func (f *Int8File) decode(tensor func(name string) (modelfile.Tensor, bool)) (In
 		md.Program.Ops = append(md.Program.Ops, QOp{Name: fo.Name, Kind: fo.Kind, In: fo.In, Out: fo.Out, Params: p})
 	}
 	if err := errors.Join(errs...); err != nil {
-		return Int8Metadata{}, fmt.Errorf("%w: %w", ErrBadProgram, err)
+		return Description{}, fmt.Errorf("%w: %w", ErrBadProgram, err)
 	}
 	return md, nil
 }

@@ -1,4 +1,4 @@
-package model
+package int8net
 
 import (
 	"errors"
@@ -13,7 +13,7 @@ type MeanParams struct {
 	Mult, Shift int32
 }
 
-func init() { registerInt8(graph.OpMean, 1, func() Int8Params { return new(MeanParams) }) }
+func init() { registerInt8(graph.OpMean, 1, func() Params { return new(MeanParams) }) }
 
 func (p *MeanParams) Kind() graph.OpKind { return graph.OpMean }
 func (p *MeanParams) Variant() string    { return string(graph.OpMean) }

@@ -1,7 +1,6 @@
-package model
+package int8net
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -10,17 +9,17 @@ import (
 	"github.com/coatnet-edge/coatnet-edge/model/modelfile"
 )
 
-// Int8Model is a quantized model: its description and program, whose
+// Model is a quantized model: its description and program, whose
 // operations hold their arrays. Loaded from a file, the arrays alias the
 // file's mapping until Close.
-type Int8Model struct {
-	Int8Metadata
+type Model struct {
+	Description
 	file *modelfile.File
 }
 
-// NewInt8Model checks a program produced by the quantizer and wraps it.
-func NewInt8Model(md Int8Metadata) (*Int8Model, error) {
-	md.Kind = KindInt8
+// NewModel checks a program produced by the quantizer and wraps it.
+func NewModel(md Description) (*Model, error) {
+	md.Kind = FileKind
 	if err := md.Metadata.Validate(); err != nil {
 		return nil, err
 	}
@@ -32,17 +31,17 @@ func NewInt8Model(md Int8Metadata) (*Int8Model, error) {
 	if err := md.Program.need(&md.Config).Check(1); err != nil {
 		return nil, fmt.Errorf("int8 program: %w", err)
 	}
-	return &Int8Model{Int8Metadata: md}, nil
+	return &Model{Description: md}, nil
 }
 
 // NewNet builds the int8 engine. threads <= 0 uses every CPU.
-func (m *Int8Model) NewNet(threads int) *Int8Net {
+func (m *Model) NewNet(threads int) *Net {
 	return newInt8Net(m.Config, &m.Program, threads, false)
 }
 
 // NewEngine is NewNet behind the Engine interface, refusing a thread
 // count whose scratch would take the engine past MaxModelBytes.
-func (m *Int8Model) NewEngine(threads int) (engine.Engine, error) {
+func (m *Model) NewEngine(threads int) (engine.Engine, error) {
 	if err := m.Need().Check(threads); err != nil {
 		return nil, err
 	}
@@ -50,16 +49,16 @@ func (m *Int8Model) NewEngine(threads int) (engine.Engine, error) {
 }
 
 // Need is what NewNet allocates and one inference computes.
-func (m *Int8Model) Need() engine.Need { return m.Program.need(&m.Config) }
+func (m *Model) Need() engine.Need { return m.Program.need(&m.Config) }
 
 // Describe returns the common description.
-func (m *Int8Model) Describe() *arch.Metadata { return &m.Metadata }
+func (m *Model) Describe() *arch.Metadata { return &m.Metadata }
 
 // File is the container the model was loaded from, or nil.
-func (m *Int8Model) File() *modelfile.File { return m.file }
+func (m *Model) File() *modelfile.File { return m.file }
 
 // Close releases the file mapping.
-func (m *Int8Model) Close() error {
+func (m *Model) Close() error {
 	if m.file == nil {
 		return nil
 	}
@@ -67,16 +66,18 @@ func (m *Int8Model) Close() error {
 }
 
 // Save writes the model atomically.
-func (m *Int8Model) Save(path string) error {
-	if _, err := NewInt8Model(m.Int8Metadata); err != nil {
+func (m *Model) Save(path string) error {
+	if _, err := NewModel(m.Description); err != nil {
 		return err
 	}
 	f, tensors := m.EncodeFile()
 	return modelfile.WriteFile(path, f, tensors)
 }
 
-func int8FromFile(f *modelfile.File) (*Int8Model, error) {
-	var fd Int8File
+// FromFile reads an int8 model from a container already opened or parsed;
+// the model takes f over (its Close closes f) when it returns no error.
+func FromFile(f *modelfile.File) (*Model, error) {
+	var fd File
 	if err := f.DecodeMetadata(&fd); err != nil {
 		return nil, fmt.Errorf("model description: %w", err)
 	}
@@ -105,7 +106,7 @@ func int8FromFile(f *modelfile.File) (*Int8Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := NewInt8Model(md)
+	m, err := NewModel(md)
 	if err != nil {
 		return nil, err
 	}
@@ -113,60 +114,8 @@ func int8FromFile(f *modelfile.File) (*Int8Model, error) {
 	return m, nil
 }
 
-// Any is a loaded model file of either kind.
-type Any interface {
-	Describe() *arch.Metadata
-	NewEngine(threads int) (engine.Engine, error)
-	// Need is what the engine asks of the machine, known before
-	// NewEngine allocates it.
-	Need() engine.Need
-	File() *modelfile.File
-	Close() error
-}
-
-// Open loads a model file of any kind, memory-mapped where the platform
-// allows, and checks it: the engine is chosen by the file.
-func Open(path string) (Any, error) {
-	f, err := modelfile.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	m, err := FromFile(f)
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return m, nil
-}
-
-// FromFile is Open for a container already opened or parsed; the model
-// takes f over (its Close closes f) when it returns no error.
-func FromFile(f *modelfile.File) (Any, error) {
-	var kind struct {
-		Kind string `json:"kind"`
-	}
-	if err := json.Unmarshal(f.Metadata(), &kind); err != nil {
-		return nil, fmt.Errorf("model description: %w", err)
-	}
-	switch kind.Kind {
-	case KindFloat32:
-		m, err := fromFile(f)
-		if err != nil {
-			return nil, err
-		}
-		return m, nil
-	case KindInt8:
-		m, err := int8FromFile(f)
-		if err != nil {
-			return nil, err
-		}
-		return m, nil
-	}
-	return nil, fmt.Errorf("model kind %q is not supported by this version (it reads %q and %q)", kind.Kind, KindFloat32, KindInt8)
-}
-
 // NewNetKeepingTensors builds an engine whose every tensor survives Run, so
 // Value can read them all (for measuring quantization error).
-func (m *Int8Model) NewNetKeepingTensors(threads int) *Int8Net {
+func (m *Model) NewNetKeepingTensors(threads int) *Net {
 	return newInt8Net(m.Config, &m.Program, threads, true)
 }

@@ -1,4 +1,4 @@
-package model
+package int8net
 
 import (
 	"fmt"
@@ -20,7 +20,7 @@ type ConvParams struct {
 	Mult, Shift    []int32
 }
 
-func init() { registerInt8(graph.OpConv, 1, func() Int8Params { return new(ConvParams) }) }
+func init() { registerInt8(graph.OpConv, 1, func() Params { return new(ConvParams) }) }
 
 func (p *ConvParams) Kind() graph.OpKind { return graph.OpConv }
 func (p *ConvParams) Variant() string    { return fmt.Sprintf("conv %dx%d", p.Kernel, p.Kernel) }

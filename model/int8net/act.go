@@ -1,4 +1,4 @@
-package model
+package int8net
 
 import (
 	"errors"
@@ -14,7 +14,7 @@ type ActParams struct {
 	LUT  []int8
 }
 
-func init() { registerInt8(graph.OpAct, 1, func() Int8Params { return new(ActParams) }) }
+func init() { registerInt8(graph.OpAct, 1, func() Params { return new(ActParams) }) }
 
 func (p *ActParams) Kind() graph.OpKind { return graph.OpAct }
 func (p *ActParams) Variant() string    { return string(graph.OpAct) }

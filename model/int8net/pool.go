@@ -1,4 +1,4 @@
-package model
+package int8net
 
 import (
 	"errors"
@@ -15,7 +15,7 @@ type PoolParams struct {
 	Mode string
 }
 
-func init() { registerInt8(graph.OpPool, 1, func() Int8Params { return new(PoolParams) }) }
+func init() { registerInt8(graph.OpPool, 1, func() Params { return new(PoolParams) }) }
 
 func (p *PoolParams) Kind() graph.OpKind { return graph.OpPool }
 func (p *PoolParams) Variant() string    { return "pool " + p.Mode }

@@ -1,4 +1,4 @@
-package model
+package int8net
 
 import (
 	"errors"
@@ -18,7 +18,7 @@ type LayerNormParams struct {
 	Bias        []int32
 }
 
-func init() { registerInt8(graph.OpLayerNorm, 1, func() Int8Params { return new(LayerNormParams) }) }
+func init() { registerInt8(graph.OpLayerNorm, 1, func() Params { return new(LayerNormParams) }) }
 
 func (p *LayerNormParams) Kind() graph.OpKind { return graph.OpLayerNorm }
 func (p *LayerNormParams) Variant() string    { return string(graph.OpLayerNorm) }

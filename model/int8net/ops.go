@@ -1,4 +1,4 @@
-package model
+package int8net
 
 import (
 	"errors"
@@ -11,36 +11,19 @@ import (
 	"github.com/coatnet-edge/coatnet-edge/model/modelfile"
 )
 
-// Int8Params are the typed parameters and arrays of one int8 operation:
+// Params are the typed parameters and arrays of one int8 operation:
 // *ConvParams for OpConv, *AttentionParams for OpAttention, and so on,
 // each in its own file. The unexported methods make it the engine's
 // contract; only this package implements it.
 //
-// # Adding an int8 operation
-//
-// Each kind of operation has one file per layer:
-//
-//   - the float graph (model/graph*.go): how the network is spelt out as
-//     the operation, and how the graph runner computes it in float32;
-//   - the int8 program and engine (model/int8_<kind>.go): its typed
-//     parameters and arrays (say FooParams), its checks, its cost, how the
-//     engine prepares it (packing), splits it into tasks and runs it, which
-//     kernels it uses, and one registerInt8 line in an init function;
-//   - the file format (model/int8format.go): only when the operation brings
-//     scalars the file has no key for yet (arrays need nothing: they are
-//     stored as Name+"/"+role tensors, their roles given by the params);
-//   - quantization (quant/rules.go): one entry of the rules table turning
-//     the float op into FooParams.
-//
-// TestInt8Registry and quant's TestRules fail until every OpKind has its
-// int8 implementation and its rule.
-type Int8Params interface {
+// Adding an operation is described in the package doc (doc.go).
+type Params interface {
 	// Kind is the operation kind the parameters are for.
 	Kind() graph.OpKind
 	// Variant names the kind with what changes its kernels ("conv 3x3",
 	// "pool max"): one line of a per-operation report.
 	Variant() string
-	// Kernels names the package arm64 kernels the engine runs for the
+	// Kernels names the kernels (package kernels) the engine runs for the
 	// operation, in order; nil for an operation done in Go.
 	Kernels() []string
 
@@ -62,23 +45,23 @@ type Int8Params interface {
 
 // int8Kind is one registered kind of operation.
 type int8Kind struct {
-	inputs int               // tensors it reads
-	new    func() Int8Params // zero parameters, for decoding a file
+	inputs int           // tensors it reads
+	new    func() Params // zero parameters, for decoding a file
 }
 
 var int8Kinds = map[graph.OpKind]int8Kind{}
 
 // registerInt8 adds a kind of int8 operation; each operation's file calls
 // it once, from init.
-func registerInt8(kind graph.OpKind, inputs int, new func() Int8Params) {
+func registerInt8(kind graph.OpKind, inputs int, new func() Params) {
 	if _, dup := int8Kinds[kind]; dup {
 		panic("model: int8 operation " + string(kind) + " registered twice")
 	}
 	int8Kinds[kind] = int8Kind{inputs: inputs, new: new}
 }
 
-// Int8Kinds lists the operation kinds the int8 engine implements, sorted.
-func Int8Kinds() []graph.OpKind {
+// Kinds lists the operation kinds the int8 engine implements, sorted.
+func Kinds() []graph.OpKind {
 	out := make([]graph.OpKind, 0, len(int8Kinds))
 	for k := range int8Kinds {
 		out = append(out, k)
@@ -137,7 +120,7 @@ func (s *opShape) half() int { return (s.in[0].Side-1)/2 + 1 }
 
 // lengths checks that each array of p has the length given, in the order
 // of p.arrays().
-func (s *opShape) lengths(p Int8Params, want ...int) error {
+func (s *opShape) lengths(p Params, want ...int) error {
 	for i, a := range p.arrays() {
 		if n := a.len(); n != want[i] {
 			return fmt.Errorf("array %s has %d values, want %d", a.role, n, want[i])
@@ -160,7 +143,7 @@ type int8Plan struct {
 // int8Base is what every prepared operation holds: the engine and its
 // tensors.
 type int8Base struct {
-	net *Int8Net
+	net *Net
 	op  *QOp
 	in  []*QTensor
 	out *QTensor

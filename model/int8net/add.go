@@ -1,4 +1,4 @@
-package model
+package int8net
 
 import (
 	"errors"
@@ -13,7 +13,7 @@ type AddParams struct {
 	Add kernels.AddParams
 }
 
-func init() { registerInt8(graph.OpAdd, 2, func() Int8Params { return new(AddParams) }) }
+func init() { registerInt8(graph.OpAdd, 2, func() Params { return new(AddParams) }) }
 
 func (p *AddParams) Kind() graph.OpKind { return graph.OpAdd }
 func (p *AddParams) Variant() string    { return string(graph.OpAdd) }

@@ -1,4 +1,4 @@
-package model
+package int8net
 
 import (
 	"math"
@@ -13,13 +13,13 @@ import (
 	"github.com/coatnet-edge/coatnet-edge/model/graph"
 )
 
-// Int8Net runs a quantized program with the kernels of package kernels.
+// Net runs a quantized program with the kernels of package kernels.
 // Every integer result is bit-exact on every architecture and for any
 // thread count: float arithmetic appears only in the input quantization,
 // the LayerNorm statistics (float64 +, /, sqrt, each correctly rounded and
 // never fused) and the final logits. Buffers are allocated once; Run does
 // not allocate.
-type Int8Net struct {
+type Net struct {
 	pool   *parallel.Pool
 	prog   *Program
 	cfg    arch.Config
@@ -41,8 +41,8 @@ type Int8Net struct {
 }
 
 // newInt8Net prepares a validated program. threads <= 0 uses every CPU.
-func newInt8Net(cfg arch.Config, prog *Program, threads int, keepAll bool) *Int8Net {
-	n := &Int8Net{prog: prog, cfg: cfg}
+func newInt8Net(cfg arch.Config, prog *Program, threads int, keepAll bool) *Net {
+	n := &Net{prog: prog, cfg: cfg}
 	n.pool = parallel.New(threads)
 	th := n.pool.Threads()
 	n.input = make([]float32, cfg.InChans*cfg.ImgSize*cfg.ImgSize)
@@ -78,7 +78,7 @@ func newInt8Net(cfg arch.Config, prog *Program, threads int, keepAll bool) *Int8
 }
 
 // allocate gives every tensor its buffer of tensorPlan.
-func (n *Int8Net) allocate(keepAll bool) {
+func (n *Net) allocate(keepAll bool) {
 	p := n.prog
 	buf, size := p.tensorPlan(keepAll)
 	bufs := make([][]int8, len(size))
@@ -163,32 +163,32 @@ func (p *Program) need(cfg *arch.Config) engine.Need {
 }
 
 // Input is the buffer Run reads: CHW float32, as preprocessing produces it.
-func (n *Int8Net) Input() []float32 { return n.input }
+func (n *Net) Input() []float32 { return n.input }
 
 // Threads is the number of goroutines a forward pass uses.
-func (n *Int8Net) Threads() int { return n.pool.Threads() }
+func (n *Net) Threads() int { return n.pool.Threads() }
 
 // Close stops the worker goroutines.
-func (n *Int8Net) Close() { n.pool.Close() }
+func (n *Net) Close() { n.pool.Close() }
 
 // Value is tensor t's int8 value after Run (NHWC).
-func (n *Int8Net) Value(t graph.TensorID) []int8 { return n.vals[t] }
+func (n *Net) Value(t graph.TensorID) []int8 { return n.vals[t] }
 
 // Program is the quantized program the net runs.
-func (n *Int8Net) Program() *Program { return n.prog }
+func (n *Net) Program() *Program { return n.prog }
 
 // Run computes the logits of Input; the slice is reused by the next Run.
-func (n *Int8Net) Run() []float32 {
+func (n *Net) Run() []float32 {
 	n.quantizeInput()
 	return n.RunQuantized()
 }
 
 // QuantizedInput is the int8 tensor RunQuantized reads: HWC, quantized
 // with InputParams. Writing it directly skips the float input.
-func (n *Int8Net) QuantizedInput() []int8 { return n.vals[0] }
+func (n *Net) QuantizedInput() []int8 { return n.vals[0] }
 
 // InputParams is the quantization of QuantizedInput.
-func (n *Int8Net) InputParams() QParams { return n.prog.Tensors[0].QParams }
+func (n *Net) InputParams() QParams { return n.prog.Tensors[0].QParams }
 
 // QuantizeInputValue is how Run quantizes each float of Input.
 func QuantizeInputValue(q QParams, f float32) int8 {
@@ -197,7 +197,7 @@ func QuantizeInputValue(q QParams, f float32) int8 {
 
 // RunQuantized computes the logits of QuantizedInput as it stands; the
 // slice is reused by the next call.
-func (n *Int8Net) RunQuantized() []float32 {
+func (n *Net) RunQuantized() []float32 {
 	var start time.Time
 	if n.opTimes != nil {
 		start = time.Now()
@@ -210,7 +210,7 @@ func (n *Int8Net) RunQuantized() []float32 {
 }
 
 // quantizeInput turns the CHW float input into the NHWC int8 tensor 0.
-func (n *Int8Net) quantizeInput() {
+func (n *Net) quantizeInput() {
 	t0 := &n.prog.Tensors[0]
 	x := n.vals[0]
 	np, c := t0.Pixels(), t0.Channels
@@ -223,17 +223,17 @@ func (n *Int8Net) quantizeInput() {
 	}
 }
 
-// Int8Kernels names the package arm64 kernels the int8 engine runs for an
+// Kernels names the package arm64 kernels the int8 engine runs for an
 // operation, in order (kernels.Implementation says how each is
 // implemented); nil for the operations done in Go (max and subsampling
 // pools).
-func Int8Kernels(op *QOp) []string { return op.Params.Kernels() }
+func Kernels(op *QOp) []string { return op.Params.Kernels() }
 
-// Int8Impl is how the engine runs op on this machine: each kernel with
+// Impl is how the engine runs op on this machine: each kernel with
 // its implementation ("Im2col3x3=neon GemmRequant=sdot"), or "go" for an
 // operation done in Go.
-func Int8Impl(op *QOp) string {
-	ks := Int8Kernels(op)
+func Impl(op *QOp) string {
+	ks := Kernels(op)
 	if ks == nil {
 		return "go"
 	}

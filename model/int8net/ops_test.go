@@ -1,4 +1,4 @@
-package model
+package int8net
 
 import (
 	"bytes"
@@ -49,8 +49,8 @@ func TestInt8Registry(t *testing.T) {
 			}
 		})
 	}
-	if got := Int8Kinds(); !slices.Equal(got, slices.Sorted(slices.Values(graph.OpKinds()))) {
-		t.Errorf("Int8Kinds() = %v, want every kind of %v", got, graph.OpKinds())
+	if got := Kinds(); !slices.Equal(got, slices.Sorted(slices.Values(graph.OpKinds()))) {
+		t.Errorf("Kinds() = %v, want every kind of %v", got, graph.OpKinds())
 	}
 }
 
@@ -63,22 +63,22 @@ func btoi(b bool) int {
 
 // int8Files are the int8 files written so far.
 var int8Files = []string{
-	"testdata/old-0rw-pre-int8.coatnet", "testdata/old-rmlp-post-int8.coatnet",
-	"../models/fmnist-pre-int8.coatnet", "../models/fmnist-post-int8.coatnet",
+	"../testdata/old-0rw-pre-int8.coatnet", "../testdata/old-rmlp-post-int8.coatnet",
+	"../../models/fmnist-pre-int8.coatnet", "../../models/fmnist-post-int8.coatnet",
 }
 
 // TestInt8FileReencodes decodes each int8 file written so far into the
 // typed program and encodes it again: the description must come out byte
 // for byte as stored, and the arrays under the same names with the same
-// contents, so the format's names are the format's own (Int8File) and
+// contents, so the format's names are the format's own (File) and
 // not those of the engine's or the kernels' structs.
 func TestInt8FileReencodes(t *testing.T) {
 	for _, path := range int8Files {
-		a, err := Open(path)
+		a, err := Load(path)
 		if err != nil {
 			t.Fatal(err)
 		}
-		m := a.(*Int8Model)
+		m := a
 		desc, tensors := m.EncodeFile()
 		got, err := json.Marshal(desc)
 		if err != nil {
@@ -146,7 +146,7 @@ func TestInt8FileMissingArray(t *testing.T) {
 	if err := modelfile.WriteFile(path, desc, slices.Delete(tensors, drop, drop+1)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Open(path); err == nil || !strings.Contains(err.Error(), "array "+name+" is missing") {
+	if _, err := Load(path); err == nil || !strings.Contains(err.Error(), "array "+name+" is missing") {
 		t.Fatalf("Open without %s: %v", name, err)
 	}
 }
@@ -164,7 +164,7 @@ func TestInt8FileScalarsChecked(t *testing.T) {
 	if err := modelfile.WriteFile(path, &d, tensors); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Open(path); err == nil || !strings.Contains(err.Error(), "shift is outside") {
+	if _, err := Load(path); err == nil || !strings.Contains(err.Error(), "shift is outside") {
 		t.Fatalf("Open with a conv shift of 40: %v", err)
 	}
 }

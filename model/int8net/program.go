@@ -1,4 +1,4 @@
-package model
+package int8net
 
 import (
 	"errors"
@@ -9,12 +9,12 @@ import (
 	"github.com/coatnet-edge/coatnet-edge/model/graph"
 )
 
-// KindInt8 marks a model file holding a quantized program: the graph's
+// FileKind marks a model file holding a quantized program: the graph's
 // operations with int8 weights, int32 biases, fixed-point multipliers and
 // lookup tables, laid out as the kernels in package arm64 take them
 // (convolution weights [out][in], which the engine packs into
 // kernels.Weights once when it loads them).
-const KindInt8 = "coatnet-int8"
+const FileKind = "coatnet-int8"
 
 // QParams is an int8 tensor's affine quantization: real = Scale*(q - ZeroPoint).
 type QParams struct {
@@ -42,13 +42,13 @@ type QTensor struct {
 
 // QOp is one operation of the quantized program: its tensors and its
 // kind's typed parameters and arrays (*ConvParams for OpConv, and so on:
-// see Int8Params). The file stores it as a FileOp.
+// see Params). The file stores it as a FileOp.
 type QOp struct {
 	Name   string
 	Kind   graph.OpKind
 	In     []graph.TensorID
 	Out    graph.TensorID
-	Params Int8Params // of Kind
+	Params Params // of Kind
 }
 
 // Program is a quantized network: tensors with their quantization, and the
@@ -58,10 +58,10 @@ type Program struct {
 	Ops     []QOp
 }
 
-// Int8Metadata is the description of an int8 model: the common
+// Description is the description of an int8 model: the common
 // description plus how it was calibrated and the program. The file stores
-// it as an Int8File.
-type Int8Metadata struct {
+// it as an File.
+type Description struct {
 	arch.Metadata
 
 	Calibration string

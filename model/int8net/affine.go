@@ -1,4 +1,4 @@
-package model
+package int8net
 
 import (
 	"fmt"
@@ -17,7 +17,7 @@ type AffineParams struct {
 	Mult, Shift []int32
 }
 
-func init() { registerInt8(graph.OpAffine, 1, func() Int8Params { return new(AffineParams) }) }
+func init() { registerInt8(graph.OpAffine, 1, func() Params { return new(AffineParams) }) }
 
 func (p *AffineParams) Kind() graph.OpKind { return graph.OpAffine }
 func (p *AffineParams) Variant() string    { return string(graph.OpAffine) }

@@ -1,4 +1,4 @@
-package model
+package int8net
 
 import (
 	"errors"
@@ -24,7 +24,7 @@ type AttentionParams struct {
 	RelPos         []int32
 }
 
-func init() { registerInt8(graph.OpAttention, 3, func() Int8Params { return new(AttentionParams) }) }
+func init() { registerInt8(graph.OpAttention, 3, func() Params { return new(AttentionParams) }) }
 
 func (p *AttentionParams) Kind() graph.OpKind { return graph.OpAttention }
 func (p *AttentionParams) Variant() string    { return "attention " + string(p.Form) }

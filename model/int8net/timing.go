@@ -1,4 +1,4 @@
-package model
+package int8net
 
 import (
 	"time"
@@ -14,18 +14,18 @@ func (p *Program) macs(op *QOp) int64 {
 
 // EnableTiming makes every later Run add each operation's wall time to
 // LayerTimes (at the cost of two clock reads per operation).
-func (n *Int8Net) EnableTiming() {
+func (n *Net) EnableTiming() {
 	if n.opTimes == nil {
 		n.opTimes = make([]time.Duration, len(n.ops))
 	}
 }
 
 // LayerTimes reports the accumulated time of every operation, in order.
-func (n *Int8Net) LayerTimes() []engine.LayerTime {
+func (n *Net) LayerTimes() []engine.LayerTime {
 	out := make([]engine.LayerTime, len(n.ops))
 	for i := range n.ops {
 		op := &n.prog.Ops[i]
-		out[i] = engine.LayerTime{Name: op.Name, Kind: string(op.Kind), Impl: Int8Impl(op), MACs: n.prog.macs(op)}
+		out[i] = engine.LayerTime{Name: op.Name, Kind: string(op.Kind), Impl: Impl(op), MACs: n.prog.macs(op)}
 		if n.opTimes != nil {
 			out[i].Time = n.opTimes[i]
 		}

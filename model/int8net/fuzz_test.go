@@ -1,4 +1,4 @@
-package model
+package int8net
 
 import (
 	"math"
@@ -16,24 +16,24 @@ import (
 // models (both attention forms), the same at 32x32 (a quarter of the
 // work, so more executions a second), and the one-attention model over
 // 32x32 tokens.
-var fuzzBases = sync.OnceValue(func() []*Int8Model {
-	post, err := Open("../models/fmnist-post-int8.coatnet")
+var fuzzBases = sync.OnceValue(func() []*Model {
+	post, err := Load("../../models/fmnist-post-int8.coatnet")
 	if err != nil {
 		panic(err)
 	}
 	pre := shippedInt8Model()
-	return []*Int8Model{pre, post.(*Int8Model), halved(pre), halved(post.(*Int8Model)), attentionModel(32)} // kept open for the process
+	return []*Model{pre, post, halved(pre), halved(post), attentionModel(32)} // kept open for the process
 })
 
 // fuzzFiles are the bases as their files store them.
 var fuzzFiles = sync.OnceValue(func() (out []struct {
-	desc    *Int8File
+	desc    *File
 	tensors []modelfile.Tensor
 }) {
 	for _, b := range fuzzBases() {
 		d, ts := b.EncodeFile()
 		out = append(out, struct {
-			desc    *Int8File
+			desc    *File
 			tensors []modelfile.Tensor
 		}{d, ts})
 	}
@@ -43,7 +43,7 @@ var fuzzFiles = sync.OnceValue(func() (out []struct {
 // halved is m's program for pictures of half the side: every tensor's
 // side halved (a vector stays one pixel), arrays whose length changes
 // (the attention tables) left to fuzzArrays.
-func halved(m *Int8Model) *Int8Model {
+func halved(m *Model) *Model {
 	h := *m
 	h.Config.ImgSize /= 2
 	h.Preprocess.Size /= 2
@@ -73,7 +73,7 @@ const (
 // bytes (shapes, references, kinds, parameters; operations deleted or
 // swapped; array lengths off by one), gives it arrays of the lengths its
 // shapes want (the base's where they fit, random ones otherwise), and
-// checks it: decoding and NewInt8Model must return an error or a model,
+// checks it: decoding and NewModel must return an error or a model,
 // never panic; a model
 // within the fuzz budget must build an engine and run one inference to
 // logits of the right length, bit-exact on 1 and 2 threads. A validated
@@ -107,9 +107,9 @@ func FuzzInt8Program(f *testing.F) {
 		arrays := fuzzArrays(baseTensors, p, skew, r)
 		unedited := len(data) < 5
 		md, err := fd.decode(func(name string) (modelfile.Tensor, bool) { t, ok := arrays[name]; return t, ok })
-		var m *Int8Model
+		var m *Model
 		if err == nil {
-			m, err = NewInt8Model(md)
+			m, err = NewModel(md)
 		}
 		if err != nil {
 			if unedited {

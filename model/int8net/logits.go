@@ -1,4 +1,4 @@
-package model
+package int8net
 
 import (
 	"errors"
@@ -16,7 +16,7 @@ type LogitsParams struct {
 	Bias, Scale []float32
 }
 
-func init() { registerInt8(graph.OpLogits, 1, func() Int8Params { return new(LogitsParams) }) }
+func init() { registerInt8(graph.OpLogits, 1, func() Params { return new(LogitsParams) }) }
 
 func (p *LogitsParams) Kind() graph.OpKind { return graph.OpLogits }
 func (p *LogitsParams) Variant() string    { return string(graph.OpLogits) }
