@@ -65,11 +65,12 @@ build: check-go
 # demo model built into the binary, a video of Fashion-MNIST test images
 # made once in ~/.local/state/coatnet/demo, and an embedded MQTT broker on
 # 127.0.0.1:1883. RUN_ARGS passes more, e.g. RUN_ARGS='--config my.yaml'.
-# g++ and pkg-config: cgo compiles GoCV against OpenCV.
+# g++ and pkg-config: cgo compiles GoCV against OpenCV. mosquitto-clients:
+# the agent's first hint is a mosquitto_sub command to watch its labels.
 APT_RUN := libopencv-dev dataset-fashion-mnist g++ pkg-config
 RUN_ARGS ?=
 run:
-	$(call apt-install,$(APT_RUN))
+	$(call apt-install,$(APT_RUN) mosquitto-clients)
 	@$(MAKE) --no-print-directory check-go
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/coatnet
 	./$(BIN) run $(RUN_ARGS)
@@ -403,5 +404,16 @@ check-deb: deb
 	$(call apt-install,lintian)
 	@for a in $(DEB_ARCHES); do packaging/check-deb.sh bin/coatnet-edge_$(DEB_VERSION)_$$a.deb $$a || exit 1; done
 
+# check-trixie (root; not in make test, README "Debian releases"): make
+# test-camera and check-deb for the native architecture on Debian 13 (OpenCV
+# 4.10), in a chroot made once in TRIXIE_ROOT by debootstrap and reused
+# (packaging/check-trixie.sh); the trixie package lands in bin/trixie/.
+TRIXIE_ROOT ?= bin/trixie-root
+.PHONY: check-trixie
+check-trixie:
+	$(call apt-install,debootstrap)
+	VERSION='$(VERSION)' DEB_VERSION='$(DEB_VERSION)' packaging/check-trixie.sh $(TRIXIE_ROOT) bin/trixie
+
 clean:
+	@! grep -qs " $(abspath $(TRIXIE_ROOT))/" /proc/mounts || { echo "clean: $(TRIXIE_ROOT) has mounts"; exit 1; }
 	rm -rf bin

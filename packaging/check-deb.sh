@@ -4,7 +4,9 @@
 # read it, `dpkg -x` unpacks it into a temporary directory whose file list
 # must be exactly what the package is meant to hold, and then
 #   - the control file names the architecture, the OpenCV runtime packages
-#     the agent links (libopencv-core406, -videoio406, ...) and systemd;
+#     the agent links (libopencv-core406, -videoio406, ... on Debian 12;
+#     libopencv-core410, ... on 13: the suffix is the binary's OpenCV soname
+#     version) and systemd;
 #   - the agent binary is for ARCH, and natively also runs;
 #   - the packaged unit passes systemd/check-unit.sh with the packaged binary;
 #   - /etc/coatnet/agent.yaml is a conffile, the maintainer scripts parse;
@@ -49,7 +51,9 @@ field() { dpkg-deb --field "$deb" "$1"; }
 [ "$(field Package)" = coatnet-edge ] || fail "Package is $(field Package)"
 [ "$(field Architecture)" = "$arch" ] || fail "Architecture is $(field Architecture), not $arch"
 depends=$(field Depends)
-for p in libopencv-core406 libopencv-imgproc406 libopencv-videoio406 libopencv-imgcodecs406 libc6 systemd; do
+so=$(readelf -d "$root/usr/bin/coatnet" | sed -n 's/.*(NEEDED).*\[libopencv_core\.so\.\([0-9][0-9]*\)\]$/\1/p')
+[ -n "$so" ] || fail "usr/bin/coatnet does not link libopencv_core.so.4NN"
+for p in libopencv-core$so libopencv-imgproc$so libopencv-videoio$so libopencv-imgcodecs$so libc6 systemd; do
 	echo "$depends" | sed 's/[,|]/\n/g' | grep -q "^ *$p\( \|$\)" || fail "Depends lacks $p: $depends"
 done
 if echo "$depends" | grep -q ':\|-cross'; then
