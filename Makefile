@@ -224,10 +224,14 @@ mca:
 #                                (on amd64) cross-built arm64
 PREFIX  ?= /usr
 DESTDIR ?=
-# Debian 12 packages keep units in /lib/systemd/system; another prefix uses
+# Debian 12 packages keep units in /lib/systemd/system; Debian 13 ones in
+# /usr/lib/systemd/system (only /usr holds files there: its lintian fails
+# aliased-location on /lib); another prefix uses
 # PREFIX/lib/systemd/system, which systemd reads for /usr/local too, as
 # systemd-sysusers reads PREFIX/lib/sysusers.d.
-UNITDIR     ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/systemd/system)
+SYSTEM_UNITDIR := $(shell . /etc/os-release 2>/dev/null; { [ "$$ID" = debian ] || [ "$$ID" = raspbian ]; } && \
+	[ "$${VERSION_ID%%.*}" -lt 13 ] 2>/dev/null && echo /lib/systemd/system || echo /usr/lib/systemd/system)
+UNITDIR     ?= $(if $(filter /usr,$(PREFIX)),$(SYSTEM_UNITDIR),$(PREFIX)/lib/systemd/system)
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 DATADIR     := $(PREFIX)/share/coatnet
 # The unit reads /etc/coatnet/agent.yaml whatever the prefix.
@@ -396,13 +400,13 @@ check-systemd: build-gocv
 # check-install: install and uninstall into temporary DESTDIRs
 # (packaging/check-install.sh says what is checked).
 check-install: build-gocv
-	MAKE='$(MAKE)' packaging/check-install.sh
+	MAKE='$(MAKE)' SYSTEM_UNITDIR=$(SYSTEM_UNITDIR) packaging/check-install.sh
 
 # check-deb: build every package of DEB_ARCHES and check each unpacked, with
 # lintian (packaging/check-deb.sh).
 check-deb: deb
 	$(call apt-install,lintian)
-	@for a in $(DEB_ARCHES); do packaging/check-deb.sh bin/coatnet-edge_$(DEB_VERSION)_$$a.deb $$a || exit 1; done
+	@for a in $(DEB_ARCHES); do SYSTEM_UNITDIR=$(SYSTEM_UNITDIR) packaging/check-deb.sh bin/coatnet-edge_$(DEB_VERSION)_$$a.deb $$a || exit 1; done
 
 # check-trixie (root; not in make test, README "Debian releases"): make
 # test-camera and check-deb for the native architecture on Debian 13 (OpenCV

@@ -11,10 +11,14 @@
 #   - the packaged unit passes systemd/check-unit.sh with the packaged binary;
 #   - /etc/coatnet/agent.yaml is a conffile, the maintainer scripts parse;
 #   - lintian reports no error (warnings are printed, not fatal).
+# SYSTEM_UNITDIR: where the unit must be (the Makefile's: /lib/systemd/system
+# on Debian 12, /usr/lib/systemd/system on 13).
 set -eu
 
 deb=$1
 arch=$2
+unit=${SYSTEM_UNITDIR:-/lib/systemd/system}/coatnet-agent.service
+unit=${unit#/}
 
 fail() {
 	echo "check-deb: $(basename "$deb"): $*" >&2
@@ -32,7 +36,7 @@ dpkg-deb --control "$deb" "$root/DEBIAN"
 want=$(
 	{
 		echo "usr/bin/coatnet"
-		echo "lib/systemd/system/coatnet-agent.service"
+		echo "$unit"
 		echo "usr/lib/sysusers.d/coatnet.conf"
 		echo "etc/coatnet/agent.yaml"
 		for f in models/*.coatnet models/fashion-mnist-labels.txt; do echo "usr/share/coatnet/$(basename "$f")"; done
@@ -75,7 +79,7 @@ readelf -d "$bin" | grep -q 'NEEDED.*libopencv_videoio' || fail "usr/bin/coatnet
 if [ "$arch" = "$(dpkg --print-architecture)" ]; then
 	"$bin" --help >/dev/null || fail "usr/bin/coatnet does not run"
 fi
-systemd/check-unit.sh "$root/lib/systemd/system/coatnet-agent.service" "$bin" >/dev/null
+systemd/check-unit.sh "$root/$unit" "$bin" >/dev/null
 
 if command -v lintian >/dev/null; then
 	out=$(lintian --fail-on error --tag-display-limit 0 "$deb" 2>&1) || {
