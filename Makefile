@@ -78,11 +78,12 @@ build: check-go
 # demo model built into the binary, a video of Fashion-MNIST test images
 # made once in ~/.local/state/coatnet/demo, and an embedded MQTT broker on
 # 127.0.0.1:1883. RUN_ARGS passes more, e.g. RUN_ARGS='--config my.yaml'.
-# g++ and pkg-config: cgo compiles GoCV against OpenCV.
+# g++ and pkg-config: cgo compiles GoCV against OpenCV. mosquitto-clients:
+# the agent's first hint is a mosquitto_sub command to watch its labels.
 APT_RUN := libopencv-dev dataset-fashion-mnist g++ pkg-config
 RUN_ARGS ?=
 run:
-	$(call apt-install,$(APT_RUN))
+	$(call apt-install,$(APT_RUN) mosquitto-clients)
 	@$(MAKE) --no-print-directory check-go
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/coatnet
 	./$(BIN) run $(RUN_ARGS)
@@ -236,10 +237,14 @@ mca:
 #                                (on amd64) cross-built arm64
 PREFIX  ?= /usr
 DESTDIR ?=
-# Debian 12 packages keep units in /lib/systemd/system; another prefix uses
+# Debian 12 packages keep units in /lib/systemd/system; Debian 13 ones in
+# /usr/lib/systemd/system (only /usr holds files there: its lintian fails
+# aliased-location on /lib); another prefix uses
 # PREFIX/lib/systemd/system, which systemd reads for /usr/local too, as
 # systemd-sysusers reads PREFIX/lib/sysusers.d.
-UNITDIR     ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/systemd/system)
+SYSTEM_UNITDIR := $(shell . /etc/os-release 2>/dev/null; { [ "$$ID" = debian ] || [ "$$ID" = raspbian ]; } && \
+	[ "$${VERSION_ID%%.*}" -lt 13 ] 2>/dev/null && echo /lib/systemd/system || echo /usr/lib/systemd/system)
+UNITDIR     ?= $(if $(filter /usr,$(PREFIX)),$(SYSTEM_UNITDIR),$(PREFIX)/lib/systemd/system)
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 DATADIR     := $(PREFIX)/share/coatnet
 # The unit reads /etc/coatnet/agent.yaml whatever the prefix.
@@ -410,13 +415,24 @@ check-systemd: build-gocv
 # check-install: install and uninstall into temporary DESTDIRs
 # (packaging/check-install.sh says what is checked).
 check-install: build-gocv docs
-	MAKE='$(MAKE)' packaging/check-install.sh
+	MAKE='$(MAKE)' SYSTEM_UNITDIR=$(SYSTEM_UNITDIR) packaging/check-install.sh
 
 # check-deb: build every package of DEB_ARCHES and check each unpacked, with
 # lintian (packaging/check-deb.sh).
 check-deb: deb
 	$(call apt-install,lintian)
-	@for a in $(DEB_ARCHES); do packaging/check-deb.sh bin/coatnet-edge_$(VERSION)_$$a.deb $$a || exit 1; done
+	@for a in $(DEB_ARCHES); do SYSTEM_UNITDIR=$(SYSTEM_UNITDIR) packaging/check-deb.sh bin/coatnet-edge_$(VERSION)_$$a.deb $$a || exit 1; done
+
+# check-trixie (root; not in make test, README "Debian releases"): make
+# test-camera and check-deb for the native architecture on Debian 13 (OpenCV
+# 4.10), in a chroot made once in TRIXIE_ROOT by debootstrap and reused
+# (packaging/check-trixie.sh); the trixie package lands in bin/trixie/.
+TRIXIE_ROOT ?= bin/trixie-root
+.PHONY: check-trixie
+check-trixie:
+	$(call apt-install,debootstrap)
+	VERSION='$(VERSION)' DEB_MAINTAINER='$(MAINTAINER)' packaging/check-trixie.sh $(TRIXIE_ROOT) bin/trixie
 
 clean:
+	@! grep -qs " $(abspath $(TRIXIE_ROOT))/" /proc/mounts || { echo "clean: $(TRIXIE_ROOT) has mounts"; exit 1; }
 	rm -rf bin

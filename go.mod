@@ -11,7 +11,7 @@ require (
 	github.com/spf13/cobra v1.10.2
 	github.com/spf13/pflag v1.0.9
 	go.yaml.in/yaml/v3 v3.0.6
-	gocv.io/x/gocv v0.31.0
+	gocv.io/x/gocv v0.31.0 // one version for OpenCV 4.6 (Debian 12) and 4.10 (Debian 13): make check-trixie
 	golang.org/x/arch v0.33.0
 	golang.org/x/image v0.48.0
 	golang.org/x/sys v0.50.0

@@ -5,14 +5,17 @@
 # maintainer scripts, conffiles, md5sums, copyright, changelog.
 #
 # Depends come from dpkg-shlibdeps on the agent binary, so they name exactly
-# the OpenCV 4.6 libraries (libopencv-core406, ...) it links, with the
+# the OpenCV libraries it links (Debian 12: 4.6, libopencv-core406, ...;
+# Debian 13: 4.10, libopencv-core410, ...), with the
 # versions their symbols need. For a cross-built binary, SHLIBS_LOCAL names a
 # shlibs file for the target's OpenCV (taken from its .debs) and SHLIBS_DIRS
 # the directories holding the target's libraries.
 #
 # Environment: GO (go command), DEB_MAINTAINER (required: the Makefile's
 # MAINTAINER), SOURCE_DATE_EPOCH (file times and changelog date; default:
-# the last commit's), SHLIBS_LOCAL, SHLIBS_DIRS.
+# the last commit's), SHLIBS_LOCAL, SHLIBS_DIRS, DEB_FIRST_YEAR and
+# DEB_COMMIT (from git; given where the tree is a copy without .git, as in
+# make check-trixie).
 set -eu
 
 stage=$1
@@ -54,9 +57,9 @@ fi
 # and libstdc++6-arm64-cross; on the target they are libc6 and libstdc++6.
 depends=$(echo "$shlibs" | sed -n 's/^shlibs:Depends=//p' | sed "s/:$arch//g; s/-$arch-cross//g")
 case $depends in
-*libopencv-core406*) ;;
+*libopencv-core4[0-9]*) ;;
 *)
-	echo "build-deb: $bin does not depend on libopencv-core406: not a GoCV build? ($depends)" >&2
+	echo "build-deb: $bin does not depend on libopencv-core4NN: not a GoCV build? ($depends)" >&2
 	exit 1
 	;;
 esac
@@ -69,7 +72,7 @@ install -m 0644 "$here/deb/README.Debian" "$doc/README.Debian"
 
 # Debian's copyright file. The Go modules are linked into the binary, so
 # they are listed with their versions.
-first=$(git log --reverse --format=%ad --date=format:%Y | head -n 1)
+first=${DEB_FIRST_YEAR:-$(git log --reverse --format=%ad --date=format:%Y | head -n 1)}
 last=$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y)
 years=$first
 [ "$first" = "$last" ] || years=$first-$last
@@ -108,7 +111,7 @@ EOF
 } >"$doc/copyright"
 
 date=$(date -u -R -d "@$SOURCE_DATE_EPOCH")
-commit=$(git rev-parse --short HEAD)
+commit=${DEB_COMMIT:-$(git rev-parse --short HEAD)}
 cat <<EOF | gzip -9n >"$doc/changelog.gz"
 coatnet-edge ($version) unstable; urgency=medium
 

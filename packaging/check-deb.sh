@@ -6,15 +6,21 @@
 #   - it holds a man page for every command and the bash, zsh and fish
 #     completions, which complete --arch names;
 #   - the control file names the architecture, the OpenCV runtime packages
-#     the agent links (libopencv-core406, -videoio406, ...) and systemd;
+#     the agent links (libopencv-core406, -videoio406, ... on Debian 12;
+#     libopencv-core410, ... on 13: the suffix is the binary's OpenCV soname
+#     version) and systemd;
 #   - the agent binary is for ARCH, and natively also runs;
 #   - the packaged unit passes systemd/check-unit.sh with the packaged binary;
 #   - /etc/coatnet/agent.yaml is a conffile, the maintainer scripts parse;
 #   - lintian reports no error (warnings are printed, not fatal).
+# SYSTEM_UNITDIR: where the unit must be (the Makefile's: /lib/systemd/system
+# on Debian 12, /usr/lib/systemd/system on 13).
 set -eu
 
 deb=$1
 arch=$2
+unit=${SYSTEM_UNITDIR:-/lib/systemd/system}/coatnet-agent.service
+unit=${unit#/}
 
 fail() {
 	echo "check-deb: $(basename "$deb"): $*" >&2
@@ -32,7 +38,7 @@ dpkg-deb --control "$deb" "$root/DEBIAN"
 want=$(
 	{
 		echo "usr/bin/coatnet"
-		echo "lib/systemd/system/coatnet-agent.service"
+		echo "$unit"
 		echo "usr/lib/sysusers.d/coatnet.conf"
 		echo "etc/coatnet/agent.yaml"
 		for f in models/*.coatnet models/fashion-mnist-labels.txt; do echo "usr/share/coatnet/$(basename "$f")"; done
@@ -58,7 +64,9 @@ field() { dpkg-deb --field "$deb" "$1"; }
 [ "$(field Package)" = coatnet-edge ] || fail "Package is $(field Package)"
 [ "$(field Architecture)" = "$arch" ] || fail "Architecture is $(field Architecture), not $arch"
 depends=$(field Depends)
-for p in libopencv-core406 libopencv-imgproc406 libopencv-videoio406 libopencv-imgcodecs406 libc6 systemd; do
+so=$(readelf -d "$root/usr/bin/coatnet" | sed -n 's/.*(NEEDED).*\[libopencv_core\.so\.\([0-9][0-9]*\)\]$/\1/p')
+[ -n "$so" ] || fail "usr/bin/coatnet does not link libopencv_core.so.4NN"
+for p in libopencv-core$so libopencv-imgproc$so libopencv-videoio$so libopencv-imgcodecs$so libc6 systemd; do
 	echo "$depends" | sed 's/[,|]/\n/g' | grep -q "^ *$p\( \|$\)" || fail "Depends lacks $p: $depends"
 done
 if echo "$depends" | grep -q ':\|-cross'; then
@@ -80,7 +88,7 @@ readelf -d "$bin" | grep -q 'NEEDED.*libopencv_videoio' || fail "usr/bin/coatnet
 if [ "$arch" = "$(dpkg --print-architecture)" ]; then
 	"$bin" --help >/dev/null || fail "usr/bin/coatnet does not run"
 fi
-systemd/check-unit.sh "$root/lib/systemd/system/coatnet-agent.service" "$bin" >/dev/null
+systemd/check-unit.sh "$root/$unit" "$bin" >/dev/null
 gzip -t "$root"/usr/share/man/man1/*.1.gz || fail "a man page is not gzip"
 for f in "$root"/usr/share/man/man1/*.1.gz; do
 	zcat "$f" | grep -q '^\.TH "COATNET' || fail "$(basename "$f") is not a man page"

@@ -11,10 +11,13 @@
 #     uninstall (Debian keeps changed conffiles the same way); an unchanged
 #     one is removed;
 #   - after uninstall no file is left.
-# Environment: MAKE, the make to call (the native build is installed).
+# Environment: MAKE, the make to call (the native build is installed);
+# SYSTEM_UNITDIR, the units' directory for PREFIX=/usr (the Makefile's:
+# /lib/systemd/system on Debian 12, /usr/lib/systemd/system on 13).
 set -eu
 
 : "${MAKE:=make}"
+: "${SYSTEM_UNITDIR:=/lib/systemd/system}"
 make_args=--no-print-directory
 root=""
 trap 'rm -rf "$root"' EXIT
@@ -100,5 +103,5 @@ $left"
 	echo "PREFIX=$prefix${jetson:+ JETSON=$jetson}: install, reinstall and uninstall as expected"
 }
 
-check /usr /lib/systemd/system 1
+check /usr "$SYSTEM_UNITDIR" 1
 check /usr/local /usr/local/lib/systemd/system ""
