@@ -140,13 +140,13 @@ type Scorer interface {
 
 // FolderReport is how right a model is on a folder dataset.
 type FolderReport struct {
-	Dataset  string `json:"dataset"`
-	Images   int    `json:"images"`  // scored
-	Skipped  int    `json:"skipped"` // pictures that could not be read
-	Top1     int    `json:"top1_correct"`
-	Top5     int    `json:"top5_correct"`
-	Top1Acc  float64 `json:"top1_accuracy"`
-	Top5Acc  float64 `json:"top5_accuracy"`
+	Dataset  string        `json:"dataset"`
+	Images   int           `json:"images"`  // scored
+	Skipped  int           `json:"skipped"` // pictures that could not be read
+	Top1     int           `json:"top1_correct"`
+	Top5     int           `json:"top5_correct"`
+	Top1Acc  float64       `json:"top1_accuracy"`
+	Top5Acc  float64       `json:"top5_accuracy"`
 	PerClass []FolderClass `json:"per_class"` // the classes with pictures, in class order
 	Unknown  []string      `json:"unknown_folders"`
 	// Bad names each skipped picture and why (the first 20).
