@@ -122,6 +122,10 @@ func atRate(ctx context.Context, clk clock, rate float64, duration, interval tim
 	if stop.After(end) {
 		stop = end
 	}
+	// Frames due before the end that a last late inference overran.
+	if !rep.Interrupted && next.Before(end) {
+		missed += int((end.Sub(next) + period - 1) / period)
+	}
 	rep.ElapsedS = stop.Sub(start).Seconds()
 	if len(row) > 0 || missed > 0 || len(rep.Intervals) == 0 || stop.After(rowEnd.Add(-interval)) {
 		closeRow(stop)
