@@ -47,12 +47,15 @@ func syntheticModel(ctx context.Context, name string, imgSize int, int8 bool, th
 	if err := cfg.Validate(); err != nil {
 		return nil, "", fmt.Errorf("--arch %s --img-size %d: %w", name, cfg.ImgSize, err)
 	}
-	if err := model.FloatNeed(&cfg).Check(1); err != nil {
+	m := &model.Model{}
+	m.Kind, m.Name, m.Config = model.KindFloat32, name, cfg
+	m.Labels, m.Preprocess = model.DefaultLabels(cfg.NumClasses), preprocess.TimmDefault(cfg.ImgSize, 0.95)
+	// Before the weights are made: a valid config may still ask for more
+	// than the machine has.
+	if err := m.Need().Check(1); err != nil {
 		return nil, "", err
 	}
-	m := &model.Model{Metadata: model.Metadata{Kind: model.KindFloat32, Name: name, Config: cfg,
-		Labels: model.DefaultLabels(cfg.NumClasses), Preprocess: preprocess.TimmDefault(cfg.ImgSize, 0.95)},
-		Weights: arch.SyntheticWeights(&cfg, 1)}
+	m.Weights = arch.SyntheticWeights(&cfg, 1)
 	source := fmt.Sprintf("--arch %s at %d, synthetic weights", name, cfg.ImgSize)
 	if !int8 {
 		return m, source + ", float", nil
