@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/coatnet-edge/coatnet-edge/preprocess"
@@ -36,11 +35,8 @@ func OpenFolder(dir string, fps float64, loop bool) (*Folder, error) {
 	}
 	var files []string
 	for _, e := range entries {
-		switch strings.ToLower(filepath.Ext(e.Name())) {
-		case ".png", ".jpg", ".jpeg":
-			if !e.IsDir() {
-				files = append(files, filepath.Join(dir, e.Name()))
-			}
+		if preprocess.IsPicture(e.Name()) && !e.IsDir() {
+			files = append(files, filepath.Join(dir, e.Name()))
 		}
 	}
 	if len(files) == 0 {

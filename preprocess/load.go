@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	_ "golang.org/x/image/bmp"  // register BMP for image.Decode
@@ -22,14 +23,14 @@ import (
 // ErrUnsupportedFormat reports a file in none of the formats LoadImage reads.
 var ErrUnsupportedFormat = errors.New("unsupported image format (want PNG, JPEG, BMP, TIFF or WebP)")
 
+// PictureExts are the file name endings of the formats LoadImage reads.
+var PictureExts = []string{".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+
 // IsPicture reports whether name's extension is one of a format LoadImage
-// reads, for commands that take every picture of a folder.
+// reads, for whatever takes every picture of a folder (classify, the
+// folder camera, calibration, folder datasets).
 func IsPicture(name string) bool {
-	switch strings.ToLower(filepath.Ext(name)) {
-	case ".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp":
-		return true
-	}
-	return false
+	return slices.Contains(PictureExts, strings.ToLower(filepath.Ext(name)))
 }
 
 // MaxPictureBytes bounds the files LoadImage and DecodeImage read, 200 MiB:

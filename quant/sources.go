@@ -56,8 +56,7 @@ func FolderCalibration(dir string, spec preprocess.Spec, n int) (Calibration, er
 	}
 	var files []string
 	for _, e := range entries {
-		switch strings.ToLower(filepath.Ext(e.Name())) {
-		case ".png", ".jpg", ".jpeg":
+		if preprocess.IsPicture(e.Name()) {
 			files = append(files, filepath.Join(dir, e.Name()))
 		}
 	}
