@@ -29,7 +29,7 @@ APT_TEST := qemu-user binutils-aarch64-linux-gnu dataset-fashion-mnist mosquitto
 	systemd dpkg-dev lintian
 
 .PHONY: soak accuracy all build run test test-native test-camera test-arm64 check-train cross bench bench-arm64 vet vulncheck fuzz deps deps-bench check-go clean mca \
-	build-gocv install install-files uninstall deb deb-arch check-systemd check-install check-deb
+	build-gocv build-pure bench-start install install-files uninstall deb deb-arch check-systemd check-install check-deb
 
 all: build
 
@@ -212,9 +212,10 @@ mca:
 # ---------------------------------------------------------------------------
 # The systemd service: installation, the Debian package, and their checks.
 #
-#   sudo make install            the agent built with GoCV, the unit, the
-#                                coatnet user (sysusers.d), the example config
-#                                (never over an existing one), the models
+#   sudo make install            coatnet (pure Go), its GoCV build for the
+#                                camera, the unit, the coatnet user
+#                                (sysusers.d), the example config (never over
+#                                an existing one), the models
 #   make install DESTDIR=/tmp/r PREFIX=/usr/local     staged, not activated
 #   sudo make uninstall          removes what install put, except a changed
 #                                /etc/coatnet/agent.yaml, the state in
@@ -237,40 +238,58 @@ JETSON      ?=
 NATIVE_ARCH := $(shell dpkg --print-architecture 2>/dev/null || $(GO) env GOARCH)
 DEB_ARCH    ?= $(NATIVE_ARCH)
 GOCV_BIN     = bin/gocv-$(DEB_ARCH)/coatnet
+PURE_BIN     = bin/pure-$(DEB_ARCH)/coatnet
+# The GoCV build is installed at PREFIX/GOCV_HELPER, off PATH; the pure
+# build, PREFIX/bin/coatnet, is stamped with the path from its own
+# directory, so one binary serves any PREFIX and DESTDIR.
+GOCV_HELPER := libexec/coatnet/coatnet-gocv
 INSTALL_MODELS := $(wildcard models/*.coatnet) models/fashion-mnist-labels.txt
 INSTALL_DATA   := $(notdir $(INSTALL_MODELS)) agent.yaml.example jetson.conf
 
-# build-gocv builds the agent with GoCV (cgo and OpenCV 4.6), the binary that
-# is installed and packaged: without GoCV the agent cannot read a camera.
-# It is built as Debian builds its own programs: PIE, and gocv's C++ with
-# dpkg-buildflags' hardening (stack protector, _FORTIFY_SOURCE, full RELRO).
-# DEB_ARCH=arm64 on amd64 cross-compiles.
+# build-gocv builds the agent with GoCV (cgo and OpenCV 4.6), installed as
+# PREFIX/GOCV_HELPER for the commands that open a camera (coatnet run hands
+# over to it by exec). It is built as Debian builds its own programs: PIE,
+# and gocv's C++ with dpkg-buildflags' hardening (stack protector,
+# _FORTIFY_SOURCE, full RELRO). gocv's customenv tag takes the OpenCV flags
+# from CGO_* instead of pkg-config's every module: it links GOCV_OPENCV,
+# and GOCV_GC lets the linker drop the gocv wrappers nothing calls (highgui's
+# windows among them). DEB_ARCH=arm64 on amd64 cross-compiles.
 BUILDFLAGS = DEB_BUILD_MAINT_OPTIONS=hardening=+all DEB_HOST_ARCH=$(DEB_ARCH) dpkg-buildflags --get
+GOCV_GC    := -ffunction-sections -fdata-sections
 build-gocv: check-go
 ifeq ($(DEB_ARCH),$(NATIVE_ARCH))
 	$(call apt-install,$(APT_RUN) dpkg-dev)
-	CGO_CFLAGS="$$($(BUILDFLAGS) CFLAGS)" CGO_CXXFLAGS="$$($(BUILDFLAGS) CXXFLAGS)" \
-	CGO_CPPFLAGS="$$($(BUILDFLAGS) CPPFLAGS)" CGO_LDFLAGS="$$($(BUILDFLAGS) LDFLAGS)" \
-		$(GO) build -buildmode=pie -trimpath -ldflags '$(LDFLAGS)' -o $(GOCV_BIN) ./cmd/coatnet
+	CGO_CFLAGS="$$($(BUILDFLAGS) CFLAGS) $(GOCV_GC)" CGO_CXXFLAGS="$$($(BUILDFLAGS) CXXFLAGS) $(GOCV_GC)" \
+	CGO_CPPFLAGS="$$($(BUILDFLAGS) CPPFLAGS) $$(pkg-config --cflags-only-I opencv4)" \
+	CGO_LDFLAGS="$$($(BUILDFLAGS) LDFLAGS) -Wl,--gc-sections $(foreach m,$(GOCV_OPENCV),-lopencv_$(m))" \
+		$(GO) build -tags customenv -buildmode=pie -trimpath -ldflags '$(LDFLAGS)' -o $(GOCV_BIN) ./cmd/coatnet
 else ifeq ($(NATIVE_ARCH)-$(DEB_ARCH),amd64-arm64)
 	$(MAKE) --no-print-directory $(ARM64_SYSROOT)/shlibs.local
 	CGO_ENABLED=1 GOOS=linux GOARCH=arm64 CC=aarch64-linux-gnu-gcc CXX=aarch64-linux-gnu-g++ \
-	CGO_CFLAGS="$$($(BUILDFLAGS) CFLAGS)" CGO_CXXFLAGS="$$($(BUILDFLAGS) CXXFLAGS) --std=c++11" \
+	CGO_CFLAGS="$$($(BUILDFLAGS) CFLAGS) $(GOCV_GC)" CGO_CXXFLAGS="$$($(BUILDFLAGS) CXXFLAGS) --std=c++11 $(GOCV_GC)" \
 	CGO_CPPFLAGS="$$($(BUILDFLAGS) CPPFLAGS) $$(pkg-config --cflags-only-I opencv4)" \
-	CGO_LDFLAGS="$$($(BUILDFLAGS) LDFLAGS) -L$(abspath $(ARM64_SYSROOT))/usr/lib/aarch64-linux-gnu $(foreach m,$(GOCV_OPENCV),-l:libopencv_$(m).so.406) -Wl,--allow-shlib-undefined" \
+	CGO_LDFLAGS="$$($(BUILDFLAGS) LDFLAGS) -Wl,--gc-sections -L$(abspath $(ARM64_SYSROOT))/usr/lib/aarch64-linux-gnu $(foreach m,$(GOCV_OPENCV),-l:libopencv_$(m).so.406) -Wl,--allow-shlib-undefined" \
 		$(GO) build -tags customenv -buildmode=pie -trimpath -ldflags '$(LDFLAGS)' -o $(GOCV_BIN) ./cmd/coatnet
 else
 	@echo "build-gocv: no cross build from $(NATIVE_ARCH) to $(DEB_ARCH): run make deb on a $(DEB_ARCH) machine (a Raspberry Pi or a Jetson builds arm64)"; exit 1
 endif
 
+# build-pure builds what is installed as PREFIX/bin/coatnet: pure Go
+# (CGO_ENABLED=0, -tags nogocv), so every command starts without loading a
+# shared library (README: "Start-up"); it reads folders of pictures itself.
+build-pure: check-go
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(DEB_ARCH) $(GO) build -tags nogocv -trimpath \
+		-ldflags '$(LDFLAGS) -X main.gocvHelper=../$(GOCV_HELPER)' -o $(PURE_BIN) ./cmd/coatnet
+
 # The arm64 cross build links against Debian's arm64 OpenCV 4.6 runtime
 # libraries, unpacked into ARM64_SYSROOT by packaging/sysroot-arm64.sh (it
 # says why, and how it fetches them without touching the machine's package
-# configuration); the headers are the native libopencv-dev's, and gocv's
-# customenv tag takes the flags from CGO_*. GOCV_OPENCV lists the modules
-# gocv's C++ calls; one missing fails the link. Their shlibs files give the
-# package's Depends.
-GOCV_OPENCV   := core imgproc imgcodecs videoio highgui video objdetect calib3d features2d dnn photo flann
+# configuration); the headers are the native libopencv-dev's. GOCV_OPENCV
+# lists the modules the camera's gocv calls reach (camera/, demo/); one
+# missing fails the link. Without GOCV_GC's dead-section removal gocv's
+# highgui.cpp (windows) would need highgui, and through it Qt 5. Their
+# shlibs files give the package's Depends.
+GOCV_OPENCV   := core imgproc imgcodecs videoio
 ARM64_SYSROOT := bin/sysroot-arm64
 APT_CROSS     := gcc-aarch64-linux-gnu g++-aarch64-linux-gnu
 $(ARM64_SYSROOT)/shlibs.local:
@@ -281,7 +300,7 @@ $(ARM64_SYSROOT)/shlibs.local:
 # else; install also builds, and on a live systemd system creates the user
 # and reloads systemd. The service is not enabled: agent.yaml must name the
 # camera and the broker first.
-install: build-gocv
+install: build-gocv build-pure
 	$(MAKE) --no-print-directory install-files
 	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
 		systemd-sysusers $(SYSUSERSDIR)/coatnet.conf && systemctl daemon-reload && \
@@ -292,7 +311,9 @@ install: build-gocv
 
 install-files:
 	@test -x $(GOCV_BIN) || { echo "install-files: $(GOCV_BIN) is missing: make build-gocv"; exit 1; }
-	install -D -m 0755 $(GOCV_BIN) $(DESTDIR)$(PREFIX)/bin/coatnet
+	@test -x $(PURE_BIN) || { echo "install-files: $(PURE_BIN) is missing: make build-pure"; exit 1; }
+	install -D -m 0755 $(PURE_BIN) $(DESTDIR)$(PREFIX)/bin/coatnet
+	install -D -m 0755 $(GOCV_BIN) $(DESTDIR)$(PREFIX)/$(GOCV_HELPER)
 	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(DATADIR) $(DESTDIR)$(CONFDIR)
 	sed 's|^ExecStart=/usr/bin/coatnet |ExecStart=$(PREFIX)/bin/coatnet |' systemd/coatnet-agent.service >$(DESTDIR)$(UNITDIR)/coatnet-agent.service
 	grep -q '^ExecStart=$(PREFIX)/bin/coatnet ' $(DESTDIR)$(UNITDIR)/coatnet-agent.service
@@ -325,10 +346,10 @@ uninstall:
 			echo "keeping $(DESTDIR)$(CONFDIR)/agent.yaml: it was changed after install"; \
 		fi; \
 	fi
-	rm -f $(DESTDIR)$(PREFIX)/bin/coatnet $(DESTDIR)$(UNITDIR)/coatnet-agent.service \
+	rm -f $(DESTDIR)$(PREFIX)/bin/coatnet $(DESTDIR)$(PREFIX)/$(GOCV_HELPER) $(DESTDIR)$(UNITDIR)/coatnet-agent.service \
 		$(DESTDIR)$(UNITDIR)/coatnet-agent.service.d/jetson.conf $(DESTDIR)$(SYSUSERSDIR)/coatnet.conf \
 		$(addprefix $(DESTDIR)$(DATADIR)/,$(INSTALL_DATA))
-	@for d in $(DESTDIR)$(UNITDIR)/coatnet-agent.service.d $(DESTDIR)$(DATADIR) $(DESTDIR)$(CONFDIR); do \
+	@for d in $(DESTDIR)$(UNITDIR)/coatnet-agent.service.d $(DESTDIR)$(DATADIR) $(DESTDIR)$(CONFDIR) $(dir $(DESTDIR)$(PREFIX)/$(GOCV_HELPER)); do \
 		[ ! -d $$d ] || rmdir --ignore-fail-on-non-empty $$d; \
 	done
 	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
@@ -353,7 +374,7 @@ deb: check-go
 # deb-arch: one package, for DEB_ARCH, from a staged make install-files.
 # Older packages of the architecture go first: every commit is a new
 # version, and make test builds one each time.
-deb-arch: build-gocv
+deb-arch: build-gocv build-pure
 	$(call apt-install,dpkg-dev)
 	rm -f bin/coatnet-edge_*_$(DEB_ARCH).deb
 	@stage=$$(mktemp -d) && trap 'rm -rf "$$stage"' EXIT && \
@@ -367,9 +388,9 @@ deb-arch: build-gocv
 # --offline scores at most 2.0 (systemd/check-unit.sh); systemd-sysusers
 # takes coatnet.sysusers and makes the unit's User= with the home the state
 # directory and membership of video.
-check-systemd: build-gocv
-	systemd/check-unit.sh systemd/coatnet-agent.service $(GOCV_BIN)
-	systemd/check-unit.sh systemd/coatnet-agent.service $(GOCV_BIN) systemd/coatnet-agent.service.d/jetson.conf
+check-systemd: build-pure
+	systemd/check-unit.sh systemd/coatnet-agent.service $(PURE_BIN)
+	systemd/check-unit.sh systemd/coatnet-agent.service $(PURE_BIN) systemd/coatnet-agent.service.d/jetson.conf
 	@root=$$(mktemp -d) && trap 'rm -rf "$$root"' EXIT && mkdir $$root/etc && \
 	user=$$(sed -n 's/^User=//p' systemd/coatnet-agent.service) && \
 	out=$$(systemd-sysusers --root=$$root $(CURDIR)/systemd/coatnet.sysusers 2>&1) && \
@@ -381,7 +402,7 @@ check-systemd: build-gocv
 
 # check-install: install and uninstall into temporary DESTDIRs
 # (packaging/check-install.sh says what is checked).
-check-install: build-gocv
+check-install: build-gocv build-pure
 	MAKE='$(MAKE)' packaging/check-install.sh
 
 # check-deb: build every package of DEB_ARCHES and check each unpacked, with

@@ -4,9 +4,10 @@
 # with dpkg-deb alone (no debian/ source tree, no debhelper): control file,
 # maintainer scripts, conffiles, md5sums, copyright, changelog.
 #
-# Depends come from dpkg-shlibdeps on the agent binary, so they name exactly
-# the OpenCV 4.6 libraries (libopencv-core406, ...) it links, with the
-# versions their symbols need. For a cross-built binary, SHLIBS_LOCAL names a
+# Depends come from dpkg-shlibdeps on the agent's GoCV build
+# (/usr/libexec/coatnet/coatnet-gocv; /usr/bin/coatnet is pure Go and links
+# nothing), so they name exactly the OpenCV 4.6 libraries
+# (libopencv-core406, ...) it links, with the versions their symbols need. For a cross-built binary, SHLIBS_LOCAL names a
 # shlibs file for the target's OpenCV (taken from its .debs) and SHLIBS_DIRS
 # the directories holding the target's libraries.
 #
@@ -24,9 +25,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 : "${DEB_MAINTAINER:=$(git log -1 --format='%an <%ae>')}"
 : "${SOURCE_DATE_EPOCH:=$(git log -1 --format=%ct)}"
 export SOURCE_DATE_EPOCH
-bin=$stage/usr/bin/coatnet
+bin=$stage/usr/libexec/coatnet/coatnet-gocv
 
-[ -x "$bin" ] || { echo "build-deb: $bin missing: run make install-files DESTDIR=$stage PREFIX=/usr first" >&2; exit 1; }
+for b in "$stage/usr/bin/coatnet" "$bin"; do
+	[ -x "$b" ] || { echo "build-deb: $b missing: run make install-files DESTDIR=$stage PREFIX=/usr first" >&2; exit 1; }
+done
 
 # dpkg-shlibdeps wants to run in a source tree: give it a minimal one.
 work=$(mktemp -d)
@@ -84,8 +87,8 @@ Copyright: $years the coatnet-edge authors
 License: unspecified
  The coatnet-edge repository does not state a license yet.
 Comment:
- /usr/bin/coatnet is a Go program; it includes these Go modules, each under
- the license in its own source:
+ /usr/bin/coatnet and /usr/libexec/coatnet/coatnet-gocv are Go programs;
+ they include these Go modules, each under the license in its own source:
 EOF
 	"$GO" version -m "$bin" | awk '$1 == "dep" { print " " $2 " " $3 }'
 } >"$doc/copyright"
