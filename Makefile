@@ -137,6 +137,15 @@ cross: check-go
 bench: check-go
 	$(GO) test -tags '$(TAGS)' -run '^$$' -bench . -benchtime 3x -timeout 60m ./...
 
+# bench-start (not in make test): how long the installed builds take to
+# start, pure Go (/usr/bin/coatnet) and GoCV (the camera's helper): median
+# wall and CPU time of `coatnet --version` and of a completion request
+# (`coatnet __complete run ''`, one TAB) over START_RUNS runs
+# (tools/startbench); the README quotes a run.
+START_RUNS ?= 20
+bench-start: build-gocv build-pure
+	$(GO) run ./tools/startbench -n $(START_RUNS) -build pure=$(PURE_BIN) -build gocv=$(GOCV_BIN)
+
 # gofmt is the release's own: a machine may have none on PATH.
 GOFMT = "$$($(GO) env GOROOT)/bin/gofmt"
 vet: check-go
@@ -261,14 +270,14 @@ ifeq ($(DEB_ARCH),$(NATIVE_ARCH))
 	$(call apt-install,$(APT_RUN) dpkg-dev)
 	CGO_CFLAGS="$$($(BUILDFLAGS) CFLAGS) $(GOCV_GC)" CGO_CXXFLAGS="$$($(BUILDFLAGS) CXXFLAGS) $(GOCV_GC)" \
 	CGO_CPPFLAGS="$$($(BUILDFLAGS) CPPFLAGS) $$(pkg-config --cflags-only-I opencv4)" \
-	CGO_LDFLAGS="$$($(BUILDFLAGS) LDFLAGS) -Wl,--gc-sections $(foreach m,$(GOCV_OPENCV),-lopencv_$(m))" \
+	CGO_LDFLAGS="$$($(BUILDFLAGS) LDFLAGS) -Wl,--gc-sections -Wl,--as-needed $(foreach m,$(GOCV_OPENCV),-lopencv_$(m))" \
 		$(GO) build -tags customenv -buildmode=pie -trimpath -ldflags '$(LDFLAGS)' -o $(GOCV_BIN) ./cmd/coatnet
 else ifeq ($(NATIVE_ARCH)-$(DEB_ARCH),amd64-arm64)
 	$(MAKE) --no-print-directory $(ARM64_SYSROOT)/shlibs.local
 	CGO_ENABLED=1 GOOS=linux GOARCH=arm64 CC=aarch64-linux-gnu-gcc CXX=aarch64-linux-gnu-g++ \
 	CGO_CFLAGS="$$($(BUILDFLAGS) CFLAGS) $(GOCV_GC)" CGO_CXXFLAGS="$$($(BUILDFLAGS) CXXFLAGS) --std=c++11 $(GOCV_GC)" \
 	CGO_CPPFLAGS="$$($(BUILDFLAGS) CPPFLAGS) $$(pkg-config --cflags-only-I opencv4)" \
-	CGO_LDFLAGS="$$($(BUILDFLAGS) LDFLAGS) -Wl,--gc-sections -L$(abspath $(ARM64_SYSROOT))/usr/lib/aarch64-linux-gnu $(foreach m,$(GOCV_OPENCV),-l:libopencv_$(m).so.406) -Wl,--allow-shlib-undefined" \
+	CGO_LDFLAGS="$$($(BUILDFLAGS) LDFLAGS) -Wl,--gc-sections -Wl,--as-needed -L$(abspath $(ARM64_SYSROOT))/usr/lib/aarch64-linux-gnu $(foreach m,$(GOCV_OPENCV),-l:libopencv_$(m).so.406) -Wl,--allow-shlib-undefined" \
 		$(GO) build -tags customenv -buildmode=pie -trimpath -ldflags '$(LDFLAGS)' -o $(GOCV_BIN) ./cmd/coatnet
 else
 	@echo "build-gocv: no cross build from $(NATIVE_ARCH) to $(DEB_ARCH): run make deb on a $(DEB_ARCH) machine (a Raspberry Pi or a Jetson builds arm64)"; exit 1
@@ -276,17 +285,21 @@ endif
 
 # build-pure builds what is installed as PREFIX/bin/coatnet: pure Go
 # (CGO_ENABLED=0, -tags nogocv), so every command starts without loading a
-# shared library (README: "Start-up"); it reads folders of pictures itself.
+# shared library (README: "Measured"); it reads folders of pictures itself.
+# PIE, as Debian builds its programs (lintian takes a static non-PIE binary
+# for an error); Go links it itself, and it needs nothing but ld.so.
 build-pure: check-go
-	CGO_ENABLED=0 GOOS=linux GOARCH=$(DEB_ARCH) $(GO) build -tags nogocv -trimpath \
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(DEB_ARCH) $(GO) build -buildmode=pie -tags nogocv -trimpath \
 		-ldflags '$(LDFLAGS) -X main.gocvHelper=../$(GOCV_HELPER)' -o $(PURE_BIN) ./cmd/coatnet
 
 # The arm64 cross build links against Debian's arm64 OpenCV 4.6 runtime
 # libraries, unpacked into ARM64_SYSROOT by packaging/sysroot-arm64.sh (it
 # says why, and how it fetches them without touching the machine's package
 # configuration); the headers are the native libopencv-dev's. GOCV_OPENCV
-# lists the modules the camera's gocv calls reach (camera/, demo/); one
-# missing fails the link. Without GOCV_GC's dead-section removal gocv's
+# lists the modules gocv's kept code may name (camera/, demo/); one missing
+# fails the link (imgcodecs: gocv's dropped IMWrite still names imwrite when
+# symbols are resolved, so it stays NEEDED; videoio needs it anyway).
+# --as-needed drops the others the linked code does not use. Without GOCV_GC's dead-section removal gocv's
 # highgui.cpp (windows) would need highgui, and through it Qt 5. Their
 # shlibs files give the package's Depends.
 GOCV_OPENCV   := core imgproc imgcodecs videoio
