@@ -42,7 +42,7 @@ APT_TEST := qemu-user binutils-aarch64-linux-gnu dataset-fashion-mnist mosquitto
 	systemd dpkg-dev lintian python3-jinja2
 
 .PHONY: docs soak accuracy all build run test test-native test-camera test-arm64 check-train cross bench bench-arm64 vet vulncheck fuzz deps deps-bench check-go clean mca \
-	build-gocv install install-files uninstall deb deb-arch check-systemd check-install check-deb
+	build-gocv build-pure bench-start install install-files uninstall deb deb-arch check-systemd check-install check-deb
 
 all: build
 
@@ -151,6 +151,15 @@ cross: check-go
 bench: check-go
 	$(GO) test -tags '$(TAGS)' -run '^$$' -bench . -benchtime 3x -timeout 60m ./...
 
+# bench-start (not in make test): how long the installed builds take to
+# start, pure Go (/usr/bin/coatnet) and GoCV (the camera's helper): median
+# wall and CPU time of `coatnet --version` and of a completion request
+# (`coatnet __complete run ''`, one TAB) over START_RUNS runs
+# (tools/startbench); the README quotes a run.
+START_RUNS ?= 20
+bench-start: build-gocv build-pure
+	$(GO) run ./tools/startbench -n $(START_RUNS) -build pure=$(PURE_BIN) -build gocv=$(GOCV_BIN)
+
 # gofmt is the release's own: a machine may have none on PATH.
 GOFMT = "$$($(GO) env GOROOT)/bin/gofmt"
 vet: check-go
@@ -226,9 +235,10 @@ mca:
 # ---------------------------------------------------------------------------
 # The systemd service: installation, the Debian package, and their checks.
 #
-#   sudo make install            the agent built with GoCV, the unit, the
-#                                coatnet user (sysusers.d), the example config
-#                                (never over an existing one), the models
+#   sudo make install            coatnet (pure Go), its GoCV build for the
+#                                camera, the unit, the coatnet user
+#                                (sysusers.d), the example config (never over
+#                                an existing one), the models
 #   make install DESTDIR=/tmp/r PREFIX=/usr/local     staged, not activated
 #   sudo make uninstall          removes what install put, except a changed
 #                                /etc/coatnet/agent.yaml, the state in
@@ -255,6 +265,11 @@ JETSON      ?=
 NATIVE_ARCH := $(shell dpkg --print-architecture 2>/dev/null || $(GO) env GOARCH)
 DEB_ARCH    ?= $(NATIVE_ARCH)
 GOCV_BIN     = bin/gocv-$(DEB_ARCH)/coatnet
+PURE_BIN     = bin/pure-$(DEB_ARCH)/coatnet
+# The GoCV build is installed at PREFIX/GOCV_HELPER, off PATH; the pure
+# build, PREFIX/bin/coatnet, is stamped with the path from its own
+# directory, so one binary serves any PREFIX and DESTDIR.
+GOCV_HELPER := libexec/coatnet/coatnet-gocv
 INSTALL_MODELS := $(wildcard models/*.coatnet) models/fashion-mnist-labels.txt
 INSTALL_DATA   := $(notdir $(INSTALL_MODELS)) agent.yaml.example jetson.conf
 # The man pages and shell completions of make docs go where man, bash-completion,
@@ -265,37 +280,54 @@ ZSHCOMPDIR  ?= $(if $(filter /usr,$(PREFIX)),$(PREFIX)/share/zsh/vendor-completi
 FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
 DOCS_DIR    := bin/docs
 
-# build-gocv builds the agent with GoCV (cgo and OpenCV 4.6), the binary that
-# is installed and packaged: without GoCV the agent cannot read a camera.
-# It is built as Debian builds its own programs: PIE, and gocv's C++ with
-# dpkg-buildflags' hardening (stack protector, _FORTIFY_SOURCE, full RELRO).
-# DEB_ARCH=arm64 on amd64 cross-compiles.
+# build-gocv builds the agent with GoCV (cgo and OpenCV 4.6), installed as
+# PREFIX/GOCV_HELPER for the commands that open a camera (coatnet run hands
+# over to it by exec). It is built as Debian builds its own programs: PIE,
+# and gocv's C++ with dpkg-buildflags' hardening (stack protector,
+# _FORTIFY_SOURCE, full RELRO). gocv's customenv tag takes the OpenCV flags
+# from CGO_* instead of pkg-config's every module: it links GOCV_OPENCV,
+# and GOCV_GC lets the linker drop the gocv wrappers nothing calls (highgui's
+# windows among them). DEB_ARCH=arm64 on amd64 cross-compiles.
 BUILDFLAGS = DEB_BUILD_MAINT_OPTIONS=hardening=+all DEB_HOST_ARCH=$(DEB_ARCH) dpkg-buildflags --get
+GOCV_GC    := -ffunction-sections -fdata-sections
 build-gocv: check-go
 ifeq ($(DEB_ARCH),$(NATIVE_ARCH))
 	$(call apt-install,$(APT_RUN) dpkg-dev)
-	CGO_CFLAGS="$$($(BUILDFLAGS) CFLAGS)" CGO_CXXFLAGS="$$($(BUILDFLAGS) CXXFLAGS)" \
-	CGO_CPPFLAGS="$$($(BUILDFLAGS) CPPFLAGS)" CGO_LDFLAGS="$$($(BUILDFLAGS) LDFLAGS)" \
-		$(GO) build -buildmode=pie -trimpath -ldflags '$(LDFLAGS)' -o $(GOCV_BIN) ./cmd/coatnet
+	CGO_CFLAGS="$$($(BUILDFLAGS) CFLAGS) $(GOCV_GC)" CGO_CXXFLAGS="$$($(BUILDFLAGS) CXXFLAGS) $(GOCV_GC)" \
+	CGO_CPPFLAGS="$$($(BUILDFLAGS) CPPFLAGS) $$(pkg-config --cflags-only-I opencv4)" \
+	CGO_LDFLAGS="$$($(BUILDFLAGS) LDFLAGS) -Wl,--gc-sections -Wl,--as-needed $(foreach m,$(GOCV_OPENCV),-lopencv_$(m))" \
+		$(GO) build -tags customenv -buildmode=pie -trimpath -ldflags '$(LDFLAGS)' -o $(GOCV_BIN) ./cmd/coatnet
 else ifeq ($(NATIVE_ARCH)-$(DEB_ARCH),amd64-arm64)
 	$(MAKE) --no-print-directory $(ARM64_SYSROOT)/shlibs.local
 	CGO_ENABLED=1 GOOS=linux GOARCH=arm64 CC=aarch64-linux-gnu-gcc CXX=aarch64-linux-gnu-g++ \
-	CGO_CFLAGS="$$($(BUILDFLAGS) CFLAGS)" CGO_CXXFLAGS="$$($(BUILDFLAGS) CXXFLAGS) --std=c++11" \
+	CGO_CFLAGS="$$($(BUILDFLAGS) CFLAGS) $(GOCV_GC)" CGO_CXXFLAGS="$$($(BUILDFLAGS) CXXFLAGS) --std=c++11 $(GOCV_GC)" \
 	CGO_CPPFLAGS="$$($(BUILDFLAGS) CPPFLAGS) $$(pkg-config --cflags-only-I opencv4)" \
-	CGO_LDFLAGS="$$($(BUILDFLAGS) LDFLAGS) -L$(abspath $(ARM64_SYSROOT))/usr/lib/aarch64-linux-gnu $(foreach m,$(GOCV_OPENCV),-l:libopencv_$(m).so.406) -Wl,--allow-shlib-undefined" \
+	CGO_LDFLAGS="$$($(BUILDFLAGS) LDFLAGS) -Wl,--gc-sections -Wl,--as-needed -L$(abspath $(ARM64_SYSROOT))/usr/lib/aarch64-linux-gnu $(foreach m,$(GOCV_OPENCV),-l:libopencv_$(m).so.406) -Wl,--allow-shlib-undefined" \
 		$(GO) build -tags customenv -buildmode=pie -trimpath -ldflags '$(LDFLAGS)' -o $(GOCV_BIN) ./cmd/coatnet
 else
 	@echo "build-gocv: no cross build from $(NATIVE_ARCH) to $(DEB_ARCH): run make deb on a $(DEB_ARCH) machine (a Raspberry Pi or a Jetson builds arm64)"; exit 1
 endif
 
+# build-pure builds what is installed as PREFIX/bin/coatnet: pure Go
+# (CGO_ENABLED=0, -tags nogocv), so every command starts without loading a
+# shared library (README: "Measured"); it reads folders of pictures itself.
+# PIE, as Debian builds its programs (lintian takes a static non-PIE binary
+# for an error); Go links it itself, and it needs nothing but ld.so.
+build-pure: check-go
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(DEB_ARCH) $(GO) build -buildmode=pie -tags nogocv -trimpath \
+		-ldflags '$(LDFLAGS) -X main.gocvHelper=../$(GOCV_HELPER)' -o $(PURE_BIN) ./cmd/coatnet
+
 # The arm64 cross build links against Debian's arm64 OpenCV 4.6 runtime
 # libraries, unpacked into ARM64_SYSROOT by packaging/sysroot-arm64.sh (it
 # says why, and how it fetches them without touching the machine's package
-# configuration); the headers are the native libopencv-dev's, and gocv's
-# customenv tag takes the flags from CGO_*. GOCV_OPENCV lists the modules
-# gocv's C++ calls; one missing fails the link. Their shlibs files give the
-# package's Depends.
-GOCV_OPENCV   := core imgproc imgcodecs videoio highgui video objdetect calib3d features2d dnn photo flann
+# configuration); the headers are the native libopencv-dev's. GOCV_OPENCV
+# lists the modules gocv's kept code may name (camera/, demo/); one missing
+# fails the link (imgcodecs: gocv's dropped IMWrite still names imwrite when
+# symbols are resolved, so it stays NEEDED; videoio needs it anyway).
+# --as-needed drops the others the linked code does not use. Without GOCV_GC's dead-section removal gocv's
+# highgui.cpp (windows) would need highgui, and through it Qt 5. Their
+# shlibs files give the package's Depends.
+GOCV_OPENCV   := core imgproc imgcodecs videoio
 ARM64_SYSROOT := bin/sysroot-arm64
 APT_CROSS     := gcc-aarch64-linux-gnu g++-aarch64-linux-gnu
 $(ARM64_SYSROOT)/shlibs.local:
@@ -316,7 +348,7 @@ docs: check-go
 # else; install also builds, and on a live systemd system creates the user
 # and reloads systemd. The service is not enabled: agent.yaml must name the
 # camera and the broker first.
-install: build-gocv docs
+install: build-gocv build-pure docs
 	$(MAKE) --no-print-directory install-files
 	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
 		systemd-sysusers $(SYSUSERSDIR)/coatnet.conf && systemctl daemon-reload && \
@@ -327,8 +359,10 @@ install: build-gocv docs
 
 install-files:
 	@test -x $(GOCV_BIN) || { echo "install-files: $(GOCV_BIN) is missing: make build-gocv"; exit 1; }
+	@test -x $(PURE_BIN) || { echo "install-files: $(PURE_BIN) is missing: make build-pure"; exit 1; }
+	install -D -m 0755 $(PURE_BIN) $(DESTDIR)$(PREFIX)/bin/coatnet
+	install -D -m 0755 $(GOCV_BIN) $(DESTDIR)$(PREFIX)/$(GOCV_HELPER)
 	@test -f $(DOCS_DIR)/man/coatnet.1.gz || { echo "install-files: $(DOCS_DIR) is missing: make docs"; exit 1; }
-	install -D -m 0755 $(GOCV_BIN) $(DESTDIR)$(PREFIX)/bin/coatnet
 	install -d $(DESTDIR)$(MANDIR) $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
 	install -m 0644 $(DOCS_DIR)/man/*.1.gz $(DESTDIR)$(MANDIR)/
 	install -m 0644 $(DOCS_DIR)/completions/coatnet $(DESTDIR)$(BASHCOMPDIR)/coatnet
@@ -366,11 +400,11 @@ uninstall:
 			echo "keeping $(DESTDIR)$(CONFDIR)/agent.yaml: it was changed after install"; \
 		fi; \
 	fi
-	rm -f $(DESTDIR)$(PREFIX)/bin/coatnet $(DESTDIR)$(UNITDIR)/coatnet-agent.service \
+	rm -f $(DESTDIR)$(PREFIX)/bin/coatnet $(DESTDIR)$(PREFIX)/$(GOCV_HELPER) $(DESTDIR)$(UNITDIR)/coatnet-agent.service \
 		$(DESTDIR)$(UNITDIR)/coatnet-agent.service.d/jetson.conf $(DESTDIR)$(SYSUSERSDIR)/coatnet.conf \
 		$(addprefix $(DESTDIR)$(DATADIR)/,$(INSTALL_DATA)) $(DESTDIR)$(MANDIR)/coatnet.1.gz $(DESTDIR)$(MANDIR)/coatnet-*.1.gz \
 		$(DESTDIR)$(BASHCOMPDIR)/coatnet $(DESTDIR)$(ZSHCOMPDIR)/_coatnet $(DESTDIR)$(FISHCOMPDIR)/coatnet.fish
-	@for d in $(DESTDIR)$(UNITDIR)/coatnet-agent.service.d $(DESTDIR)$(DATADIR) $(DESTDIR)$(CONFDIR); do \
+	@for d in $(DESTDIR)$(UNITDIR)/coatnet-agent.service.d $(DESTDIR)$(DATADIR) $(DESTDIR)$(CONFDIR) $(dir $(DESTDIR)$(PREFIX)/$(GOCV_HELPER)); do \
 		[ ! -d $$d ] || rmdir --ignore-fail-on-non-empty $$d; \
 	done
 	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
@@ -386,7 +420,7 @@ deb: check-go
 # deb-arch: one package, for DEB_ARCH, from a staged make install-files.
 # Older packages of the architecture go first: every commit is a new
 # version, and make test builds one each time.
-deb-arch: build-gocv docs
+deb-arch: build-gocv build-pure docs
 	$(call apt-install,dpkg-dev)
 	rm -f bin/coatnet-edge_*_$(DEB_ARCH).deb
 	@stage=$$(mktemp -d) && trap 'rm -rf "$$stage"' EXIT && \
@@ -400,9 +434,9 @@ deb-arch: build-gocv docs
 # --offline scores at most 2.0 (systemd/check-unit.sh); systemd-sysusers
 # takes coatnet.sysusers and makes the unit's User= with the home the state
 # directory and membership of video.
-check-systemd: build-gocv
-	systemd/check-unit.sh systemd/coatnet-agent.service $(GOCV_BIN)
-	systemd/check-unit.sh systemd/coatnet-agent.service $(GOCV_BIN) systemd/coatnet-agent.service.d/jetson.conf
+check-systemd: build-pure
+	systemd/check-unit.sh systemd/coatnet-agent.service $(PURE_BIN)
+	systemd/check-unit.sh systemd/coatnet-agent.service $(PURE_BIN) systemd/coatnet-agent.service.d/jetson.conf
 	@root=$$(mktemp -d) && trap 'rm -rf "$$root"' EXIT && mkdir $$root/etc && \
 	user=$$(sed -n 's/^User=//p' systemd/coatnet-agent.service) && \
 	out=$$(systemd-sysusers --root=$$root $(CURDIR)/systemd/coatnet.sysusers 2>&1) && \
@@ -414,7 +448,7 @@ check-systemd: build-gocv
 
 # check-install: install and uninstall into temporary DESTDIRs
 # (packaging/check-install.sh says what is checked).
-check-install: build-gocv docs
+check-install: build-gocv build-pure docs
 	MAKE='$(MAKE)' SYSTEM_UNITDIR=$(SYSTEM_UNITDIR) packaging/check-install.sh
 
 # check-deb: build every package of DEB_ARCHES and check each unpacked, with

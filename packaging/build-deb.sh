@@ -4,10 +4,11 @@
 # with dpkg-deb alone (no debian/ source tree, no debhelper): control file,
 # maintainer scripts, conffiles, md5sums, copyright, changelog.
 #
-# Depends come from dpkg-shlibdeps on the agent binary, so they name exactly
-# the OpenCV libraries it links (Debian 12: 4.6, libopencv-core406, ...;
-# Debian 13: 4.10, libopencv-core410, ...), with the
-# versions their symbols need. For a cross-built binary, SHLIBS_LOCAL names a
+# Depends come from dpkg-shlibdeps on the agent's GoCV build
+# (/usr/libexec/coatnet/coatnet-gocv; /usr/bin/coatnet is pure Go and links
+# nothing), so they name exactly the OpenCV libraries it links (Debian 12:
+# 4.6, libopencv-core406, ...; Debian 13: 4.10, libopencv-core410, ...),
+# with the versions their symbols need. For a cross-built binary, SHLIBS_LOCAL names a
 # shlibs file for the target's OpenCV (taken from its .debs) and SHLIBS_DIRS
 # the directories holding the target's libraries.
 #
@@ -27,9 +28,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 : "${DEB_MAINTAINER:?set it to the Makefile's MAINTAINER (make deb does)}"
 : "${SOURCE_DATE_EPOCH:=$(git log -1 --format=%ct)}"
 export SOURCE_DATE_EPOCH
-bin=$stage/usr/bin/coatnet
+bin=$stage/usr/libexec/coatnet/coatnet-gocv
 
-[ -x "$bin" ] || { echo "build-deb: $bin missing: run make install-files DESTDIR=$stage PREFIX=/usr first" >&2; exit 1; }
+for b in "$stage/usr/bin/coatnet" "$bin"; do
+	[ -x "$b" ] || { echo "build-deb: $b missing: run make install-files DESTDIR=$stage PREFIX=/usr first" >&2; exit 1; }
+done
 
 # dpkg-shlibdeps wants to run in a source tree: give it a minimal one.
 work=$(mktemp -d)
@@ -48,8 +51,12 @@ shlibs=$(cd "$work" && DEB_HOST_ARCH=$arch dpkg-shlibdeps -O $libdirs "$binabs" 
 	exit 1
 }
 # Warnings other than "should already be installed in their package's
-# directory" (we analyse the staged copy) mean a dependency went missing.
-if grep -v "binaries to analyze should already be installed" "$work/shlibdeps.err" | grep -q .; then
+# directory" (we analyse the staged copy) mean a dependency went missing or
+# is useless, but for imgcodecs: gocv's imgcodecs.cpp names cv::imwrite,
+# so the library must be linked, and --gc-sections drops that code only
+# after --as-needed has kept it; videoio needs imgcodecs anyway.
+if grep -v "binaries to analyze should already be installed" "$work/shlibdeps.err" |
+	grep -v "useless dependency if .* was not linked against libopencv_imgcodecs\.so\.406 " | grep -q .; then
 	cat "$work/shlibdeps.err" >&2
 	exit 1
 fi
@@ -86,8 +93,8 @@ Files: *
 Copyright: $years the coatnet-edge authors
 License: Apache-2.0
 Comment:
- /usr/bin/coatnet is a Go program; it includes these Go modules, each under
- the license in its own source:
+ /usr/bin/coatnet and /usr/libexec/coatnet/coatnet-gocv are Go programs;
+ they include these Go modules, each under the license in its own source:
 EOF
 	"$GO" version -m "$bin" | awk '$1 == "dep" { print " " $2 " " $3 }'
 	cat <<EOF

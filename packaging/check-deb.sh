@@ -9,7 +9,11 @@
 #     the agent links (libopencv-core406, -videoio406, ... on Debian 12;
 #     libopencv-core410, ... on 13: the suffix is the binary's OpenCV soname
 #     version) and systemd;
-#   - the agent binary is for ARCH, and natively also runs;
+#   - /usr/bin/coatnet (pure Go, no shared library) and the agent's GoCV
+#     build /usr/libexec/coatnet/coatnet-gocv (off PATH) are for ARCH, and
+#     natively run, `coatnet run` with a camera handing over to the GoCV
+#     build (packaging/check-handover.sh);
+#   - Depends has no highgui (and so no Qt);
 #   - the packaged unit passes systemd/check-unit.sh with the packaged binary;
 #   - /etc/coatnet/agent.yaml is a conffile, the maintainer scripts parse;
 #   - lintian reports no error (warnings are printed, not fatal).
@@ -38,6 +42,7 @@ dpkg-deb --control "$deb" "$root/DEBIAN"
 want=$(
 	{
 		echo "usr/bin/coatnet"
+		echo "usr/libexec/coatnet/coatnet-gocv"
 		echo "$unit"
 		echo "usr/lib/sysusers.d/coatnet.conf"
 		echo "etc/coatnet/agent.yaml"
@@ -69,6 +74,9 @@ so=$(readelf -d "$root/usr/bin/coatnet" | sed -n 's/.*(NEEDED).*\[libopencv_core
 for p in libopencv-core$so libopencv-imgproc$so libopencv-videoio$so libopencv-imgcodecs$so libc6 systemd; do
 	echo "$depends" | sed 's/[,|]/\n/g' | grep -q "^ *$p\( \|$\)" || fail "Depends lacks $p: $depends"
 done
+if echo "$depends" | grep -q 'highgui\|qt5'; then
+	fail "Depends pulls OpenCV's highgui (Qt), which the agent never calls: $depends"
+fi
 if echo "$depends" | grep -q ':\|-cross'; then
 	fail "Depends names build-machine packages: $depends"
 fi
@@ -78,15 +86,23 @@ for s in postinst prerm postrm; do
 done
 
 bin=$root/usr/bin/coatnet
+helper=$root/usr/libexec/coatnet/coatnet-gocv
 case $arch in
 amd64) machine="Advanced Micro Devices X86-64" ;;
 arm64) machine=AArch64 ;;
 *) fail "no ELF machine known for $arch" ;;
 esac
-readelf -h "$bin" | grep -q "Machine: *$machine\$" || fail "usr/bin/coatnet is not an $arch program: $(readelf -h "$bin" | grep Machine:)"
-readelf -d "$bin" | grep -q 'NEEDED.*libopencv_videoio' || fail "usr/bin/coatnet does not link OpenCV's videoio: no camera"
+for b in "$bin" "$helper"; do
+	readelf -h "$b" | grep -q "Machine: *$machine\$" || fail "${b#"$root"/} is not an $arch program: $(readelf -h "$b" | grep Machine:)"
+done
+if readelf -d "$bin" 2>/dev/null | grep -q NEEDED; then
+	fail "usr/bin/coatnet loads shared libraries (not the pure-Go build): $(readelf -d "$bin" | grep NEEDED)"
+fi
+readelf -d "$helper" | grep -q 'NEEDED.*libopencv_videoio' || fail "usr/libexec/coatnet/coatnet-gocv does not link OpenCV's videoio: no camera"
 if [ "$arch" = "$(dpkg --print-architecture)" ]; then
 	"$bin" --help >/dev/null || fail "usr/bin/coatnet does not run"
+	"$helper" --help >/dev/null || fail "usr/libexec/coatnet/coatnet-gocv does not run"
+	packaging/check-handover.sh "$root" /usr >/dev/null
 fi
 systemd/check-unit.sh "$root/$unit" "$bin" >/dev/null
 gzip -t "$root"/usr/share/man/man1/*.1.gz || fail "a man page is not gzip"

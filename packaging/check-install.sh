@@ -3,7 +3,11 @@
 # and uninstalls again, for PREFIX=/usr with JETSON=1 and for
 # PREFIX=/usr/local, and checks:
 #   - exactly the expected files are installed, with the expected modes
-#     (the man pages and completions of make docs among them);
+#     (the man pages and completions of make docs among them):
+#     PREFIX/bin/coatnet (pure Go) and its GoCV build off PATH, in
+#     PREFIX/libexec/coatnet;
+#   - the pure build starts `coatnet run` with a camera as the GoCV build in
+#     the same process (packaging/check-handover.sh);
 #   - the installed unit's ExecStart= is PREFIX/bin/coatnet, and the unit
 #     passes systemd/check-unit.sh against the installed binary;
 #   - the installed example config points at the installed models;
@@ -44,6 +48,7 @@ check() { # check PREFIX UNITDIR JETSON
 	want=$(
 		{
 			echo "755 ${prefix#/}/bin/coatnet"
+			echo "755 ${prefix#/}/libexec/coatnet/coatnet-gocv"
 			echo "644 ${unitdir#/}/coatnet-agent.service"
 			[ -z "$jetson" ] || echo "644 ${unitdir#/}/coatnet-agent.service.d/jetson.conf"
 			echo "644 ${prefix#/}/lib/sysusers.d/coatnet.conf"
@@ -73,6 +78,7 @@ $want"
 	grep -q "^  path: $prefix/share/coatnet/fmnist-pre-int8.coatnet$" "$root/etc/coatnet/agent.yaml" ||
 		fail "the installed agent.yaml does not name $prefix/share/coatnet/fmnist-pre-int8.coatnet"
 	"$root$prefix/bin/coatnet" --help >/dev/null || fail "the installed coatnet does not run"
+	packaging/check-handover.sh "$root" "$prefix" >/dev/null
 
 	# An administrator's edit survives a reinstall and the uninstall.
 	echo "log_level: debug" >>"$root/etc/coatnet/agent.yaml"
@@ -96,8 +102,8 @@ $left"
 	left=$(files "$root")
 	[ -z "$left" ] || fail "PREFIX=$prefix: uninstall left:
 $left"
-	if [ -e "$root/etc/coatnet" ] || [ -e "$root$prefix/share/coatnet" ]; then
-		fail "PREFIX=$prefix: uninstall left /etc/coatnet or $prefix/share/coatnet"
+	if [ -e "$root/etc/coatnet" ] || [ -e "$root$prefix/share/coatnet" ] || [ -e "$root$prefix/libexec/coatnet" ]; then
+		fail "PREFIX=$prefix: uninstall left /etc/coatnet, $prefix/share/coatnet or $prefix/libexec/coatnet"
 	fi
 	rm -rf "$root"
 	echo "PREFIX=$prefix${jetson:+ JETSON=$jetson}: install, reinstall and uninstall as expected"

@@ -77,6 +77,9 @@ or: coatnet watch --broker mqtt://192.168.1.10:1883`,
 					return err
 				}
 			}
+			if err := execGoCV(cfg); err != nil {
+				return err
+			}
 			log := slog.Default()
 			if !cmd.Flags().Changed("log-level") {
 				var lvl slog.Level
