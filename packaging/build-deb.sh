@@ -76,6 +76,7 @@ mkdir -p "$stage/DEBIAN" "$stage/usr/share/doc/coatnet-edge"
 doc=$stage/usr/share/doc/coatnet-edge
 
 install -m 0644 "$here/deb/README.Debian" "$doc/README.Debian"
+install -D -m 0644 "$here/deb/lintian-overrides" "$stage/usr/share/lintian/overrides/coatnet-edge"
 
 # Debian's copyright file. The Go modules are linked into the binary, so
 # they are listed with their versions.
