@@ -116,7 +116,7 @@ func (m *Model) Close() error {
 // Describe returns the model's description.
 func (m *Model) Describe() *arch.Metadata { return &m.Metadata }
 
-// Need is what NewFloatNet allocates and one inference computes.
+// Need is what NewFloatNet (float.New) allocates and one inference computes.
 func (m *Model) Need() engine.Need { return float.Need(&m.Config) }
 
 // NewEngine is NewFloatNet behind the Engine interface.

@@ -7,7 +7,7 @@ import (
 
 // Runner executes a Graph in float32 and keeps every tensor's value,
 // which is what calibration and error measurement need. It is slower and
-// hungrier than FloatNet, which is the engine for float inference.
+// hungrier than float.Net, which is the engine for float inference.
 type Runner struct {
 	g    *Graph
 	pool *parallel.Pool

@@ -223,7 +223,7 @@ func (n *Net) quantizeInput() {
 	}
 }
 
-// Kernels names the package arm64 kernels the int8 engine runs for an
+// Kernels names the kernels (package kernels) the int8 engine runs for an
 // operation, in order (kernels.Implementation says how each is
 // implemented); nil for the operations done in Go (max and subsampling
 // pools).

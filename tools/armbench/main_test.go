@@ -66,7 +66,11 @@ func TestOpOf(t *testing.T) {
 		a + "Im2col3x3.abi0":                "3x3 patch gather",
 		k + "im2col3x3Ref":                  "3x3 patch gather",
 		k + "Implementation":                "kernels (other)",
-		"github.com/coatnet-edge/coatnet-edge/model.(*int8Op).Do": "engine op loops (int8Op.Do)",
+		"github.com/coatnet-edge/coatnet-edge/model/int8net.(*depthwiseRun).Do":   "engine op loops (each op's Do)",
+		"github.com/coatnet-edge/coatnet-edge/model/int8net.(*convRun).conv3x3":   "3x3 patch gather",
+		"github.com/coatnet-edge/coatnet-edge/model/int8net.(*attentionRun).Do":   "attention (engine: gathers, bias, sums)",
+		"github.com/coatnet-edge/coatnet-edge/model/int8net.(*Net).quantizeInput": "input quantization",
+		"github.com/coatnet-edge/coatnet-edge/model/int8net.(*Program).validate":  "engine (other)",
 		"runtime.memmove": "memmove/memclr",
 	} {
 		if got := opOf(sym); got != want {
