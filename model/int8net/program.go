@@ -11,7 +11,7 @@ import (
 
 // FileKind marks a model file holding a quantized program: the graph's
 // operations with int8 weights, int32 biases, fixed-point multipliers and
-// lookup tables, laid out as the kernels in package arm64 take them
+// lookup tables, laid out as the kernels of package kernels take them
 // (convolution weights [out][in], which the engine packs into
 // kernels.Weights once when it loads them).
 const FileKind = "coatnet-int8"
