@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"image"
-	"sync"
-	"sync/atomic"
 )
 
 // Classifier labels one image with a class number. Each evaluation worker
@@ -42,47 +40,23 @@ type ClassScore struct {
 // the worker that made it, so neither does the report.
 func (s *Set) Evaluate(ctx context.Context, n, workers int, newClassifier func() (Classifier, error), progress func()) (*Report, error) {
 	n = min(n, s.Len())
-	workers = max(1, min(workers, n))
 	pred := make([]int, n)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	errs := make([]error, workers)
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c, err := newClassifier()
-			if err != nil {
-				errs[w] = err
-				return
-			}
-			defer c.Close()
-			for ctx.Err() == nil {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				p, err := c.Classify(s.Image(i))
-				if err != nil {
-					errs[w] = fmt.Errorf("image %d: %w", i, err)
-					return
-				}
-				if p < 0 || p >= len(s.Classes) {
-					errs[w] = fmt.Errorf("image %d: class %d out of range", i, p)
-					return
-				}
-				pred[i] = p
-				if progress != nil {
-					progress()
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
+	err := forEach(ctx, n, workers, newClassifier, func(c Classifier, i int) error {
+		p, err := c.Classify(s.Image(i))
 		if err != nil {
-			return nil, err
+			return fmt.Errorf("image %d: %w", i, err)
 		}
+		if p < 0 || p >= len(s.Classes) {
+			return fmt.Errorf("image %d: class %d out of range", i, p)
+		}
+		pred[i] = p
+		if progress != nil {
+			progress()
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err

@@ -11,8 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"unicode"
 
 	"github.com/coatnet-edge/coatnet-edge/preprocess"
@@ -165,52 +163,32 @@ const maxBadListed = 20
 // depend on the number of workers.
 func (f *Folder) Evaluate(ctx context.Context, workers int, newScorer func() (Scorer, error), progress func()) (*FolderReport, error) {
 	n := f.Len()
-	workers = max(1, min(workers, n))
 	rank := make([]int, n) // the true class's rank among the scores; -1: skipped
 	bad := make([]error, n)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	errs := make([]error, workers)
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s, err := newScorer()
-			if err != nil {
-				errs[w] = err
-				return
+	err := forEach(ctx, n, workers, newScorer, func(s Scorer, i int) error {
+		// Reading and preparing depend on the picture only: their errors
+		// skip it.
+		img, err := preprocess.LoadImage(f.Files[i])
+		var logits []float32
+		if err == nil {
+			if logits, err = s.Logits(img); err != nil {
+				err = fmt.Errorf("%s: %w", f.Files[i], err)
 			}
-			defer s.Close()
-			for ctx.Err() == nil {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				// Reading and preparing depend on the picture only: their
-				// errors skip it.
-				img, err := preprocess.LoadImage(f.Files[i])
-				var logits []float32
-				if err == nil {
-					if logits, err = s.Logits(img); err != nil {
-						err = fmt.Errorf("%s: %w", f.Files[i], err)
-					}
-				}
-				if err != nil {
-					rank[i], bad[i] = -1, err
-				} else if len(logits) != len(f.Classes) {
-					errs[w] = fmt.Errorf("%s: %d scores for %d classes", f.Files[i], len(logits), len(f.Classes))
-					return
-				} else {
-					rank[i] = rankOf(logits, f.Labels[i])
-				}
-				if progress != nil {
-					progress()
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+		}
+		switch {
+		case err != nil:
+			rank[i], bad[i] = -1, err
+		case len(logits) != len(f.Classes):
+			return fmt.Errorf("%s: %d scores for %d classes", f.Files[i], len(logits), len(f.Classes))
+		default:
+			rank[i] = rankOf(logits, f.Labels[i])
+		}
+		if progress != nil {
+			progress()
+		}
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
