@@ -71,8 +71,8 @@ field() { dpkg-deb --field "$deb" "$1"; }
 [ "$(field Package)" = coatnet-edge ] || fail "Package is $(field Package)"
 [ "$(field Architecture)" = "$arch" ] || fail "Architecture is $(field Architecture), not $arch"
 depends=$(field Depends)
-so=$(readelf -d "$root/usr/bin/coatnet" | sed -n 's/.*(NEEDED).*\[libopencv_core\.so\.\([0-9][0-9]*\)\]$/\1/p')
-[ -n "$so" ] || fail "usr/bin/coatnet does not link libopencv_core.so.4NN"
+so=$(readelf -d "$root/usr/libexec/coatnet/coatnet-gocv" | sed -n 's/.*(NEEDED).*\[libopencv_core\.so\.\([0-9][0-9]*\)\]$/\1/p')
+[ -n "$so" ] || fail "usr/libexec/coatnet/coatnet-gocv does not link libopencv_core.so.4NN"
 for p in libopencv-core$so libopencv-imgproc$so libopencv-videoio$so libopencv-imgcodecs$so libc6 systemd; do
 	echo "$depends" | sed 's/[,|]/\n/g' | grep -q "^ *$p\( \|$\)" || fail "Depends lacks $p: $depends"
 done
