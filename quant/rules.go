@@ -29,6 +29,11 @@ var rules = map[graph.OpKind]rule{
 	graph.OpLogits:    quantizeLogits,
 }
 
+// keepsInputQuant are the kinds whose output keeps their input's
+// quantization (chooseScales): they pick codes or average them, so they
+// compute in the code domain with no requantization.
+var keepsInputQuant = map[graph.OpKind]bool{graph.OpPool: true}
+
 // ioParams are the quantization of op's first input and its output.
 func ioParams(op *graph.Op, tensors []int8net.QTensor) (in, out int8net.QParams) {
 	return tensors[op.In[0]].QParams, tensors[op.Out].QParams
