@@ -168,8 +168,9 @@ func TestCompletions(t *testing.T) {
 }
 
 // TestGlobalPool: convert --global-pool max gives a model whose head pools
-// by the maximum (info says so, the config stores global_pool max), and a
-// value that is neither avg nor max is refused by name.
+// by the maximum (info says so, the config stores global_pool max),
+// --global-pool avg stores no key (the file of any release before it),
+// and a value that is neither avg nor max is refused by name.
 func TestGlobalPool(t *testing.T) {
 	cfg, err := arch.Arch("coatnet_nano_rw")
 	if err != nil {
@@ -193,6 +194,13 @@ func TestGlobalPool(t *testing.T) {
 	js, _, err := run(t, "info", "--json", out)
 	if err != nil || !strings.Contains(js, `"global_pool": "max"`) && !strings.Contains(js, `"global_pool":"max"`) {
 		t.Fatalf("info --json: %v\n%s", err, js)
+	}
+	avg := filepath.Join(dir, "avg.coatnet")
+	if _, stderr, err := run(t, append(args, "-o", avg, "--global-pool", "avg")...); err != nil {
+		t.Fatalf("convert --global-pool avg: %v\n%s", err, stderr)
+	}
+	if js, _, err := run(t, "info", "--json", avg); err != nil || strings.Contains(js, "global_pool") {
+		t.Fatalf("--global-pool avg stores a key older releases refuse: %v\n%s", err, js)
 	}
 	_, stderr, err := run(t, append(args, "-o", filepath.Join(dir, "bad.coatnet"), "--global-pool", "mean")...)
 	if err == nil || !strings.Contains(stderr+err.Error(), `global_pool "mean": want one of avg, max`) {

@@ -269,7 +269,11 @@ func convertConfig(cmd *cobra.Command, o *convertOptions) (arch.Config, error) {
 	if o.attention != "" {
 		cfg.Attention = arch.AttentionForm(o.attention)
 	}
-	if o.globalPool != "" {
+	switch o.globalPool {
+	case "":
+	case "avg": // the default, stored as no key so older releases read the file
+		cfg.GlobalPool = ""
+	default:
 		cfg.GlobalPool = o.globalPool
 	}
 	if o.arch != "" && (o.embedDim != nil || o.depths != nil || o.stemWidth != nil) {
