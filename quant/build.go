@@ -27,10 +27,11 @@ func symmetricTensors(g *graph.Graph) map[graph.TensorID]bool {
 }
 
 // chooseScales picks each tensor's quantization from the statistics. Pools
-// keep their input's quantization, so they compute in the code domain
-// without rescaling. Means get their own: an average spans much less than
-// the values averaged (the squeeze-excite input after SiLU, for one), and
-// keeping the input's scale cost up to 8 dB of SQNR there. Tensors are
+// (the kinds of keepsInputQuant) keep their input's quantization, so they
+// compute in the code domain without rescaling. Means get their own: an
+// average spans much less than the values averaged (the squeeze-excite
+// input after SiLU, for one), and keeping the input's scale cost up to
+// 8 dB of SQNR there. Tensors are
 // independent: threads goroutines (0: one per CPU) share them.
 func chooseScales(g *graph.Graph, s *Stats, threads int) []int8net.QTensor {
 	sym := symmetricTensors(g)
@@ -52,11 +53,11 @@ func chooseScales(g *graph.Graph, s *Stats, threads int) []int8net.QTensor {
 	}
 	wg.Wait()
 	for _, op := range g.Ops {
-		switch op.Kind {
-		case graph.OpPool:
+		switch {
+		case keepsInputQuant[op.Kind]:
 			out[op.Out].QParams = out[op.In[0]].QParams
 			out[op.Out].Method = "input's"
-		case graph.OpLogits:
+		case op.Kind == graph.OpLogits:
 			out[op.Out].QParams = int8net.QParams{Scale: 1}
 			out[op.Out].Method = "float"
 		}

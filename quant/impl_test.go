@@ -16,14 +16,14 @@ func TestImplementationsAgree(t *testing.T) {
 	levels := kernels.Levels()
 	t.Logf("levels: %v", levels)
 	for _, v := range variants {
-		m := tinyModel(t, v.arch, v.form)
+		m := v.tiny(t)
 		cal := synthCal{n: 2, size: 64, ch: 3, seed: 11}
 		qm, _, err := Quantize(context.Background(), m, cal, Options{Threads: 2, MeasureImages: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if _, err := implcheck.Agree(qm, func(dst []float32) { cal.Input(3, dst) }, []int{1}); err != nil {
-			t.Fatalf("%s %s: %v", v.arch, v.form, err)
+			t.Fatalf("%s: %v", v, err)
 		}
 	}
 }

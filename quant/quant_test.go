@@ -35,17 +35,39 @@ func (s synthCal) Input(i int, dst []float32) error {
 // variants cover every kind of op: pool-stride MBConv (nano), pre-norm
 // activation with early SE and ReLU (0_rw: affine ops), BatchNorm
 // transformer norms (bn_0_rw), max-pool shortcuts (rmlp_1_rw), the paper
-// head with tanh (coatnet_0), in both attention forms.
-var variants = []struct {
+// head with tanh (coatnet_0), in both attention forms, and both heads
+// with global_pool max.
+var variants = []variant{
+	{"coatnet_nano_rw", arch.PreSoftmax, ""},
+	{"coatnet_nano_rw", arch.PostSoftmax, ""},
+	{"coatnet_0_rw", arch.PreSoftmax, ""},
+	{"coatnet_bn_0_rw", arch.PreSoftmax, ""},
+	{"coatnet_rmlp_1_rw", arch.PostSoftmax, ""},
+	{"coatnet_0", arch.PreSoftmax, ""},
+	{"coatnet_nano_rw", arch.PreSoftmax, "max"},
+	{"coatnet_0", arch.PreSoftmax, "max"},
+}
+
+type variant struct {
 	arch string
 	form arch.AttentionForm
-}{
-	{"coatnet_nano_rw", arch.PreSoftmax},
-	{"coatnet_nano_rw", arch.PostSoftmax},
-	{"coatnet_0_rw", arch.PreSoftmax},
-	{"coatnet_bn_0_rw", arch.PreSoftmax},
-	{"coatnet_rmlp_1_rw", arch.PostSoftmax},
-	{"coatnet_0", arch.PreSoftmax},
+	pool string // global_pool; empty is avg
+}
+
+// tiny is the variant's tiny model.
+func (v variant) tiny(t testing.TB) *model.Model {
+	m := tinyModel(t, v.arch, v.form)
+	m.Config.GlobalPool = v.pool
+	return m
+}
+
+// String names the variant in messages.
+func (v variant) String() string {
+	s := v.arch + " " + string(v.form)
+	if v.pool != "" {
+		s += " global_pool=" + v.pool
+	}
+	return s
 }
 
 func tinyModel(t testing.TB, name string, form arch.AttentionForm) *model.Model {
@@ -66,8 +88,8 @@ func tinyModel(t testing.TB, name string, form arch.AttentionForm) *model.Model 
 
 func TestQuantizeTiny(t *testing.T) {
 	for _, v := range variants {
-		form := v.arch + " " + string(v.form)
-		m := tinyModel(t, v.arch, v.form)
+		form := v.String()
+		m := v.tiny(t)
 		qm, rep, err := Quantize(context.Background(), m, synthCal{n: 16, size: 64, ch: 3, seed: 1}, Options{Threads: 2})
 		if err != nil {
 			t.Fatal(err)
@@ -97,11 +119,11 @@ func TestOpErrors(t *testing.T) {
 	// quantization of its probabilities.
 	bounds := map[graph.OpKind]float64{
 		graph.OpConv: 1.5, graph.OpDepthwise: 1.5, graph.OpAffine: 1.5, graph.OpAct: 0.5, graph.OpPool: 0.5,
-		graph.OpMean: 1, graph.OpScale: 1, graph.OpAdd: 1, graph.OpLayerNorm: 1.5, graph.OpAttention: 3,
+		graph.OpMean: 1, graph.OpMaxPixels: 0, graph.OpScale: 1, graph.OpAdd: 1, graph.OpLayerNorm: 1.5, graph.OpAttention: 3,
 	}
 	for _, v := range variants {
-		form := v.arch + " " + string(v.form)
-		m := tinyModel(t, v.arch, v.form)
+		form := v.String()
+		m := v.tiny(t)
 		cal := synthCal{n: 8, size: 64, ch: 3, seed: 5}
 		qm, _, err := Quantize(context.Background(), m, cal, Options{Threads: 2})
 		if err != nil {
@@ -154,7 +176,7 @@ func TestOpErrors(t *testing.T) {
 // a saved int8 model loads (memory-mapped) and computes the same logits.
 func TestInt8ThreadsAndFile(t *testing.T) {
 	for _, v := range variants {
-		m := tinyModel(t, v.arch, v.form)
+		m := v.tiny(t)
 		cal := synthCal{n: 6, size: 64, ch: 3, seed: 9}
 		qm, _, err := Quantize(context.Background(), m, cal, Options{Threads: 2})
 		if err != nil {
@@ -171,11 +193,11 @@ func TestInt8ThreadsAndFile(t *testing.T) {
 			}
 			for ti := range qm.Program.Tensors[:len(qm.Program.Tensors)-1] {
 				if !slices.Equal(net.Value(graph.TensorID(ti)), ref.Value(graph.TensorID(ti))) {
-					t.Fatalf("%s: tensor %s differs with %d threads", v.arch, qm.Program.Tensors[ti].Name, threads)
+					t.Fatalf("%s: tensor %s differs with %d threads", v, qm.Program.Tensors[ti].Name, threads)
 				}
 			}
 			if !slices.Equal(net.Run(), ref.Run()) {
-				t.Fatalf("%s: logits differ with %d threads", v.arch, threads)
+				t.Fatalf("%s: logits differ with %d threads", v, threads)
 			}
 			net.Close()
 		}
@@ -185,7 +207,7 @@ func TestInt8ThreadsAndFile(t *testing.T) {
 		net := qm.NewNet(2)
 		cal.Input(2, net.Input())
 		if a := testing.AllocsPerRun(5, func() { net.Run() }); a != 0 {
-			t.Errorf("%s: int8 Run allocated %v times", v.arch, a)
+			t.Errorf("%s: int8 Run allocated %v times", v, a)
 		}
 		net.Close()
 
@@ -198,7 +220,7 @@ func TestInt8ThreadsAndFile(t *testing.T) {
 			t.Fatal(err)
 		}
 		if _, ok := loaded.(*int8net.Model); !ok || !loaded.File().Mapped() {
-			t.Fatalf("%s: loaded %T, mapped %v", v.arch, loaded, loaded.File().Mapped())
+			t.Fatalf("%s: loaded %T, mapped %v", v, loaded, loaded.File().Mapped())
 		}
 		e, err := loaded.NewEngine(1)
 		if err != nil {
@@ -206,7 +228,7 @@ func TestInt8ThreadsAndFile(t *testing.T) {
 		}
 		cal.Input(2, e.Input())
 		if got := e.Run(); !slices.Equal(got, want) {
-			t.Errorf("%s: the loaded model computes different logits", v.arch)
+			t.Errorf("%s: the loaded model computes different logits", v)
 		}
 		e.Close()
 		loaded.Close()

@@ -22,12 +22,18 @@ var rules = map[graph.OpKind]rule{
 	graph.OpAffine:    quantizeAffine,
 	graph.OpPool:      quantizePool,
 	graph.OpMean:      quantizeMean,
+	graph.OpMaxPixels: quantizeMaxPixels,
 	graph.OpScale:     quantizeScale,
 	graph.OpAdd:       quantizeAdd,
 	graph.OpLayerNorm: quantizeLayerNorm,
 	graph.OpAttention: quantizeAttention,
 	graph.OpLogits:    quantizeLogits,
 }
+
+// keepsInputQuant are the kinds whose output keeps their input's
+// quantization (chooseScales): they pick codes or average them, so they
+// compute in the code domain with no requantization.
+var keepsInputQuant = map[graph.OpKind]bool{graph.OpPool: true, graph.OpMaxPixels: true}
 
 // ioParams are the quantization of op's first input and its output.
 func ioParams(op *graph.Op, tensors []int8net.QTensor) (in, out int8net.QParams) {
@@ -135,6 +141,16 @@ func quantizeMean(op *graph.Op, tensors []int8net.QTensor, _ []float64) (int8net
 	p := &int8net.MeanParams{}
 	p.Mult, p.Shift = kernels.QuantizeMultiplier(in.Scale / (float64(n) * out.Scale))
 	return p, nil
+}
+
+// quantizeMaxPixels needs nothing: quantization is increasing, so the
+// largest input code is exactly the code of the float maximum at the
+// input's quantization, which chooseScales gives the output. An own scale
+// would gain nothing: unlike a mean, whose values fall between the
+// input's codes, a maximum only takes values those codes hold, so a finer
+// grid would add a requantization's rounding and no information.
+func quantizeMaxPixels(*graph.Op, []int8net.QTensor, []float64) (int8net.Params, error) {
+	return &int8net.MaxPixelsParams{}, nil
 }
 
 func quantizeScale(op *graph.Op, tensors []int8net.QTensor, _ []float64) (int8net.Params, error) {

@@ -43,7 +43,7 @@ func TestEveryLayerHasEveryOp(t *testing.T) {
 func TestBuildParamsOfKind(t *testing.T) {
 	seen := map[graph.OpKind]bool{}
 	for _, v := range variants {
-		m := tinyModel(t, v.arch, v.form)
+		m := v.tiny(t)
 		g, err := graph.New(m.Config, m.Weights)
 		if err != nil {
 			t.Fatal(err)
@@ -58,7 +58,7 @@ func TestBuildParamsOfKind(t *testing.T) {
 		}
 		for _, op := range p.Ops {
 			if op.Params == nil || op.Params.Kind() != op.Kind {
-				t.Fatalf("%s %s: parameters %T", v.arch, op.Name, op.Params)
+				t.Fatalf("%s %s: parameters %T", v, op.Name, op.Params)
 			}
 			seen[op.Kind] = true
 		}

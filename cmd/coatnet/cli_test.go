@@ -166,3 +166,44 @@ func TestCompletions(t *testing.T) {
 		t.Errorf("classify PICTURE completion: %v\n%s", err, stdout)
 	}
 }
+
+// TestGlobalPool: convert --global-pool max gives a model whose head pools
+// by the maximum (info says so, the config stores global_pool max),
+// --global-pool avg stores no key (the file of any release before it),
+// and a value that is neither avg nor max is refused by name.
+func TestGlobalPool(t *testing.T) {
+	cfg, err := arch.Arch("coatnet_nano_rw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ImgSize, cfg.NumClasses = 32, 4
+	cfg.EmbedDim, cfg.Depths, cfg.StemWidth = [4]int{16, 32, 32, 64}, [4]int{1, 1, 1, 1}, [2]int{8, 16}
+	dir := t.TempDir()
+	ckpt := filepath.Join(dir, "m.safetensors")
+	writeSafetensors(t, ckpt, arch.SyntheticWeights(&cfg, 4))
+	out := filepath.Join(dir, "max.coatnet")
+	args := []string{"convert", ckpt, "-o", out, "--name", "m", "--arch", "coatnet_nano_rw", "--img-size", "32",
+		"--embed-dim", "16,32,32,64", "--depths", "1,1,1,1", "--stem-width", "8,16"}
+	if _, stderr, err := run(t, append(args, "--global-pool", "max")...); err != nil {
+		t.Fatalf("convert: %v\n%s", err, stderr)
+	}
+	info, _, err := run(t, "info", out)
+	if err != nil || !strings.Contains(info, "norm -> max pool -> fc") {
+		t.Fatalf("info: %v\n%s", err, info)
+	}
+	js, _, err := run(t, "info", "--json", out)
+	if err != nil || !strings.Contains(js, `"global_pool": "max"`) && !strings.Contains(js, `"global_pool":"max"`) {
+		t.Fatalf("info --json: %v\n%s", err, js)
+	}
+	avg := filepath.Join(dir, "avg.coatnet")
+	if _, stderr, err := run(t, append(args, "-o", avg, "--global-pool", "avg")...); err != nil {
+		t.Fatalf("convert --global-pool avg: %v\n%s", err, stderr)
+	}
+	if js, _, err := run(t, "info", "--json", avg); err != nil || strings.Contains(js, "global_pool") {
+		t.Fatalf("--global-pool avg stores a key older releases refuse: %v\n%s", err, js)
+	}
+	_, stderr, err := run(t, append(args, "-o", filepath.Join(dir, "bad.coatnet"), "--global-pool", "mean")...)
+	if err == nil || !strings.Contains(stderr+err.Error(), `global_pool "mean": want one of avg, max`) {
+		t.Fatalf("--global-pool mean: %v\n%s", err, stderr)
+	}
+}

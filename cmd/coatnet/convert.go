@@ -26,7 +26,7 @@ type convertOptions struct {
 	arch, configFile, labelsFile, output, name, description string
 	imgSize, numClasses, inChans, headHidden                int
 	embedDim, depths, stemWidth                             []int
-	attention                                               string
+	attention, globalPool                                   string
 	cropPct                                                 float64
 	cropMode, interpolation, colour                         string
 	mean, std                                               []float32
@@ -79,6 +79,7 @@ inflated.`,
 	f.IntSliceVar(&o.depths, "depths", nil, "four stage depths `D1,D2,D3,D4`, e.g. 3,4,6,3 (default: the arch's)")
 	f.IntSliceVar(&o.stemWidth, "stem-width", nil, "the two stem widths `W1,W2`, e.g. 32,64 (default: the arch's)")
 	f.IntVar(&o.headHidden, "head-hidden-size", -1, "hidden width `N` of the paper-style head; 0: the rw head, without one (default: the arch's)")
+	f.StringVar(&o.globalPool, "global-pool", "", "the head's pooling over pixels, `POOL`: avg or max, as timm's global_pool (default: avg)")
 	f.StringVar(&o.attention, "attention", "", "where the relative-position kernel is added, `FORM`: pre-softmax (timm) or post-softmax (default: the arch's)")
 	f.Float64Var(&o.cropPct, "crop-pct", 0, "resize to img_size/`CROP_PCT` before the centre crop (default: the arch's)")
 	f.StringVar(&o.cropMode, "crop-mode", "center", "`MODE`: center (keep aspect) or squash")
@@ -267,6 +268,13 @@ func convertConfig(cmd *cobra.Command, o *convertOptions) (arch.Config, error) {
 	}
 	if o.attention != "" {
 		cfg.Attention = arch.AttentionForm(o.attention)
+	}
+	switch o.globalPool {
+	case "":
+	case "avg": // the default, stored as no key so older releases read the file
+		cfg.GlobalPool = ""
+	default:
+		cfg.GlobalPool = o.globalPool
 	}
 	if o.arch != "" && (o.embedDim != nil || o.depths != nil || o.stemWidth != nil) {
 		cfg.Arch = o.arch + " (custom)"

@@ -124,9 +124,13 @@ func printArch(w io.Writer, c *arch.Config) {
 		esc(c.Conv.Act), esc(c.Conv.StrideMode), esc(c.Conv.PoolType), c.Conv.PreNormAct, map[bool]string{true: "early", false: "late"}[c.Conv.AttnEarly], esc(c.Conv.SEAct))
 	fmt.Fprintf(w, "  attention  %s relative position (%s), dim_head %d, norm %s, pool %s, layer scale %v\n",
 		esc(c.Attention), esc(c.Transformer.RelPos), c.Transformer.DimHead, esc(c.Transformer.Norm), esc(c.Transformer.PoolType), c.Transformer.LayerScale)
-	head := "norm -> pool -> fc"
+	pool := "pool"
+	if c.MaxPool() {
+		pool = "max pool"
+	}
+	head := "norm -> " + pool + " -> fc"
 	if c.HeadHiddenSize > 0 {
-		head = fmt.Sprintf("pool -> norm -> fc(%d) -> tanh -> fc", c.HeadHiddenSize)
+		head = fmt.Sprintf("%s -> norm -> fc(%d) -> tanh -> fc", pool, c.HeadHiddenSize)
 	}
 	fmt.Fprintf(w, "  head       %s\n", head)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)

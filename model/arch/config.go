@@ -59,6 +59,10 @@ type Config struct {
 	Transformer    TransformerConfig `json:"transformer"`
 	// Attention is where the relative-position kernel is added.
 	Attention AttentionForm `json:"attention"`
+	// GlobalPool is timm's global_pool, the head's pooling over pixels:
+	// avg (the default, also when empty) or max. Empty is left out of
+	// files, so those of avg models stay byte for byte as they were.
+	GlobalPool string `json:"global_pool,omitempty"`
 }
 
 // ConvConfig configures the stem and the MBConv blocks.
@@ -378,6 +382,10 @@ func ArchNames() []string {
 	return names
 }
 
+// MaxPool reports whether the head pools by the maximum over pixels
+// (global_pool max) rather than the mean.
+func (c *Config) MaxPool() bool { return c.GlobalPool == "max" }
+
 // BlockKinds expands stage s's pattern to one letter per block.
 func (c *Config) BlockKinds(s int) []byte {
 	p := c.BlockTypes[s]
@@ -469,6 +477,9 @@ func (c *Config) Validate() error {
 			}
 		}
 		bad("%s %q: want one of %s", field, v, strings.Join(allowed, ", "))
+	}
+	if c.GlobalPool != "" {
+		oneOf("global_pool", c.GlobalPool, "avg", "max")
 	}
 	oneOf("conv.act", c.Conv.Act, "silu", "gelu")
 	oneOf("conv.stride_mode", c.Conv.StrideMode, "pool", "dw", "1x1")

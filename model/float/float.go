@@ -610,7 +610,8 @@ func (f *floatTransformer) forward(n *Net, x, out []float32) {
 }
 
 // floatHead is either norm -> pool -> fc (rw models) or
-// pool -> norm -> fc -> tanh -> fc (timm's NormMlpClassifierHead).
+// pool -> norm -> fc -> tanh -> fc (timm's NormMlpClassifierHead); the
+// pool is the mean over pixels, or their maximum for global_pool max.
 type floatHead struct {
 	norm          normOp
 	preW, preB    []float32
@@ -622,6 +623,7 @@ type floatHead struct {
 	preLogits     []float32
 	logits        []float32
 	mean          channelMean
+	max           *channelMax // global_pool max; nil for the mean
 }
 
 func newFloatHead(cfg *arch.Config, w WeightSource) floatHead {
@@ -632,6 +634,9 @@ func newFloatHead(cfg *arch.Config, w WeightSource) floatHead {
 	h.pooled = make([]float32, c)
 	h.normed = make([]float32, c)
 	h.logits = make([]float32, cfg.NumClasses)
+	if cfg.MaxPool() {
+		h.max = new(channelMax)
+	}
 	if h.hidden == 0 {
 		h.norm = newTransformerNorm(cfg, w, "norm.", c)
 	} else {
@@ -648,9 +653,9 @@ func (h *floatHead) forward(n *Net, x []float32) []float32 {
 	feat := h.pooled
 	if h.hidden == 0 {
 		h.norm.run(e, x, n.tB, pixels)
-		h.mean.run(e, h.c, n.tB, h.pooled, pixels)
+		h.pool(e, n.tB, pixels)
 	} else {
-		h.mean.run(e, h.c, x, h.pooled, pixels)
+		h.pool(e, x, pixels)
 		h.norm.run(e, h.pooled, h.normed, 1)
 		Dense(h.preW, h.preB, h.normed, h.preLogits, h.hidden, h.c)
 		actTanh.Apply(h.preLogits)
@@ -661,6 +666,15 @@ func (h *floatHead) forward(n *Net, x []float32) []float32 {
 	}
 	Dense(h.fcW, h.fcB, feat, h.logits, h.classes, len(feat))
 	return h.logits
+}
+
+// pool reduces x's pixels to h.pooled, by the mean or the maximum.
+func (h *floatHead) pool(e *workers, x []float32, pixels int) {
+	if h.max != nil {
+		h.max.run(e, h.c, x, h.pooled, pixels)
+		return
+	}
+	h.mean.run(e, h.c, x, h.pooled, pixels)
 }
 
 // EnableTiming makes every later Run add the stem's, each block's and the

@@ -421,6 +421,35 @@ func (m *channelMean) run(e *workers, channels int, x, out []float32, n int) {
 	e.pool.Run(m, channels, 16)
 }
 
+// channelMax takes each channel's maximum over its pixels (the head's
+// global_pool max).
+type channelMax struct {
+	x, out []float32
+	n      int
+}
+
+func (m *channelMax) Do(_, lo, hi int) {
+	for c := lo; c < hi; c++ {
+		m.out[c] = MaxOf(m.x[c*m.n:], m.n, 1)
+	}
+}
+
+// MaxOf is the largest of x[0], x[stride], ... x[(n-1)*stride]: one
+// channel's maximum for the float engine (CHW, stride 1) and the graph
+// runner (NHWC, stride C) alike. n must be at least 1.
+func MaxOf(x []float32, n, stride int) float32 {
+	m := x[0]
+	for p := 1; p < n; p++ {
+		m = max(m, x[p*stride])
+	}
+	return m
+}
+
+func (m *channelMax) run(e *workers, channels int, x, out []float32, n int) {
+	m.x, m.out, m.n = x, out, n
+	e.pool.Run(m, channels, 16)
+}
+
 // channelScale multiplies each channel by a gate (squeeze-excite).
 type channelScale struct {
 	gate, x []float32

@@ -41,6 +41,7 @@ const (
 	OpAffine    OpKind = "affine"    // per-channel x*W+B (a BatchNorm that could not be folded)
 	OpPool      OpKind = "pool"      // avg2, max (3x3/2 pad 1) or sub (stride-2 subsampling)
 	OpMean      OpKind = "mean"      // average over pixels: [P][C] -> [1][C]
+	OpMaxPixels OpKind = "maxpixels" // max over pixels: [P][C] -> [1][C] (global_pool max)
 	OpScale     OpKind = "scale"     // In[0][p][c] * In[1][0][c] (squeeze-excite gate)
 	OpAdd       OpKind = "add"       // residual sum
 	OpLayerNorm OpKind = "layernorm" // over channels at each pixel
@@ -53,7 +54,7 @@ const (
 // quantizer) is tested against, so a kind added here and forgotten in a
 // layer fails a test.
 func OpKinds() []OpKind {
-	return []OpKind{OpConv, OpDepthwise, OpAct, OpAffine, OpPool, OpMean, OpScale, OpAdd, OpLayerNorm, OpAttention, OpLogits}
+	return []OpKind{OpConv, OpDepthwise, OpAct, OpAffine, OpPool, OpMean, OpMaxPixels, OpScale, OpAdd, OpLayerNorm, OpAttention, OpLogits}
 }
 
 // Op is one operation. Float parameters are folded and laid out for NHWC:
@@ -209,11 +210,15 @@ func New(cfg arch.Config, weights map[string]arch.Tensor) (*Graph, error) {
 	}
 
 	c := cfg.EmbedDim[3]
+	pool := OpMean
+	if cfg.MaxPool() {
+		pool = OpMaxPixels
+	}
 	if cfg.HeadHiddenSize == 0 {
 		x = b.norm("norm", "norm.", x)
-		x = b.op(Op{Kind: OpMean, In: []TensorID{x}}, "head.global_pool", 1, c)
+		x = b.op(Op{Kind: pool, In: []TensorID{x}}, "head.global_pool", 1, c)
 	} else {
-		x = b.op(Op{Kind: OpMean, In: []TensorID{x}}, "head.global_pool", 1, c)
+		x = b.op(Op{Kind: pool, In: []TensorID{x}}, "head.global_pool", 1, c)
 		x = b.norm("head.norm", "head.norm.", x)
 		wp := w.Get("head.pre_logits.fc.weight")
 		x = b.conv("head.pre_logits.fc", x, wp, w.Get("head.pre_logits.fc.bias"), cfg.HeadHiddenSize, 1, 1)

@@ -15,7 +15,9 @@
 //     how the graph builder spells the network with it, and its float32
 //     runner (registerGraphOp);
 //   - quant/rules.go: one entry of the rules table, turning the float
-//     operation and its calibrated scales into the int8 parameters;
+//     operation and its calibrated scales into the int8 parameters (and
+//     one in keepsInputQuant if the output keeps its input's
+//     quantization);
 //   - model/int8net/<kind>.go: its typed parameters and arrays, checks,
 //     cost, preparation (packing), task split, run, the kernels it uses
 //     (kernels.Name*), and registerInt8 in an init function;
@@ -25,5 +27,7 @@
 //
 // quant's TestEveryLayerHasEveryOp fails until every kind of
 // graph.OpKinds has a float runner, a quantization rule and an int8
-// implementation.
+// implementation. OpMaxPixels, the head's global_pool max, is the
+// smallest complete example: model/graph/maxpixels.go, its rule in
+// quant/rules.go, maxpixels.go here.
 package int8net

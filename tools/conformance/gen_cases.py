@@ -87,7 +87,7 @@ FORMULA = (
 # New cases: (case name, timm model or model_cfgs entry, img_size, overrides). The case seed is
 # BASE_SEED + position in this list (so adding a case at the end never changes the others);
 # the folder is <name>_<img>_s<seed>. `overrides` are MaxxVitCfg fields (embed_dim, depths,
-# stem_width) plus the MaxxVit arguments num_classes and in_chans.
+# stem_width) plus the MaxxVit arguments num_classes, in_chans and global_pool.
 BASE_SEED = 10
 CASES = [
     # BatchNorm2d(eps 1e-6) transformer norms and final norm, stride_mode 'dw', early SE w/ ReLU
@@ -112,6 +112,11 @@ CASES = [
     ("tiny_rmlp_1_rw_gray", "coatnet_rmlp_1_rw", 96,
      {"embed_dim": [32, 64, 128, 160], "depths": [2, 1, 3, 2], "stem_width": [16, 24], "num_classes": 12,
       "in_chans": 1}),
+    # global_pool 'max' (timm's MaxxVit argument): the rw head pools by the maximum. Not generated
+    # yet: added where no timm tree was at hand; `--only tiny_nano_rw_max` writes it.
+    ("tiny_nano_rw_max", "coatnet_nano_rw", 64,
+     {"embed_dim": [32, 64, 128, 256], "depths": [1, 2, 2, 1], "stem_width": [16, 32], "num_classes": 10,
+      "global_pool": "max"}),
 ]
 # Cases whose overrides internal/testing/conformance Config() does not accept yet ("in_chans"): written
 # only with --all, so that the default run keeps testdata/conformance loadable by the Go test.
@@ -173,7 +178,10 @@ def build_model(timm_model: str, img_size: int, overrides: dict):
     kw = dict(overrides)
     num_classes = kw.pop("num_classes", None)
     in_chans = kw.pop("in_chans", None)
+    global_pool = kw.pop("global_pool", None)
     extra = {}
+    if global_pool is not None:
+        extra["global_pool"] = global_pool
     if num_classes is not None:
         extra["num_classes"] = num_classes
     if in_chans is not None:

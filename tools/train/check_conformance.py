@@ -60,7 +60,8 @@ def config_of(case):
         num_classes=ov.get("num_classes", len(logits)),
         stem_width=tuple(ov.get("stem_width", (32, 64))),
         embed_dim=tuple(ov.get("embed_dim", (64, 128, 256, 512))),
-        depths=tuple(ov.get("depths", depths)), stride_mode=FAMILY[base])
+        depths=tuple(ov.get("depths", depths)), stride_mode=FAMILY[base],
+        global_pool=ov.get("global_pool", "avg"))
 
 
 def check(path):

@@ -37,6 +37,7 @@ class Config:
     dim_head: int = 32
     se_ratio: float = 0.25
     expand_ratio: float = 4.0
+    global_pool: str = "avg"  # or 'max': the head's pooling, timm's global_pool
 
     def go_flags(self):
         """The `coatnet convert` flags that describe this config."""
@@ -47,7 +48,7 @@ class Config:
             "--depths", ",".join(map(str, self.depths)),
             "--stem-width", ",".join(map(str, self.stem_width)),
             "--attention", self.attention,
-        ]
+        ] + (["--global-pool", "max"] if self.global_pool == "max" else [])
 
 
 def make_divisible(v, divisor=8, round_limit=0.9):
@@ -230,11 +231,16 @@ class Stage(nn.Module):
 
 
 class Head(nn.Module):
-    def __init__(self, c, classes):
+    def __init__(self, c, classes, global_pool="avg"):
         super().__init__()
+        if global_pool not in ("avg", "max"):
+            raise ValueError(f"global_pool {global_pool!r}: want avg or max")
+        self.global_pool = global_pool
         self.fc = nn.Linear(c, classes)
 
     def forward(self, x):
+        if self.global_pool == "max":
+            return self.fc(x.amax((2, 3)))
         return self.fc(x.mean((2, 3)))
 
 
@@ -261,7 +267,7 @@ class CoAtNet(nn.Module):
             stages.append(Stage(blocks))
         self.stages = nn.Sequential(*stages)
         self.norm = LayerNorm2d(cin)
-        self.head = Head(cin, cfg.num_classes)
+        self.head = Head(cin, cfg.num_classes, cfg.global_pool)
 
     def forward_features(self, x):
         """The stem's and each stage's output (for conformance checks)."""

@@ -163,6 +163,7 @@ def sample_logits(model, size):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--attention", choices=["pre-softmax", "post-softmax"], default="pre-softmax")
+    ap.add_argument("--global-pool", choices=["avg", "max"], default="avg", help="the head's pooling (timm's global_pool)")
     ap.add_argument("--out", required=True, help="output folder")
     ap.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
     ap.add_argument("--epochs", type=int, default=18)
@@ -195,7 +196,7 @@ def main():
     train_y, test_y = torch.from_numpy(train_y), torch.from_numpy(test_y)
     print(f"data: {len(train_x)} train, {len(test_x)} test at {args.img_size}px in {time.time() - t0:.1f}s", file=sys.stderr)
 
-    cfg = Config(img_size=args.img_size, attention=args.attention)
+    cfg = Config(img_size=args.img_size, attention=args.attention, global_pool=args.global_pool)
     model = CoAtNet(cfg)
     if args.init:
         model.load_state_dict(torch.load(args.init))

@@ -150,6 +150,8 @@ func (c *Case) Config() (arch.Config, error) {
 		case "head_hidden_size":
 			f, _ := v.(float64)
 			cfg.HeadHiddenSize = int(f)
+		case "global_pool":
+			cfg.GlobalPool, _ = v.(string)
 		default:
 			errs = append(errs, fmt.Errorf("case %s: unsupported override %q", c.Name, k))
 		}
