@@ -321,14 +321,14 @@ type floatMBConv struct {
 	seAct          Activation
 	norm2          *affine // only with SE before norm2
 	conv3          conv1x1
-	mean           channelMean
+	mean           channelReduce
 	scale          channelScale
 }
 
 func newFloatMBConv(cfg *arch.Config, b arch.Block, w WeightSource) *floatMBConv {
 	p := b.Prefix()
 	act := ActivationByName(cfg.Conv.Act)
-	f := &floatMBConv{blk: b, midSide: mbconvMidSide(cfg, b), seEarly: cfg.Conv.AttnEarly, seAct: ActivationByName(cfg.Conv.SEAct)}
+	f := &floatMBConv{blk: b, mean: channelReduce{of: MeanOf}, midSide: mbconvMidSide(cfg, b), seEarly: cfg.Conv.AttnEarly, seAct: ActivationByName(cfg.Conv.SEAct)}
 	if b.Stride == 2 {
 		f.shortcutPool = &pool2d{kind: cfg.Conv.PoolType, inSide: b.InSide, outSide: b.OutSide}
 		if b.In != b.Out {
@@ -622,8 +622,7 @@ type floatHead struct {
 	normed        []float32
 	preLogits     []float32
 	logits        []float32
-	mean          channelMean
-	max           *channelMax // global_pool max; nil for the mean
+	pooling       channelReduce // MeanOf, or MaxOf for global_pool max
 }
 
 func newFloatHead(cfg *arch.Config, w WeightSource) floatHead {
@@ -634,8 +633,9 @@ func newFloatHead(cfg *arch.Config, w WeightSource) floatHead {
 	h.pooled = make([]float32, c)
 	h.normed = make([]float32, c)
 	h.logits = make([]float32, cfg.NumClasses)
+	h.pooling.of = MeanOf
 	if cfg.MaxPool() {
-		h.max = new(channelMax)
+		h.pooling.of = MaxOf
 	}
 	if h.hidden == 0 {
 		h.norm = newTransformerNorm(cfg, w, "norm.", c)
@@ -670,11 +670,7 @@ func (h *floatHead) forward(n *Net, x []float32) []float32 {
 
 // pool reduces x's pixels to h.pooled, by the mean or the maximum.
 func (h *floatHead) pool(e *workers, x []float32, pixels int) {
-	if h.max != nil {
-		h.max.run(e, h.c, x, h.pooled, pixels)
-		return
-	}
-	h.mean.run(e, h.c, x, h.pooled, pixels)
+	h.pooling.run(e, h.c, x, h.pooled, pixels)
 }
 
 // EnableTiming makes every later Run add the stem's, each block's and the

@@ -393,19 +393,26 @@ func (p *pool2d) run(e *workers, channels int, x, out []float32) {
 	e.pool.Run(p, channels, 4)
 }
 
-// channelMean averages each channel over its pixels.
-type channelMean struct {
+// channelReduce reduces each channel over its pixels with of: MeanOf
+// (squeeze-excite, the head's average pool) or MaxOf (global_pool max).
+type channelReduce struct {
+	of     func(x []float32, n, stride int) float32
 	x, out []float32
 	n      int
 }
 
-func (m *channelMean) Do(_, lo, hi int) {
+func (m *channelReduce) Do(_, lo, hi int) {
 	for c := lo; c < hi; c++ {
-		m.out[c] = MeanOf(m.x[c*m.n:], m.n, 1)
+		m.out[c] = m.of(m.x[c*m.n:], m.n, 1)
 	}
 }
 
-// meanOf is the average of x[0], x[stride], ... x[(n-1)*stride], summed in
+func (m *channelReduce) run(e *workers, channels int, x, out []float32, n int) {
+	m.x, m.out, m.n = x, out, n
+	e.pool.Run(m, channels, 16)
+}
+
+// MeanOf is the average of x[0], x[stride], ... x[(n-1)*stride], summed in
 // float64 in that order: one channel's mean for the float engine (CHW,
 // stride 1) and the graph runner (NHWC, stride C) alike.
 func MeanOf(x []float32, n, stride int) float32 {
@@ -414,24 +421,6 @@ func MeanOf(x []float32, n, stride int) float32 {
 		s += float64(x[p*stride])
 	}
 	return float32(s / float64(n))
-}
-
-func (m *channelMean) run(e *workers, channels int, x, out []float32, n int) {
-	m.x, m.out, m.n = x, out, n
-	e.pool.Run(m, channels, 16)
-}
-
-// channelMax takes each channel's maximum over its pixels (the head's
-// global_pool max).
-type channelMax struct {
-	x, out []float32
-	n      int
-}
-
-func (m *channelMax) Do(_, lo, hi int) {
-	for c := lo; c < hi; c++ {
-		m.out[c] = MaxOf(m.x[c*m.n:], m.n, 1)
-	}
 }
 
 // MaxOf is the largest of x[0], x[stride], ... x[(n-1)*stride]: one
@@ -443,11 +432,6 @@ func MaxOf(x []float32, n, stride int) float32 {
 		m = max(m, x[p*stride])
 	}
 	return m
-}
-
-func (m *channelMax) run(e *workers, channels int, x, out []float32, n int) {
-	m.x, m.out, m.n = x, out, n
-	e.pool.Run(m, channels, 16)
 }
 
 // channelScale multiplies each channel by a gate (squeeze-excite).
