@@ -213,7 +213,7 @@ func (n *Net) emit(name string, x []float32, c, side int) {
 	}
 }
 
-// weightSource hands out the float data of validated weights.
+// WeightSource hands out the float data of validated weights.
 type WeightSource map[string]arch.Tensor
 
 func (w WeightSource) Get(name string) []float32 { return w[name].Data }
@@ -225,7 +225,7 @@ func (w WeightSource) Opt(name string) []float32 {
 	return nil
 }
 
-// batchNorm returns the inference BatchNorm at prefix as scale and shift.
+// BatchNorm returns the inference BatchNorm at prefix as scale and shift.
 func (w WeightSource) BatchNorm(prefix string, eps float64) (scale, shift []float32) {
 	g, b := w.Get(prefix+"weight"), w.Get(prefix+"bias")
 	mean, variance := w.Get(prefix+"running_mean"), w.Get(prefix+"running_var")
@@ -239,7 +239,7 @@ func (w WeightSource) BatchNorm(prefix string, eps float64) (scale, shift []floa
 	return scale, shift
 }
 
-// foldOutput returns W and bias with the per-output-channel affine
+// FoldOutput returns W and bias with the per-output-channel affine
 // (scale, shift) applied after them folded in: rows of W scaled, bias
 // becomes bias*scale + shift. bias may be nil; shift may be nil.
 func FoldOutput(w, bias, scale, shift []float32, m int) ([]float32, []float32) {
@@ -263,7 +263,7 @@ func FoldOutput(w, bias, scale, shift []float32, m int) ([]float32, []float32) {
 	return ow, ob
 }
 
-// foldInput returns W and bias with a per-input-channel affine
+// FoldInput returns W and bias with a per-input-channel affine
 // x -> x*scale + shift applied before them folded in.
 func FoldInput(w, bias, scale, shift []float32, m int) ([]float32, []float32) {
 	k := len(w) / m
@@ -508,7 +508,7 @@ func newFloatTransformer(cfg *arch.Config, b arch.Block, w WeightSource) (*float
 	return f, nil
 }
 
-// scaledQKV returns the block's qkv weights and bias with the attention
+// ScaledQKV returns the block's qkv weights and bias with the attention
 // scale d^-0.5 folded into the query rows (h*3d .. h*3d+d of each head).
 func ScaledQKV(cfg *arch.Config, w WeightSource, p string, b arch.Block) ([]float32, []float32) {
 	d := cfg.Transformer.DimHead
@@ -526,7 +526,7 @@ func ScaledQKV(cfg *arch.Config, w WeightSource, p string, b arch.Block) ([]floa
 	return qkvW, qkvB
 }
 
-// relPosTable returns the block's relative-position bias as
+// RelPosTable returns the block's relative-position bias as
 // heads x (2side-1)^2, from timm's ((2side-1)^2, heads) table or, for
 // rel_pos "mlp", by evaluating timm's RelPosMlp ('cr' mode) once.
 func RelPosTable(cfg *arch.Config, w WeightSource, p string, b arch.Block) ([]float32, error) {

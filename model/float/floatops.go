@@ -11,7 +11,7 @@ import (
 // whose tasks write disjoint outputs with a fixed summation order, so the
 // result does not depend on the thread count.
 
-// activation is applied elementwise after a kernel.
+// Activation is applied elementwise after a kernel.
 type Activation uint8
 
 const (
@@ -39,7 +39,7 @@ func ActivationByName(name string) Activation {
 	panic("model: unknown activation " + name) // Config.Validate rejects others
 }
 
-// apply computes the activation in float64 where the function needs it
+// Apply computes the activation in float64 where the function needs it
 // (exp, erf), so the float engine tracks PyTorch to well under 1e-6.
 func (a Activation) Apply(v []float32) {
 	switch a {
@@ -450,7 +450,7 @@ func (s *channelScale) Do(_, lo, hi int) {
 	}
 }
 
-// dense computes out = W x + b for a vector x (SE and head layers).
+// Dense computes out = W x + b for a vector x (SE and head layers).
 func Dense(w, b, x, out []float32, m, k int) {
 	for i := 0; i < m; i++ {
 		row := w[i*k : i*k+k]
@@ -465,7 +465,7 @@ func Dense(w, b, x, out []float32, m, k int) {
 	}
 }
 
-// softmax normalises a row in place (exp in float64).
+// Softmax normalises a row in place (exp in float64).
 func Softmax(row []float32) {
 	mx := row[0]
 	for _, x := range row {
@@ -499,7 +499,7 @@ type attention struct {
 	scores    [][]float32
 }
 
-// relPosBase and relPosOffset index a relative-position table of a side x
+// RelPosBase and RelPosOffset index a relative-position table of a side x
 // side map, (2side-1)^2 entries per head in timm's (query - key) order:
 // query i's bias for key j is table[relPosBase(i, side)-relPosOffset(j, side)].
 func RelPosBase(i, side int) int { return (i/side+side-1)*(2*side-1) + i%side + side - 1 }
