@@ -53,7 +53,8 @@ func EnsureVideo(path, datasetDir string, count int) (Video, error) {
 		return Video{}, err
 	}
 	start := time.Now()
-	tmp, err := writeVideo(path, set.Width, set.Height, count, func(i int) []byte { return set.Image(i).Pix })
+	tmp, err := writeVideo(path, videoFormat{set.Width, set.Height, 1, FPS, fourcc}, count,
+		func(i int) []byte { return set.Image(i).Pix })
 	if err != nil {
 		return Video{}, err
 	}
@@ -74,11 +75,19 @@ func EnsureVideo(path, datasetDir string, count int) (Video, error) {
 	return Video{Path: path, Labels: labels, FPS: FPS}, nil
 }
 
-// writeVideo writes count frames of w x h grey pixels as BGR FFV1 into a
+// videoFormat is what writeVideo writes: w x h frames of 1 (grey, stored
+// as BGR) or 3 (BGR) channels, at fps, with a codec's fourcc.
+type videoFormat struct {
+	w, h, channels int
+	fps            float64
+	fourcc         string
+}
+
+// writeVideo writes count frames (tightly packed rows, as vf says) into a
 // synced temporary file beside path, with path's extension (OpenCV picks
 // the container by it), checks that it reads back whole, and returns its
 // name.
-func writeVideo(path string, w, h, count int, pixels func(int) []byte) (name string, err error) {
+func writeVideo(path string, vf videoFormat, count int, pixels func(int) []byte) (name string, err error) {
 	ext := filepath.Ext(path)
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path[:len(path)-len(ext)])+".*.tmp"+ext)
 	if err != nil {
@@ -92,25 +101,35 @@ func writeVideo(path string, w, h, count int, pixels func(int) []byte) (name str
 		}
 	}()
 
-	vw, err := gocv.VideoWriterFile(name, fourcc, FPS, w, h, true)
+	w, h := vf.w, vf.h
+	vw, err := gocv.VideoWriterFile(name, vf.fourcc, vf.fps, w, h, true)
 	if err != nil {
 		return "", fmt.Errorf("demo video %s: %w", path, err)
 	}
 	if !vw.IsOpened() {
 		vw.Close()
-		return "", fmt.Errorf("demo video %s: OpenCV cannot write %s video (it needs its FFmpeg backend, as Debian's libopencv-videoio406 has)", path, fourcc)
+		return "", fmt.Errorf("demo video %s: OpenCV cannot write %s video (it needs its FFmpeg backend, as Debian's libopencv-videoio406 has)", path, vf.fourcc)
+	}
+	typ := gocv.MatTypeCV8UC3
+	if vf.channels == 1 {
+		typ = gocv.MatTypeCV8U
 	}
 	bgr := gocv.NewMat()
 	defer bgr.Close()
 	for i := range count {
-		grey, err := gocv.NewMatFromBytes(h, w, gocv.MatTypeCV8U, pixels(i))
+		m, err := gocv.NewMatFromBytes(h, w, typ, pixels(i))
 		if err != nil {
 			vw.Close()
 			return "", fmt.Errorf("demo video frame %d: %w", i, err)
 		}
-		gocv.CvtColor(grey, &bgr, gocv.ColorGrayToBGR)
-		grey.Close()
-		if err := vw.Write(bgr); err != nil {
+		out := m
+		if vf.channels == 1 {
+			gocv.CvtColor(m, &bgr, gocv.ColorGrayToBGR)
+			out = bgr
+		}
+		err = vw.Write(out)
+		m.Close()
+		if err != nil {
 			vw.Close()
 			return "", fmt.Errorf("demo video frame %d: %w", i, err)
 		}
@@ -129,6 +148,25 @@ func writeVideo(path string, w, h, count int, pixels func(int) []byte) (name str
 		return "", fmt.Errorf("demo video: %w", err)
 	}
 	return name, nil
+}
+
+// Write writes the scene's frames to path (.mkv or .avi) with its codec,
+// through a temporary file renamed into place, and returns the video and
+// what each region shows when.
+func (r *SceneRenderer) Write(path string) (SceneVideo, error) {
+	if err := checkSceneName(path); err != nil {
+		return SceneVideo{}, err
+	}
+	sc := r.sc
+	tmp, err := writeVideo(path, videoFormat{sc.Width, sc.Height, 3, sc.FPS, sc.Codec}, sc.Frames, r.Render)
+	if err != nil {
+		return SceneVideo{}, err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return SceneVideo{}, fmt.Errorf("demo video: %w", err)
+	}
+	return r.video(path), nil
 }
 
 // probe opens a video as the camera does and returns how many frames it

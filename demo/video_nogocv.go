@@ -10,3 +10,11 @@ func EnsureVideo(path, datasetDir string, count int) (Video, error) {
 	}
 	return Video{}, ErrNoGoCV
 }
+
+// Write cannot write the video without OpenCV; rendering frames works.
+func (r *SceneRenderer) Write(path string) (SceneVideo, error) {
+	if err := checkSceneName(path); err != nil {
+		return SceneVideo{}, err
+	}
+	return SceneVideo{}, ErrNoGoCV
+}

@@ -15,3 +15,11 @@ func TestEnsureVideoWithoutGoCV(t *testing.T) {
 		t.Fatalf("EnsureVideo = %v, want ErrNoGoCV", err)
 	}
 }
+
+func TestWriteSceneWithoutGoCV(t *testing.T) {
+	sceneSet(t)
+	_, err := WriteScene(filepath.Join(t.TempDir(), "scene.mkv"), twoRegions(5), "")
+	if !errors.Is(err, ErrNoGoCV) {
+		t.Fatalf("WriteScene = %v, want ErrNoGoCV", err)
+	}
+}
