@@ -27,15 +27,21 @@ func blur5(dst, src, tmp []float32, w, h int) {
 }
 
 // minMax is the minimum and maximum of src over the (2r+1)x(2r+1) square
-// around each pixel.
+// around each pixel. (Plain comparisons: the built-in min and max of
+// floats are slower for their NaN rules, and there are no NaNs here.)
 func minMax(lo, hi, src, tmpLo, tmpHi []float32, w, h, r int) {
 	for y := range h {
 		s := src[y*w : (y+1)*w]
 		tl, th := tmpLo[y*w:(y+1)*w], tmpHi[y*w:(y+1)*w]
 		for x := range w {
 			a, b := s[x], s[x]
-			for k := max(x-r, 0); k <= min(x+r, w-1); k++ {
-				a, b = min(a, s[k]), max(b, s[k])
+			for _, v := range s[max(x-r, 0):min(x+r+1, w)] {
+				if v < a {
+					a = v
+				}
+				if v > b {
+					b = v
+				}
 			}
 			tl[x], th[x] = a, b
 		}
@@ -47,7 +53,12 @@ func minMax(lo, hi, src, tmpLo, tmpHi []float32, w, h, r int) {
 		for k := max(y-r, 0); k <= min(y+r, h-1); k++ {
 			tl, th := tmpLo[k*w:(k+1)*w], tmpHi[k*w:(k+1)*w]
 			for x := range l {
-				l[x], u[x] = min(l[x], tl[x]), max(u[x], th[x])
+				if tl[x] < l[x] {
+					l[x] = tl[x]
+				}
+				if th[x] > u[x] {
+					u[x] = th[x]
+				}
 			}
 		}
 	}

@@ -238,11 +238,10 @@ func (d *Detector) sumBGR(row []byte) {
 	bs := d.f
 	for x := range d.sw {
 		var b, g, r uint32
-		px := row[3*x*bs : 3*(x+1)*bs]
-		for i := 0; i+2 < len(px); i += 3 {
-			b += uint32(px[i])
-			g += uint32(px[i+1])
-			r += uint32(px[i+2])
+		for px := row[3*x*bs : 3*(x+1)*bs]; len(px) >= 3; px = px[3:] {
+			b += uint32(px[0])
+			g += uint32(px[1])
+			r += uint32(px[2])
 		}
 		d.accB[x] += b
 		d.accG[x] += g
