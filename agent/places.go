@@ -58,21 +58,23 @@ func (c *CameraSpec) setDefaults() {
 }
 
 // MotionConfig is a camera's motion detection: a downscaled grey frame
-// compared with a running background. It maps onto the motion package's
-// Config where the pipeline starts a detector (the one place that does).
+// compared with a running background. Its keys are those of the motion
+// package's Config that a user sets; the pipeline maps them onto
+// motion.Defaults() where it starts a detector (the one place that does).
 type MotionConfig struct {
 	// Enabled runs the detector and publishes <camera>/motion; on_motion
 	// regions need it.
 	Enabled bool `yaml:"enabled"`
 	// Threshold: a pixel moved when its grey level differs from the
-	// background by more than this (1 to 255).
-	Threshold int `yaml:"threshold"`
+	// background by more than this (above 0, below 255).
+	Threshold float64 `yaml:"threshold"`
 	// MinArea: motion counts when the changed pixels of one box cover at
-	// least this fraction of the frame (0 to 1), so noise and rain do not.
+	// least this fraction of the frame (0 to below 1), so noise does not.
 	MinArea float64 `yaml:"min_area"`
 }
 
-func defaultMotion() MotionConfig { return MotionConfig{Enabled: true, Threshold: 25, MinArea: 0.002} }
+// defaultMotion has motion.Defaults()'s values.
+func defaultMotion() MotionConfig { return MotionConfig{Enabled: true, Threshold: 30, MinArea: 0.002} }
 
 // RegionSpec is one region of a camera as the file has it. The fields that
 // are pointers default to the top-level keys (model.path, pipeline.*), so
@@ -118,9 +120,14 @@ type SnapshotConfig struct {
 	MaxSide int `yaml:"max_side"`
 	// Quality is the JPEG quality, 1 to 100.
 	Quality int `yaml:"quality"`
+	// MaxBytes bounds each JPEG (an MQTT payload): over it the picture is
+	// made again at a lower quality, then smaller.
+	MaxBytes int `yaml:"max_bytes"`
 }
 
-func defaultSnapshot() SnapshotConfig { return SnapshotConfig{MaxSide: 640, Quality: 80} }
+func defaultSnapshot() SnapshotConfig {
+	return SnapshotConfig{MaxSide: 640, Quality: 80, MaxBytes: 256 << 10}
+}
 
 // CameraPlan is one camera to run, with everything resolved: names, the
 // defaults the file left to the top-level keys, its regions in name order.
@@ -243,11 +250,11 @@ func (c *Config) validatePlaces(bad func(key, format string, args ...any)) {
 		spec := c.Cameras[name]
 		spec.CameraConfig.check(key, bad)
 		m := spec.Motion
-		if m.Threshold < 1 || m.Threshold > 255 {
-			bad(key+".motion.threshold", "%d must be in [1, 255] grey levels", m.Threshold)
+		if !(m.Threshold > 0 && m.Threshold < 255) {
+			bad(key+".motion.threshold", "%v must be in (0, 255) grey levels", m.Threshold)
 		}
-		if !(m.MinArea > 0 && m.MinArea <= 1) {
-			bad(key+".motion.min_area", "%v must be in (0, 1], a fraction of the frame", m.MinArea)
+		if !(m.MinArea >= 0 && m.MinArea < 1) {
+			bad(key+".motion.min_area", "%v must be in [0, 1), a fraction of the frame", m.MinArea)
 		}
 		switch n := len(spec.Regions); {
 		case n == 0:
@@ -327,6 +334,9 @@ func (r *RegionPlan) check(bad func(key, format string, args ...any)) {
 	}
 	if s.Quality < 1 || s.Quality > 100 {
 		bad(key+".snapshot.quality", "%d must be in [1, 100]", s.Quality)
+	}
+	if s.MaxBytes < 4<<10 || s.MaxBytes > 16<<20 {
+		bad(key+".snapshot.max_bytes", "%d must be in [%d, %d] bytes", s.MaxBytes, 4<<10, 16<<20)
 	}
 }
 

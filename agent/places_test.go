@@ -18,7 +18,7 @@ cameras:
   drive:
     source: rtsp://10.0.0.5/stream
     stall_timeout: 4s
-    motion: {threshold: 30}
+    motion: {threshold: 40.5}
     regions:
       gate: {rect: [0.1, 0.2, 0.3, 0.4], on_motion: true, confirm: 3}
       bins:
@@ -53,7 +53,7 @@ func TestConfigCameras(t *testing.T) {
 	if drive.Camera != wantCam {
 		t.Errorf("drive camera %+v, want %+v", drive.Camera, wantCam)
 	}
-	if want := (MotionConfig{Enabled: true, Threshold: 30, MinArea: defaultMotion().MinArea}); drive.Motion != want {
+	if want := (MotionConfig{Enabled: true, Threshold: 40.5, MinArea: defaultMotion().MinArea}); drive.Motion != want {
 		t.Errorf("drive motion %+v, want %+v", drive.Motion, want)
 	}
 	if porch.Motion.Enabled || porch.Motion.Threshold != defaultMotion().Threshold {
@@ -62,7 +62,7 @@ func TestConfigCameras(t *testing.T) {
 	want := []RegionPlan{
 		{Name: "bins", Key: "cameras.drive.regions.bins", RectPx: []int{0, 100, 64, 48}, Model: "m/bins.coatnet",
 			Threshold: 0, TopK: 2, Every: 30 * time.Second, Confirm: 4, Labels: "change",
-			Snapshot: SnapshotConfig{Frame: true, MaxSide: 640, Quality: 90}},
+			Snapshot: SnapshotConfig{Frame: true, MaxSide: 640, Quality: 90, MaxBytes: 256 << 10}},
 		{Name: "gate", Key: "cameras.drive.regions.gate", Rect: []float64{0.1, 0.2, 0.3, 0.4},
 			Model: "/opt/m/gate.coatnet", Threshold: 0.4, TopK: 2, OnMotion: true, Every: time.Minute, Confirm: 3,
 			Labels: "off", Snapshot: defaultSnapshot()},
@@ -99,7 +99,7 @@ cameras:
       over: {rect: [0.5, 0, 0.6, 1]}
       pixels: {rect_px: [-1, 0, 0, 10]}
       bad_values: {threshold: 2, top_k: 0, confirm: 0, every: 10ms, labels: sometimes, model: ""}
-      snap: {snapshot: {max_side: 8, quality: 0}}
+      snap: {snapshot: {max_side: 8, quality: 0, max_bytes: 100}}
       moving: {on_motion: true}
       typo: {on_moton: true}
       motion: {}
@@ -111,8 +111,8 @@ cameras:
 		`line 5: cameras.stats: camera name "stats" is taken by a topic`,
 		"line 6: cameras.stats.source: is empty",
 		"line 9: cameras.ok.fps: 2000 must be in [0, 1000]",
-		"line 10: cameras.ok.motion.threshold: 0 must be in [1, 255]",
-		"line 10: cameras.ok.motion.min_area: 2 must be in (0, 1]",
+		"line 10: cameras.ok.motion.threshold: 0 must be in (0, 255)",
+		"line 10: cameras.ok.motion.min_area: 2 must be in [0, 1)",
 		"line 12: cameras.ok.regions.both.rect: and rect_px are both set",
 		"line 13: cameras.ok.regions.three.rect: has 3 numbers",
 		"line 14: cameras.ok.regions.over.rect: [0.5 0 0.6 1]: reaches beyond the frame",
@@ -125,6 +125,7 @@ cameras:
 		"line 16: cameras.ok.regions.bad_values.model: is empty",
 		"line 17: cameras.ok.regions.snap.snapshot.max_side: 8 must be in [16, 4096]",
 		"line 17: cameras.ok.regions.snap.snapshot.quality: 0 must be in [1, 100]",
+		"line 17: cameras.ok.regions.snap.snapshot.max_bytes: 100 must be in [4096, 16777216] bytes",
 		"line 18: cameras.ok.regions.moving.on_motion: needs cameras.ok.motion.enabled",
 		"line 19: cameras.ok.regions.typo.on_moton: unknown key; did you mean on_motion?",
 		`line 20: cameras.ok.regions.motion: region name "motion" is taken by a topic`,
