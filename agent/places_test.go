@@ -287,3 +287,15 @@ func configsOf(lines []string) []string {
 	}
 	return []string{strings.Join(lines, "\n")}
 }
+
+// TestConfigRegionLabelsOff: an unquoted off is the word, not YAML 1.1's
+// false.
+func TestConfigRegionLabelsOff(t *testing.T) {
+	cfg, err := ParseConfig([]byte("cameras: {a: {regions: {b: {labels: off}, c: {labels: every}}}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := cfg.Plan()[0].Regions; r[0].Labels != "off" || r[1].Labels != "every" {
+		t.Errorf("labels %q, %q", r[0].Labels, r[1].Labels)
+	}
+}
