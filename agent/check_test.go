@@ -70,3 +70,26 @@ func TestCheckConfig(t *testing.T) {
 		t.Errorf("a missing file: %v", err)
 	}
 }
+
+// TestCheckConfigCameras: with cameras:, every camera's source and every
+// region's model is opened, each model once, and named by its key.
+func TestCheckConfigCameras(t *testing.T) {
+	model, _ := filepath.Abs("../models/fmnist-pre-int8.coatnet")
+	pictures, _ := filepath.Abs("../testdata/fashion")
+	dir := t.TempDir()
+	path := filepath.Join(dir, "agent.yaml")
+	text := "model: {path: " + model + "}\n" +
+		"cameras:\n" +
+		"  a:\n" +
+		"    source: " + pictures + "\n" +
+		"    regions: {x: {}, y: {model: " + model + "}}\n" +
+		"  b:\n" +
+		"    source: " + filepath.Join(dir, "missing.mp4") + "\n" +
+		"    regions:\n" +
+		"      z: {model: " + filepath.Join(dir, "missing.coatnet") + "}\n" +
+		"      w: {model: " + filepath.Join(dir, "missing.coatnet") + "}\n"
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	wantProblems(t, CheckConfig(path), "line 7: cameras.b.source: stat ", "line 10: cameras.b.regions.w.model: ")
+}

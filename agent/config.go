@@ -39,6 +39,9 @@ type Config struct {
 	Camera   CameraConfig   `yaml:"camera"`
 	Pipeline PipelineConfig `yaml:"pipeline"`
 	MQTT     MQTTConfig     `yaml:"mqtt"`
+	// Cameras names several cameras, each with its regions (places.go);
+	// without it Camera is the one camera, classified whole.
+	Cameras map[string]CameraSpec `yaml:"cameras,omitempty"`
 	// StateDir keeps what must survive a restart: the MQTT message store,
 	// and the demo model and video.
 	StateDir string `yaml:"state_dir"`
@@ -155,10 +158,9 @@ func Defaults() Config {
 		host = "coatnet"
 	}
 	return Config{
-		Device: host,
-		Model:  ModelConfig{Path: Demo},
-		Camera: CameraConfig{Source: Demo, Loop: true, StallTimeout: 10 * time.Second, ReopenBackoff: time.Second,
-			ReopenBackoffMax: time.Minute},
+		Device:   host,
+		Model:    ModelConfig{Path: Demo},
+		Camera:   defaultCamera(),
 		Pipeline: PipelineConfig{MaxRate: 5, TopK: 3, Threshold: 0, Publish: "every", Hysteresis: 3},
 		MQTT: MQTTConfig{EmbeddedListen: DefaultEmbeddedAddr, Prefix: "coatnet", LabelsQoS: 1,
 			StatsInterval: 30 * time.Second, KeepAlive: 30 * time.Second, StoreLimit: 10000, Discovery: true,
@@ -167,6 +169,12 @@ func Defaults() Config {
 		LogLevel: "info",
 		Thermal:  ThermalConfig{LimitAbove: 80, ResumeBelow: 75, LimitedRate: 1, Interval: 5 * time.Second},
 	}
+}
+
+// defaultCamera is camera's defaults, and each of cameras'.
+func defaultCamera() CameraConfig {
+	return CameraConfig{Source: Demo, Loop: true, StallTimeout: 10 * time.Second, ReopenBackoff: time.Second,
+		ReopenBackoffMax: time.Minute}
 }
 
 // defaultStateDir is systemd's StateDirectory= when it runs the agent
@@ -240,6 +248,10 @@ func parseConfig(data []byte) (Config, *configDecoder, error) {
 			d.add(p)
 		}
 	}
+	if d.lines["camera"] > 0 && len(cfg.Cameras) > 0 && cfg.Camera == defaultCamera() {
+		// Set to its defaults, which problems cannot tell from unset.
+		d.add(cameraWithCameras)
+	}
 	return cfg, d, nil
 }
 
@@ -310,24 +322,7 @@ func (c *Config) problems() []problem {
 	if c.Model.Threads < 0 {
 		bad("model.threads", "%d is negative (0 means every CPU)", c.Model.Threads)
 	}
-	if strings.TrimSpace(c.Camera.Source) == "" {
-		bad("camera.source", "is empty")
-	}
-	if c.Camera.StallTimeout <= 0 {
-		bad("camera.stall_timeout", "%v must be positive", c.Camera.StallTimeout)
-	}
-	if fps := c.Camera.FPS; !(fps >= 0 && fps <= maxRateLimit) {
-		bad("camera.fps", "%v must be in [0, %d] frames a second (0: the source's own)", fps, maxRateLimit)
-	} else if fps > 0 && time.Duration(float64(time.Second)/fps) >= c.Camera.StallTimeout {
-		bad("camera.fps", "%v is a frame every %v, which camera.stall_timeout %v counts as a stall", fps,
-			time.Duration(float64(time.Second)/fps), c.Camera.StallTimeout)
-	}
-	if c.Camera.ReopenBackoff <= 0 {
-		bad("camera.reopen_backoff", "%v must be positive", c.Camera.ReopenBackoff)
-	}
-	if c.Camera.ReopenBackoffMax < c.Camera.ReopenBackoff {
-		bad("camera.reopen_backoff_max", "%v is below reopen_backoff %v", c.Camera.ReopenBackoffMax, c.Camera.ReopenBackoff)
-	}
+	c.Camera.check("camera", bad)
 	if err := checkRate(c.Pipeline.MaxRate); err != nil {
 		bad("pipeline.max_rate", "%v", err)
 	}
@@ -343,6 +338,7 @@ func (c *Config) problems() []problem {
 	if c.Pipeline.Hysteresis < 1 {
 		bad("pipeline.hysteresis", "%d must be at least 1 frame", c.Pipeline.Hysteresis)
 	}
+	c.validatePlaces(bad)
 	c.validateMQTT(bad)
 	if c.StateDir == "" {
 		bad("state_dir", "is empty")
@@ -372,6 +368,29 @@ func (c *Config) problems() []problem {
 		}
 	}
 	return problems
+}
+
+// check reports the invalid values of a camera's settings under key
+// (camera, or cameras.NAME).
+func (cam *CameraConfig) check(key string, bad func(key, format string, args ...any)) {
+	if strings.TrimSpace(cam.Source) == "" {
+		bad(key+".source", "is empty")
+	}
+	if cam.StallTimeout <= 0 {
+		bad(key+".stall_timeout", "%v must be positive", cam.StallTimeout)
+	}
+	if fps := cam.FPS; !(fps >= 0 && fps <= maxRateLimit) {
+		bad(key+".fps", "%v must be in [0, %d] frames a second (0: the source's own)", fps, maxRateLimit)
+	} else if fps > 0 && time.Duration(float64(time.Second)/fps) >= cam.StallTimeout {
+		bad(key+".fps", "%v is a frame every %v, which %s.stall_timeout %v counts as a stall", fps,
+			time.Duration(float64(time.Second)/fps), key, cam.StallTimeout)
+	}
+	if cam.ReopenBackoff <= 0 {
+		bad(key+".reopen_backoff", "%v must be positive", cam.ReopenBackoff)
+	}
+	if cam.ReopenBackoffMax < cam.ReopenBackoff {
+		bad(key+".reopen_backoff_max", "%v is below reopen_backoff %v", cam.ReopenBackoffMax, cam.ReopenBackoff)
+	}
 }
 
 func (c *Config) validateMQTT(bad func(key, format string, args ...any)) {

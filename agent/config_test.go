@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -21,7 +22,7 @@ func TestDefaultsAreValid(t *testing.T) {
 	if err != nil {
 		t.Fatalf("empty file: %v", err)
 	}
-	if got != Defaults() {
+	if !reflect.DeepEqual(got, Defaults()) {
 		t.Errorf("an empty file changed the defaults: %+v", got)
 	}
 }
@@ -265,7 +266,7 @@ func TestEveryFieldIsAKey(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, text)
 	}
-	if cfg != Defaults() {
+	if !reflect.DeepEqual(cfg, Defaults()) {
 		t.Errorf("a file of the defaults changed them:\n%s", text)
 	}
 	for _, key := range []string{"device:", "model:", "    threads:", "    stall_timeout:", "    discovery_prefix:"} {

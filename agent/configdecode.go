@@ -107,6 +107,9 @@ func (d *configDecoder) decode(n *yaml.Node, v reflect.Value, key string) {
 		m := reflect.MakeMap(t)
 		d.pairs(n, key, func(_, val *yaml.Node, name, path string) {
 			e := reflect.New(t.Elem()).Elem()
+			if def, ok := e.Addr().Interface().(entryDefaulter); ok {
+				def.setDefaults()
+			}
 			d.decode(val, e, path)
 			m.SetMapIndex(reflect.ValueOf(name).Convert(t.Key()), e)
 		})
@@ -144,6 +147,10 @@ func (d *configDecoder) decode(n *yaml.Node, v reflect.Value, key string) {
 	}
 	v.Set(p.Elem())
 }
+
+// entryDefaulter is a map entry type with defaults of its own (a camera
+// of cameras:, a region): they are set before the file's keys apply.
+type entryDefaulter interface{ setDefaults() }
 
 var unmarshalerType = reflect.TypeFor[yaml.Unmarshaler]()
 
