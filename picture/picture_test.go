@@ -368,7 +368,7 @@ func TestBadInput(t *testing.T) {
 		{"short buffer", camera.NewFrame(make([]byte, 100), 32, 24, 96, time.Time{}, 0, nil), Options{}, nil},
 		{"short stride", camera.NewFrame(make([]byte, 3000), 32, 24, 90, time.Time{}, 0, nil), Options{}, nil},
 		{"negative size", camera.NewFrame(make([]byte, 3000), -3, 24, 90, time.Time{}, 0, nil), Options{}, ErrEmpty},
-		{"huge size", camera.NewFrame(make([]byte, 3000), 1 << 40, 1 << 40, 1 << 42, time.Time{}, 0, nil), Options{}, nil},
+		{"huge size", camera.NewFrame(make([]byte, 3000), 1<<40, 1<<40, 1<<42, time.Time{}, 0, nil), Options{}, nil},
 		{"quality", f, Options{Quality: 101}, nil},
 		{"negative quality", f, Options{Quality: -1}, nil},
 		{"negative side", f, Options{MaxSide: -1}, nil},
