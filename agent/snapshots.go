@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -99,8 +100,8 @@ type Snapshot struct {
 	Label string
 	Time  time.Time
 	// JPEG is the region's picture; Frame (nil: none) the whole frame
-	// with the regions drawn. The ring keeps both slices: the caller
-	// must not change them after Save.
+	// with the regions drawn. Save copies both (a picture.Encoder
+	// reuses its bytes).
 	JPEG, Frame []byte
 }
 
@@ -289,6 +290,7 @@ func (r *SnapshotRing) Save(s Snapshot) bool {
 	if s.Camera == "" || s.Region == "" || len(s.JPEG) == 0 {
 		return false
 	}
+	s.JPEG, s.Frame = bytes.Clone(s.JPEG), bytes.Clone(s.Frame)
 	sp := &s
 	r.sendMu.RLock()
 	defer r.sendMu.RUnlock()

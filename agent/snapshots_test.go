@@ -388,3 +388,21 @@ func TestSnapshotOfAFrame(t *testing.T) {
 		t.Errorf("the snapshot's middle has red %d: not the region", c>>8)
 	}
 }
+
+// TestSnapshotSaveCopies: Save keeps its own copy, so an Encoder's
+// reused bytes can be handed over as they are.
+func TestSnapshotSaveCopies(t *testing.T) {
+	dir := t.TempDir()
+	r := openRing(t, dir, SnapshotLimits{KeepFree: 1}, quietLog())
+	s := snap("cam", "gate", 1, 100, true)
+	r.Save(s)
+	clear(s.JPEG)
+	clear(s.Frame)
+	r.Flush()
+	_, b, _ := r.Newest("cam", "gate")
+	_, f, _ := r.NewestFrame("cam", "gate")
+	disk, err := os.ReadFile(filepath.Join(dir, "cam", "gate", "20261202T030001.000000Z-state1.jpg"))
+	if err != nil || b[0] != 1 || f[0] != 101 || !bytes.Equal(disk, b) {
+		t.Errorf("the ring kept the caller's slices (%v)", err)
+	}
+}
