@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"image"
+	"image/color"
 	"image/jpeg"
 	"io"
 	"log/slog"
@@ -349,8 +350,10 @@ func TestSnapshotNames(t *testing.T) {
 	}
 }
 
-// TestSnapshotOfAFrame: the pieces as the agent uses them: a region of a
-// frame encoded by picture, saved, and read back as the region.
+// TestSnapshotOfAFrame: the pieces as the agent uses them: TakeSnapshot
+// of a region of a frame, saved, read back after a restart; the region
+// picture shows the region, the frame picture the whole frame with the
+// region's box drawn.
 func TestSnapshotOfAFrame(t *testing.T) {
 	pix := make([]byte, 3*320*240)
 	for i := range pix {
@@ -364,17 +367,19 @@ func TestSnapshotOfAFrame(t *testing.T) {
 	}
 	f := camera.NewFrame(pix, 320, 240, 960, snapT0, 0, nil)
 	var e picture.Encoder
-	jpg, _, err := e.EncodeFrame(f, picture.Options{Crop: region, MaxSide: 480, MaxBytes: 64 << 10})
+	green := color.RGBA{0, 0xff, 0, 0xff}
+	boxes := []picture.Box{{Rect: region, Label: "gate: open 0.97", Color: green}}
+	jpg, frame, err := TakeSnapshot(&e, f, region, boxes, SnapshotOptions{Frame: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := openRing(t, t.TempDir(), SnapshotLimits{KeepFree: 1}, quietLog())
-	r.Save(Snapshot{Camera: "cam", Region: "gate", Label: "open", Time: f.Time, JPEG: bytes.Clone(jpg)})
-	r.Flush()
+	r.Save(Snapshot{Camera: "cam", Region: "gate", Label: "open", Time: f.Time, JPEG: jpg, Frame: frame})
 	r.Close()
 	r2 := openRing(t, r.dir, SnapshotLimits{KeepFree: 1}, quietLog())
 	_, b, ok := r2.Newest("cam", "gate")
-	if !ok {
+	_, fb, fok := r2.NewestFrame("cam", "gate")
+	if !ok || !fok {
 		t.Fatal("no snapshot")
 	}
 	img, err := jpeg.Decode(bytes.NewReader(b))
@@ -386,6 +391,22 @@ func TestSnapshotOfAFrame(t *testing.T) {
 	}
 	if c, _, _, _ := img.At(60, 60).RGBA(); c>>8 < 200 {
 		t.Errorf("the snapshot's middle has red %d: not the region", c>>8)
+	}
+	whole, err := jpeg.Decode(bytes.NewReader(fb))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if whole.Bounds().Dx() != 320 || whole.Bounds().Dy() != 240 {
+		t.Fatalf("the frame snapshot is %v", whole.Bounds())
+	}
+	// The outline is 1 pixel: JPEG blurs it, so look for green's rise.
+	_, g, _, _ := whole.At(160, region.Max.Y-1).RGBA()
+	_, g0, _, _ := whole.At(160, region.Max.Y-5).RGBA()
+	if g>>8 < 100+g0>>8 {
+		t.Errorf("no box at the region's bottom edge: green %d there, %d inside", g>>8, g0>>8)
+	}
+	if _, _, err := TakeSnapshot(&e, f, image.Rectangle{}, nil, SnapshotOptions{}); err == nil {
+		t.Error("an empty region: no error")
 	}
 }
 
