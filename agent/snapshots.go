@@ -170,21 +170,24 @@ const (
 // bounded when made, far below this.
 const maxSnapshotFile = 16 << 20
 
-// OpenSnapshotRing opens the ring in dir (made if missing: usually
-// state_dir/snapshots), removing what a crash left half-written, and
-// starts its writer; Close stops it.
-func OpenSnapshotRing(dir string, limits SnapshotLimits, log *slog.Logger) (*SnapshotRing, error) {
+// OpenSnapshotRing opens the ring in dir (usually state_dir/snapshots),
+// removing what a crash left half-written, and starts its writer; Close
+// stops it. It cannot fail: a folder that cannot be made or read (a full
+// or read-only disk) is logged, and each write tries again, so that
+// snapshots never stop the agent.
+func OpenSnapshotRing(dir string, limits SnapshotLimits, log *slog.Logger) *SnapshotRing {
 	r := &SnapshotRing{
 		dir: dir, log: log, queue: make(chan snapshotOp, snapshotQueue), done: make(chan struct{}),
 		write: atomicWrite, free: freeBytes, limits: limits.withDefaults(), regions: map[regionKey]*regionSnapshots{},
 		failLog: logLimiter{b: bucket{burst: 1, every: storeLogInterval}, what: "snapshot"},
 		dropLog: logLimiter{b: bucket{burst: 1, every: storeLogInterval}, what: "snapshot"},
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("%w: snapshots: %w", errStateDir, err)
+	err := os.MkdirAll(dir, 0o700)
+	if err == nil {
+		err = r.scan()
 	}
-	if err := r.scan(); err != nil {
-		return nil, fmt.Errorf("%w: snapshots: %w", errStateDir, err)
+	if err != nil {
+		log.Warn("snapshots: cannot open their folder; each snapshot will try again", "dir", dir, "err", err)
 	}
 	r.mu.Lock()
 	for k := range r.regions {
@@ -192,7 +195,7 @@ func OpenSnapshotRing(dir string, limits SnapshotLimits, log *slog.Logger) (*Sna
 	}
 	r.mu.Unlock()
 	go r.run()
-	return r, nil
+	return r
 }
 
 // scan indexes the pictures under dir and removes temporary files and

@@ -25,10 +25,7 @@ func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, n
 
 func openRing(t *testing.T, dir string, l SnapshotLimits, log *slog.Logger) *SnapshotRing {
 	t.Helper()
-	r, err := OpenSnapshotRing(dir, l, log)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := OpenSnapshotRing(dir, l, log)
 	t.Cleanup(func() { r.Close() })
 	return r
 }
@@ -407,6 +404,24 @@ func TestSnapshotOfAFrame(t *testing.T) {
 	}
 	if _, _, err := TakeSnapshot(&e, f, image.Rectangle{}, nil, SnapshotOptions{}); err == nil {
 		t.Error("an empty region: no error")
+	}
+}
+
+// TestSnapshotRingUnusableFolder: a ring whose folder cannot be made
+// (under a file here; a full or read-only disk in life) still opens, and
+// its writes fail, counted, without stopping anything.
+func TestSnapshotRingUnusableFolder(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(file, nil, 0o600)
+	var log logBuffer
+	r := openRing(t, filepath.Join(file, "snapshots"), SnapshotLimits{KeepFree: 1}, slog.New(slog.NewTextHandler(&log, nil)))
+	r.Save(snap("cam", "gate", 1, 10, false))
+	r.Flush()
+	if st := r.Stats(); st.Failed != 1 || !strings.Contains(log.String(), "not a directory") {
+		t.Errorf("stats %+v, log:\n%s", st, log.String())
+	}
+	if _, b, ok := r.Newest("cam", "gate"); !ok || len(b) != 10 {
+		t.Error("the newest snapshot is not served from memory")
 	}
 }
 
