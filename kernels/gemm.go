@@ -19,6 +19,7 @@ type Weights struct {
 	kp   int // k rounded up to the implementation's K granule
 	impl *gemmKernel
 	data []int8
+	sums []int32 // per padded channel: -128*sum(w), for kernels with sums set
 }
 
 // NewWeights returns zero m x k weights, laid out for the current GEMM
@@ -33,7 +34,11 @@ func NewWeights(m, k int) *Weights {
 		kp = (k + 15) &^ 15
 		mp = (m + impl.nr - 1) / impl.nr * impl.nr
 	}
-	return &Weights{m: m, k: k, kp: kp, impl: impl, data: make([]int8, mp*kp)}
+	p := &Weights{m: m, k: k, kp: kp, impl: impl, data: make([]int8, mp*kp)}
+	if impl.sums {
+		p.sums = make([]int32, mp)
+	}
+	return p
 }
 
 // PackWeights returns the m x k row-major matrix w (m*k values) packed for
@@ -115,7 +120,9 @@ type gemmKernel struct {
 	// nr is the number of channels of a packed panel, kc (4 or 16) the
 	// bytes of one channel that lie together; nr = 0 is the plain [m][k]
 	// layout. K is padded to a multiple of 16 in panels.
-	nr, kc  int
+	nr, kc int
+	// sums: Pack also sets Weights.sums (the x+128 correction of VNNI).
+	sums    bool
 	pack    func(p *Weights, w []int8) // w is m*k values
 	requant func(dst []int8, ldDst int, src []int8, ldSrc int, rows int, w *Weights, bias []int32, rq *Requant)
 	int32   func(dst []int32, ldDst int, src []int8, ldSrc int, rows int, w *Weights)
