@@ -32,17 +32,17 @@ type GemmCtx struct {
 	Shift     *int32
 	InitMask  int // ANDed with the block's parameter offset: 0 (the first block's) or -1
 	BiasMask  int
-	ParamMask int // for Mult and Shift
-	KMain     int // groups of 4 k read in place from the rows
-	KTail     int // nonzero: one more group at TailOff
-	TailOff   int // bytes from the end of the main groups to the tail group (-3..-1)
-	PanelSkip int // bytes from where a panel's groups end to the next panel
-	NBlocks   int // channel blocks
-	RowTiles  int // tiles of 4 rows
-	SrcStep   int // bytes from one tile's rows to the next's
-	DstStep   int // bytes from where a tile's dst pointers stop to the next tile's rows
-	Out32     int // nonzero: store int32 sums, no requantization
-	LeftShift int // nonzero: some shift is negative
+	ParamMask int      // for Mult and Shift
+	KMain     int      // groups of 4 k read in place from the rows
+	KTail     int      // nonzero: one more group at TailOff
+	TailOff   int      // bytes from the end of the main groups to the tail group (-3..-1)
+	PanelSkip int      // bytes from where a panel's groups end to the next panel
+	NBlocks   int      // channel blocks
+	RowTiles  int      // tiles of 4 rows
+	SrcStep   int      // bytes from one tile's rows to the next's
+	DstStep   int      // bytes from where a tile's dst pointers stop to the next tile's rows
+	Out32     int      // nonzero: store int32 sums, no requantization
+	LeftShift int      // nonzero: some shift is negative
 	Lo, Hi    [8]int32 // clamp of the requantized value before the zero point
 	Zp        [8]int32
 	C2p30     [4]int64 // 2^30

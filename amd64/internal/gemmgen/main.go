@@ -143,7 +143,7 @@ var kernels = []*kernel{
 						ins{fmt.Sprintf("VPSIGNB Y%d, Y%d, Y%d", x, 8+h, t), fmt.Sprintf("vpsignb ymm%d, ymm%d, ymm%d", t, 8+h, x)},
 						ins{fmt.Sprintf("VPMADDUBSW Y%d, Y%d, Y%d", t, ax, t), fmt.Sprintf("vpmaddubsw ymm%d, ymm%d, ymm%d", t, ax, t)},
 						ins{fmt.Sprintf("VPMADDWD Y15, Y%d, Y%d", t, t), fmt.Sprintf("vpmaddwd ymm%d, ymm%d, ymm15", t, t)},
-						ins{fmt.Sprintf("VPADDD Y%d, Y%d, Y%d", t, 2*i+h, 2*i+h), fmt.Sprintf("vpaddd ymm%d, ymm%d, ymm%d", 2*i+h, 2*i+h, t)})
+						ins{fmt.Sprintf("VPADDD Y%d, Y%d, Y%d", 2*i+h, t, 2*i+h), fmt.Sprintf("vpaddd ymm%d, ymm%d, ymm%d", 2*i+h, t, 2*i+h)})
 				}
 			}
 			return out
@@ -379,9 +379,9 @@ func requant(p func(string, ...any), k *kernel, left bool) {
 		p("\tADDQ ctx_shift(CX), AX")
 		p("\t%s %d(AX), %s", mov, h*half, v(T1))
 		p("\t%s %s, %s, %s", xor, v(T2), v(T2), v(T2))
-		p("\tVPMAXSD %s, %s, %s", v(T2), v(T1), v(R))  // right = max(shift, 0)
-		p("\tVPSUBD %s, %s, %s", v(T1), v(T2), v(L))   // -shift
-		p("\tVPMAXSD %s, %s, %s", v(T2), v(L), v(L))   // left = max(-shift, 0)
+		p("\tVPMAXSD %s, %s, %s", v(T2), v(T1), v(R)) // right = max(shift, 0)
+		p("\tVPSUBD %s, %s, %s", v(T1), v(T2), v(L))  // -shift
+		p("\tVPMAXSD %s, %s, %s", v(T2), v(L), v(L))  // left = max(-shift, 0)
 		if k.zmm {
 			p("\tVPSUBD %s, Z24, %s", v(R), v(R32))
 		} else {

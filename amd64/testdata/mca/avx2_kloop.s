@@ -11,41 +11,41 @@ kloop:
 	vpsignb ymm12, ymm8, ymm10
 	vpmaddubsw ymm12, ymm11, ymm12
 	vpmaddwd ymm12, ymm12, ymm15
-	vpaddd ymm0, ymm0, ymm12
+	vpaddd ymm0, ymm12, ymm0
 	vpsignb ymm13, ymm9, ymm10
 	vpmaddubsw ymm13, ymm11, ymm13
 	vpmaddwd ymm13, ymm13, ymm15
-	vpaddd ymm1, ymm1, ymm13
+	vpaddd ymm1, ymm13, ymm1
 	vpbroadcastd ymm10, dword ptr [r9+rax]
 	vpabsb ymm11, ymm10
 	vpsignb ymm12, ymm8, ymm10
 	vpmaddubsw ymm12, ymm11, ymm12
 	vpmaddwd ymm12, ymm12, ymm15
-	vpaddd ymm2, ymm2, ymm12
+	vpaddd ymm2, ymm12, ymm2
 	vpsignb ymm13, ymm9, ymm10
 	vpmaddubsw ymm13, ymm11, ymm13
 	vpmaddwd ymm13, ymm13, ymm15
-	vpaddd ymm3, ymm3, ymm13
+	vpaddd ymm3, ymm13, ymm3
 	vpbroadcastd ymm10, dword ptr [r10+rax]
 	vpabsb ymm11, ymm10
 	vpsignb ymm12, ymm8, ymm10
 	vpmaddubsw ymm12, ymm11, ymm12
 	vpmaddwd ymm12, ymm12, ymm15
-	vpaddd ymm4, ymm4, ymm12
+	vpaddd ymm4, ymm12, ymm4
 	vpsignb ymm13, ymm9, ymm10
 	vpmaddubsw ymm13, ymm11, ymm13
 	vpmaddwd ymm13, ymm13, ymm15
-	vpaddd ymm5, ymm5, ymm13
+	vpaddd ymm5, ymm13, ymm5
 	vpbroadcastd ymm10, dword ptr [r11+rax]
 	vpabsb ymm11, ymm10
 	vpsignb ymm12, ymm8, ymm10
 	vpmaddubsw ymm12, ymm11, ymm12
 	vpmaddwd ymm12, ymm12, ymm15
-	vpaddd ymm6, ymm6, ymm12
+	vpaddd ymm6, ymm12, ymm6
 	vpsignb ymm13, ymm9, ymm10
 	vpmaddubsw ymm13, ymm11, ymm13
 	vpmaddwd ymm13, ymm13, ymm15
-	vpaddd ymm7, ymm7, ymm13
+	vpaddd ymm7, ymm13, ymm7
 	add rdi, 64
 	add rax, 4
 	jne kloop
