@@ -18,6 +18,13 @@ func GemmAVXVNNI(ctx *GemmCtx)
 //go:noescape
 func GemmAVX2(ctx *GemmCtx)
 
+// PeakAVX512VNNI and PeakAVXVNNI run n iterations of 16 (EVEX, Z) or 12
+// (VEX, Y) independent VPDPBUSD: the core's VNNI peak, which the
+// micro-kernels' benchmarks compare with.
+func PeakAVX512VNNI(n int)
+
+func PeakAVXVNNI(n int)
+
 // GemmCtx is the argument block of the micro-kernels; gemm_amd64.s reads
 // it at the offsets its #defines give (checked by a test), and never
 // writes it. The vectors are 8 copies of one value (the AVX-512 kernel

@@ -1693,3 +1693,53 @@ avx2_next:
 	JNZ avx2_tile
 	VZEROUPPER
 	RET
+
+// func PeakAVX512VNNI(n int)
+TEXT ·PeakAVX512VNNI(SB), NOSPLIT, $0-8
+	MOVQ n+0(FP), CX
+	VPTERNLOGD $0xFF, Z30, Z30, Z30
+	VPTERNLOGD $0xFF, Z31, Z31, Z31
+peakavx512vnni_loop:
+	VPDPBUSD Z31, Z30, Z0
+	VPDPBUSD Z31, Z30, Z1
+	VPDPBUSD Z31, Z30, Z2
+	VPDPBUSD Z31, Z30, Z3
+	VPDPBUSD Z31, Z30, Z4
+	VPDPBUSD Z31, Z30, Z5
+	VPDPBUSD Z31, Z30, Z6
+	VPDPBUSD Z31, Z30, Z7
+	VPDPBUSD Z31, Z30, Z8
+	VPDPBUSD Z31, Z30, Z9
+	VPDPBUSD Z31, Z30, Z10
+	VPDPBUSD Z31, Z30, Z11
+	VPDPBUSD Z31, Z30, Z12
+	VPDPBUSD Z31, Z30, Z13
+	VPDPBUSD Z31, Z30, Z14
+	VPDPBUSD Z31, Z30, Z15
+	DECQ CX
+	JNZ peakavx512vnni_loop
+	VZEROUPPER
+	RET
+
+// func PeakAVXVNNI(n int)
+TEXT ·PeakAVXVNNI(SB), NOSPLIT, $0-8
+	MOVQ n+0(FP), CX
+	VPCMPEQB Y12, Y12, Y12
+	VPCMPEQB Y13, Y13, Y13
+peakavxvnni_loop:
+	BYTE $0xC4; BYTE $0xC2; BYTE $0x1D; BYTE $0x50; BYTE $0xC5 // {vex} vpdpbusd ymm0, ymm12, ymm13
+	BYTE $0xC4; BYTE $0xC2; BYTE $0x1D; BYTE $0x50; BYTE $0xCD // {vex} vpdpbusd ymm1, ymm12, ymm13
+	BYTE $0xC4; BYTE $0xC2; BYTE $0x1D; BYTE $0x50; BYTE $0xD5 // {vex} vpdpbusd ymm2, ymm12, ymm13
+	BYTE $0xC4; BYTE $0xC2; BYTE $0x1D; BYTE $0x50; BYTE $0xDD // {vex} vpdpbusd ymm3, ymm12, ymm13
+	BYTE $0xC4; BYTE $0xC2; BYTE $0x1D; BYTE $0x50; BYTE $0xE5 // {vex} vpdpbusd ymm4, ymm12, ymm13
+	BYTE $0xC4; BYTE $0xC2; BYTE $0x1D; BYTE $0x50; BYTE $0xED // {vex} vpdpbusd ymm5, ymm12, ymm13
+	BYTE $0xC4; BYTE $0xC2; BYTE $0x1D; BYTE $0x50; BYTE $0xF5 // {vex} vpdpbusd ymm6, ymm12, ymm13
+	BYTE $0xC4; BYTE $0xC2; BYTE $0x1D; BYTE $0x50; BYTE $0xFD // {vex} vpdpbusd ymm7, ymm12, ymm13
+	BYTE $0xC4; BYTE $0x42; BYTE $0x1D; BYTE $0x50; BYTE $0xC5 // {vex} vpdpbusd ymm8, ymm12, ymm13
+	BYTE $0xC4; BYTE $0x42; BYTE $0x1D; BYTE $0x50; BYTE $0xCD // {vex} vpdpbusd ymm9, ymm12, ymm13
+	BYTE $0xC4; BYTE $0x42; BYTE $0x1D; BYTE $0x50; BYTE $0xD5 // {vex} vpdpbusd ymm10, ymm12, ymm13
+	BYTE $0xC4; BYTE $0x42; BYTE $0x1D; BYTE $0x50; BYTE $0xDD // {vex} vpdpbusd ymm11, ymm12, ymm13
+	DECQ CX
+	JNZ peakavxvnni_loop
+	VZEROUPPER
+	RET

@@ -219,7 +219,43 @@ func goAsm() []byte {
 		p("TEXT ·Gemm%s(SB), NOSPLIT, $0-8", k.name)
 		body(p, k)
 	}
+	peak(p)
 	return b.Bytes()
+}
+
+// peak writes the loops of independent VPDPBUSD that measure the core's
+// VNNI peak (the micro-kernels' benchmarks compare with it): n iterations
+// of 16 on Z registers (EVEX) or 12 on Y registers (VEX), each
+// accumulator its own chain.
+func peak(p func(string, ...any)) {
+	p("")
+	p("// func PeakAVX512VNNI(n int)")
+	p("TEXT ·PeakAVX512VNNI(SB), NOSPLIT, $0-8")
+	p("\tMOVQ n+0(FP), CX")
+	p("\tVPTERNLOGD $0xFF, Z30, Z30, Z30")
+	p("\tVPTERNLOGD $0xFF, Z31, Z31, Z31")
+	p("peakavx512vnni_loop:")
+	for i := range 16 {
+		p("\tVPDPBUSD Z31, Z30, Z%d", i)
+	}
+	p("\tDECQ CX")
+	p("\tJNZ peakavx512vnni_loop")
+	p("\tVZEROUPPER")
+	p("\tRET")
+	p("")
+	p("// func PeakAVXVNNI(n int)")
+	p("TEXT ·PeakAVXVNNI(SB), NOSPLIT, $0-8")
+	p("\tMOVQ n+0(FP), CX")
+	p("\tVPCMPEQB Y12, Y12, Y12")
+	p("\tVPCMPEQB Y13, Y13, Y13")
+	p("peakavxvnni_loop:")
+	for i := range 12 {
+		p("\t%s", vexDpbusd(i, 12, 13).goAsm)
+	}
+	p("\tDECQ CX")
+	p("\tJNZ peakavxvnni_loop")
+	p("\tVZEROUPPER")
+	p("\tRET")
 }
 
 func body(p func(string, ...any), k *kernel) {
