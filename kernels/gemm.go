@@ -58,6 +58,25 @@ func (p *Weights) Pack(w []int8) {
 	p.impl.pack(p, w)
 }
 
+// setSums sets p.sums, where the implementation has them, from the
+// packed values: for packers that write p.data directly.
+func (p *Weights) setSums() {
+	if p.sums == nil {
+		return
+	}
+	nr, kc := p.impl.nr, p.impl.kc
+	for c := range p.m {
+		var s int32
+		o := c/nr*p.kp*nr + c%nr*kc
+		for g := 0; g < p.kp; g += kc {
+			for _, v := range p.data[o+g*nr : o+g*nr+kc] {
+				s += int32(v)
+			}
+		}
+		p.sums[c] = -128 * s
+	}
+}
+
 // M is the number of rows (output channels).
 func (p *Weights) M() int { return p.m }
 
@@ -122,10 +141,14 @@ type gemmKernel struct {
 	// layout. K is padded to a multiple of 16 in panels.
 	nr, kc int
 	// sums: Pack also sets Weights.sums (the x+128 correction of VNNI).
-	sums    bool
-	pack    func(p *Weights, w []int8) // w is m*k values
-	requant func(dst []int8, ldDst int, src []int8, ldSrc int, rows int, w *Weights, bias []int32, rq *Requant)
-	int32   func(dst []int32, ldDst int, src []int8, ldSrc int, rows int, w *Weights)
+	sums bool
+	// tailLast: a ragged last group of kc k (k%kc values) holds its values
+	// at its end, after kc - k%kc zeros (the x86 kernels read it at the
+	// row's last kc bytes).
+	tailLast bool
+	pack     func(p *Weights, w []int8) // w is m*k values
+	requant  func(dst []int8, ldDst int, src []int8, ldSrc int, rows int, w *Weights, bias []int32, rq *Requant)
+	int32    func(dst []int32, ldDst int, src []int8, ldSrc int, rows int, w *Weights)
 }
 
 // gemmGo is the portable reference on the plain layout.

@@ -39,7 +39,7 @@ func init() {
 
 func x86Kernel(variant int, name string, nr int) gemmKernel {
 	return gemmKernel{
-		name: name, nr: nr, kc: 4, sums: variant != x86AVX2,
+		name: name, nr: nr, kc: 4, sums: variant != x86AVX2, tailLast: true,
 		pack: packGroups,
 		requant: func(dst []int8, ldDst int, src []int8, ldSrc int, rows int, w *Weights, bias []int32, rq *Requant) {
 			gemmX86(variant, dst, ldDst, src, ldSrc, rows, w, bias, rq)
