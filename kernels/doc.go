@@ -94,9 +94,11 @@
 // the chosen one:
 //
 //   - go: plain [m][k].
+//
 //   - sdot: micro-kernel tile of 4 rows x 16 channels. Panels of 16
 //     channels, each kp/4 x 16 x 4 bytes: for every 4 k, the 16 channels'
 //     4 bytes (one SDOT by element per 4 channels, row and 4 k).
+//
 //   - neon: micro-kernel tile of 4 rows x 4 channels. Panels of 4 channels,
 //     each kp/16 x 4 x 16 bytes: for every 16 k, the 4 channels' 16 bytes
 //     (SMULL and SMLAL2 sum pairs of products in int16, SADALP adds those
