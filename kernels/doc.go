@@ -94,16 +94,13 @@
 // the chosen one:
 //
 //   - go: plain [m][k].
-//
 //   - sdot: micro-kernel tile of 4 rows x 16 channels. Panels of 16
 //     channels, each kp/4 x 16 x 4 bytes: for every 4 k, the 16 channels'
 //     4 bytes (one SDOT by element per 4 channels, row and 4 k).
-//
 //   - neon: micro-kernel tile of 4 rows x 4 channels. Panels of 4 channels,
 //     each kp/16 x 4 x 16 bytes: for every 16 k, the 4 channels' 16 bytes
 //     (SMULL and SMLAL2 sum pairs of products in int16, SADALP adds those
 //     into int32).
-//
 //   - avx512vnni, avxvnni, avx2: micro-kernel tile of 4 rows x 32
 //     (avx512vnni) or 16 channels. Panels of that many channels, for every
 //     4 k the channels' 4 bytes, as sdot; but a ragged last group (k%4 = t
@@ -117,7 +114,7 @@
 //     saturation), and widens them with VPMADDWD.
 //
 // kp is k rounded up to 16 and m is rounded up to the panel width, both
-// zero-padded. Both kernels read src in blocks of 16 k straight from its
+// zero-padded. The NEON kernels read src in blocks of 16 k straight from its
 // rows; the last, partial block reads on into the next row (whatever that
 // holds meets zero weights), or from a copy where it would pass the end of
 // src. The assembly does whole tiles: the drivers in gemm_arm64.go and
@@ -132,8 +129,8 @@
 // golang.org/x/sys/cpu: the GEMMs as described above; on arm64 the other
 // kernels need only the ARMv8.0 NEON every arm64 core has, so they are
 // "neon" on every arm64 build without purego; on amd64 they are named
-// after the instruction set they need ("avx2", "avx512"); "go" elsewhere. Shapes a NEON kernel does not
-// take run its reference, with the same results: fewer than 16 channels
+// after the instruction set they need ("avx2", "avx512"); "go" elsewhere.
+// Shapes a NEON kernel does not take run its reference, with the same results: fewer than 16 channels
 // (Depthwise3x3, Affine, AvgPool2x2, LayerNorm, ranges of MeanChannels),
 // more than 32767 channels (LayerNorm), softmax rows under 4 values or
 // over 1024 (SoftmaxRow), attention grids under 4x4 (AttentionSoftmax),
