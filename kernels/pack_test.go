@@ -65,6 +65,9 @@ func runPackCase(t *testing.T, rng *rand.Rand, m, k, extra int, transposed bool)
 	if !slices.Equal(p.data, want.data) {
 		t.Fatalf("%s: packed data differs", name)
 	}
+	if !slices.Equal(p.sums, want.sums) { // the VNNI kernels' -128*sum(w)
+		t.Fatalf("%s: weight sums differ", name)
+	}
 	for i := range sums {
 		var s int32
 		for j := range k {
