@@ -20,6 +20,8 @@ func TestConvCtxOffsets(t *testing.T) {
 		typ          reflect.Type
 	}{
 		{"depthwise_amd64.s", "dw_", reflect.TypeFor[DepthwiseCtx]()},
+		{"pool_amd64.s", "pl_", reflect.TypeFor[PoolCtx]()},
+		{"mean_amd64.s", "mn_", reflect.TypeFor[MeanCtx]()},
 	} {
 		f, err := os.Open(k.file)
 		if err != nil {
