@@ -22,6 +22,7 @@ func TestConvCtxOffsets(t *testing.T) {
 		{"depthwise_amd64.s", "dw_", reflect.TypeFor[DepthwiseCtx]()},
 		{"pool_amd64.s", "pl_", reflect.TypeFor[PoolCtx]()},
 		{"mean_amd64.s", "mn_", reflect.TypeFor[MeanCtx]()},
+		{"im2col_amd64.s", "ic_", reflect.TypeFor[Im2colCtx]()},
 	} {
 		f, err := os.Open(k.file)
 		if err != nil {
