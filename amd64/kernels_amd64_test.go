@@ -23,6 +23,7 @@ func TestConvCtxOffsets(t *testing.T) {
 		{"pool_amd64.s", "pl_", reflect.TypeFor[PoolCtx]()},
 		{"mean_amd64.s", "mn_", reflect.TypeFor[MeanCtx]()},
 		{"im2col_amd64.s", "ic_", reflect.TypeFor[Im2colCtx]()},
+		{"pack_amd64.s", "pk_", reflect.TypeFor[PackCtx]()},
 	} {
 		f, err := os.Open(k.file)
 		if err != nil {
