@@ -10,12 +10,12 @@ import (
 func init() { depthwise3x3K.register("avx2", depthwise3x3AVX2, cpu.X86.HasAVX2) }
 
 // depthwise3x3AVX2 is Depthwise3x3 on the AVX2 kernel, which needs at
-// least 8 channels and a zero point the int16 saturating add keeps exact
+// least 8 channels, a non-empty row and a zero point the int16 saturating add keeps exact
 // (others run the reference). Each output row is three runs, as on arm64:
 // the left edge pixel, the interior pixels and the right edge pixels, each
 // with the taps that read padding marked.
 func depthwise3x3AVX2(dst []int8, src []int8, h, w, c, stride int, weights []int8, bias []int32, pad int8, rq *Requant, y0, y1 int) {
-	if c < 8 || y0 == y1 || !zpFitsInt16(rq.ZeroPoint) {
+	if c < 8 || w == 0 || y0 == y1 || !zpFitsInt16(rq.ZeroPoint) {
 		depthwise3x3Ref(dst, src, h, w, c, stride, weights, bias, pad, rq, y0, y1)
 		return
 	}

@@ -158,6 +158,7 @@ func depthwiseCases(t *testing.T) {
 		runDepthwiseCase(t, rng, dwCase{h: 0, w: 5, c: 3, stride: stride, y0: -1, y1: -1})
 		runDepthwiseCase(t, rng, dwCase{h: 4, w: 0, c: 3, stride: stride, y0: -1, y1: -1})
 		runDepthwiseCase(t, rng, dwCase{h: 0, w: 5, c: 32, stride: stride, y0: -1, y1: -1})
+		runDepthwiseCase(t, rng, dwCase{h: 4, w: 0, c: 32, stride: stride, y0: -1, y1: -1})
 	}
 }
 
