@@ -11,7 +11,7 @@ import (
 // The kernels with AVX2 assembly choose it where the CPU has AVX2.
 func TestConvImplementationAVX2(t *testing.T) {
 	impl := Implementation()
-	for _, op := range []string{NameDepthwise3x3, NameIm2col3x3, NamePackStrided, NameAvgPool2x2, NameMeanChannels} {
+	for _, op := range []string{NameDepthwise3x3, NameIm2col3x3, NamePackStrided, NamePackTransposed, NameAvgPool2x2, NameMeanChannels} {
 		want := "go"
 		if cpu.X86.HasAVX2 {
 			want = "avx2"
