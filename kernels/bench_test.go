@@ -230,7 +230,7 @@ func BenchmarkAffine(b *testing.B) {
 // BenchmarkMeanChannels runs the squeeze of stage 0 and the head's pool.
 func BenchmarkMeanChannels(b *testing.B) {
 	rng := rand.New(rand.NewPCG(104, 105))
-	for _, s := range [][2]int{{56 * 56, 256}, {7 * 7, 512}} {
+	for _, s := range [][2]int{{56 * 56, 256}, {28 * 28, 512}, {7 * 7, 512}} { // the SE squeezes of stages 0 and 1, the head pool
 		src, dst := make([]int8, s[0]*s[1]), make([]int8, s[1])
 		randInt8s(rng, src)
 		rq := layerRequant(rng, 1)

@@ -17,7 +17,7 @@ func TestConvImplementationAVX2(t *testing.T) {
 		if cpu.X86.HasAVX2 {
 			want = "avx2"
 		}
-		if op == NameDepthwise3x3 && cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW {
+		if (op == NameDepthwise3x3 || op == NameMeanChannels) && cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW {
 			want = "avx512"
 		}
 		if impl[op] != want {
