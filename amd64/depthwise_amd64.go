@@ -38,3 +38,10 @@ type DepthwiseCtx struct {
 	BLs      [8]int32 // max(-shift, 0)
 	BZp      [16]int16
 }
+
+// Depthwise3x3AVX512 is Depthwise3x3 for at least 16 channels, 16 at a
+// time, AVX-512F/BW (depthwise_amd64.s). It writes only Off of the
+// scratch fields.
+//
+//go:noescape
+func Depthwise3x3AVX512(ctx *DepthwiseCtx)

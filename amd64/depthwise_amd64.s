@@ -288,3 +288,249 @@ dw_next:
 dw_done:
 	VZEROUPPER
 	RET
+
+// Depthwise3x3AVX512 is Depthwise3x3 for c >= 16 channels, 16 at a time
+// (blocks at 0, 16, ..., and c-16), with AVX-512F/BW: the same steps on
+// ZMM registers (requant_amd64.h's 16-lane macros), the block's
+// parameters in registers rather than the context's scratch fields (it
+// sets only Off), the 16 bytes of a pixel put in order by one VPERMD.
+//
+// Registers as Depthwise3x3's, with Z for Y; Z15 the VPERMD indexes,
+// Z16 the block's biases (pad included), Z17 multipliers, Z18 the odd
+// lanes' multipliers, Z19 max(shift, 0), Z20 that minus 1, Z21
+// max(-shift, 0), Z22 the zero point (int16); K1 0xAAAA.
+
+#define TAP1Z(P, W, ACC) \
+	VPMOVSXBD (P), Z11; \
+	VPMULLD W, Z11, Z11; \
+	VPADDD Z11, ACC, ACC
+
+#define TAP2Z(P, W) \
+	VPMOVSXBD (P), Z11; \
+	VPMOVSXBD (P)(R14*1), Z12; \
+	VPMULLD W, Z11, Z11; \
+	VPMULLD W, Z12, Z12; \
+	VPADDD Z11, Z9, Z9; \
+	VPADDD Z12, Z10, Z10
+
+#define SUM1Z \
+	VPMOVSXBD (AX), Z9; \
+	VPMULLD Z0, Z9, Z9; \
+	VPADDD Z16, Z9, Z9; \
+	TAP1Z(BX, Z1, Z9); \
+	TAP1Z(CX, Z2, Z9); \
+	TAP1Z(DX, Z3, Z9); \
+	TAP1Z(SI, Z4, Z9); \
+	TAP1Z(DI, Z5, Z9); \
+	TAP1Z(R8, Z6, Z9); \
+	TAP1Z(R9, Z7, Z9); \
+	TAP1Z(R10, Z8, Z9)
+
+#define SUM2Z \
+	VPMOVSXBD (AX), Z9; \
+	VPMOVSXBD (AX)(R14*1), Z10; \
+	VPMULLD Z0, Z9, Z9; \
+	VPMULLD Z0, Z10, Z10; \
+	VPADDD Z16, Z9, Z9; \
+	VPADDD Z16, Z10, Z10; \
+	TAP2Z(BX, Z1); \
+	TAP2Z(CX, Z2); \
+	TAP2Z(DX, Z3); \
+	TAP2Z(SI, Z4); \
+	TAP2Z(DI, Z5); \
+	TAP2Z(R8, Z6); \
+	TAP2Z(R9, Z7); \
+	TAP2Z(R10, Z8)
+
+#define RQZ(A) RQMUL16(A, Z17, Z18, Z19, Z20)
+#define RQLZ(A) RQLEFT16(A, Z21); RQZ(A)
+
+// OUT1Z stores Z9's 16 bytes; OUT2Z Z9's and Z10's at dst and dst+c.
+#define OUT1Z \
+	VPACKSSDW Z9, Z9, Z9; \
+	VPADDSW Z22, Z9, Z9; \
+	VPACKSSWB Z9, Z9, Z9; \
+	VPERMD Z9, Z15, Z9; \
+	VMOVDQU X9, (R11); \
+	ADDQ dw_c(R13), R11
+
+#define OUT2Z \
+	VPACKSSDW Z10, Z9, Z9; \
+	VPADDSW Z22, Z9, Z9; \
+	VPACKSSWB Z9, Z9, Z9; \
+	VPERMD Z9, Z15, Z9; \
+	VMOVDQU X9, (R11); \
+	ADDQ dw_c(R13), R11; \
+	VEXTRACTI128 $1, Y9, (R11); \
+	ADDQ dw_c(R13), R11
+
+// PADTAPZ is PADTAP with pad in Z10 and the biases in Z16.
+#define PADTAPZ(T, W, L) \
+	BTQ $T, DX; \
+	JCC L; \
+	VPMULLD Z10, W, Z11; \
+	VPADDD Z11, Z16, Z16; \
+	VPXORD W, W, W; \
+L:
+
+// func Depthwise3x3AVX512(ctx *DepthwiseCtx)
+TEXT ·Depthwise3x3AVX512(SB), NOSPLIT, $0-8
+	MOVQ ctx+0(FP), R13
+	VMOVDQU32 rqperm16<>(SB), Z15
+	MOVQ dw_zp(R13), AX
+	VMOVQ AX, X9
+	VPBROADCASTW X9, Z22
+	MOVL $0xAAAA, AX
+	KMOVW AX, K1
+	MOVQ $0, dw_off(R13)
+
+dwz_block:
+	MOVQ dw_off(R13), R12
+	MOVQ dw_w(R13), AX
+	ADDQ R12, AX
+	MOVQ dw_c(R13), BX
+	VPMOVSXBD (AX), Z0
+	ADDQ BX, AX
+	VPMOVSXBD (AX), Z1
+	ADDQ BX, AX
+	VPMOVSXBD (AX), Z2
+	ADDQ BX, AX
+	VPMOVSXBD (AX), Z3
+	ADDQ BX, AX
+	VPMOVSXBD (AX), Z4
+	ADDQ BX, AX
+	VPMOVSXBD (AX), Z5
+	ADDQ BX, AX
+	VPMOVSXBD (AX), Z6
+	ADDQ BX, AX
+	VPMOVSXBD (AX), Z7
+	ADDQ BX, AX
+	VPMOVSXBD (AX), Z8
+	// Biases, multipliers and shifts: 16 in a row, or one broadcast
+	// where the step is 0.
+	MOVQ dw_biasStep(R13), CX
+	MOVQ CX, AX
+	IMULQ R12, CX
+	ADDQ dw_bias(R13), CX
+	VPBROADCASTD (CX), Z16
+	TESTQ AX, AX
+	JZ dwz_bias1
+	VMOVDQU32 (CX), Z16
+
+dwz_bias1:
+	MOVQ dw_padMask(R13), DX
+	TESTQ DX, DX
+	JZ dwz_nopad
+	MOVQ dw_pad(R13), CX
+	VMOVQ CX, X10
+	VPBROADCASTD X10, Z10
+	PADTAPZ(0, Z0, dwz_pad0)
+	PADTAPZ(1, Z1, dwz_pad1)
+	PADTAPZ(2, Z2, dwz_pad2)
+	PADTAPZ(3, Z3, dwz_pad3)
+	PADTAPZ(4, Z4, dwz_pad4)
+	PADTAPZ(5, Z5, dwz_pad5)
+	PADTAPZ(6, Z6, dwz_pad6)
+	PADTAPZ(7, Z7, dwz_pad7)
+	PADTAPZ(8, Z8, dwz_pad8)
+
+dwz_nopad:
+	MOVQ dw_paramStep(R13), CX
+	MOVQ CX, AX
+	IMULQ R12, CX
+	MOVQ dw_mult(R13), DX
+	ADDQ CX, DX
+	ADDQ dw_shift(R13), CX
+	VPBROADCASTD (DX), Z17
+	VPBROADCASTD (CX), Z9
+	TESTQ AX, AX
+	JZ dwz_param1
+	VMOVDQU32 (DX), Z17
+	VMOVDQU32 (CX), Z9
+
+dwz_param1:
+	VPSRLQ $32, Z17, Z18
+	VPXORD Z10, Z10, Z10
+	VPMAXSD Z10, Z9, Z19
+	VPSUBD.BCST rqone<>(SB), Z19, Z20
+	VPSUBD Z9, Z10, Z9
+	VPMAXSD Z10, Z9, Z21
+
+	MOVQ dw_taps+0(R13), AX
+	MOVQ dw_taps+8(R13), BX
+	MOVQ dw_taps+16(R13), CX
+	MOVQ dw_taps+24(R13), DX
+	MOVQ dw_taps+32(R13), SI
+	MOVQ dw_taps+40(R13), DI
+	MOVQ dw_taps+48(R13), R8
+	MOVQ dw_taps+56(R13), R9
+	MOVQ dw_taps+64(R13), R10
+	ADDQ R12, AX
+	ADDQ R12, BX
+	ADDQ R12, CX
+	ADDQ R12, DX
+	ADDQ R12, SI
+	ADDQ R12, DI
+	ADDQ R12, R8
+	ADDQ R12, R9
+	ADDQ R12, R10
+	MOVQ dw_dst(R13), R11
+	ADDQ R12, R11
+	MOVQ dw_step(R13), R14
+	MOVQ dw_n(R13), R12
+	CMPQ dw_leftShift(R13), $0
+	JNE dwz_pxl
+
+dwz_px:
+	CMPQ R12, $2
+	JLT dwz_px1
+	SUM2Z
+	RQZ(Z9)
+	RQZ(Z10)
+	OUT2Z
+	ADV2
+	SUBQ $2, R12
+	JMP dwz_px
+
+dwz_px1:
+	TESTQ R12, R12
+	JZ dwz_next
+	SUM1Z
+	RQZ(Z9)
+	OUT1Z
+	JMP dwz_next
+
+dwz_pxl:
+	CMPQ R12, $2
+	JLT dwz_pxl1
+	SUM2Z
+	RQLZ(Z9)
+	RQLZ(Z10)
+	OUT2Z
+	ADV2
+	SUBQ $2, R12
+	JMP dwz_pxl
+
+dwz_pxl1:
+	TESTQ R12, R12
+	JZ dwz_next
+	SUM1Z
+	RQLZ(Z9)
+	OUT1Z
+
+dwz_next:
+	// The next block: offset min(off+16, c-16), unless this was c-16.
+	MOVQ dw_off(R13), R12
+	MOVQ dw_c(R13), CX
+	SUBQ $16, CX
+	CMPQ R12, CX
+	JEQ dwz_done
+	ADDQ $16, R12
+	CMPQ R12, CX
+	CMOVQGT CX, R12
+	MOVQ R12, dw_off(R13)
+	JMP dwz_block
+
+dwz_done:
+	VZEROUPPER
+	RET

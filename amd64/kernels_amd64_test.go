@@ -24,6 +24,7 @@ func TestConvCtxOffsets(t *testing.T) {
 		{"mean_amd64.s", "mn_", reflect.TypeFor[MeanCtx]()},
 		{"im2col_amd64.s", "ic_", reflect.TypeFor[Im2colCtx]()},
 		{"pack_amd64.s", "pk_", reflect.TypeFor[PackCtx]()},
+		{"pack_amd64.s", "pt_", reflect.TypeFor[PackTCtx]()},
 	} {
 		f, err := os.Open(k.file)
 		if err != nil {

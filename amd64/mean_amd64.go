@@ -31,3 +31,9 @@ type MeanCtx struct {
 	BLs      [8]int32
 	BZp      [16]int16
 }
+
+// MeanChannelsAVX512 is MeanChannels for c1-c0 >= 16, AVX-512F/BW
+// (mean_amd64.s). It writes none of the scratch fields.
+//
+//go:noescape
+func MeanChannelsAVX512(ctx *MeanCtx)

@@ -172,3 +172,141 @@ mn_noleft:
 mn_done:
 	VZEROUPPER
 	RET
+
+// MeanChannelsAVX512 is MeanChannels for c1-c0 >= 16 with AVX-512F/BW:
+// blocks of 64 channels (a whole cache line of each pixel; Z0-Z3) while
+// that many are left, then of 16 (the last at c1-16), each 16 sums
+// requantized with requant_amd64.h's 16-lane macros and their parameters
+// in registers, without the context's scratch fields.
+//
+// Registers: R13 ctx, R12 channel offset, SI source, CX pixels left, R8
+// c, DX parameter pointers. Z0-Z3 sums, Z4-Z7 inputs, Z8 base, Z9-Z10
+// scratch, Z15 the VPERMD indexes, Z17-Z21 the group's multipliers, odd
+// multipliers, max(shift, 0), that minus 1, max(-shift, 0), Z22 the zero
+// point (int16); K1 0xAAAA.
+
+// MZGROUP requantizes the 16 sums in A (XA its low 128 bits) as channels
+// R12..R12+15 and stores their bytes; R12 += 16. L1 and L2 are labels.
+#define MZGROUP(A, XA, L1, L2) \
+	MOVQ mn_paramStep(R13), CX; \
+	IMULQ R12, CX; \
+	MOVQ mn_mult(R13), DX; \
+	ADDQ CX, DX; \
+	ADDQ mn_shift(R13), CX; \
+	VPBROADCASTD (DX), Z17; \
+	VPBROADCASTD (CX), Z9; \
+	CMPQ mn_paramStep(R13), $0; \
+	JEQ L1; \
+	VMOVDQU32 (DX), Z17; \
+	VMOVDQU32 (CX), Z9; \
+L1: \
+	VPSRLQ $32, Z17, Z18; \
+	VPXORD Z10, Z10, Z10; \
+	VPMAXSD Z10, Z9, Z19; \
+	VPSUBD.BCST rqone<>(SB), Z19, Z20; \
+	VPSUBD Z9, Z10, Z9; \
+	VPMAXSD Z10, Z9, Z21; \
+	CMPQ mn_left(R13), $0; \
+	JEQ L2; \
+	RQLEFT16(A, Z21); \
+L2: \
+	RQMUL16(A, Z17, Z18, Z19, Z20); \
+	VPACKSSDW A, A, A; \
+	VPADDSW Z22, A, A; \
+	VPACKSSWB A, A, A; \
+	VPERMD A, Z15, A; \
+	MOVQ mn_dst(R13), DX; \
+	VMOVDQU XA, (DX)(R12*1); \
+	ADDQ $16, R12
+
+// func MeanChannelsAVX512(ctx *MeanCtx)
+TEXT ·MeanChannelsAVX512(SB), NOSPLIT, $0-8
+	MOVQ ctx+0(FP), R13
+	VMOVDQU32 rqperm16<>(SB), Z15
+	MOVQ mn_zp(R13), AX
+	VMOVQ AX, X9
+	VPBROADCASTW X9, Z22
+	MOVL $0xAAAA, AX
+	KMOVW AX, K1
+	MOVQ mn_base(R13), AX
+	VMOVQ AX, X8
+	VPBROADCASTD X8, Z8
+	MOVQ mn_c(R13), R8
+	MOVQ mn_c0(R13), R12
+
+mz_loop:
+	MOVQ mn_c1(R13), AX
+	SUBQ R12, AX
+	JZ mz_done
+	CMPQ AX, $64
+	JGE mz_b64
+	CMPQ AX, $16
+	JGE mz_b16
+	MOVQ mn_c1(R13), R12
+	SUBQ $16, R12
+
+mz_b16:
+	VMOVDQA32 Z8, Z0
+	VMOVDQA32 Z8, Z1
+	MOVQ mn_src(R13), SI
+	ADDQ R12, SI
+	MOVQ mn_n(R13), CX
+	CMPQ CX, $2
+	JLT mz_p16one
+
+mz_p16:
+	VPMOVSXBD (SI), Z4
+	VPMOVSXBD (SI)(R8*1), Z5
+	VPADDD Z4, Z0, Z0
+	VPADDD Z5, Z1, Z1
+	LEAQ (SI)(R8*2), SI
+	SUBQ $2, CX
+	CMPQ CX, $2
+	JGE mz_p16
+
+mz_p16one:
+	TESTQ CX, CX
+	JZ mz_s16
+	VPMOVSXBD (SI), Z4
+	VPADDD Z4, Z0, Z0
+
+mz_s16:
+	VPSUBD Z8, Z1, Z1
+	VPADDD Z1, Z0, Z0
+	MZGROUP(Z0, X0, mz_g16a, mz_g16b)
+	JMP mz_loop
+
+mz_b64:
+	VMOVDQA32 Z8, Z0
+	VMOVDQA32 Z8, Z1
+	VMOVDQA32 Z8, Z2
+	VMOVDQA32 Z8, Z3
+	MOVQ mn_src(R13), SI
+	ADDQ R12, SI
+	MOVQ mn_n(R13), CX
+	TESTQ CX, CX
+	JZ mz_s64
+
+mz_p64:
+	VPMOVSXBD (SI), Z4
+	VPMOVSXBD 16(SI), Z5
+	VPMOVSXBD 32(SI), Z6
+	VPMOVSXBD 48(SI), Z7
+	VPADDD Z4, Z0, Z0
+	VPADDD Z5, Z1, Z1
+	VPADDD Z6, Z2, Z2
+	VPADDD Z7, Z3, Z3
+	ADDQ R8, SI
+	DECQ CX
+	JNZ mz_p64
+
+mz_s64:
+	MZGROUP(Z0, X0, mz_g0a, mz_g0b)
+	MZGROUP(Z1, X1, mz_g1a, mz_g1b)
+	MZGROUP(Z2, X2, mz_g2a, mz_g2b)
+	MZGROUP(Z3, X3, mz_g3a, mz_g3b)
+	JMP mz_loop
+
+mz_done:
+	VZEROUPPER
+	RET

@@ -65,3 +65,47 @@ GLOBL rqperm<>(SB), RODATA|NOPTR, $32
 	VPAND rqone<>(SB), Y12, Y12; \
 	VPSRAVD RS, A, A; \
 	VPADDD Y12, A, A
+
+// The same for 16 int32 lanes in a ZMM register (AVX-512F), the
+// constants broadcast from their first element. Z12-Z14 and K2 are
+// scratch; K1 must hold 0xAAAA (the odd lanes).
+
+// VPERMD indexes gathering dwords 0, 4, 8, 12, 1, 5, ...: after two
+// in-lane packs the bytes of 16 channels of one (or two) vectors in order.
+DATA rqperm16<>+0(SB)/8, $0x0000000400000000
+DATA rqperm16<>+8(SB)/8, $0x0000000c00000008
+DATA rqperm16<>+16(SB)/8, $0x0000000500000001
+DATA rqperm16<>+24(SB)/8, $0x0000000d00000009
+DATA rqperm16<>+32(SB)/8, $0x0000000600000002
+DATA rqperm16<>+40(SB)/8, $0x0000000e0000000a
+DATA rqperm16<>+48(SB)/8, $0x0000000700000003
+DATA rqperm16<>+56(SB)/8, $0x0000000f0000000b
+GLOBL rqperm16<>(SB), RODATA|NOPTR, $64
+
+// RQLEFT16 is RQLEFT: the lanes where shifting back gives A (K2) keep
+// the shifted value, the others saturate by A's sign.
+#define RQLEFT16(A, LS) \
+	VPSLLVD LS, A, Z12; \
+	VPSRAVD LS, Z12, Z13; \
+	VPCMPEQD A, Z13, K2; \
+	VPSRAD $31, A, Z14; \
+	VPXORD.BCST rqmax<>(SB), Z14, Z14; \
+	VPBLENDMD Z12, Z14, K2, A
+
+// RQMUL16 is RQMUL, the odd lanes blended in under K1, MaxInt32
+// broadcast into the lanes that gave MinInt32 (K2).
+#define RQMUL16(A, MULT, MULTODD, RS, RM1) \
+	VPMULDQ MULT, A, Z12; \
+	VPSRLQ $32, A, Z13; \
+	VPMULDQ MULTODD, Z13, Z13; \
+	VPADDQ.BCST rqround<>(SB), Z12, Z12; \
+	VPADDQ.BCST rqround<>(SB), Z13, Z13; \
+	VPSRLQ $31, Z12, Z12; \
+	VPSLLQ $1, Z13, Z13; \
+	VPBLENDMD Z13, Z12, K1, A; \
+	VPCMPEQD.BCST rqmin<>(SB), A, K2; \
+	VPBROADCASTD rqmax<>(SB), K2, A; \
+	VPSRLVD RM1, A, Z12; \
+	VPANDD.BCST rqone<>(SB), Z12, Z12; \
+	VPSRAVD RS, A, A; \
+	VPADDD Z12, A, A

@@ -7,7 +7,16 @@ import (
 	"golang.org/x/sys/cpu"
 )
 
-func init() { depthwise3x3K.register("avx2", depthwise3x3AVX2, cpu.X86.HasAVX2) }
+func init() {
+	depthwise3x3K.register("avx512", depthwise3x3AVX512, cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW)
+	depthwise3x3K.register("avx2", depthwise3x3AVX2, cpu.X86.HasAVX2)
+}
+
+// depthwise3x3AVX512 is Depthwise3x3 on the AVX-512 kernel, 16 channels
+// at a time, for at least 16 channels (the AVX2 kernel does 8 to 15).
+func depthwise3x3AVX512(dst []int8, src []int8, h, w, c, stride int, weights []int8, bias []int32, pad int8, rq *Requant, y0, y1 int) {
+	depthwise3x3X86(c >= 16, dst, src, h, w, c, stride, weights, bias, pad, rq, y0, y1)
+}
 
 // depthwise3x3AVX2 is Depthwise3x3 on the AVX2 kernel, which needs at
 // least 8 channels, a non-empty row and a zero point the int16 saturating add keeps exact
@@ -15,6 +24,11 @@ func init() { depthwise3x3K.register("avx2", depthwise3x3AVX2, cpu.X86.HasAVX2) 
 // the left edge pixel, the interior pixels and the right edge pixels, each
 // with the taps that read padding marked.
 func depthwise3x3AVX2(dst []int8, src []int8, h, w, c, stride int, weights []int8, bias []int32, pad int8, rq *Requant, y0, y1 int) {
+	depthwise3x3X86(false, dst, src, h, w, c, stride, weights, bias, pad, rq, y0, y1)
+}
+
+// depthwise3x3X86 drives the AVX-512 kernel (wide) or the AVX2 one.
+func depthwise3x3X86(wide bool, dst []int8, src []int8, h, w, c, stride int, weights []int8, bias []int32, pad int8, rq *Requant, y0, y1 int) {
 	if c < 8 || w == 0 || y0 == y1 || !zpFitsInt16(rq.ZeroPoint) {
 		depthwise3x3Ref(dst, src, h, w, c, stride, weights, bias, pad, rq, y0, y1)
 		return
@@ -38,19 +52,19 @@ func depthwise3x3AVX2(dst []int8, src []int8, h, w, c, stride int, weights []int
 		xEnd = max(1, min(wo, (w-2)/stride+1))
 	}
 	for oy := y0; oy < y1; oy++ {
-		dwRunAVX2(&ctx, dst, src, h, w, c, stride, wo, oy, 0, 1)
+		dwRunX86(wide, &ctx, dst, src, h, w, c, stride, wo, oy, 0, 1)
 		if xEnd > 1 {
-			dwRunAVX2(&ctx, dst, src, h, w, c, stride, wo, oy, 1, xEnd-1)
+			dwRunX86(wide, &ctx, dst, src, h, w, c, stride, wo, oy, 1, xEnd-1)
 		}
 		for ox := max(1, xEnd); ox < wo; ox++ {
-			dwRunAVX2(&ctx, dst, src, h, w, c, stride, wo, oy, ox, 1)
+			dwRunX86(wide, &ctx, dst, src, h, w, c, stride, wo, oy, ox, 1)
 		}
 	}
 }
 
-// dwRunAVX2 runs n output pixels of row oy from column ox, whose taps read
+// dwRunX86 runs n output pixels of row oy from column ox, whose taps read
 // padding (or not) alike.
-func dwRunAVX2(ctx *amd64.DepthwiseCtx, dst, src []int8, h, w, c, stride, wo, oy, ox, n int) {
+func dwRunX86(wide bool, ctx *amd64.DepthwiseCtx, dst, src []int8, h, w, c, stride, wo, oy, ox, n int) {
 	iy0, ix0 := oy*stride-1, ox*stride-1
 	center := &src[((iy0+1)*w+ix0+1)*c]
 	mask := 0
@@ -65,7 +79,11 @@ func dwRunAVX2(ctx *amd64.DepthwiseCtx, dst, src []int8, h, w, c, stride, wo, oy
 	}
 	ctx.PadMask, ctx.N = mask, n
 	ctx.Dst = &dst[(oy*wo+ox)*c]
-	amd64.Depthwise3x3(ctx)
+	if wide {
+		amd64.Depthwise3x3AVX512(ctx)
+	} else {
+		amd64.Depthwise3x3(ctx)
+	}
 }
 
 // zpFitsInt16 reports whether an output zero point is one the AVX2
