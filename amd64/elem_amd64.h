@@ -36,11 +36,12 @@
 	VPSRAVD R, X, X;   \
 	VPADDD  T1, X, X
 
-// SATADD: X = sat32(X + B) per lane (SQADD); B must not be X.
+// SATADD: X = sat32(X + B) per lane (SQADD); B (a register or memory)
+// must not be X.
 #define SATADD(X, B, CMIN, T1, T2) \
 	VPADDD    B, X, T1;    \
 	VPXOR     T1, X, X;    \
-	VPXOR     T1, B, T2;   \
+	VPXOR     B, T1, T2;   \
 	VPAND     T2, X, X;    \
 	VPSRAD    $31, T1, T2; \
 	VPXOR     CMIN, T2, T2; \
@@ -60,3 +61,22 @@
 	VPMAXSD Z, L, L;  \
 	VPMAXSD Z, S, R;  \
 	VPADDD  M1, R, R1
+
+// CONSTS sets the registers the macros above take: C7F, CMIN, RND and
+// ONE; AX is clobbered.
+#define CONSTS(C7F, XC7F, CMIN, XCMIN, RND, XRND, ONE, XONE) \
+	MOVL         $0x7fffffff, AX; \
+	MOVD         AX, XC7F;        \
+	VPBROADCASTD XC7F, C7F;       \
+	MOVL         $0x80000000, AX; \
+	MOVD         AX, XCMIN;       \
+	VPBROADCASTD XCMIN, CMIN;     \
+	MOVQ         $0x40000000, AX; \
+	MOVQ         AX, XRND;        \
+	VPBROADCASTQ XRND, RND;       \
+	MOVL         $1, AX;          \
+	MOVD         AX, XONE;        \
+	VPBROADCASTD XONE, ONE
+
+// NOSHL stands for SATSHL in a kernel body without negative shifts.
+#define NOSHL(X, L, C7F, T1, T2)
