@@ -39,3 +39,9 @@ func Shifts8(l, r, r1 *[8]int32, shift int32) {
 	Fill8(r, max(shift, 0))
 	Fill8(r1, max(shift, 0)-1)
 }
+
+// AddAVX512 adds ctx.N > 0 values, 16 a step, the last partial step
+// masked (add_amd64.s; AVX-512 F and BW).
+//
+//go:noescape
+func AddAVX512(ctx *AddCtx)
