@@ -29,3 +29,9 @@ type LayerNormCtx struct {
 	Bias      *int32    // C values
 	Left      int       // nonzero: some shift is negative
 }
+
+// LayerNormApplyAVX512 is LayerNormApplyAVX2 16 channels a step, the last
+// partial step masked (layernorm_amd64.s; AVX-512 F and BW).
+//
+//go:noescape
+func LayerNormApplyAVX512(ctx *LayerNormCtx)

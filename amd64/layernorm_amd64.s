@@ -148,3 +148,102 @@ withleft:
 	LNPIXELS(SATSHL, p1, b1, n1)
 	VZEROUPPER
 	RET
+
+#include "elem512_amd64.h"
+
+// LN16 is LN8 for the channels of K3 from BX on (R in Z11, SP in Z12).
+#define LN16(SHL) \
+	VPMOVSXBD.Z (SI)(BX*1), K3, Z0;                    \
+	VPMULLD     Z10, Z0, Z0;                           \
+	VPSUBD      Z12, Z0, Z0;                           \
+	VPMULDQ     Z11, Z0, Z1;                           \
+	VPSRLQ      $32, Z0, Z2;                           \
+	VPMULDQ     Z11, Z2, Z2;                           \
+	VPADDQ      Z13, Z1, Z1;                           \
+	VPADDQ      Z13, Z2, Z2;                           \
+	VPSRLQ      $12, Z1, Z1;                           \
+	VPSLLQ      $20, Z2, Z2;                           \
+	VPBLENDMD   Z2, Z1, K2, Z0;                        \
+	VMOVDQU32.Z (R14)(BX*4), K3, Z2;                   \
+	SHIFTS(Z2, Z8, Z9, Z3, Z4, Z5);                    \
+	SHL(Z0, Z3, Z28, Z1, Z2);                          \
+	VMOVDQU32.Z (R9)(BX*4), K3, Z6;                    \
+	VPSRLQ      $32, Z6, Z7;                           \
+	SQRDMULH16(Z0, Z6, Z7, Z30, K2, Z28, Z29, Z1, Z2); \
+	RSHR16(Z0, Z4, Z5, Z31, Z1);                       \
+	VMOVDQU32.Z (R15)(BX*4), K3, Z6;                   \
+	SATADD16(Z0, Z6, Z29, Z1, Z2);                     \
+	VPMOVSDB    Z0, K3, (DI)(BX*1)
+
+#define LNPIXELS16(SHL, pixel, blockloop, tail, next) \
+pixel:                          \
+	VPBROADCASTD (R11), Z11;    \
+	VPBROADCASTD (R13), Z12;    \
+	XORQ         BX, BX;        \
+	KMOVW        K5, K3;        \
+	CMPQ         CX, $16;       \
+	JLT          tail;          \
+blockloop:                      \
+	LN16(SHL);                  \
+	ADDQ         $16, BX;       \
+	LEAQ         16(BX), AX;    \
+	CMPQ         AX, CX;        \
+	JLE          blockloop;     \
+tail:                           \
+	CMPQ         BX, CX;        \
+	JGE          next;          \
+	KMOVW        K4, K3;        \
+	LN16(SHL);                  \
+next:                           \
+	ADDQ         CX, SI;        \
+	ADDQ         CX, DI;        \
+	ADDQ         $4, R11;       \
+	ADDQ         $32, R13;      \
+	DECQ         DX;            \
+	JNZ          pixel
+
+// func LayerNormApplyAVX512(ctx *LayerNormCtx)
+TEXT ·LayerNormApplyAVX512(SB), NOSPLIT, $0-8
+	MOVQ         ctx+0(FP), R8
+	MOVQ         ln_src(R8), SI
+	MOVQ         ln_dst(R8), DI
+	MOVQ         ln_c(R8), CX
+	MOVQ         ln_pixels(R8), DX
+	MOVQ         ln_r(R8), R11
+	MOVQ         ln_sP(R8), R13
+	MOVQ         ln_mult(R8), R9
+	MOVQ         ln_shift(R8), R14
+	MOVQ         ln_bias(R8), R15
+	MOVL         $0x7fffffff, AX
+	VPBROADCASTD AX, Z28
+	MOVL         $0x80000000, AX
+	VPBROADCASTD AX, Z29
+	MOVQ         $0x40000000, AX
+	VPBROADCASTQ AX, Z30
+	MOVL         $1, AX
+	VPBROADCASTD AX, Z31
+	MOVQ         $2048, AX
+	VPBROADCASTQ AX, Z13
+	VPXORD       Z8, Z8, Z8
+	VPTERNLOGD   $0xff, Z9, Z9, Z9
+	VPBROADCASTD ln_c(R8), Z10
+	MOVL         $0xaaaa, AX
+	KMOVW        AX, K2
+	MOVL         $0xffff, AX
+	KMOVW        AX, K5
+	MOVQ         CX, AX
+	ANDQ         $15, AX
+	MOVL         $1, R12
+	SHLXL        AX, R12, R12
+	DECL         R12
+	KMOVW        R12, K4
+	CMPQ         ln_left(R8), $0
+	JNE          withleft512
+	LNPIXELS16(NOSHL16, p2, b2, t2, n2)
+	VZEROUPPER
+	RET
+
+withleft512:
+	LNPIXELS16(SATSHL16, p3, b3, t3, n3)
+	VZEROUPPER
+	RET

@@ -9,16 +9,30 @@ import (
 	"golang.org/x/sys/cpu"
 )
 
-func init() { layerNormK.register("avx2", layerNormAVX2, cpu.X86.HasAVX2) }
+func init() {
+	layerNormK.register("avx512", layerNormAVX512, cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW)
+	layerNormK.register("avx2", layerNormAVX2, cpu.X86.HasAVX2)
+}
+
+// layerNormAVX512 is layerNormAVX2 with the normalization in AVX-512.
+func layerNormAVX512(dst, src []int8, c int, p *LayerNormParams) {
+	layerNormAsm(dst, src, c, p, true)
+}
+
+// layerNormAVX2 runs the assembly for 16 to 32767 channels.
+func layerNormAVX2(dst, src []int8, c int, p *LayerNormParams) {
+	layerNormAsm(dst, src, c, p, false)
+}
 
 // lnChunkAVX2 is how many pixels layerNormAVX2 takes at a time.
 const lnChunkAVX2 = 64
 
-// layerNormAVX2 runs the assembly for 16 to 32767 channels (the sums fit
+// layerNormAsm runs the assembly for 16 to 32767 channels (the sums fit
 // int32), lnChunkAVX2 pixels at a time: their sums (the last c%16
 // channels in Go), each pixel's R in Go (float64, as the reference), then
-// the normalization.
-func layerNormAVX2(dst, src []int8, c int, p *LayerNormParams) {
+// the normalization (in AVX-512 with wide). A bool rather than the
+// function, so that ctx does not escape.
+func layerNormAsm(dst, src []int8, c int, p *LayerNormParams, wide bool) {
 	rows := len(src) / c
 	if c < 16 || c > math.MaxInt16 || rows == 0 {
 		layerNormRef(dst, src, c, p)
@@ -55,6 +69,10 @@ func layerNormAVX2(dst, src []int8, c int, p *LayerNormParams) {
 			r[i] = int32(layerNormR(c, si, qi, p.Eps))
 			amd64.Fill8(&sp[i], int32(si+int64(c)*z))
 		}
-		amd64.LayerNormApplyAVX2(&ctx)
+		if wide {
+			amd64.LayerNormApplyAVX512(&ctx)
+		} else {
+			amd64.LayerNormApplyAVX2(&ctx)
+		}
 	}
 }
