@@ -25,6 +25,9 @@ func init() {
 // the stack; longer rows run the reference.
 const softmaxMaxRowAVX2 = 1024
 
+// softmaxSmallRowAVX2 is the longest row that takes a small buffer.
+const softmaxSmallRowAVX2 = 256
+
 // softmaxRowAVX2 runs the assembly for rows of 8 to softmaxMaxRowAVX2
 // values, except the post form with a zero point outside int8 (where the
 // saturating sum would differ from the exact one).
@@ -37,12 +40,21 @@ func softmaxRowAVX2(dst []int8, logits []int32, postBiasQ8 []int32, p *SoftmaxPa
 	if asmHook != nil {
 		asmHook(NameSoftmaxRow)
 	}
-	var ebuf [softmaxMaxRowAVX2]int32
-	ctx := amd64.SoftmaxCtx{Logits: &logits[0], Dst: &dst[0], N: n, Ebuf: &ebuf[0]}
+	ctx := amd64.SoftmaxCtx{Logits: &logits[0], Dst: &dst[0], N: n}
 	setSoftmaxParamsAVX2(&ctx, p)
 	if postBiasQ8 != nil {
 		ctx.Bias, ctx.Post = &postBiasQ8[0], 1
 	}
+	// The e_j on the stack, in a buffer no larger than needed: Go zeroes
+	// it on every call (4 KiB cost a 49-value row as much as its softmax).
+	if n <= softmaxSmallRowAVX2 {
+		var ebuf [softmaxSmallRowAVX2]int32
+		ctx.Ebuf = &ebuf[0]
+		amd64.SoftmaxAVX2(&ctx)
+		return
+	}
+	var ebuf [softmaxMaxRowAVX2]int32
+	ctx.Ebuf = &ebuf[0]
 	amd64.SoftmaxAVX2(&ctx)
 }
 
