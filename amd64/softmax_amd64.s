@@ -14,10 +14,13 @@
 #define sm_q 64
 #define sm_zp 72
 #define sm_left 80
-#define sm_mult 88
-#define sm_leftN 120
-#define sm_right 152
-#define sm_right1 184
+#define sm_table 88
+#define sm_tStride 96
+#define sm_side 104
+#define sm_mult 112
+#define sm_leftN 144
+#define sm_right 176
+#define sm_right1 208
 
 // sm_tail+4*r: lanes 8-r..7 set, for the last r values of a row run as an
 // overlapping block of 8.
@@ -30,6 +33,17 @@ DATA sm_tail<>+40(SB)/8, $-1
 DATA sm_tail<>+48(SB)/8, $-1
 DATA sm_tail<>+56(SB)/8, $-1
 GLOBL sm_tail<>(SB), RODATA|NOPTR, $64
+
+// sm_head+32-4*r: lanes 0..r-1 set.
+DATA sm_head<>+0(SB)/8, $-1
+DATA sm_head<>+8(SB)/8, $-1
+DATA sm_head<>+16(SB)/8, $-1
+DATA sm_head<>+24(SB)/8, $-1
+DATA sm_head<>+32(SB)/8, $0
+DATA sm_head<>+40(SB)/8, $0
+DATA sm_head<>+48(SB)/8, $0
+DATA sm_head<>+56(SB)/8, $0
+GLOBL sm_head<>(SB), RODATA|NOPTR, $64
 
 // BLOCKS runs BODY for BX = 0, 8, ... while a whole block fits, then, if
 // N%8 != 0, once for BX = N-8 with LAST set up first.
@@ -123,6 +137,65 @@ TEXT ·SoftmaxAVX2(SB), NOSPLIT, $0-8
 	VPBROADCASTD X8, Y8
 	VPCMPEQD Y6, Y6, Y6
 
+	// The attention bias row: run jy of Side values from Table +
+	// jy*TStride into Bias + 4*jy*Side, 8 at a time, the last Side%8
+	// masked; with Pre, plus the logits.
+	MOVQ sm_side(R8), R13
+	TESTQ R13, R13
+	JZ   nobuild
+	MOVQ R13, AX
+	ANDQ $7, AX
+	NEGQ AX
+	LEAQ sm_head<>+32(SB), DX
+	VMOVDQU (DX)(AX*4), Y5 // the first Side%8 lanes
+	MOVQ sm_table(R8), R14
+	MOVQ R10, R15          // the row
+	MOVQ SI, DX            // the logits
+	MOVQ R13, R12          // runs left
+
+run:
+	XORQ BX, BX
+	LEAQ 8(BX), AX
+	CMPQ AX, R13
+	JGT  runtail
+
+run8:
+	VMOVDQU (R14)(BX*4), Y0
+	CMPQ    sm_pre(R8), $0
+	JE      run8store
+	VPADDD  (DX)(BX*4), Y0, Y0
+
+run8store:
+	VMOVDQU Y0, (R15)(BX*4)
+	ADDQ    $8, BX
+	LEAQ    8(BX), AX
+	CMPQ    AX, R13
+	JLE     run8
+
+runtail:
+	CMPQ       BX, R13
+	JGE        runnext
+	VPMASKMOVD (R14)(BX*4), Y5, Y0
+	CMPQ       sm_pre(R8), $0
+	JE         runtailstore
+	VPMASKMOVD (DX)(BX*4), Y5, Y1
+	VPADDD     Y1, Y0, Y0
+
+runtailstore:
+	VPMASKMOVD Y0, Y5, (R15)(BX*4)
+
+runnext:
+	ADDQ sm_tStride(R8), R14
+	LEAQ (R15)(R13*4), R15
+	LEAQ (DX)(R13*4), DX
+	DECQ R12
+	JNZ  run
+	CMPQ sm_pre(R8), $0
+	JE   nopre
+	MOVQ R10, SI
+	JMP  nopre
+
+nobuild:
 	CMPQ sm_pre(R8), $0
 	JE   nopre
 	BLOCKS(PRE8, TAILMASK, p0, p0l, p0d)

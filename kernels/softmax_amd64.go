@@ -68,9 +68,9 @@ func setSoftmaxParamsAVX2(c *amd64.SoftmaxCtx, p *SoftmaxParams) {
 }
 
 // attentionSoftmaxAVX2 runs the assembly for grids of side >= 3, except
-// the post form with a zero point outside int8: each row's bias (copied
-// from relBias, one run of side values per key row) into scratch[:n], the
-// e_j into scratch[n:2n].
+// the post form with a zero point outside int8: each row's bias (gathered
+// by the assembly from relBias, one run of side values per key row) into
+// scratch[:n], the e_j into scratch[n:2n].
 func attentionSoftmaxAVX2(dst []int8, logits []int32, side int, relBias []int32, post bool, p *SoftmaxParams, i0, i1 int, scratch []int32) {
 	n, span := side*side, 2*side-1
 	if side < 3 || i0 == i1 || post && (p.ZeroPoint < -128 || p.ZeroPoint > 127) {
@@ -88,12 +88,10 @@ func attentionSoftmaxAVX2(dst []int8, logits []int32, side int, relBias []int32,
 	} else {
 		ctx.Pre = 1
 	}
+	ctx.Side, ctx.TStride = side, 4*span
 	for i := i0; i < i1; i++ {
 		iy, ix := i/side, i%side
-		for jy := range side {
-			o := (jy-iy+side-1)*span + side - 1 - ix
-			copy(row[jy*side:jy*side+side], relBias[o:o+side])
-		}
+		ctx.Table = &relBias[(side-1-iy)*span+side-1-ix]
 		ctx.Logits, ctx.Dst = &logits[i*n], &dst[i*n]
 		amd64.SoftmaxAVX2(&ctx)
 	}
