@@ -67,7 +67,7 @@ func TestSelectReset(t *testing.T) {
 				t.Errorf("Select of an unknown implementation did not panic")
 			}
 		}()
-		Select(NameAdd, "avx512")
+		Select(NameAdd, "no-such-impl")
 	}()
 }
 
