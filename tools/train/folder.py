@@ -235,11 +235,12 @@ def infer_config(sd, arch=None):
             raise ValueError(f"not a coatnet_nano_rw / coatnet_pico_rw checkpoint: stage {s} has no blocks")
         depths.append(max(blocks) + 1)
         dims.append(shape(f"stages.{s}.blocks.0.conv3_1x1.weight" if s < 2 else f"stages.{s}.blocks.0.attn.proj.weight")[0])
+    # Block 0 of stage 3 attends at its input width, stage 2's.
     table, heads = shape("stages.2.blocks.0.attn.rel_pos.relative_position_bias_table")
     side = (int(round(math.sqrt(table))) + 1) // 2
     stride = "dw" if arch and "pico" in str(arch) else "pool"
     return Config(img_size=16 * side, in_chans=in_chans, stem_width=stem, embed_dim=tuple(dims),
-                  depths=tuple(depths), stride_mode=stride, dim_head=dims[2] // heads)
+                  depths=tuple(depths), stride_mode=stride, dim_head=dims[1] // heads)
 
 
 def fine_tune_model(path, arch, classes):
@@ -249,7 +250,10 @@ def fine_tune_model(path, arch, classes):
     cfg.num_classes = classes
     model = CoAtNet(cfg)
     body = {k: v for k, v in sd.items() if not k.startswith("head.") and not k.endswith("num_batches_tracked")}
-    missing, unexpected = model.load_state_dict(body, strict=False)
+    try:
+        missing, unexpected = model.load_state_dict(body, strict=False)
+    except RuntimeError as e:
+        raise ValueError(f"{path}: checkpoint does not fit {cfg}: {e}") from None
     missing = [k for k in missing if not k.startswith("head.")]
     if missing or unexpected:
         raise ValueError(f"{path}: checkpoint does not fit {cfg}: missing {missing[:5]}{'...' if len(missing) > 5 else ''}, "
@@ -344,7 +348,10 @@ def train_folder(args, param_groups):
     train_items, val_items = stratified_split(items, args.val_fraction, args.seed)
 
     if args.init:
-        model, cfg = fine_tune_model(args.init, args.arch if args.arch != "nano" else None, len(classes))
+        try:
+            model, cfg = fine_tune_model(args.init, args.arch if args.arch != "nano" else None, len(classes))
+        except ValueError as e:
+            raise SystemExit(str(e)) from None
         if args.img_size and args.img_size != cfg.img_size:
             raise SystemExit(f"--img-size {args.img_size}: the checkpoint's relative-position tables are for {cfg.img_size}")
         colour = "grey" if cfg.in_chans == 1 else "rgb"

@@ -119,12 +119,15 @@ def augment(x, gen, shift):
 
 
 class Progress:
-    """A one-line progress bar on stderr with loss and accuracy."""
+    """A one-line progress bar on stderr with loss and accuracy, when stderr
+    is a terminal (a log file gets the per-epoch lines only)."""
 
     def __init__(self, total, title):
         self.total, self.title, self.start = total, title, time.time()
 
     def update(self, done, **fields):
+        if not sys.stderr.isatty():
+            return
         frac = done / self.total
         bar = "#" * int(30 * frac) + "-" * (30 - int(30 * frac))
         el = time.time() - self.start
@@ -134,7 +137,8 @@ class Progress:
         sys.stderr.flush()
 
     def close(self):
-        sys.stderr.write("\n")
+        if sys.stderr.isatty():
+            sys.stderr.write("\n")
 
 
 @torch.no_grad()
