@@ -232,6 +232,9 @@ func runConvert(cmd *cobra.Command, ckptPath string, o *convertOptions) error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("architecture: %w", err)
 	}
+	if hf != nil && hf.GlobalPool != "" && o.globalPool == "" && o.configFile == "" {
+		cfg.GlobalPool = strings.TrimPrefix(hf.GlobalPool, "avg") // avg is stored as no key
+	}
 	if hf != nil && hf.Architecture != "" {
 		if err := hfArchAgrees(hf, &cfg); err != nil {
 			return err

@@ -170,6 +170,10 @@ func TestConvertArchMismatchIsShort(t *testing.T) {
 	if err != nil || !strings.Contains(stdout, "architecture coatnet_nano_rw_224 (inferred") || !strings.Contains(stdout, "coatnet_nano_rw_224 at 64x64") {
 		t.Errorf("convert without --arch: %v\n%s", err, stdout)
 	}
+	os.WriteFile(filepath.Join(filepath.Dir(big), "config.json"), []byte(`{"architecture": "coatnet_pico_rw_224"}`), 0o644)
+	if _, _, err := run(t, "convert", big, "-o", out); err == nil || !strings.Contains(err.Error(), "architecture coatnet_pico_rw_224, but the model is coatnet_nano_rw_224") {
+		t.Errorf("config.json naming another model: %v", err)
+	}
 }
 
 func modelSource(t *testing.T, path string) (arch.Metadata, map[string]any) {
@@ -212,6 +216,7 @@ const tinyHFConfig = `{
   "architecture": "coatnet_nano_rw_224",
   "num_classes": 10,
   "num_features": 128,
+  "global_pool": "max",
   "label_names": ["t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "boot"],
   "pretrained_cfg": {
     "tag": "fmnist",
@@ -250,7 +255,7 @@ func TestConvertHFConfig(t *testing.T) {
 	md, source := modelSource(t, out)
 	p := md.Preprocess
 	if md.Labels[0] != "t-shirt" || md.Labels[9] != "boot" || p.Interpolation != "bilinear" || p.CropPct != 0.875 ||
-		p.CropMode != "squash" || p.Mean[2] != 0.3 || p.Std[0] != 0.4 || source["pretrained"] != "fmnist" {
+		p.CropMode != "squash" || p.Mean[2] != 0.3 || p.Std[0] != 0.4 || source["pretrained"] != "fmnist" || md.Config.GlobalPool != "max" {
 		t.Errorf("metadata from config.json not applied: labels %v, preprocess %+v, source %v", md.Labels, p, source)
 	}
 
@@ -262,7 +267,7 @@ func TestConvertHFConfig(t *testing.T) {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
 	md, _ = modelSource(t, out)
-	if md.Labels[0] != "top" || md.Preprocess.Interpolation != "bicubic" || md.Preprocess.Mean[0] != 0.5 || md.Preprocess.CropPct != 0.875 {
+	if md.Labels[0] != "top" || md.Preprocess.Interpolation != "bicubic" || md.Preprocess.Mean[0] != 0.5 || md.Preprocess.CropPct != 0.875 || md.Config.GlobalPool != "max" {
 		t.Errorf("labels %v, preprocess %+v", md.Labels, md.Preprocess)
 	}
 
@@ -278,6 +283,7 @@ func TestConvertHFConfig(t *testing.T) {
 		{"mean", `"mean": [0.5, 0.5],`, "2 mean values but 3 std values"},
 		{"crop", `"crop_pct": 7,`, "crop_pct 7"},
 		{"arch", `"architecture": "resnet50",`, `architecture "resnet50" is not a timm CoAtNet`},
+		{"pool", `"global_pool": "token",`, `global_pool "token"`},
 	} {
 		text := tinyHFConfig
 		if tc.name == "not json" {

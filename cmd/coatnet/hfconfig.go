@@ -15,11 +15,13 @@ import (
 // hfConfig is what convert takes from the config.json that timm's
 // push_to_hf_hub writes beside the weights: the model name, the labels and
 // the pretrained_cfg's preprocessing. Other keys (num_features,
-// first_conv, ...) are ignored.
+// first_conv, ...) are ignored. global_pool is kept too: no tensor shows
+// whether the head pools by the mean or the maximum.
 type hfConfig struct {
 	path         string
 	Architecture string `json:"architecture"`
 	NumClasses   int    `json:"num_classes"`
+	GlobalPool   string `json:"global_pool"`
 	// LabelNames is a list, or an object from class index to name.
 	LabelNames json.RawMessage `json:"label_names"`
 	Pretrained struct {
@@ -103,6 +105,11 @@ func (h *hfConfig) check() error {
 	}
 	if p.InputSize != nil && (len(p.InputSize) != 3 || p.InputSize[1] != p.InputSize[2] || p.InputSize[0] < 1 || p.InputSize[1] < 1) {
 		errs = append(errs, fmt.Errorf("pretrained_cfg.input_size %v: want [channels, size, size]", p.InputSize))
+	}
+	switch h.GlobalPool {
+	case "", "avg", "max":
+	default:
+		errs = append(errs, fmt.Errorf("global_pool %q: the CoAtNet head pools by avg or max", h.GlobalPool))
 	}
 	switch preprocess.Interpolation(p.Interpolation) {
 	case "", preprocess.Bicubic, preprocess.Bilinear:

@@ -161,3 +161,46 @@ func TestInferErrors(t *testing.T) {
 		}
 	}
 }
+
+// FuzzInfer changes, adds or drops tensors of a real schema: Infer must
+// answer with a config that fits or an error, never panic.
+func FuzzInfer(f *testing.F) {
+	f.Add(uint16(0), []byte{2, 8, 3})
+	f.Add(uint16(40), []byte{0})
+	f.Add(uint16(200), []byte{1, 0})
+	f.Add(uint16(9), []byte{4, 255, 255, 1, 1})
+	f.Fuzz(func(t *testing.T, which uint16, shape []byte) {
+		cfg, _ := arch.Arch("coatnet_rmlp_1_rw_224")
+		if which%2 == 0 {
+			cfg, _ = arch.Arch("coatnet_nano_cc_224")
+		}
+		ps := cfg.Params()
+		sd := shapesOf(ps)
+		name := ps[int(which)%len(ps)].Name
+		if which > 1000 {
+			name = "stages.1.blocks." + string(rune('0'+which%10)) + ".attn.qkv.weight"
+		}
+		switch {
+		case len(shape) == 0:
+			delete(sd, name)
+		default:
+			dims := make([]int, min(int(shape[0]), 6))
+			for i := range dims {
+				dims[i] = 1
+				if i+1 < len(shape) {
+					dims[i] = int(shape[i+1])
+				}
+			}
+			sd[name] = checkpoint.Tensor{DType: "F32", Shape: dims}
+		}
+		got, err := arch.Infer(sd)
+		if err == nil {
+			if got.ImgSize == 0 {
+				got.ImgSize = 224
+			}
+			if verr := got.Validate(); verr != nil {
+				t.Fatalf("Infer gave an invalid config: %v", verr)
+			}
+		}
+	})
+}
