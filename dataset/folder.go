@@ -53,6 +53,11 @@ func classKey(s string) string {
 	return b.String()
 }
 
+// ClassKey is the name under which a folder and a label are one class
+// (see classKey), for tables that put several models' classes side by
+// side.
+func ClassKey(s string) string { return classKey(s) }
+
 // OpenFolder lists the pictures of dir's subfolders whose names match one
 // of classes (see classKey), or are a class number. Pictures are not read
 // yet: a bad one is found, counted and skipped by Evaluate. Subfolders
