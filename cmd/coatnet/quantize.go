@@ -35,9 +35,14 @@ one on the calibration set, then how often int8 and float agree on the top
 label and the cosine similarity of their logits.
 
 SRC is fashion-mnist[:DIR] (images spread over its training split) or a folder
-of PNG/JPEG pictures like those the model will see.`,
+of pictures (PNG, JPEG, BMP, TIFF, WebP) like those the model will see: its
+own and those of its subfolders, so a folder dataset (a subfolder per class)
+calibrates on every class. Pictures that do not decode are skipped and
+counted, the first five named. FLOAT_MODEL must be a float32 model, as
+convert writes it; an int8 file is refused as already quantized.`,
 		Example: `  coatnet quantize models/fmnist-pre.coatnet --calib fashion-mnist -o fmnist-pre-int8.coatnet
-  coatnet quantize nano.coatnet --calib ~/calib-pictures --images 200 -o nano-int8.coatnet`,
+  coatnet quantize nano.coatnet --calib ~/calib-pictures --images 200 -o nano-int8.coatnet
+  coatnet quantize gate.coatnet --calib ~/gate-train -o gate-int8.coatnet   # ~/gate-train/<class>/*.jpg`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			m, err := model.Load(args[0])
