@@ -55,11 +55,14 @@ type Miss struct {
 	Top   []Scored `json:"top"` // best first
 }
 
-// topScores returns the k best classes of logits, best first, ties to the
+// TopScores returns the k best classes of logits, best first, ties to the
 // lower class number (as argmax and rankOf break them), with softmax
-// probabilities.
-func topScores(logits []float32, labels []string, k int) []Scored {
+// probabilities: the one ranking of classify and eval.
+func TopScores(logits []float32, labels []string, k int) []Scored {
 	k = min(k, len(logits))
+	if k <= 0 {
+		return nil
+	}
 	idx := make([]int, 0, k+1)
 	for j, v := range logits {
 		at := len(idx)

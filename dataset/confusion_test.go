@@ -70,11 +70,11 @@ func TestFolderConfusion(t *testing.T) {
 
 func TestTopScores(t *testing.T) {
 	labels := []string{"a", "b", "c"}
-	got := topScores([]float32{1, 3, 3}, labels, 5)
+	got := TopScores([]float32{1, 3, 3}, labels, 5)
 	if len(got) != 3 || got[0].Class != 1 || got[1].Class != 2 || got[2].Class != 0 || got[0].Score != got[1].Score {
 		t.Errorf("%+v", got)
 	}
-	if got := topScores([]float32{5}, labels[:1], 5); len(got) != 1 || got[0].Score != 1 {
+	if got := TopScores([]float32{5}, labels[:1], 5); len(got) != 1 || got[0].Score != 1 {
 		t.Errorf("one class: %+v", got)
 	}
 }

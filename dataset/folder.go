@@ -208,7 +208,7 @@ func (f *Folder) Evaluate(ctx context.Context, workers int, newScorer func() (Sc
 		default:
 			rank[i] = rankOf(logits, f.Labels[i])
 			if rank[i] > 0 {
-				top[i] = topScores(logits, f.Classes, 5)
+				top[i] = TopScores(logits, f.Classes, 5)
 			}
 		}
 		if progress != nil {
