@@ -310,3 +310,20 @@ func TestEvalFolderDifferentLabels(t *testing.T) {
 		}
 	}
 }
+
+// TestEvalCompletions: eval completes every argument with model files,
+// --dataset and quantize's --calib with folders.
+func TestEvalCompletions(t *testing.T) {
+	for _, args := range [][]string{{"eval", "a.coatnet", ""}, {"eval", "a.coatnet", "b.coatnet", ""}} {
+		stdout, _, err := run(t, append([]string{"__complete"}, args...)...)
+		if err != nil || !strings.HasSuffix(stdout, "coatnet\n:8\n") {
+			t.Errorf("%q: %v\n%s", args, err, stdout)
+		}
+	}
+	for _, args := range [][]string{{"eval", "a.coatnet", "--dataset", ""}, {"quantize", "a.coatnet", "--calib", ""}} {
+		stdout, _, err := run(t, append([]string{"__complete"}, args...)...)
+		if err != nil || !strings.HasSuffix(stdout, ":16\n") {
+			t.Errorf("%q (want FilterDirs): %v\n%s", args, err, stdout)
+		}
+	}
+}
