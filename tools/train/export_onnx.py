@@ -36,7 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from check_conformance import config_of, tensor  # noqa: E402
 from coatnet import CoAtNet  # noqa: E402
 
-# The (convolution, following BatchNorm) attribute pairs of coatnet.py.
+# The (convolution, following BatchNorm) attribute pairs of coatnet.py; an
+# early SE (coatnet_0_rw) sits between conv2_kxk and norm2.
 FOLD = [("conv1", "norm1"), ("conv1_1x1", "norm1"), ("conv2_kxk", "norm2")]
 
 
@@ -45,7 +46,7 @@ def load(case_dir):
     cfg = config_of(case)
     if cfg is None:
         raise SystemExit(f"export_onnx.py: {case['timm_model']}: tools/train/coatnet.py has only the "
-                         "coatnet_nano_rw and coatnet_pico_rw families")
+                         "coatnet_nano_rw, coatnet_pico_rw and coatnet_0_rw families")
     model = CoAtNet(cfg).eval()
     sd = {p["key"]: tensor(p) for p in case["params"]}
     missing, unexpected = model.load_state_dict(sd, strict=False)
@@ -59,6 +60,8 @@ def fold_batchnorms(model):
     for m in list(model.modules()):
         for conv, bn in FOLD:
             c, b = getattr(m, conv, None), getattr(m, bn, None)
+            if conv == "conv2_kxk" and hasattr(m, "se_early"):
+                continue
             if isinstance(c, nn.Conv2d) and isinstance(b, nn.BatchNorm2d):
                 setattr(m, conv, torch.nn.utils.fusion.fuse_conv_bn_eval(c, b))
                 setattr(m, bn, nn.Identity())
