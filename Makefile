@@ -163,7 +163,9 @@ bench: check-go
 # npm package onnxruntime-node, gcc for cgo) and keeps the library and the
 # models in PEERS_DIR; where one cannot be had it says so and exits 0.
 # tools/peerbench is a module of its own, so cgo and ORT stay out of go.mod.
-APT_PEERS     := python3-torch python3-onnx npm gcc
+# npm only where there is none: Node.js from elsewhere (NodeSource) ships its
+# own, and Debian's npm package conflicts with that nodejs.
+APT_PEERS     := python3-torch python3-onnx gcc $(if $(shell command -v npm),,npm)
 PEERS_DIR     ?= bin/bench-peers
 PEERS_CASE    ?= coatnet_nano_rw_224_224_s1
 PEERS_THREADS ?= 1,2
