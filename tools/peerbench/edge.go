@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -41,7 +43,7 @@ func newEdgeModels(ctx context.Context, o *options, c *conformance.Case, stderr 
 	path := filepath.Join(o.cache, fmt.Sprintf("%s-calib%d.coatnet", c.Name, o.calib))
 	if m.int8, err = model.Open(path); err == nil {
 		return m, nil
-	} else if !os.IsNotExist(err) {
+	} else if !errors.Is(err, fs.ErrNotExist) {
 		fmt.Fprintf(stderr, "peerbench: %v: making it again\n", err)
 	}
 	fmt.Fprintf(stderr, "peerbench: quantizing %s for coatnet-edge on %d inputs (once; minutes with the portable kernels)\n", c.Name, o.calib)

@@ -236,8 +236,9 @@ func bench(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "\ncpu: %s\n", cpuinfo.Summary())
 	fmt.Fprintf(stdout, "int8: both models calibrated on the %d case-formula inputs of seeds 101..%d; coatnet-edge by package quant, ONNX Runtime static QDQ (Conv and Gemm, MinMax)\n",
 		o.calib, 100+o.calib)
-	fmt.Fprintf(stdout, "rounds: %d per thread count, each engine %v per round (at least one run), order rotating; %d warm-up runs\n\n",
+	fmt.Fprintf(stdout, "rounds: %d per thread count, each engine %v per round (at least one run), order rotating; %d warm-up runs\n",
 		o.rounds, o.roundTime, o.warmup)
+	fmt.Fprintf(stdout, "load average before: %s\n\n", loadAverage())
 
 	shape := []int64{1, int64(cfg.InChans), int64(cfg.ImgSize), int64(cfg.ImgSize)}
 	var rows []row
@@ -279,6 +280,7 @@ func bench(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		rows = append(rows, r...)
 	}
 	printTable(stdout, rows, o.engines, agree)
+	fmt.Fprintf(stdout, "load average after: %s\n", loadAverage())
 	return nil
 }
 
@@ -471,6 +473,17 @@ func kernelSummary() string {
 		names[i] = fmt.Sprintf("%s (%d)", n, count[n])
 	}
 	return strings.Join(names, ", ")
+}
+
+// loadAverage is /proc/loadavg's 1, 5 and 15 minute figures: how busy the
+// machine was around the measurement (the other engines' turns are not the
+// only load on a shared machine).
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return "unknown"
 }
 
 // cpuModel is /proc/cpuinfo's model name, or GOARCH.
