@@ -57,6 +57,14 @@
 // pipe (V0: 18 SMULL/SMLAL and 4 two-cycle SQRDMULH a pixel, 26 cycles,
 // with the SADDWs it shares), not by the accumulator chain.
 //
+// Depthwise3x3Sdot's stride-1 loop, dws_px3 (three pixels x 16 channels,
+// 432 MACs, 12 SDOTs and one new interleaved column of 8 ZIPs a pixel;
+// testdata/mca/dws_px3.s, checked the same way): 64.5 cycles per iteration
+// on -mcpu=neoverse-n1 -mattr=+dotprod, 21.5 a pixel against dw_px2's 39.0,
+// bound by the two V pipes together: 43 pipe-cycles a pixel, 21.5 on each
+// (the requantization's SQRDMULH takes 8 of V0's, SRSHL and SQXTN 10 of
+// V1's).
+//
 // Measurements (llvm-mca cycles of the GEMM loops, instructions per MAC
 // and per inference under qemu) are in the README's section "arm64 work
 // per inference".

@@ -20,6 +20,7 @@ func TestKernelCtxOffsets(t *testing.T) {
 		typ          reflect.Type
 	}{
 		{"depthwise_arm64.s", "dw_", reflect.TypeFor[DepthwiseCtx]()},
+		{"depthwise_sdot_arm64.s", "dw_", reflect.TypeFor[DepthwiseCtx]()},
 		{"add_arm64.s", "add_", reflect.TypeFor[AddCtx]()},
 		{"affine_arm64.s", "af_", reflect.TypeFor[AffineCtx]()},
 		{"mean_arm64.s", "mn_", reflect.TypeFor[MeanCtx]()},

@@ -2,9 +2,26 @@
 
 package kernels
 
-import "github.com/coatnet-edge/coatnet-edge/arm64"
+import (
+	"github.com/coatnet-edge/coatnet-edge/arm64"
+	"golang.org/x/sys/cpu"
+)
 
-func init() { depthwise3x3K.register("neon", depthwise3x3Neon, true) }
+// The dot-product kernel where the CPU has it (cpu.ARM64.HasASIMDDP: the
+// A76, not the A72 or A53), then NEON.
+func init() {
+	depthwise3x3K.register("sdot", depthwise3x3Sdot, cpu.ARM64.HasASIMDDP)
+	depthwise3x3K.register("neon", depthwise3x3Neon, true)
+}
+
+// nameDepthwise3x3Sdot is what asmHook hears where the SDOT kernel runs.
+const nameDepthwise3x3Sdot = NameDepthwise3x3 + "Sdot"
+
+// depthwise3x3Sdot is Depthwise3x3 on arm64.Depthwise3x3Sdot, or on the
+// NEON kernel where a shift is negative (which the SDOT kernel leaves out).
+func depthwise3x3Sdot(dst []int8, src []int8, h, w, c, stride int, weights []int8, bias []int32, pad int8, rq *Requant, y0, y1 int) {
+	depthwise3x3Asm(true, dst, src, h, w, c, stride, weights, bias, pad, rq, y0, y1)
+}
 
 // depthwise3x3Neon is Depthwise3x3 on the NEON kernel, which needs at
 // least 16 channels (fewer run the reference). Each output row is three
@@ -12,6 +29,11 @@ func init() { depthwise3x3K.register("neon", depthwise3x3Neon, true) }
 // inside the image) and the right edge pixels, each with the taps that
 // read padding marked.
 func depthwise3x3Neon(dst []int8, src []int8, h, w, c, stride int, weights []int8, bias []int32, pad int8, rq *Requant, y0, y1 int) {
+	depthwise3x3Asm(false, dst, src, h, w, c, stride, weights, bias, pad, rq, y0, y1)
+}
+
+// depthwise3x3Asm drives the NEON kernel, or the SDOT kernel when sdot.
+func depthwise3x3Asm(sdot bool, dst []int8, src []int8, h, w, c, stride int, weights []int8, bias []int32, pad int8, rq *Requant, y0, y1 int) {
 	if c < 16 || w == 0 || y0 == y1 {
 		depthwise3x3Ref(dst, src, h, w, c, stride, weights, bias, pad, rq, y0, y1)
 		return
@@ -42,25 +64,29 @@ func depthwise3x3Neon(dst []int8, src []int8, h, w, c, stride int, weights []int
 			break
 		}
 	}
+	sdot = sdot && ctx.LeftShift == 0
+	if sdot && asmHook != nil {
+		asmHook(nameDepthwise3x3Sdot)
+	}
 	wo := (w + stride - 1) / stride
 	xEnd := 1 // interior output columns are [1, xEnd)
 	if w >= 2 {
 		xEnd = max(1, min(wo, (w-2)/stride+1))
 	}
 	for oy := y0; oy < y1; oy++ {
-		dwRun(&ctx, dst, src, h, w, c, stride, wo, oy, 0, 1)
+		dwRun(&ctx, sdot, dst, src, h, w, c, stride, wo, oy, 0, 1)
 		if xEnd > 1 {
-			dwRun(&ctx, dst, src, h, w, c, stride, wo, oy, 1, xEnd-1)
+			dwRun(&ctx, sdot, dst, src, h, w, c, stride, wo, oy, 1, xEnd-1)
 		}
 		for ox := max(1, xEnd); ox < wo; ox++ {
-			dwRun(&ctx, dst, src, h, w, c, stride, wo, oy, ox, 1)
+			dwRun(&ctx, sdot, dst, src, h, w, c, stride, wo, oy, ox, 1)
 		}
 	}
 }
 
 // dwRun runs n output pixels of row oy from column ox, whose taps read
-// padding (or not) alike.
-func dwRun(ctx *arm64.DepthwiseCtx, dst, src []int8, h, w, c, stride, wo, oy, ox, n int) {
+// padding (or not) alike, on the SDOT kernel when sdot.
+func dwRun(ctx *arm64.DepthwiseCtx, sdot bool, dst, src []int8, h, w, c, stride, wo, oy, ox, n int) {
 	iy0, ix0 := oy*stride-1, ox*stride-1
 	center := &src[((iy0+1)*w+ix0+1)*c]
 	mask := 0
@@ -75,5 +101,9 @@ func dwRun(ctx *arm64.DepthwiseCtx, dst, src []int8, h, w, c, stride, wo, oy, ox
 	}
 	ctx.PadMask, ctx.N = mask, n
 	ctx.Dst = &dst[(oy*wo+ox)*c]
-	arm64.Depthwise3x3(ctx)
+	if sdot {
+		arm64.Depthwise3x3Sdot(ctx)
+	} else {
+		arm64.Depthwise3x3(ctx)
+	}
 }

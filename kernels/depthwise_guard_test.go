@@ -9,8 +9,9 @@ import (
 
 // Depthwise3x3 reads nothing before or after src: src lies against
 // inaccessible pages, for every image size up to 5x5 (runs of one and
-// several interior pixels, odd and even), both strides and channel counts
-// that are and are not multiples of 16.
+// several interior pixels, odd and even), both strides, channel counts
+// that are and are not multiples of 16, and with and without negative
+// shifts (which the SDOT kernel leaves to the NEON one).
 func TestDepthwise3x3ReadsOnlySrc(t *testing.T) {
 	forEachImpl(t, "Depthwise3x3", func(t *testing.T, impl string) {
 		rng := rand.New(rand.NewPCG(22, 23))
@@ -19,12 +20,16 @@ func TestDepthwise3x3ReadsOnlySrc(t *testing.T) {
 			for h := 1; h <= 5; h++ {
 				for w := 1; w <= 5; w++ {
 					for _, c := range []int{16, 17, 32, 40} {
-						for _, atEnd := range []bool{true, false} {
+						for _, opts := range []int{0, 1, 2, 3} {
+							atEnd, rightOnly := opts&1 == 0, opts&2 != 0
 							src := guardedBytes(t, h*w*c, atEnd)
 							randInt8s(rng, src)
 							wt := make([]int8, 9*c)
 							randWeights(rng, wt)
 							rq := randRequant(rng, c, c == 17, 1e3)
+							if rightOnly {
+								rightShiftsOnly(rq)
+							}
 							ho, wo := (h+stride-1)/stride, (w+stride-1)/stride
 							dst := make([]int8, ho*wo*c)
 							pad := int8(rng.Uint32())
@@ -46,6 +51,9 @@ func TestDepthwise3x3ReadsOnlySrc(t *testing.T) {
 		}
 		if impl != "go" && calls["Depthwise3x3"] == 0 {
 			t.Errorf("impl %s: the assembly never ran", impl)
+		}
+		if impl == "sdot" && calls[NameDepthwise3x3+"Sdot"] == 0 {
+			t.Error("the SDOT kernel never ran")
 		}
 	})
 }

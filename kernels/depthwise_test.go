@@ -32,7 +32,8 @@ type dwCase struct {
 	offSrc, offDst  int
 	perTensor       bool
 	noBias          bool
-	fill            int // 0 random; 1..3 extremes
+	fill            int  // 0 random; 1..3 extremes
+	rightOnly       bool // no negative shifts (the SDOT kernel's domain)
 }
 
 func (c dwCase) String() string {
@@ -93,6 +94,9 @@ func runDepthwiseCase(t *testing.T, rng *rand.Rand, c dwCase) {
 		}
 	}
 	rq := randRequant(rng, c.c, c.perTensor, 74*74*3)
+	if c.rightOnly {
+		rightShiftsOnly(rq)
+	}
 	dst := newBuffer[int8](rng, ho*wo*c.c, c.offDst)
 	Depthwise3x3(dst.s(), src, c.h, c.w, c.c, c.stride, weights, bias, pad, rq, c.y0, c.y1)
 	dst.checkGuards(t, c.String(), func(i int) bool { return i >= c.y0*wo*c.c && i < c.y1*wo*c.c })
@@ -117,15 +121,20 @@ func runDepthwiseCase(t *testing.T, rng *rand.Rand, c dwCase) {
 func TestDepthwise3x3(t *testing.T) {
 	forEachImpl(t, "Depthwise3x3", func(t *testing.T, impl string) {
 		calls := countAsmCalls(t)
-		depthwiseCases(t)
+		depthwiseCases(t, false)
 		if impl != "go" && calls["Depthwise3x3"] == 0 {
 			t.Errorf("impl %s: the assembly never ran", impl)
 		}
 	})
 }
 
-func depthwiseCases(t *testing.T) {
+func depthwiseCases(t *testing.T, rightOnly bool) {
 	rng := rand.New(rand.NewPCG(20, 21))
+	run := func(c dwCase) {
+		t.Helper()
+		c.rightOnly = rightOnly
+		runDepthwiseCase(t, rng, c)
+	}
 	i := 0
 	for stride := 1; stride <= 2; stride++ {
 		for h := 1; h <= 9; h++ {
@@ -133,32 +142,39 @@ func depthwiseCases(t *testing.T) {
 				i++
 				c := dwCase{h: h, w: w, c: sizes[i%len(sizes)], stride: stride, y0: -1, y1: -1,
 					offSrc: i % 4, offDst: (i / 4) % 4, perTensor: i%3 == 0, noBias: i%7 == 0}
-				runDepthwiseCase(t, rng, c)
+				run(c)
 				// A range of rows inside the output.
 				ho := (h + stride - 1) / stride
 				c.y0 = rng.IntN(ho + 1)
 				c.y1 = c.y0 + rng.IntN(ho-c.y0+1)
-				runDepthwiseCase(t, rng, c)
+				run(c)
 			}
 		}
 		for _, ch := range sizes {
-			runDepthwiseCase(t, rng, dwCase{h: 5, w: 6, c: ch, stride: stride, y0: -1, y1: -1, offSrc: ch % 4, offDst: 3 - ch%4})
+			run(dwCase{h: 5, w: 6, c: ch, stride: stride, y0: -1, y1: -1, offSrc: ch % 4, offDst: 3 - ch%4})
 		}
 		for fill := 1; fill <= 3; fill++ {
 			for _, s := range [][3]int{{1, 1, 1}, {3, 4, 16}, {7, 8, 17}, {4, 9, 33}} {
-				runDepthwiseCase(t, rng, dwCase{h: s[0], w: s[1], c: s[2], stride: stride, y0: -1, y1: -1, offDst: 1, fill: fill, perTensor: fill == 2})
+				run(dwCase{h: s[0], w: s[1], c: s[2], stride: stride, y0: -1, y1: -1, offDst: 1, fill: fill, perTensor: fill == 2})
 			}
 		}
 		// Long interior runs, and the layer shapes' channel counts.
 		for _, s := range [][3]int{{6, 19, 16}, {5, 20, 32}, {4, 23, 48}, {3, 17, 40}, {7, 14, 64}, {3, 9, 256}} {
-			runDepthwiseCase(t, rng, dwCase{h: s[0], w: s[1], c: s[2], stride: stride, y0: -1, y1: -1,
+			run(dwCase{h: s[0], w: s[1], c: s[2], stride: stride, y0: -1, y1: -1,
 				offSrc: s[2] % 3, offDst: s[0] % 4, perTensor: s[1]%2 == 0, noBias: s[2] == 40})
 		}
 		// Empty images.
-		runDepthwiseCase(t, rng, dwCase{h: 0, w: 5, c: 3, stride: stride, y0: -1, y1: -1})
-		runDepthwiseCase(t, rng, dwCase{h: 4, w: 0, c: 3, stride: stride, y0: -1, y1: -1})
-		runDepthwiseCase(t, rng, dwCase{h: 0, w: 5, c: 32, stride: stride, y0: -1, y1: -1})
-		runDepthwiseCase(t, rng, dwCase{h: 4, w: 0, c: 32, stride: stride, y0: -1, y1: -1})
+		run(dwCase{h: 0, w: 5, c: 3, stride: stride, y0: -1, y1: -1})
+		run(dwCase{h: 4, w: 0, c: 3, stride: stride, y0: -1, y1: -1})
+		run(dwCase{h: 0, w: 5, c: 32, stride: stride, y0: -1, y1: -1})
+		run(dwCase{h: 4, w: 0, c: 32, stride: stride, y0: -1, y1: -1})
+	}
+}
+
+// rightShiftsOnly makes rq's shifts non-negative.
+func rightShiftsOnly(rq *Requant) {
+	for i, s := range rq.Shift {
+		rq.Shift[i] = max(s, 0)
 	}
 }
 

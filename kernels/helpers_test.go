@@ -141,8 +141,9 @@ var allOps = []string{NameGemmRequant, NameGemmInt32, NameDepthwise3x3, NameLUT,
 	NameAffine, NameMeanChannels, NameAvgPool2x2, NameLayerNorm, NameIm2col3x3, NamePackStrided, NamePackTransposed}
 
 // Every operation has an implementation, the best this build and CPU
-// run: with assembly (arm64 without purego) every kernel but the GEMMs is
-// neon, and the GEMMs sdot where the CPU has the dot product; on amd64,
+// run: with assembly (arm64 without purego) every kernel but the GEMMs and
+// Depthwise3x3 is neon, and those sdot where the CPU has the dot product
+// (neon elsewhere); on amd64,
 // avx512 or avx2 where the kernel has them and the CPU runs them.
 func TestImplementation(t *testing.T) {
 	impl := Implementation()
@@ -153,7 +154,7 @@ func TestImplementation(t *testing.T) {
 	for _, op := range allOps {
 		want := "go"
 		switch {
-		case op == "GemmRequant" || op == "GemmInt32":
+		case op == "GemmRequant" || op == "GemmInt32" || asm && op == NameDepthwise3x3:
 			want = gemmImplNames()[0]
 		case asm:
 			want = "neon"

@@ -12,6 +12,10 @@ func init() {
 	files["testdata/mca/dw_px2.s"] = depthwiseMCA
 }
 
+// dwCtxFields are DepthwiseCtx's fields, for ctxDefines.
+var dwCtxFields = []string{"taps[9]", "dst", "w", "bias", "mult", "shift", "biasStep", "paramStep",
+	"c", "n", "step", "padMask", "pad", "zp", "leftShift", "scratch[26]"}
+
 // depthwiseAsm is the depthwise 3x3 convolution kernel.
 func depthwiseAsm() []byte {
 	var a asm
@@ -54,8 +58,7 @@ func depthwiseAsm() []byte {
 // touched; the function is a leaf.`)
 	a.p("")
 	a.p("// Offsets of the DepthwiseCtx fields.")
-	a.ctxDefines("dw", "taps[9]", "dst", "w", "bias", "mult", "shift", "biasStep", "paramStep",
-		"c", "n", "step", "padMask", "pad", "zp", "leftShift", "scratch[8]")
+	a.ctxDefines("dw", dwCtxFields...)
 	a.p("")
 	a.p("// func Depthwise3x3(ctx *DepthwiseCtx)")
 	a.p("TEXT ·Depthwise3x3(SB), NOSPLIT, $0-8")
