@@ -9,12 +9,17 @@ func init() {
 	packTransposedK.register("neon", packTransposedNeon, true)
 }
 
+// neonLayout reports whether the assembly packers know the panel layout:
+// the arm64 GEMMs' (16 channels of 4 bytes for sdot, 4 of 16 for neon).
+// Others (the plain layout, or any a test makes) are packed in Go.
+func neonLayout(nr, kc int) bool { return nr == 16 && kc == 4 || nr == 4 && kc == 16 }
+
 // packStridedNeon packs the first multiple of 16 values of every row in
 // assembly, the rest in Go.
 func packStridedNeon(p *Weights, src []int8, ld int) {
 	nr, kc := p.impl.nr, p.impl.kc
 	kFull := p.k &^ 15
-	if nr == 0 || p.m == 0 || kFull == 0 {
+	if !neonLayout(nr, kc) || p.m == 0 || kFull == 0 {
 		packStridedRef(p, src, ld)
 		return
 	}
@@ -38,7 +43,7 @@ func packStridedNeon(p *Weights, src []int8, ld int) {
 func packTransposedNeon(p *Weights, src []int8, ld int, sums []int32) {
 	nr, kc := p.impl.nr, p.impl.kc
 	mFull, kFull := p.m/max(nr, 1)*nr, p.k/max(kc, 1)*kc
-	if nr == 0 || mFull == 0 || kFull == 0 {
+	if !neonLayout(nr, kc) || mFull == 0 || kFull == 0 {
 		packTransposedRef(p, src, ld, sums)
 		return
 	}
