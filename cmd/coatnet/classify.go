@@ -31,7 +31,7 @@ type classification struct {
 	Millis float64       `json:"ms,omitempty"` // preprocessing and inference
 	// Annotated is the picture --annotate wrote.
 	Annotated string `json:"annotated,omitempty"`
-	Error  string        `json:"error,omitempty"`
+	Error     string `json:"error,omitempty"`
 }
 
 func newClassifyCmd() *cobra.Command {
