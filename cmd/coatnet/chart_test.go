@@ -513,3 +513,44 @@ func TestPictureFlagsComplete(t *testing.T) {
 		t.Errorf("--annotate completion: %v\n%q", err, stdout)
 	}
 }
+
+// TestEvalConfusionIDX: the Fashion-MNIST path draws through the same
+// function, one file per model, the cells holding the report's matrix.
+func TestEvalConfusionIDX(t *testing.T) {
+	dir := t.TempDir()
+	writeFashionLike(t, dir, 20)
+	out := filepath.Join(t.TempDir(), "cm.svg")
+	stdout, stderr, err := run(t, "eval", shippedInt8, shippedFloat, "--dataset", "fashion-mnist:"+dir, "--json", "--confusion", out)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	dec := json.NewDecoder(strings.NewReader(stdout))
+	for _, m := range []string{shippedInt8, shippedFloat} {
+		var r evalReport
+		if err := dec.Decode(&r); err != nil {
+			t.Fatal(err)
+		}
+		file := chartPath(out, []string{shippedInt8, shippedFloat}, slices.Index([]string{shippedInt8, shippedFloat}, m))
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		es := parseSVG(t, data)
+		var got []string
+		for _, e := range svgClass(es, "count") {
+			got = append(got, e.text)
+		}
+		var want []string
+		for _, row := range r.Confusion {
+			for _, v := range row {
+				want = append(want, strconv.Itoa(v))
+			}
+		}
+		if len(want) != 100 || !slices.Equal(got, want) {
+			t.Errorf("%s: counts %q, want %q", file, got, want)
+		}
+		if title := svgClass(es, "title"); len(title) == 0 || !strings.Contains(title[0].text, percent(r.Correct, r.Images)) {
+			t.Errorf("%s: title %+v", file, title)
+		}
+	}
+}
