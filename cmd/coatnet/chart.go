@@ -115,7 +115,8 @@ func xmlEsc(s string) string {
 }
 
 // svg writes the chart as an SVG document, texts in a monospace font of
-// the bitmap face's size.
+// the bitmap face's size, each stretched to its box (textLength) so that
+// no font overruns the layout.
 func (c *chart) svg(w io.Writer) error {
 	bw := &errWriter{w: w}
 	bw.printf(`<?xml version="1.0" encoding="UTF-8"?>`+"\n"+
@@ -130,11 +131,11 @@ func (c *chart) svg(w io.Writer) error {
 				xmlEsc(it.class), r.Min.X, r.Min.Y, r.Dx(), r.Dy(), hexColor(it.c))
 		case it.vertical:
 			x, y := r.Min.X+textAscent, r.Max.Y
-			bw.printf(`<text class="%s" x="%d" y="%d" transform="rotate(-90 %d %d)" fill="%s">%s</text>`+"\n",
-				xmlEsc(it.class), x, y, x, y, hexColor(it.c), xmlEsc(it.text))
+			bw.printf(`<text class="%s" x="%d" y="%d" transform="rotate(-90 %d %d)" textLength="%d" fill="%s">%s</text>`+"\n",
+				xmlEsc(it.class), x, y, x, y, r.Dy(), hexColor(it.c), xmlEsc(it.text))
 		default:
-			bw.printf(`<text class="%s" x="%d" y="%d" fill="%s">%s</text>`+"\n",
-				xmlEsc(it.class), r.Min.X, r.Min.Y+textAscent, hexColor(it.c), xmlEsc(it.text))
+			bw.printf(`<text class="%s" x="%d" y="%d" textLength="%d" fill="%s">%s</text>`+"\n",
+				xmlEsc(it.class), r.Min.X, r.Min.Y+textAscent, r.Dx(), hexColor(it.c), xmlEsc(it.text))
 		}
 	}
 	bw.printf("</svg>\n")
