@@ -116,7 +116,7 @@ type benchOptions struct {
 	duration, interval                        time.Duration
 	rate                                      float64
 	sweep, layers, asJSON, int8               bool
-	format, csvFile, archName, accuracy       string
+	format, csvFile, archName, accuracy, plot string
 }
 
 func newBenchCmd() *cobra.Command {
@@ -146,12 +146,16 @@ labels) for top-1 and top-5 accuracy in the same report.
 
 --json (or --format json) prints everything for machines, --format csv a row
 per thread count (per interval with --rate); --csv FILE writes that CSV
-beside the report.`,
+beside the report. --plot FILE.svg (or .png) draws the time of every layer, in
+the order they run, as a bar chart with each layer's kind, time and share, the
+model and thread count in its title; it implies --layers. With --sweep it
+draws the last thread count.`,
 		Example: `  coatnet bench models/fmnist-pre-int8.coatnet
   coatnet bench nano-int8.coatnet --duration 20s --sweep --json
   coatnet bench --arch coatnet_nano_rw_224 --layers --top 15
   coatnet bench nano-int8.coatnet --rate 5 --duration 10m --csv pi5-nano.csv
   coatnet bench nano-int8.coatnet --accuracy ~/pictures/val
+  coatnet bench models/fmnist-pre-int8.coatnet --layers --plot layers.svg
   coatnet bench nano-int8.coatnet --iterations 1 --warmup 0 --threads 1   # for instruction counting`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -172,6 +176,12 @@ beside the report.`,
 			case o.rate > 0 && (o.duration <= 0 || o.interval <= 0):
 				return fmt.Errorf("--rate needs a --duration and an --interval above 0")
 			}
+			if o.plot != "" {
+				if _, err := chartFormat("--plot", o.plot); err != nil {
+					return err
+				}
+				o.layers = true
+			}
 			return runBench(cmd, args, &o)
 		},
 	}
@@ -191,6 +201,7 @@ beside the report.`,
 	f.BoolVar(&o.int8, "int8", true, "with --arch, quantize the synthetic model to int8")
 	f.Float64Var(&o.rate, "rate", 0, "run at this many inferences per second, as a camera would, for --duration")
 	f.DurationVar(&o.interval, "interval", 30*time.Second, "with --rate, one row of latency and temperature per interval")
+	f.StringVar(&o.plot, "plot", "", "draw the time of each layer to `FILE` (.svg or .png); implies --layers")
 	f.StringVar(&o.accuracy, "accuracy", "", "also score the pictures of `DIR` (a subfolder per class) for top-1 and top-5")
 	return cmd
 }
@@ -258,6 +269,17 @@ func runBench(cmd *cobra.Command, args []string, o *benchOptions) error {
 	}
 	rep.After = readBoardState(start, time.Now())
 	rep.PeakRSS = rss.Peak()
+	if o.plot != "" && len(rep.Runs) > 0 {
+		last := &rep.Runs[len(rep.Runs)-1]
+		title := []string{
+			fmt.Sprintf("time per layer: %s (%s, %s), %d threads", rep.Model, rep.Kind, rep.Source, last.Threads),
+			fmt.Sprintf("ms per inference, mean of %d runs: layers %.3f + other %.3f = %.3f ms", last.Iterations,
+				last.LayersMs, last.OtherMs, last.MeanMs),
+		}
+		if err := layerChart(title, last).writeFile("--plot", o.plot); err != nil {
+			return err
+		}
+	}
 	if o.csvFile != "" {
 		if err := writeCSVFile(o.csvFile, &rep); err != nil {
 			return err

@@ -29,12 +29,15 @@ type classification struct {
 	Image  string        `json:"image"`
 	Top    []scoredLabel `json:"top,omitempty"`
 	Millis float64       `json:"ms,omitempty"` // preprocessing and inference
-	Error  string        `json:"error,omitempty"`
+	// Annotated is the picture --annotate wrote.
+	Annotated string `json:"annotated,omitempty"`
+	Error     string `json:"error,omitempty"`
 }
 
 func newClassifyCmd() *cobra.Command {
 	var topK, threads int
 	var asJSON bool
+	var annotate string
 	cmd := &cobra.Command{
 		Use:   "classify MODEL PICTURE|FOLDER|-...",
 		Short: "Print the top labels of pictures (PNG, JPEG, BMP, TIFF, WebP)",
@@ -45,10 +48,19 @@ WebP. A folder stands for every picture in it (by extension, in name order, not
 its subfolders); - reads one picture from standard input. A picture that
 cannot be read is reported and the others are still classified; the exit
 status is then 1. Pictures are bounded as the agent's are: at most 50
-megapixels, in files of at most 200 MiB.`,
+megapixels, in files of at most 200 MiB.
+
+--annotate DIR also writes each picture to DIR (made if need be) with its
+top-k labels and scores drawn in a box at its top-left corner, as PNG
+whatever the input's format: DIR/NAME.png for NAME.jpg ("stdin.png" for
+standard input; "-2", "-3"... added where two inputs share a name). Small
+pictures are enlarged (each pixel a block) to at least 256 pixels so the
+labels fit. A DIR where a picture would replace one of the inputs is
+refused before anything is classified.`,
 		Example: `  coatnet classify nano.coatnet cat.jpg dog.png
   coatnet classify fmnist.coatnet testdata/fashion/ --top 3 --json
-  curl -s http://camera.lan/snapshot.jpg | coatnet classify nano.coatnet -`,
+  curl -s http://camera.lan/snapshot.jpg | coatnet classify nano.coatnet -
+  coatnet classify models/fmnist-pre-int8.coatnet testdata/fashion/ --top 3 --annotate labelled/`,
 		Args: cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			m, err := model.Open(args[0])
@@ -69,7 +81,14 @@ megapixels, in files of at most 200 MiB.`,
 			out := cmd.OutOrStdout()
 			enc := json.NewEncoder(out)
 			failed, inputs := 0, 0
-			for _, in := range classifyInputs(cmd, args[1:]) {
+			ins := classifyInputs(cmd, args[1:])
+			var ann *annotator
+			if annotate != "" {
+				if ann, err = newAnnotator(annotate, ins); err != nil {
+					return err
+				}
+			}
+			for i, in := range ins {
 				if err := cmd.Context().Err(); err != nil {
 					return err
 				}
@@ -77,7 +96,13 @@ megapixels, in files of at most 200 MiB.`,
 				path := in.name
 				r := classification{Image: path, Error: in.err}
 				if in.err == "" {
-					r = classify(c, md.Labels, path, in.load, topK)
+					var img image.Image
+					r, img = classify(c, md.Labels, path, in.load, topK)
+					if ann != nil && r.Error == "" {
+						if r.Annotated, err = ann.write(i, img, r.Top); err != nil {
+							r.Error = err.Error()
+						}
+					}
 				}
 				if r.Error != "" {
 					failed++
@@ -96,6 +121,9 @@ megapixels, in files of at most 200 MiB.`,
 				for _, s := range r.Top {
 					fmt.Fprintf(out, "  %6.3f  %s\n", s.Score, s.Label)
 				}
+				if r.Annotated != "" {
+					fmt.Fprintf(out, "  annotated %s\n", r.Annotated)
+				}
 			}
 			if failed > 0 {
 				return &exitError{fmt.Sprintf("%d of %d images failed", failed, inputs)}
@@ -106,6 +134,7 @@ megapixels, in files of at most 200 MiB.`,
 	cmd.Flags().IntVarP(&topK, "top", "k", 5, "print the `N` best labels of each image")
 	cmd.Flags().IntVar(&threads, "threads", 0, "`N` inference threads (default: all CPUs)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object per image")
+	cmd.Flags().StringVar(&annotate, "annotate", "", "also write each picture with its labels drawn to `DIR` (PNG)")
 	return cmd
 }
 
@@ -170,22 +199,24 @@ func stdinPicture(cmd *cobra.Command) (image.Image, error) {
 	return preprocess.DecodeImage(bytes.NewReader(data), name)
 }
 
-func classify(c *model.Classifier, labels []string, path string, load func() (image.Image, error), k int) classification {
+// classify scores the picture load reads and returns it too (nil when
+// it could not be read).
+func classify(c *model.Classifier, labels []string, path string, load func() (image.Image, error), k int) (classification, image.Image) {
 	r := classification{Image: path}
 	img, err := load()
 	if err != nil {
 		r.Error = err.Error()
-		return r
+		return r, nil
 	}
 	start := time.Now()
 	logits, err := c.Logits(img)
 	if err != nil {
 		r.Error = err.Error()
-		return r
+		return r, img
 	}
 	r.Millis = float64(time.Since(start).Microseconds()) / 1000
 	r.Top = topLabels(logits, labels, k)
-	return r
+	return r, img
 }
 
 // topLabels returns the k best classes with softmax probabilities.

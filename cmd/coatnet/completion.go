@@ -32,14 +32,19 @@ func addCompletions(root *cobra.Command) {
 			_ = c.RegisterFlagCompletionFunc("output", files("coatnet"))
 		case c.Name() == "classify":
 			c.ValidArgsFunction = firstArg(files("coatnet"), files(pictureExts...))
+			_ = c.RegisterFlagCompletionFunc("annotate", dirs)
 		case c.Name() == "eval": // several models, a folder dataset
 			c.ValidArgsFunction = files("coatnet")
 			_ = c.RegisterFlagCompletionFunc("dataset", dirs)
 			_ = c.RegisterFlagCompletionFunc("errors", files("csv"))
+			_ = c.RegisterFlagCompletionFunc("confusion", files("svg", "png"))
 		case modelFirst[c.Name()]:
 			c.ValidArgsFunction = firstArg(files("coatnet"), cobra.NoFileCompletions)
 			if c.Flags().Lookup("output") != nil { // quantize's int8 model
 				_ = c.RegisterFlagCompletionFunc("output", files("coatnet"))
+			}
+			if c.Flags().Lookup("plot") != nil { // bench's layer chart
+				_ = c.RegisterFlagCompletionFunc("plot", files("svg", "png"))
 			}
 			if c.Flags().Lookup("calib") != nil {
 				_ = c.RegisterFlagCompletionFunc("calib", dirs)

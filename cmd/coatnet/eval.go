@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"text/tabwriter"
@@ -28,7 +29,7 @@ type evalReport struct {
 }
 
 func newEvalCmd() *cobra.Command {
-	var source, split, errorsFile string
+	var source, split, errorsFile, confusion string
 	var limit, threads int
 	var asJSON bool
 	cmd := &cobra.Command{
@@ -56,15 +57,27 @@ models are printed side by side: pictures, top-1, top-5 and top-1 by
 class, then each model's confusion matrix (--json: all of it, the
 matrices included). --errors FILE writes every misclassified picture as
 CSV: model, file, true label, then the model's five best labels, each
-with its softmax score.`,
+with its softmax score.
+
+--confusion FILE.svg|FILE.png draws each model's confusion matrix: class
+names on both axes, the count in each cell, cells shaded by their share of
+the row (the true class's pictures), the model and its top-1 in the title.
+With several models, FILE gets each model's file name before its extension
+(cm.svg: cm-fmnist-pre.svg, cm-fmnist-pre-int8.svg).`,
 		Example: `  coatnet eval models/fmnist-pre.coatnet --dataset fashion-mnist
   coatnet eval fmnist.coatnet --dataset fashion-mnist:$HOME/data --split train --limit 2000 --json
   coatnet eval models/fmnist-pre-int8.coatnet models/fmnist-pre.coatnet --dataset ~/gate-test
-  coatnet eval gate-int8.coatnet --dataset ~/gate-test --errors wrong.csv --json`,
+  coatnet eval gate-int8.coatnet --dataset ~/gate-test --errors wrong.csv --json
+  coatnet eval models/fmnist-pre-int8.coatnet --dataset fashion-mnist --confusion fmnist.svg`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if threads <= 0 {
 				threads = runtime.NumCPU()
+			}
+			if confusion != "" {
+				if _, err := chartFormat("--confusion", confusion); err != nil {
+					return err
+				}
 			}
 			if name, _, _ := strings.Cut(source, ":"); name != "fashion-mnist" {
 				if st, err := os.Stat(source); err == nil && st.IsDir() {
@@ -73,14 +86,18 @@ with its softmax score.`,
 							return fmt.Errorf("--%s applies to fashion-mnist only, not to a folder dataset", f)
 						}
 					}
-					return evalFolder(cmd, args, source, threads, asJSON, errorsFile)
+					return evalFolder(cmd, args, source, threads, asJSON, errorsFile, confusion)
 				}
 			}
 			if errorsFile != "" {
 				return fmt.Errorf("--errors applies to folder datasets only")
 			}
-			for _, p := range args {
-				if err := evalIDX(cmd, p, source, split, limit, threads, asJSON); err != nil {
+			for i, p := range args {
+				file := ""
+				if confusion != "" {
+					file = chartPath(confusion, args, i)
+				}
+				if err := evalIDX(cmd, p, source, split, limit, threads, asJSON, file); err != nil {
 					return err
 				}
 			}
@@ -92,13 +109,15 @@ with its softmax score.`,
 	cmd.Flags().IntVar(&limit, "limit", 0, "evaluate only the first `N` images")
 	cmd.Flags().IntVar(&threads, "threads", 0, "`N` parallel workers (default: all CPUs)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
+	cmd.Flags().StringVar(&confusion, "confusion", "", "draw each model's confusion matrix to `FILE` (.svg or .png)")
 	cmd.Flags().StringVar(&errorsFile, "errors", "", "write the misclassified pictures of a folder dataset to `FILE` (CSV)")
 	_ = cmd.MarkFlagRequired("dataset")
 	return cmd
 }
 
-// evalIDX scores the model at path on a Fashion-MNIST split.
-func evalIDX(cmd *cobra.Command, path, source, split string, limit, threads int, asJSON bool) error {
+// evalIDX scores the model at path on a Fashion-MNIST split, drawing its
+// confusion matrix to confusion unless that is "".
+func evalIDX(cmd *cobra.Command, path, source, split string, limit, threads int, asJSON bool, confusion string) error {
 	m, err := model.Open(path)
 	if err != nil {
 		return err
@@ -135,6 +154,15 @@ func evalIDX(cmd *cobra.Command, path, source, split string, limit, threads int,
 		return err
 	}
 	r := evalReport{Report: *rep, Model: md.Name, Workers: threads, Seconds: time.Since(start).Seconds()}
+	if confusion != "" {
+		labels := make([]string, len(rep.PerClass))
+		for i, c := range rep.PerClass {
+			labels[i] = c.Label
+		}
+		if err := writeConfusion(cmd, confusion, path, md.Name, set.Name, rep.Correct, rep.Images, labels, rep.Confusion); err != nil {
+			return err
+		}
+	}
 	if asJSON {
 		enc := json.NewEncoder(cmd.OutOrStdout())
 		enc.SetIndent("", "  ")
@@ -162,6 +190,20 @@ func printEval(w io.Writer, r evalReport) {
 		fmt.Fprintf(tw, "%.1f%%\t\n", 100*r.PerClass[i].Accuracy)
 	}
 	tw.Flush()
+}
+
+// writeConfusion draws the confusion matrix of the model at path (named
+// name) on dataset to file: the one drawing of both kinds of dataset.
+func writeConfusion(cmd *cobra.Command, file, path, name, dataset string, correct, images int, labels []string, counts [][]int) error {
+	title := []string{
+		fmt.Sprintf("%s (model %s) on %s: top-1 %s", filepath.Base(path), name, dataset, percent(correct, images)),
+		"rows: true class, columns: predicted class, shade: share of the row",
+	}
+	if err := confusionChart(title, labels, counts).writeFile("--confusion", file); err != nil {
+		return err
+	}
+	note(cmd, slog.LevelInfo, "confusion matrix of %s: %s", path, file)
+	return nil
 }
 
 // abbrev shortens a label for a matrix column header.

@@ -45,7 +45,7 @@ var errorsHeader = []string{"model", "file", "true_label", "label1", "score1", "
 // evalFolder scores every model on the folder dataset dir. Every model is
 // matched to the folders before any is run, so a model that knows none of
 // them fails at once.
-func evalFolder(cmd *cobra.Command, paths []string, dir string, threads int, asJSON bool, errorsFile string) error {
+func evalFolder(cmd *cobra.Command, paths []string, dir string, threads int, asJSON bool, errorsFile, confusion string) error {
 	type opened struct {
 		m   model.Any
 		set *dataset.Folder
@@ -101,6 +101,12 @@ func evalFolder(cmd *cobra.Command, paths []string, dir string, threads int, asJ
 			return fmt.Errorf("%s: %w", paths[i], err)
 		}
 		rep.Models = append(rep.Models, folderEval{Model: paths[i], Name: o.m.Describe().Name, Seconds: time.Since(start).Seconds(), Report: r, column: name})
+		if confusion != "" {
+			c := r.Confusion
+			if err := writeConfusion(cmd, chartPath(confusion, paths, i), paths[i], o.m.Describe().Name, dir, r.Top1, r.Images, c.Labels, c.Counts); err != nil {
+				return err
+			}
+		}
 		if w != nil {
 			for _, miss := range r.Misses {
 				rec := []string{paths[i], miss.File, miss.Label}
