@@ -71,7 +71,7 @@ func newInt8Net(cfg arch.Config, prog *Program, threads int, keepAll bool) *Net 
 	for i := range prog.Ops {
 		op := &prog.Ops[i]
 		s := prog.shape(op, false)
-		n.ops[i] = op.Params.prepare(int8Base{net: n, op: op, in: s.in, out: s.out})
+		n.ops[i] = op.Params.prepare(int8Base{net: n, op: op, in: s.in, out: s.out, rows: taskRows(s.out.Pixels(), th)})
 	}
 	return n
 }
