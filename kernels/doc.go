@@ -5,8 +5,8 @@
 // per-channel affine map (folded BatchNorm, the squeeze-excite gate), the
 // channel mean, the 2x2 average pool, LayerNorm, the 3x3 patch gather,
 // the integer softmax of one row and of a whole attention head with its
-// relative position bias, and the packing of attention's keys and values
-// as GEMM weights.
+// relative position bias, the packing of attention's keys and values
+// as GEMM weights, and the quantization of the float input.
 //
 // It is the kernels' contract, their references and their dispatch, for
 // every instruction set. Each exported kernel checks its arguments and

@@ -138,12 +138,12 @@ func expectPanic(t *testing.T, want string, f func()) {
 
 // allOps are the operations Implementation reports.
 var allOps = []string{NameGemmRequant, NameGemmInt32, NameDepthwise3x3, NameLUT, NameAdd, NameSoftmaxRow, NameAttentionSoftmax,
-	NameAffine, NameMeanChannels, NameAvgPool2x2, NameLayerNorm, NameIm2col3x3, NamePackStrided, NamePackTransposed}
+	NameAffine, NameMeanChannels, NameAvgPool2x2, NameLayerNorm, NameIm2col3x3, NamePackStrided, NamePackTransposed, NameQuantizeInput}
 
 // Every operation has an implementation, the best this build and CPU
-// run: with assembly (arm64 without purego) every kernel but the GEMMs and
-// Depthwise3x3 is neon, and those sdot where the CPU has the dot product
-// (neon elsewhere); on amd64,
+// run: with assembly (arm64 without purego) every kernel but the GEMMs,
+// Depthwise3x3 and QuantizeInput (which has no NEON code) is neon, and
+// those first two sdot where the CPU has the dot product (neon elsewhere); on amd64,
 // avx512 or avx2 where the kernel has them and the CPU runs them.
 func TestImplementation(t *testing.T) {
 	impl := Implementation()
@@ -156,7 +156,7 @@ func TestImplementation(t *testing.T) {
 		switch {
 		case op == "GemmRequant" || op == "GemmInt32" || asm && op == NameDepthwise3x3:
 			want = gemmImplNames()[0]
-		case asm:
+		case asm && op != NameQuantizeInput: // the input's quantization has no NEON code
 			want = "neon"
 		case amd64Best(op) != "":
 			want = amd64Best(op)

@@ -23,6 +23,7 @@ const (
 	NameAttentionSoftmax = "AttentionSoftmax"
 	NamePackStrided      = "PackStrided"
 	NamePackTransposed   = "PackTransposed"
+	NameQuantizeInput    = "QuantizeInput"
 )
 
 // Ref is the name of every kernel's portable reference implementation.

@@ -117,6 +117,7 @@ type benchOptions struct {
 	rate                                      float64
 	sweep, layers, asJSON, int8               bool
 	format, csvFile, archName, accuracy, plot string
+	level                                     string // --kernels
 }
 
 func newBenchCmd() *cobra.Command {
@@ -142,7 +143,9 @@ speed-up. --rate runs at a camera's pace for --duration (a board throttles
 after minutes) and reports latency, temperature and throttling every
 --interval; Ctrl-C ends it early with the report so far. --accuracy DIR
 scores a folder of pictures (a subfolder per class, named as the model's
-labels) for top-1 and top-5 accuracy in the same report.
+labels) for top-1 and top-5 accuracy in the same report. --kernels LEVEL
+runs the int8 kernels of one level of this machine's (avx2 on an AVX-512
+machine shows what an AVX2-only one gets; go is the portable reference).
 
 --json (or --format json) prints everything for machines, --format csv a row
 per thread count (per interval with --rate); --csv FILE writes that CSV
@@ -156,6 +159,7 @@ draws the last thread count.`,
   coatnet bench nano-int8.coatnet --rate 5 --duration 10m --csv pi5-nano.csv
   coatnet bench nano-int8.coatnet --accuracy ~/pictures/val
   coatnet bench models/fmnist-pre-int8.coatnet --layers --plot layers.svg
+  coatnet bench nano-int8.coatnet --kernels avx2 --threads 1   # the AVX2-only path
   coatnet bench nano-int8.coatnet --iterations 1 --warmup 0 --threads 1   # for instruction counting`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -182,6 +186,14 @@ draws the last thread count.`,
 				}
 				o.layers = true
 			}
+			if o.level != "" {
+				// Before the model is packed: the weights take the
+				// layout of the GEMM selected.
+				if !kernels.SelectLevel(o.level) {
+					return fmt.Errorf("--kernels %q: this machine runs %s", o.level, strings.Join(kernels.Levels(), ", "))
+				}
+				defer kernels.ResetAll()
+			}
 			return runBench(cmd, args, &o)
 		},
 	}
@@ -203,6 +215,7 @@ draws the last thread count.`,
 	f.DurationVar(&o.interval, "interval", 30*time.Second, "with --rate, one row of latency and temperature per interval")
 	f.StringVar(&o.plot, "plot", "", "draw the time of each layer to `FILE` (.svg or .png); implies --layers")
 	f.StringVar(&o.accuracy, "accuracy", "", "also score the pictures of `DIR` (a subfolder per class) for top-1 and top-5")
+	f.StringVar(&o.level, "kernels", "", "run the int8 kernels of `LEVEL`, one of the levels info lists (e.g. avx2)")
 	return cmd
 }
 

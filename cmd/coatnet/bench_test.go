@@ -4,15 +4,18 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/coatnet-edge/coatnet-edge/kernels"
 	"github.com/coatnet-edge/coatnet-edge/model"
 	"github.com/coatnet-edge/coatnet-edge/model/int8net"
 	"github.com/coatnet-edge/coatnet-edge/preprocess"
@@ -590,5 +593,35 @@ func TestBenchArch(t *testing.T) {
 		if _, _, err := run(t, bad...); err == nil {
 			t.Errorf("%v accepted", bad)
 		}
+	}
+}
+
+// TestBenchKernelsLevel forces every level this machine runs and checks
+// the report names it (and that it is undone after), and refuses one the
+// machine does not run.
+func TestBenchKernelsLevel(t *testing.T) {
+	before := kernels.Implementation()
+	for _, level := range kernels.Levels() {
+		stdout, _, err := run(t, "bench", shippedInt8, "--iterations", "1", "--warmup", "0", "--threads", "1", "--json", "--kernels", level)
+		if err != nil {
+			t.Fatalf("--kernels %s: %v", level, err)
+		}
+		var rep benchReport
+		if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+			t.Fatal(err)
+		}
+		if got := rep.Kernels[kernels.NameGemmRequant]; got != level {
+			t.Errorf("--kernels %s: the report's GEMM is %q", level, got)
+		}
+		if level == kernels.Ref && slices.ContainsFunc(slices.Collect(maps.Values(rep.Kernels)), func(s string) bool { return s != kernels.Ref }) {
+			t.Errorf("--kernels go: %v", rep.Kernels)
+		}
+		if !maps.Equal(kernels.Implementation(), before) {
+			t.Errorf("--kernels %s: the start-up choice is not restored: %v", level, kernels.Implementation())
+		}
+	}
+	_, _, err := run(t, "bench", shippedInt8, "--iterations", "1", "--kernels", "pentium")
+	if err == nil || !strings.Contains(err.Error(), `--kernels "pentium"`) || !strings.Contains(err.Error(), kernels.Ref) {
+		t.Errorf("--kernels pentium: %v", err)
 	}
 }

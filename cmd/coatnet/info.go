@@ -220,7 +220,8 @@ func printProgram(w io.Writer, m *int8net.Model) {
 		fmt.Fprintf(w, " %s=%s", k, impl[k])
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "  each operation runs (kernel=implementation: sdot NEON with the dot product, neon NEON, go portable Go):")
+	fmt.Fprintf(w, "  levels      %s (bench --kernels LEVEL forces one)\n", strings.Join(kernels.Levels(), " "))
+	fmt.Fprintf(w, "  each operation runs (kernel=implementation: %s go portable Go):\n", implLegend[runtime.GOARCH])
 	printOpKernels(w, programKernels(p))
 }
 
@@ -255,4 +256,11 @@ func writeInfoJSON(w io.Writer, cfg *arch.Config, m model.Any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
+}
+
+// implLegend explains the implementation names of each GOARCH with
+// assembly, as info prints them.
+var implLegend = map[string]string{
+	"arm64": "sdot NEON with the dot product, neon NEON,",
+	"amd64": "avx512vnni AVX-512 VNNI GEMM, avxvnni AVX-VNNI GEMM, avx512 AVX-512, avx2 AVX2,",
 }

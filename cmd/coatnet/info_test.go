@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/coatnet-edge/coatnet-edge/kernels"
 )
 
 // TestInfoShowsNeed: info says what the engine will allocate and compute
@@ -35,5 +37,26 @@ func TestInfoShowsNeed(t *testing.T) {
 	}
 	if out.Need == nil || out.Need.MACs != 18905600 || out.Need.Scratch <= 0 || out.Need.Tensors <= 0 {
 		t.Errorf("need %+v in:\n%s", out.Need, stdout)
+	}
+}
+
+// TestInfoKernelLevels: info names the implementation of every kernel,
+// explains the names this machine uses, and lists the levels bench
+// --kernels takes.
+func TestInfoKernelLevels(t *testing.T) {
+	stdout, _, err := run(t, "info", "../../models/fmnist-pre-int8.coatnet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gemm := kernels.Implementation()[kernels.NameGemmRequant]
+	for _, want := range []string{"GemmRequant=" + gemm, "levels      " + strings.Join(kernels.Levels(), " ") + " (bench --kernels LEVEL forces one)", " " + gemm + " "} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("info lacks %q:\n%s", want, stdout)
+		}
+	}
+	legend := stdout[strings.Index(stdout, "each operation runs"):]
+	legend = legend[:strings.Index(legend, "\n")]
+	if !strings.Contains(legend, gemm+" ") {
+		t.Errorf("the legend %q does not explain %s", legend, gemm)
 	}
 }

@@ -79,7 +79,7 @@ func (p *ConvParams) prepare(b int8Base) int8Runner {
 
 func (r *convRun) run() { r.net.pool.Run(r, r.pixelTasks(), 1) }
 
-// Do runs tasks [lo, hi): blocks of int8RowsPerTask output pixels.
+// Do runs tasks [lo, hi): blocks of r.rows output pixels.
 func (r *convRun) Do(worker, lo, hi int) {
 	in, out := r.input(0), r.output()
 	c, ic := r.out.Channels, r.in[0].Channels

@@ -1,7 +1,6 @@
 package int8net
 
 import (
-	"math"
 	"slices"
 	"strings"
 	"time"
@@ -72,7 +71,7 @@ func newInt8Net(cfg arch.Config, prog *Program, threads int, keepAll bool) *Net 
 	for i := range prog.Ops {
 		op := &prog.Ops[i]
 		s := prog.shape(op, false)
-		n.ops[i] = op.Params.prepare(int8Base{net: n, op: op, in: s.in, out: s.out})
+		n.ops[i] = op.Params.prepare(int8Base{net: n, op: op, in: s.in, out: s.out, rows: taskRows(s.out.Pixels(), th)})
 	}
 	return n
 }
@@ -192,7 +191,7 @@ func (n *Net) InputParams() QParams { return n.prog.Tensors[0].QParams }
 
 // QuantizeInputValue is how Run quantizes each float of Input.
 func QuantizeInputValue(q QParams, f float32) int8 {
-	return int8(max(-128, min(127, math.Round(float64(f)*(1/q.Scale))+float64(q.ZeroPoint))))
+	return kernels.QuantizeInputValue(f, q.Scale, q.ZeroPoint)
 }
 
 // RunQuantized computes the logits of QuantizedInput as it stands; the
@@ -209,17 +208,27 @@ func (n *Net) RunQuantized() []float32 {
 	return n.logits
 }
 
-// quantizeInput turns the CHW float input into the NHWC int8 tensor 0.
+// quantizeInput turns the CHW float input into the NHWC int8 tensor 0,
+// inputPixelsPerTask pixels a task.
 func (n *Net) quantizeInput() {
-	t0 := &n.prog.Tensors[0]
-	x := n.vals[0]
+	np := n.prog.Tensors[0].Pixels()
+	n.pool.Run(inputJob{n}, (np+inputPixelsPerTask-1)/inputPixelsPerTask, 1)
+}
+
+// inputPixelsPerTask is how many pixels of the input one task quantizes:
+// a few thousand values, far more than a task's cost to hand out.
+const inputPixelsPerTask = 2048
+
+// inputJob is the job of quantizeInput.
+type inputJob struct{ n *Net }
+
+func (j inputJob) Do(worker, lo, hi int) {
+	t0 := &j.n.prog.Tensors[0]
+	x := j.n.vals[0]
 	np, c := t0.Pixels(), t0.Channels
-	for ch := 0; ch < c; ch++ {
-		plane := n.input[ch*np : ch*np+np]
-		dst := x[ch:]
-		for p, f := range plane {
-			dst[p*c] = QuantizeInputValue(t0.QParams, f)
-		}
+	p0, p1 := lo*inputPixelsPerTask, min(hi*inputPixelsPerTask, np)
+	for ch := range c {
+		kernels.QuantizeInput(x[p0*c+ch:], c, j.n.input[ch*np+p0:ch*np+p1], t0.QParams.Scale, t0.QParams.ZeroPoint)
 	}
 }
 

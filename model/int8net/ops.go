@@ -143,24 +143,38 @@ type int8Plan struct {
 // int8Base is what every prepared operation holds: the engine and its
 // tensors.
 type int8Base struct {
-	net *Net
-	op  *QOp
-	in  []*QTensor
-	out *QTensor
+	net  *Net
+	op   *QOp
+	in   []*QTensor
+	out  *QTensor
+	rows int // output pixels a task, taskRows
 }
 
 // vals are the operation's input and output values.
 func (b *int8Base) input(i int) []int8 { return b.net.vals[b.op.In[i]] }
 func (b *int8Base) output() []int8     { return b.net.vals[b.op.Out] }
 
-// pixelTasks is how many int8RowsPerTask blocks the output has.
+// pixelTasks is how many blocks of b.rows pixels the output has.
 func (b *int8Base) pixelTasks() int {
-	return (b.out.Pixels() + int8RowsPerTask - 1) / int8RowsPerTask
+	return (b.out.Pixels() + b.rows - 1) / b.rows
 }
 
 // pixels are the output pixels [p0, p1) of tasks [lo, hi).
 func (b *int8Base) pixels(lo, hi int) (p0, p1 int) {
-	return lo * int8RowsPerTask, min(hi*int8RowsPerTask, b.out.Pixels())
+	return lo * b.rows, min(hi*b.rows, b.out.Pixels())
+}
+
+// taskRows is how many output pixels a task of a pixel-parallel operation
+// computes: int8RowsPerTask, halved (down to 4, the x86 GEMM tile's rows)
+// while the output has fewer than 8 tasks a thread, so that the small
+// late-stage tensors (14x14, 7x7: 7 and 2 tasks of 32) split evenly on
+// several threads. Results do not depend on it.
+func taskRows(pixels, threads int) int {
+	rows := int8RowsPerTask
+	for threads > 1 && rows > 4 && (pixels+rows-1)/rows < 8*threads {
+		rows /= 2
+	}
+	return rows
 }
 
 // int8Runner is a prepared operation: run computes its output.
@@ -168,8 +182,8 @@ type int8Runner interface {
 	run()
 }
 
-// int8RowsPerTask is how many output pixels one task of a pixel-parallel
-// operation computes.
+// int8RowsPerTask is the most output pixels one task of a pixel-parallel
+// operation computes (see taskRows).
 const int8RowsPerTask = 32
 
 // requant is the per-channel requantization of mult and shift arrays

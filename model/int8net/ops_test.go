@@ -168,3 +168,23 @@ func TestInt8FileScalarsChecked(t *testing.T) {
 		t.Fatalf("Open with a conv shift of 40: %v", err)
 	}
 }
+
+// TestTaskRows: one thread keeps whole blocks of int8RowsPerTask; more
+// threads get at least 8 tasks each, or tasks of 4 pixels, never more
+// than int8RowsPerTask.
+func TestTaskRows(t *testing.T) {
+	for _, px := range []int{1, 4, 49, 196, 784, 3136, 12544} {
+		if got := taskRows(px, 1); got != int8RowsPerTask {
+			t.Errorf("taskRows(%d, 1) = %d", px, got)
+		}
+		for _, th := range []int{2, 3, 4, 8} {
+			r := taskRows(px, th)
+			if r < 4 || r > int8RowsPerTask || r > 4 && (px+r-1)/r < 8*th {
+				t.Errorf("taskRows(%d, %d) = %d: %d tasks", px, th, r, (px+r-1)/r)
+			}
+		}
+	}
+	if got := taskRows(196, 2); got != 8 {
+		t.Errorf("taskRows(196, 2) = %d, want 8", got)
+	}
+}

@@ -151,6 +151,7 @@ var kernelOps = []struct {
 	{"Affine (SE gate)", []string{kernels.NameAffine}, ``},
 	{"LayerNorm", []string{kernels.NameLayerNorm}, ``},
 	{"3x3 patch gather", []string{kernels.NameIm2col3x3}, `im2col|Im2col|Gather|gather`},
+	{"input quantization", []string{kernels.NameQuantizeInput}, ``},
 }
 
 // kernelSyms matches the symbols of the kernels' packages; the group is
@@ -179,7 +180,7 @@ var opRules = func() []opRule {
 		{regexp.MustCompile(`/model/int8net\.\(\*scaleRun\)\.gate`), "SE gate (engine)"},
 		{regexp.MustCompile(`/model/int8net\.\(\*logitsRun\)\.`), "logits (engine)"},
 		{regexp.MustCompile(`/model/int8net\.\(\*[a-zA-Z]+Run\)\.(Do|run)`), "engine op loops (each op's Do)"},
-		{regexp.MustCompile(`/model/int8net\.\(\*Net\)\.(Run|quantizeInput)`), "input quantization"},
+		{regexp.MustCompile(`/model/int8net\.(\(\*Net\)\.(Run|quantizeInput)|inputJob\.)`), "input quantization"},
 		{regexp.MustCompile(`/model(/[a-z0-9]+)?\.`), "engine (other)"},
 		{regexp.MustCompile(`^runtime\.mem(move|clr)`), "memmove/memclr"},
 		{regexp.MustCompile(`^(runtime|internal|sync|time)[./]`), "Go runtime"},

@@ -70,6 +70,8 @@ func TestOpOf(t *testing.T) {
 		"github.com/coatnet-edge/coatnet-edge/model/int8net.(*convRun).conv3x3":   "3x3 patch gather",
 		"github.com/coatnet-edge/coatnet-edge/model/int8net.(*attentionRun).Do":   "attention (engine: gathers, bias, sums)",
 		"github.com/coatnet-edge/coatnet-edge/model/int8net.(*Net).quantizeInput": "input quantization",
+		"github.com/coatnet-edge/coatnet-edge/model/int8net.inputJob.Do":          "input quantization",
+		"github.com/coatnet-edge/coatnet-edge/kernels.quantizeInputRef":           "input quantization",
 		"github.com/coatnet-edge/coatnet-edge/model/int8net.(*Program).validate":  "engine (other)",
 		"runtime.memmove": "memmove/memclr",
 	} {
