@@ -56,6 +56,8 @@ type logLimiter struct {
 	mu      sync.Mutex
 	b       bucket
 	skipped int
+	// what names the lines left out ("" for commands).
+	what string
 }
 
 func (l *logLimiter) log(log *slog.Logger, level slog.Level, msg string, args ...any) {
@@ -66,7 +68,11 @@ func (l *logLimiter) log(log *slog.Logger, level slog.Level, msg string, args ..
 		return
 	}
 	if l.skipped > 0 {
-		args = append(args, "command_lines_not_logged", l.skipped)
+		what := l.what
+		if what == "" {
+			what = "command"
+		}
+		args = append(args, what+"_lines_not_logged", l.skipped)
 		l.skipped = 0
 	}
 	log.Log(context.Background(), level, msg, args...)
