@@ -38,7 +38,7 @@ type places struct {
 	mu      sync.Mutex // guards cams, engines and past for stats readers
 	cams    []*placeCamera
 	engines map[string]*modelEngine // by RegionPlan.Model
-	past    cameraCounters     // of the feeds reloads closed
+	past    cameraCounters          // of the feeds reloads closed
 }
 
 // modelEngine is one model file's classifier, shared by the regions naming it;
@@ -612,10 +612,10 @@ type CameraStats struct {
 type RegionStats struct {
 	State          string  `json:"state,omitempty"`
 	Classified     int64   `json:"classified"`
-	SkippedMotion  int64   `json:"skipped_motion"`  // frames its on_motion check let pass
-	DroppedCPU     int64   `json:"dropped_cpu"`     // crops replaced before the scheduler ran them
-	StateChanges   int64   `json:"state_changes"`   // confirmed
-	Failed         int64   `json:"failed"`          // classifications that failed
+	SkippedMotion  int64   `json:"skipped_motion"` // frames its on_motion check let pass
+	DroppedCPU     int64   `json:"dropped_cpu"`    // crops replaced before the scheduler ran them
+	StateChanges   int64   `json:"state_changes"`  // confirmed
+	Failed         int64   `json:"failed"`         // classifications that failed
 	InferenceP50Ms float64 `json:"inference_p50_ms"`
 	InferenceP99Ms float64 `json:"inference_p99_ms"`
 }
