@@ -82,6 +82,9 @@ type placeRegion struct {
 	top    []Label
 	enc    picture.Encoder
 
+	// settling is the Debouncer's Settling after the last result: the
+	// region is due on every frame until its run confirms or breaks.
+	settling                             atomic.Bool
 	classified, skipped, changes, failed atomic.Int64
 	mu                                   sync.Mutex // guards inference and state
 	inference                            ring
@@ -140,7 +143,7 @@ func (p *places) openEngines(cfg Config, have map[string]*modelEngine) (map[stri
 			continue
 		}
 		one := cfg
-		one.Model.Path, one.Camera = m, defaultCamera()
+		one.Model.Path, one.Camera = m, CameraConfig{} // no camera: no demo video
 		err := resolveDemo(&one, p.log)
 		var inf *inference
 		if err == nil {
@@ -368,7 +371,7 @@ func (p *places) frame(c *placeCamera, f camera.Frame) bool {
 	}
 	any := false
 	for _, r := range c.regions {
-		due := r.last.IsZero() || r.plan.Every == 0 || f.Time.Sub(r.last) >= r.plan.Every
+		due := r.last.IsZero() || r.plan.Every == 0 || f.Time.Sub(r.last) >= r.plan.Every || r.settling.Load()
 		if !due && r.plan.OnMotion && seen && motion.Touches(boxes, r.rect) {
 			due = true
 		}
@@ -416,7 +419,9 @@ func (p *places) classify(r *placeRegion) {
 			p.stats.published(time.Since(b.t))
 		}
 	}
-	if ch, ok := r.deb.Observe(top, score, b.t); ok {
+	ch, ok := r.deb.Observe(top, score, b.t)
+	r.settling.Store(r.deb.Settling())
+	if ok {
 		p.changed(r, ch, b)
 	}
 }

@@ -74,6 +74,10 @@ func Run(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err e
 	// cfg stays as configured, for reloads to compare with; resolved has
 	// the demo's files and the embedded broker's URL.
 	resolved := cfg
+	if len(cfg.Cameras) > 0 {
+		// camera: is unused with cameras: (its default source is the demo).
+		resolved.Camera.Source = ""
+	}
 	if err := resolveDemo(&resolved, log); err != nil {
 		return err
 	}
