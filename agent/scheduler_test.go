@@ -1,0 +1,161 @@
+package agent
+
+import (
+	"image"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/coatnet-edge/coatnet-edge/camera"
+)
+
+// bgrFrame is a w x h BGR frame of level v, numbered i.
+func bgrFrame(w, h, i int, v byte) camera.Frame {
+	pix := make([]byte, 3*w*h)
+	for k := range pix {
+		pix[k] = v
+	}
+	return camera.Frame{BGR: pix, Width: w, Height: h, Stride: 3 * w, Index: int64(i),
+		Time: time.Unix(0, 0).Add(time.Duration(i) * 100 * time.Millisecond)}
+}
+
+func testRegions(names ...string) []*placeRegion {
+	var out []*placeRegion
+	for _, n := range names {
+		out = append(out, &placeRegion{plan: RegionPlan{Name: n}})
+	}
+	return out
+}
+
+// A region holds only its newest crop: those replaced before the
+// scheduler took them count as dropped, and the one taken is the newest,
+// copied (the frame may be released and reused at once).
+func TestSchedulerKeepsTheNewestCrop(t *testing.T) {
+	s := newScheduler()
+	rs := testRegions("a")
+	s.set(rs)
+	if s.take() != nil {
+		t.Fatal("a crop taken before any was offered")
+	}
+	rect := image.Rect(2, 1, 6, 4)
+	for i := range 5 {
+		f := bgrFrame(8, 6, i, byte(10*i))
+		rs[0].slot.offer(f, rect, false)
+		for k := range f.BGR {
+			f.BGR[k] = 255 // the frame's buffer goes back to the camera
+		}
+	}
+	if r := s.take(); r != rs[0] {
+		t.Fatalf("took %v", r)
+	}
+	w := rs[0].slot.work
+	if w.index != 4 || w.w != 4 || w.h != 3 || len(w.pix) != 3*4*3 || w.pix[0] != 40 || w.pix[len(w.pix)-1] != 40 {
+		t.Fatalf("took frame %d, %dx%d, %d bytes, first %d", w.index, w.w, w.h, len(w.pix), w.pix[0])
+	}
+	if d := rs[0].slot.dropped.Load(); d != 4 {
+		t.Errorf("dropped %d, want 4", d)
+	}
+	if s.take() != nil {
+		t.Error("a second crop from one offer")
+	}
+}
+
+// Round robin: a region offered a crop on every frame does not starve
+// the others, whichever was offered first.
+func TestSchedulerRoundRobin(t *testing.T) {
+	s := newScheduler()
+	rs := testRegions("a", "b", "c")
+	s.set(rs)
+	f := bgrFrame(4, 4, 0, 1)
+	whole := image.Rect(0, 0, 4, 4)
+	var got []string
+	for range 3 {
+		// All three wait; a takes one turn, then the others get theirs.
+		for i := len(rs) - 1; i >= 0; i-- {
+			rs[i].slot.offer(f, whole, false)
+		}
+		for range 2 {
+			r := s.take()
+			got = append(got, r.plan.Name)
+			rs[0].slot.offer(f, whole, false) // a is busy: a crop every time
+		}
+		for r := s.take(); r != nil; r = s.take() {
+			got = append(got, r.plan.Name)
+		}
+	}
+	order := ""
+	for _, g := range got {
+		order += g
+	}
+	if want := "abcabcabca"; order != want {
+		t.Errorf("order %s, want %s", order, want)
+	}
+}
+
+// The camera goroutine's work per frame (motion, due regions, crops) and
+// the scheduler's per classification (the engine, top-k, the debouncer,
+// stats) allocate nothing once the first frames have set the buffers up
+// and the state is confirmed.
+func TestPlacesNoAllocationsPerFrame(t *testing.T) {
+	cfg := testConfig(t, "mqtt://127.0.0.1:1")
+	cfg.Camera = defaultCamera()
+	var cam CameraSpec
+	cam.setDefaults()
+	cam.Source = "../testdata/fashion"
+	var bin, door RegionSpec
+	bin.setDefaults()
+	door.setDefaults()
+	bin.RectPx, bin.OnMotion = []int{4, 4, 40, 40}, true
+	door.RectPx = []int{60, 4, 40, 40}
+	cam.Regions = map[string]RegionSpec{"bin": bin, "door": door}
+	cfg.Cameras = map[string]CameraSpec{"yard": cam}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	p, err := newPlaces(cfg, NewControl(cfg.Pipeline), &Stats{}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.close()
+	// A broker that is not there: the states wait in the store.
+	pub, err := StartPublisher(cfg, p.control, nil, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	p.pub = pub
+	p.ring = OpenSnapshotRing(t.TempDir(), SnapshotLimits{}, log)
+	c := &placeCamera{plan: cfg.Plan()[0]}
+	if err := c.setMotion(c.plan.Motion); err != nil {
+		t.Fatal(err)
+	}
+	c.regions = p.newRegions(c, nil)
+	p.sched.set(c.regions)
+	frames := [2]camera.Frame{bgrFrame(128, 64, 0, 90), bgrFrame(128, 64, 1, 90)}
+	i := 0
+	step := func() {
+		f := frames[i%2]
+		f.Index, f.Time = int64(i), time.Unix(0, 0).Add(time.Duration(i)*100*time.Millisecond)
+		i++
+		p.frame(c, f)
+		for r := p.sched.take(); r != nil; r = p.sched.take() {
+			p.classify(r)
+		}
+	}
+	for range 20 {
+		step()
+	}
+	for _, r := range c.regions {
+		if _, ok := r.deb.State(); !ok {
+			t.Fatalf("%s has no state after 20 frames", r.plan.Name)
+		}
+	}
+	if n := testing.AllocsPerRun(50, step); n != 0 {
+		t.Errorf("%.1f allocations per frame", n)
+	}
+	if c.regions[0].skipped.Load() == 0 || c.regions[1].classified.Load() < 70 {
+		t.Errorf("bin skipped %d, door classified %d", c.regions[0].skipped.Load(), c.regions[1].classified.Load())
+	}
+}
