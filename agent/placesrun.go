@@ -29,7 +29,7 @@ import (
 type places struct {
 	cfg     Config // as configured (reloads compare with it)
 	log     *slog.Logger
-	pub     *Publisher
+	pub     placesSink
 	control *Control
 	stats   *Stats // the top-level counters, shared with the legacy pipeline's meaning
 	ring    *SnapshotRing
@@ -39,6 +39,12 @@ type places struct {
 	cams    []*placeCamera
 	engines map[string]*modelEngine // by RegionPlan.Model
 	past    cameraCounters          // of the feeds reloads closed
+}
+
+// placesSink takes what places publish; Publisher is one.
+type placesSink interface {
+	publishLabelsOn(topic string, msg LabelsMessage) (uint64, error)
+	publishRaw(topic string, qos byte, retain bool, payload []byte)
 }
 
 // modelEngine is one model file's classifier, shared by the regions naming it;

@@ -119,13 +119,7 @@ func TestPlacesNoAllocationsPerFrame(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.close()
-	// A broker that is not there: the states wait in the store.
-	pub, err := StartPublisher(cfg, p.control, nil, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pub.Close()
-	p.pub = pub
+	p.pub = discardSink{}
 	p.ring = OpenSnapshotRing(t.TempDir(), SnapshotLimits{}, log)
 	c := &placeCamera{plan: cfg.Plan()[0]}
 	if err := c.setMotion(c.plan.Motion); err != nil {
@@ -159,3 +153,9 @@ func TestPlacesNoAllocationsPerFrame(t *testing.T) {
 		t.Errorf("bin skipped %d, door classified %d", c.regions[0].skipped.Load(), c.regions[1].classified.Load())
 	}
 }
+
+// discardSink publishes nothing.
+type discardSink struct{}
+
+func (discardSink) publishLabelsOn(string, LabelsMessage) (uint64, error) { return 0, nil }
+func (discardSink) publishRaw(string, byte, bool, []byte)                 {}
