@@ -122,7 +122,7 @@ func (p *places) modelName() string {
 
 // start opens the snapshot ring under state_dir and the cameras, and
 // publishes through pub; on an error close closes what was opened.
-func (p *places) start(ctx context.Context, pub *Publisher) error {
+func (p *places) start(ctx context.Context, pub placesSink) error {
 	p.pub = pub
 	p.ring = OpenSnapshotRing(filepath.Join(p.cfg.StateDir, "snapshots"), SnapshotLimits{}, p.log)
 	for _, plan := range p.cfg.Plan() {

@@ -4,6 +4,8 @@ import (
 	"image"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -159,3 +161,90 @@ type discardSink struct{}
 
 func (discardSink) publishLabelsOn(string, LabelsMessage) (uint64, error) { return 0, nil }
 func (discardSink) publishRaw(string, byte, bool, []byte)                 {}
+
+// A reload reopens only the cameras whose keys changed, keeps the engine
+// of a model file still named and closes one no longer named, and keeps
+// the state of a region whose plan is unchanged.
+func TestPlacesReloadKeepsWhatDidNotChange(t *testing.T) {
+	cfg := testConfig(t, "mqtt://127.0.0.1:1")
+	cfg.Camera = defaultCamera()
+	spec := func(fps float64, regions ...string) CameraSpec {
+		var c CameraSpec
+		c.setDefaults()
+		c.Source, c.FPS, c.Motion.Enabled = "../testdata/fashion", fps, false
+		c.Regions = map[string]RegionSpec{}
+		for _, n := range regions {
+			var r RegionSpec
+			r.setDefaults()
+			c.Regions[n] = r
+		}
+		return c
+	}
+	cfg.Cameras = map[string]CameraSpec{"a": spec(5, "x", "y"), "b": spec(5, "z")}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ctx := t.Context()
+	p, err := newPlaces(cfg, NewControl(cfg.Pipeline), &Stats{}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.close()
+	if err := p.start(ctx, discardSink{}); err != nil {
+		t.Fatal(err)
+	}
+	a, b := p.cams[0], p.cams[1]
+	feedA, feedB, x, eng := a.feed, b.feed, a.regions[0], p.engines[cfg.Model.Path]
+	x.deb.Observe("Bag", 1, time.Now())
+	x.deb.Observe("Bag", 1, time.Now())
+	x.deb.Observe("Bag", 1, time.Now())
+	if _, ok := x.deb.State(); !ok {
+		t.Fatal("no state")
+	}
+
+	// a: region y removed, w added, x unchanged; b: another fps, and its
+	// region another model file (a copy).
+	next := cfg
+	other := filepath.Join(t.TempDir(), "copy.coatnet")
+	raw, err := os.ReadFile(cfg.Model.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(other, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	nb := spec(7, "z")
+	z := nb.Regions["z"]
+	z.Model = &other
+	nb.Regions["z"] = z
+	next.Cameras = map[string]CameraSpec{"a": spec(5, "w", "x"), "b": nb}
+	if err := next.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	engines, err := p.openEngines(next, p.engines)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.reload(ctx, next, engines)
+	if len(p.cams) != 2 || p.cams[0].feed != feedA || p.cams[1].feed == feedB {
+		t.Errorf("feeds: a kept %v, b kept %v", p.cams[0].feed == feedA, p.cams[1].feed == feedB)
+	}
+	var names []string
+	for _, r := range p.cams[0].regions {
+		names = append(names, r.plan.Name)
+	}
+	if len(names) != 2 || names[0] != "w" || names[1] != "x" || p.cams[0].regions[1] != x {
+		t.Fatalf("a's regions %v (x kept: %v)", names, p.cams[0].regions[1] == x)
+	}
+	if st, ok := x.deb.State(); !ok || st.Label != "Bag" || st.Seq != 1 {
+		t.Errorf("x's state %+v, %v", st, ok)
+	}
+	if _, ok := p.cams[0].regions[0].deb.State(); ok {
+		t.Error("the new region w has a state")
+	}
+	if p.engines[cfg.Model.Path] != eng || p.cams[1].regions[0].eng != p.engines[filepath.Clean(other)] ||
+		len(p.engines) != 2 || x.eng != eng {
+		t.Errorf("engines after the reload: %v", p.engines)
+	}
+}
