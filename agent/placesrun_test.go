@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -231,6 +232,7 @@ func TestPlacesTwoCameras(t *testing.T) {
 		t.Errorf("%d label messages for bin, whose labels are off", n)
 	}
 	doorLabels := sub.on(RegionTopicsFor(&cfg, "yard", "door").Labels)
+	within(t, sub, RegionTopicsFor(&cfg, "yard", "door"), yard.Regions[1], 3)
 
 	st := sub.lastStats(t, base+"/stats")
 	ys, ps := st.Cameras["yard"], st.Cameras["porch"]
@@ -374,5 +376,57 @@ func TestPlacesReload(t *testing.T) {
 	}
 	if regions["a"].StateChanges != 1 {
 		t.Errorf("a: %+v", regions["a"])
+	}
+}
+
+// within checks the documented latency of each change of a region whose
+// labels are "every": its state message comes right after the confirm-th
+// label message of the new label following the last result that was not
+// it, among the messages of frames from the change on.
+func within(t *testing.T, sub *rawSubscriber, topics RegionTopics, truth demo.RegionTruth, confirm int) {
+	t.Helper()
+	sub.mu.Lock()
+	msgs := slices.Clone(sub.msgs)
+	sub.mu.Unlock()
+	names := dataset.FashionMNISTLabels
+	for i, c := range truth.Changes[1:] {
+		want := names[c.Label]
+		run, found := 0, false
+		for _, m := range msgs {
+			switch m.topic {
+			case topics.Labels:
+				var l LabelsMessage
+				if err := json.Unmarshal(m.payload, &l); err != nil {
+					t.Fatal(err)
+				}
+				if l.Frame < int64(c.Frame) {
+					continue
+				}
+				if len(l.Labels) > 0 && l.Labels[0].Label == want && l.Labels[0].Score >= 0.3 {
+					run++
+				} else {
+					run = 0
+				}
+			case topics.State:
+				var st RegionState
+				if err := json.Unmarshal(m.payload, &st); err != nil {
+					t.Fatal(err)
+				}
+				if st.Seq != uint64(i+2) {
+					continue
+				}
+				found = true
+				if run != confirm {
+					t.Errorf("%s: state %s came after %d agreeing classifications of frames from %d, want %d",
+						truth.Name, st.Label, run, c.Frame, confirm)
+				}
+			}
+			if found {
+				break
+			}
+		}
+		if !found {
+			t.Errorf("%s: no state for the change at frame %d", truth.Name, c.Frame)
+		}
 	}
 }
