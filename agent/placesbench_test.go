@@ -17,12 +17,11 @@ import (
 // all), on scenes that are still most of the time (each region's item is
 // replaced twice in a loop of 400 frames, 40 s; the motion detector sees
 // the change for about 37 frames, until the background takes it), with
-// and without
-// motion gating: one op is one frame of each camera, motion, crops and
-// every classification it made due, with the shipped model. It reports
-// the classifications a second and the CPU seconds an hour that the
-// work takes at 10 fps (ns/op times 36,000 frames an hour, on one core
-// per engine thread).
+// and without motion gating: one op is one frame of each camera, motion,
+// crops and every classification it made due, with the shipped model. It
+// reports the classifications a second and the CPU seconds an hour that
+// the work takes at 10 fps (ns/op times 36,000 frames an hour, wall time
+// on one goroutine, the engine's threads aside).
 func BenchmarkPlaces(b *testing.B) {
 	if _, err := os.Stat(dataset.FashionMNISTDir); err != nil {
 		b.Skip("dataset-fashion-mnist is not installed")
