@@ -480,6 +480,27 @@ func (p *places) publishMotion(c *placeCamera, on bool) {
 	p.pub.publishRaw(MotionTopic(&p.cfg, c.plan.Name), byte(p.cfg.MQTT.LabelsQoS), true, []byte(payload))
 }
 
+// motionOff publishes OFF for a camera whose detector goes (a reload).
+func (p *places) motionOff(c *placeCamera) {
+	if c.motion.Swap(false) {
+		p.publishMotion(c, false)
+	}
+}
+
+// forget clears the retained state and snapshot of camera's regions in
+// old that are not in kept (removed by a reload), so that no subscriber
+// takes them for a place still watched.
+func (p *places) forget(camera string, old, kept []*placeRegion) {
+	for _, r := range old {
+		if slices.ContainsFunc(kept, func(k *placeRegion) bool { return k.plan.Name == r.plan.Name }) {
+			continue
+		}
+		t := RegionTopicsFor(&p.cfg, camera, r.plan.Name)
+		p.pub.publishRaw(t.State, byte(p.cfg.MQTT.LabelsQoS), true, nil)
+		p.pub.publishRaw(t.Snapshot, byte(p.cfg.MQTT.LabelsQoS), true, nil)
+	}
+}
+
 // close closes the cameras, engines and the snapshot ring.
 func (p *places) close() {
 	p.mu.Lock()
@@ -522,6 +543,8 @@ func (p *places) reload(ctx context.Context, cfg Config, engines map[string]*mod
 			c = oldCams[i]
 			oldCams = slices.Delete(oldCams, i, i+1)
 			if !reflect.DeepEqual(c.plan.Motion, plan.Motion) {
+				// A new detector starts without motion.
+				p.motionOff(c)
 				if err := c.setMotion(plan.Motion); err != nil {
 					p.log.Error("motion detection off", "camera", plan.Name, "err", err)
 				}
@@ -529,11 +552,13 @@ func (p *places) reload(ctx context.Context, cfg Config, engines map[string]*mod
 			old := c.regions
 			c.plan = plan
 			c.regions = p.newRegions(c, old)
+			p.forget(c.plan.Name, old, c.regions)
 		} else {
 			var old []*placeRegion
 			if i >= 0 {
 				// The old camera closes first: a V4L2 device opens only once.
 				old = oldCams[i].regions
+				p.motionOff(oldCams[i])
 				closed.add(oldCams[i].feed.counters())
 				oldCams[i].feed.close()
 				oldCams = slices.Delete(oldCams, i, i+1)
@@ -545,10 +570,13 @@ func (p *places) reload(ctx context.Context, cfg Config, engines map[string]*mod
 				continue
 			}
 			c.regions = p.newRegions(c, old)
+			p.forget(plan.Name, old, c.regions)
 		}
 		cams = append(cams, c)
 	}
 	for _, c := range oldCams {
+		p.motionOff(c)
+		p.forget(c.plan.Name, c.regions, nil)
 		closed.add(c.feed.counters())
 		c.feed.close()
 	}

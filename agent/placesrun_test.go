@@ -374,6 +374,12 @@ func TestPlacesReload(t *testing.T) {
 			t.Errorf("%s: states %+v, want one %s", region, got, want)
 		}
 	}
+	// The removed region's retained state and snapshot are cleared.
+	for _, tp := range []string{topic("b"), RegionTopicsFor(&cfg, "yard", "b").Snapshot} {
+		if ms := sub.on(tp); len(ms) < 2 || len(ms[len(ms)-1].payload) != 0 {
+			t.Errorf("%s: %d messages, the last not empty", tp, len(ms))
+		}
+	}
 	if regions["a"].StateChanges != 1 {
 		t.Errorf("a: %+v", regions["a"])
 	}

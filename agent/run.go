@@ -573,6 +573,8 @@ type AgentStats struct {
 	// (absent without cameras:). The fields above add up all cameras;
 	// camera_stalled is any camera's, camera_available every camera's.
 	Cameras map[string]CameraStats `json:"cameras,omitempty"`
+	// Snapshots are the snapshot ring's counters (with cameras:).
+	Snapshots *SnapshotStats `json:"snapshots,omitempty"`
 }
 
 // snapshot gathers the stats at now.
@@ -580,9 +582,12 @@ func (a *agent) snapshot(now time.Time) AgentStats {
 	settings, _ := a.control.Get()
 	var stalled, available bool
 	var cams map[string]CameraStats
+	var snaps *SnapshotStats
 	if a.places != nil {
 		stalled, available = a.places.health()
 		cams = a.places.cameraStats()
+		ss := a.places.ring.Stats()
+		snaps = &ss
 	}
 	a.mu.Lock()
 	if a.places == nil {
@@ -597,7 +602,7 @@ func (a *agent) snapshot(now time.Time) AgentStats {
 	a.mu.Unlock()
 	s := AgentStats{Time: now, Version: a.opts.Version, UptimeSeconds: now.Sub(a.start).Seconds(),
 		StatsSnapshot: a.stats.Snapshot(), cameraCounters: a.counters(), CameraStalled: stalled,
-		CameraAvailable: available, Paused: settings.Paused, Reloads: reloads, Thermal: th, Cameras: cams}
+		CameraAvailable: available, Paused: settings.Paused, Reloads: reloads, Thermal: th, Cameras: cams, Snapshots: snaps}
 	s.Reconnects, s.StoreDropped, s.CommandsRejected = a.pub.Reconnects(), a.pub.StoreDropped(), a.pub.CommandsRejected()
 	s.StoreQuarantined = a.pub.StoreQuarantined()
 	return s
