@@ -137,12 +137,37 @@ test-arm64:
 # The training model must reproduce timm; checked wherever PyTorch is
 # installed (Debian's python3-torch), skipped elsewhere.
 PYTHON_TORCH ?= /usr/bin/python3
-check-train:
+check-train: check-train-folder
 	@if $(PYTHON_TORCH) -c 'import torch' 2>/dev/null; then \
 		$(PYTHON_TORCH) tools/train/check_conformance.py; \
 	else \
 		echo "check-train: no PyTorch for $(PYTHON_TORCH), skipping tools/train/check_conformance.py"; \
 	fi
+
+.PHONY: check-train-folder model
+# check-train-folder: training on a folder dataset end to end on a tiny one
+# the test writes (train, convert, quantize, card; split, reproducibility,
+# fine-tuning), under a minute; skipped like check-train without PyTorch.
+check-train-folder: build
+	@if $(PYTHON_TORCH) -c 'import torch, PIL' 2>/dev/null; then \
+		PYTHON_TORCH=$(PYTHON_TORCH) tools/train/test_folder.sh $(BIN); \
+	else \
+		echo "check-train-folder: no PyTorch or PIL for $(PYTHON_TORCH), skipping tools/train/test_folder.sh"; \
+	fi
+
+# model: a model of your own from a folder dataset (one subfolder per class):
+#   make model DATA=DIR [TEST=DIR] [ARCH=nano|pico|demo|tiny] [EPOCHS=30] [INIT=timm.pth] [NAME=...]
+# trains (tools/train/train.py; TRAIN_ARGS passes more flags), converts,
+# quantizes on the training pictures, evaluates both on TEST and writes the
+# card, all under MODEL_DIR (default build/model/NAME).
+ARCH ?= nano
+EPOCHS ?= 30
+model: build
+	$(call apt-install,python3-torch python3-pil python3-numpy python3-tqdm)
+	@[ -n "$(DATA)" ] || { echo "make model: DATA=DIR (one subfolder per class) is required"; exit 2; }
+	COATNET=$(BIN) PYTHON_TORCH=$(PYTHON_TORCH) NAME=$(or $(NAME),$(notdir $(abspath $(DATA)))) \
+	TRAIN_ARGS='--arch $(ARCH) --epochs $(EPOCHS)$(if $(INIT), --init $(INIT)) $(TRAIN_ARGS)' \
+		tools/train/make_model.sh $(DATA) $(or $(MODEL_DIR),build/model/$(or $(NAME),$(notdir $(abspath $(DATA))))) $(TEST)
 
 cross: check-go
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags nogocv -trimpath -ldflags '$(LDFLAGS)' -o bin/coatnet-linux-arm64 ./cmd/coatnet

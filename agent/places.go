@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/coatnet-edge/coatnet-edge/picture"
 )
 
 // The configuration of places: several named cameras, each with named
@@ -126,7 +128,7 @@ type SnapshotConfig struct {
 }
 
 func defaultSnapshot() SnapshotConfig {
-	return SnapshotConfig{MaxSide: 640, Quality: 80, MaxBytes: 256 << 10}
+	return SnapshotConfig{MaxSide: DefaultSnapshotSide, Quality: picture.DefaultQuality, MaxBytes: DefaultSnapshotMaxBytes}
 }
 
 // CameraPlan is one camera to run, with everything resolved: names, the

@@ -657,21 +657,8 @@ func parseStem(stem string) (snapshotEntry, bool) {
 	return snapshotEntry{stem: stem, time: t, label: l}, true
 }
 
-// SnapshotOptions bound the pictures taken at a state change; zero fields
-// take the defaults.
-type SnapshotOptions struct {
-	// MaxSide bounds each picture's longer side, in pixels.
-	MaxSide int
-	// Quality is the JPEG quality (picture.DefaultQuality).
-	Quality int
-	// MaxBytes bounds each picture: what an MQTT message and Home
-	// Assistant's image entity carry comfortably.
-	MaxBytes int
-	// Frame asks for the whole frame with the boxes drawn too.
-	Frame bool
-}
-
-// Snapshot picture defaults: a region as a person checks it on a phone.
+// Snapshot picture defaults (SnapshotConfig's): a region as a person
+// checks it on a phone.
 const (
 	DefaultSnapshotSide     = 640
 	DefaultSnapshotMaxBytes = 256 << 10
@@ -680,10 +667,11 @@ const (
 // TakeSnapshot encodes the pictures of a state change of the region at
 // rect of f (in f's pixels): its crop, and with o.Frame the whole frame
 // with boxes drawn (picture.Box: each region's rectangle and a label such
-// as "gate: open 0.97"). The bytes are the caller's; e is only borrowed.
+// as "gate: open 0.97"), bounded by o (zero fields take the defaults). The
+// bytes are the caller's; e is only borrowed.
 // Call it before f is released.
 func TakeSnapshot(e *picture.Encoder, f camera.Frame, rect image.Rectangle, boxes []picture.Box,
-	o SnapshotOptions) (region, frame []byte, err error) {
+	o SnapshotConfig) (region, frame []byte, err error) {
 	po := picture.Options{MaxSide: o.MaxSide, Quality: o.Quality, MaxBytes: o.MaxBytes}
 	if po.MaxSide <= 0 {
 		po.MaxSide = DefaultSnapshotSide

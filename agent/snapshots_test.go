@@ -366,7 +366,7 @@ func TestSnapshotOfAFrame(t *testing.T) {
 	var e picture.Encoder
 	green := color.RGBA{0, 0xff, 0, 0xff}
 	boxes := []picture.Box{{Rect: region, Label: "gate: open 0.97", Color: green}}
-	jpg, frame, err := TakeSnapshot(&e, f, region, boxes, SnapshotOptions{Frame: true})
+	jpg, frame, err := TakeSnapshot(&e, f, region, boxes, SnapshotConfig{Frame: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -402,7 +402,7 @@ func TestSnapshotOfAFrame(t *testing.T) {
 	if g>>8 < 100+g0>>8 {
 		t.Errorf("no box at the region's bottom edge: green %d there, %d inside", g>>8, g0>>8)
 	}
-	if _, _, err := TakeSnapshot(&e, f, image.Rectangle{}, nil, SnapshotOptions{}); err == nil {
+	if _, _, err := TakeSnapshot(&e, f, image.Rectangle{}, nil, SnapshotConfig{}); err == nil {
 		t.Error("an empty region: no error")
 	}
 }

@@ -37,11 +37,13 @@ func layerRequant(rng *rand.Rand, m int) *Requant {
 }
 
 func gemmOps(b *testing.B, rows, m, k int) {
-	b.ReportMetric(2*float64(rows)*float64(m)*float64(k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GOPS")
+	macs := float64(rows) * float64(m) * float64(k) * float64(b.N) / b.Elapsed().Seconds() / 1e9
+	b.ReportMetric(2*macs, "GOPS")
+	b.ReportMetric(macs, "GMAC/s")
 }
 
 // BenchmarkGemmRequant runs every implementation this CPU has (sdot, neon,
-// go) on each layer shape.
+// avx512vnni, avxvnni, avx2, go) on each layer shape.
 func BenchmarkGemmRequant(b *testing.B) {
 	rng := rand.New(rand.NewPCG(60, 61))
 	for _, impl := range gemmImplNames() {
@@ -230,7 +232,7 @@ func BenchmarkAffine(b *testing.B) {
 // BenchmarkMeanChannels runs the squeeze of stage 0 and the head's pool.
 func BenchmarkMeanChannels(b *testing.B) {
 	rng := rand.New(rand.NewPCG(104, 105))
-	for _, s := range [][2]int{{56 * 56, 256}, {7 * 7, 512}} {
+	for _, s := range [][2]int{{56 * 56, 256}, {28 * 28, 512}, {7 * 7, 512}} { // the SE squeezes of stages 0 and 1, the head pool
 		src, dst := make([]int8, s[0]*s[1]), make([]int8, s[1])
 		randInt8s(rng, src)
 		rq := layerRequant(rng, 1)
@@ -318,5 +320,31 @@ func BenchmarkPackAttention(b *testing.B) {
 				elemRate(b, 196*32)
 			})
 		})
+	}
+}
+
+// BenchmarkPackTransposed packs one head's V^T at coatnet_nano_rw_224's
+// attention shapes (stages 2 and 3 at 224: 196 and 49 tokens, dim_head
+// 32, 8 and 16 heads) into the plain layout and the x86 GEMMs' panels (4
+// values per channel, 16 or 32 channels), whichever GEMM this build has.
+func BenchmarkPackTransposed(b *testing.B) {
+	rng := rand.New(rand.NewPCG(114, 115))
+	for _, s := range []struct{ tokens, ld int }{{196, 256}, {49, 512}} {
+		src, sums := make([]int8, s.tokens*s.ld), make([]int32, 32)
+		randInt8s(rng, src)
+		for _, l := range []struct{ nr, kc int }{{0, 0}, {16, 4}, {32, 4}} {
+			layout := &gemmKernel{name: "test", nr: l.nr, kc: l.kc}
+			kp := s.tokens
+			if l.nr > 0 {
+				kp = (s.tokens + 15) &^ 15
+			}
+			v := &Weights{m: 32, k: s.tokens, kp: kp, impl: layout, data: make([]int8, 32*kp)}
+			forEachImplB(b, NamePackTransposed, fmt.Sprintf("M=32,K=%d,ld=%d,nr=%d,kc=%d", s.tokens, s.ld, l.nr, l.kc), func(b *testing.B) {
+				for b.Loop() {
+					v.PackTransposed(src, s.ld, sums)
+				}
+				elemRate(b, 32*s.tokens)
+			})
+		}
 	}
 }

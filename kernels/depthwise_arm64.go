@@ -12,7 +12,7 @@ func init() { depthwise3x3K.register("neon", depthwise3x3Neon, true) }
 // inside the image) and the right edge pixels, each with the taps that
 // read padding marked.
 func depthwise3x3Neon(dst []int8, src []int8, h, w, c, stride int, weights []int8, bias []int32, pad int8, rq *Requant, y0, y1 int) {
-	if c < 16 || y0 == y1 {
+	if c < 16 || w == 0 || y0 == y1 {
 		depthwise3x3Ref(dst, src, h, w, c, stride, weights, bias, pad, rq, y0, y1)
 		return
 	}

@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -157,6 +158,7 @@ func depthwiseCases(t *testing.T) {
 		runDepthwiseCase(t, rng, dwCase{h: 0, w: 5, c: 3, stride: stride, y0: -1, y1: -1})
 		runDepthwiseCase(t, rng, dwCase{h: 4, w: 0, c: 3, stride: stride, y0: -1, y1: -1})
 		runDepthwiseCase(t, rng, dwCase{h: 0, w: 5, c: 32, stride: stride, y0: -1, y1: -1})
+		runDepthwiseCase(t, rng, dwCase{h: 4, w: 0, c: 32, stride: stride, y0: -1, y1: -1})
 	}
 }
 
@@ -281,6 +283,45 @@ func FuzzDepthwise3x3(f *testing.F) {
 					want := formulaApply(naiveDepthwise(src, dc.h, dc.w, dc.c, dc.stride, wt, bias, pad, oy, ox, ch), rq, ch)
 					if got := dst.s()[(oy*wo+ox)*dc.c+ch]; got != want {
 						t.Fatalf("%v: (%d,%d,%d) = %d, want %d", dc, oy, ox, ch, got, want)
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestDepthwise3x3RequantLanes puts requantization's corner cases in every
+// lane of the vector kernels: accumulators (the biases, all weights zero)
+// at the int32 extremes and around them, multipliers including MinInt32
+// (SQRDMULH's one saturating case), every shift in [-31, 31] (left shifts
+// that saturate) and zero points at the edges of the range the kernels
+// take.
+func TestDepthwise3x3RequantLanes(t *testing.T) {
+	forEachImplChecked(t, "Depthwise3x3", func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(26, 27))
+		accs := []int32{math.MinInt32, math.MinInt32 + 1, math.MaxInt32, math.MaxInt32 - 1, 0, 1, -1, 1 << 30, -1 << 30, 12345, -54321}
+		mults := []int32{math.MinInt32, math.MinInt32 + 1, math.MaxInt32, 1 << 30, -1 << 30, 0, 1, -1}
+		const c = 67
+		h, w := 2, 3
+		src, wt := make([]int8, h*w*c), make([]int8, 9*c)
+		randInt8s(rng, src)
+		for _, zp := range []int32{0, -128, 127, 32640, -32640, 1000} {
+			for round := range 8 {
+				bias := make([]int32, c)
+				rq := &Requant{Mult: make([]int32, c), Shift: make([]int32, c), ZeroPoint: zp}
+				for i := range c {
+					bias[i] = accs[(i+round*3)%len(accs)]
+					rq.Mult[i] = mults[(i/len(accs)+round)%len(mults)]
+					rq.Shift[i] = int32((i+round*7)%63 - 31)
+				}
+				dst := make([]int8, h*w*c)
+				Depthwise3x3(dst, src, h, w, c, 1, wt, bias, 0, rq, 0, h)
+				for p := range h * w {
+					for ch := range c {
+						if want := formulaApply(int64(bias[ch]), rq, ch); dst[p*c+ch] != want {
+							t.Fatalf("zp %d round %d pixel %d channel %d (acc %d, mult %d, shift %d): %d, want %d",
+								zp, round, p, ch, bias[ch], rq.Mult[ch], rq.Shift[ch], dst[p*c+ch], want)
+						}
 					}
 				}
 			}

@@ -12,11 +12,12 @@
 // every instruction set. Each exported kernel checks its arguments and
 // documents what it computes; its portable Go reference (the x_ref.go
 // files, no build tag) is the source of truth and what runs on every
-// GOARCH without assembly. Assembly lives in a package per instruction
-// set (../arm64: NEON), which holds only the entry points and their
-// argument structs; the Go around it (whole blocks in assembly, the edges
-// in the reference) and its registration live here, in files for that
-// architecture (x_arm64.go, built unless -tags purego). Every
+// GOARCH without assembly. Assembly lives in a package per architecture
+// (../arm64: NEON; ../amd64: AVX2, AVX-VNNI, AVX-512), which holds only
+// the entry points and their argument structs; the Go around it (whole
+// blocks in assembly, the edges in the reference) and its registration
+// live here, in files for that architecture (x_arm64.go, x_amd64.go,
+// built unless -tags purego). Every
 // implementation computes the same results bit for bit. [Implementation]
 // says which implementation each kernel runs (see Implementations).
 //
@@ -82,12 +83,15 @@
 //
 // # GEMM implementations
 //
-// [GemmRequant] and [GemmInt32] have three implementations, chosen once at
-// start-up from golang.org/x/sys/cpu: "sdot" where the CPU has the dot
-// product (cpu.ARM64.HasASIMDDP: Cortex-A55, the A76 of the Raspberry Pi 5,
-// the A78AE of the Jetson Orin), "neon" on other arm64 cores (the A53 of
-// the Pi 3 and Zero 2, the A72 of the Pi 4), "go" elsewhere or with -tags
-// purego. [PackWeights] lays the weights out for the chosen one:
+// [GemmRequant] and [GemmInt32] have these implementations, the best this
+// CPU runs chosen once at start-up from golang.org/x/sys/cpu: on arm64
+// "sdot" where the CPU has the dot product (cpu.ARM64.HasASIMDDP:
+// Cortex-A55, the A76 of the Raspberry Pi 5, the A78AE of the Jetson
+// Orin), else "neon" (the A53 of the Pi 3 and Zero 2, the A72 of the Pi
+// 4); on amd64 "avx512vnni" (AVX-512 F and VNNI: Zen 4 and 5, Xeons since
+// Ice Lake), "avxvnni" (AVX-VNNI: Alder Lake, the N100), "avx2"; "go"
+// elsewhere or with -tags purego. [PackWeights] lays the weights out for
+// the chosen one:
 //
 //   - go: plain [m][k].
 //   - sdot: micro-kernel tile of 4 rows x 16 channels. Panels of 16
@@ -97,23 +101,36 @@
 //     each kp/16 x 4 x 16 bytes: for every 16 k, the 4 channels' 16 bytes
 //     (SMULL and SMLAL2 sum pairs of products in int16, SADALP adds those
 //     into int32).
+//   - avx512vnni, avxvnni, avx2: micro-kernel tile of 4 rows x 32
+//     (avx512vnni) or 16 channels. Panels of that many channels, for every
+//     4 k the channels' 4 bytes, as sdot; but a ragged last group (k%4 = t
+//     values) holds 4-t zeros, then its t values, because the kernels read
+//     it at the last 4 bytes of the row: they never read outside src
+//     (rows with k < 4 are copied). VPDPBUSD multiplies unsigned by signed
+//     bytes: the VNNI kernels take x+128 (x XOR 0x80) as the unsigned
+//     operand and start each accumulator at -128*sum(w), which every
+//     packer stores beside the weights; the AVX2 kernel multiplies |x| by
+//     sign(x)*w with VPMADDUBSW, whose pair sums stay within 2*128*127 (no
+//     saturation), and widens them with VPMADDWD.
 //
 // kp is k rounded up to 16 and m is rounded up to the panel width, both
-// zero-padded. Both kernels read src in blocks of 16 k straight from its
+// zero-padded. The NEON kernels read src in blocks of 16 k straight from its
 // rows; the last, partial block reads on into the next row (whatever that
 // holds meets zero weights), or from a copy where it would pass the end of
-// src. The assembly does whole tiles: the driver in gemm_arm64.go repeats
-// the last row of a short tile and runs a ragged last channel block into a
-// scratch tile.
+// src. The assembly does whole tiles: the drivers in gemm_arm64.go and
+// gemm_amd64.go repeat the last row of a short tile and run a ragged last
+// channel block into a scratch tile. The requantization epilogue of the
+// x86 kernels computes the NEON steps exactly (SQRDMULH from VPMULDQ's
+// 64-bit products, the saturations by compare and blend).
 //
 // # Implementations
 //
 // Each kernel's implementation is chosen once, at start-up, from
-// golang.org/x/sys/cpu: the GEMMs as described above ("sdot" where the CPU
-// has the dot product, else "neon"); the other kernels need only the
-// ARMv8.0 NEON every arm64 core has, so they are "neon" on every arm64
-// build without purego, and "go" elsewhere. Shapes a NEON kernel does not
-// take run its reference, with the same results: fewer than 16 channels
+// golang.org/x/sys/cpu: the GEMMs as described above; on arm64 the other
+// kernels need only the ARMv8.0 NEON every arm64 core has, so they are
+// "neon" on every arm64 build without purego; on amd64 they are named
+// after the instruction set they need ("avx2", "avx512"); "go" elsewhere.
+// Shapes a NEON kernel does not take run its reference, with the same results: fewer than 16 channels
 // (Depthwise3x3, Affine, AvgPool2x2, LayerNorm, ranges of MeanChannels),
 // more than 32767 channels (LayerNorm), softmax rows under 4 values or
 // over 1024 (SoftmaxRow), attention grids under 4x4 (AttentionSoftmax),
@@ -128,8 +145,10 @@
 // CPU can run them. The kernels' names are the Name constants. Tests
 // switch implementations with [Select] and [Reset] per kernel ([List]
 // names the candidates), or a whole model's with [SelectLevel] and
-// [ResetAll] (internal/testing/implcheck runs a model on the references,
-// on neon and on sdot); production code never switches.
+// [ResetAll] (internal/testing/implcheck runs a model on every level this
+// CPU has: sdot, neon, go on arm64; avx512vnni, avxvnni, avx2, go on
+// amd64; a level's non-GEMM kernels follow its chain, see [SelectLevel]);
+// production code never switches.
 //
 // # Adding a kernel
 //

@@ -19,6 +19,7 @@ type Weights struct {
 	kp   int // k rounded up to the implementation's K granule
 	impl *gemmKernel
 	data []int8
+	sums []int32 // per padded channel: -128*sum(w), for kernels with sums set
 }
 
 // NewWeights returns zero m x k weights, laid out for the current GEMM
@@ -33,7 +34,11 @@ func NewWeights(m, k int) *Weights {
 		kp = (k + 15) &^ 15
 		mp = (m + impl.nr - 1) / impl.nr * impl.nr
 	}
-	return &Weights{m: m, k: k, kp: kp, impl: impl, data: make([]int8, mp*kp)}
+	p := &Weights{m: m, k: k, kp: kp, impl: impl, data: make([]int8, mp*kp)}
+	if impl.sums {
+		p.sums = make([]int32, mp)
+	}
+	return p
 }
 
 // PackWeights returns the m x k row-major matrix w (m*k values) packed for
@@ -51,6 +56,25 @@ func (p *Weights) Pack(w []int8) {
 		panic("kernels: Weights.Pack length is not m*k")
 	}
 	p.impl.pack(p, w)
+}
+
+// setSums sets p.sums, where the implementation has them, from the
+// packed values: for packers that write p.data directly.
+func (p *Weights) setSums() {
+	if p.sums == nil {
+		return
+	}
+	nr, kc := p.impl.nr, p.impl.kc
+	for c := range p.m {
+		var s int32
+		o := c/nr*p.kp*nr + c%nr*kc
+		for g := 0; g < p.kp; g += kc {
+			for _, v := range p.data[o+g*nr : o+g*nr+kc] {
+				s += int32(v)
+			}
+		}
+		p.sums[c] = -128 * s
+	}
 }
 
 // M is the number of rows (output channels).
@@ -115,10 +139,16 @@ type gemmKernel struct {
 	// nr is the number of channels of a packed panel, kc (4 or 16) the
 	// bytes of one channel that lie together; nr = 0 is the plain [m][k]
 	// layout. K is padded to a multiple of 16 in panels.
-	nr, kc  int
-	pack    func(p *Weights, w []int8) // w is m*k values
-	requant func(dst []int8, ldDst int, src []int8, ldSrc int, rows int, w *Weights, bias []int32, rq *Requant)
-	int32   func(dst []int32, ldDst int, src []int8, ldSrc int, rows int, w *Weights)
+	nr, kc int
+	// sums: Pack also sets Weights.sums (the x+128 correction of VNNI).
+	sums bool
+	// tailLast: a ragged last group of kc k (k%kc values) holds its values
+	// at its end, after kc - k%kc zeros (the x86 kernels read it at the
+	// row's last kc bytes).
+	tailLast bool
+	pack     func(p *Weights, w []int8) // w is m*k values
+	requant  func(dst []int8, ldDst int, src []int8, ldSrc int, rows int, w *Weights, bias []int32, rq *Requant)
+	int32    func(dst []int32, ldDst int, src []int8, ldSrc int, rows int, w *Weights)
 }
 
 // gemmGo is the portable reference on the plain layout.

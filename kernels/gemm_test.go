@@ -530,3 +530,58 @@ func byteSource(data []byte) func() byte {
 		return b
 	}
 }
+
+// Sums past the int32 range wrap as documented (mod 2^32), on every
+// implementation: with K = 140003 and -128 * -127 products the exact sum
+// exceeds 2^31, and the VNNI kernels' -128*sum(w) start wraps as well.
+func TestGemmWrap(t *testing.T) {
+	if testing.Short() {
+		t.Skip("large K")
+	}
+	rows, m, k := 5, 35, 140003
+	src := make([]int8, rows*k)
+	w := make([]int8, m*k)
+	for i := range src {
+		src[i] = -128
+	}
+	for i := range w {
+		w[i] = -127
+		if i%(k+1) == 0 {
+			w[i] = 127
+		}
+	}
+	forEachGemm(t, func(t *testing.T, impl string) {
+		calls := countGemmCalls(t)
+		pw := PackWeights(w, m, k)
+		dst := make([]int32, rows*m)
+		GemmInt32(dst, m, src, k, rows, pw)
+		for r := range rows {
+			for c := range m {
+				want := naiveGemmAcc(src, k, w, k, nil, r, c)
+				if int64(dst[r*m+c]) != want {
+					t.Fatalf("[%d][%d] = %d, want %d", r, c, dst[r*m+c], want)
+				}
+				if want >= 0 && r == 0 && c == 0 {
+					t.Fatalf("the sum %d did not wrap", want)
+				}
+			}
+		}
+		checkReachedKernel(t, calls, "wrap", true)
+	})
+}
+
+// FuzzGemmLargeK is FuzzGemmRequant with K up to 1100 (many groups of 4
+// and blocks of 16, every K tail) on few rows and channels.
+func FuzzGemmLargeK(f *testing.F) {
+	for i, s := range [][3]int{{1, 1, 1023}, {4, 32, 1024}, {5, 33, 1025}, {3, 17, 515}, {9, 65, 258}} {
+		f.Add(uint8(s[0]), uint8(s[1]), uint16(s[2]), uint8(i*41), []byte{byte(i), 0x80, 0x81, 0x7f, 5})
+	}
+	f.Fuzz(func(t *testing.T, rows, m uint8, k uint16, opts uint8, data []byte) {
+		c := gemmCase{
+			rows: int(rows % 10), m: int(m % 70), k: int(k % 1100),
+			padSrc: int(opts % 3), padDst: int(opts / 3 % 3), offSrc: int(opts / 9 % 4), offDst: int(opts / 36 % 4),
+			perTensor: opts&0x40 != 0, noBias: opts&0x80 != 0,
+		}
+		gemmEveryImpl(t, c, data)
+	})
+}

@@ -142,7 +142,8 @@ var allOps = []string{NameGemmRequant, NameGemmInt32, NameDepthwise3x3, NameLUT,
 
 // Every operation has an implementation, the best this build and CPU
 // run: with assembly (arm64 without purego) every kernel but the GEMMs is
-// neon, and the GEMMs sdot where the CPU has the dot product.
+// neon, and the GEMMs sdot where the CPU has the dot product; on amd64,
+// avx512 or avx2 where the kernel has them and the CPU runs them.
 func TestImplementation(t *testing.T) {
 	impl := Implementation()
 	if len(impl) != len(allOps) {
@@ -156,6 +157,8 @@ func TestImplementation(t *testing.T) {
 			want = gemmImplNames()[0]
 		case asm:
 			want = "neon"
+		case amd64Best(op) != "":
+			want = amd64Best(op)
 		}
 		if impl[op] != want {
 			t.Errorf("Implementation()[%q] = %q, want %q", op, impl[op], want)

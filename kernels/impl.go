@@ -29,9 +29,11 @@ const (
 const Ref = "go"
 
 // Implementation maps each kernel to the implementation it runs: "go" for
-// the portable reference, "sdot" for the NEON GEMM micro-kernel with the
-// dot product (Cortex-A55/A76/A78), "neon" for NEON assembly without it
-// (every other kernel, and the GEMM on the Cortex-A53 and A72). Each is
+// the portable reference; on arm64 "sdot" for the NEON GEMM micro-kernel
+// with the dot product (Cortex-A55/A76/A78), "neon" for NEON assembly
+// without it (every other kernel, and the GEMM on the Cortex-A53 and A72);
+// on amd64 "avx512vnni", "avxvnni" or "avx2" for the GEMM micro-kernels
+// and the names the other kernels register (see [SelectLevel]). Each is
 // chosen once, at start-up, from the CPU's features; [Weights] are packed
 // for the GEMM's.
 func Implementation() map[string]string {
@@ -88,10 +90,11 @@ func Reset(kernel string) {
 }
 
 // Levels returns the implementation levels this build and CPU run, best
-// first, for [SelectLevel]: "sdot" (the NEON kernels with the
-// dot-product GEMM; only where the CPU has it), "neon" (the NEON kernels
-// without the dot product), "go" (every kernel's reference; the only
-// level of a purego or non-arm64 build).
+// first, for [SelectLevel]: the GEMM implementations this CPU runs, then
+// "go" (every kernel's reference; the only level of a purego build or of
+// a GOARCH without assembly). On arm64: "sdot" (only where the CPU has
+// the dot product), "neon". On amd64: "avx512vnni", "avxvnni", "avx2",
+// each where the CPU has it.
 func Levels() []string {
 	var l []string
 	for _, name := range gemmK.list() {
@@ -102,24 +105,54 @@ func Levels() []string {
 	return l
 }
 
+// levelFallback is the one definition of the levels' chains: a kernel
+// that has no implementation of a level's name takes the next level's,
+// down to the reference. Non-GEMM kernels name their implementations
+// after the instruction set they need ("neon", "avx2", "avx512").
+var levelFallback = map[string]string{
+	"sdot":       "neon",
+	"neon":       Ref,
+	"avx512vnni": "avx512",
+	"avx512":     "avx2",
+	"avxvnni":    "avx2",
+	"avx2":       Ref,
+}
+
+// levelChain returns level and the levels it falls back to, ending with
+// [Ref].
+func levelChain(level string) []string {
+	l := []string{level}
+	for level != Ref {
+		next, ok := levelFallback[level]
+		if !ok {
+			next = Ref
+		}
+		l, level = append(l, next), next
+	}
+	return l
+}
+
 // SelectLevel selects level on every kernel, so that a test can run a
 // whole model on it: the GEMMs that implementation, every other kernel
-// the same name, or "neon" for "sdot", or else its reference. It reports
-// false, and changes nothing, when this CPU cannot run level. [ResetAll]
-// undoes it. Not safe while kernels run.
+// the first implementation it has and this CPU runs along the level's
+// chain: avx512vnni, avx512, avx2, go; avxvnni, avx2, go; avx2, go;
+// sdot, neon, go; neon, go. It reports false, and changes nothing, when
+// this CPU cannot run level. [ResetAll] undoes it. Not safe while
+// kernels run.
 func SelectLevel(level string) bool {
 	if !slices.Contains(Levels(), level) {
 		return false
 	}
-	other := level
-	if level == "sdot" {
-		other = "neon"
-	}
+	chain := levelChain(level)
 	for _, k := range registry {
 		if k == entry(gemmK) {
 			k.use(level)
-		} else if !slices.Contains(k.list(), other) || !k.use(other) {
-			k.use(Ref)
+			continue
+		}
+		for _, l := range chain {
+			if slices.Contains(k.list(), l) && k.use(l) {
+				break
+			}
 		}
 	}
 	return true

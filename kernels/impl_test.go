@@ -67,12 +67,12 @@ func TestSelectReset(t *testing.T) {
 				t.Errorf("Select of an unknown implementation did not panic")
 			}
 		}()
-		Select(NameAdd, "avx512")
+		Select(NameAdd, "no-such-impl")
 	}()
 }
 
 // SelectLevel puts every kernel on one level: the GEMMs on it, the others
-// on the same name, neon for sdot, or their reference.
+// on the first implementation they have along the level's chain.
 func TestSelectLevel(t *testing.T) {
 	defer ResetAll()
 	start := Implementation()
@@ -80,19 +80,27 @@ func TestSelectLevel(t *testing.T) {
 	if !slices.Equal(levels, gemmImplNames()) {
 		t.Errorf("Levels() = %v, want the GEMM implementations %v", levels, gemmImplNames())
 	}
+	chains := map[string][]string{
+		"sdot": {"sdot", "neon", Ref}, "neon": {"neon", Ref},
+		"avx512vnni": {"avx512vnni", "avx512", "avx2", Ref}, "avxvnni": {"avxvnni", "avx2", Ref},
+		"avx2": {"avx2", Ref}, Ref: {Ref},
+	}
 	for _, level := range levels {
 		if !SelectLevel(level) {
 			t.Fatalf("SelectLevel(%s) = false", level)
 		}
+		chain, ok := chains[level]
+		if !ok {
+			t.Fatalf("level %s has no chain in this test", level)
+		}
 		for k, impl := range Implementation() {
 			want := level
-			switch {
-			case k == NameGemmRequant || k == NameGemmInt32:
-			case level == "sdot":
-				want = "neon"
-			}
-			if !slices.Contains(List(k), want) {
-				want = Ref
+			if k != NameGemmRequant && k != NameGemmInt32 {
+				for _, want = range chain {
+					if slices.Contains(implNames(k), want) {
+						break
+					}
+				}
 			}
 			if impl != want {
 				t.Errorf("level %s: %s runs %s, want %s", level, k, impl, want)
@@ -108,5 +116,45 @@ func TestSelectLevel(t *testing.T) {
 	}
 	if got := Implementation(); !maps.Equal(got, start) {
 		t.Errorf("a refused SelectLevel changed %v to %v", start, got)
+	}
+}
+
+// The chains of the levels, and SelectLevel following them on a kernel
+// that has only some of a chain's implementations.
+func TestLevelChains(t *testing.T) {
+	for level, want := range map[string][]string{
+		"avx512vnni": {"avx512vnni", "avx512", "avx2", Ref},
+		"avxvnni":    {"avxvnni", "avx2", Ref},
+		"avx2":       {"avx2", Ref},
+		"sdot":       {"sdot", "neon", Ref},
+		"neon":       {"neon", Ref},
+		Ref:          {Ref},
+	} {
+		if got := levelChain(level); !slices.Equal(got, want) {
+			t.Errorf("levelChain(%s) = %v, want %v", level, got, want)
+		}
+	}
+	levels := Levels()
+	if len(levels) < 2 {
+		t.Skip("no assembly level on this build")
+	}
+	level := levels[0]
+	chain := levelChain(level)
+	// A kernel of the test's own with the chain's last assembly level
+	// before the reference (not the GEMM's name), and one it cannot run.
+	n := len(registry)
+	k := newKernel(0, "TestChainKernel")
+	defer func() { registry = registry[:n] }()
+	fallback := chain[len(chain)-2]
+	k.register(fallback, 1, true)
+	if fallback != level {
+		k.register(level+"-unavailable", 2, false)
+	}
+	defer ResetAll()
+	if !SelectLevel(level) {
+		t.Fatalf("SelectLevel(%s) = false", level)
+	}
+	if k.cur != fallback {
+		t.Errorf("level %s: the kernel with only %s runs %s", level, fallback, k.cur)
 	}
 }

@@ -123,7 +123,7 @@ func FuzzLayerNorm(f *testing.F) {
 		f.Add(int64(i), uint8(c), uint8(i%5), uint8(i), 1e-3)
 	}
 	f.Fuzz(func(t *testing.T, seed int64, c, rows, opts uint8, eps float64) {
-		if c == 0 || !(eps >= 0) || math.IsInf(eps, 0) {
+		if c%100 == 0 || !(eps >= 0) || math.IsInf(eps, 0) { // c%100 is the channel count
 			return
 		}
 		rng := rand.New(rand.NewPCG(uint64(seed), 10))

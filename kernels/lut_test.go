@@ -89,3 +89,39 @@ func FuzzLUT(f *testing.F) {
 		}
 	})
 }
+
+// TestLUTTables runs every input byte through tables that tell every entry
+// apart: the identity, its reverse, and for each entry a table that is
+// zero but there (so a lookup in the wrong 16- or 128-byte slice shows).
+func TestLUTTables(t *testing.T) { forEachImplChecked(t, "LUT", testLUTTables) }
+
+func testLUTTables(t *testing.T) {
+	src := make([]int8, 512+7)
+	for i := range src {
+		src[i] = int8(i * 37) // every byte, in a scrambled order, twice
+	}
+	dst := make([]int8, len(src))
+	check := func(name string, table *[256]int8) {
+		t.Helper()
+		LUT(dst, src, table)
+		for i, v := range src {
+			if got, want := dst[i], naiveLUT(v, table); got != want {
+				t.Fatalf("%s: LUT(%d) = %d, want %d", name, v, got, want)
+			}
+		}
+	}
+	var id, rev [256]int8
+	for i := range id {
+		id[i], rev[i] = int8(i), int8(255-i)
+	}
+	check("identity", &id)
+	check("reverse", &rev)
+	for e := range 256 {
+		var one [256]int8
+		one[e] = int8(e) | 1
+		if e == 0 {
+			one[e] = -128
+		}
+		check("one entry", &one)
+	}
+}

@@ -50,7 +50,7 @@ func testMeanChannels(t *testing.T) {
 	rng := rand.New(rand.NewPCG(84, 85))
 	i := 0
 	for _, n := range []int{0, 1, 3, 4, 5, 49, 255, 256, 257, 600} {
-		for _, c := range []int{1, 15, 16, 17, 40, 64} {
+		for _, c := range []int{1, 7, 8, 9, 15, 16, 17, 33, 40, 63, 64, 65, 100, 129} {
 			i++
 			runMeanCase(t, rng, meanCase{n: n, c: c, c0: 0, c1: c, off: i % 4, perTensor: i%3 == 0, extremes: i%5 == 0})
 			c0 := rng.IntN(c + 1)

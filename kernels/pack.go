@@ -9,6 +9,7 @@ func (p *Weights) PackStrided(src []int8, ld int) {
 		panic("kernels: PackStrided short src or leading dimension")
 	}
 	packStridedK.fn(p, src, ld)
+	p.setSums()
 }
 
 // PackTransposed replaces the values with the transpose of the k x m
@@ -24,6 +25,7 @@ func (p *Weights) PackTransposed(src []int8, ld int, sums []int32) {
 		panic("kernels: PackTransposed sums length is not m")
 	}
 	packTransposedK.fn(p, src, ld, sums)
+	p.setSums()
 }
 
 var (
@@ -36,6 +38,9 @@ func (p *Weights) at(c, i int) int {
 	nr, kc := p.impl.nr, p.impl.kc
 	if nr == 0 {
 		return c*p.k + i
+	}
+	if t := p.k % kc; p.impl.tailLast && t != 0 && i >= p.k-t {
+		i += kc - t // a ragged last group holds its values at its end
 	}
 	return c/nr*p.kp*nr + c%nr*kc + i/kc*kc*nr + i%kc
 }

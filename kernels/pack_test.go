@@ -65,6 +65,9 @@ func runPackCase(t *testing.T, rng *rand.Rand, m, k, extra int, transposed bool)
 	if !slices.Equal(p.data, want.data) {
 		t.Fatalf("%s: packed data differs", name)
 	}
+	if !slices.Equal(p.sums, want.sums) { // the VNNI kernels' -128*sum(w)
+		t.Fatalf("%s: weight sums differ", name)
+	}
 	for i := range sums {
 		var s int32
 		for j := range k {
@@ -129,4 +132,80 @@ func FuzzPack(f *testing.F) {
 		rng := rand.New(rand.NewPCG(uint64(seed), 8))
 		runPackCase(t, rng, int(m%80), int(k%80), int(extra%8), transposed)
 	})
+}
+
+// TestPackTransposedLayouts packs V^T into hand-made panel layouts (those
+// of the GEMMs of every architecture and some it could have) with every
+// implementation, against the reference, with guard bands after the data
+// and the sums, over stale contents.
+func TestPackTransposedLayouts(t *testing.T) {
+	forEachImpl(t, NamePackTransposed, func(t *testing.T, impl string) {
+		calls := countAsmCalls(t)
+		rng := rand.New(rand.NewPCG(94, 95))
+		for _, l := range []struct{ nr, kc int }{{0, 0}, {4, 4}, {8, 4}, {16, 4}, {32, 4}, {16, 16}, {32, 16}, {8, 16}} {
+			layout := &gemmKernel{name: "test", nr: l.nr, kc: l.kc}
+			for _, m := range []int{1, 15, 16, 17, 31, 32, 33, 39, 40, 41, 47, 63, 64, 65, 96} {
+				for _, k := range []int{1, 3, 4, 5, 15, 16, 17, 31, 32, 33, 49, 196} {
+					runPackTransposedLayout(t, rng, layout, m, k, m+rng.IntN(3)*7)
+				}
+			}
+			runPackTransposedLayout(t, rng, layout, 32, 196, 512)
+			runPackTransposedLayout(t, rng, layout, 32, 49, 1024)
+			runPackTransposedLayout(t, rng, layout, 33, 520, -40) // all 127: past the int16 sums' flush
+		}
+		if impl != Ref && calls[NamePackTransposed] == 0 {
+			t.Errorf("%s: the assembly never ran", impl)
+		}
+	})
+}
+
+// runPackTransposedLayout packs a random k x m source, or one of 127s
+// where ld is negative (-ld is the leading dimension).
+func runPackTransposedLayout(t *testing.T, rng *rand.Rand, layout *gemmKernel, m, k, ld int) {
+	t.Helper()
+	max127 := ld < 0
+	ld = max(ld, -ld)
+	name := fmt.Sprintf("nr=%d kc=%d m=%d k=%d ld=%d", layout.nr, layout.kc, m, k, ld)
+	kp, mp := k, m
+	if layout.nr > 0 {
+		kp, mp = (k+15)&^15, (m+layout.nr-1)/layout.nr*layout.nr
+	}
+	src := make([]int8, (k-1)*ld+m)
+	randInt8s(rng, src)
+	for i := range src {
+		if max127 {
+			src[i] = 127
+		} else if rng.IntN(5) == 0 {
+			src[i] = -128
+		}
+	}
+	want := &Weights{m: m, k: k, kp: kp, impl: layout, data: make([]int8, mp*kp)}
+	wantSums := make([]int32, m)
+	packTransposedRef(want, src, ld, wantSums)
+	for _, withSums := range []bool{false, true} {
+		data, sums := newBuffer[int8](rng, mp*kp, rng.IntN(32)), newBuffer[int32](rng, m, 0)
+		got := &Weights{m: m, k: k, kp: kp, impl: layout, data: data.s()}
+		// Padding stays as it was: the reference writes only the values.
+		copy(got.data, want.data)
+		for c := range m {
+			for j := range k {
+				got.data[got.at(c, j)] = int8(rng.Uint32())
+			}
+		}
+		var s []int32
+		if withSums {
+			s = sums.s()
+		}
+		got.PackTransposed(src, ld, s)
+		if !slices.Equal(got.data, want.data) {
+			t.Fatalf("%s: packed data differs", name)
+		}
+		data.checkGuards(t, name+" data", func(int) bool { return true })
+		if withSums {
+			if !slices.Equal(s, wantSums) {
+				t.Fatalf("%s: sums %v, want %v", name, s, wantSums)
+			}
+			sums.checkGuards(t, name+" sums", func(int) bool { return true })
+		}
+	}
 }

@@ -1,5 +1,22 @@
 #!/usr/bin/python3
-"""Train the Fashion-MNIST demo CoAtNet that ships in models/.
+"""Train a CoAtNet on a folder dataset, or the Fashion-MNIST demo model that
+ships in models/.
+
+A folder dataset (--data DIR) has one subfolder per class; the folder
+names are the labels. From scratch or fine-tuned from a timm CoAtNet
+checkpoint (--init; its head is replaced for the new classes):
+
+    /usr/bin/python3 tools/train/train.py --data DIR --out build/mine --calib-dir build/mine/calib
+    /usr/bin/python3 tools/train/train.py --data DIR --init coatnet_nano_rw_224.sw_in1k.pth --out build/mine
+
+A stratified --val-fraction of each class is held out of training for the
+choice of the saved epoch and for early stopping (--patience). The writes
+are model.pth, labels.txt, result.json, split.json (which picture went
+where) and convert_flags.txt (the `coatnet convert` flags); --calib-dir
+gets a flat folder of the training pictures for `coatnet quantize --calib`.
+`make model DATA=DIR` runs it all (tools/train/make_model.sh).
+
+Fashion-MNIST (--data is the IDX folder, the default):
 
     /usr/bin/python3 tools/train/train.py --attention pre-softmax --out build/fmnist-pre
     /usr/bin/python3 tools/train/train.py --attention post-softmax --out build/fmnist-post
@@ -45,6 +62,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from coatnet import CoAtNet, Config  # noqa: E402
+import folder  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 LABELS = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -101,12 +119,15 @@ def augment(x, gen, shift):
 
 
 class Progress:
-    """A one-line progress bar on stderr with loss and accuracy."""
+    """A one-line progress bar on stderr with loss and accuracy, when stderr
+    is a terminal (a log file gets the per-epoch lines only)."""
 
     def __init__(self, total, title):
         self.total, self.title, self.start = total, title, time.time()
 
     def update(self, done, **fields):
+        if not sys.stderr.isatty():
+            return
         frac = done / self.total
         bar = "#" * int(30 * frac) + "-" * (30 - int(30 * frac))
         el = time.time() - self.start
@@ -116,7 +137,8 @@ class Progress:
         sys.stderr.flush()
 
     def close(self):
-        sys.stderr.write("\n")
+        if sys.stderr.isatty():
+            sys.stderr.write("\n")
 
 
 @torch.no_grad()
@@ -165,22 +187,50 @@ def main():
     ap.add_argument("--attention", choices=["pre-softmax", "post-softmax"], default="pre-softmax")
     ap.add_argument("--global-pool", choices=["avg", "max"], default="avg", help="the head's pooling (timm's global_pool)")
     ap.add_argument("--out", required=True, help="output folder")
-    ap.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
-    ap.add_argument("--epochs", type=int, default=18)
-    ap.add_argument("--batch", type=int, default=128)
-    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--data", default="/usr/share/datasets/fashion-mnist",
+                    help="a folder with one subfolder per class, or Fashion-MNIST's IDX files")
+    ap.add_argument("--epochs", type=int, help="epochs (default: 18 on Fashion-MNIST, at most 30 on a folder)")
+    ap.add_argument("--batch", type=int, help="batch size (default: 128 on Fashion-MNIST, 64 on a folder)")
+    ap.add_argument("--lr", type=float, help="peak learning rate (default: 2e-3; 5e-4 with --init on a folder)")
     ap.add_argument("--wd", type=float, default=0.05)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--img-size", type=int, default=64)
+    ap.add_argument("--img-size", type=int, help="input size, a multiple of 32 (default: 64, or the --init checkpoint's)")
     ap.add_argument("--eval-every", type=int, default=3, help="epochs between test evaluations")
-    ap.add_argument("--init", help="start from this state dict (model.pth of an earlier run) instead of random weights")
+    ap.add_argument("--init", help="start from this state dict instead of random weights: on Fashion-MNIST model.pth of "
+                                   "an earlier run; on a folder a timm CoAtNet checkpoint (.pth or .safetensors), head replaced")
+    g = ap.add_argument_group("folder datasets")
+    g.add_argument("--arch", choices=sorted(folder.ARCHS), default="nano",
+                   help="size from scratch: nano (coatnet_nano_rw), pico (coatnet_pico_rw), demo (models/'s), tiny (tests); "
+                        "with --init, pico says the checkpoint is a coatnet_pico_rw (its stride mode is not in the weights)")
+    g.add_argument("--embed-dim", help="W1,W2,W3,W4 instead of the arch's stage widths")
+    g.add_argument("--depths", help="D1,D2,D3,D4 instead of the arch's stage depths")
+    g.add_argument("--stem-width", help="W1,W2 instead of the arch's stem widths")
+    g.add_argument("--colour", choices=["rgb", "grey"], default="rgb", help="input colour from scratch (--init: the checkpoint's)")
+    g.add_argument("--crop-mode", choices=["squash", "center"], default="squash",
+                   help="how a picture becomes square: squash keeps the whole region (default), center cuts its middle")
+    g.add_argument("--mean", help="normalisation means, one or one per channel (default: the training pictures', "
+                                  "0.5 with --init)")
+    g.add_argument("--std", help="normalisation stds, with --mean")
+    g.add_argument("--val-fraction", type=float, default=0.2, help="part of each class held out for validation")
+    g.add_argument("--patience", type=int, default=10, help="stop after this many epochs without a better validation "
+                                                           "accuracy; 0: never")
+    g.add_argument("--calib-dir", help="write a flat folder of the training pictures here for `coatnet quantize --calib`")
+    g.add_argument("--device", help="cuda or cpu (default: cuda when available)")
+    g.add_argument("--workers", type=int, help="data loading processes (default: 4 on a GPU, 0 on the CPU)")
     ap.add_argument("--no-augment", action="store_true",
                     help="train on the pictures as they are (for a last short stage: the test pictures are unshifted)")
     ap.add_argument("--ema", type=float, default=0.0,
                     help="keep an exponential moving average of the weights and buffers with this decay per step "
                          "(e.g. 0.998) and evaluate and save it instead of the last weights; 0: off")
     args = ap.parse_args()
+    if not any(Path(args.data).glob("train-images-idx3-ubyte*")):
+        args.epochs, args.batch = args.epochs or 30, args.batch or 64
+        folder.train_folder(args, param_groups)
+        return
+    args.lr = 2e-3 if args.lr is None else args.lr
+    args.epochs, args.batch = args.epochs or 18, args.batch or 128
+    args.img_size = args.img_size or 64
 
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)

@@ -1,0 +1,34 @@
+//go:build !purego
+
+package amd64
+
+// SoftmaxAVX2 computes the softmax of one row of ctx.N >= 8 logits
+// (softmax_amd64.s). With Side > 0 it first writes the attention bias row
+// into Bias: Side runs of Side values, run jy from Table + jy*TStride
+// bytes. With Pre, Bias is then replaced by Logits + Bias and is the row;
+// with Post, Bias is the post-softmax bias.
+//
+//go:noescape
+func SoftmaxAVX2(ctx *SoftmaxCtx)
+
+// SoftmaxCtx is the argument block of SoftmaxAVX2 (offsets checked by a
+// test).
+type SoftmaxCtx struct {
+	Logits  *int32
+	Bias    *int32 // N values, or nil
+	Dst     *int8
+	Ebuf    *int32 // N values: the row's e_j
+	Exp     *int32 // 4096 values: e for every exponent z
+	N       int
+	Pre     int // nonzero: add Bias to Logits (into Bias) first
+	Post    int // nonzero: Bias is the post-softmax bias
+	Q, Zp   int
+	Left    int // nonzero: the exponent's shift is negative
+	Table   *int32
+	TStride int
+	Side    int
+	Mult    [8]int32
+	LeftN   [8]int32 // the left, right and right-minus-one shift counts
+	Right   [8]int32
+	Right1  [8]int32
+}
