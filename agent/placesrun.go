@@ -448,17 +448,16 @@ func (p *places) changed(r *placeRegion, ch StateChange, b *cropBuf) {
 	}
 	p.log.Info("state", "camera", cam, "region", r.plan.Name, "label", ch.Label, "previous", ch.Previous,
 		"seq", ch.Seq, "score", fmt.Sprintf("%.3f", ch.Score))
-	s := r.plan.Snapshot
-	o := SnapshotOptions{MaxSide: s.MaxSide, Quality: s.Quality, MaxBytes: s.MaxBytes}
+	o := r.plan.Snapshot
 	var region, frame []byte
-	if s.Frame && b.fw > 0 {
+	if o.Frame && b.fw > 0 {
 		var boxes []picture.Box
 		if bp := r.camera.boxes.Load(); bp != nil {
 			boxes = *bp
 		}
-		o.Frame = true
 		region, frame, err = TakeSnapshot(&r.enc, b.whole(), b.rect, boxes, o)
 	} else {
+		o.Frame = false
 		region, _, err = TakeSnapshot(&r.enc, b.crop(), image.Rect(0, 0, b.w, b.h), nil, o)
 	}
 	if err != nil && region == nil {
