@@ -206,7 +206,9 @@ func TestPlacesTwoCameras(t *testing.T) {
 
 	b := mqtttest.Start(t, mqtttest.Options{})
 	yardCam := cameraSpec(yard.Path, false, true)
-	yardCam.Regions = map[string]RegionSpec{"bin": regionSpec(bin, true, "off"), "door": regionSpec(door, false, "every")}
+	doorSpec := regionSpec(door, false, "every")
+	doorSpec.Snapshot.Frame = true
+	yardCam.Regions = map[string]RegionSpec{"bin": regionSpec(bin, true, "off"), "door": doorSpec}
 	porchCam := cameraSpec(porch.Path, false, false)
 	porchCam.Regions = map[string]RegionSpec{"step": regionSpec(step, false, "off")}
 	cfg := placesConfig(t, b.URL, map[string]CameraSpec{"yard": yardCam, "porch": porchCam})
@@ -263,6 +265,22 @@ func TestPlacesTwoCameras(t *testing.T) {
 	}
 	if n := len(sub.on(MotionTopic(&cfg, "porch"))); n != 0 {
 		t.Errorf("%d motion messages from porch, whose motion is off", n)
+	}
+
+	// The ring on disk has every change's region, and door's frames too.
+	for region, want := range map[string][2]int{"bin": {2, 0}, "door": {3, 3}, "step": {1, 0}} {
+		cam := "yard"
+		if region == "step" {
+			cam = "porch"
+		}
+		all, _ := filepath.Glob(filepath.Join(cfg.StateDir, "snapshots", cam, region, "*.jpg"))
+		frames, _ := filepath.Glob(filepath.Join(cfg.StateDir, "snapshots", cam, region, "*.frame.jpg"))
+		if len(all)-len(frames) != want[0] || len(frames) != want[1] {
+			t.Errorf("%s: %d snapshots on disk, %d of them frames; want %v", region, len(all), len(frames), want)
+		}
+	}
+	if st.Snapshots == nil || st.Snapshots.Saved != 6 {
+		t.Errorf("snapshot stats %+v", st.Snapshots)
 	}
 
 	// The last snapshot of bin is its second state, the trouser: nearer
