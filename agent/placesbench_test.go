@@ -87,7 +87,7 @@ func BenchmarkPlaces(b *testing.B) {
 			var cams []*placeCamera
 			var regions []*placeRegion
 			for _, plan := range cfg.Plan() {
-				c := &placeCamera{plan: plan}
+				c := &placeCamera{name: plan.Name, plan: plan}
 				if err := c.setMotion(plan.Motion); err != nil {
 					b.Fatal(err)
 				}

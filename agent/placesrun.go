@@ -55,6 +55,7 @@ type modelEngine struct {
 
 // placeCamera is one camera of cameras:.
 type placeCamera struct {
+	name     string // plan.Name, which stats read while a reload changes plan
 	plan     CameraPlan
 	resolved Config // the configuration openCamera takes for it
 	feed     *cameraFeed
@@ -72,6 +73,7 @@ type placeCamera struct {
 
 // placeRegion is one region: its plan, its state and its counters.
 type placeRegion struct {
+	name   string // plan.Name, which stats read while a reload changes plan
 	camera *placeCamera
 	plan   RegionPlan
 	topics RegionTopics
@@ -187,7 +189,7 @@ func (p *places) openCamera(ctx context.Context, plan CameraPlan) (*placeCamera,
 	if err := resolveDemo(&one, p.log); err != nil {
 		return nil, fmt.Errorf("cameras.%s: %w", plan.Name, err)
 	}
-	c := &placeCamera{plan: plan, resolved: one}
+	c := &placeCamera{name: plan.Name, plan: plan, resolved: one}
 	if err := c.setMotion(plan.Motion); err != nil {
 		return nil, err
 	}
@@ -233,7 +235,7 @@ func (p *places) newRegions(c *placeCamera, old []*placeRegion) []*placeRegion {
 			r.filter = changeFilter{hysteresis: rp.Confirm}
 		default:
 			deb, _ := NewDebouncer(rp.Confirm, rp.Threshold) // validated
-			r = &placeRegion{plan: rp, deb: deb, filter: changeFilter{hysteresis: rp.Confirm}}
+			r = &placeRegion{name: rp.Name, plan: rp, deb: deb, filter: changeFilter{hysteresis: rp.Confirm}}
 		}
 		r.camera = c
 		r.topics = RegionTopicsFor(&p.cfg, c.plan.Name, rp.Name)
@@ -672,9 +674,9 @@ func (p *places) cameraStats() map[string]CameraStats {
 				DroppedCPU: r.slot.dropped.Load(), StateChanges: r.changes.Load(), Failed: r.failed.Load(),
 				InferenceP50Ms: r.inference.percentile(0.5), InferenceP99Ms: r.inference.percentile(0.99)}
 			r.mu.Unlock()
-			cs.Regions[r.plan.Name] = rs
+			cs.Regions[r.name] = rs
 		}
-		out[c.plan.Name] = cs
+		out[c.name] = cs
 	}
 	return out
 }

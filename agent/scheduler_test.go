@@ -25,7 +25,7 @@ func bgrFrame(w, h, i int, v byte) camera.Frame {
 func testRegions(names ...string) []*placeRegion {
 	var out []*placeRegion
 	for _, n := range names {
-		out = append(out, &placeRegion{plan: RegionPlan{Name: n}})
+		out = append(out, &placeRegion{name: n, plan: RegionPlan{Name: n}})
 	}
 	return out
 }
@@ -123,7 +123,7 @@ func TestPlacesNoAllocationsPerFrame(t *testing.T) {
 	defer p.close()
 	p.pub = discardSink{}
 	p.ring = OpenSnapshotRing(t.TempDir(), SnapshotLimits{}, log)
-	c := &placeCamera{plan: cfg.Plan()[0]}
+	c := &placeCamera{name: "yard", plan: cfg.Plan()[0]}
 	if err := c.setMotion(c.plan.Motion); err != nil {
 		t.Fatal(err)
 	}
