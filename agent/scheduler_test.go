@@ -148,6 +148,9 @@ func TestPlacesNoAllocationsPerFrame(t *testing.T) {
 			t.Fatalf("%s has no state after 20 frames", r.plan.Name)
 		}
 	}
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
 	if n := testing.AllocsPerRun(50, step); n != 0 {
 		t.Errorf("%.1f allocations per frame", n)
 	}
