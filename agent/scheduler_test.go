@@ -251,3 +251,47 @@ func TestPlacesReloadKeepsWhatDidNotChange(t *testing.T) {
 		t.Errorf("engines after the reload: %v", p.engines)
 	}
 }
+
+// A picture frame (a folder camera) is copied into BGR like a camera's.
+func TestCopyBGRPicture(t *testing.T) {
+	img := image.NewRGBA(image.Rect(10, 20, 16, 24)) // bounds need not start at 0, 0
+	for y := 20; y < 24; y++ {
+		for x := 10; x < 16; x++ {
+			i := img.PixOffset(x, y)
+			img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = byte(x), byte(y), 7, 255
+		}
+	}
+	got := copyBGR(nil, camera.Frame{Image: img}, image.Rect(1, 2, 3, 4))
+	want := []byte{7, 22, 11, 7, 22, 12, 7, 23, 11, 7, 23, 12}
+	if string(got) != string(want) {
+		t.Errorf("copyBGR = %v, want %v", got, want)
+	}
+}
+
+// Regions that do not fit the camera's frames are not classified (and
+// nothing panics); a frame size they fit makes them due again.
+func TestRegionsBeyondTheFrame(t *testing.T) {
+	cfg := testConfig(t, "mqtt://127.0.0.1:1")
+	cfg.Camera = defaultCamera()
+	var cam CameraSpec
+	cam.setDefaults()
+	cam.Source, cam.Motion.Enabled = "../testdata/fashion", false
+	var r RegionSpec
+	r.setDefaults()
+	r.RectPx = []int{40, 0, 30, 30}
+	cam.Regions = map[string]RegionSpec{"far": r}
+	cfg.Cameras = map[string]CameraSpec{"yard": cam}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	p := &places{cfg: cfg, log: slog.New(slog.NewTextHandler(io.Discard, nil)), sched: newScheduler()}
+	c := &placeCamera{name: "yard", plan: cfg.Plan()[0]}
+	c.regions = p.newRegions(c, nil)
+	p.sched.set(c.regions)
+	if p.frame(c, bgrFrame(64, 48, 0, 1)) || p.sched.take() != nil {
+		t.Fatal("a region beyond a 64x48 frame was handed over")
+	}
+	if !p.frame(c, bgrFrame(80, 48, 1, 1)) || p.sched.take() != c.regions[0] {
+		t.Fatal("the region fits an 80x48 frame but was not handed over")
+	}
+}
