@@ -88,7 +88,7 @@ run:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/coatnet
 	./$(BIN) run $(RUN_ARGS)
 
-test: deps check-go vet vulncheck test-native test-camera test-arm64 check-train check-systemd check-install check-deb
+test: deps check-go vet vulncheck test-native test-camera test-arm64 check-train check-systemd check-install check-deb test-peers
 
 # soak (minutes; not in make test): the agent at full speed on the demo
 # video through GoCV into mosquitto for SOAK_DURATION, sampling RSS, the Go
@@ -175,6 +175,43 @@ cross: check-go
 
 bench: check-go
 	$(GO) test -tags '$(TAGS)' -run '^$$' -bench . -benchtime 3x -timeout 60m ./...
+
+# bench-peers (not in make test; README "Against ONNX Runtime"):
+# coatnet-edge against ONNX Runtime on this machine, side by side in one
+# process, the engines taking turns (tools/peerbench): the conformance case
+# PEERS_CASE (coatnet_0_rw_224_224_s1 for coatnet_0_rw_224) with timm's
+# weights, coatnet-edge int8 and float32, ONNX Runtime PEERS_ORT fp32 and
+# int8 (static QDQ from tools/train/export_onnx.py), both int8 models
+# calibrated on the same PEERS_CALIB inputs, at PEERS_THREADS, in
+# PEERS_ROUNDS rounds; p50, p90, p99 and mean per engine. It installs what
+# is missing (PyTorch and onnx to export, npm to fetch ORT's library from the
+# npm package onnxruntime-node, gcc for cgo) and keeps the library and the
+# models in PEERS_DIR; where one cannot be had it says so and exits 0.
+# tools/peerbench is a module of its own, so cgo and ORT stay out of go.mod.
+# npm only where there is none: Node.js from elsewhere (NodeSource) ships its
+# own, and Debian's npm package conflicts with that nodejs.
+APT_PEERS     := python3-torch python3-onnx gcc $(if $(shell command -v npm),,npm)
+PEERS_DIR     ?= bin/bench-peers
+PEERS_CASE    ?= coatnet_nano_rw_224_224_s1
+PEERS_THREADS ?= 1,2
+PEERS_ROUNDS  ?= 20
+PEERS_CALIB   ?= 200
+PEERS_ORT     ?= 1.30.0
+PEERS_ARGS    ?=
+.PHONY: bench-peers test-peers
+bench-peers: check-go
+	-$(call apt-install,$(APT_PEERS))
+	@command -v gcc >/dev/null || { echo "bench-peers: skipped: no gcc to build tools/peerbench with cgo (not a failure)"; exit 0; }; \
+	set -e; cd tools/peerbench && CGO_ENABLED=1 $(GO) build -trimpath -o $(abspath $(PEERS_DIR))/peerbench . && cd $(CURDIR) && \
+	$(PEERS_DIR)/peerbench -case $(PEERS_CASE) -threads $(PEERS_THREADS) -rounds $(PEERS_ROUNDS) -calib $(PEERS_CALIB) \
+		-ort-version $(PEERS_ORT) -cache $(PEERS_DIR) -python $(PYTHON_TORCH) $(PEERS_ARGS)
+
+# test-peers (in make test): vet and the quick tests of tools/peerbench, its
+# own module, so ./... leaves it out: flags, the skips, and, where
+# bench-peers has fetched ORT and PyTorch is installed, a 2-round run of
+# every engine on the small case tiny_nano_rw_64_s3.
+test-peers: check-go
+	cd tools/peerbench && CGO_ENABLED=1 $(GO) vet . && CGO_ENABLED=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) .
 
 # bench-start (not in make test): how long the installed builds take to
 # start, pure Go (/usr/bin/coatnet) and GoCV (the camera's helper): median

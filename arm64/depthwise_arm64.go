@@ -9,7 +9,7 @@ package arm64
 func Depthwise3x3(ctx *DepthwiseCtx)
 
 // DepthwiseCtx is the argument block of Depthwise3x3, which reads it at the
-// offsets its #defines give (checked by a test) and never writes it.
+// offsets its #defines give (checked by a test); it writes only Scratch.
 type DepthwiseCtx struct {
 	Taps      [9]*int8 // input pixel of each tap for the run's first output, channel 0; padding taps: the center tap's
 	Dst       *int8    // the run's first output pixel, channel 0
@@ -17,13 +17,14 @@ type DepthwiseCtx struct {
 	Bias      *int32
 	Mult      *int32
 	Shift     *int32
-	BiasStep  int // bytes per channel between biases (4, or 0: the same 16)
-	ParamStep int // the same for multipliers and shifts
-	C         int // channels, at least 16
-	N         int // output pixels in the run, at least 1
-	Step      int // bytes between the input pixels of consecutive outputs: stride*c
-	PadMask   int // bit t: tap t (ky*3+kx) reads padding in the whole run
-	Pad       int // the padding value
-	Zp        int // output zero point
-	LeftShift int // nonzero: some shift is negative
+	BiasStep  int       // bytes per channel between biases (4, or 0: the same 16)
+	ParamStep int       // the same for multipliers and shifts
+	C         int       // channels, at least 16
+	N         int       // output pixels in the run, at least 1
+	Step      int       // bytes between the input pixels of consecutive outputs: stride*c
+	PadMask   int       // bit t: tap t (ky*3+kx) reads padding in the whole run
+	Pad       int       // the padding value
+	Zp        int       // output zero point
+	LeftShift int       // nonzero: some shift is negative
+	Scratch   [16]int32 // the kernel's: a block's biases with the padding taps' share
 }

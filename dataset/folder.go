@@ -19,7 +19,9 @@ import (
 // Folder is a labelled picture set laid out as torchvision's ImageFolder
 // and most downloaded datasets are: one subfolder per class holding that
 // class's pictures. Folders are matched to a model's labels by name, so
-// their order does not matter.
+// their order does not matter, and so is case: a folder and a label are
+// the same class when they agree but for case and everything other than
+// letters and digits (see classKey).
 type Folder struct {
 	Dir     string
 	Classes []string // the labels the folders were matched to
@@ -27,6 +29,9 @@ type Folder struct {
 	Labels  []int    // Files[i]'s class
 	// Unknown lists the subfolders that match no class, skipped.
 	Unknown []string
+	// Missing lists the classes without a picture (no folder, or an
+	// empty one), in class order.
+	Missing []string
 }
 
 // Len is the number of pictures.
@@ -47,6 +52,11 @@ func classKey(s string) string {
 	}
 	return b.String()
 }
+
+// ClassKey is the name under which a folder and a label are one class
+// (see classKey), for tables that put several models' classes side by
+// side.
+func ClassKey(s string) string { return classKey(s) }
 
 // OpenFolder lists the pictures of dir's subfolders whose names match one
 // of classes (see classKey), or are a class number. Pictures are not read
@@ -99,6 +109,15 @@ func OpenFolder(dir string, classes []string) (*Folder, error) {
 		return nil, fmt.Errorf("dataset %s: %w (%s) in a subfolder named after a class, e.g. %s/%s/",
 			dir, ErrEmpty, strings.Join(preprocess.PictureExts, ", "), dir, firstOr(classes, "CLASS"))
 	}
+	has := make([]bool, len(classes))
+	for _, p := range pics {
+		has[p.class] = true
+	}
+	for i, h := range has {
+		if !h {
+			f.Missing = append(f.Missing, classes[i])
+		}
+	}
 	slices.SortFunc(pics, func(a, b pic) int { return cmp.Or(cmp.Compare(a.class, b.class), strings.Compare(a.path, b.path)) })
 	for _, p := range pics {
 		f.Files = append(f.Files, p.path)
@@ -142,8 +161,13 @@ type FolderReport struct {
 	Top5Acc  float64       `json:"top5_accuracy"`
 	PerClass []FolderClass `json:"per_class"` // the classes with pictures, in class order
 	Unknown  []string      `json:"unknown_folders"`
+	Missing  []string      `json:"classes_without_pictures"`
 	// Bad names each skipped picture and why (the first 20).
-	Bad []string `json:"bad_pictures"`
+	Bad       []string   `json:"bad_pictures"`
+	Confusion *Confusion `json:"confusion"`
+	// Misses are the pictures scored wrong at top-1, in file order, with
+	// the model's top five classes.
+	Misses []Miss `json:"-"`
 }
 
 // FolderClass is one class's counts.
@@ -165,6 +189,7 @@ func (f *Folder) Evaluate(ctx context.Context, workers int, newScorer func() (Sc
 	n := f.Len()
 	rank := make([]int, n) // the true class's rank among the scores; -1: skipped
 	bad := make([]error, n)
+	top := make([][]Scored, n)
 	err := forEach(ctx, n, workers, newScorer, func(s Scorer, i int) error {
 		// Reading and preparing depend on the picture only: their errors
 		// skip it.
@@ -182,6 +207,9 @@ func (f *Folder) Evaluate(ctx context.Context, workers int, newScorer func() (Sc
 			return fmt.Errorf("%s: %d scores for %d classes", f.Files[i], len(logits), len(f.Classes))
 		default:
 			rank[i] = rankOf(logits, f.Labels[i])
+			if rank[i] > 0 {
+				top[i] = TopScores(logits, f.Classes, 5)
+			}
 		}
 		if progress != nil {
 			progress()
@@ -194,7 +222,7 @@ func (f *Folder) Evaluate(ctx context.Context, workers int, newScorer func() (Sc
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	r := f.score(rank, bad)
+	r := f.score(rank, bad, top)
 	if r.Images == 0 {
 		return r, fmt.Errorf("dataset %s: %w that could be read (%d skipped; first: %s)", f.Dir, ErrEmpty, r.Skipped, r.Bad[0])
 	}
@@ -213,14 +241,27 @@ func rankOf(logits []float32, class int) int {
 	return r
 }
 
-func (f *Folder) score(rank []int, bad []error) *FolderReport {
-	r := &FolderReport{Dataset: "folder " + f.Dir, Unknown: f.Unknown, PerClass: []FolderClass{}, Bad: []string{}}
+func (f *Folder) score(rank []int, bad []error, top [][]Scored) *FolderReport {
+	r := &FolderReport{Dataset: "folder " + f.Dir, Unknown: f.Unknown, Missing: f.Missing, PerClass: []FolderClass{}, Bad: []string{}}
 	if r.Unknown == nil {
 		r.Unknown = []string{}
 	}
+	if r.Missing == nil {
+		r.Missing = []string{}
+	}
 	per := make([]FolderClass, len(f.Classes))
+	pred := make([]int, len(rank)) // -1: skipped
 	for i, k := range rank {
 		c := &per[f.Labels[i]]
+		switch {
+		case k < 0:
+			pred[i] = -1
+		case k == 0:
+			pred[i] = f.Labels[i]
+		default:
+			pred[i] = top[i][0].Class
+			r.Misses = append(r.Misses, Miss{File: f.Files[i], Class: f.Labels[i], Label: f.Classes[f.Labels[i]], Top: top[i]})
+		}
 		if k < 0 {
 			r.Skipped++
 			if len(r.Bad) < maxBadListed {
@@ -245,6 +286,7 @@ func (f *Folder) score(rank []int, bad []error) *FolderReport {
 			r.PerClass = append(r.PerClass, c)
 		}
 	}
+	r.Confusion = newConfusion(f.Classes, f.Labels, pred)
 	if r.Images > 0 {
 		r.Top1Acc = float64(r.Top1) / float64(r.Images)
 		r.Top5Acc = float64(r.Top5) / float64(r.Images)

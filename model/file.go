@@ -1,12 +1,14 @@
 package model
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 
 	"github.com/coatnet-edge/coatnet-edge/model/arch"
 	"github.com/coatnet-edge/coatnet-edge/model/engine"
 	"github.com/coatnet-edge/coatnet-edge/model/float"
+	"github.com/coatnet-edge/coatnet-edge/model/int8net"
 	"github.com/coatnet-edge/coatnet-edge/model/modelfile"
 )
 
@@ -48,7 +50,18 @@ func Parse(b []byte) (*Model, error) {
 	return fromFile(f)
 }
 
+// ErrInt8 is Load's error for an int8 model file: it has no float weights.
+var ErrInt8 = errors.New("the file is an int8 model, not a float32 one")
+
 func fromFile(f *modelfile.File) (*Model, error) {
+	// The kind first: another kind's description has fields the strict
+	// decoding below would report instead ("unknown field").
+	var kind struct {
+		Kind string `json:"kind"`
+	}
+	if err := json.Unmarshal(f.Metadata(), &kind); err == nil && kind.Kind == int8net.FileKind {
+		return nil, ErrInt8
+	}
 	var md arch.Metadata
 	if err := f.DecodeMetadata(&md); err != nil {
 		return nil, fmt.Errorf("model description: %w", err)

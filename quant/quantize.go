@@ -2,8 +2,10 @@ package quant
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/coatnet-edge/coatnet-edge/model"
 	"github.com/coatnet-edge/coatnet-edge/model/graph"
@@ -11,7 +13,8 @@ import (
 )
 
 // Calibration supplies the calibration inputs: Len of them, each written
-// by Input as CHW float32 in the model's preprocessing.
+// by Input as CHW float32 in the model's preprocessing. An input Input
+// cannot read is an error wrapping ErrUnreadable, skipped.
 type Calibration interface {
 	Len() int
 	Input(i int, dst []float32) error
@@ -47,7 +50,18 @@ type Report struct {
 	Top1Agreement float64 `json:"top1_agreement"`
 	MeanCosine    float64 `json:"mean_logit_cosine"`
 	MinCosine     float64 `json:"min_logit_cosine"`
+	// Skipped counts the unreadable calibration pictures; SkippedNames
+	// names the first few and why.
+	Skipped      int      `json:"skipped"`
+	SkippedNames []string `json:"skipped_pictures,omitempty"`
 }
+
+// ErrUnreadable marks a calibration input that cannot be read (a picture
+// that does not decode): Quantize skips and counts it instead of failing.
+var ErrUnreadable = errors.New("unreadable calibration picture")
+
+// maxSkippedNames bounds Report.SkippedNames.
+const maxSkippedNames = 5
 
 // Quantize calibrates a float model on cal and returns its int8 version
 // with a report of the scale chosen for each tensor and the error each one
@@ -65,18 +79,30 @@ func Quantize(ctx context.Context, m *model.Model, cal Calibration, opt Options)
 	input := make([]float32, m.Config.InChans*m.Config.ImgSize*m.Config.ImgSize)
 	stats := NewStats(g)
 	n := cal.Len()
+	var used []int // the inputs that could be read
+	var skipped []string
 	for i := 0; i < n; i++ {
 		if err := ctx.Err(); err != nil {
 			return nil, nil, err
 		}
-		if err := cal.Input(i, input); err != nil {
+		if err := cal.Input(i, input); errors.Is(err, ErrUnreadable) {
+			skipped = append(skipped, strings.TrimPrefix(err.Error(), ErrUnreadable.Error()+": "))
+			if opt.Progress != nil {
+				opt.Progress("calibrate", i+1, n)
+			}
+			continue
+		} else if err != nil {
 			return nil, nil, fmt.Errorf("calibration input %d: %w", i, err)
 		}
+		used = append(used, i)
 		runner.Run(input)
 		stats.Observe(runner)
 		if opt.Progress != nil {
 			opt.Progress("calibrate", i+1, n)
 		}
+	}
+	if len(used) == 0 {
+		return nil, nil, fmt.Errorf("calibration set %s: none of its %d pictures could be read; the first: %s", cal.Name(), n, skipped[0])
 	}
 	tensors := chooseScales(g, stats, opt.Threads)
 	means := make([][]float64, len(g.Tensors))
@@ -87,16 +113,16 @@ func Quantize(ctx context.Context, m *model.Model, cal Calibration, opt Options)
 	if err != nil {
 		return nil, nil, err
 	}
-	md := int8net.Description{Metadata: m.Metadata, Calibration: fmt.Sprintf("%s, %d images", cal.Name(), n), Program: *prog}
+	md := int8net.Description{Metadata: m.Metadata, Calibration: fmt.Sprintf("%s, %d images", cal.Name(), len(used)), Program: *prog}
 	qm, err := int8net.NewModel(md)
 	if err != nil {
 		return nil, nil, err
 	}
-	rep, err := measure(ctx, g, runner, qm, cal, opt)
+	rep, err := measure(ctx, g, runner, qm, cal, used, opt)
 	if err != nil {
 		return nil, nil, err
 	}
-	rep.Images = n
+	rep.Images, rep.Skipped, rep.SkippedNames = len(used), len(skipped), skipped[:min(len(skipped), maxSkippedNames)]
 	for i := range qm.Program.Tensors {
 		qm.Program.Tensors[i].SQNR = rep.Tensors[i].SQNR
 	}
@@ -105,10 +131,10 @@ func Quantize(ctx context.Context, m *model.Model, cal Calibration, opt Options)
 
 // measure runs calibration inputs through the float graph and the int8
 // program and compares every tensor and the logits.
-func measure(ctx context.Context, g *graph.Graph, runner *graph.Runner, qm *int8net.Model, cal Calibration, opt Options) (*Report, error) {
+func measure(ctx context.Context, g *graph.Graph, runner *graph.Runner, qm *int8net.Model, cal Calibration, used []int, opt Options) (*Report, error) {
 	net := qm.NewNetKeepingTensors(opt.Threads)
 	defer net.Close()
-	n := cal.Len()
+	n := len(used)
 	if opt.MeasureImages > 0 {
 		n = min(n, opt.MeasureImages)
 	}
@@ -120,7 +146,7 @@ func measure(ctx context.Context, g *graph.Graph, runner *graph.Runner, qm *int8
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if err := cal.Input(i, net.Input()); err != nil {
+		if err := cal.Input(used[i], net.Input()); err != nil {
 			return nil, err
 		}
 		fl := runner.Run(net.Input())

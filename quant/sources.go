@@ -47,8 +47,10 @@ type folderCalibration struct {
 	prep  *preprocess.Preprocessor
 }
 
-// FolderCalibration calibrates on up to n PNG or JPEG pictures of dir
-// (sorted by name, evenly spaced when there are more).
+// FolderCalibration calibrates on up to n pictures of dir and of its
+// subfolders, one level down, so a folder dataset (a subfolder per class)
+// calibrates on all its classes: sorted by path, evenly spaced when there
+// are more. A picture that does not decode is ErrUnreadable, skipped.
 func FolderCalibration(dir string, spec preprocess.Spec, n int) (Calibration, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -56,12 +58,28 @@ func FolderCalibration(dir string, spec preprocess.Spec, n int) (Calibration, er
 	}
 	var files []string
 	for _, e := range entries {
-		if preprocess.IsPicture(e.Name()) {
+		if strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		if preprocess.IsPicture(e.Name()) && !e.IsDir() {
 			files = append(files, filepath.Join(dir, e.Name()))
+			continue
+		}
+		if st, err := os.Stat(filepath.Join(dir, e.Name())); err != nil || !st.IsDir() {
+			continue
+		}
+		sub, err := os.ReadDir(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range sub {
+			if !strings.HasPrefix(p.Name(), ".") && !p.IsDir() && preprocess.IsPicture(p.Name()) {
+				files = append(files, filepath.Join(dir, e.Name(), p.Name()))
+			}
 		}
 	}
 	if len(files) == 0 {
-		return nil, fmt.Errorf("%s holds no .png or .jpg pictures", dir)
+		return nil, fmt.Errorf("%s holds no pictures (%s), nor do its subfolders", dir, strings.Join(preprocess.PictureExts, ", "))
 	}
 	slices.Sort(files)
 	if n > 0 && len(files) > n {
@@ -81,11 +99,14 @@ func FolderCalibration(dir string, spec preprocess.Spec, n int) (Calibration, er
 func (c *folderCalibration) Len() int     { return len(c.files) }
 func (c *folderCalibration) Name() string { return "folder " + c.dir }
 func (c *folderCalibration) Input(i int, dst []float32) error {
-	img, err := preprocess.LoadImage(c.files[i])
+	img, err := preprocess.LoadImage(c.files[i]) // its errors name the file
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %w", ErrUnreadable, err)
 	}
-	return c.prep.Apply(img, dst)
+	if err := c.prep.Apply(img, dst); err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrUnreadable, c.files[i], err)
+	}
+	return nil
 }
 
 // OpenCalibration understands the --calib values of `coatnet quantize`:

@@ -5,14 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"image"
-	"math"
 	"os"
 	"path/filepath"
-	"sort"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/coatnet-edge/coatnet-edge/dataset"
 	"github.com/coatnet-edge/coatnet-edge/internal/boundedio"
 	"github.com/coatnet-edge/coatnet-edge/model"
 	"github.com/coatnet-edge/coatnet-edge/preprocess"
@@ -191,23 +190,10 @@ func classify(c *model.Classifier, labels []string, path string, load func() (im
 
 // topLabels returns the k best classes with softmax probabilities.
 func topLabels(logits []float32, labels []string, k int) []scoredLabel {
-	mx := math.Inf(-1)
-	for _, v := range logits {
-		mx = max(mx, float64(v))
-	}
-	var sum float64
-	for _, v := range logits {
-		sum += math.Exp(float64(v) - mx)
-	}
-	idx := make([]int, len(logits))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(a, b int) bool { return logits[idx[a]] > logits[idx[b]] })
-	out := make([]scoredLabel, k)
-	for i := range out {
-		j := idx[i]
-		out[i] = scoredLabel{Label: labels[j], Index: j, Score: math.Exp(float64(logits[j])-mx) / sum}
+	top := dataset.TopScores(logits, labels, k)
+	out := make([]scoredLabel, len(top))
+	for i, s := range top {
+		out[i] = scoredLabel{Label: s.Label, Index: s.Class, Score: s.Score}
 	}
 	return out
 }

@@ -32,10 +32,17 @@ func addCompletions(root *cobra.Command) {
 			_ = c.RegisterFlagCompletionFunc("output", files("coatnet"))
 		case c.Name() == "classify":
 			c.ValidArgsFunction = firstArg(files("coatnet"), files(pictureExts...))
+		case c.Name() == "eval": // several models, a folder dataset
+			c.ValidArgsFunction = files("coatnet")
+			_ = c.RegisterFlagCompletionFunc("dataset", dirs)
+			_ = c.RegisterFlagCompletionFunc("errors", files("csv"))
 		case modelFirst[c.Name()]:
 			c.ValidArgsFunction = firstArg(files("coatnet"), cobra.NoFileCompletions)
 			if c.Flags().Lookup("output") != nil { // quantize's int8 model
 				_ = c.RegisterFlagCompletionFunc("output", files("coatnet"))
+			}
+			if c.Flags().Lookup("calib") != nil {
+				_ = c.RegisterFlagCompletionFunc("calib", dirs)
 			}
 		case c.Name() == "run" || c.Name() == "watch":
 			_ = c.RegisterFlagCompletionFunc("config", files("yaml", "yml"))
@@ -46,6 +53,11 @@ func addCompletions(root *cobra.Command) {
 			})
 		}
 	}
+}
+
+// dirs completes a folder (a dataset, calibration pictures).
+func dirs(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	return nil, cobra.ShellCompDirectiveFilterDirs
 }
 
 // firstArg completes the first argument with first and the others with

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,6 +25,7 @@ import (
 
 type convertOptions struct {
 	arch, configFile, labelsFile, output, name, description string
+	hfConfig                                                string
 	imgSize, numClasses, inChans, headHidden                int
 	embedDim, depths, stemWidth                             []int
 	attention, globalPool                                   string
@@ -36,27 +38,46 @@ type convertOptions struct {
 func newConvertCmd() *cobra.Command {
 	var o convertOptions
 	cmd := &cobra.Command{
-		Use:   "convert CHECKPOINT --arch NAME -o MODEL",
+		Use:   "convert CHECKPOINT -o MODEL [--arch NAME]",
 		Short: "Turn a timm checkpoint into a coatnet model file",
 		Long: `convert reads a timm CoAtNet state dict (.safetensors, or a PyTorch .pth/.pt file
 written by torch.save, read without Python) and writes one self-describing model
 file: architecture, labels, preprocessing and weights, checksummed.
 
-The architecture is a timm model name (see --arch) with optional changes
-(--img-size, --num-classes, --embed-dim, ...), or a complete JSON config
-(--config, the "config" object that 'coatnet info --json' prints). The number
-of classes and input channels default to what the checkpoint holds.
-Preprocessing defaults to the arch's timm pretrained_cfg (bicubic resize to
-img_size/crop_pct, centre crop, mean = std = 0.5); change it for models trained
-otherwise. Keys that are missing, unexpected or of the wrong shape are all
-reported at once, by name. A checkpoint whose tensors decode to more than
-twice the architecture's float32 weights plus 64 MiB is refused before it is
-inflated.`,
-		Example: `  # a timm ImageNet checkpoint
-  coatnet convert coatnet_nano_rw_224.sw_in1k.safetensors --arch coatnet_nano_rw_224 \
+Without --arch or --config the architecture is read from the weights: widths,
+depths, stem, heads, classes, input channels, the image size (from the
+relative-position tables), the rmlp, batch-norm and layer-scale variants; it
+prints the timm model it matches, or "custom" and the flags that build it.
+Options no tensor shows (activation, stride mode) come from the nearest timm
+config. rmlp models hold no image size: it is --img-size, config.json's
+input_size, or 224.
+
+--arch takes a timm model name (a pretrained tag, coatnet_nano_rw_224.sw_in1k,
+is accepted and recorded) with optional changes (--img-size, --num-classes,
+--embed-dim, ...); --config a complete JSON config (the "config" object that
+'coatnet info --json' prints). When the weights do not fit it, convert shows
+the first mismatches by name and the flags that would fit.
+
+A timm / Hugging Face config.json beside the checkpoint (or --hf-config)
+supplies the label names, mean, std, crop_pct, crop_mode, interpolation and
+input size of its pretrained_cfg, checked against the weights; flags win over
+it. Otherwise preprocessing is the arch's timm pretrained_cfg (bicubic resize
+to img_size/crop_pct, centre crop, mean = std = 0.5). A checkpoint whose
+tensors decode to more than twice the architecture's float32 weights plus 64
+MiB (8 GiB when the architecture is inferred) is refused before it is inflated.`,
+		Example: `  # a timm hub checkpoint: architecture from the weights, labels and
+  # preprocessing from the config.json downloaded beside it
+  coatnet convert model.safetensors -o nano.coatnet
+
+  # the same, naming the model as timm does (the tag is recorded)
+  coatnet convert model.safetensors --arch coatnet_nano_rw_224.sw_in1k \
       --labels imagenet_classes.txt -o nano.coatnet
 
   # a small custom model trained on 64x64 grey images, inverted
+  coatnet convert fmnist.pth --colour grey --mean 0.286 --std 0.353 --invert \
+      --labels labels.txt -o fmnist.coatnet
+
+  # the same with the architecture spelled out
   coatnet convert fmnist.pth --arch coatnet_nano_rw --img-size 64 \
       --embed-dim 32,64,128,256 --depths 1,2,2,1 --stem-width 16,32 \
       --colour grey --mean 0.286 --std 0.353 --invert --labels labels.txt -o fmnist.coatnet`,
@@ -66,7 +87,8 @@ inflated.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.arch, "arch", "", "timm model `NAME`, e.g. coatnet_nano_rw_224 (one of: "+strings.Join(arch.ArchNames(), ", ")+")")
+	f.StringVar(&o.arch, "arch", "", "timm model `NAME`, e.g. coatnet_nano_rw_224 or coatnet_nano_rw_224.sw_in1k (one of: "+strings.Join(arch.ArchNames(), ", ")+"; default: inferred from the weights)")
+	f.StringVar(&o.hfConfig, "hf-config", "", "timm / Hugging Face config.json `FILE` with labels and preprocessing (default: config.json beside the checkpoint, if any)")
 	f.StringVar(&o.configFile, "config", "", "JSON `FILE` with a complete architecture config instead of --arch")
 	f.StringVarP(&o.output, "output", "o", "", "model `FILE` to write (required)")
 	f.StringVar(&o.labelsFile, "labels", "", "text `FILE` with one class label per line (default: class numbers)")
@@ -94,25 +116,75 @@ inflated.`,
 
 func runConvert(cmd *cobra.Command, ckptPath string, o *convertOptions) error {
 	start := time.Now()
-	cfg, err := convertConfig(cmd, o)
+	archName, tag, _ := strings.Cut(o.arch, ".")
+	hf, err := readHFConfig(ckptPath, o.hfConfig)
 	if err != nil {
 		return err
 	}
-	note(cmd, slog.LevelInfo, "reading checkpoint %s", ckptPath)
-	lc := cfg
-	if cmd.Flags().Changed("num-classes") {
-		lc.NumClasses = o.numClasses
+	if tag == "" && hf != nil {
+		tag = hf.Pretrained.Tag
 	}
-	if cmd.Flags().Changed("in-chans") {
-		lc.InChans = o.inChans
-	}
-	limit, params := checkpointLimit(lc)
-	sd, err := checkpoint.ReadLimit(ckptPath, limit)
-	if errors.Is(err, checkpoint.ErrTooLarge) && params > 0 {
-		return fmt.Errorf("%w: the limit is twice the float32 weights of --arch/--config (%s parameters) plus %d MiB", err, millions(params), checkpointSlack>>20)
-	}
-	if err != nil {
-		return err
+	inferring := o.arch == "" && o.configFile == ""
+	var cfg arch.Config
+	var sd map[string]checkpoint.Tensor
+	if inferring {
+		note(cmd, slog.LevelInfo, "reading checkpoint %s", ckptPath)
+		st, err := os.Stat(ckptPath)
+		if err != nil {
+			return fmt.Errorf("checkpoint: %w", err)
+		}
+		sd, err = checkpoint.ReadLimit(ckptPath, inferLimit(st.Size()))
+		if errors.Is(err, checkpoint.ErrTooLarge) {
+			return fmt.Errorf("%w: without --arch the limit is twice the file's size plus %d MiB (float16 widens to float32); give --arch for a compressed checkpoint", err, checkpointSlack>>20)
+		}
+		if err != nil {
+			return err
+		}
+		inferred, err := arch.Infer(sd)
+		if err != nil {
+			return fmt.Errorf("%s: %w; give --arch or --config", ckptPath, err)
+		}
+		sizeFixed := inferred.ImgSize != 0
+		if !sizeFixed {
+			inferred.ImgSize = 224
+			if hf != nil && hf.size() != 0 {
+				inferred.ImgSize = hf.size()
+			}
+		}
+		if hf != nil && hf.size() != 0 && sizeFixed && hf.size() != inferred.ImgSize {
+			return fmt.Errorf("%s: input_size %d, but the weights' relative-position tables are for %d", hf.path, hf.size(), inferred.ImgSize)
+		}
+		if cfg, err = convertConfig(cmd, o, archName, &inferred); err != nil {
+			return err
+		}
+		how := "inferred from the weights"
+		if !sizeFixed && !cmd.Flags().Changed("img-size") {
+			how += fmt.Sprintf("; image size %d: the weights hold none", cfg.ImgSize)
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "architecture %s (%s)\n", describeInferred(&inferred), how)
+	} else {
+		if cfg, err = convertConfig(cmd, o, archName, nil); err != nil {
+			return err
+		}
+		if hf != nil && hf.size() != 0 && !cmd.Flags().Changed("img-size") && o.configFile == "" {
+			cfg.ImgSize = hf.size()
+		}
+		note(cmd, slog.LevelInfo, "reading checkpoint %s", ckptPath)
+		lc := cfg
+		if cmd.Flags().Changed("num-classes") {
+			lc.NumClasses = o.numClasses
+		}
+		if cmd.Flags().Changed("in-chans") {
+			lc.InChans = o.inChans
+		}
+		limit, params := checkpointLimit(lc)
+		sd, err = checkpoint.ReadLimit(ckptPath, limit)
+		if errors.Is(err, checkpoint.ErrTooLarge) && params > 0 {
+			return fmt.Errorf("%w: the limit is twice the float32 weights of --arch/--config (%s parameters) plus %d MiB", err, millions(params), checkpointSlack>>20)
+		}
+		if err != nil {
+			return err
+		}
 	}
 	var labels []string
 	if o.labelsFile != "" {
@@ -124,16 +196,26 @@ func runConvert(cmd *cobra.Command, ckptPath string, o *convertOptions) error {
 		if len(labels) == 0 {
 			return fmt.Errorf("labels: %s holds no labels", o.labelsFile)
 		}
+	} else if hf != nil && hf.labels != nil {
+		labels = hf.labels
+	}
+	head := 0
+	if fc, ok := sd["head.fc.weight"]; ok && len(fc.Shape) >= 1 {
+		head = fc.Shape[0]
 	}
 	switch {
 	case cmd.Flags().Changed("num-classes"):
 		cfg.NumClasses = o.numClasses
 	case labels != nil:
 		cfg.NumClasses = len(labels)
-	default:
-		if fc, ok := sd["head.fc.weight"]; ok && len(fc.Shape) >= 1 {
-			cfg.NumClasses = fc.Shape[0]
-		}
+	case head > 0:
+		cfg.NumClasses = head
+	}
+	if hf != nil && hf.classes() > 0 && head > 0 && hf.classes() != head {
+		return fmt.Errorf("%s: num_classes %d, but the checkpoint's head.fc.weight has %d classes", hf.path, hf.classes(), head)
+	}
+	if hf != nil && o.labelsFile == "" && hf.labels != nil && head > 0 && len(hf.labels) != head {
+		return fmt.Errorf("%s: %d label_names, but the checkpoint's head.fc.weight has %d classes", hf.path, len(hf.labels), head)
 	}
 	if labels == nil {
 		labels = arch.DefaultLabels(cfg.NumClasses)
@@ -144,15 +226,33 @@ func runConvert(cmd *cobra.Command, ckptPath string, o *convertOptions) error {
 	} else if c1, ok := sd["stem.conv1.weight"]; ok && len(c1.Shape) == 4 {
 		cfg.InChans = c1.Shape[1]
 	}
+	if hf != nil && len(hf.Pretrained.InputSize) == 3 && hf.Pretrained.InputSize[0] != cfg.InChans {
+		return fmt.Errorf("%s: input_size has %d channels, the model reads %d", hf.path, hf.Pretrained.InputSize[0], cfg.InChans)
+	}
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("architecture: %w", err)
 	}
-	spec, err := convertPreprocess(o, &cfg)
+	if hf != nil && hf.GlobalPool != "" && o.globalPool == "" && o.configFile == "" {
+		cfg.GlobalPool = strings.TrimPrefix(hf.GlobalPool, "avg") // avg is stored as no key
+	}
+	if hf != nil && hf.Architecture != "" {
+		if err := hfArchAgrees(hf, &cfg); err != nil {
+			return err
+		}
+	}
+	family := archName
+	if family == "" {
+		family = strings.TrimSuffix(cfg.Arch, arch.CustomSuffix)
+	}
+	spec, err := convertPreprocess(cmd, o, &cfg, family, hf)
 	if err != nil {
 		return err
 	}
 	weights, err := arch.ImportStateDict(&cfg, sd)
 	if err != nil {
+		if errors.Is(err, arch.ErrWeightsMismatch) {
+			return fmt.Errorf("%s: %s", ckptPath, shortMismatch(err, &cfg, sd))
+		}
 		return fmt.Errorf("%s: %w", ckptPath, err)
 	}
 	sum, err := fileSHA256(ckptPath)
@@ -168,7 +268,7 @@ func runConvert(cmd *cobra.Command, ckptPath string, o *convertOptions) error {
 			Kind: model.KindFloat32, Name: name, Description: o.description,
 			Config: cfg, Labels: labels, Preprocess: spec,
 			Source: arch.Source{
-				Checkpoint: filepath.Base(ckptPath), SHA256: sum,
+				Checkpoint: filepath.Base(ckptPath), SHA256: sum, Pretrained: tag,
 				Converted: time.Now().UTC().Format(time.RFC3339), Tool: "coatnet " + version(),
 			},
 		},
@@ -189,6 +289,126 @@ func runConvert(cmd *cobra.Command, ckptPath string, o *convertOptions) error {
 		o.output, cfg.Arch, cfg.ImgSize, cfg.ImgSize, cfg.NumClasses, millions(tot.Params),
 		millions(tot.MACs), float64(st.Size())/1e6, time.Since(start).Seconds())
 	return nil
+}
+
+// hfArchAgrees checks config.json's architecture against the model's
+// and, where both are timm models of one config at different sizes
+// (coatnet_rmlp_2_rw_224 and _384), takes config.json's name.
+func hfArchAgrees(hf *hfConfig, cfg *arch.Config) error {
+	name, _, _ := strings.Cut(hf.Architecture, ".")
+	theirs, err := arch.Arch(name)
+	if err != nil {
+		return fmt.Errorf("%s: architecture %q is not a timm CoAtNet", hf.path, hf.Architecture)
+	}
+	ours, err := arch.Arch(cfg.Arch)
+	if err != nil || !slices.Contains(arch.ArchNames(), cfg.Arch) {
+		return nil // a custom config: timm names the model it was changed from
+	}
+	theirs.Arch, theirs.ImgSize, ours.Arch, ours.ImgSize = "", 0, "", 0
+	if theirs != ours {
+		return fmt.Errorf("%s: architecture %s, but the model is %s", hf.path, hf.Architecture, cfg.Arch)
+	}
+	cfg.Arch = name
+	return nil
+}
+
+// describeInferred names an inferred config: the timm model, or "custom"
+// with the flags that build it from the nearest timm config.
+func describeInferred(c *arch.Config) string {
+	if !strings.HasSuffix(c.Arch, arch.CustomSuffix) {
+		return c.Arch
+	}
+	flags, exact := fitFlags(c)
+	if !exact {
+		return "custom (options of " + strings.TrimSuffix(c.Arch, arch.CustomSuffix) + "; more than flags can change)"
+	}
+	return "custom, as " + flags
+}
+
+// fitFlags are the convert flags that build inferred config c; exact is
+// false when c differs from the nearest timm config in more than they set.
+func fitFlags(c *arch.Config) (flags string, exact bool) {
+	name := strings.TrimSuffix(c.Arch, arch.CustomSuffix)
+	base, err := arch.Arch(name)
+	if err != nil {
+		return "", false
+	}
+	parts := []string{"--arch " + name}
+	ints := func(v []int) string {
+		s := make([]string, len(v))
+		for i, x := range v {
+			s[i] = fmt.Sprint(x)
+		}
+		return strings.Join(s, ",")
+	}
+	if base.EmbedDim != c.EmbedDim {
+		parts = append(parts, "--embed-dim "+ints(c.EmbedDim[:]))
+	}
+	if base.Depths != c.Depths {
+		parts = append(parts, "--depths "+ints(c.Depths[:]))
+	}
+	if base.StemWidth != c.StemWidth {
+		parts = append(parts, "--stem-width "+ints(c.StemWidth[:]))
+	}
+	if base.HeadHiddenSize != c.HeadHiddenSize {
+		parts = append(parts, fmt.Sprintf("--head-hidden-size %d", c.HeadHiddenSize))
+	}
+	if c.ImgSize != 0 && base.ImgSize != c.ImgSize {
+		parts = append(parts, fmt.Sprintf("--img-size %d", c.ImgSize))
+	}
+	b := base
+	b.EmbedDim, b.Depths, b.StemWidth, b.HeadHiddenSize = c.EmbedDim, c.Depths, c.StemWidth, c.HeadHiddenSize
+	b.Arch, b.NumClasses, b.InChans, b.ImgSize = c.Arch, c.NumClasses, c.InChans, c.ImgSize
+	return strings.Join(parts, " "), b == *c
+}
+
+// shortMismatch cuts ImportStateDict's report to the first few lines of
+// each kind and, where the weights fit another config, says which.
+func shortMismatch(err error, cfg *arch.Config, sd map[string]checkpoint.Tensor) string {
+	const perKind = 3
+	lines := strings.Split(err.Error(), "\n")
+	var b strings.Builder
+	b.WriteString(lines[0])
+	shown, left := map[string]int{}, 0
+	for _, l := range lines[1:] {
+		k, _, _ := strings.Cut(strings.TrimSpace(l), " ") // missing, unexpected, wrong, not
+		if shown[k] >= perKind {
+			left++
+			continue
+		}
+		shown[k]++
+		b.WriteString("\n" + l)
+	}
+	if left > 0 {
+		fmt.Fprintf(&b, "\n  ... and %d more", left)
+	}
+	inf, ierr := arch.Infer(sd)
+	switch {
+	case ierr != nil:
+		fmt.Fprintf(&b, "\nthe weights fit no config convert can infer: %v", ierr)
+	default:
+		got, want := inf, *cfg
+		got.Arch, want.Arch = "", ""
+		if got.ImgSize == 0 {
+			got.ImgSize = want.ImgSize
+		}
+		if got == want {
+			break // the architecture fits; the values are at fault
+		}
+		if !strings.HasSuffix(inf.Arch, arch.CustomSuffix) {
+			fit := "--arch " + inf.Arch
+			if base, _ := arch.Arch(inf.Arch); inf.ImgSize != 0 && inf.ImgSize != base.ImgSize {
+				fit += fmt.Sprintf(" --img-size %d", inf.ImgSize)
+			}
+			fmt.Fprintf(&b, "\nthe weights fit %s, or leave out --arch: convert infers it", fit)
+		} else if flags, exact := fitFlags(&inf); exact {
+			fmt.Fprintf(&b, "\nthe weights fit %s, or leave out --arch: convert infers it", flags)
+		} else {
+			fmt.Fprintf(&b, "\nthe weights fit a custom config near %s that flags cannot build: leave out --arch, convert infers it",
+				strings.TrimSuffix(inf.Arch, arch.CustomSuffix))
+		}
+	}
+	return b.String()
 }
 
 // checkpointSlack is what checkpointLimit allows beyond twice the
@@ -214,8 +434,17 @@ func checkpointLimit(cfg arch.Config) (limit, params int64) {
 	return min(2*4*params+checkpointSlack, checkpoint.DefaultMaxBytes), params
 }
 
-// convertConfig builds the architecture from --arch or --config and the
-// change flags.
+// inferLimit bounds the float32 data of a checkpoint read before its
+// architecture is known: tensors stored uncompressed (as torch.save and
+// safetensors write them) decode to at most twice their bytes, so a zip
+// bomb is refused before it inflates.
+func inferLimit(fileSize int64) int64 {
+	return min(2*fileSize+checkpointSlack, checkpoint.DefaultMaxBytes)
+}
+
+// convertConfig builds the architecture from --arch (archName, without
+// its pretrained tag), --config or the inferred config, and the change
+// flags.
 // Bounds on --labels (ImageNet-21k's 21,843 labels are well under 1 MiB)
 // and --config (a JSON object of a dozen fields).
 const (
@@ -223,7 +452,7 @@ const (
 	maxArchConfigBytes = 1 << 20
 )
 
-func convertConfig(cmd *cobra.Command, o *convertOptions) (arch.Config, error) {
+func convertConfig(cmd *cobra.Command, o *convertOptions, archName string, inferred *arch.Config) (arch.Config, error) {
 	var cfg arch.Config
 	switch {
 	case o.configFile != "" && o.arch != "":
@@ -240,9 +469,11 @@ func convertConfig(cmd *cobra.Command, o *convertOptions) (arch.Config, error) {
 		}
 	case o.arch != "":
 		var err error
-		if cfg, err = arch.Arch(o.arch); err != nil {
+		if cfg, err = arch.Arch(archName); err != nil {
 			return cfg, err
 		}
+	case inferred != nil:
+		cfg = *inferred
 	default:
 		return cfg, errors.New("--arch is required (or --config); known architectures: " + strings.Join(arch.ArchNames(), ", "))
 	}
@@ -277,23 +508,32 @@ func convertConfig(cmd *cobra.Command, o *convertOptions) (arch.Config, error) {
 		cfg.GlobalPool = o.globalPool
 	}
 	if o.arch != "" && (o.embedDim != nil || o.depths != nil || o.stemWidth != nil) {
-		cfg.Arch = o.arch + " (custom)"
+		cfg.Arch = archName + arch.CustomSuffix
 	}
 	return cfg, errors.Join(errs...)
 }
 
 // convertPreprocess fills the preprocessing recipe from the flags and the
 // arch's timm defaults.
-func convertPreprocess(o *convertOptions, cfg *arch.Config) (preprocess.Spec, error) {
+func convertPreprocess(cmd *cobra.Command, o *convertOptions, cfg *arch.Config, family string, hf *hfConfig) (preprocess.Spec, error) {
 	cropPct := o.cropPct
+	if cropPct == 0 && hf != nil {
+		cropPct = hf.Pretrained.CropPct
+	}
 	if cropPct == 0 {
-		cropPct = arch.ArchCropPct(strings.TrimSuffix(o.arch, " (custom)"))
+		cropPct = arch.ArchCropPct(family)
 	}
 	spec := preprocess.TimmDefault(cfg.ImgSize, cropPct)
 	spec.CropMode = preprocess.CropMode(o.cropMode)
 	spec.Interpolation = preprocess.Interpolation(o.interpolation)
+	if hf != nil && hf.Pretrained.CropMode != "" && !cmd.Flags().Changed("crop-mode") {
+		spec.CropMode = preprocess.CropMode(hf.Pretrained.CropMode)
+	}
+	if hf != nil && hf.Pretrained.Interpolation != "" && !cmd.Flags().Changed("interpolation") {
+		spec.Interpolation = preprocess.Interpolation(hf.Pretrained.Interpolation)
+	}
 	spec.Invert = o.invert
-	if cfg.Transformer.Norm == "batchnorm2d" && strings.HasPrefix(o.arch, "coatnet_bn_0_rw") {
+	if cfg.Transformer.Norm == "batchnorm2d" && strings.HasPrefix(family, "coatnet_bn_0_rw") {
 		spec.Mean, spec.Std = preprocess.ImageNetMean, preprocess.ImageNetStd
 	}
 	switch {
@@ -306,6 +546,12 @@ func convertPreprocess(o *convertOptions, cfg *arch.Config) (preprocess.Spec, er
 	}
 	if spec.Colour == preprocess.Grey && len(spec.Mean) == 3 {
 		spec.Mean, spec.Std = spec.Mean[:1], spec.Std[:1]
+	}
+	if hf != nil && hf.Pretrained.Mean != nil {
+		if len(hf.Pretrained.Mean) != spec.Channels() {
+			return spec, fmt.Errorf("%s: %d mean and std values for %d channels", hf.path, len(hf.Pretrained.Mean), spec.Channels())
+		}
+		spec.Mean, spec.Std = hf.Pretrained.Mean, hf.Pretrained.Std
 	}
 	if o.mean != nil {
 		spec.Mean = o.mean

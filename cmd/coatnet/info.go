@@ -105,6 +105,9 @@ func printFile(w io.Writer, path string, a model.Any) {
 	if s := m.Source; s.Checkpoint != "" {
 		fmt.Fprintf(w, "  source     %s (sha256 %.16s…), converted %s by %s\n", esc(s.Checkpoint), esc(s.SHA256), esc(s.Converted), esc(s.Tool))
 	}
+	if p := m.Source.Pretrained; p != "" {
+		fmt.Fprintf(w, "  pretrained %s.%s\n", esc(m.Config.Arch), esc(p))
+	}
 	shown := m.Labels
 	more := ""
 	if len(shown) > 10 {

@@ -141,7 +141,7 @@ func TestConvertErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"no arch", []string{"convert", pth, "-o", out}, "--arch is required"},
+		{"inferred, wrong size", []string{"convert", pth, "-o", out, "--img-size", "96"}, "the weights fit --arch coatnet_nano_rw --embed-dim 16,32,64,128 --depths 1,1,2,1 --stem-width 8,16 --img-size 64"},
 		{"unknown arch", []string{"convert", pth, "-o", out, "--arch", "resnet50"}, "unknown architecture \"resnet50\""},
 		{"wrong arch", []string{"convert", pth, "-o", out, "--arch", "coatnet_pico_rw_224"}, "missing    stages.0.blocks.1.pre_norm.weight, want shape (64,)"},
 		{"bad size", append([]string{"convert", pth, "-o", out}, append(tinyArch, "--img-size", "70")...), "img_size 70: must be a positive multiple of 32"},

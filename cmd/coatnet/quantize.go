@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -10,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/coatnet-edge/coatnet-edge/internal/progress"
+	"github.com/coatnet-edge/coatnet-edge/internal/termtext"
 	"github.com/coatnet-edge/coatnet-edge/model"
 	"github.com/coatnet-edge/coatnet-edge/quant"
 )
@@ -33,12 +35,20 @@ one on the calibration set, then how often int8 and float agree on the top
 label and the cosine similarity of their logits.
 
 SRC is fashion-mnist[:DIR] (images spread over its training split) or a folder
-of PNG/JPEG pictures like those the model will see.`,
+of pictures (PNG, JPEG, BMP, TIFF, WebP) like those the model will see: its
+own and those of its subfolders, so a folder dataset (a subfolder per class)
+calibrates on every class. Pictures that do not decode are skipped and
+counted, the first five named. FLOAT_MODEL must be a float32 model, as
+convert writes it; an int8 file is refused as already quantized.`,
 		Example: `  coatnet quantize models/fmnist-pre.coatnet --calib fashion-mnist -o fmnist-pre-int8.coatnet
-  coatnet quantize nano.coatnet --calib ~/calib-pictures --images 200 -o nano-int8.coatnet`,
+  coatnet quantize nano.coatnet --calib ~/calib-pictures --images 200 -o nano-int8.coatnet
+  coatnet quantize gate.coatnet --calib ~/gate-train -o gate-int8.coatnet   # ~/gate-train/<class>/*.jpg`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			m, err := model.Load(args[0])
+			if errors.Is(err, model.ErrInt8) {
+				return fmt.Errorf("%s is already an int8 model: quantize reads a float32 model, as convert writes it", args[0])
+			}
 			if err != nil {
 				return err
 			}
@@ -90,7 +100,17 @@ of PNG/JPEG pictures like those the model will see.`,
 }
 
 func printQuantReport(w io.Writer, rep *quant.Report) {
-	fmt.Fprintf(w, "calibrated on %s: %d pictures, error measured on %d\n\n", rep.Calibration, rep.Images, rep.Measured)
+	fmt.Fprintf(w, "calibrated on %s: %d pictures, error measured on %d\n", rep.Calibration, rep.Images, rep.Measured)
+	if rep.Skipped > 0 {
+		fmt.Fprintf(w, "skipped %d unreadable pictures:\n", rep.Skipped)
+		for _, s := range rep.SkippedNames {
+			fmt.Fprintf(w, "  %s\n", termtext.Escape(s))
+		}
+		if more := rep.Skipped - len(rep.SkippedNames); more > 0 {
+			fmt.Fprintf(w, "  and %d more\n", more)
+		}
+	}
+	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "tensor\trule\tscale\tzero\tSQNR dB")
 	for _, t := range rep.Tensors {

@@ -14,6 +14,8 @@ type Source struct {
 	SHA256     string `json:"sha256,omitempty"`     // of the checkpoint file
 	Converted  string `json:"converted,omitempty"`  // RFC 3339 time
 	Tool       string `json:"tool,omitempty"`       // program and version that wrote the file
+	// Pretrained is timm's pretrained tag (sw_in1k of coatnet_nano_rw_224.sw_in1k).
+	Pretrained string `json:"pretrained,omitempty"`
 }
 
 // Metadata is the self-description stored in a model file.

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Check that coatnet.py reproduces timm on the reference cases of its family.
 
-Loads every conformance case whose timm model is a coatnet_nano_rw or
-coatnet_pico_rw config (from ../shared/conformance/timm or
+Loads every conformance case whose timm model is a coatnet_nano_rw,
+coatnet_pico_rw or coatnet_0_rw config (from ../shared/conformance/timm or
 $COATNET_CONFORMANCE, and from testdata/conformance), rebuilds the weights
 and input from their seeded formula, loads the weights into coatnet.CoAtNet
 with strict=True (so every state-dict name and shape must be timm's) and
@@ -27,7 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from coatnet import CoAtNet, Config  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
-FAMILY = {"coatnet_nano_rw": "pool", "coatnet_pico_rw": "dw"}
+FAMILY = {"coatnet_nano_rw": "pool", "coatnet_pico_rw": "dw", "coatnet_0_rw": "pool"}
+# timm's rw_coat configs: (embed_dim, depths) and the Config flags they set.
+RW_COAT = {"coatnet_0_rw": ((96, 192, 384, 768), (2, 3, 7, 2))}
 
 
 def uniform(seed, n):
@@ -53,15 +55,20 @@ def config_of(case):
     if base not in FAMILY:
         return None
     ov = case.get("overrides") or {}
-    depths = {"coatnet_nano_rw": (3, 4, 6, 3), "coatnet_pico_rw": (2, 3, 5, 2)}[base]
+    depths = {"coatnet_nano_rw": (3, 4, 6, 3), "coatnet_pico_rw": (2, 3, 5, 2)}.get(base)
+    embed = (64, 128, 256, 512)
+    coat = base in RW_COAT
+    if coat:
+        embed, depths = RW_COAT[base]
     logits = case["expected"]["logits"]
     return Config(
         img_size=case["img_size"], in_chans=ov.get("in_chans", 3),
         num_classes=ov.get("num_classes", len(logits)),
         stem_width=tuple(ov.get("stem_width", (32, 64))),
-        embed_dim=tuple(ov.get("embed_dim", (64, 128, 256, 512))),
+        embed_dim=tuple(ov.get("embed_dim", embed)),
         depths=tuple(ov.get("depths", depths)), stride_mode=FAMILY[base],
-        global_pool=ov.get("global_pool", "avg"))
+        global_pool=ov.get("global_pool", "avg"),
+        pre_norm_act=coat, se_early=coat, output_bias=not coat)
 
 
 def check(path):
@@ -105,7 +112,7 @@ def main():
             failed += not res.startswith("pass")
             print(f"{case.parent.name:34s} {res}")
     if ran == 0:
-        print("no coatnet_nano_rw / coatnet_pico_rw cases found in", [str(d) for d in dirs])
+        print("no coatnet_nano_rw / coatnet_pico_rw / coatnet_0_rw cases found in", [str(d) for d in dirs])
         return 1
     return 1 if failed else 0
 

@@ -1,7 +1,9 @@
 """A CoAtNet whose modules and state-dict names are timm's, written anew.
 
 The module tree mirrors timm's ``MaxxVit`` for the CoAtNet "rw" family
-(``coatnet_pico_rw`` / ``coatnet_nano_rw`` and custom sizes of them):
+(``coatnet_pico_rw`` / ``coatnet_nano_rw`` and custom sizes of them, and
+``coatnet_0_rw``, whose "rw_coat" settings are the Config flags
+pre_norm_act, se_early and output_bias):
 ``stem.conv1``, ``stem.norm1``, ``stem.conv2``, ``stages.S.blocks.B.*``
 (``MbConvBlock`` and ``TransformerBlock2d``), ``norm``, ``head.fc``. A
 state dict saved from this model therefore loads into timm, and
@@ -38,6 +40,12 @@ class Config:
     se_ratio: float = 0.25
     expand_ratio: float = 4.0
     global_pool: str = "avg"  # or 'max': the head's pooling, timm's global_pool
+    # timm's rw_coat settings (coatnet_0_rw): SiLU after the MBConv pre-norm,
+    # the SE (with ReLU) before norm2 as 'se_early', no bias on conv3_1x1 and
+    # on the shortcut projections.
+    pre_norm_act: bool = False
+    se_early: bool = False
+    output_bias: bool = True
 
     def go_flags(self):
         """The `coatnet convert` flags that describe this config."""
@@ -83,14 +91,15 @@ class Downsample2d(nn.Module):
 
 
 class SEModule(nn.Module):
-    def __init__(self, c, rd):
+    def __init__(self, c, rd, act=F.silu):
         super().__init__()
         self.fc1 = nn.Conv2d(c, rd, 1, bias=True)
         self.fc2 = nn.Conv2d(rd, c, 1, bias=True)
+        self.act = act
 
     def forward(self, x):
         s = x.mean((2, 3), keepdim=True)
-        s = self.fc2(F.silu(self.fc1(s)))
+        s = self.fc2(self.act(self.fc1(s)))
         return x * torch.sigmoid(s)
 
 
@@ -101,8 +110,9 @@ class MbConvBlock(nn.Module):
     def __init__(self, cin, cout, stride, cfg):
         super().__init__()
         mid = make_divisible(cin * cfg.expand_ratio)
-        self.shortcut = Downsample2d(cin, cout) if stride == 2 else nn.Identity()
+        self.shortcut = Downsample2d(cin, cout, bias=cfg.output_bias) if stride == 2 else nn.Identity()
         self.pre_norm = nn.BatchNorm2d(cin)
+        self.pre_norm_act = cfg.pre_norm_act
         pool = stride == 2 and cfg.stride_mode == "pool"
         self.down = Downsample2d(cin, cin) if pool else nn.Identity()
         self.conv1_1x1 = nn.Conv2d(cin, mid, 1, bias=False)
@@ -110,15 +120,25 @@ class MbConvBlock(nn.Module):
         dw_stride = stride if cfg.stride_mode == "dw" else 1
         self.conv2_kxk = nn.Conv2d(mid, mid, 3, dw_stride, 1, groups=mid, bias=False)
         self.norm2 = nn.BatchNorm2d(mid)
-        self.se = SEModule(mid, int(cfg.se_ratio * mid))
-        self.conv3_1x1 = nn.Conv2d(mid, cout, 1, bias=True)
+        if cfg.se_early:
+            self.se_early = SEModule(mid, int(cfg.se_ratio * mid), act=F.relu)
+        else:
+            self.se = SEModule(mid, int(cfg.se_ratio * mid))
+        self.conv3_1x1 = nn.Conv2d(mid, cout, 1, bias=cfg.output_bias)
 
     def forward(self, x):
         sc = self.shortcut(x)
-        x = self.down(self.pre_norm(x))
+        x = self.pre_norm(x)
+        if self.pre_norm_act:
+            x = F.silu(x)
+        x = self.down(x)
         x = F.silu(self.norm1(self.conv1_1x1(x)))
-        x = F.silu(self.norm2(self.conv2_kxk(x)))
-        x = self.conv3_1x1(self.se(x))
+        x = self.conv2_kxk(x)
+        if hasattr(self, "se_early"):
+            x = F.silu(self.norm2(self.se_early(x)))
+        else:
+            x = self.se(F.silu(self.norm2(x)))
+        x = self.conv3_1x1(x)
         return x + sc
 
 
@@ -196,7 +216,7 @@ class TransformerBlock2d(nn.Module):
     def __init__(self, cin, cout, stride, side, cfg):
         super().__init__()
         if stride == 2:
-            self.shortcut = Downsample2d(cin, cout)
+            self.shortcut = Downsample2d(cin, cout, bias=cfg.output_bias)
             self.norm1 = NormDown(cin)
         else:
             self.shortcut = nn.Identity()

@@ -1,8 +1,16 @@
 package main
 
-import "github.com/coatnet-edge/coatnet-edge/arm64/internal/asmgen"
+import (
+	"bytes"
+	"fmt"
 
-func init() { files["depthwise_arm64.s"] = depthwiseAsm }
+	"github.com/coatnet-edge/coatnet-edge/arm64/internal/asmgen"
+)
+
+func init() {
+	files["depthwise_arm64.s"] = depthwiseAsm
+	files["testdata/mca/dw_px2.s"] = depthwiseMCA
+}
 
 // depthwiseAsm is the depthwise 3x3 convolution kernel.
 func depthwiseAsm() []byte {
@@ -21,6 +29,11 @@ func depthwiseAsm() []byte {
 // (stride*c). A tap whose bit is set in padMask reads padding for the
 // whole run: its weights are zeroed and pad times them is added to the
 // biases (its pointer, the center tap's, is read but meets zero weights).
+//
+// Without left shifts, pixels go two at a time (dw_px2): their
+// accumulator chains are independent, so the multiplies pipeline; the
+// biases come from the scratch copy in ctx (the kernel's only write
+// there) and V9-V12 and V30-V31 are the second pixel's operands.
 //
 // Per pixel and block: products of two taps are summed in int16 (SMULL,
 // SMLAL: weights in [-127, 127] keep |w*x| <= 16256, two fit), widened
@@ -42,7 +55,7 @@ func depthwiseAsm() []byte {
 	a.p("")
 	a.p("// Offsets of the DepthwiseCtx fields.")
 	a.ctxDefines("dw", "taps[9]", "dst", "w", "bias", "mult", "shift", "biasStep", "paramStep",
-		"c", "n", "step", "padMask", "pad", "zp", "leftShift")
+		"c", "n", "step", "padMask", "pad", "zp", "leftShift", "scratch[8]")
 	a.p("")
 	a.p("// func Depthwise3x3(ctx *DepthwiseCtx)")
 	a.p("TEXT ·Depthwise3x3(SB), NOSPLIT, $0-8")
@@ -53,9 +66,10 @@ func depthwiseAsm() []byte {
 	a.i("MOVD ZR, R14")
 	a.i("MOVD dw_zp(R0), R16")
 	a.i("VDUP R16, V21.S4")
-	a.i("VEOR V30.B16, V30.B16, V30.B16")
+	a.i("ADD $dw_scratch, R0, R20")
 	a.p("")
 	a.p("dw_block:")
+	a.i("VEOR V30.B16, V30.B16, V30.B16")
 	a.i("// The block's weights, biases, multipliers and shifts.")
 	a.i("MOVD dw_w(R0), R16")
 	a.i("ADD R14, R16, R16")
@@ -112,6 +126,24 @@ func depthwiseAsm() []byte {
 	a.i("MOVD dw_n(R0), R13")
 	a.i("MOVD dw_leftShift(R0), R16")
 	a.i("CBNZ R16, dw_pxl")
+	a.i("// Pairs of pixels, then the odd one.")
+	a.i("VST1 [V9.S4, V10.S4, V11.S4, V12.S4], (R20)")
+	a.i("LSR $1, R13, R16")
+	a.i("AND $1, R13, R13")
+	a.i("CBZ R16, dw_px")
+	a.p("")
+	a.p("dw_px2:")
+	a.i("// Two pixels of the block.")
+	for _, in := range dwPixels2() {
+		if in.goAsm != "" {
+			a.i("%s", in.goAsm)
+		} else {
+			a.w("%s", in.gnu)
+		}
+	}
+	a.i("BNE dw_px2")
+	a.i("CBZ R13, dw_next")
+	a.i("VLD1 (R20), [V9.S4, V10.S4, V11.S4, V12.S4]")
 	for _, left := range []bool{false, true} {
 		label := "dw_px"
 		if left {
@@ -182,4 +214,86 @@ func dwPixel(a *asm, left bool) {
 	}
 	a.emit(asmgen.Requant16(lanes, 26, false))
 	a.i("VST1.P [V26.B16], (R11)(R12)")
+}
+
+// insn is one instruction in Go syntax (empty for a WORD) and GNU syntax.
+type insn struct{ goAsm, gnu string }
+
+// dwPixels2 is the body of dw_px2 up to its closing branch: two pixels of
+// a block (accumulators V22-V25 and V26-V29, operands V9-V11 and V12,
+// V30, V31), their instructions interleaved, requantized, stored, and the
+// pair count (R16) decremented.
+func dwPixels2() []insn {
+	var is []insn
+	gnu := func(f string, args ...any) { is = append(is, insn{"", fmt.Sprintf(f, args...)}) }
+	both := func(goAsm, g string) { is = append(is, insn{goAsm, g}) }
+	acc := [2]int{22, 26}
+	x1, x2, hi := [2]int{9, 12}, [2]int{10, 30}, [2]int{11, 31}
+	for p := range 2 {
+		both(fmt.Sprintf("VLD1 (R20), [V%d.S4, V%d.S4, V%d.S4, V%d.S4]", acc[p], acc[p]+1, acc[p]+2, acc[p]+3),
+			fmt.Sprintf("ld1 {v%d.4s, v%d.4s, v%d.4s, v%d.4s}, [x20]", acc[p], acc[p]+1, acc[p]+2, acc[p]+3))
+	}
+	ld := func(r, ptr int) {
+		both(fmt.Sprintf("VLD1.P (R%d)(R10), [V%d.B16]", ptr, r), fmt.Sprintf("ld1 {v%d.16b}, [x%d], x10", r, ptr))
+	}
+	for t := 0; t < 9; t += 2 {
+		pair := t < 8
+		// Pixel 0 reads each tap pointer before pixel 1 (post-increment).
+		for p := range 2 {
+			ld(x1[p], t+1)
+			if pair {
+				ld(x2[p], t+2)
+			}
+		}
+		for p := range 2 {
+			gnu("smull2 v%d.8h, v%d.16b, v%d.16b", hi[p], x1[p], t)
+			gnu("smull v%d.8h, v%d.8b, v%d.8b", x1[p], x1[p], t)
+		}
+		if pair {
+			for p := range 2 {
+				gnu("smlal2 v%d.8h, v%d.16b, v%d.16b", hi[p], x2[p], t+1)
+				gnu("smlal v%d.8h, v%d.8b, v%d.8b", x1[p], x2[p], t+1)
+			}
+		}
+		for p := range 2 {
+			a := acc[p]
+			gnu("saddw v%d.4s, v%d.4s, v%d.4h", a, a, x1[p])
+			gnu("saddw2 v%d.4s, v%d.4s, v%d.8h", a+1, a+1, x1[p])
+			gnu("saddw v%d.4s, v%d.4s, v%d.4h", a+2, a+2, hi[p])
+			gnu("saddw2 v%d.4s, v%d.4s, v%d.8h", a+3, a+3, hi[p])
+		}
+	}
+	var lanes []asmgen.Lane
+	for p := range 2 {
+		lanes = append(lanes, asmgen.Quarters(acc[p], asmgen.Regs(13), asmgen.Regs(17), asmgen.Regs(0), asmgen.Bcast(21))...)
+	}
+	for _, in := range asmgen.Scale(lanes, asmgen.ByStep) {
+		gnu("%s", in.GNU)
+	}
+	out := [2]int{9, 30}
+	for p := range 2 {
+		for _, in := range asmgen.Narrow16(out[p], acc[p]) {
+			gnu("%s", in.GNU)
+		}
+	}
+	for p := range 2 {
+		both(fmt.Sprintf("VST1.P [V%d.B16], (R11)(R12)", out[p]), fmt.Sprintf("st1 {v%d.16b}, [x11], x12", out[p]))
+	}
+	both("SUBS $1, R16, R16", "subs x16, x16, #1")
+	return is
+}
+
+// depthwiseMCA is dw_px2 in GNU syntax, as llvm-mca reads it.
+func depthwiseMCA() []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "// Code generated by %s (internal/neongen); DO NOT EDIT.\n", version)
+	b.WriteString("// The loop dw_px2 of Depthwise3x3 (depthwise_arm64.s): two output pixels\n")
+	b.WriteString("// x 16 channels = 288 int8 multiply-accumulates per iteration, requantized.\n")
+	b.WriteString("// llvm-mca-19 -mtriple=aarch64 -mcpu=neoverse-n1 -mattr=+dotprod -iterations=1000 dw_px2.s\n")
+	b.WriteString("dw_px2:\n")
+	for _, in := range dwPixels2() {
+		fmt.Fprintf(&b, "\t%s\n", in.gnu)
+	}
+	b.WriteString("\tb.ne dw_px2\n")
+	return b.Bytes()
 }
