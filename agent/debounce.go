@@ -96,5 +96,11 @@ func (d *Debouncer) Observe(label string, score float64, t time.Time) (StateChan
 	return d.state, true
 }
 
+// Settling says a run for a new state is under way: the next results
+// confirm or break it, so the pipeline classifies the region again soon
+// (an on_motion region whose motion stopped, an every region) instead
+// of waiting for the next motion or period.
+func (d *Debouncer) Settling() bool { return d.runN > 0 }
+
 // State is the last confirmed change; false before the first.
 func (d *Debouncer) State() (StateChange, bool) { return d.state, d.state.Seq > 0 }

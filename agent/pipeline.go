@@ -21,13 +21,21 @@ func TopK(logits []float32, labels []string, k int, threshold float64) []Label {
 	if len(logits) == 0 || k <= 0 {
 		return nil
 	}
+	return topKInto(make([]Label, 0, min(k, len(logits))), logits, labels, k, threshold)
+}
+
+// topKInto is TopK appending to out, which a caller reuses so that a
+// classification allocates nothing.
+func topKInto(out []Label, logits []float32, labels []string, k int, threshold float64) []Label {
+	if len(logits) == 0 || k <= 0 {
+		return out
+	}
 	mx := float64(slices.Max(logits))
 	var sum float64
 	for _, v := range logits {
 		sum += math.Exp(float64(v) - mx)
 	}
 	prob := func(i int) float64 { return math.Exp(float64(logits[i])-mx) / sum }
-	out := make([]Label, 0, min(k, len(logits)))
 	prev, prevP := -1, math.Inf(1)
 	for range min(k, len(logits)) {
 		// The best class ranked after prev: lower probability, or equal

@@ -486,14 +486,27 @@ func (p *Publisher) Topics() Topics { return p.topics }
 // wait in the store and go out on (re)connect; QoS 0 ones are lost then
 // (paho keeps no QoS 0 message).
 func (p *Publisher) PublishLabels(msg LabelsMessage) (uint64, error) {
+	return p.publishLabelsOn(p.topics.Labels, msg)
+}
+
+// publishLabelsOn is PublishLabels on topic (a region's labels topic),
+// numbered in the same sequence.
+func (p *Publisher) publishLabelsOn(topic string, msg LabelsMessage) (uint64, error) {
 	msg.Seq = p.seq.Add(1)
 	payload, err := json.Marshal(msg)
 	if err != nil {
 		return msg.Seq, fmt.Errorf("mqtt: labels: %w", err)
 	}
-	p.client.Publish(p.topics.Labels, byte(p.cfg.MQTT.LabelsQoS), msg.Retain, payload)
+	p.client.Publish(topic, byte(p.cfg.MQTT.LabelsQoS), msg.Retain, payload)
 	p.published.Add(1)
 	return msg.Seq, nil
+}
+
+// publishRaw publishes payload on topic as it is (a region's state,
+// snapshot, a camera's motion), without waiting for the broker: QoS 1
+// waits in the store while disconnected, QoS 0 is lost then.
+func (p *Publisher) publishRaw(topic string, qos byte, retain bool, payload []byte) {
+	p.client.Publish(topic, qos, retain, payload)
 }
 
 // PublishStats publishes v as JSON on the stats topic (QoS 0, not

@@ -74,22 +74,45 @@ func Run(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err e
 	// cfg stays as configured, for reloads to compare with; resolved has
 	// the demo's files and the embedded broker's URL.
 	resolved := cfg
+	if len(cfg.Cameras) > 0 {
+		// camera: is unused with cameras: (its default source is the demo).
+		resolved.Camera.Source = ""
+	}
 	if err := resolveDemo(&resolved, log); err != nil {
 		return err
 	}
-	inf, err := openInference(resolved)
-	if err != nil {
-		return err
+	// A file with cameras: runs places (placesrun.go); one without, the
+	// Pipeline on its one camera, as before cameras:.
+	var inf *inference
+	var pl *places
+	stats := &Stats{}
+	control := NewControl(cfg.Pipeline)
+	modelName := ""
+	if len(cfg.Cameras) > 0 {
+		pl, err = newPlaces(cfg, control, stats, log)
+		if err != nil {
+			return err
+		}
+		modelName = pl.modelName()
+	} else {
+		inf, err = openInference(resolved)
+		if err != nil {
+			return err
+		}
+		modelName = inf.md.Name
 	}
 	running := false // from then on the agent closes its model
 	defer func() {
-		if !running {
+		if !running && inf != nil {
 			inf.close()
+		}
+		if !running && pl != nil {
+			pl.close()
 		}
 	}()
 	var discovery []byte
 	if cfg.MQTT.Discovery {
-		if discovery, err = DiscoveryPayload(&cfg, inf.md.Name, opts.Version); err != nil {
+		if discovery, err = DiscoveryPayload(&cfg, modelName, opts.Version); err != nil {
 			return err
 		}
 	}
@@ -116,7 +139,6 @@ func Run(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err e
 	}
 	// The sink before the source: labels can be published (and wait in
 	// the store) from the first frame, connected or not.
-	control := NewControl(cfg.Pipeline)
 	warnUnsafeFiles(&resolved, log)
 	pub, err := StartPublisher(resolved, control, discovery, log)
 	if errors.Is(err, errStateDir) {
@@ -126,13 +148,24 @@ func Run(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err e
 		return fmt.Errorf("mqtt.broker: %w", err)
 	}
 	defer func() { err = errors.Join(err, pub.Close()) }()
-	cam, err := openCamera(ctx, resolved, log)
-	if err != nil {
+	var cam *cameraFeed
+	if pl != nil {
+		if err := pl.start(ctx, pub); err != nil {
+			return err
+		}
+	} else if cam, err = openCamera(ctx, resolved, log); err != nil {
 		return err
 	}
-	a := &agent{cfg: cfg, opts: opts, log: log, inf: inf, cam: cam, pub: pub, control: control,
-		stats: &Stats{}, start: time.Now(), notify: opts.Notifier, startCPUs: startCPUs}
-	defer func() { a.inf.close(); a.cam.close() }()
+	a := &agent{cfg: cfg, opts: opts, log: log, inf: inf, cam: cam, places: pl, pub: pub, control: control,
+		stats: stats, start: time.Now(), notify: opts.Notifier, startCPUs: startCPUs}
+	defer func() {
+		if a.places != nil {
+			a.places.close()
+			return
+		}
+		a.inf.close()
+		a.cam.close()
+	}()
 	running = true
 	// Ready once the model is loaded, the MQTT session started and the
 	// camera tried once, even with the camera or the broker not there yet: both are retried in
@@ -143,8 +176,14 @@ func Run(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err e
 	superviseCtx, stopSupervising := context.WithCancel(ctx)
 	defer stopSupervising()
 	go a.supervise(superviseCtx)
-	log.Info("agent running", "device", cfg.Device, "model", inf.md.Name, "kind", inf.md.Kind, "camera", cam.src.Name(),
-		"camera_available", cam.src.Available(), "labels_topic", a.pub.Topics().Labels)
+	if pl != nil {
+		_, available := pl.health()
+		log.Info("agent running", "device", cfg.Device, "model", modelName, "cameras", len(cfg.Cameras),
+			"cameras_available", available)
+	} else {
+		log.Info("agent running", "device", cfg.Device, "model", inf.md.Name, "kind", inf.md.Kind, "camera", cam.src.Name(),
+			"camera_available", cam.src.Available(), "labels_topic", a.pub.Topics().Labels)
+	}
 	// Stats stop after the pipeline drained, not with ctx, so the last
 	// message has the final counts.
 	statsCtx, stopStats := context.WithCancel(context.WithoutCancel(ctx))
@@ -169,7 +208,11 @@ func Run(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err e
 		"frames_dropped", st.FramesDropped, "inference_p50_ms", st.InferenceP50Ms,
 		"store_dropped", st.StoreDropped)
 	if errors.Is(err, io.EOF) {
-		log.Info("camera source ended", "camera", a.cam.src.Name())
+		if a.places != nil {
+			log.Info("every camera source ended")
+		} else {
+			log.Info("camera source ended", "camera", a.cam.src.Name())
+		}
 		err = nil
 	}
 	if err == nil && !pub.Connected() {
@@ -209,6 +252,8 @@ type agent struct {
 	mu  sync.Mutex // guards inf, cam, past, cfg, reloads and thermal across goroutines
 	inf *inference
 	cam *cameraFeed
+	// places runs a file with cameras: (inf and cam are nil then).
+	places *places
 	// past adds up the camera counters of the feeds a reload closed.
 	past cameraCounters
 }
@@ -218,8 +263,12 @@ func (a *agent) loop(ctx context.Context) error {
 	for {
 		pctx, stop := context.WithCancel(ctx)
 		done := make(chan error, 1)
-		p := a.pipeline()
-		go func() { done <- p.Run(pctx) }()
+		if a.places != nil {
+			go func() { done <- a.places.run(pctx) }()
+		} else {
+			p := a.pipeline()
+			go func() { done <- p.Run(pctx) }()
+		}
 	wait:
 		for {
 			select {
@@ -282,6 +331,14 @@ func (a *agent) reload(ctx context.Context, stop context.CancelFunc, done <-chan
 	if !reflect.DeepEqual(cfg.MQTT, a.cfg.MQTT) || cfg.Device != a.cfg.Device || cfg.StateDir != a.cfg.StateDir {
 		log.Warn("device, mqtt and state_dir changes apply at the next restart")
 		cfg.MQTT, cfg.Device, cfg.StateDir = a.cfg.MQTT, a.cfg.Device, a.cfg.StateDir
+	}
+	if (len(cfg.Cameras) > 0) != (a.places != nil) {
+		log.Error("reload failed; the running configuration stays: a change between camera and cameras applies " +
+			"at the next restart")
+		return false, nil
+	}
+	if a.places != nil {
+		return a.reloadPlaces(ctx, cfg, stop, done)
 	}
 	resolved := cfg
 	if err := resolveDemo(&resolved, log); err != nil {
@@ -480,6 +537,9 @@ func (c *cameraCounters) add(o cameraCounters) {
 
 // counters are the camera counters of this run, across reloads.
 func (a *agent) counters() cameraCounters {
+	if a.places != nil {
+		return a.places.counters()
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	c := a.past
@@ -509,13 +569,31 @@ type AgentStats struct {
 	Reloads          int64 `json:"reloads"`
 	// Thermal is absent where /sys has no sensor.
 	Thermal *ThermalStats `json:"thermal,omitempty"`
+	// Cameras are the counters of each camera of cameras: and its regions
+	// (absent without cameras:). The fields above add up all cameras;
+	// camera_stalled is any camera's, camera_available every camera's.
+	Cameras map[string]CameraStats `json:"cameras,omitempty"`
+	// Snapshots are the snapshot ring's counters (with cameras:).
+	Snapshots *SnapshotStats `json:"snapshots,omitempty"`
 }
 
 // snapshot gathers the stats at now.
 func (a *agent) snapshot(now time.Time) AgentStats {
 	settings, _ := a.control.Get()
+	var stalled, available bool
+	var cams map[string]CameraStats
+	var snaps *SnapshotStats
+	if a.places != nil {
+		stalled, available = a.places.health()
+		cams = a.places.cameraStats()
+		ss := a.places.ring.Stats()
+		snaps = &ss
+	}
 	a.mu.Lock()
-	stalled, available, reloads := a.cam.src.Stalled(), a.cam.src.Available(), a.reloads
+	if a.places == nil {
+		stalled, available = a.cam.src.Stalled(), a.cam.src.Available()
+	}
+	reloads := a.reloads
 	var th *ThermalStats
 	if a.thermal != nil && (a.thermal.TempC != 0 || a.thermal.ThrottleWord != "" || a.thermal.Limited) {
 		copied := *a.thermal
@@ -524,7 +602,7 @@ func (a *agent) snapshot(now time.Time) AgentStats {
 	a.mu.Unlock()
 	s := AgentStats{Time: now, Version: a.opts.Version, UptimeSeconds: now.Sub(a.start).Seconds(),
 		StatsSnapshot: a.stats.Snapshot(), cameraCounters: a.counters(), CameraStalled: stalled,
-		CameraAvailable: available, Paused: settings.Paused, Reloads: reloads, Thermal: th}
+		CameraAvailable: available, Paused: settings.Paused, Reloads: reloads, Thermal: th, Cameras: cams, Snapshots: snaps}
 	s.Reconnects, s.StoreDropped, s.CommandsRejected = a.pub.Reconnects(), a.pub.StoreDropped(), a.pub.CommandsRejected()
 	s.StoreQuarantined = a.pub.StoreQuarantined()
 	return s

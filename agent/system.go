@@ -75,6 +75,9 @@ func (a *agent) supervise(ctx context.Context) {
 // cameraAwaited is true while no camera source is open and no Open has
 // been running for limit or more: the agent waits out its back-off.
 func (a *agent) cameraAwaited(limit time.Duration) bool {
+	if a.places != nil {
+		return a.places.awaited(limit)
+	}
 	a.mu.Lock()
 	src := a.cam.src
 	a.mu.Unlock()

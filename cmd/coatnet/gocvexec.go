@@ -30,6 +30,17 @@ func needsGoCV(source string) bool {
 	return !camera.GoCV && (source == agent.Demo || !camera.IsFolder(source))
 }
 
+// gocvSource is the first camera source of cfg (camera:, or any of
+// cameras:) that needsGoCV.
+func gocvSource(cfg agent.Config) (string, bool) {
+	for _, p := range cfg.Plan() {
+		if needsGoCV(p.Camera.Source) {
+			return p.Camera.Source, true
+		}
+	}
+	return "", false
+}
+
 // helperPath is gocvHelper as an absolute path.
 func helperPath() (string, error) {
 	if filepath.IsAbs(gocvHelper) {
@@ -43,12 +54,16 @@ func helperPath() (string, error) {
 }
 
 // execGoCV replaces this process with the GoCV helper, with the same
-// arguments and environment, when cfg's camera needs OpenCV: the PID, and
+// arguments and environment, when any of cfg's cameras needs OpenCV: the PID, and
 // with it systemd's Type=notify main process, its signals and its journal
 // stream, stay the same. It returns nil where this process runs the agent
 // itself, and never returns when the exec succeeds.
 func execGoCV(cfg agent.Config) error {
-	if gocvHelper == "" || !needsGoCV(cfg.Camera.Source) {
+	if gocvHelper == "" {
+		return nil
+	}
+	source, need := gocvSource(cfg)
+	if !need {
 		return nil
 	}
 	helper, err := helperPath()
@@ -69,7 +84,7 @@ func execGoCV(cfg agent.Config) error {
 	if err != nil {
 		return fmt.Errorf("camera.source %q needs OpenCV, which this coatnet leaves to its GoCV build, %s: %w; "+
 			"install it: apt-get install --reinstall coatnet-edge (or make install in the source tree)",
-			redact.Source(cfg.Camera.Source), helper, err)
+			redact.Source(source), helper, err)
 	}
 	slog.Debug("handing the camera to the GoCV build", "helper", helper)
 	err = syscall.Exec(helper, os.Args, os.Environ())

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coatnet-edge/coatnet-edge/agent"
 	"github.com/coatnet-edge/coatnet-edge/camera"
 )
 
@@ -35,6 +36,34 @@ func TestNeedsGoCV(t *testing.T) {
 		if got := needsGoCV(source); got != want {
 			t.Errorf("needsGoCV(%q) = %v, want %v", source, got, want)
 		}
+	}
+}
+
+// A file with cameras: hands over when any camera needs OpenCV, not only
+// camera.source (which is unset there).
+func TestGoCVSourceEveryCamera(t *testing.T) {
+	if camera.GoCV {
+		t.Skip("this build has GoCV: it never hands over")
+	}
+	folder := t.TempDir()
+	cfg := agent.Defaults()
+	cfg.Camera.Source = folder
+	if s, need := gocvSource(cfg); need {
+		t.Errorf("a folder camera: hands over for %q", s)
+	}
+	spec := func(source string) agent.CameraSpec {
+		c := agent.CameraSpec{}
+		c.Source = source
+		return c
+	}
+	cfg.Camera = agent.Defaults().Camera
+	cfg.Cameras = map[string]agent.CameraSpec{"a": spec(folder), "b": spec("rtsp://cam/stream")}
+	if s, need := gocvSource(cfg); !need || s != "rtsp://cam/stream" {
+		t.Errorf("cameras with a stream: %q, %v", s, need)
+	}
+	cfg.Cameras = map[string]agent.CameraSpec{"a": spec(folder)}
+	if s, need := gocvSource(cfg); need {
+		t.Errorf("cameras with only a folder: hands over for %q", s)
 	}
 }
 
