@@ -4,28 +4,74 @@ import (
 	"bytes"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/coatnet-edge/coatnet-edge/demo"
 	"github.com/coatnet-edge/coatnet-edge/models"
 )
 
-// Demo, as model.path or camera.source, picks the built-in demo: the int8
-// Fashion-MNIST model embedded in the binary, and a video of Fashion-MNIST
-// test images made once in the state directory.
+// Demo, as model.path or a region's model, picks the int8 Fashion-MNIST
+// model embedded in the binary; as camera.source (a file without
+// cameras:) a video of Fashion-MNIST test images, classified whole; as a
+// source under cameras: the demo scene (demo.DemoScene), whose places
+// DemoConfig names. Each is made once in the state directory.
 const Demo = "demo"
 
+// DemoCamera is the demo scene's camera in DemoConfig.
+const DemoCamera = "demo"
+
+// demoEvery and demoConfirm are the demo regions' periodic check and
+// debouncing: a change is published after 3 agreeing results, at most a
+// few seconds after it happened even where motion missed it.
+const (
+	demoEvery   = 3 * time.Second
+	demoConfirm = 3
+)
+
+// DemoYAML is the configuration `coatnet run` runs without a file: the
+// demo scene with a region per place of demo.DemoScene, classified on
+// motion and every demoEvery, the embedded broker, and the rest of
+// Defaults.
+func DemoYAML() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "model: {path: %s}\ncameras:\n  %s:\n    source: %s\n    regions:\n", Demo, DemoCamera, Demo)
+	for _, r := range demo.DemoScene().Regions {
+		fmt.Fprintf(&b, "      %s: {rect_px: [%d, %d, %d, %d], on_motion: true, every: %v, confirm: %d}\n",
+			r.Name, r.Rect.Min.X, r.Rect.Min.Y, r.Rect.Dx(), r.Rect.Dy(), demoEvery, demoConfirm)
+	}
+	return b.String()
+}
+
+// DemoConfig is DemoYAML loaded as a file is.
+func DemoConfig() (Config, error) { return ParseConfig([]byte(DemoYAML())) }
+
 // resolveDemo replaces "demo" in cfg by the files it stands for, writing
-// them under <state_dir>/demo the first time.
+// them under <state_dir>/demo the first time. cfg's maps are replaced,
+// not changed, where a value in them is: the caller keeps the configured
+// copy to compare reloads with.
 func resolveDemo(cfg *Config, log *slog.Logger) error {
 	dir := filepath.Join(cfg.StateDir, "demo")
-	if cfg.Model.Path == Demo {
-		path := filepath.Join(dir, models.DemoName)
-		if err := writeIfChanged(path, models.Demo); err != nil {
+	modelPath := filepath.Join(dir, models.DemoName)
+	usesModel := cfg.Model.Path == Demo
+	for _, spec := range cfg.Cameras {
+		for _, r := range spec.Regions {
+			usesModel = usesModel || r.Model != nil && *r.Model == Demo
+		}
+	}
+	if usesModel {
+		if err := writeIfChanged(modelPath, models.Demo); err != nil {
 			return fmt.Errorf("model.path: demo: %w", err)
 		}
-		cfg.Model.Path = path
+		if cfg.Model.Path == Demo {
+			cfg.Model.Path = modelPath
+		}
+	}
+	if len(cfg.Cameras) > 0 {
+		return resolveDemoCameras(cfg, dir, modelPath, log)
 	}
 	if cfg.Camera.Source == Demo {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -40,6 +86,50 @@ func resolveDemo(cfg *Config, log *slog.Logger) error {
 			"ground_truth", v.Path+demo.LabelsSuffix)
 		cfg.Camera.Source = v.Path
 	}
+	return nil
+}
+
+// resolveDemoCameras points the cameras whose source is "demo" at the
+// demo scene's video and the regions whose model is "demo" at its file,
+// and logs what the scene shows when: the ground truth to compare the
+// published states with.
+func resolveDemoCameras(cfg *Config, dir, modelPath string, log *slog.Logger) error {
+	cams := maps.Clone(cfg.Cameras)
+	var scene *demo.SceneVideo
+	for _, name := range sortedKeys(cams) {
+		spec := cams[name]
+		spec.Regions = maps.Clone(spec.Regions)
+		for rn, r := range spec.Regions {
+			if r.Model != nil && *r.Model == Demo {
+				r.Model = &modelPath
+				spec.Regions[rn] = r
+			}
+		}
+		if spec.Source == Demo {
+			if scene == nil {
+				if err := os.MkdirAll(dir, 0o755); err != nil {
+					return fmt.Errorf("cameras.%s.source: demo: %w", name, err)
+				}
+				log.Info("preparing the demo scene (made once)", "dir", dir)
+				v, err := demo.EnsureScene(filepath.Join(dir, demo.SceneName), demo.DemoScene(), "")
+				if err != nil {
+					return fmt.Errorf("cameras.%s.source: demo: %w", name, err)
+				}
+				scene = &v
+				log.Info("demo scene", "path", v.Path, "frames", v.Frames, "fps", v.FPS,
+					"loops_every", time.Duration(float64(v.Frames)/v.FPS*float64(time.Second)),
+					"ground_truth", v.Path+demo.SceneInfoSuffix)
+				for _, t := range v.Regions {
+					log.Info("demo scene schedule", "region", t.Name, "rect_px",
+						fmt.Sprintf("[%d, %d, %d, %d]", t.Rect.Min.X, t.Rect.Min.Y, t.Rect.Dx(), t.Rect.Dy()),
+						"shows", t.Schedule(v.FPS))
+				}
+			}
+			spec.Source = scene.Path
+		}
+		cams[name] = spec
+	}
+	cfg.Cameras = cams
 	return nil
 }
 
