@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"log/slog"
-	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,8 +16,8 @@ import (
 // Demo, as model.path or a region's model, picks the int8 Fashion-MNIST
 // model embedded in the binary; as camera.source (a file without
 // cameras:) a video of Fashion-MNIST test images, classified whole; as a
-// source under cameras: the demo scene (demo.DemoScene), whose places
-// DemoConfig names. Each is made once in the state directory.
+// camera's source under cameras: the demo scene (demo.DemoScene), whose
+// places DemoConfig names. Each is made once in the state directory.
 const Demo = "demo"
 
 // DemoCamera is the demo scene's camera in DemoConfig.
@@ -49,88 +48,64 @@ func DemoYAML() string {
 // DemoConfig is DemoYAML loaded as a file is.
 func DemoConfig() (Config, error) { return ParseConfig([]byte(DemoYAML())) }
 
-// resolveDemo replaces "demo" in cfg by the files it stands for, writing
-// them under <state_dir>/demo the first time. cfg's maps are replaced,
-// not changed, where a value in them is: the caller keeps the configured
-// copy to compare reloads with.
+// resolveDemo replaces "demo" in cfg's model.path and camera.source by
+// the files they stand for, writing them under <state_dir>/demo the first
+// time. With cameras:, camera is the camera being opened (the runtime
+// copies a camera's plan into it): "demo" there is the demo scene, whose
+// schedule is logged, the ground truth to compare the states with;
+// without, the whole-frame video, as before cameras:. A region's model
+// is resolved the same way, as model.path of a copy.
 func resolveDemo(cfg *Config, log *slog.Logger) error {
 	dir := filepath.Join(cfg.StateDir, "demo")
-	modelPath := filepath.Join(dir, models.DemoName)
-	usesModel := cfg.Model.Path == Demo
-	for _, spec := range cfg.Cameras {
-		for _, r := range spec.Regions {
-			usesModel = usesModel || r.Model != nil && *r.Model == Demo
-		}
-	}
-	if usesModel {
-		if err := writeIfChanged(modelPath, models.Demo); err != nil {
+	if cfg.Model.Path == Demo {
+		path := filepath.Join(dir, models.DemoName)
+		if err := writeIfChanged(path, models.Demo); err != nil {
 			return fmt.Errorf("model.path: demo: %w", err)
 		}
-		if cfg.Model.Path == Demo {
-			cfg.Model.Path = modelPath
-		}
+		cfg.Model.Path = path
+	}
+	if cfg.Camera.Source != Demo {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("camera.source: demo: %w", err)
 	}
 	if len(cfg.Cameras) > 0 {
-		return resolveDemoCameras(cfg, dir, modelPath, log)
-	}
-	if cfg.Camera.Source == Demo {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("camera.source: demo: %w", err)
-		}
-		log.Info("preparing the demo video (made once)", "dir", dir)
-		v, err := demo.EnsureVideo(filepath.Join(dir, demo.DefaultName), "", demo.DefaultCount)
+		path, err := resolveDemoScene(dir, log)
 		if err != nil {
 			return fmt.Errorf("camera.source: demo: %w", err)
 		}
-		log.Info("demo video", "path", v.Path, "frames", len(v.Labels), "fps", v.FPS,
-			"ground_truth", v.Path+demo.LabelsSuffix)
-		cfg.Camera.Source = v.Path
+		cfg.Camera.Source = path
+		return nil
 	}
+	log.Info("preparing the demo video (made once)", "dir", dir)
+	v, err := demo.EnsureVideo(filepath.Join(dir, demo.DefaultName), "", demo.DefaultCount)
+	if err != nil {
+		return fmt.Errorf("camera.source: demo: %w", err)
+	}
+	log.Info("demo video", "path", v.Path, "frames", len(v.Labels), "fps", v.FPS,
+		"ground_truth", v.Path+demo.LabelsSuffix)
+	cfg.Camera.Source = v.Path
 	return nil
 }
 
-// resolveDemoCameras points the cameras whose source is "demo" at the
-// demo scene's video and the regions whose model is "demo" at its file,
-// and logs what the scene shows when: the ground truth to compare the
-// published states with.
-func resolveDemoCameras(cfg *Config, dir, modelPath string, log *slog.Logger) error {
-	cams := maps.Clone(cfg.Cameras)
-	var scene *demo.SceneVideo
-	for _, name := range sortedKeys(cams) {
-		spec := cams[name]
-		spec.Regions = maps.Clone(spec.Regions)
-		for rn, r := range spec.Regions {
-			if r.Model != nil && *r.Model == Demo {
-				r.Model = &modelPath
-				spec.Regions[rn] = r
-			}
-		}
-		if spec.Source == Demo {
-			if scene == nil {
-				if err := os.MkdirAll(dir, 0o755); err != nil {
-					return fmt.Errorf("cameras.%s.source: demo: %w", name, err)
-				}
-				log.Info("preparing the demo scene (made once)", "dir", dir)
-				v, err := demo.EnsureScene(filepath.Join(dir, demo.SceneName), demo.DemoScene(), "")
-				if err != nil {
-					return fmt.Errorf("cameras.%s.source: demo: %w", name, err)
-				}
-				scene = &v
-				log.Info("demo scene", "path", v.Path, "frames", v.Frames, "fps", v.FPS,
-					"loops_every", time.Duration(float64(v.Frames)/v.FPS*float64(time.Second)),
-					"ground_truth", v.Path+demo.SceneInfoSuffix)
-				for _, t := range v.Regions {
-					log.Info("demo scene schedule", "region", t.Name, "rect_px",
-						fmt.Sprintf("[%d, %d, %d, %d]", t.Rect.Min.X, t.Rect.Min.Y, t.Rect.Dx(), t.Rect.Dy()),
-						"shows", t.Schedule(v.FPS))
-				}
-			}
-			spec.Source = scene.Path
-		}
-		cams[name] = spec
+// resolveDemoScene makes the demo scene's video in dir (once) and logs
+// what it shows when.
+func resolveDemoScene(dir string, log *slog.Logger) (string, error) {
+	log.Info("preparing the demo scene (made once)", "dir", dir)
+	v, err := demo.EnsureScene(filepath.Join(dir, demo.SceneName), demo.DemoScene(), "")
+	if err != nil {
+		return "", err
 	}
-	cfg.Cameras = cams
-	return nil
+	log.Info("demo scene", "path", v.Path, "frames", v.Frames, "fps", v.FPS,
+		"loops_every", time.Duration(float64(v.Frames)/v.FPS*float64(time.Second)),
+		"ground_truth", v.Path+demo.SceneInfoSuffix)
+	for _, t := range v.Regions {
+		log.Info("demo scene schedule", "region", t.Name, "rect_px",
+			fmt.Sprintf("[%d, %d, %d, %d]", t.Rect.Min.X, t.Rect.Min.Y, t.Rect.Dx(), t.Rect.Dy()),
+			"shows", t.Schedule(v.FPS))
+	}
+	return v.Path, nil
 }
 
 // writeIfChanged writes b to path unless the file already holds it,

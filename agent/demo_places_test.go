@@ -61,36 +61,44 @@ func TestDemoConfig(t *testing.T) {
 	}
 }
 
-// TestResolveDemoCameras: "demo" as a camera's source and as a model are
-// replaced by files under <state_dir>/demo in a copy of cameras:, leaving
-// the configured one as it was (reloads compare with it); without OpenCV
-// the scene video cannot be made, and the error says which key needs it.
+// TestResolveDemoCameras: under cameras:, the runtime resolves a copy per
+// camera (its plan's camera as camera:) and per model (the model as
+// model.path): "demo" as a camera's source is the demo scene's video, and
+// as a model the built-in one, both under <state_dir>/demo; a model alone
+// makes no video. Without OpenCV the scene cannot be made, and the error
+// says so.
 func TestResolveDemoCameras(t *testing.T) {
 	cfg, err := DemoConfig()
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.StateDir = t.TempDir()
-	demoModel := Demo
-	spec := cfg.Cameras[DemoCamera]
-	r := spec.Regions["left"]
-	r.Model = &demoModel
-	spec.Regions["left"] = r
-	cfg.Cameras[DemoCamera] = spec
-	configured := cfg
-	before := DemoYAML()
-	resolved := cfg
-	err = resolveDemo(&resolved, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	dir := filepath.Join(cfg.StateDir, "demo")
-	if b, rerr := os.ReadFile(filepath.Join(dir, models.DemoName)); rerr != nil || len(b) != len(models.Demo) {
-		t.Errorf("the demo model was not written: %v", rerr)
+	for _, m := range cfg.Models() {
+		one := cfg
+		one.Model.Path, one.Camera = m, CameraConfig{}
+		if err := resolveDemo(&one, log); err != nil {
+			t.Fatal(err)
+		}
+		if want := filepath.Join(dir, models.DemoName); one.Model.Path != want {
+			t.Errorf("model %s resolves to %s, want %s", m, one.Model.Path, want)
+		}
 	}
-	if *configured.Cameras[DemoCamera].Regions["left"].Model != Demo || configured.Cameras[DemoCamera].Source != Demo ||
-		configured.Model.Path != Demo || DemoYAML() != before {
-		t.Errorf("resolveDemo changed the configured copy: %+v", configured.Cameras)
+	if b, err := os.ReadFile(filepath.Join(dir, models.DemoName)); err != nil || len(b) != len(models.Demo) {
+		t.Errorf("the demo model was not written: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, demo.SceneName)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("opening the models made the scene video (%v)", err)
+	}
+	one := cfg
+	one.Camera = cfg.Plan()[0].Camera
+	err = resolveDemo(&one, log)
+	if cfg.Cameras[DemoCamera].Source != Demo || cfg.Model.Path != Demo {
+		t.Errorf("resolveDemo changed the configured copy: %+v", cfg.Cameras)
 	}
 	if errors.Is(err, demo.ErrNoGoCV) {
-		if !strings.Contains(err.Error(), "cameras."+DemoCamera+".source") {
+		if !strings.Contains(err.Error(), "camera.source") {
 			t.Errorf("err %v does not name the key", err)
 		}
 		return // the rest needs OpenCV (TestResolveDemoScene)
@@ -98,26 +106,8 @@ func TestResolveDemoCameras(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkResolvedDemo(t, &resolved)
-}
-
-// checkResolvedDemo: the resolved demo configuration names the scene video
-// and the model file, and only them.
-func checkResolvedDemo(t *testing.T, resolved *Config) {
-	t.Helper()
-	dir := filepath.Join(resolved.StateDir, "demo")
-	for _, p := range resolved.Plan() {
-		if want := filepath.Join(dir, demo.SceneName); p.Camera.Source != want {
-			t.Errorf("camera %s reads %s, want %s", p.Name, p.Camera.Source, want)
-		}
-		for _, r := range p.Regions {
-			if want := filepath.Join(dir, models.DemoName); r.Model != want {
-				t.Errorf("region %s: model %s, want %s", r.Key, r.Model, want)
-			}
-		}
-	}
-	if err := resolved.Validate(); err != nil {
-		t.Errorf("the resolved demo configuration: %v", err)
+	if want := filepath.Join(dir, demo.SceneName); one.Camera.Source != want {
+		t.Errorf("camera %s reads %s, want %s", DemoCamera, one.Camera.Source, want)
 	}
 }
 
@@ -172,4 +162,37 @@ func topOf(t *testing.T, c *model.Classifier, names []string, pix []byte, rect i
 		t.Fatal(err)
 	}
 	return TopK(logits, names, 1, 0)[0]
+}
+
+// TestReadmeDemoPlaces: a README example on the demo scene (source: demo
+// under cameras:) puts each region on one of the scene's places, so that
+// what it shows is what the scene's schedule says.
+func TestReadmeDemoPlaces(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := demo.DemoScene()
+	found := 0
+	for _, doc := range readmeConfigs(string(readme)) {
+		cfg, err := ParseConfig([]byte(doc))
+		if err != nil {
+			continue // TestConfigExamplesStayLegacy reports it
+		}
+		for _, p := range cfg.Plan() {
+			if p.Legacy || p.Camera.Source != Demo {
+				continue
+			}
+			found++
+			for _, r := range p.Regions {
+				rect, err := r.Resolve(sc.Width, sc.Height)
+				if err != nil || !slices.ContainsFunc(sc.Regions, func(s demo.SceneRegion) bool { return s.Rect == rect }) {
+					t.Errorf("README camera %s region %s is %v (%v), not one of the demo scene's places", p.Name, r.Name, rect, err)
+				}
+			}
+		}
+	}
+	if found == 0 {
+		t.Error("no README example on the demo scene")
+	}
 }
