@@ -50,7 +50,7 @@ func (r *SceneRenderer) info() []byte {
 }
 
 // Schedule describes what a region shows when, for a person comparing it
-// with the states published: "0s Trouser, 10s T-shirt/top, 20s Shirt".
+// with the states published: "0s Pullover, 10s Ankle boot, 20s Coat".
 func (t RegionTruth) Schedule(fps float64) string {
 	var b strings.Builder
 	for k, c := range t.Changes {
