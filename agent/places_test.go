@@ -234,8 +234,8 @@ func TestConfigExamplesStayLegacy(t *testing.T) {
 		}
 		checkLegacyPlan(t, name, &cfg)
 	}
-	if places != 2 {
-		t.Errorf("%d configurations with cameras:, want the README's and systemd/agent.yaml's", places)
+	if places != 4 {
+		t.Errorf("%d configurations with cameras:, want the README's three and systemd/agent.yaml's", places)
 	}
 }
 

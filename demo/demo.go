@@ -100,19 +100,27 @@ func loadTestSet(dir string, count int) (*dataset.Set, error) {
 	return set, nil
 }
 
-// writeLabels replaces path with labels through a synced temporary file,
-// so that a reader sees the old file or the whole new one.
+// writeLabels replaces path with labels (see writeFileSynced).
 func writeLabels(path string, labels []int) error {
 	var b bytes.Buffer
 	for _, l := range labels {
 		b.WriteString(strconv.Itoa(l))
 		b.WriteByte('\n')
 	}
+	if err := writeFileSynced(path, b.Bytes()); err != nil {
+		return fmt.Errorf("demo video labels: %w", err)
+	}
+	return nil
+}
+
+// writeFileSynced replaces path with data through a synced temporary
+// file, so that a reader sees the old file or the whole new one.
+func writeFileSynced(path string, data []byte) error {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return err
 	}
-	_, err = f.Write(b.Bytes())
+	_, err = f.Write(data)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -124,9 +132,8 @@ func writeLabels(path string, labels []int) error {
 	}
 	if err != nil {
 		os.Remove(f.Name())
-		return fmt.Errorf("demo video labels: %w", err)
 	}
-	return nil
+	return err
 }
 
 // removeLabels deletes the ground truth before its video is replaced, so

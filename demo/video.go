@@ -3,6 +3,7 @@
 package demo
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -201,4 +202,40 @@ func syncFile(name string) error {
 		err = cerr
 	}
 	return err
+}
+
+// EnsureScene returns the video of sc at path, writing it first unless it
+// is there, whole, with an info file (path + SceneInfoSuffix) for the same
+// scene. The info file goes first and comes back last, so an interrupted
+// write is remade.
+func EnsureScene(path string, sc Scene, datasetDir string) (SceneVideo, error) {
+	if err := checkSceneName(path); err != nil {
+		return SceneVideo{}, err
+	}
+	r, err := OpenScene(sc, datasetDir)
+	if err != nil {
+		return SceneVideo{}, err
+	}
+	infoPath, info := path+SceneInfoSuffix, r.info()
+	if old, err := os.ReadFile(infoPath); err == nil && bytes.Equal(old, info) {
+		frames, _, perr := probe(path)
+		if perr == nil && frames == r.sc.Frames {
+			return r.video(path), nil
+		}
+		slog.Info("remaking the demo scene", "path", path, "frames", frames, "err", perr)
+	}
+	if err := removeLabels(infoPath); err != nil {
+		return SceneVideo{}, err
+	}
+	start := time.Now()
+	v, err := r.Write(path)
+	if err != nil {
+		return SceneVideo{}, err
+	}
+	if err := writeFileSynced(infoPath, info); err != nil {
+		return SceneVideo{}, fmt.Errorf("demo scene: %w", err)
+	}
+	slog.Info("wrote the demo scene", "path", path, "frames", v.Frames, "fps", v.FPS, "codec", v.Codec,
+		"took", time.Since(start).Round(time.Millisecond))
+	return v, nil
 }

@@ -18,3 +18,12 @@ func (r *SceneRenderer) Write(path string) (SceneVideo, error) {
 	}
 	return SceneVideo{}, ErrNoGoCV
 }
+
+// EnsureScene cannot write the video without OpenCV; bad arguments are
+// still reported as such.
+func EnsureScene(path string, sc Scene, datasetDir string) (SceneVideo, error) {
+	if err := checkSceneName(path); err != nil {
+		return SceneVideo{}, err
+	}
+	return SceneVideo{}, ErrNoGoCV
+}

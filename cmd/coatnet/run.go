@@ -30,10 +30,12 @@ Commands on .../set change them: "pause", "resume" or JSON such as
 .../set/threshold and .../set/rate a number. With mqtt.discovery (the
 default) Home Assistant finds the device by itself.
 
-Without --config it runs the demo, the defaults: the int8 Fashion-MNIST model
-built into this binary, a video of Fashion-MNIST test images made once in the
-state directory (~/.local/state/coatnet), and an embedded MQTT broker on
-127.0.0.1:1883. It logs every label it publishes and says how to watch them.
+Without --config it runs the demo: the int8 Fashion-MNIST model built into
+this binary, one camera "demo" on a scene video made once in the state
+directory (~/.local/state/coatnet/demo) whose two regions, "left" and
+"right", show items that change at moments it logs at the start, and an
+embedded MQTT broker on 127.0.0.1:1883. It logs each region's confirmed
+state change and says how to watch them.
 
 SIGINT or SIGTERM stop it cleanly (offline is published, exit status 0).
 Under systemd (Type=notify, see systemd/coatnet-agent.service) it reports
@@ -67,12 +69,14 @@ or: coatnet watch --broker mqtt://192.168.1.10:1883`,
 			if check {
 				return checkConfig(cmd, configPath)
 			}
-			cfg := agent.Defaults()
+			cfg, err := agent.DemoConfig()
+			if err != nil {
+				return err
+			}
 			cfg.LogLabels = true // the demo shows what it publishes
 			var load func() (agent.Config, error)
 			if configPath != "" {
 				load = func() (agent.Config, error) { return agent.LoadConfig(configPath) }
-				var err error
 				if cfg, err = load(); err != nil {
 					return err
 				}
