@@ -31,10 +31,6 @@ type DiscoveryOptions struct {
 	// RegionPlan.Model of the cfg passed), as the model's metadata lists
 	// them: a region's enum sensor offers them as its options.
 	Labels map[string][]string
-	// LegacyState: the legacy camera's whole-frame region publishes its
-	// state and snapshot topics too, so it gets their entities besides
-	// today's.
-	LegacyState bool
 }
 
 // DeviceDiscovery is the retained discovery message: one device (the
@@ -100,7 +96,8 @@ func DeviceDiscovery(cfg *Config, o DiscoveryOptions) ([]byte, error) {
 	// Place keys join names with ':', which no camera or region name
 	// holds (placeName) and no device-wide key above does.
 	for _, p := range cfg.Plan() {
-		if p.Legacy && !o.LegacyState {
+		if p.Legacy {
+			// Its labels topic is today's; it publishes no state.
 			continue
 		}
 		if p.Motion.Enabled {

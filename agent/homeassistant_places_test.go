@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"reflect"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -175,9 +174,8 @@ func TestHomeAssistantDiscoveryPlaces(t *testing.T) {
 }
 
 // TestHomeAssistantDiscoveryLegacy: without cameras: the message is
-// today's whether or not it is asked for through DeviceDiscovery; with
-// LegacyState the whole-frame region adds its state sensor and snapshot
-// (no motion: the legacy camera has none).
+// today's whether or not it is asked for through DeviceDiscovery: the
+// legacy camera publishes no region state, so it gets no region entities.
 func TestHomeAssistantDiscoveryLegacy(t *testing.T) {
 	cfg := testConfig(t, "mqtt://127.0.0.1:1")
 	old, err := DiscoveryPayload(&cfg, "fmnist", "v1")
@@ -187,37 +185,16 @@ func TestHomeAssistantDiscoveryLegacy(t *testing.T) {
 	same, err := DeviceDiscovery(&cfg, DiscoveryOptions{Model: "fmnist", Version: "v1",
 		Labels: map[string][]string{cfg.Model.Path: {"a"}}})
 	if err != nil || !bytes.Equal(old, same) {
-		t.Fatalf("DeviceDiscovery without LegacyState differs from DiscoveryPayload (%v):\n%s\n%s", err, old, same)
+		t.Fatalf("DeviceDiscovery differs from DiscoveryPayload (%v):\n%s\n%s", err, old, same)
 	}
 	_, oldCmps := discoveryComponents(t, old)
 	if oldCmps["label"] == nil || oldCmps["score"] == nil {
 		t.Fatalf("no label or score: %v", oldCmps)
 	}
-	if _, err := DeviceDiscovery(&cfg, DiscoveryOptions{LegacyState: true}); err == nil ||
-		!strings.Contains(err.Error(), cfg.Model.Path) {
-		t.Errorf("LegacyState without the model's labels: %v, want an error naming the model", err)
-	}
-	withState, err := DeviceDiscovery(&cfg, DiscoveryOptions{Model: "fmnist", Version: "v1", LegacyState: true,
-		Labels: map[string][]string{cfg.Model.Path: {"a", "b"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, cmps := discoveryComponents(t, withState)
-	var added []string
-	for k := range cmps {
-		if oldCmps[k] == nil {
-			added = append(added, k)
-		} else if !reflect.DeepEqual(cmps[k], oldCmps[k]) {
-			t.Errorf("component %s changed: %v, was %v", k, cmps[k], oldCmps[k])
+	for k := range oldCmps {
+		if strings.HasPrefix(k, LegacyCamera+":") {
+			t.Errorf("the legacy camera has a region entity %s", k)
 		}
-	}
-	slices.Sort(added)
-	if want := []string{LegacyCamera + ":" + LegacyRegion + ":snapshot", LegacyCamera + ":" + LegacyRegion + ":state"}; !slices.Equal(added, want) {
-		t.Errorf("LegacyState adds %v, want %v", added, want)
-	}
-	rt := RegionTopicsFor(&cfg, LegacyCamera, LegacyRegion)
-	if s := cmps[LegacyCamera+":"+LegacyRegion+":state"]; s["state_topic"] != rt.State {
-		t.Errorf("the legacy region's state sensor reads %v, want %s", s["state_topic"], rt.State)
 	}
 }
 

@@ -122,6 +122,18 @@ func (p *places) modelName() string {
 	return ""
 }
 
+// discoveryLabels are the labels of each model file the regions name, for
+// their Home Assistant enum sensors.
+func (p *places) discoveryLabels() map[string][]string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make(map[string][]string, len(p.engines))
+	for m, e := range p.engines {
+		out[m] = e.inf.md.Labels
+	}
+	return out
+}
+
 // start opens the snapshot ring under state_dir and the cameras, and
 // publishes through pub; on an error close closes what was opened.
 func (p *places) start(ctx context.Context, pub placesSink) error {
@@ -631,7 +643,8 @@ func (a *agent) reloadPlaces(ctx context.Context, cfg Config, stop context.Cance
 	a.control.Update(func(s *Settings) { s.Threshold, s.MaxRate = cfg.Pipeline.Threshold, cfg.Pipeline.MaxRate })
 	a.pub.PublishState()
 	if cfg.MQTT.Discovery {
-		if d, err := DiscoveryPayload(&cfg, a.places.modelName(), a.opts.Version); err == nil {
+		o := DiscoveryOptions{Model: a.places.modelName(), Version: a.opts.Version, Labels: a.places.discoveryLabels()}
+		if d, err := DeviceDiscovery(&cfg, o); err == nil {
 			a.pub.SetDiscovery(d)
 		}
 	}

@@ -112,7 +112,11 @@ func Run(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err e
 	}()
 	var discovery []byte
 	if cfg.MQTT.Discovery {
-		if discovery, err = DiscoveryPayload(&cfg, modelName, opts.Version); err != nil {
+		o := DiscoveryOptions{Model: modelName, Version: opts.Version}
+		if pl != nil {
+			o.Labels = pl.discoveryLabels()
+		}
+		if discovery, err = DeviceDiscovery(&cfg, o); err != nil {
 			return err
 		}
 	}
