@@ -12,7 +12,18 @@ import (
 const (
 	gemmTile      = 4 // rows of a micro-kernel tile
 	gemmEdgeTiles = 4 // row tiles of the ragged channel block per call
+
+	// gemmPanelBytes bounds the packed weights of the channel blocks one
+	// call runs over every row tile: 64 KB is an eighth of the smallest L2
+	// of the Pis (512 KB: the A76's own, the A53's shared by 4 cores), so
+	// a group and the rows it multiplies stay there on every thread.
+	gemmPanelBytes = 64 << 10
 )
+
+// gemmPanelHook, when set (by tests), is called before each micro-kernel
+// call with its first channel block, its channel blocks and its row tiles:
+// the kernel reads the blocks' panels in turn for each tile.
+var gemmPanelHook func(first, blocks, rowTiles int)
 
 var (
 	gemmSdotKernel = asmKernel(true, "sdot", 16, 4)
@@ -73,16 +84,21 @@ func packPanels(p *Weights, w []int8) {
 // gemmAsm runs a micro-kernel (gemmSdot if sdot, else gemmNeon) over a
 // GEMM whose shapes GemmRequant or GemmInt32 checked: int8 output with rq,
 // or int32 sums when rq is nil. The kernel does whole tiles; here are the
-// edges. Whole tiles of 4 rows whose K tail can be read where the rows go
-// on (16 bytes from the last multiple of 16 stay inside src) run in one
-// call for the whole channel blocks and in calls of gemmEdgeTiles tiles
-// for the ragged last block, into a scratch whose valid columns are then
-// copied out (with the block's parameters copied into zero-padded
-// arrays). The remaining rows (a short last tile, tiles whose tail block
-// would reach past the end of src) run a tile at a time, a short tile
-// repeating its last row, with the K tails copied to a scratch block where
-// needed. The kernels are called directly, not through a func value, so
-// that ctx and the scratch arrays stay on the stack.
+// edges and the loop order. The kernel runs every row tile of a call over
+// its channel blocks in turn, so the whole channel blocks go in groups of
+// at most gemmPanelBytes of packed weights, and each group runs over all
+// the rows before the next: a group is read from memory once and then
+// from the cache, however many rows there are. For each group, whole tiles
+// of 4 rows whose K tail can be read where the rows go on (16 bytes from
+// the last multiple of 16 stay inside src) run in one call; the remaining
+// rows (a short last tile, tiles whose tail block would reach past the end
+// of src) run a tile at a time, a short tile repeating its last row, with
+// the K tails copied to a scratch block where needed. The ragged last
+// block runs after the groups, in calls of gemmEdgeTiles tiles, into a
+// scratch whose valid columns are then copied out (with the block's
+// parameters copied into zero-padded arrays). The kernels are called
+// directly, not through a func value, so that ctx and the scratch arrays
+// stay on the stack.
 func gemmAsm[T int8 | int32](sdot bool, dst []T, ldDst int, src []int8, ldSrc int, rows int, w *Weights, bias []int32, rq *Requant) {
 	m, k, nr := w.m, w.k, w.impl.nr
 	if rows == 0 || m == 0 {
@@ -101,6 +117,8 @@ func gemmAsm[T int8 | int32](sdot bool, dst []T, ldDst int, src []int8, ldSrc in
 	full := m / nr      // whole channel blocks
 	edge := m - full*nr // channels of the ragged block
 	c0 := full * nr
+	panel := w.kp * nr // bytes of one block's packed weights
+	group := max(1, min(full, gemmPanelBytes/max(panel, 1)))
 	biasF, biasStride := &zeros[0], 0
 	if bias != nil {
 		biasF, biasStride = &bias[0], 4*nr
@@ -129,16 +147,16 @@ func gemmAsm[T int8 | int32](sdot bool, dst []T, ldDst int, src []int8, ldSrc in
 	} else {
 		ctx.Out32 = 1
 	}
-	var w0, wEdge *int8 // nil when k = 0: nothing is read
-	if k > 0 {
-		w0 = &w.data[0]
-		if edge > 0 {
-			wEdge = &w.data[full*w.kp*nr]
-		}
-	}
 	call := func() {
 		if gemmHook != nil {
 			gemmHook(w.impl.name)
+		}
+		if gemmPanelHook != nil {
+			first := 0
+			if ctx.W != nil {
+				first = int(uintptr(unsafe.Pointer(ctx.W))-uintptr(unsafe.Pointer(&w.data[0]))) / panel
+			}
+			gemmPanelHook(first, ctx.NBlocks, ctx.RowTiles)
 		}
 		if sdot {
 			arm64.GemmSdot(&ctx)
@@ -146,16 +164,70 @@ func gemmAsm[T int8 | int32](sdot bool, dst []T, ldDst int, src []int8, ldSrc in
 			arm64.GemmNeon(&ctx)
 		}
 	}
-	fullBlocks := func() {
-		ctx.W, ctx.NBlocks = w0, full
-		ctx.Bias, ctx.Mult, ctx.Shift = biasF, multF, shiftF
-		ctx.BiasStride, ctx.ParamStride = biasStride, parStride
+	// blocks points ctx at n channel blocks from block b (nil weights
+	// when k = 0: nothing is read); the ragged one's parameters are the
+	// padded copies.
+	blocks := func(b, n int) {
+		ctx.W, ctx.NBlocks = nil, n
+		if k > 0 {
+			ctx.W = &w.data[b*panel]
+		}
+		if b < full {
+			ctx.Bias = (*int32)(unsafe.Add(unsafe.Pointer(biasF), b*biasStride))
+			ctx.Mult = (*int32)(unsafe.Add(unsafe.Pointer(multF), b*parStride))
+			ctx.Shift = (*int32)(unsafe.Add(unsafe.Pointer(shiftF), b*parStride))
+			ctx.BiasStride, ctx.ParamStride = biasStride, parStride
+		} else {
+			ctx.Bias, ctx.Mult, ctx.Shift = &biasE[0], &multE[0], &shiftE[0]
+		}
 	}
-	edgeBlock := func() {
-		ctx.W, ctx.NBlocks = wEdge, 1
-		ctx.Bias, ctx.Mult, ctx.Shift = &biasE[0], &multE[0], &shiftE[0]
+	// wholeRows points ctx at the tiles from row r0 on, their K tails read
+	// in place.
+	wholeRows := func(r0 int) {
+		if k > 0 {
+			for i := range gemmTile {
+				ctx.Src[i] = &src[(r0+i)*ldSrc]
+			}
+		}
+		ctx.KTail = 0
+		if k > kFull {
+			ctx.KTail = 1
+		}
+	}
+	// tileRows points ctx at the one tile of rows [r0, r0+q), the last
+	// repeated, with the K tails copied where they cannot be read in place.
+	tileRows := func(r0, q int) {
+		ctx.RowTiles = 1
+		if k == 0 {
+			return
+		}
+		for i := range gemmTile {
+			r := r0 + min(i, q-1)
+			ctx.Src[i] = &src[r*ldSrc]
+			if k > kFull {
+				ctx.KTail = 2
+				if off := r*ldSrc + kFull; off+16 <= len(src) {
+					ctx.Tail[i] = &src[off]
+				} else {
+					t := tailBuf[16*i : 16*i+16]
+					copy(t, src[off:r*ldSrc+k])
+					ctx.Tail[i] = &t[0]
+				}
+			}
+		}
+	}
+	// toDst points the tile's outputs at rows [r0, r0+q) from column c.
+	toDst := func(r0, q, c int) {
+		for i := range gemmTile {
+			ctx.Dst[i] = unsafe.Pointer(&dst[(r0+min(i, q-1))*ldDst+c])
+		}
 	}
 	// Scratch rows are nr values apart; a tile of them 4*nr.
+	toScratch := func() {
+		for i := range gemmTile {
+			ctx.Dst[i] = unsafe.Pointer(&scratch[i*nr])
+		}
+	}
 	copyOut := func(r0, n int) {
 		for i := range n {
 			o := (r0+i)*ldDst + c0
@@ -166,79 +238,43 @@ func gemmAsm[T int8 | int32](sdot bool, dst []T, ldDst int, src []int8, ldSrc in
 	// Whole tiles whose K tails can be read in place.
 	tiles := rows / gemmTile
 	if k > kFull {
-		ctx.KTail = 1
 		lim := len(src) - kFull - 16 // the last row start whose tail fits
 		tiles = 0
 		if lim >= 0 {
 			tiles = min(rows/gemmTile, (lim/ldSrc+1)/gemmTile)
 		}
 	}
-	if tiles > 0 {
-		if k > 0 {
-			for i := range gemmTile {
-				ctx.Src[i] = &src[i*ldSrc]
-			}
-		}
-		ctx.SrcStep = gemmTile * ldSrc
-		if full > 0 {
-			fullBlocks()
-			for i := range gemmTile {
-				ctx.Dst[i] = unsafe.Pointer(&dst[i*ldDst])
-			}
-			ctx.RowTiles, ctx.DstStep = tiles, (gemmTile*ldDst-c0)*elem
+	ctx.SrcStep = gemmTile * ldSrc
+
+	for b := 0; b < full; b += group {
+		n := min(group, full-b)
+		blocks(b, n)
+		if tiles > 0 {
+			wholeRows(0)
+			toDst(0, gemmTile, b*nr)
+			ctx.RowTiles, ctx.DstStep = tiles, (gemmTile*ldDst-n*nr)*elem
 			call()
 		}
-		if edge > 0 {
-			edgeBlock()
-			for i := range gemmTile {
-				ctx.Dst[i] = unsafe.Pointer(&scratch[i*nr])
-			}
-			ctx.DstStep = (gemmTile - 1) * nr * elem
-			for t0 := 0; t0 < tiles; t0 += gemmEdgeTiles {
-				if k > 0 {
-					for i := range gemmTile {
-						ctx.Src[i] = &src[(t0*gemmTile+i)*ldSrc]
-					}
-				}
-				ctx.RowTiles = min(gemmEdgeTiles, tiles-t0)
-				call()
-				copyOut(t0*gemmTile, ctx.RowTiles*gemmTile)
-			}
+		for r0 := tiles * gemmTile; r0 < rows; r0 += gemmTile {
+			q := min(gemmTile, rows-r0)
+			tileRows(r0, q)
+			toDst(r0, q, b*nr)
+			call()
 		}
 	}
-
-	// The other rows, a tile at a time.
-	ctx.RowTiles = 1
-	for r0 := tiles * gemmTile; r0 < rows; r0 += gemmTile {
-		q := min(gemmTile, rows-r0)
-		if k > 0 {
-			for i := range gemmTile {
-				r := r0 + min(i, q-1)
-				ctx.Src[i] = &src[r*ldSrc]
-				if k > kFull {
-					ctx.KTail = 2
-					if off := r*ldSrc + kFull; off+16 <= len(src) {
-						ctx.Tail[i] = &src[off]
-					} else {
-						t := tailBuf[16*i : 16*i+16]
-						copy(t, src[off:r*ldSrc+k])
-						ctx.Tail[i] = &t[0]
-					}
-				}
-			}
-		}
-		if full > 0 {
-			fullBlocks()
-			for i := range gemmTile {
-				ctx.Dst[i] = unsafe.Pointer(&dst[(r0+min(i, q-1))*ldDst])
-			}
+	if edge > 0 {
+		blocks(full, 1)
+		toScratch()
+		ctx.DstStep = (gemmTile - 1) * nr * elem
+		for t0 := 0; t0 < tiles; t0 += gemmEdgeTiles {
+			wholeRows(t0 * gemmTile)
+			ctx.RowTiles = min(gemmEdgeTiles, tiles-t0)
 			call()
+			copyOut(t0*gemmTile, ctx.RowTiles*gemmTile)
 		}
-		if edge > 0 {
-			edgeBlock()
-			for i := range gemmTile {
-				ctx.Dst[i] = unsafe.Pointer(&scratch[i*nr])
-			}
+		for r0 := tiles * gemmTile; r0 < rows; r0 += gemmTile {
+			q := min(gemmTile, rows-r0)
+			tileRows(r0, q)
 			call()
 			copyOut(r0, q)
 		}
