@@ -117,6 +117,10 @@ func DeviceDiscovery(cfg *Config, o DiscoveryOptions) ([]byte, error) {
 					"json_attr_tpl": regionAttributes, "icon": "mdi:label-outline"})
 			cmps[key+":snapshot"] = c("image", key+":snapshot", name+" snapshot",
 				haComponent{"image_topic": rt.Snapshot, "content_type": "image/jpeg"})
+			if r.Snapshot.Frame {
+				cmps[key+":frame"] = c("image", key+":frame", name+" frame",
+					haComponent{"image_topic": rt.Frame, "content_type": "image/jpeg"})
+			}
 		}
 	}
 	msg := map[string]any{

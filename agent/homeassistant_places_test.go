@@ -84,6 +84,9 @@ func TestHomeAssistantDiscoveryPlaces(t *testing.T) {
 		want[r.camera+":"+r.region+":snapshot"] = entity{"image", map[string]any{"image_topic": rt.Snapshot,
 			"content_type": "image/jpeg"}}
 	}
+	// bins asks for the whole frame too (snapshot.frame).
+	want["drive:bins:frame"] = entity{"image", map[string]any{"image_topic": RegionTopicsFor(&cfg, "drive", "bins").Frame,
+		"content_type": "image/jpeg"}}
 	for _, k := range []string{"inference", "fps", "cpu_temp", "throttled", "under_voltage", "paused", "threshold", "rate"} {
 		want[k] = entity{platform: cmps[k]["platform"].(string)} // as for one camera (TestHomeAssistantDiscoverySchema)
 	}

@@ -481,6 +481,11 @@ func (p *places) changed(r *placeRegion, ch StateChange, b *cropBuf) {
 	// QoS 0: a picture never waits in the message store, which the
 	// states and labels need.
 	p.pub.publishRaw(r.topics.Snapshot, 0, true, region)
+	if frame != nil {
+		p.pub.publishRaw(r.topics.Frame, 0, true, frame)
+	}
+	p.log.Info("snapshot", "camera", cam, "region", r.plan.Name, "label", ch.Label, "topic", r.topics.Snapshot,
+		"bytes", len(region), "frame_bytes", len(frame))
 	p.ring.Save(Snapshot{Camera: cam, Region: r.plan.Name, Label: ch.Label, Time: ch.At, JPEG: region, Frame: frame})
 }
 
@@ -511,6 +516,9 @@ func (p *places) forget(camera string, old, kept []*placeRegion) {
 		t := RegionTopicsFor(&p.cfg, camera, r.plan.Name)
 		p.pub.publishRaw(t.State, byte(p.cfg.MQTT.LabelsQoS), true, nil)
 		p.pub.publishRaw(t.Snapshot, byte(p.cfg.MQTT.LabelsQoS), true, nil)
+		if r.plan.Snapshot.Frame {
+			p.pub.publishRaw(t.Frame, byte(p.cfg.MQTT.LabelsQoS), true, nil)
+		}
 	}
 }
 

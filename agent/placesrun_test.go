@@ -282,6 +282,22 @@ func TestPlacesTwoCameras(t *testing.T) {
 	if st.Snapshots == nil || st.Snapshots.Saved != 6 {
 		t.Errorf("snapshot stats %+v", st.Snapshots)
 	}
+	// door's whole frames go to MQTT too, one per change, the frame's size;
+	// bin, which does not ask for them, has none.
+	frames := sub.on(RegionTopicsFor(&cfg, "yard", "door").Frame)
+	if len(frames) != 3 {
+		t.Errorf("%d door frame snapshots, want 3", len(frames))
+	}
+	for _, m := range frames {
+		img, err := jpeg.Decode(bytes.NewReader(m.payload))
+		if err != nil || img.Bounds().Dx() != 128 || img.Bounds().Dy() != 64 {
+			t.Errorf("door frame snapshot: %v, err %v; want the 128x64 frame", img.Bounds(), err)
+			break
+		}
+	}
+	if n := len(sub.on(RegionTopicsFor(&cfg, "yard", "bin").Frame)); n != 0 {
+		t.Errorf("%d bin frame snapshots, want none", n)
+	}
 
 	// The last snapshot of bin is its second state, the trouser: nearer
 	// the rendered region at the end than at the start (the pullover).

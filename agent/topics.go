@@ -9,13 +9,14 @@ import "time"
 type RegionTopics struct {
 	State    string // retained confirmed state (RegionState), published only on a change
 	Snapshot string // retained JPEG of the region at its last confirmed change, raw bytes
+	Frame    string // the same of the whole frame with the regions drawn, for regions whose snapshot.frame is set
 	Labels   string // one message per classification, for regions whose labels are not "off"
 }
 
 // RegionTopicsFor derives the topics of region on camera.
 func RegionTopicsFor(cfg *Config, camera, region string) RegionTopics {
 	base := cfg.MQTT.Prefix + "/" + cfg.Device + "/" + camera + "/" + region + "/"
-	return RegionTopics{State: base + "state", Snapshot: base + "snapshot", Labels: base + "labels"}
+	return RegionTopics{State: base + "state", Snapshot: base + "snapshot", Frame: base + "frame", Labels: base + "labels"}
 }
 
 // MotionTopic is the retained topic of camera's motion: [MotionOn] or
