@@ -131,40 +131,12 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		p.Control = NewControl(p.Config)
 	}
 	filter := changeFilter{hysteresis: p.Config.Hysteresis}
-	// When the last frame was taken, and its place in the rate limit's
-	// schedule.
-	var last, slot time.Time
-	// One timer for the rate limit, reset every frame.
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	defer timer.Stop()
-	for ctx.Err() == nil {
-		settings, changed := p.Control.Get()
-		if settings.Paused {
-			select {
-			case <-changed:
-				continue
-			case <-ctx.Done():
-				return nil
-			}
-		}
-		var next time.Time
-		var interval time.Duration
-		if rate := settings.Rate(); rate > 0 {
-			interval = time.Duration(float64(time.Second) / rate)
-			next = slot.Add(interval)
-			if wait := time.Until(next); wait > 0 {
-				timer.Reset(wait)
-				select {
-				case <-timer.C:
-				case <-changed:
-					timer.Stop()
-					continue
-				case <-ctx.Done():
-					timer.Stop()
-					return nil
-				}
-			}
+	gate := newRateGate(p.Control)
+	defer gate.stop()
+	for {
+		next, interval, ok := gate.wait(ctx)
+		if !ok {
+			return nil
 		}
 		frame, err := p.Source.Next(ctx)
 		if err != nil {
@@ -173,8 +145,8 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			}
 			return err
 		}
-		last = time.Now()
-		slot = rateSlot(next, last, interval)
+		last := time.Now()
+		gate.taken(next, last, interval)
 		logits, err := p.classify(frame)
 		frame.Release()
 		if err != nil {
@@ -183,7 +155,8 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		}
 		infer := time.Since(last)
 		// A command may have come while the frame was awaited or classified.
-		if settings, _ = p.Control.Get(); settings.Paused {
+		settings, _ := p.Control.Get()
+		if settings.Paused {
 			continue
 		}
 		labels := TopK(logits, p.Labels, p.Config.TopK, settings.Threshold)
@@ -207,7 +180,67 @@ func (p *Pipeline) Run(ctx context.Context) error {
 				"score", fmt.Sprintf("%.3f", labels[0].Score), "inference_ms", msg.InferenceMs)
 		}
 	}
-	return nil
+}
+
+// rateGate paces a camera's frames: none while paused, at most the live
+// rate a second (Control's), on the schedule rateSlot keeps. One per
+// reading loop, whose timer it reuses.
+type rateGate struct {
+	control *Control
+	timer   *time.Timer
+	slot    time.Time // the last frame's place in the schedule
+}
+
+func newRateGate(c *Control) *rateGate {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return &rateGate{control: c, timer: t}
+}
+
+func (g *rateGate) stop() { g.timer.Stop() }
+
+// wait returns when the next frame may be taken, with the slot the limit
+// let it be taken from and the interval (zero without a limit), or false
+// when ctx ends first. A command changing the settings meanwhile is taken
+// into account at once.
+func (g *rateGate) wait(ctx context.Context) (next time.Time, interval time.Duration, ok bool) {
+	for ctx.Err() == nil {
+		settings, changed := g.control.Get()
+		if settings.Paused {
+			select {
+			case <-changed:
+				continue
+			case <-ctx.Done():
+				return time.Time{}, 0, false
+			}
+		}
+		rate := settings.Rate()
+		if rate <= 0 {
+			return time.Time{}, 0, true
+		}
+		interval = time.Duration(float64(time.Second) / rate)
+		next = g.slot.Add(interval)
+		wait := time.Until(next)
+		if wait <= 0 {
+			return next, interval, true
+		}
+		g.timer.Reset(wait)
+		select {
+		case <-g.timer.C:
+			return next, interval, true
+		case <-changed:
+			g.timer.Stop()
+		case <-ctx.Done():
+			g.timer.Stop()
+			return time.Time{}, 0, false
+		}
+	}
+	return time.Time{}, 0, false
+}
+
+// taken records that a frame wait let through was taken at t.
+func (g *rateGate) taken(next, t time.Time, interval time.Duration) {
+	g.slot = rateSlot(next, t, interval)
 }
 
 // rateSlot is the place in the rate limit's schedule of a frame taken at

@@ -307,37 +307,12 @@ func (p *places) run(ctx context.Context) error {
 // runCamera reads c's frames at most pipeline.max_rate a second, finds
 // motion, and hands each due region's crop to the scheduler.
 func (p *places) runCamera(ctx context.Context, c *placeCamera) error {
-	var slot time.Time
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	defer timer.Stop()
-	for ctx.Err() == nil {
-		settings, changed := p.control.Get()
-		if settings.Paused {
-			select {
-			case <-changed:
-				continue
-			case <-ctx.Done():
-				return nil
-			}
-		}
-		var next time.Time
-		var interval time.Duration
-		if rate := settings.Rate(); rate > 0 {
-			interval = time.Duration(float64(time.Second) / rate)
-			next = slot.Add(interval)
-			if wait := time.Until(next); wait > 0 {
-				timer.Reset(wait)
-				select {
-				case <-timer.C:
-				case <-changed:
-					timer.Stop()
-					continue
-				case <-ctx.Done():
-					timer.Stop()
-					return nil
-				}
-			}
+	gate := newRateGate(p.control)
+	defer gate.stop()
+	for {
+		next, interval, ok := gate.wait(ctx)
+		if !ok {
+			return nil
 		}
 		frame, err := c.feed.frames.Next(ctx)
 		if err != nil {
@@ -346,13 +321,12 @@ func (p *places) runCamera(ctx context.Context, c *placeCamera) error {
 			}
 			return err
 		}
-		slot = rateSlot(next, time.Now(), interval)
+		gate.taken(next, time.Now(), interval)
 		if p.frame(c, frame) {
 			p.sched.signal()
 		}
 		frame.Release()
 	}
-	return nil
 }
 
 // frame finds motion in f and hands the due regions' crops over; it
