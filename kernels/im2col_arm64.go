@@ -4,44 +4,9 @@ package kernels
 
 import "github.com/coatnet-edge/coatnet-edge/arm64"
 
-func init() { im2colK.register("neon", im2col3x3Neon, true) }
+func init() { im2colK.register("neon", im2col3x3Asm, true) }
 
-// im2col3x3Neon gathers each output row's interior pixels (whose three
-// kernel columns are inside the image) in assembly and its edge pixels in
-// Go.
-func im2col3x3Neon(dst, src []int8, h, w, c, stride int, pad int8, p0, p1 int) {
-	if c == 0 || p0 == p1 {
-		return
-	}
-	if asmHook != nil {
-		asmHook(NameIm2col3x3)
-	}
-	wo := (w + stride - 1) / stride
-	xEnd := 1 // interior output columns are [1, xEnd)
-	if w >= 2 {
-		xEnd = max(1, min(wo, (w-2)/stride+1))
-	}
-	k := 9 * c
-	ctx := arm64.Im2colCtx{Seg: 3 * c, Step: stride * c, Ld: k, Pad: int(pad)}
-	for p := p0; p < p1; {
-		oy, ox := p/wo, p%wo
-		end := min(p1, p-ox+wo) // the end of this output row in the range
-		for ; p < end && (ox < 1 || ox >= xEnd); p, ox = p+1, ox+1 {
-			im2col3x3Ref(dst[(p-p0)*k:], src, h, w, c, stride, pad, p, p+1)
-		}
-		if n := min(end, p-ox+xEnd) - p; n > 0 {
-			for ky := range 3 {
-				ctx.Rows[ky] = nil
-				if iy := oy*stride + ky - 1; iy >= 0 && iy < h {
-					ctx.Rows[ky] = &src[(iy*w+ox*stride-1)*c]
-				}
-			}
-			ctx.Dst, ctx.N = &dst[(p-p0)*k], n
-			arm64.Im2col3x3(&ctx)
-			p, ox = p+n, ox+n
-		}
-		for ; p < end; p++ {
-			im2col3x3Ref(dst[(p-p0)*k:], src, h, w, c, stride, pad, p, p+1)
-		}
-	}
-}
+type im2colCtx = arm64.Im2colCtx
+
+// im2colRun is the NEON kernel of im2col3x3Asm.
+func im2colRun(ctx *im2colCtx) { arm64.Im2col3x3(ctx) }
