@@ -65,19 +65,7 @@ func depthwise3x3X86(wide bool, dst []int8, src []int8, h, w, c, stride int, wei
 // dwRunX86 runs n output pixels of row oy from column ox, whose taps read
 // padding (or not) alike.
 func dwRunX86(wide bool, ctx *amd64.DepthwiseCtx, dst, src []int8, h, w, c, stride, wo, oy, ox, n int) {
-	iy0, ix0 := oy*stride-1, ox*stride-1
-	center := &src[((iy0+1)*w+ix0+1)*c]
-	mask := 0
-	for t := range 9 {
-		iy, ix := iy0+t/3, ix0+t%3
-		if iy < 0 || iy >= h || ix < 0 || ix >= w {
-			mask |= 1 << t
-			ctx.Taps[t] = center
-		} else {
-			ctx.Taps[t] = &src[(iy*w+ix)*c]
-		}
-	}
-	ctx.PadMask, ctx.N = mask, n
+	ctx.PadMask, ctx.N = depthwiseTaps(&ctx.Taps, src, h, w, c, stride, oy, ox), n
 	ctx.Dst = &dst[(oy*wo+ox)*c]
 	if wide {
 		amd64.Depthwise3x3AVX512(ctx)
