@@ -262,8 +262,9 @@ post:
 // The AVX-512 kernel: the same passes on 16 lanes, the last partial block
 // of a row (and of each bias run) under a mask instead of overlapping, the
 // row's maximum taken while the bias row is built, and e looked up by
-// VPERMI2W in registers (on Zen 5 a 16-lane VPGATHERDD costs as much per
-// value as an 8-lane one: the gather port was 1.0x of AVX2, these 1.4x).
+// VPERMI2W in registers: on this Zen 5 a 16-lane VPGATHERDD port ran no
+// faster than the AVX2 kernel (its gather costs the same per value), the
+// permutes 1.4x.
 // Z16 Mult, Z17 LeftN, Z18 Right, Z19 Right1, Z12 0x7fffffff, Z13
 // 0x80000000, Z14 2^30 per qword, Z15 1, Z9 0, Z8 4095; K2 the odd
 // lanes, K3 the block's lanes, K5 the row's last N%16, K6 a run's last
