@@ -31,4 +31,13 @@ type SoftmaxCtx struct {
 	LeftN   [8]int32 // the left, right and right-minus-one shift counts
 	Right   [8]int32
 	Right1  [8]int32
+	Exp16   *uint16 // SoftmaxAVX512's: the 256 values of e for z < 256
 }
+
+// SoftmaxAVX512 is SoftmaxAVX2 for ctx.N >= 1 on 16 lanes, the last
+// partial block masked, e from Exp16 by word permutes rather than a
+// gather (softmax_amd64.s; AVX-512 F and BW). It reads the first element
+// of each parameter array.
+//
+//go:noescape
+func SoftmaxAVX512(ctx *SoftmaxCtx)

@@ -21,6 +21,7 @@
 #define sm_leftN 144
 #define sm_right 176
 #define sm_right1 208
+#define sm_exp16 240
 
 // sm_tail+4*r: lanes 8-r..7 set, for the last r values of a row run as an
 // overlapping block of 8.
@@ -253,5 +254,284 @@ sum:
 
 post:
 	BLOCKS(POST8, NOTHING, p4, p4l, p4d)
+	VZEROUPPER
+	RET
+
+#include "elem512_amd64.h"
+
+// The AVX-512 kernel: the same passes on 16 lanes, the last partial block
+// of a row (and of each bias run) under a mask instead of overlapping, the
+// row's maximum taken while the bias row is built, and e looked up by
+// VPERMI2W in registers: on this Zen 5 a 16-lane VPGATHERDD port ran no
+// faster than the AVX2 kernel (its gather costs the same per value), the
+// permutes 1.4x.
+// Z16 Mult, Z17 LeftN, Z18 Right, Z19 Right1, Z12 0x7fffffff, Z13
+// 0x80000000, Z14 2^30 per qword, Z15 1, Z9 0, Z8 4095; K2 the odd
+// lanes, K3 the block's lanes, K5 the row's last N%16, K6 a run's last
+// Side%16; K1 and K4 are scratch.
+
+// BLOCKS16 runs BODY for BX = 0, 16, ... while a whole block fits (K3
+// all lanes), then, if N%16 != 0, once more under K5. BODY keeps AX, BX
+// and CX.
+#define BLOCKS16(BODY, loop, tail, done) \
+	XORQ   BX, BX;         \
+	MOVQ   CX, AX;         \
+	ANDQ   $-16, AX;       \
+	KXNORW K3, K3, K3;     \
+	CMPQ   BX, AX;         \
+	JGE    tail;           \
+loop:                      \
+	BODY;                  \
+	ADDQ   $16, BX;        \
+	CMPQ   BX, AX;         \
+	JLT    loop;           \
+tail:                      \
+	CMPQ   BX, CX;         \
+	JGE    done;           \
+	KMOVW  K5, K3;         \
+	BODY;                  \
+done:
+
+#define PRE16 \
+	VMOVDQU32.Z (SI)(BX*4), K3, Z0;  \
+	VMOVDQU32.Z (R10)(BX*4), K3, Z1; \
+	VPADDD      Z1, Z0, Z0;          \
+	VMOVDQU32   Z0, K3, (R10)(BX*4)
+
+#define MAX16 \
+	VPMAXSD (SI)(BX*4), Z11, K3, Z11
+
+// t = mx - l is exact as uint32, so min unsigned with 2^31-1 is the
+// saturating subtraction. Then e = table[z & 255] >> (z >> 8), the 256
+// uint16 entries in Z20-Z27 (64 a pair, one VPERMI2W each, the pair
+// chosen by bits 6 and 7 of the index: Z30 64, Z31 128), Z29 255, Z4
+// 0xffff (the word the index's high word selected cleared).
+#define EXP16(SHL) \
+	VPSUBD.Z   (SI)(BX*4), Z11, K3, Z0;                        \
+	VPMINUD    Z12, Z0, Z0;                                    \
+	SHL(Z0, Z17, Z12, Z1, Z2);                                 \
+	SQRDMULH16(Z0, Z16, Z16, Z14, K2, Z12, Z13, Z1, Z2);       \
+	RSHR16(Z0, Z18, Z19, Z15, Z1);                             \
+	VPMAXSD    Z9, Z0, Z0;                                     \
+	VPMINSD    Z8, Z0, Z0;                                     \
+	VPSRLD     $8, Z0, Z3;                                     \
+	VPANDD     Z29, Z0, Z0;                                    \
+	VPTESTMD   Z30, Z0, K4;                                    \
+	VMOVDQA64  Z0, Z1;                                         \
+	VPERMI2W   Z21, Z20, Z1;                                   \
+	VMOVDQA64  Z0, Z2;                                         \
+	VPERMI2W   Z23, Z22, Z2;                                   \
+	VMOVDQA32  Z2, K4, Z1;                                     \
+	VMOVDQA64  Z0, Z2;                                         \
+	VPERMI2W   Z25, Z24, Z2;                                   \
+	VMOVDQA64  Z0, Z28;                                        \
+	VPERMI2W   Z27, Z26, Z28;                                  \
+	VMOVDQA32  Z28, K4, Z2;                                    \
+	VPTESTMD   Z31, Z0, K4;                                    \
+	VMOVDQA32  Z2, K4, Z1;                                     \
+	VPANDD     Z4, Z1, Z1;                                     \
+	VPSRLVD.Z  Z3, Z1, K3, Z2;                                 \
+	VMOVDQU32  Z2, K3, (R11)(BX*4);                            \
+	VPADDD     Z2, Z10, Z10
+
+#define OUT16 \
+	VMOVDQU32.Z (R11)(BX*4), K3, Z0; \
+	VPMULLD     Z7, Z0, Z0;          \
+	VPADDD      Z5, Z0, Z0;          \
+	VPSRAD      $22, Z0, Z0;         \
+	SATADD16(Z0, Z4, Z13, Z1, Z2);   \
+	VPMOVSDB    Z0, K3, (DI)(BX*1)
+
+#define POST16 \
+	VMOVDQU32.Z (R11)(BX*4), K3, Z0; \
+	VPMULLD     Z7, Z0, Z0;          \
+	VPSRAD      $14, Z0, Z0;         \
+	VMOVDQU32.Z (R10)(BX*4), K3, Z3; \
+	SATADD16(Z0, Z3, Z13, Z1, Z2);   \
+	VPSRLD      $7, Z0, Z1;          \
+	VPANDD      Z15, Z1, Z1;         \
+	VPSRAD      $8, Z0, Z0;          \
+	VPADDD      Z1, Z0, Z0;          \
+	VPADDD      Z4, Z0, Z0;          \
+	VPMOVSDB    Z0, K3, (DI)(BX*1)
+
+// func SoftmaxAVX512(ctx *SoftmaxCtx)
+TEXT ·SoftmaxAVX512(SB), NOSPLIT, $0-8
+	MOVQ ctx+0(FP), R8
+	MOVQ sm_logits(R8), SI
+	MOVQ sm_bias(R8), R10
+	MOVQ sm_dst(R8), DI
+	MOVQ sm_ebuf(R8), R11
+	MOVQ sm_exp(R8), R9
+	VPBROADCASTD sm_mult(R8), Z16
+	VPBROADCASTD sm_leftN(R8), Z17
+	VPBROADCASTD sm_right(R8), Z18
+	VPBROADCASTD sm_right1(R8), Z19
+	MOVL         $0x7fffffff, AX
+	VPBROADCASTD AX, Z12
+	MOVL         $0x80000000, AX
+	VPBROADCASTD AX, Z13
+	MOVQ         $0x40000000, AX
+	VPBROADCASTQ AX, Z14
+	MOVL         $1, AX
+	VPBROADCASTD AX, Z15
+	MOVL         $4095, AX
+	VPBROADCASTD AX, Z8
+	VPXORD       Z9, Z9, Z9
+	MOVL         $0xaaaa, AX
+	KMOVW        AX, K2
+	// K5: the first N%16 lanes; K6: the first Side%16.
+	MOVQ  sm_n(R8), CX
+	ANDQ  $15, CX
+	MOVL  $1, AX
+	SHLL  CX, AX
+	DECL  AX
+	KMOVW AX, K5
+	MOVQ  sm_side(R8), CX
+	ANDQ  $15, CX
+	MOVL  $1, AX
+	SHLL  CX, AX
+	DECL  AX
+	KMOVW AX, K6
+	MOVQ  sm_n(R8), CX
+
+	// The attention bias row, as SoftmaxAVX2 builds it, 16 at a time, and
+	// the largest value of the row (Pre) or of the logits (Post).
+	MOVQ  sm_side(R8), R13
+	TESTQ R13, R13
+	JZ    nobuild512
+	MOVQ  sm_table(R8), R14
+	MOVQ  R10, R15         // the row
+	MOVQ  SI, DX           // the logits
+	MOVQ  R13, R12         // runs left
+	MOVQ  R13, AX
+	ANDQ  $-16, AX         // the whole blocks of a run
+	VMOVDQA64 Z13, Z11     // the row's largest value, from MinInt32
+
+run512:
+	XORQ BX, BX
+	CMPQ BX, AX
+	JGE  runtail512
+
+run16:
+	VMOVDQU32 (R14)(BX*4), Z0
+	CMPQ      sm_pre(R8), $0
+	JE        run16post
+	VPADDD    (DX)(BX*4), Z0, Z0
+	VPMAXSD   Z0, Z11, Z11
+	JMP       run16store
+
+run16post:
+	VPMAXSD (DX)(BX*4), Z11, Z11
+
+run16store:
+	VMOVDQU32 Z0, (R15)(BX*4)
+	ADDQ      $16, BX
+	CMPQ      BX, AX
+	JLT       run16
+
+runtail512:
+	CMPQ        BX, R13
+	JGE         runnext512
+	VMOVDQU32.Z (R14)(BX*4), K6, Z0
+	VMOVDQU32.Z (DX)(BX*4), K6, Z1
+	CMPQ        sm_pre(R8), $0
+	JE          runtailmax
+	VPADDD      Z1, Z0, Z0
+	VMOVDQA64   Z0, Z1
+
+runtailmax:
+	VPMAXSD   Z1, Z11, K6, Z11
+	VMOVDQU32 Z0, K6, (R15)(BX*4)
+
+runnext512:
+	ADDQ sm_tStride(R8), R14
+	LEAQ (R15)(R13*4), R15
+	LEAQ (DX)(R13*4), DX
+	DECQ R12
+	JNZ  run512
+	CMPQ sm_pre(R8), $0
+	JE   max512
+	MOVQ R10, SI
+	JMP  max512
+
+nobuild512:
+	CMPQ sm_pre(R8), $0
+	JE   nopre512
+	BLOCKS16(PRE16, q0, q0t, q0d)
+	MOVQ R10, SI
+
+nopre512:
+	VPBROADCASTD (SI), Z11
+	BLOCKS16(MAX16, q1, q1t, q1d)
+
+max512:
+	VEXTRACTI64X4 $1, Z11, Y0
+	VPMAXSD       Y0, Y11, Y11
+	VEXTRACTI128  $1, Y11, X0
+	VPMAXSD       X0, X11, X11
+	VPSHUFD       $0x4e, X11, X0
+	VPMAXSD       X0, X11, X11
+	VPSHUFD       $0xb1, X11, X0
+	VPMAXSD       X0, X11, X11
+	VPBROADCASTD  X11, Z11
+
+	MOVQ      sm_exp16(R8), AX
+	VMOVDQU64 (AX), Z20
+	VMOVDQU64 64(AX), Z21
+	VMOVDQU64 128(AX), Z22
+	VMOVDQU64 192(AX), Z23
+	VMOVDQU64 256(AX), Z24
+	VMOVDQU64 320(AX), Z25
+	VMOVDQU64 384(AX), Z26
+	VMOVDQU64 448(AX), Z27
+	MOVL         $255, AX
+	VPBROADCASTD AX, Z29
+	MOVL         $64, AX
+	VPBROADCASTD AX, Z30
+	MOVL         $128, AX
+	VPBROADCASTD AX, Z31
+	MOVL         $0xffff, AX
+	VPBROADCASTD AX, Z4
+	VPXORD Z10, Z10, Z10
+	CMPQ   sm_left(R8), $0
+	JNE    expleft512
+	BLOCKS16(EXP16(NOSHL16), q2, q2t, q2d)
+	JMP    sum512
+
+expleft512:
+	BLOCKS16(EXP16(SATSHL16), q2s, q2st, q2sd)
+
+sum512:
+	VEXTRACTI64X4 $1, Z10, Y0
+	VPADDD        Y0, Y10, Y10
+	VEXTRACTI128  $1, Y10, X0
+	VPADDD        X0, X10, X10
+	VPSHUFD       $0x4e, X10, X0
+	VPADDD        X0, X10, X10
+	VPSHUFD       $0xb1, X10, X0
+	VPADDD        X0, X10, X10
+	MOVL          X10, R12 // sum
+	// R = (Q<<22 + sum/2) / sum, below 2^31.
+	MOVQ         sm_q(R8), AX
+	SHLQ         $22, AX
+	MOVQ         R12, DX
+	SHRQ         $1, DX
+	ADDQ         DX, AX
+	XORQ         DX, DX
+	DIVQ         R12
+	VPBROADCASTD AX, Z7
+	VPBROADCASTD sm_zp(R8), Z4
+	MOVL         $0x200000, AX
+	VPBROADCASTD AX, Z5
+
+	CMPQ sm_post(R8), $0
+	JNE  post512
+	BLOCKS16(OUT16, q3, q3t, q3d)
+	VZEROUPPER
+	RET
+
+post512:
+	BLOCKS16(POST16, q4, q4t, q4d)
 	VZEROUPPER
 	RET

@@ -62,13 +62,13 @@ func runAttnCase(t *testing.T, rng *rand.Rand, tc attnCase) {
 }
 
 // TestAttentionSoftmax covers grids whose rows (side values per key row,
-// side^2 per query) fall around the kernel's 4- and 8-value steps, both
+// side^2 per query) fall around the kernels' 4-, 8- and 16-value steps, both
 // forms, ranges of rows, the logit modes of TestSoftmaxRow and int32
 // extremes in the table.
 func TestAttentionSoftmax(t *testing.T) {
 	forEachImplChecked(t, "AttentionSoftmax", func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(94, 95))
-		for _, side := range []int{0, 1, 2, 3, 4, 5, 6, 7, 9, 14} {
+		for _, side := range []int{0, 1, 2, 3, 4, 5, 6, 7, 9, 14, 15, 16, 17} {
 			for mode := range 4 {
 				for _, post := range []bool{false, true} {
 					n := side * side
@@ -109,7 +109,7 @@ func FuzzAttentionSoftmax(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, seed int64, side, i0, i1 uint8, post bool, mode uint8) {
 		rng := rand.New(rand.NewPCG(uint64(seed), 9))
-		tc := attnCase{side: int(side % 12), post: post, mode: int(mode % 4)}
+		tc := attnCase{side: int(side % 18), post: post, mode: int(mode % 4)}
 		n := tc.side * tc.side
 		tc.i0 = int(i0) % (n + 1)
 		tc.i1 = tc.i0 + int(i1)%(n-tc.i0+1)

@@ -16,7 +16,17 @@ var expTable32 = func() (t [4096]int32) {
 	return t
 }()
 
+// expTable16 is expTable as uint16, for SoftmaxAVX512's permutes.
+var expTable16 = func() (t [256]uint16) {
+	for i, e := range expTable {
+		t[i] = uint16(e)
+	}
+	return t
+}()
+
 func init() {
+	softmaxRowK.register("avx512", softmaxRowAVX512, cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW)
+	attentionSoftmaxK.register("avx512", attentionSoftmaxAVX512, cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW)
 	softmaxRowK.register("avx2", softmaxRowAVX2, cpu.X86.HasAVX2)
 	attentionSoftmaxK.register("avx2", attentionSoftmaxAVX2, cpu.X86.HasAVX2)
 }
@@ -94,5 +104,62 @@ func attentionSoftmaxAVX2(dst []int8, logits []int32, side int, relBias []int32,
 		ctx.Table = &relBias[(side-1-iy)*span+side-1-ix]
 		ctx.Logits, ctx.Dst = &logits[i*n], &dst[i*n]
 		amd64.SoftmaxAVX2(&ctx)
+	}
+}
+
+// softmaxRowAVX512 is softmaxRowAVX2 on 16 lanes, which takes rows of any
+// length from 1 to softmaxMaxRowAVX2 (the tail is masked).
+func softmaxRowAVX512(dst []int8, logits []int32, postBiasQ8 []int32, p *SoftmaxParams) {
+	n := len(logits)
+	if n < 1 || n > softmaxMaxRowAVX2 || postBiasQ8 != nil && (p.ZeroPoint < -128 || p.ZeroPoint > 127) {
+		softmaxRowRef(dst, logits, postBiasQ8, p)
+		return
+	}
+	if asmHook != nil {
+		asmHook(NameSoftmaxRow)
+	}
+	ctx := amd64.SoftmaxCtx{Logits: &logits[0], Dst: &dst[0], N: n}
+	setSoftmaxParamsAVX2(&ctx, p)
+	ctx.Exp16 = &expTable16[0]
+	if postBiasQ8 != nil {
+		ctx.Bias, ctx.Post = &postBiasQ8[0], 1
+	}
+	if n <= softmaxSmallRowAVX2 {
+		var ebuf [softmaxSmallRowAVX2]int32
+		ctx.Ebuf = &ebuf[0]
+		amd64.SoftmaxAVX512(&ctx)
+		return
+	}
+	var ebuf [softmaxMaxRowAVX2]int32
+	ctx.Ebuf = &ebuf[0]
+	amd64.SoftmaxAVX512(&ctx)
+}
+
+// attentionSoftmaxAVX512 is attentionSoftmaxAVX2 on 16 lanes, for grids
+// of any side >= 1.
+func attentionSoftmaxAVX512(dst []int8, logits []int32, side int, relBias []int32, post bool, p *SoftmaxParams, i0, i1 int, scratch []int32) {
+	n, span := side*side, 2*side-1
+	if side < 1 || i0 == i1 || post && (p.ZeroPoint < -128 || p.ZeroPoint > 127) {
+		attentionSoftmaxRef(dst, logits, side, relBias, post, p, i0, i1, scratch)
+		return
+	}
+	if asmHook != nil {
+		asmHook(NameAttentionSoftmax)
+	}
+	row := scratch[:n]
+	ctx := amd64.SoftmaxCtx{N: n, Bias: &row[0], Ebuf: &scratch[n]}
+	setSoftmaxParamsAVX2(&ctx, p)
+	ctx.Exp16 = &expTable16[0]
+	if post {
+		ctx.Post = 1
+	} else {
+		ctx.Pre = 1
+	}
+	ctx.Side, ctx.TStride = side, 4*span
+	for i := i0; i < i1; i++ {
+		iy, ix := i/side, i%side
+		ctx.Table = &relBias[(side-1-iy)*span+side-1-ix]
+		ctx.Logits, ctx.Dst = &logits[i*n], &dst[i*n]
+		amd64.SoftmaxAVX512(&ctx)
 	}
 }
