@@ -2,10 +2,13 @@ package agent
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -160,7 +163,7 @@ func ParseCommand(sub string, payload []byte) (func(*Settings), error) {
 		}
 		return func(s *Settings) { s.MaxRate = v }, nil
 	}
-	return nil, errors.New("unknown command topic (set, set/paused, set/threshold, set/rate)")
+	return nil, errors.New("unknown command topic (set, set/paused, set/threshold, set/rate, set/model)")
 }
 
 func checkThreshold(v float64) error {
@@ -178,4 +181,54 @@ func checkRate(v float64) error {
 		return fmt.Errorf("rate %v is below %.6f frames per second (one an hour); 0 is no limit", v, minRate)
 	}
 	return nil
+}
+
+// ModelState names the model in force on the retained state topic, beside
+// the Settings: the agent sets it at every load; commands cannot.
+type ModelState struct {
+	Model       string `json:"model,omitempty"`        // its name (metadata)
+	ModelPath   string `json:"model_path,omitempty"`   // the file it was loaded from
+	ModelSHA256 string `json:"model_sha256,omitempty"` // of the bytes loaded, hex
+	// ModelError is why the last set/model was refused (the model above
+	// stays); empty after one that succeeded.
+	ModelError string `json:"model_error,omitempty"`
+}
+
+// ModelRequest is a set/model command: the model file to load instead of
+// model.path, and the checksum it must have ("" for any).
+type ModelRequest struct {
+	Path   string `json:"path"`
+	SHA256 string `json:"sha256"`
+}
+
+// ParseModelCommand reads a set/model payload, {"path": "/abs/file.coatnet",
+// "sha256": "<64 hex digits>"} (sha256 optional). Only a path on the device
+// is taken: fetching a URL is left out on purpose (see the README).
+func ParseModelCommand(payload []byte) (ModelRequest, error) {
+	var r ModelRequest
+	if len(payload) > maxCommandBytes {
+		return r, fmt.Errorf("payload of %d bytes: commands are at most %d bytes", len(payload), maxCommandBytes)
+	}
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&r); err != nil {
+		return ModelRequest{}, fmt.Errorf(`want a JSON object such as {"path": "/var/lib/coatnet/models/x.coatnet", "sha256": "..."}: %w`, err)
+	}
+	if dec.More() {
+		return ModelRequest{}, errors.New("trailing data after the JSON object")
+	}
+	switch {
+	case r.Path == "":
+		return ModelRequest{}, errors.New(`"path" is missing`)
+	case !filepath.IsAbs(r.Path):
+		return ModelRequest{}, fmt.Errorf("path %q is not absolute", r.Path)
+	}
+	r.Path = filepath.Clean(r.Path)
+	r.SHA256 = strings.ToLower(r.SHA256)
+	if r.SHA256 != "" {
+		if b, err := hex.DecodeString(r.SHA256); err != nil || len(b) != sha256.Size {
+			return ModelRequest{}, errors.New("sha256 is not 64 hex digits")
+		}
+	}
+	return r, nil
 }

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"strings"
 	"sync"
@@ -120,12 +121,14 @@ type command struct {
 	topic     string
 	payload   string // clipped, for the log
 	edit      func(*Settings)
+	model     *ModelRequest // set/model: handed to the agent
 	err       error
 	discovery bool // Home Assistant came online
 }
 
 func (p *Publisher) initCommands() {
 	p.cmds = make(chan command, commandQueueLen)
+	p.models = make(chan ModelRequest, 1)
 	p.cmdLog = &logLimiter{b: bucket{burst: commandLogBurst, every: commandLogEvery}}
 }
 
@@ -144,15 +147,22 @@ func (p *Publisher) route(_ mqtt.Client, msg mqtt.Message) {
 		c = command{topic: topic, discovery: true}
 	case topic == p.topics.Set || strings.HasPrefix(topic, p.topics.Set+"/"):
 		sub := strings.TrimPrefix(strings.TrimPrefix(topic, p.topics.Set), "/")
-		edit, err := ParseCommand(sub, msg.Payload())
-		c = command{topic: topic, payload: clip(msg.Payload(), 64), edit: edit, err: err}
+		c = command{topic: topic, payload: clip(msg.Payload(), 64)}
+		if sub == "model" {
+			var req ModelRequest
+			if req, c.err = ParseModelCommand(msg.Payload()); c.err == nil {
+				c.model = &req
+			}
+		} else {
+			c.edit, c.err = ParseCommand(sub, msg.Payload())
+		}
 	default:
 		return
 	}
 	select {
 	case p.cmds <- c:
 	default:
-		if c.edit != nil || c.err != nil {
+		if c.edit != nil || c.model != nil || c.err != nil {
 			p.rejected.Add(1)
 		}
 		p.cmdLog.log(p.log, slog.LevelWarn, "command queue full; command dropped", "topic", topic,
@@ -181,6 +191,16 @@ func (p *Publisher) applyCommands() {
 			if c.discovery {
 				resend.ask(p.publishDiscovery)
 				continue
+			}
+			if c.err == nil && c.model != nil {
+				select {
+				case p.models <- *c.model:
+					// The agent loads it and publishes the outcome.
+					p.cmdLog.log(p.log, slog.LevelInfo, "model command queued", "path", c.model.Path)
+					continue
+				default:
+					c.err = errors.New("a model is being loaded already; send it again after it is done")
+				}
 			}
 			if c.err != nil {
 				p.rejected.Add(1)

@@ -591,13 +591,28 @@ func (p *places) reload(ctx context.Context, cfg Config, engines map[string]*mod
 // files are opened while the old configuration runs (one that does not
 // load keeps it), then run is stopped, the changes applied, and loop
 // starts run again.
-func (a *agent) reloadPlaces(ctx context.Context, cfg Config, stop context.CancelFunc, done <-chan error) (bool, error) {
+func (a *agent) reloadPlaces(ctx context.Context, cfg Config, fileModel string, stop context.CancelFunc,
+	done <-chan error) (bool, error) {
 	log := a.log
 	engines, err := a.places.openEngines(cfg, a.places.engines)
 	if err != nil {
 		log.Error("reload failed; the running configuration stays", "err", err)
 		return false, nil
 	}
+	stopped, err := a.swapPlaces(ctx, cfg, engines, stop, done)
+	if stopped && err == nil {
+		a.reloaded(fileModel)
+		log.Info("configuration reloaded", "cameras", len(cfg.Cameras))
+	}
+	return stopped, err
+}
+
+// swapPlaces is swap for a file with cameras: engines (opened aside by
+// openEngines) and cfg are put in force; a reload and set/model both
+// swap through it.
+func (a *agent) swapPlaces(ctx context.Context, cfg Config, engines map[string]*modelEngine, stop context.CancelFunc,
+	done <-chan error) (bool, error) {
+	log := a.log
 	if cfg.CPUAffinity != a.cfg.CPUAffinity {
 		cpus := cfg.CPUAffinity
 		if cpus == "" {
@@ -619,18 +634,14 @@ func (a *agent) reloadPlaces(ctx context.Context, cfg Config, stop context.Cance
 	}
 	a.places.reload(ctx, cfg, engines)
 	a.mu.Lock()
-	a.reloads++
 	a.cfg = cfg
 	a.mu.Unlock()
-	a.control.Update(func(s *Settings) { s.Threshold, s.MaxRate = cfg.Pipeline.Threshold, cfg.Pipeline.MaxRate })
-	a.pub.PublishState()
 	if cfg.MQTT.Discovery {
 		o := DiscoveryOptions{Model: a.places.modelName(), Version: a.opts.Version, Labels: a.places.discoveryLabels()}
 		if d, err := DeviceDiscovery(&cfg, o); err == nil {
 			a.pub.SetDiscovery(d)
 		}
 	}
-	log.Info("configuration reloaded", "cameras", len(cfg.Cameras))
 	return true, nil
 }
 

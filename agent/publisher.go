@@ -28,7 +28,7 @@ type Topics struct {
 	Labels string // one message per published classification
 	Status string // retained "online" / "offline"
 	Stats  string // periodic statistics
-	Set    string // commands: Set itself and Set/paused, Set/threshold, Set/rate
+	Set    string // commands: Set itself and Set/paused, Set/threshold, Set/rate, Set/model
 	State  string // retained Settings, after every change
 }
 
@@ -90,6 +90,9 @@ type Publisher struct {
 	cmds       chan command // from route to applyCommands, in arrival order
 	cmdLog     *logLimiter
 	stateMu    sync.Mutex // state echoes go out in the order they are read
+
+	models chan ModelRequest          // set/model, to the agent's loop
+	model  atomic.Pointer[ModelState] // on the state topic beside the settings
 
 	// The waits between connection attempts are ours (see options).
 	bo        backoff.Policy
@@ -446,8 +449,15 @@ func (p *Publisher) PublishState() {
 	}
 	p.stateMu.Lock()
 	defer p.stateMu.Unlock()
-	s, _ := p.control.Get()
-	payload, err := json.Marshal(s)
+	var state struct {
+		Settings
+		ModelState
+	}
+	state.Settings, _ = p.control.Get()
+	if m := p.model.Load(); m != nil {
+		state.ModelState = *m
+	}
+	payload, err := json.Marshal(state)
 	if err != nil {
 		p.log.Error("state not published", "err", err)
 		return
@@ -471,6 +481,28 @@ func (p *Publisher) SetDiscovery(d []byte) {
 	}
 	p.discovery.Store(&d)
 	p.publishDiscovery()
+}
+
+// ModelRequests are the set/model commands, one at a time: a second one
+// sent while the first is loaded is rejected.
+func (p *Publisher) ModelRequests() <-chan ModelRequest { return p.models }
+
+// SetModel names the model in force on the state topic and publishes it.
+func (p *Publisher) SetModel(m ModelState) {
+	p.model.Store(&m)
+	p.PublishState()
+}
+
+// rejectModel counts a set/model the agent refused, and publishes why
+// with the model that stays.
+func (p *Publisher) rejectModel(err error) {
+	p.rejected.Add(1)
+	m := ModelState{}
+	if old := p.model.Load(); old != nil {
+		m = *old
+	}
+	m.ModelError = err.Error()
+	p.SetModel(m)
 }
 
 // CommandsRejected is how many commands were ignored: malformed, or

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -161,7 +162,9 @@ func Run(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err e
 		return err
 	}
 	a := &agent{cfg: cfg, opts: opts, log: log, inf: inf, cam: cam, places: pl, pub: pub, control: control,
-		stats: stats, start: time.Now(), notify: opts.Notifier, startCPUs: startCPUs}
+		stats: stats, start: time.Now(), notify: opts.Notifier, startCPUs: startCPUs,
+		fileModel: cleanModelPath(cfg.Model.Path)}
+	pub.SetModel(a.modelState())
 	defer func() {
 		if a.places != nil {
 			a.places.close()
@@ -253,7 +256,11 @@ type agent struct {
 	// drops it.
 	startCPUs string
 
-	mu  sync.Mutex // guards inf, cam, past, cfg, reloads and thermal across goroutines
+	// deployed is the model file set/model put in force over model.path
+	// ("": none); fileModel is model.path as the file last said.
+	deployed, fileModel string
+
+	mu  sync.Mutex // guards inf, cam, past, cfg, reloads, thermal, deployed and fileModel across goroutines
 	inf *inference
 	cam *cameraFeed
 	// places runs a file with cameras: (inf and cam are nil then).
@@ -284,6 +291,14 @@ func (a *agent) loop(ctx context.Context) error {
 					return nil
 				}
 				return err
+			case req := <-a.pub.ModelRequests():
+				stopped, err := a.deploy(ctx, req, stop, done)
+				if err != nil {
+					return err
+				}
+				if stopped {
+					break wait
+				}
 			case <-a.opts.Reload:
 				stopped, err := a.reload(ctx, stop, done)
 				if err != nil {
@@ -336,13 +351,24 @@ func (a *agent) reload(ctx context.Context, stop context.CancelFunc, done <-chan
 		log.Warn("device, mqtt and state_dir changes apply at the next restart")
 		cfg.MQTT, cfg.Device, cfg.StateDir = a.cfg.MQTT, a.cfg.Device, a.cfg.StateDir
 	}
+	// A model set/model deployed stays over the file's model.path, said
+	// at every reload, until the file names it too or another set/model.
+	fileModel := cleanModelPath(cfg.Model.Path)
+	a.mu.Lock()
+	deployed, old := a.deployed, a.cfg
+	a.mu.Unlock()
+	if deployed != "" && deployed != fileModel {
+		log.Warn("model.path is overridden by the model deployed with set/model; send set/model to change it "+
+			"(a restart goes back to model.path)", "model", deployed, "model.path", cfg.Model.Path)
+		cfg.Model.Path = deployed
+	}
 	if (len(cfg.Cameras) > 0) != (a.places != nil) {
 		log.Error("reload failed; the running configuration stays: a change between camera and cameras applies " +
 			"at the next restart")
 		return false, nil
 	}
 	if a.places != nil {
-		return a.reloadPlaces(ctx, cfg, stop, done)
+		return a.reloadPlaces(ctx, cfg, fileModel, stop, done)
 	}
 	resolved := cfg
 	if err := resolveDemo(&resolved, log); err != nil {
@@ -354,6 +380,38 @@ func (a *agent) reload(ctx context.Context, stop context.CancelFunc, done <-chan
 		log.Error("reload failed; the running configuration stays", "err", err)
 		return false, nil
 	}
+	stopped, err := a.swap(ctx, cfg, resolved, inf, stop, done)
+	if stopped && err == nil {
+		a.reloaded(fileModel)
+		log.Info("configuration reloaded", "model", inf.md.Name, "kind", inf.md.Kind, "camera", a.cam.src.Name(),
+			"camera_reopened", cfg.Camera != old.Camera || sourceFPS(cfg) != sourceFPS(old))
+	}
+	return stopped, err
+}
+
+// reloaded is what a reload changes besides the model and camera: the
+// counter and the settings of the file, then the state echoed.
+func (a *agent) reloaded(fileModel string) {
+	a.mu.Lock()
+	a.reloads++
+	a.fileModel = fileModel
+	if a.deployed == fileModel {
+		a.deployed = "" // the file says the same now
+	}
+	cfg := a.cfg
+	a.mu.Unlock()
+	a.control.Update(func(s *Settings) { s.Threshold, s.MaxRate = cfg.Pipeline.Threshold, cfg.Pipeline.MaxRate })
+	a.pub.SetModel(a.modelState())
+}
+
+// swap puts inf (loaded aside, for cfg) in force: it stops the pipeline
+// (stop, then wait on done), reopens the camera if cfg changed it, and
+// replaces the model; it reports whether the pipeline was stopped. A
+// reload and set/model both swap through it.
+func (a *agent) swap(ctx context.Context, cfg, resolved Config, inf *inference, stop context.CancelFunc,
+	done <-chan error) (bool, error) {
+	log := a.log
+	var err error
 	if cfg.CPUAffinity != a.cfg.CPUAffinity {
 		cpus := cfg.CPUAffinity
 		if cpus == "" {
@@ -410,18 +468,13 @@ func (a *agent) reload(ctx context.Context, stop context.CancelFunc, done <-chan
 	a.mu.Lock()
 	a.inf.close()
 	a.inf, a.cam = inf, cam
-	a.reloads++
 	a.cfg = cfg
 	a.mu.Unlock()
-	a.control.Update(func(s *Settings) { s.Threshold, s.MaxRate = cfg.Pipeline.Threshold, cfg.Pipeline.MaxRate })
-	a.pub.PublishState()
 	if cfg.MQTT.Discovery {
 		if d, err := DiscoveryPayload(&cfg, inf.md.Name, a.opts.Version); err == nil {
 			a.pub.SetDiscovery(d)
 		}
 	}
-	log.Info("configuration reloaded", "model", inf.md.Name, "kind", inf.md.Kind, "camera", cam.src.Name(),
-		"camera_reopened", newCamera)
 	return true, nil
 }
 
@@ -430,6 +483,7 @@ type inference struct {
 	model      model.Any
 	md         *arch.Metadata
 	classifier *model.Classifier
+	sha256     string // of the file's bytes in use, hex
 }
 
 func openInference(cfg Config) (*inference, error) {
@@ -446,7 +500,8 @@ func openInference(cfg Config) (*inference, error) {
 		m.Close()
 		return nil, fmt.Errorf("model.path: %w", err)
 	}
-	return &inference{model: m, md: m.Describe(), classifier: c}, nil
+	sum := m.File().SHA256()
+	return &inference{model: m, md: m.Describe(), classifier: c, sha256: hex.EncodeToString(sum[:])}, nil
 }
 
 func (i *inference) close() {

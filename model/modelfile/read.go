@@ -2,6 +2,7 @@ package modelfile
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -484,6 +485,10 @@ func (f *File) Version() uint32 { return f.version }
 
 // Size is the file's length in bytes.
 func (f *File) Size() int64 { return f.size }
+
+// SHA256 is the checksum of the whole file as it was verified and is in
+// use (the mapped or read bytes, not the path, which may change since).
+func (f *File) SHA256() [32]byte { return sha256.Sum256(f.img) }
 
 // Mapped reports whether the file is memory-mapped rather than read into
 // memory.
