@@ -15,6 +15,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 )
 
 // Collecting: the crops the model saw, kept as a folder dataset for
@@ -225,8 +226,7 @@ func (c *Collector) store(it *collectItem) {
 		c.fail(it, fmt.Errorf("%d bytes, more than collect.max_bytes %d", size, it.limits.MaxBytes))
 		return
 	}
-	dir := filepath.Join(c.dir, escapeName(it.camera), escapeName(it.region),
-		truncateEscaped(escapeName(it.label), maxLabelInName))
+	dir := filepath.Join(c.dir, escapeName(it.camera), escapeName(it.region), labelFolder(it.label))
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		c.fail(it, err)
 		return
@@ -265,6 +265,20 @@ func (c *Collector) store(it *collectItem) {
 }
 
 const collectExt = ".png"
+
+// labelFolder is the folder of a label: the label itself ("Ankle boot"),
+// as a folder dataset names its classes, unless it cannot be one path
+// element (a '/', a leading '.', too long), which is escaped (escapeName).
+func labelFolder(label string) string {
+	if label != "" && len(label) <= maxLabelInName && label[0] != '.' && !strings.ContainsAny(label, "/\\\x00") &&
+		utf8.ValidString(label) {
+		return label
+	}
+	if label == "" {
+		return "unlabelled" // a model without label names for a class
+	}
+	return truncateEscaped(escapeName(label), maxLabelInName)
+}
 
 func compareCollected(a, b collectFile) int {
 	if c := a.time.Compare(b.time); c != 0 {

@@ -188,6 +188,16 @@ func TestCollectorQueueFullDrops(t *testing.T) {
 	}
 }
 
+// A label is its folder's name as it is, unless it cannot be one.
+func TestCollectLabelFolder(t *testing.T) {
+	for label, want := range map[string]string{"Ankle boot": "Ankle boot", "open": "open", "a/b": "a%2Fb",
+		"..": "%2E.", "": "unlabelled", "T-shirt/top": "T-shirt%2Ftop"} {
+		if got := labelFolder(label); got != want {
+			t.Errorf("labelFolder(%q) = %q, want %q", label, got, want)
+		}
+	}
+}
+
 func TestCollectConfigValidation(t *testing.T) {
 	cfg := testConfig(t, "mqtt://127.0.0.1:1")
 	cfg.Camera = defaultCamera()
@@ -279,5 +289,25 @@ func TestCollectNoAllocationsWhenNothingDue(t *testing.T) {
 	// confirmed on the third (confirm 3): two files.
 	if got := r.collected.collected.Load(); got != 2 || r.collected.dropped.Load() != 0 {
 		t.Errorf("%d collected, %d dropped; want the first sample and the change", got, r.collected.dropped.Load())
+	}
+}
+
+// collect: decodes from the file with its defaults for what is left out,
+// and a mistyped key is an error naming it.
+func TestCollectConfigParse(t *testing.T) {
+	base := "cameras:\n  yard:\n    source: ../testdata/fashion\n    regions:\n      gate:\n        collect: "
+	cfg, err := ParseConfig([]byte(base + "{changes: true, below: 0.6, every: 10m}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := cfg.Plan()[0].Regions[0].Collect
+	want := CollectConfig{Changes: true, Below: 0.6, Every: 10 * time.Minute, MaxFiles: DefaultCollectFiles,
+		MaxBytes: DefaultCollectBytes}
+	if got != want {
+		t.Errorf("collect %+v, want %+v", got, want)
+	}
+	if _, err := ParseConfig([]byte(base + "{belwo: 0.6}\n")); err == nil ||
+		!strings.Contains(err.Error(), "cameras.yard.regions.gate.collect.belwo") {
+		t.Errorf("a mistyped key: %v", err)
 	}
 }
