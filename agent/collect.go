@@ -102,6 +102,10 @@ type collectItem struct {
 // scores beyond it is dropped, never waited for.
 const collectQueue = 16
 
+// collectQueueBytes bounds the pixels waiting too: 16 whole 1080p frames
+// would be 100 MB, more than a small board should hold for samples.
+const collectQueueBytes = 32 << 20
+
 // Collector writes the collected crops from a bounded queue on its own
 // goroutine, atomically and leaving the snapshot ring's free space for
 // the MQTT store (atomicWrite, roomFor), so that a slow or full disk
@@ -119,6 +123,7 @@ type Collector struct {
 
 	sendMu sync.RWMutex
 	closed bool
+	queued atomic.Int64 // bytes of pixels waiting
 
 	// The writer's: each region's files, indexed when it is first seen.
 	regions map[regionKey]*collectRegion
@@ -154,15 +159,18 @@ func OpenCollector(dir string, log *slog.Logger) *Collector {
 func (c *Collector) Save(it collectItem) bool {
 	c.sendMu.RLock()
 	defer c.sendMu.RUnlock()
-	if c.closed || len(c.queue) == cap(c.queue) {
+	n := int64(3 * it.w * it.h)
+	if c.closed || len(c.queue) == cap(c.queue) || c.queued.Load() > 0 && c.queued.Load()+n > collectQueueBytes {
 		it.counters.dropped.Add(1)
 		return false
 	}
-	it.pix = bytes.Clone(it.pix[:3*it.w*it.h])
+	it.pix = bytes.Clone(it.pix[:n])
+	c.queued.Add(n)
 	select {
 	case c.queue <- &it:
 		return true
 	default:
+		c.queued.Add(-n)
 		it.counters.dropped.Add(1)
 		return false
 	}
@@ -201,6 +209,7 @@ func (c *Collector) run() {
 			continue
 		}
 		c.store(it)
+		c.queued.Add(-int64(len(it.pix)))
 	}
 }
 

@@ -311,3 +311,27 @@ func TestCollectConfigParse(t *testing.T) {
 		t.Errorf("a mistyped key: %v", err)
 	}
 }
+
+// The queue holds at most collectQueueBytes of pixels: a sample beyond
+// them is dropped, but one alone is always taken, however large.
+func TestCollectorQueueBytesBound(t *testing.T) {
+	c := OpenCollector(t.TempDir(), quietLog())
+	block := make(chan struct{})
+	c.write = func(path string, data []byte) error { <-block; return nil }
+	var n collectCounters
+	w, h := 2048, 2048 // 12 MiB of BGR
+	pix := make([]byte, 3*w*h)
+	for range 5 {
+		c.Save(collectItem{camera: "yard", region: "gate", label: "open", t: time.Unix(1, 0), pix: pix, w: w, h: h,
+			limits: CollectConfig{MaxFiles: 10, MaxBytes: 1 << 30}, counters: &n})
+	}
+	// Two fit in 32 MiB (the first counted until the writer is done).
+	if got := n.dropped.Load(); got != 3 {
+		t.Errorf("%d of 5 12 MiB samples dropped, want 3 beyond %d bytes", got, collectQueueBytes)
+	}
+	close(block)
+	c.Close()
+	if q := c.queued.Load(); q != 0 {
+		t.Errorf("%d bytes still counted as queued after Close", q)
+	}
+}
