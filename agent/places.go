@@ -109,9 +109,13 @@ type RegionSpec struct {
 	// pipeline.publish does: "every", "change", or "off" (the default).
 	Labels   string         `yaml:"labels"`
 	Snapshot SnapshotConfig `yaml:"snapshot"`
+	// Collect keeps crops for training (collect.go); off by default.
+	Collect CollectConfig `yaml:"collect"`
 }
 
-func (r *RegionSpec) setDefaults() { *r = RegionSpec{Labels: "off", Snapshot: defaultSnapshot()} }
+func (r *RegionSpec) setDefaults() {
+	*r = RegionSpec{Labels: "off", Snapshot: defaultSnapshot(), Collect: defaultCollect()}
+}
 
 // SnapshotConfig bounds the JPEG published and kept on every confirmed
 // change.
@@ -161,13 +165,14 @@ type RegionPlan struct {
 	Confirm  int
 	Labels   string // "every", "change" or "off"
 	Snapshot SnapshotConfig
+	Collect  CollectConfig
 }
 
 // Plan lists the cameras to run, in name order: those of cameras:, or the
 // legacy one. It assumes a valid configuration (Validate).
 func (c *Config) Plan() []CameraPlan {
 	if len(c.Cameras) == 0 {
-		r := c.regionPlan(LegacyRegion, "camera", RegionSpec{Snapshot: defaultSnapshot()})
+		r := c.regionPlan(LegacyRegion, "camera", RegionSpec{Snapshot: defaultSnapshot(), Collect: defaultCollect()})
 		r.Labels = c.Pipeline.Publish
 		m := defaultMotion()
 		m.Enabled = false // a legacy camera is classified whole, as before
@@ -189,7 +194,7 @@ func (c *Config) Plan() []CameraPlan {
 func (c *Config) regionPlan(name, key string, s RegionSpec) RegionPlan {
 	r := RegionPlan{Name: name, Key: key, Rect: slices.Clone(s.Rect), RectPx: slices.Clone(s.RectPx),
 		Model: c.Model.Path, Threshold: c.Pipeline.Threshold, TopK: c.Pipeline.TopK, OnMotion: s.OnMotion,
-		Every: s.Every, Confirm: c.Pipeline.Hysteresis, Labels: s.Labels, Snapshot: s.Snapshot}
+		Every: s.Every, Confirm: c.Pipeline.Hysteresis, Labels: s.Labels, Snapshot: s.Snapshot, Collect: s.Collect}
 	if s.Model != nil {
 		r.Model = *s.Model
 	}
@@ -340,6 +345,7 @@ func (r *RegionPlan) check(bad func(key, format string, args ...any)) {
 	if s.MaxBytes < 4<<10 || s.MaxBytes > 16<<20 {
 		bad(key+".snapshot.max_bytes", "%d must be in [%d, %d] bytes", s.MaxBytes, 4<<10, 16<<20)
 	}
+	r.Collect.check(key+".collect", bad)
 }
 
 // checkFractions checks x, y, width, height as fractions of a frame.

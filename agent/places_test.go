@@ -62,16 +62,16 @@ func TestConfigCameras(t *testing.T) {
 	want := []RegionPlan{
 		{Name: "bins", Key: "cameras.drive.regions.bins", RectPx: []int{0, 100, 64, 48}, Model: "m/bins.coatnet",
 			Threshold: 0, TopK: 2, Every: 30 * time.Second, Confirm: 4, Labels: "change",
-			Snapshot: SnapshotConfig{Frame: true, MaxSide: 640, Quality: 90, MaxBytes: 256 << 10}},
+			Snapshot: SnapshotConfig{Frame: true, MaxSide: 640, Quality: 90, MaxBytes: 256 << 10}, Collect: defaultCollect()},
 		{Name: "gate", Key: "cameras.drive.regions.gate", Rect: []float64{0.1, 0.2, 0.3, 0.4},
 			Model: "/opt/m/gate.coatnet", Threshold: 0.4, TopK: 2, OnMotion: true, Every: time.Minute, Confirm: 3,
-			Labels: "off", Snapshot: defaultSnapshot()},
+			Labels: "off", Snapshot: defaultSnapshot(), Collect: defaultCollect()},
 	}
 	if !reflect.DeepEqual(drive.Regions, want) {
 		t.Errorf("drive regions\n%+v, want\n%+v", drive.Regions, want)
 	}
 	step := RegionPlan{Name: "step", Key: "cameras.porch.regions.step", Model: "/opt/m/gate.coatnet",
-		Threshold: 0.4, TopK: 2, Confirm: 4, Labels: "off", Snapshot: defaultSnapshot()}
+		Threshold: 0.4, TopK: 2, Confirm: 4, Labels: "off", Snapshot: defaultSnapshot(), Collect: defaultCollect()}
 	if len(porch.Regions) != 1 || !reflect.DeepEqual(porch.Regions[0], step) {
 		t.Errorf("porch regions %+v, want [%+v]", porch.Regions, step)
 	}
@@ -179,7 +179,7 @@ func checkLegacyPlan(t *testing.T, name string, cfg *Config) {
 	}
 	want := RegionPlan{Name: LegacyRegion, Key: "camera", Model: cfg.Model.Path, Threshold: cfg.Pipeline.Threshold,
 		TopK: cfg.Pipeline.TopK, Confirm: cfg.Pipeline.Hysteresis, Labels: cfg.Pipeline.Publish,
-		Snapshot: defaultSnapshot()}
+		Snapshot: defaultSnapshot(), Collect: defaultCollect()}
 	if !reflect.DeepEqual(p.Regions[0], want) {
 		t.Errorf("%s: region %+v, want %+v", name, p.Regions[0], want)
 	}

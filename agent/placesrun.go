@@ -33,6 +33,7 @@ type places struct {
 	control *Control
 	stats   *Stats // the top-level counters, shared with the legacy pipeline's meaning
 	ring    *SnapshotRing
+	collect *Collector
 	sched   *scheduler
 
 	mu      sync.Mutex // guards cams, engines and past for stats readers
@@ -89,6 +90,10 @@ type placeRegion struct {
 	filter changeFilter
 	top    []Label
 	enc    picture.Encoder
+	// sampled is the frame time of the last periodic collect sample.
+	sampled time.Time
+
+	collected collectCounters
 
 	// settling is the Debouncer's Settling after the last result: the
 	// region is due on every frame until its run confirms or breaks.
@@ -139,6 +144,7 @@ func (p *places) discoveryLabels() map[string][]string {
 func (p *places) start(ctx context.Context, pub placesSink) error {
 	p.pub = pub
 	p.ring = OpenSnapshotRing(filepath.Join(p.cfg.StateDir, "snapshots"), SnapshotLimits{}, p.log)
+	p.collect = OpenCollector(filepath.Join(p.cfg.StateDir, "collect"), p.log)
 	for _, plan := range p.cfg.Plan() {
 		c, err := p.openCamera(ctx, plan)
 		if err != nil {
@@ -418,6 +424,34 @@ func (p *places) classify(r *placeRegion) {
 	if ok {
 		p.changed(r, ch, b)
 	}
+	if r.plan.Collect.on() {
+		p.collectCrop(r, logits, ok, b)
+	}
+}
+
+// collectCrop keeps r's crop for training when its collect: asks for it:
+// a confirmed change, a top score below collect.below, or the periodic
+// sample; filed under the predicted label. Nothing is allocated unless a
+// crop is kept.
+func (p *places) collectCrop(r *placeRegion, logits []float32, changed bool, b *cropBuf) {
+	c := &r.plan.Collect
+	best, score := topScore(logits)
+	periodic := c.Every > 0 && (r.sampled.IsZero() || b.t.Sub(r.sampled) >= c.Every || b.t.Before(r.sampled))
+	if periodic {
+		r.sampled = b.t
+	}
+	if !(changed && c.Changes || c.Below > 0 && score < c.Below || periodic) {
+		return
+	}
+	labels := r.eng.inf.md.Labels
+	label := ""
+	if best < len(labels) {
+		label = labels[best]
+	} else {
+		label = fmt.Sprint(best)
+	}
+	p.collect.Save(collectItem{camera: r.camera.plan.Name, region: r.plan.Name, label: label, t: b.t, pix: b.pix,
+		w: b.w, h: b.h, limits: *c, counters: &r.collected})
 }
 
 // changed publishes a confirmed change: the state, then the snapshot (on
@@ -509,6 +543,9 @@ func (p *places) close() {
 	p.cams, p.engines = nil, nil
 	if p.ring != nil {
 		p.ring.Close()
+	}
+	if p.collect != nil {
+		p.collect.Close()
 	}
 }
 
@@ -664,6 +701,10 @@ type RegionStats struct {
 	Failed         int64   `json:"failed"`         // classifications that failed
 	InferenceP50Ms float64 `json:"inference_p50_ms"`
 	InferenceP99Ms float64 `json:"inference_p99_ms"`
+	// Collected crops kept for training (collect:), and those dropped
+	// (the writer was behind, or the disk full).
+	Collected      int64 `json:"collected"`
+	CollectDropped int64 `json:"collect_dropped"`
 }
 
 // cameraStats are the per-camera and per-region stats.
@@ -678,7 +719,8 @@ func (p *places) cameraStats() map[string]CameraStats {
 			r.mu.Lock()
 			rs := RegionStats{State: r.state, Classified: r.classified.Load(), SkippedMotion: r.skipped.Load(),
 				DroppedCPU: r.slot.dropped.Load(), StateChanges: r.changes.Load(), Failed: r.failed.Load(),
-				InferenceP50Ms: r.inference.percentile(0.5), InferenceP99Ms: r.inference.percentile(0.99)}
+				InferenceP50Ms: r.inference.percentile(0.5), InferenceP99Ms: r.inference.percentile(0.99),
+				Collected: r.collected.collected.Load(), CollectDropped: r.collected.dropped.Load()}
 			r.mu.Unlock()
 			cs.Regions[r.name] = rs
 		}

@@ -456,8 +456,8 @@ func (r *SnapshotRing) store(s *Snapshot) {
 		r.fail(s, err)
 		return
 	}
-	if free := r.free(dir); free >= 0 && free-size < keepFree {
-		r.fail(s, fmt.Errorf("%d bytes free, %d kept free for the message store", free, keepFree))
+	if err := roomFor(r.free, dir, size, keepFree); err != nil {
+		r.fail(s, err)
 		return
 	}
 	if s.Frame != nil {
@@ -548,6 +548,17 @@ func (r *SnapshotRing) removeEntry(rs *regionSnapshots, i int) {
 	r.count--
 	r.bytes -= e.bytes + e.frameBytes
 	r.removed.Add(1)
+}
+
+// roomFor is an error when writing size bytes under dir would leave less
+// than keepFree bytes free (free: freeBytes, or a test's), which the MQTT
+// message store may need: what the snapshot ring and the collector write
+// is worth less than the states and labels.
+func roomFor(free func(dir string) int64, dir string, size, keepFree int64) error {
+	if f := free(dir); f >= 0 && f-size < keepFree {
+		return fmt.Errorf("%d bytes free, %d kept free for the message store", f, keepFree)
+	}
+	return nil
 }
 
 // atomicWrite writes data to path through a temporary file in the same
