@@ -24,6 +24,16 @@
 //     the Go assembler makes of the kernel's.
 //   - gemm_amd64.go: the entry points and GemmCtx, whose offsets
 //     gemm_amd64_test.go compares with the .s file's #defines.
+//   - the other kernels, hand-written, each X_amd64.s with its entry
+//     points and context struct in X_amd64.go (offsets checked by
+//     kernels_amd64_test.go and elem_amd64_test.go): depthwise (AVX2 and
+//     AVX-512), im2col, pack (PackStrided, PackTransposed), pool, mean
+//     (AVX2 and AVX-512), lut, add, affine, layernorm (AVX2 and AVX-512),
+//     softmax (SoftmaxRow and AttentionSoftmax, AVX2 and AVX-512) and
+//     quantize (the input's quantization, AVX2). Their exact
+//     requantization steps are macros: requant_amd64.h (depthwise, mean;
+//     its ZMM forms too) and elem_amd64.h / elem512_amd64.h (add, affine,
+//     layernorm, softmax), two homes for one rule that should become one.
 //   - words_test.go: the Go assembler encodes VPDPBUSD on Y registers as
 //     EVEX (AVX-512VL), which AVX-VNNI cores lack, so the VEX form is
 //     BYTEs with the Intel mnemonic as comment; the test decodes every such
