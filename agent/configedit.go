@@ -78,6 +78,9 @@ func DeleteRegion(src []byte, camera, region string) ([]byte, error) {
 	if e.regionKey < 0 {
 		return nil, fmt.Errorf("config: %s: no such region", e.key)
 	}
+	if err := e.ownNode(e.regions.Content[e.regionKey+1], region); err != nil {
+		return nil, err
+	}
 	e.delete()
 	out, err := e.output()
 	if err != nil {
@@ -190,11 +193,11 @@ func openRegions(src []byte, camera, region string) (*regionEdit, error) {
 		if i < 0 {
 			return nil, fmt.Errorf("config: %s comes from a << merge, shared with others; edit it in the file", e.pathKey(k))
 		}
-		e.path = append(e.path, step{m, i})
 		v := m.Content[i+1]
 		if err := e.ownNode(v, k); err != nil {
 			return nil, err
 		}
+		e.path = append(e.path, step{m, i})
 		if k == "regions" && v.Kind == yaml.ScalarNode && v.ShortTag() == "!!null" {
 			// "regions:" with nothing: a mapping for the new region.
 			v.Kind, v.Tag, v.Value, v.Style = yaml.MappingNode, "!!map", "", 0

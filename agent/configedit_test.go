@@ -5,16 +5,11 @@ import (
 	"fmt"
 	"maps"
 	"math"
-	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"reflect"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
-
-	"golang.org/x/sys/unix"
 )
 
 // placesYAML has the shape of the README's cameras: example, with comments
@@ -225,4 +220,213 @@ func TestSetRegion(t *testing.T) {
 	}
 }
 
-var _ = []any{errors.Is, math.NaN, rand.N[int], os.Stat, filepath.Join, runtime.GOOS, unix.Mount}
+func TestDeleteRegion(t *testing.T) {
+	cases := []struct {
+		name, camera, region string
+		old, new             string // the lines of placesYAML that change
+	}{{
+		name: "the first, with its comments and the blank line under it", camera: "drive", region: "gate",
+		old: "    regions:\n      # The gate, open or closed.\n      gate:\n" +
+			"        rect: [0.55, 0.30, 0.25, 0.40]              # x, y, width, height: fractions of the frame\n" +
+			"        on_motion: true                             # when motion touches it\n" +
+			"        confirm: 3\n        # below gate's keys\n\n      # The bins.\n",
+		new: "    regions:\n      # The bins.\n",
+	}, {
+		name: "the last of a camera, comments above, beside and below", camera: "drive", region: "bins",
+		old: "        # below gate's keys\n\n      # The bins.\n      bins:   # beside bins\n" +
+			"        rect: [0.05, 0.5, 0.2, 0.3]\n        every: 1m\n      # below the bins, at their level\n\n  porch:\n",
+		new: "        # below gate's keys\n\n  porch:\n",
+	}, {
+		name: "one without keys", camera: "porch", region: "floor",
+		old: "      floor:    # the whole frame\n",
+		new: "",
+	}}
+	for _, indent := range []int{2, 4} {
+		src, fix := placesYAML, func(s string) string { return s }
+		if indent == 4 {
+			src, fix = reindent(placesYAML), reindent
+		}
+		before := mustParse(t, []byte(src))
+		for _, c := range cases {
+			t.Run(fmt.Sprintf("%s/indent %d", c.name, indent), func(t *testing.T) {
+				if strings.Count(src, fix(c.old)) != 1 {
+					t.Fatalf("the case's old lines are not once in the file: %q", fix(c.old))
+				}
+				out, err := DeleteRegion([]byte(src), c.camera, c.region)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := strings.Replace(src, fix(c.old), fix(c.new), 1); string(out) != want {
+					t.Errorf("got\n%s\nwant\n%s", out, want)
+				}
+				want := before
+				want.Cameras = maps.Clone(before.Cameras)
+				cam := want.Cameras[c.camera]
+				cam.Regions = maps.Clone(cam.Regions)
+				delete(cam.Regions, c.region)
+				want.Cameras[c.camera] = cam
+				if got := mustParse(t, out); !reflect.DeepEqual(got, want) {
+					t.Errorf("parsed back:\n%+v\nwant\n%+v", got.Cameras, want.Cameras)
+				}
+			})
+		}
+	}
+	if _, err := DeleteRegion([]byte(placesYAML), "drive", "door"); err == nil ||
+		!strings.Contains(err.Error(), "cameras.drive.regions.door: no such region") {
+		t.Errorf("deleting a region the file does not have: %v", err)
+	}
+}
+
+// flowYAML has cameras and regions in flow style, on lines of their own or
+// not.
+const flowYAML = `cameras:
+  drive: {source: demo, regions: {gate: {rect: [0.1, 0.1, 0.2, 0.2], every: 1m}, bins: {rect_px: [1, 2, 3, 4]}}}  # one line
+  porch:
+    source: demo   # the demo scene
+    regions:
+      step: {rect_px: [1, 2, 3, 4], every: 30s}   # a flow region
+      mat:
+        every: 10s
+`
+
+func TestSetRegionFlowStyle(t *testing.T) {
+	before := mustParse(t, []byte(flowYAML))
+	corners := [4]float64{0.5, 0.5, 1, 1}
+	rect := []float64{0.5, 0.5, 0.5, 0.5}
+	for _, c := range []struct {
+		camera, region, model string
+		line                  string // the one line that changes
+		want                  string // and what it becomes
+	}{
+		{"drive", "gate", "", "  drive:", "  drive: {source: demo, regions: {gate: {rect: [0.5, 0.5, 0.5, 0.5], every: 1m}, " +
+			"bins: {rect_px: [1, 2, 3, 4]}}} # one line"},
+		{"drive", "door", "/m/x", "  drive:", "  drive: {source: demo, regions: {gate: {rect: [0.1, 0.1, 0.2, 0.2], every: 1m}, " +
+			"bins: {rect_px: [1, 2, 3, 4]}, door: {rect: [0.5, 0.5, 0.5, 0.5], model: /m/x}}} # one line"},
+		{"porch", "step", "/m/x", "      step:", "      step: {rect: [0.5, 0.5, 0.5, 0.5], every: 30s, model: /m/x} # a flow region"},
+	} {
+		out, err := SetRegion([]byte(flowYAML), c.camera, c.region, corners, c.model)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(flowYAML, "\n")
+		i := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, c.line) })
+		lines[i] = c.want
+		if want := strings.Join(lines, "\n"); string(out) != want {
+			t.Errorf("%s.%s: got\n%s\nwant\n%s", c.camera, c.region, out, want)
+		}
+		if got, want := mustParse(t, out), editedConfig(before, c.camera, c.region, rect, c.model); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s.%s: parsed back:\n%+v\nwant\n%+v", c.camera, c.region, got.Cameras, want.Cameras)
+		}
+	}
+	out, err := DeleteRegion([]byte(flowYAML), "drive", "bins")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Replace(flowYAML, ", bins: {rect_px: [1, 2, 3, 4]}}}  # one line", "}} # one line", 1)
+	if string(out) != want {
+		t.Errorf("deleting drive.bins: got\n%s\nwant\n%s", out, want)
+	}
+	// The whole file in flow style: encoded again, still the same config.
+	whole := `{cameras: {drive: {source: demo, regions: {gate: {every: 1m}}}}}`
+	out, err = SetRegion([]byte(whole), "drive", "gate", corners, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := mustParse(t, out), editedConfig(mustParse(t, []byte(whole)), "drive", "gate", rect, ""); !reflect.DeepEqual(got, want) {
+		t.Errorf("a flow file: parsed back:\n%s\n%+v\nwant\n%+v", out, got.Cameras, want.Cameras)
+	}
+}
+
+// anchorsYAML shares settings through anchors and << merges, which
+// configdecode.go applies.
+const anchorsYAML = `cameras:
+  drive: &camera
+    source: demo
+    regions:
+      gate: &watched
+        on_motion: true
+        every: 5m
+        rect: [0.1, 0.1, 0.2, 0.2]
+      bins:
+        <<: *watched
+        rect: [0.5, 0.5, 0.2, 0.2]   # own rect over the merged one
+      pixels:
+        <<: {rect_px: [1, 2, 3, 4], every: 1m}
+  porch:
+    <<: *camera
+    source: /dev/video0
+`
+
+func TestSetRegionAnchors(t *testing.T) {
+	// Regions of their own, sharing settings through an anchor.
+	own := strings.Replace(anchorsYAML, "    <<: *camera\n", "    regions: {x: {}}\n", 1)
+	out, err := SetRegion([]byte(own), "drive", "bins", [4]float64{0, 0, 0.5, 0.5}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Replace(own, "rect: [0.5, 0.5, 0.2, 0.2]   #", "rect: [0, 0, 0.5, 0.5]       #", 1)
+	if string(out) != want {
+		t.Errorf("got\n%s\nwant\n%s", out, want)
+	}
+	got, wantCfg := mustParse(t, out), editedConfig(mustParse(t, []byte(own)), "drive", "bins", []float64{0, 0, 0.5, 0.5}, "")
+	if !reflect.DeepEqual(got, wantCfg) {
+		t.Errorf("parsed back:\n%+v\nwant\n%+v", got.Cameras, wantCfg.Cameras)
+	}
+	// What others share would change for them too.
+	for _, c := range []struct{ src, camera, region, err string }{
+		{anchorsYAML, "drive", "bins", "cameras.drive is anchored (&camera) and aliased elsewhere"},
+		{anchorsYAML, "porch", "gate", "cameras.porch.regions comes from a << merge"},
+		{anchorsYAML, "porch", "door", "cameras.porch.regions comes from a << merge"},
+		{own, "drive", "gate", "cameras.drive.regions.gate is anchored (&watched) and aliased elsewhere"},
+		{own, "drive", "pixels", "cameras.drive.regions.pixels: its rect_px comes from a << merge"},
+	} {
+		if _, err := SetRegion([]byte(c.src), c.camera, c.region, [4]float64{0, 0, 1, 1}, ""); err == nil ||
+			!strings.Contains(err.Error(), c.err) {
+			t.Errorf("%s.%s: got %v, want an error with %q", c.camera, c.region, err, c.err)
+		}
+	}
+	if _, err := DeleteRegion([]byte(own), "drive", "gate"); err == nil || !strings.Contains(err.Error(), "&watched") {
+		t.Errorf("deleting a region others merge: %v", err)
+	}
+}
+
+func TestSetRegionRefuses(t *testing.T) {
+	ok := [4]float64{0.1, 0.1, 0.2, 0.2}
+	legacy, err := os.ReadFile("../systemd/agent.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name, src, camera, region string
+		corners                   [4]float64
+		model, err                string
+	}{
+		{"no cameras:", string(legacy), "camera", "frame", ok, "", ErrNotEditable.Error()},
+		{"an empty file", "", "camera", "frame", ok, "", ErrNotEditable.Error()},
+		{"unknown camera", placesYAML, "garden", "gate", ok, "", "cameras.garden: no such camera (the file has drive, porch"},
+		{"x0 == x1", placesYAML, "drive", "gate", [4]float64{0.2, 0.1, 0.2, 0.3}, "", "0 <= x0 < x1 <= 1"},
+		{"y0 > y1", placesYAML, "drive", "gate", [4]float64{0.1, 0.3, 0.2, 0.1}, "", "0 <= y0 < y1 <= 1"},
+		{"beyond the frame", placesYAML, "drive", "gate", [4]float64{0.5, 0.5, 1.01, 1}, "", "0 <= x0 < x1 <= 1"},
+		{"negative", placesYAML, "drive", "gate", [4]float64{0, -0.1, 1, 1}, "", "0 <= y0 < y1 <= 1"},
+		{"NaN", placesYAML, "drive", "gate", [4]float64{0, 0, math.NaN(), 1}, "", "0 <= x0 < x1 <= 1"},
+		{"thinner than 4 decimals", placesYAML, "drive", "gate", [4]float64{0.10001, 0, 0.10002, 1}, "", "narrower than 0.0001"},
+		{"upper-case region", placesYAML, "drive", "Gate", ok, "", "region: region name \"Gate\" must be 1 to 32 lower-case"},
+		{"reserved region", placesYAML, "drive", "state", ok, "", "region name \"state\" is taken by a topic"},
+		{"bad camera name", placesYAML, "dri/ve", "gate", ok, "", "camera: camera name \"dri/ve\""},
+		{"model on two lines", placesYAML, "drive", "gate", ok, "a\nb", "has control characters"},
+		{"not YAML", "cameras: [", "drive", "gate", ok, "", "config: "},
+		{"a region that is a list", "cameras:\n  drive:\n    regions:\n      gate: []\n", "drive", "gate", ok, "",
+			"cameras.drive.regions.gate: want a mapping of keys"},
+	} {
+		_, err := SetRegion([]byte(c.src), c.camera, c.region, c.corners, c.model)
+		if err == nil || !strings.Contains(err.Error(), c.err) {
+			t.Errorf("%s: got %v, want an error with %q", c.name, err, c.err)
+		}
+		if (c.err == ErrNotEditable.Error()) != errors.Is(err, ErrNotEditable) {
+			t.Errorf("%s: errors.Is(%v, ErrNotEditable) is %v", c.name, err, errors.Is(err, ErrNotEditable))
+		}
+	}
+	if _, err := DeleteRegion(legacy, "camera", "frame"); !errors.Is(err, ErrNotEditable) {
+		t.Errorf("DeleteRegion without cameras: %v, want ErrNotEditable", err)
+	}
+}
