@@ -681,7 +681,7 @@ func WriteConfigFile(path string, data []byte) (err error) {
 	dir, name := filepath.Split(target)
 	f, err := os.CreateTemp(dir, "."+name+".*.tmp")
 	if err != nil {
-		return fmt.Errorf("config: %w", err)
+		return fmt.Errorf("config: writing %s: %w", target, err)
 	}
 	tmp, renamed := f.Name(), false
 	defer func() {
