@@ -190,8 +190,11 @@ func openRegions(src []byte, camera, region string) (*regionEdit, error) {
 	m := e.doc.Content[0]
 	for _, k := range []string{"cameras", camera, "regions"} {
 		i := ownKey(m, k)
-		if i < 0 {
+		if i < 0 && mergedKey(m, k, 0) {
 			return nil, fmt.Errorf("config: %s comes from a << merge, shared with others; edit it in the file", e.pathKey(k))
+		}
+		if i < 0 { // only regions: the file names the camera and cameras
+			return nil, fmt.Errorf("config: %s: the camera has no regions: key; add it in the file", e.pathKey(k))
 		}
 		v := m.Content[i+1]
 		if err := e.ownNode(v, k); err != nil {

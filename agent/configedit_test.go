@@ -722,3 +722,48 @@ func TestWriteConfigFileFailures(t *testing.T) {
 		}
 	})
 }
+
+// TestSetRegionOddShapes: Windows line endings, a file without a last line
+// ending, a rect written as a block list, an empty regions: key.
+func TestSetRegionOddShapes(t *testing.T) {
+	corners := [4]float64{0.5, 0.5, 1, 1}
+	for _, c := range []struct{ name, src, camera, region, want string }{{
+		name: "CRLF, a comment pushed right", camera: "drive", region: "gate",
+		src:  "cameras:\r\n  drive:\r\n    regions:\r\n      gate:\r\n        rect: [0, 0, 1, 1]  # all\r\n        every: 1m\r\n",
+		want: "cameras:\r\n  drive:\r\n    regions:\r\n      gate:\r\n        rect: [0.5, 0.5, 0.5, 0.5] # all\r\n        every: 1m\r\n",
+	}, {
+		name: "CRLF, a new region", camera: "drive", region: "door",
+		src:  "cameras:\r\n  drive:\r\n    regions:\r\n      gate:\r\n        every: 1m\r\n",
+		want: "cameras:\r\n  drive:\r\n    regions:\r\n      gate:\r\n        every: 1m\r\n      door:\r\n        rect: [0.5, 0.5, 0.5, 0.5]\r\n",
+	}, {
+		name: "no last line ending", camera: "drive", region: "gate",
+		src:  "cameras:\n  drive:\n    regions:\n      gate:\n        rect: [0, 0, 1, 1]",
+		want: "cameras:\n  drive:\n    regions:\n      gate:\n        rect: [0.5, 0.5, 0.5, 0.5]",
+	}, {
+		name: "no last line ending, a new region", camera: "drive", region: "door",
+		src:  "cameras:\n  drive:\n    regions:\n      gate:\n        rect: [0, 0, 1, 1]",
+		want: "cameras:\n  drive:\n    regions:\n      gate:\n        rect: [0, 0, 1, 1]\n      door:\n        rect: [0.5, 0.5, 0.5, 0.5]\n",
+	}, {
+		name: "rect as a block list", camera: "drive", region: "gate",
+		src:  "cameras:\n  drive:\n    regions:\n      gate:\n        rect:   # all\n          - 0\n          - 0\n          - 1\n          - 1\n        every: 1m\n",
+		want: "cameras:\n  drive:\n    regions:\n      gate:\n        rect: [0.5, 0.5, 0.5, 0.5] # all\n        every: 1m\n",
+	}, {
+		name: "empty regions:", camera: "drive", region: "door",
+		src:  "cameras:\n  drive:\n    source: demo\n    regions:   # none yet\n  porch:\n    regions: {a: {}}\n",
+		want: "cameras:\n  drive:\n    source: demo\n    regions: # none yet\n      door:\n        rect: [0.5, 0.5, 0.5, 0.5]\n  porch:\n    regions: {a: {}}\n",
+	}} {
+		out, err := SetRegion([]byte(c.src), c.camera, c.region, corners, "")
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		if string(out) != c.want {
+			t.Errorf("%s: got\n%q\nwant\n%q", c.name, out, c.want)
+		}
+	}
+	noRegions := "cameras:\n  drive:\n    source: demo\n"
+	if _, err := SetRegion([]byte(noRegions), "drive", "door", corners, ""); err == nil ||
+		!strings.Contains(err.Error(), "cameras.drive.regions: the camera has no regions: key") {
+		t.Errorf("a camera without regions: %v", err)
+	}
+}
