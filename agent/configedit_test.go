@@ -334,10 +334,14 @@ func TestSetRegionFlowStyle(t *testing.T) {
 	}
 	// The whole file in flow style: encoded again, still the same config.
 	whole := `{cameras: {drive: {source: demo, regions: {gate: {every: 1m}}}}}`
-	out, err = SetRegion([]byte(whole), "drive", "gate", corners, "")
+	out, err = SetRegion([]byte(whole), "drive", "gate", [4]float64{0, 0.5, 1, 1}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
+	if want := "{cameras: {drive: {source: demo, regions: {gate: {rect: [0, 0.5, 1, 0.5], every: 1m}}}}}\n"; string(out) != want {
+		t.Errorf("a flow file: got\n%s\nwant\n%s", out, want)
+	}
+	rect = []float64{0, 0.5, 1, 0.5}
 	if got, want := mustParse(t, out), editedConfig(mustParse(t, []byte(whole)), "drive", "gate", rect, ""); !reflect.DeepEqual(got, want) {
 		t.Errorf("a flow file: parsed back:\n%s\n%+v\nwant\n%+v", out, got.Cameras, want.Cameras)
 	}
@@ -498,6 +502,32 @@ func TestConfigEditRandomRects(t *testing.T) {
 				t.Fatalf("%s.%s: lines %d to %d changed, outside the region's %d to %d:\n%s", camera, region, p, q,
 					start, end, out)
 			}
+		}
+	}
+}
+
+// TestConfigEditRandomRectsFlow sets random rectangles on the regions of
+// the flow-style file, which are encoded again: each parses back to its
+// rectangle, with the rest of the configuration as it was.
+func TestConfigEditRandomRectsFlow(t *testing.T) {
+	rng := rand.New(rand.NewPCG(14, 2027))
+	before := mustParse(t, []byte(flowYAML))
+	places := [][2]string{{"drive", "gate"}, {"drive", "bins"}, {"drive", "door"}, {"porch", "step"}, {"porch", "mat"}, {"porch", "door"}}
+	for i := range 200 {
+		x0, x1 := rng.Float64()/2, 0.5+rng.Float64()/2
+		y0, y1 := rng.Float64()/2, 0.5+rng.Float64()/2
+		corners := [4]float64{x0, y0, x1, y1}
+		rect, err := rectFromCorners(corners)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := places[i%len(places)]
+		out, err := SetRegion([]byte(flowYAML), p[0], p[1], corners, "")
+		if err != nil {
+			t.Fatalf("%s.%s %v: %v", p[0], p[1], corners, err)
+		}
+		if got, want := mustParse(t, out), editedConfig(before, p[0], p[1], rect[:], ""); !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s.%s %v: parsed back:\n%s\n%+v\nwant\n%+v", p[0], p[1], corners, out, got.Cameras, want.Cameras)
 		}
 	}
 }
