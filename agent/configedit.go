@@ -69,7 +69,8 @@ func SetRegion(src []byte, camera, region string, corners [4]float64, model stri
 }
 
 // DeleteRegion returns src without region of camera, its comments
-// included.
+// included. Deleting a camera's last region leaves "regions:" empty, which
+// the configuration's validation refuses (a camera needs a region).
 func DeleteRegion(src []byte, camera, region string) ([]byte, error) {
 	e, err := openRegions(src, camera, region)
 	if err != nil {
@@ -125,11 +126,13 @@ type regionEdit struct {
 	doc   *yaml.Node
 	key   string // cameras.<camera>.regions.<region>, for messages
 	name  string // the region's name
-	// path is the chain of mappings from the top down to regions, each
-	// with the index of the key leading to the next (regions: the
-	// region's, -1 when it is not there yet).
-	path      []step
-	regions   *yaml.Node
+	// path is the chain of mappings from the top down to the camera's,
+	// each with the index of its key leading down (cameras, the camera,
+	// regions).
+	path    []step
+	regions *yaml.Node
+	// regionKey is the index of the region's key in regions.Content; -1
+	// for a new region.
 	regionKey int
 	aliased   map[*yaml.Node]bool // nodes an alias (*name) refers to
 	changes   []lineChange
@@ -190,8 +193,11 @@ func openRegions(src []byte, camera, region string) (*regionEdit, error) {
 	m := e.doc.Content[0]
 	for _, k := range []string{"cameras", camera, "regions"} {
 		i := ownKey(m, k)
-		if i < 0 {
+		if i < 0 && mergedKey(m, k, 0) {
 			return nil, fmt.Errorf("config: %s comes from a << merge, shared with others; edit it in the file", e.pathKey(k))
+		}
+		if i < 0 { // only regions: the file names the camera and cameras
+			return nil, fmt.Errorf("config: %s: the camera has no regions: key; add it in the file", e.pathKey(k))
 		}
 		v := m.Content[i+1]
 		if err := e.ownNode(v, k); err != nil {
@@ -298,8 +304,11 @@ func blockEntries(m *yaml.Node) bool {
 func (e *regionEdit) set(rect [4]float64, model string) error {
 	rectNode := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Style: yaml.FlowStyle}
 	for _, v := range rect {
-		rectNode.Content = append(rectNode.Content,
-			&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!float", Value: strconv.FormatFloat(v, 'f', -1, 64)})
+		text, tag := strconv.FormatFloat(v, 'f', -1, 64), "!!float"
+		if !strings.Contains(text, ".") {
+			tag = "!!int" // 0 and 1, which a !!float tag would have written as "!!float 0"
+		}
+		rectNode.Content = append(rectNode.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: tag, Value: text})
 	}
 	var modelNode *yaml.Node
 	if model != "" {
@@ -356,7 +365,7 @@ func (e *regionEdit) set(rect [4]float64, model string) error {
 		}
 	}
 	if !blockEntries(v) || !blockEntries(e.regions) {
-		setKey(v, "rect", rectNode, ownKey(v, "rect_px"))
+		setKey(v, "rect", rectNode, max(0, ownKey(v, "rect_px"))) // where rect_px was, else first
 		if i := ownKey(v, "rect_px"); i >= 0 {
 			v.Content = slices.Delete(v.Content, i, i+2)
 		}
@@ -681,7 +690,7 @@ func WriteConfigFile(path string, data []byte) (err error) {
 	dir, name := filepath.Split(target)
 	f, err := os.CreateTemp(dir, "."+name+".*.tmp")
 	if err != nil {
-		return fmt.Errorf("config: %w", err)
+		return fmt.Errorf("config: writing %s: %w", target, err)
 	}
 	tmp, renamed := f.Name(), false
 	defer func() {

@@ -1,15 +1,21 @@
 package agent
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"golang.org/x/sys/unix"
 	"maps"
 	"math"
+	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // placesYAML has the shape of the README's cameras: example, with comments
@@ -328,10 +334,14 @@ func TestSetRegionFlowStyle(t *testing.T) {
 	}
 	// The whole file in flow style: encoded again, still the same config.
 	whole := `{cameras: {drive: {source: demo, regions: {gate: {every: 1m}}}}}`
-	out, err = SetRegion([]byte(whole), "drive", "gate", corners, "")
+	out, err = SetRegion([]byte(whole), "drive", "gate", [4]float64{0, 0.5, 1, 1}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
+	if want := "{cameras: {drive: {source: demo, regions: {gate: {rect: [0, 0.5, 1, 0.5], every: 1m}}}}}\n"; string(out) != want {
+		t.Errorf("a flow file: got\n%s\nwant\n%s", out, want)
+	}
+	rect = []float64{0, 0.5, 1, 0.5}
 	if got, want := mustParse(t, out), editedConfig(mustParse(t, []byte(whole)), "drive", "gate", rect, ""); !reflect.DeepEqual(got, want) {
 		t.Errorf("a flow file: parsed back:\n%s\n%+v\nwant\n%+v", out, got.Cameras, want.Cameras)
 	}
@@ -428,5 +438,362 @@ func TestSetRegionRefuses(t *testing.T) {
 	}
 	if _, err := DeleteRegion(legacy, "camera", "frame"); !errors.Is(err, ErrNotEditable) {
 		t.Errorf("DeleteRegion without cameras: %v, want ErrNotEditable", err)
+	}
+}
+
+// TestConfigEditRandomRects sets random rectangles on existing and new
+// regions of the commented file, at both indentations: each edit parses
+// back to its rectangle, changes only lines of its region, and adding a
+// region then deleting it gives the file back byte for byte.
+func TestConfigEditRandomRects(t *testing.T) {
+	rng := rand.New(rand.NewPCG(14, 2026))
+	corner := func() (float64, float64) {
+		a, b := rng.Float64(), rng.Float64()
+		if rng.IntN(8) == 0 {
+			a = 0 // the edges too
+		}
+		if rng.IntN(8) == 0 {
+			b = 1
+		}
+		return min(a, b), max(a, b)
+	}
+	for _, src := range []string{placesYAML, reindent(placesYAML)} {
+		cfg := mustParse(t, []byte(src))
+		for i := range 300 {
+			x0, x1 := corner()
+			y0, y1 := corner()
+			corners := [4]float64{x0, y0, x1, y1}
+			rect, err := rectFromCorners(corners)
+			if err != nil {
+				continue // thinner than 0.0001: refused, as TestSetRegionRefuses has it
+			}
+			camera, region := []string{"drive", "porch"}[i%2], []string{"gate", "bins", "step", "mat", "floor", "door"}[i%6]
+			if _, ok := cfg.Cameras[camera].Regions[region]; !ok && region != "door" {
+				camera = map[string]string{"drive": "porch", "porch": "drive"}[camera]
+			}
+			out, err := SetRegion([]byte(src), camera, region, corners, "")
+			if err != nil {
+				t.Fatalf("%s.%s %v: %v", camera, region, corners, err)
+			}
+			got := mustParse(t, out).Cameras[camera].Regions[region].Rect
+			if !slices.Equal(got, rect[:]) {
+				t.Fatalf("%s.%s %v: rect %v, want %v", camera, region, corners, got, rect)
+			}
+			for _, v := range got {
+				if math.Round(v*1e4)/1e4 != v {
+					t.Fatalf("%s.%s: %v has more than 4 decimals", camera, region, got)
+				}
+			}
+			p, q, _ := changedLines(src, string(out))
+			if region == "door" {
+				if q != p {
+					t.Fatalf("a new region changed lines %d to %d:\n%s", p, q, out)
+				}
+				back, err := DeleteRegion(out, camera, region)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if string(back) != src {
+					t.Fatalf("adding %s.door and deleting it: got\n%s", camera, back)
+				}
+				continue
+			}
+			if start, end := regionLines(t, src, camera, region); p < start || q > end {
+				t.Fatalf("%s.%s: lines %d to %d changed, outside the region's %d to %d:\n%s", camera, region, p, q,
+					start, end, out)
+			}
+		}
+	}
+}
+
+// TestConfigEditRandomRectsFlow sets random rectangles on the regions of
+// the flow-style file, which are encoded again: each parses back to its
+// rectangle, with the rest of the configuration as it was.
+func TestConfigEditRandomRectsFlow(t *testing.T) {
+	rng := rand.New(rand.NewPCG(14, 2027))
+	before := mustParse(t, []byte(flowYAML))
+	places := [][2]string{{"drive", "gate"}, {"drive", "bins"}, {"drive", "door"}, {"porch", "step"}, {"porch", "mat"}, {"porch", "door"}}
+	for i := range 200 {
+		x0, x1 := rng.Float64()/2, 0.5+rng.Float64()/2
+		y0, y1 := rng.Float64()/2, 0.5+rng.Float64()/2
+		corners := [4]float64{x0, y0, x1, y1}
+		rect, err := rectFromCorners(corners)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := places[i%len(places)]
+		out, err := SetRegion([]byte(flowYAML), p[0], p[1], corners, "")
+		if err != nil {
+			t.Fatalf("%s.%s %v: %v", p[0], p[1], corners, err)
+		}
+		if got, want := mustParse(t, out), editedConfig(before, p[0], p[1], rect[:], ""); !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s.%s %v: parsed back:\n%s\n%+v\nwant\n%+v", p[0], p[1], corners, out, got.Cameras, want.Cameras)
+		}
+	}
+}
+
+// TestConfigEditSystemdFile edits the installed configuration
+// (systemd/agent.yaml, comments all through it) once it has cameras:, and
+// loads the written file as the agent does.
+func TestConfigEditSystemdFile(t *testing.T) {
+	legacy, err := os.ReadFile("../systemd/agent.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := strings.NewReplacer("\ncamera:\n", "\n#camera:\n", "\n  source: /dev/video0\n", "\n  #source: /dev/video0\n").
+		Replace(string(legacy)) + `
+cameras:
+  # The drive.
+  drive:
+    source: /dev/video0
+    regions:
+      gate:
+        rect: [0.55, 0.30, 0.25, 0.40]   # the gate
+        every: 30s
+`
+	path := filepath.Join(t.TempDir(), "agent.yaml")
+	if err := os.WriteFile(path, []byte(src), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadConfig(path); err != nil {
+		t.Fatal(err)
+	}
+	out, err := SetRegion([]byte(src), "drive", "gate", [4]float64{0.25, 0.25, 0.75, 0.75}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := strings.Replace(src, "rect: [0.55, 0.30, 0.25, 0.40]   #", "rect: [0.25, 0.25, 0.5, 0.5]     #", 1); string(out) != want {
+		t.Errorf("got\n%s\nwant\n%s", out, want)
+	}
+	out, err = SetRegion(out, "drive", "door", [4]float64{0, 0, 0.5, 1}, "/var/lib/coatnet/models/door.coatnet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteConfigFile(path, out); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	regions := cfg.Cameras["drive"].Regions
+	if r := regions["gate"]; !slices.Equal(r.Rect, []float64{0.25, 0.25, 0.5, 0.5}) || r.Every != 30*time.Second {
+		t.Errorf("gate: %+v", r)
+	}
+	if r := regions["door"]; !slices.Equal(r.Rect, []float64{0, 0, 0.5, 1}) || r.Model == nil ||
+		*r.Model != "/var/lib/coatnet/models/door.coatnet" {
+		t.Errorf("door: %+v", r)
+	}
+}
+
+// leftovers lists what is in dir besides the names given.
+func leftovers(t *testing.T, dir string, names ...string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		if !slices.Contains(names, e.Name()) {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
+
+func TestWriteConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "agent.yaml")
+	if err := os.WriteFile(path, []byte("device: old\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	uid, gid := os.Getuid(), os.Getgid()
+	if os.Geteuid() == 0 {
+		// Root writes for the agent's user: the file stays theirs.
+		uid, gid = 1234, 5678
+		if err := os.Chown(path, uid, gid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := WriteConfigFile(path, []byte("device: new\n")); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(path); err != nil || string(got) != "device: new\n" {
+		t.Fatalf("%q, %v", got, err)
+	}
+	info, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Mode() != 0o640 {
+		t.Errorf("mode %v, want -rw-r-----", info.Mode())
+	}
+	if st := info.Sys().(*syscall.Stat_t); int(st.Uid) != uid || int(st.Gid) != gid {
+		t.Errorf("owner %d:%d, want %d:%d", st.Uid, st.Gid, uid, gid)
+	}
+	if l := leftovers(t, dir, "agent.yaml"); l != nil {
+		t.Errorf("left behind: %v", l)
+	}
+
+	for _, c := range []struct{ name, path, err string }{
+		{"missing", filepath.Join(dir, "none.yaml"), "no such file"},
+		{"a folder", dir, "is not a regular file"},
+	} {
+		if err := WriteConfigFile(c.path, []byte("x")); err == nil || !strings.Contains(err.Error(), c.err) {
+			t.Errorf("%s: got %v, want an error with %q", c.name, err, c.err)
+		}
+	}
+}
+
+// TestWriteConfigFileSymlink writes through a link, as
+// /etc/coatnet/agent.yaml -> a file kept elsewhere: the file changes, the
+// link stays.
+func TestWriteConfigFileSymlink(t *testing.T) {
+	dir := t.TempDir()
+	for _, d := range []string{"etc", "kept"} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	target := filepath.Join(dir, "kept", "agent.yaml")
+	link := filepath.Join(dir, "etc", "agent.yaml")
+	if err := os.WriteFile(target, []byte("device: old\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("../kept/agent.yaml", link); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteConfigFile(link, []byte("device: new\n")); err != nil {
+		t.Fatal(err)
+	}
+	if info, err := os.Lstat(link); err != nil || info.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("the link is gone: %v, %v", info, err)
+	}
+	if to, err := os.Readlink(link); err != nil || to != "../kept/agent.yaml" {
+		t.Errorf("the link points to %q, %v", to, err)
+	}
+	if got, err := os.ReadFile(target); err != nil || string(got) != "device: new\n" {
+		t.Errorf("the target holds %q, %v", got, err)
+	}
+	if info, err := os.Stat(target); err != nil || info.Mode() != 0o600 {
+		t.Errorf("the target's mode: %v, %v", info, err)
+	}
+	if l := append(leftovers(t, filepath.Join(dir, "etc"), "agent.yaml"), leftovers(t, filepath.Join(dir, "kept"), "agent.yaml")...); l != nil {
+		t.Errorf("left behind: %v", l)
+	}
+}
+
+// smallDisk mounts a tmpfs of size on a new folder (root, or
+// CAP_SYS_ADMIN), with a file agent.yaml holding old.
+func smallDisk(t *testing.T, size string, old []byte) (dir, path string, ok bool) {
+	dir = t.TempDir()
+	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size="+size); err != nil {
+		t.Logf("cannot mount a tmpfs: %v", err)
+		return dir, "", false
+	}
+	t.Cleanup(func() { unix.Unmount(dir, unix.MNT_DETACH) })
+	path = filepath.Join(dir, "agent.yaml")
+	if err := os.WriteFile(path, old, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir, path, true
+}
+
+// TestWriteConfigFileFailures: a folder the agent cannot write in and a
+// full disk fail the write, leaving the old file as it was and no
+// temporary file.
+func TestWriteConfigFileFailures(t *testing.T) {
+	old := []byte("device: old\n")
+	t.Run("read-only folder", func(t *testing.T) {
+		dir, path, ok := smallDisk(t, "1m", old)
+		switch {
+		case ok:
+			if err := unix.Mount("", dir, "", unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
+				t.Fatal(err)
+			}
+		case os.Geteuid() != 0:
+			path = filepath.Join(dir, "agent.yaml")
+			if err := os.WriteFile(path, old, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(dir, 0o500); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { os.Chmod(dir, 0o700) })
+		default:
+			t.Skip("root without CAP_SYS_ADMIN writes in any folder, and cannot mount a read-only one")
+		}
+		err := WriteConfigFile(path, []byte("device: new\n"))
+		if err == nil || !strings.Contains(err.Error(), path) {
+			t.Errorf("got %v, want an error naming %s", err, path)
+		}
+		if got, err := os.ReadFile(path); err != nil || string(got) != string(old) {
+			t.Errorf("the old file holds %q, %v", got, err)
+		}
+		if l := leftovers(t, dir, "agent.yaml"); l != nil {
+			t.Errorf("left behind: %v", l)
+		}
+	})
+	t.Run("full disk", func(t *testing.T) {
+		dir, path, ok := smallDisk(t, "64k", old)
+		if !ok {
+			t.Skip("a full disk needs a small tmpfs, and mounting one root or CAP_SYS_ADMIN")
+		}
+		err := WriteConfigFile(path, bytes.Repeat([]byte("# a long comment\n"), 16<<10))
+		if !errors.Is(err, syscall.ENOSPC) {
+			t.Errorf("got %v, want no space left", err)
+		}
+		if got, err := os.ReadFile(path); err != nil || string(got) != string(old) {
+			t.Errorf("the old file holds %q, %v", got, err)
+		}
+		if l := leftovers(t, dir, "agent.yaml"); l != nil {
+			t.Errorf("left behind: %v", l)
+		}
+	})
+}
+
+// TestSetRegionOddShapes: Windows line endings, a file without a last line
+// ending, a rect written as a block list, an empty regions: key.
+func TestSetRegionOddShapes(t *testing.T) {
+	corners := [4]float64{0.5, 0.5, 1, 1}
+	for _, c := range []struct{ name, src, camera, region, want string }{{
+		name: "CRLF, a comment pushed right", camera: "drive", region: "gate",
+		src:  "cameras:\r\n  drive:\r\n    regions:\r\n      gate:\r\n        rect: [0, 0, 1, 1]  # all\r\n        every: 1m\r\n",
+		want: "cameras:\r\n  drive:\r\n    regions:\r\n      gate:\r\n        rect: [0.5, 0.5, 0.5, 0.5] # all\r\n        every: 1m\r\n",
+	}, {
+		name: "CRLF, a new region", camera: "drive", region: "door",
+		src:  "cameras:\r\n  drive:\r\n    regions:\r\n      gate:\r\n        every: 1m\r\n",
+		want: "cameras:\r\n  drive:\r\n    regions:\r\n      gate:\r\n        every: 1m\r\n      door:\r\n        rect: [0.5, 0.5, 0.5, 0.5]\r\n",
+	}, {
+		name: "no last line ending", camera: "drive", region: "gate",
+		src:  "cameras:\n  drive:\n    regions:\n      gate:\n        rect: [0, 0, 1, 1]",
+		want: "cameras:\n  drive:\n    regions:\n      gate:\n        rect: [0.5, 0.5, 0.5, 0.5]",
+	}, {
+		name: "no last line ending, a new region", camera: "drive", region: "door",
+		src:  "cameras:\n  drive:\n    regions:\n      gate:\n        rect: [0, 0, 1, 1]",
+		want: "cameras:\n  drive:\n    regions:\n      gate:\n        rect: [0, 0, 1, 1]\n      door:\n        rect: [0.5, 0.5, 0.5, 0.5]\n",
+	}, {
+		name: "rect as a block list", camera: "drive", region: "gate",
+		src:  "cameras:\n  drive:\n    regions:\n      gate:\n        rect:   # all\n          - 0\n          - 0\n          - 1\n          - 1\n        every: 1m\n",
+		want: "cameras:\n  drive:\n    regions:\n      gate:\n        rect: [0.5, 0.5, 0.5, 0.5] # all\n        every: 1m\n",
+	}, {
+		name: "empty regions:", camera: "drive", region: "door",
+		src:  "cameras:\n  drive:\n    source: demo\n    regions:   # none yet\n  porch:\n    regions: {a: {}}\n",
+		want: "cameras:\n  drive:\n    source: demo\n    regions: # none yet\n      door:\n        rect: [0.5, 0.5, 0.5, 0.5]\n  porch:\n    regions: {a: {}}\n",
+	}} {
+		out, err := SetRegion([]byte(c.src), c.camera, c.region, corners, "")
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		if string(out) != c.want {
+			t.Errorf("%s: got\n%q\nwant\n%q", c.name, out, c.want)
+		}
+	}
+	noRegions := "cameras:\n  drive:\n    source: demo\n"
+	if _, err := SetRegion([]byte(noRegions), "drive", "door", corners, ""); err == nil ||
+		!strings.Contains(err.Error(), "cameras.drive.regions: the camera has no regions: key") {
+		t.Errorf("a camera without regions: %v", err)
 	}
 }
