@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/coatnet-edge/coatnet-edge/camera"
@@ -624,7 +625,7 @@ func (s *webServer) status(now time.Time) Status {
 	}
 	a.mu.Unlock()
 	st := Status{Device: cfg.Device, Version: a.opts.Version, UptimeS: now.Sub(a.start).Seconds(), CSRF: web.CSRFToken(),
-		Editable:     a.places != nil && a.opts.ConfigPath != "",
+		Editable:     a.places != nil && a.opts.ConfigPath != "" && writableFile(a.opts.ConfigPath) == nil,
 		Model:        StatusModel{Name: m.Model, SHA256: m.ModelSHA256, Kernels: kernels.Implementation()[kernels.NameGemmRequant]},
 		MQTT:         StatusMQTT{Broker: redact.URL(a.pub.cfg.MQTT.Broker), Connected: a.pub.client.IsConnectionOpen()},
 		TemperatureC: temp, Throttled: throttled, Paused: settings.Paused,
@@ -892,6 +893,10 @@ func (s *webServer) edit(w http.ResponseWriter, r *http.Request, camera, region 
 			"regions are edited in a configuration file with cameras:; this agent runs without one")
 		return
 	}
+	if err := writableFile(path); err != nil {
+		web.WriteError(w, http.StatusConflict, "the agent cannot write its configuration file: "+err.Error())
+		return
+	}
 	s.editMu.Lock()
 	defer s.editMu.Unlock()
 	src, err := readConfig(path)
@@ -948,6 +953,22 @@ func (s *webServer) edit(w http.ResponseWriter, r *http.Request, camera, region 
 	default:
 		web.WriteJSON(w, http.StatusOK, map[string]string{"saved": path})
 	}
+}
+
+// writableFile says why the region editor could not replace the file at
+// path (nil: it can): the file and its folder, where the new file is
+// made, must be writable to the agent. Under the systemd unit
+// /etc/coatnet is not, unless a drop-in allows it (README).
+func writableFile(path string) error {
+	const write, search = 2, 1 // access(2)'s W_OK, X_OK
+	if err := syscall.Access(path, write); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	dir := filepath.Dir(path)
+	if err := syscall.Access(dir, write|search); err != nil {
+		return fmt.Errorf("%s: %w", dir, err)
+	}
+	return nil
 }
 
 // fits checks camera's regions of cfg against the camera's frame size,

@@ -739,3 +739,31 @@ func TestWebAuthFileErrors(t *testing.T) {
 		t.Errorf("Run: %v", err)
 	}
 }
+
+// TestWritableFile: the editor is off for a file the agent cannot
+// replace, and says which part is not writable.
+func TestWritableFile(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root writes through permissions")
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "agent.yaml")
+	if err := os.WriteFile(path, []byte("device: a\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := writableFile(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o500); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chmod(dir, 0o700)
+	if err := writableFile(path); err == nil || !strings.Contains(err.Error(), dir) {
+		t.Errorf("a read-only folder: %v", err)
+	}
+	os.Chmod(dir, 0o700)
+	os.Chmod(path, 0o400)
+	if err := writableFile(path); err == nil || !strings.Contains(err.Error(), path) {
+		t.Errorf("a read-only file: %v", err)
+	}
+}
