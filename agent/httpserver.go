@@ -49,7 +49,7 @@ type frameTap struct {
 	ready    chan struct{} // a copy waits in slot
 	slot     cropSlot
 
-	due time.Time // the camera goroutine's: no copy before
+	due time.Time // the camera goroutine's: no copy before, on rateSlot's schedule
 }
 
 func newFrameTap() *frameTap { return &frameTap{ready: make(chan struct{}, 1)} }
@@ -63,7 +63,10 @@ func (t *frameTap) see(f camera.Frame) {
 	if !t.wanted.Load() || now.Before(t.due) || w <= 0 || h <= 0 {
 		return
 	}
-	t.due = now.Add(time.Duration(t.interval.Load()))
+	// On a schedule, so that a camera at the stream's rate loses no
+	// frame to its jitter.
+	interval := time.Duration(t.interval.Load())
+	t.due = rateSlot(t.due, now, interval).Add(interval)
 	t.slot.offer(f, image.Rect(0, 0, w, h), false)
 	select {
 	case t.ready <- struct{}{}:
@@ -244,14 +247,15 @@ func (a *agent) drawing(camera string, boxes []picture.Box, caption []string) ([
 // webServer is the running http: section. It lives across reloads that
 // leave http: as it is; one that changes it replaces the server.
 type webServer struct {
-	a      *agent
-	cfg    HTTPConfig
-	log    *slog.Logger
-	auth   *web.Auth
-	start  time.Time
-	ctx    context.Context // ends when the server stops
-	cancel context.CancelFunc
-	served chan struct{} // closed when the listen-and-serve goroutine returned
+	a        *agent
+	cfg      HTTPConfig
+	log      *slog.Logger
+	auth     *web.Auth
+	authFile string
+	start    time.Time
+	ctx      context.Context // ends when the server stops
+	cancel   context.CancelFunc
+	served   chan struct{} // closed when the listen-and-serve goroutine returned
 
 	mu    sync.Mutex
 	srv   *web.Server // nil while the listen is retried
@@ -313,13 +317,10 @@ func startWeb(a *agent, cfg *Config) (*webServer, error) {
 		auth, err = web.LoadAuth(path)
 	}
 	if err != nil {
-		if h.AuthFile == "" {
-			return nil, fmt.Errorf("http.auth_file: (state_dir/http-auth): %w", err)
-		}
 		return nil, fmt.Errorf("http.auth_file: %w", err)
 	}
-	s := &webServer{a: a, cfg: h, log: a.log, auth: auth, start: time.Now(), served: make(chan struct{}),
-		views: map[string]*liveView{}}
+	s := &webServer{a: a, cfg: h, log: a.log, auth: auth, authFile: path, start: time.Now(),
+		served: make(chan struct{}), views: map[string]*liveView{}}
 	s.rates.classified.t = a.start
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	go s.listen()
@@ -344,7 +345,7 @@ func (s *webServer) listen() {
 			s.srv = srv
 			s.mu.Unlock()
 			s.log.Info("http: status page", "url", "http://"+srv.Addr()+"/", "http.listen", s.cfg.Listen,
-				"auth_file", authPath(&s.a.cfg))
+				"auth_file", s.authFile)
 			if err := srv.Serve(web.Protect(s.routes(), s.auth, !srv.Loopback())); err != nil {
 				s.log.Error("http: the server stopped", "http.listen", s.cfg.Listen, "err", err)
 			}
