@@ -28,7 +28,7 @@ import (
 //     the labels camera and region, and their fields are named
 //     camera_NAME and region_NAME;
 //   - a field tagged metric:"counter" is a counter (its name gets "_total"),
-//     the others gauges; its help is its help:"..." tag, else its name.
+//     the others gauges; its help is its help:"..." tag, else its json name.
 func Metrics(namespace string, stats func() any) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -147,7 +147,11 @@ func (w *walker) fields(v reflect.Value, prefix string, names, values []string) 
 		if prefix != "" {
 			name = prefix + "_" + name
 		}
-		w.value(fv, name, names, values, fieldTags{counter: sf.Tag.Get("metric") == "counter", help: sf.Tag.Get("help")})
+		help := sf.Tag.Get("help")
+		if help == "" {
+			help = tag
+		}
+		w.value(fv, name, names, values, fieldTags{counter: sf.Tag.Get("metric") == "counter", help: help})
 	}
 }
 
