@@ -46,6 +46,12 @@ func TestLoadAuthErrors(t *testing.T) {
 	if _, err := LoadAuth(filepath.Join(dir, "missing")); err == nil || !strings.Contains(err.Error(), "missing") {
 		t.Errorf("missing file: %v", err)
 	}
+	if _, err := LoadAuth(""); err == nil {
+		t.Error(`LoadAuth("") loads`)
+	}
+	if _, _, err := EnsureAuth(""); err == nil {
+		t.Error(`EnsureAuth("") writes`)
+	}
 	if _, err := LoadAuth(dir); err == nil || !strings.Contains(err.Error(), "not a regular file") {
 		t.Errorf("directory: %v", err)
 	}

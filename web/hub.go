@@ -154,10 +154,15 @@ func (h *Hub) Close() {
 }
 
 // ServeHTTP streams the frames as multipart/x-mixed-replace (boundary
-// "frame"), until the client leaves or stops reading for WriteTimeout, the
+// "frame"; HEAD gets the header only), until the client leaves or stops reading for WriteTimeout, the
 // Hub is closed, or the Server shuts down. Beyond MaxStreams clients it
 // answers 503 with Retry-After.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		WriteError(w, http.StatusMethodNotAllowed, "a stream is read with GET")
+		return
+	}
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	c := &client{wake: make(chan struct{}, 1), end: cancel, part: make([]byte, 0, 96)}
@@ -199,7 +204,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusOK)
-	if rc.Flush() != nil {
+	if rc.Flush() != nil || r.Method == http.MethodHead {
 		return
 	}
 	interval := time.Duration(float64(time.Second) / h.limits.StreamFPS)

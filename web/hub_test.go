@@ -529,3 +529,25 @@ func TestHubStreamFPS(t *testing.T) {
 		t.Errorf("%d published, %d sent: the producer was not faster than the stream", pub, n)
 	}
 }
+
+func TestHubMethods(t *testing.T) {
+	hub := NewHub(Limits{})
+	_, url := serve(t, Limits{}, hub)
+	resp, err := http.Head(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "multipart/x-mixed-replace; boundary=frame" {
+		t.Errorf("HEAD: %s %q", resp.Status, resp.Header.Get("Content-Type"))
+	}
+	resp, err = http.Post(url, "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("POST: %s, want 405", resp.Status)
+	}
+	waitWatchers(t, hub, 0)
+}

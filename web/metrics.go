@@ -54,7 +54,7 @@ func (c *statsCollector) Describe(chan<- *prometheus.Desc) {}
 
 func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	w := walker{namespace: c.namespace, ch: ch}
-	w.value(reflect.ValueOf(c.stats()), "", nil, nil, fieldTags{})
+	w.value(reflect.ValueOf(c.stats()), "", nil, nil, fieldTags{}, 0)
 }
 
 type walker struct {
@@ -73,8 +73,14 @@ var (
 	timeType     = reflect.TypeFor[time.Time]()
 )
 
-// value emits v, named name, with the labels names=values.
-func (w *walker) value(v reflect.Value, name string, names, values []string, tags fieldTags) {
+// maxDepth bounds the nesting walked, against a value that refers to itself.
+const maxDepth = 16
+
+// value emits v, named name, with the labels names=values, at nesting depth.
+func (w *walker) value(v reflect.Value, name string, names, values []string, tags fieldTags, depth int) {
+	if depth > maxDepth {
+		return
+	}
 	for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
 		if v.IsNil() {
 			return
@@ -99,7 +105,7 @@ func (w *walker) value(v reflect.Value, name string, names, values []string, tag
 	case v.CanFloat():
 		f = v.Float()
 	case v.Kind() == reflect.Struct && v.Type() != timeType:
-		w.fields(v, name, names, values)
+		w.fields(v, name, names, values, depth+1)
 		return
 	default:
 		return
@@ -123,7 +129,7 @@ func (w *walker) value(v reflect.Value, name string, names, values []string, tag
 	w.ch <- m
 }
 
-func (w *walker) fields(v reflect.Value, prefix string, names, values []string) {
+func (w *walker) fields(v reflect.Value, prefix string, names, values []string, depth int) {
 	t := v.Type()
 	for i := range t.NumField() {
 		sf := t.Field(i)
@@ -133,7 +139,7 @@ func (w *walker) fields(v reflect.Value, prefix string, names, values []string) 
 		}
 		fv := v.Field(i)
 		if sf.Anonymous && tag == "" {
-			w.value(fv, prefix, names, values, fieldTags{})
+			w.value(fv, prefix, names, values, fieldTags{}, depth)
 			continue
 		}
 		if tag == "" {
@@ -141,7 +147,7 @@ func (w *walker) fields(v reflect.Value, prefix string, names, values []string) 
 		}
 		name := metricName(tag)
 		if label, ok := labelFields[tag]; ok && fv.Kind() == reflect.Map && fv.Type().Key().Kind() == reflect.String {
-			w.labelled(fv, label, names, values)
+			w.labelled(fv, label, names, values, depth)
 			continue
 		}
 		if prefix != "" {
@@ -151,16 +157,16 @@ func (w *walker) fields(v reflect.Value, prefix string, names, values []string) 
 		if help == "" {
 			help = tag
 		}
-		w.value(fv, name, names, values, fieldTags{counter: sf.Tag.Get("metric") == "counter", help: help})
+		w.value(fv, name, names, values, fieldTags{counter: sf.Tag.Get("metric") == "counter", help: help}, depth)
 	}
 }
 
 // labelled emits each element of the map m with the label's value its key.
-func (w *walker) labelled(m reflect.Value, label string, names, values []string) {
+func (w *walker) labelled(m reflect.Value, label string, names, values []string, depth int) {
 	names = append(names[:len(names):len(names)], label)
 	for it := m.MapRange(); it.Next(); {
 		vals := append(values[:len(values):len(values)], it.Key().String())
-		w.value(it.Value(), label, names, vals, fieldTags{})
+		w.value(it.Value(), label, names, vals, fieldTags{}, depth+1)
 	}
 }
 

@@ -285,3 +285,25 @@ func TestMetricsOpenMetrics(t *testing.T) {
 		t.Errorf("OpenMetrics body:\n%s", body)
 	}
 }
+
+type loop struct {
+	N    int   `json:"n"`
+	Next *loop `json:"next"`
+}
+
+// TestMetricsCycle: a value that refers to itself gives a bounded number of
+// metrics instead of recursing for ever.
+func TestMetricsCycle(t *testing.T) {
+	l := &loop{N: 1}
+	l.Next = l
+	fams := scrape(t, func() any { return l })
+	n := 0
+	for name := range fams {
+		if strings.HasPrefix(name, "coatnet_") {
+			n++
+		}
+	}
+	if n == 0 || n > maxDepth+1 {
+		t.Errorf("%d metrics from a self-referring value", n)
+	}
+}

@@ -75,7 +75,11 @@ type Server struct {
 type streamsKey struct{}
 
 // Listen listens on addr (host:port) with the limits l; Serve then serves it.
+// An empty addr is an error, not every interface: "" means no server.
 func Listen(addr string, l Limits) (*Server, error) {
+	if addr == "" {
+		return nil, errors.New("listen: no address")
+	}
 	l = l.withDefaults()
 	inner, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -89,7 +93,7 @@ func Listen(addr string, l Limits) (*Server, error) {
 		IdleTimeout:       l.IdleTimeout,
 		MaxHeaderBytes:    16 << 10,
 		BaseContext:       func(net.Listener) context.Context { return base },
-		ErrorLog:          slog.NewLogLogger(slog.Default().Handler(), slog.LevelDebug),
+		ErrorLog:          slog.NewLogLogger(slog.Default().Handler(), slog.LevelWarn),
 	}
 	return s, nil
 }

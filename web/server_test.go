@@ -74,6 +74,9 @@ func TestListenLoopback(t *testing.T) {
 			t.Errorf("Shutdown without Serve: %v", err)
 		}
 	}
+	if _, err := Listen("", Limits{}); err == nil {
+		t.Error(`Listen("") listens: "" means no server, not every interface`)
+	}
 	if _, err := Listen("127.0.0.1:99999", Limits{}); err == nil || !strings.Contains(err.Error(), "127.0.0.1:99999") {
 		t.Errorf("Listen on a bad port: %v, want an error naming the address", err)
 	}
