@@ -37,6 +37,9 @@ func Metrics(namespace string, stats func() any) http.Handler {
 		ErrorLog:          slog.NewLogLogger(slog.Default().Handler(), slog.LevelWarn),
 		ErrorHandling:     promhttp.ContinueOnError,
 		EnableOpenMetrics: true,
+		// Each scrape walks the stats under the agent's locks: a flood of
+		// them gets 503s, not the locks.
+		MaxRequestsInFlight: 4,
 	})
 }
 

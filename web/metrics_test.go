@@ -307,3 +307,45 @@ func TestMetricsCycle(t *testing.T) {
 		t.Errorf("%d metrics from a self-referring value", n)
 	}
 }
+
+// TestMetricsInFlight: scrapes beyond four at once get 503 rather than
+// piling up on the stats (which the agent gathers under its locks).
+func TestMetricsInFlight(t *testing.T) {
+	release := make(chan struct{})
+	entered := make(chan struct{}, 10)
+	_, url := serve(t, Limits{}, Metrics("coatnet", func() any {
+		entered <- struct{}{}
+		<-release
+		return fixture()
+	}))
+	codes := make(chan int, 4)
+	for range 4 {
+		go func() {
+			resp, err := http.Get(url)
+			if err != nil {
+				codes <- 0
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			codes <- resp.StatusCode
+		}()
+	}
+	for range 4 {
+		<-entered
+	}
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	close(release)
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("fifth scrape at once: %s, want 503", resp.Status)
+	}
+	for range 4 {
+		if c := <-codes; c != http.StatusOK {
+			t.Errorf("a scrape of the first four: %d", c)
+		}
+	}
+}
