@@ -154,9 +154,9 @@ func (h *Hub) Close() {
 }
 
 // ServeHTTP streams the frames as multipart/x-mixed-replace (boundary
-// "frame"; HEAD gets the header only), until the client leaves or stops reading for WriteTimeout, the
-// Hub is closed, or the Server shuts down. Beyond MaxStreams clients it
-// answers 503 with Retry-After.
+// "frame"; HEAD gets the header only) until the client leaves or stops
+// reading for WriteTimeout, the Hub is closed, or the Server shuts down.
+// Beyond MaxStreams clients it answers 503 with Retry-After.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
@@ -233,7 +233,10 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		sent, next = f.seq, time.Now().Add(interval)
-		err := h.send(ctx, w, rc, c, f)
+		var err error
+		if h.deadline(ctx, rc) {
+			err = h.send(w, rc, c, f)
+		}
 		h.release(f)
 		if err != nil {
 			return
@@ -265,10 +268,8 @@ func (h *Hub) deadline(ctx context.Context, rc *http.ResponseController) bool {
 
 var crlf, closing = []byte("\r\n"), []byte("--frame--\r\n")
 
-func (h *Hub) send(ctx context.Context, w http.ResponseWriter, rc *http.ResponseController, c *client, f *frame) error {
-	if !h.deadline(ctx, rc) {
-		return ctx.Err()
-	}
+// send writes f as the next part.
+func (h *Hub) send(w http.ResponseWriter, rc *http.ResponseController, c *client, f *frame) error {
 	c.part = append(c.part[:0], "--frame\r\nContent-Type: image/jpeg\r\nContent-Length: "...)
 	c.part = strconv.AppendInt(c.part, int64(len(f.buf)), 10)
 	c.part = append(c.part, "\r\n\r\n"...)

@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -327,26 +328,28 @@ func TestHubMaxStreams(t *testing.T) {
 	}
 }
 
-// TestHubClose ends every stream, stalled ones too, and refuses new ones.
+// TestHubClose ends every stream and refuses new ones. A reading client
+// gets the closing boundary (small frames: no write is left waiting); a
+// stalled one is cut, not left to its write deadline (a minute here).
 func TestHubClose(t *testing.T) {
 	hub := NewHub(Limits{StreamFPS: 100, WriteTimeout: time.Minute})
 	s, _ := serve(t, Limits{}, hub)
 	baseline := runtime.NumGoroutine()
 	reader, resp := rawStream(t, s.Addr(), "/")
 	defer reader.Close()
-	stalled := stalledClient(t, s.Addr(), "/")
-	defer stalled.Close()
-	waitWatchers(t, hub, 2)
+	waitWatchers(t, hub, 1)
 	stop := make(chan struct{})
-	published := publishUntil(hub, 2*time.Millisecond, 256<<10, stop)
+	published := publishUntil(hub, 2*time.Millisecond, 1<<10, stop)
+	mr := multipart.NewReader(resp.Body, "frame")
+	if _, err := mr.NextPart(); err != nil {
+		t.Fatal(err)
+	}
 	ended := make(chan error, 1)
 	go func() {
-		_, err := readFrames(multipart.NewReader(resp.Body, "frame"), 0)
+		_, err := readFrames(mr, 0)
 		ended <- err
 	}()
-	time.Sleep(300 * time.Millisecond) // the stalled client's buffers fill; its write blocks
 	hub.Close()
-	waitWatchers(t, hub, 0)
 	close(stop)
 	<-published
 	select {
@@ -357,15 +360,29 @@ func TestHubClose(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("stream still open 10 s after Close")
 	}
+	waitWatchers(t, hub, 0)
 	c, resp := rawStream(t, s.Addr(), "/")
 	c.Close()
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("stream after Close: %s, want 503", resp.Status)
 	}
 	hub.Publish(testJPEG(10, 1)) // does nothing, does not block
+
+	stalledHub := NewHub(Limits{StreamFPS: 100, WriteTimeout: time.Minute})
+	_, url := serve(t, Limits{}, stalledHub)
+	stalled := stalledClient(t, strings.TrimPrefix(url, "http://"), "/")
+	defer stalled.Close()
+	waitWatchers(t, stalledHub, 1)
+	stop = make(chan struct{})
+	published = publishUntil(stalledHub, 2*time.Millisecond, 256<<10, stop)
+	time.Sleep(300 * time.Millisecond) // the client's buffers fill; the write blocks
+	stalledHub.Close()
+	waitWatchers(t, stalledHub, 0)
+	close(stop)
+	<-published
 	reader.Close()
 	stalled.Close()
-	waitGoroutines(t, baseline)
+	waitGoroutines(t, baseline+1) // + the second server's accept loop
 }
 
 // TestShutdownWithStreams: Shutdown ends open streams, stalled ones too, at
