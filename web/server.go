@@ -22,9 +22,10 @@ type Limits struct {
 	MaxStreams int
 	// StreamFPS bounds the frames a second sent to each MJPEG client.
 	StreamFPS float64
-	// WriteTimeout bounds each response (and the reading of its request
-	// body); for a stream it bounds each frame, so a client that stops
-	// reading is dropped after it.
+	// WriteTimeout bounds each response and the reading of its request
+	// body: past it writes fail and the request's context ends. For a
+	// stream it bounds each frame, so a client that stops reading is
+	// dropped after it.
 	WriteTimeout time.Duration
 	// ReadHeaderTimeout bounds the reading of a request's header.
 	ReadHeaderTimeout time.Duration

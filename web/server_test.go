@@ -233,3 +233,46 @@ func TestLoopbackHost(t *testing.T) {
 		t.Errorf("listener on every interface, Host evil.example: %d, want 200", got)
 	}
 }
+
+// TestResponseBound: a handler within WriteTimeout is left alone; one past
+// it sees its request's context end, so that it stops waiting.
+func TestResponseBound(t *testing.T) {
+	ended := make(chan time.Duration, 1)
+	_, url := serve(t, Limits{WriteTimeout: 300 * time.Millisecond}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/quick" {
+			time.Sleep(50 * time.Millisecond)
+			io.WriteString(w, "ok")
+			return
+		}
+		t0 := time.Now()
+		d := time.Duration(-1)
+		select {
+		case <-r.Context().Done():
+			d = time.Since(t0)
+		case <-time.After(10 * time.Second):
+		}
+		select {
+		case ended <- d:
+		default: // the client's retry
+		}
+	}))
+	resp, err := http.Get(url + "/quick")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "ok" {
+		t.Fatalf("quick handler: %q", body)
+	}
+	client := &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	if resp, err := client.Get(url + "/slow"); err == nil {
+		resp.Body.Close()
+		t.Errorf("a handler past WriteTimeout got its response out: %s", resp.Status)
+	}
+	if d := <-ended; d < 0 {
+		t.Fatal("a handler past WriteTimeout still had its context 10 s later")
+	} else {
+		t.Logf("context ended %v into a 300 ms bound", d)
+	}
+}
