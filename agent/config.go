@@ -53,6 +53,33 @@ type Config struct {
 	// -c takes them), so inference can leave a core free; empty: all.
 	CPUAffinity string        `yaml:"cpu_affinity"`
 	Thermal     ThermalConfig `yaml:"thermal"`
+	HTTP        HTTPConfig    `yaml:"http"`
+}
+
+// HTTPConfig is the agent's web server: the status page, its JSON API, the
+// live MJPEG streams, snapshots, /healthz and /metrics (httpserver.go).
+type HTTPConfig struct {
+	// Listen is host:port; "" turns the server off. On a loopback
+	// address (the default) only this machine reaches it; elsewhere
+	// reads need authentication too, like writes always do.
+	Listen string `yaml:"listen"`
+	// AuthFile holds the credentials: one line, USER:PASSWORD (basic
+	// auth) or a token (Authorization: Bearer TOKEN, or basic auth with
+	// any user). "": state_dir/http-auth, a random token written (0600)
+	// at the first start.
+	AuthFile string `yaml:"auth_file"`
+	// PublicURL is the page's address as others reach it (behind a
+	// reverse proxy, or a name the listen address does not say): Home
+	// Assistant's link to the device's page. "": made from a
+	// non-loopback listen, none for a loopback one.
+	PublicURL string `yaml:"public_url"`
+	// StreamFPS bounds each MJPEG stream's frames a second (and how often
+	// a frame is copied off the camera for it).
+	StreamFPS float64 `yaml:"stream_fps"`
+	// MaxStreams bounds the MJPEG clients at once (503 beyond);
+	// MaxConnections all connections at once.
+	MaxStreams     int `yaml:"max_streams"`
+	MaxConnections int `yaml:"max_connections"`
 }
 
 // ThermalConfig lowers the frame rate while the CPU is hot, before the
@@ -168,8 +195,12 @@ func Defaults() Config {
 		StateDir: defaultStateDir(),
 		LogLevel: "info",
 		Thermal:  ThermalConfig{LimitAbove: 80, ResumeBelow: 75, LimitedRate: 1, Interval: 5 * time.Second},
+		HTTP:     HTTPConfig{Listen: DefaultHTTPListen, StreamFPS: 5, MaxStreams: 8, MaxConnections: 64},
 	}
 }
+
+// DefaultHTTPListen is http.listen's default: this machine only.
+const DefaultHTTPListen = "127.0.0.1:8080"
 
 // defaultCamera is camera's defaults, and each of cameras'.
 func defaultCamera() CameraConfig {
@@ -340,6 +371,7 @@ func (c *Config) problems() []problem {
 	}
 	c.validatePlaces(bad)
 	c.validateMQTT(bad)
+	c.HTTP.check(bad)
 	if c.StateDir == "" {
 		bad("state_dir", "is empty")
 	}
@@ -457,6 +489,42 @@ func (c *Config) validateMQTT(bad func(key, format string, args ...any)) {
 		if err := checkTopicPrefix(m.DiscoveryPrefix); err != nil {
 			bad("mqtt.discovery_prefix", "%v", err)
 		}
+	}
+}
+
+// Bounds of the http: section: a board serves a handful of viewers; the
+// stream rate is a view's, not the camera's.
+const (
+	maxStreamFPS      = 30
+	maxHTTPConns      = 1024
+	maxPublicURLBytes = 2000
+)
+
+func (h *HTTPConfig) check(bad func(key, format string, args ...any)) {
+	if h.Listen != "" {
+		if _, port, err := net.SplitHostPort(h.Listen); err != nil {
+			bad("http.listen", "%s must be host:port, or \"\" for no server: %v", clipQuote(h.Listen), err)
+		} else if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+			bad("http.listen", "%s: the port must be a number in [0, 65535]", clipQuote(h.Listen))
+		}
+	}
+	if h.PublicURL != "" {
+		u, err := url.Parse(h.PublicURL)
+		if err != nil || len(h.PublicURL) > maxPublicURLBytes || (u.Scheme != "http" && u.Scheme != "https") ||
+			u.Host == "" || u.User != nil {
+			bad("http.public_url", "%s must be an http:// or https:// URL with a host (and no password)",
+				clipQuote(h.PublicURL))
+		}
+	}
+	if !(h.StreamFPS > 0 && h.StreamFPS <= maxStreamFPS) {
+		bad("http.stream_fps", "%v must be in (0, %d] frames a second", h.StreamFPS, maxStreamFPS)
+	}
+	if h.MaxConnections < 2 || h.MaxConnections > maxHTTPConns {
+		bad("http.max_connections", "%d must be in [2, %d]", h.MaxConnections, maxHTTPConns)
+	}
+	if h.MaxStreams < 1 || h.MaxStreams >= max(h.MaxConnections, 2) {
+		bad("http.max_streams", "%d must be at least 1 and below max_connections %d (the page needs a connection "+
+			"besides its streams)", h.MaxStreams, h.MaxConnections)
 	}
 }
 

@@ -340,3 +340,35 @@ func TestBadBytes(t *testing.T) {
 		t.Fatal("LoadConfig(/dev/zero) still reading after 60 s")
 	}
 }
+
+// TestHTTPConfig: http: defaults to the loopback page, "" turns it off,
+// and every bad value is reported with its key.
+func TestHTTPConfig(t *testing.T) {
+	d := Defaults()
+	if d.HTTP.Listen != "127.0.0.1:8080" || d.HTTP.StreamFPS != 5 || d.HTTP.MaxStreams != 8 ||
+		d.HTTP.MaxConnections != 64 || d.HTTP.AuthFile != "" || d.HTTP.PublicURL != "" {
+		t.Errorf("defaults %+v", d.HTTP)
+	}
+	cfg, err := ParseConfig([]byte("http: {listen: \"\", stream_fps: 2.5}\n"))
+	if err != nil || cfg.HTTP.Listen != "" || cfg.HTTP.StreamFPS != 2.5 || cfg.HTTP.MaxStreams != 8 {
+		t.Errorf("off: %+v, %v", cfg.HTTP, err)
+	}
+	cfg, err = ParseConfig([]byte("http:\n  listen: \"[::]:80\"\n  auth_file: /etc/coatnet/http-auth\n" +
+		"  public_url: https://porch.example/coatnet/\n  max_streams: 2\n  max_connections: 4\n"))
+	if err != nil || cfg.HTTP.Listen != "[::]:80" || cfg.HTTP.AuthFile != "/etc/coatnet/http-auth" ||
+		cfg.HTTP.PublicURL != "https://porch.example/coatnet/" || cfg.HTTP.MaxStreams != 2 || cfg.HTTP.MaxConnections != 4 {
+		t.Errorf("set: %+v, %v", cfg.HTTP, err)
+	}
+	_, err = ParseConfig([]byte(`
+http: {listen: "8080", public_url: "ftp://x/", stream_fps: 0, max_streams: 0, max_connections: 1}
+`))
+	wantProblems(t, err, "http.listen:", "http.public_url:", "http.stream_fps:", "http.max_streams:",
+		"http.max_connections:")
+	for _, bad := range []string{`{listen: "127.0.0.1:http"}`, `{listen: "127.0.0.1:70000"}`, `{stream_fps: 31}`,
+		`{stream_fps: .nan}`, `{public_url: "https://user:pw@host/"}`, `{public_url: "/page"}`,
+		`{max_streams: 64}`, `{max_connections: 5000}`} {
+		if _, err := ParseConfig([]byte("http: " + bad + "\n")); err == nil || !strings.Contains(err.Error(), "http.") {
+			t.Errorf("http: %s: %v", bad, err)
+		}
+	}
+}

@@ -40,7 +40,8 @@ type DiscoveryOptions struct {
 // numbers that the set topics drive; per region of every camera its
 // confirmed state (an enum sensor) and snapshot (an image); per camera
 // with motion detection its motion (a binary sensor); all unavailable
-// while the status topic says offline.
+// while the status topic says offline. The device links to the status
+// page where others can reach it (PageURL).
 //
 // Home Assistant records a state row whenever an entity's state or
 // attributes change, so attributes hold only what changes with the state
@@ -123,8 +124,14 @@ func DeviceDiscovery(cfg *Config, o DiscoveryOptions) ([]byte, error) {
 			}
 		}
 	}
+	dev := map[string]any{"ids": []string{id}, "name": cfg.Device, "mf": "coatnet-edge", "mdl": o.Model, "sw": o.Version}
+	if u := PageURL(&cfg.HTTP); u != "" {
+		// The device page's "Visit" link: the status page (cu:
+		// configuration_url, which must be an http(s) URL).
+		dev["cu"] = u
+	}
 	msg := map[string]any{
-		"dev":    map[string]any{"ids": []string{id}, "name": cfg.Device, "mf": "coatnet-edge", "mdl": o.Model, "sw": o.Version},
+		"dev":    dev,
 		"o":      map[string]any{"name": "coatnet-edge", "sw": o.Version, "url": "https://github.com/coatnet-edge/coatnet-edge"},
 		"avty_t": t.Status, "pl_avail": "online", "pl_not_avail": "offline",
 		"qos":  cfg.MQTT.LabelsQoS,

@@ -121,6 +121,8 @@ type Pipeline struct {
 	Stats   *Stats
 	// LabelLog, when set, logs every published message (the demo does).
 	LabelLog *slog.Logger
+	// Tap hands frames to the web server's live view; nil: none.
+	Tap *frameTap
 }
 
 // Run classifies and publishes until ctx ends (nil) or the source ends
@@ -144,6 +146,9 @@ func (p *Pipeline) Run(ctx context.Context) error {
 				return nil
 			}
 			return err
+		}
+		if p.Tap != nil {
+			p.Tap.see(frame) // before the clock that times inference starts
 		}
 		last := time.Now()
 		gate.taken(next, last, interval)
@@ -275,9 +280,9 @@ type Stats struct {
 
 // StatsSnapshot is Stats at one moment, with latency percentiles in ms.
 type StatsSnapshot struct {
-	Classified     int64   `json:"classified"`
-	Published      int64   `json:"published"`
-	Failed         int64   `json:"failed"`
+	Classified     int64   `json:"classified" metric:"counter"`
+	Published      int64   `json:"published" metric:"counter"`
+	Failed         int64   `json:"failed" metric:"counter"`
 	LastError      string  `json:"last_error,omitempty"`
 	InferenceP50Ms float64 `json:"inference_p50_ms"`
 	InferenceP99Ms float64 `json:"inference_p99_ms"`

@@ -36,10 +36,13 @@ type places struct {
 	collect *Collector
 	sched   *scheduler
 
-	mu      sync.Mutex // guards cams, engines and past for stats readers
+	mu      sync.Mutex // guards cams (and each one's plan and regions), engines, past and taps for stats readers
 	cams    []*placeCamera
 	engines map[string]*modelEngine // by RegionPlan.Model
 	past    cameraCounters          // of the feeds reloads closed
+	// taps are the cameras' frame taps by name, kept across reloads
+	// that reopen a camera, so a stream watching it goes on.
+	taps map[string]*frameTap
 }
 
 // placesSink takes what places publish; Publisher is one.
@@ -62,6 +65,7 @@ type placeCamera struct {
 	feed     *cameraFeed
 	det      *motion.Detector // nil: motion off
 	regions  []*placeRegion
+	tap      *frameTap // nil: no web server watches
 
 	// The camera goroutine's: the frame size the regions are resolved for.
 	w, h    int
@@ -99,9 +103,14 @@ type placeRegion struct {
 	// region is due on every frame until its run confirms or breaks.
 	settling                             atomic.Bool
 	classified, skipped, changes, failed atomic.Int64
-	mu                                   sync.Mutex // guards inference and state
+	mu                                   sync.Mutex // guards inference and the state fields
 	inference                            ring
 	state                                string
+	// The confirmed state's score and start, and the label drawn on the
+	// live view ("door: open"), made once per change.
+	stateScore float64
+	stateSince time.Time
+	drawn      string
 }
 
 // newPlaces opens the engines of cfg (which has cameras:); start opens
@@ -207,7 +216,7 @@ func (p *places) openCamera(ctx context.Context, plan CameraPlan) (*placeCamera,
 	if err := resolveDemo(&one, p.log); err != nil {
 		return nil, fmt.Errorf("cameras.%s: %w", plan.Name, err)
 	}
-	c := &placeCamera{name: plan.Name, plan: plan, resolved: one}
+	c := &placeCamera{name: plan.Name, plan: plan, resolved: one, tap: p.tapFor(plan.Name)}
 	if err := c.setMotion(plan.Motion); err != nil {
 		return nil, err
 	}
@@ -217,6 +226,21 @@ func (p *places) openCamera(ctx context.Context, plan CameraPlan) (*placeCamera,
 	}
 	c.feed = feed
 	return c, nil
+}
+
+// tapFor is the frame tap of the camera named name, made on first use.
+func (p *places) tapFor(name string) *frameTap {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.taps == nil {
+		p.taps = map[string]*frameTap{}
+	}
+	t := p.taps[name]
+	if t == nil {
+		t = newFrameTap()
+		p.taps[name] = t
+	}
+	return t
 }
 
 // setMotion starts (or stops) the camera's motion detector for m.
@@ -338,6 +362,9 @@ func (p *places) runCamera(ctx context.Context, c *placeCamera) error {
 // frame finds motion in f and hands the due regions' crops over; it
 // reports whether it handed any.
 func (p *places) frame(c *placeCamera, f camera.Frame) bool {
+	if c.tap != nil {
+		c.tap.see(f)
+	}
 	if w, h := FrameSize(f); w != c.w || h != c.h {
 		c.w, c.h = w, h
 		rects, err := c.plan.Resolve(w, h)
@@ -459,7 +486,7 @@ func (p *places) collectCrop(r *placeRegion, logits []float32, changed bool, b *
 func (p *places) changed(r *placeRegion, ch StateChange, b *cropBuf) {
 	r.changes.Add(1)
 	r.mu.Lock()
-	r.state = ch.Label
+	r.state, r.stateScore, r.stateSince, r.drawn = ch.Label, ch.Score, ch.Since, r.plan.Name+": "+ch.Label
 	r.mu.Unlock()
 	cam := r.camera.plan.Name
 	st := RegionState{Camera: cam, Region: r.plan.Name, Label: ch.Label, Score: ch.Score, Since: ch.Since,
@@ -582,8 +609,10 @@ func (p *places) reload(ctx context.Context, cfg Config, engines map[string]*mod
 				}
 			}
 			old := c.regions
+			p.mu.Lock()
 			c.plan = plan
 			c.regions = p.newRegions(c, old)
+			p.mu.Unlock()
 			p.forget(c.plan.Name, old, c.regions)
 		} else {
 			var old []*placeRegion
@@ -633,7 +662,7 @@ func (a *agent) reloadPlaces(ctx context.Context, cfg Config, fileModel string, 
 	log := a.log
 	engines, err := a.places.openEngines(cfg, a.places.engines)
 	if err != nil {
-		log.Error("reload failed; the running configuration stays", "err", err)
+		a.refuse(err)
 		return false, nil
 	}
 	stopped, err := a.swapPlaces(ctx, cfg, engines, stop, done)
@@ -661,7 +690,7 @@ func (a *agent) swapPlaces(ctx context.Context, cfg Config, engines map[string]*
 					e.inf.close()
 				}
 			}
-			log.Error("reload failed; the running configuration stays", "err", err)
+			a.refuse(err)
 			return false, nil
 		}
 	}
@@ -694,17 +723,17 @@ type CameraStats struct {
 // RegionStats are one region's counters in the stats message.
 type RegionStats struct {
 	State          string  `json:"state,omitempty"`
-	Classified     int64   `json:"classified"`
-	SkippedMotion  int64   `json:"skipped_motion"` // frames its on_motion check let pass
-	DroppedCPU     int64   `json:"dropped_cpu"`    // crops replaced before the scheduler ran them
-	StateChanges   int64   `json:"state_changes"`  // confirmed
-	Failed         int64   `json:"failed"`         // classifications that failed
+	Classified     int64   `json:"classified" metric:"counter"`
+	SkippedMotion  int64   `json:"skipped_motion" metric:"counter"` // frames its on_motion check let pass
+	DroppedCPU     int64   `json:"dropped_cpu" metric:"counter"`    // crops replaced before the scheduler ran them
+	StateChanges   int64   `json:"state_changes" metric:"counter"`  // confirmed
+	Failed         int64   `json:"failed" metric:"counter"`         // classifications that failed
 	InferenceP50Ms float64 `json:"inference_p50_ms"`
 	InferenceP99Ms float64 `json:"inference_p99_ms"`
 	// Collected crops kept for training (collect:), and those dropped
 	// (the writer was behind, or the disk full).
-	Collected      int64 `json:"collected"`
-	CollectDropped int64 `json:"collect_dropped"`
+	Collected      int64 `json:"collected" metric:"counter"`
+	CollectDropped int64 `json:"collect_dropped" metric:"counter"`
 }
 
 // cameraStats are the per-camera and per-region stats.

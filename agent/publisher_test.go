@@ -81,6 +81,7 @@ func testConfig(t testing.TB, url string) Config {
 	cfg.Camera.Source, cfg.Camera.Loop = "../testdata/fashion", false
 	cfg.MQTT.Broker = url
 	cfg.StateDir = t.TempDir()
+	cfg.HTTP.Listen = "" // a test that needs the server listens on 127.0.0.1:0
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}

@@ -32,6 +32,9 @@ type Options struct {
 	// is logged and the running one kept.
 	Reload     <-chan struct{}
 	LoadConfig func() (Config, error)
+	// ConfigPath is the file LoadConfig reads ("": none, the demo): the
+	// status page's region editor writes it, then reloads.
+	ConfigPath string
 	// Version names the build in stats and Home Assistant's device info.
 	Version string
 	// Notifier tells systemd READY, RELOADING, STOPPING, WATCHDOG and
@@ -163,7 +166,10 @@ func Run(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err e
 	}
 	a := &agent{cfg: cfg, opts: opts, log: log, inf: inf, cam: cam, places: pl, pub: pub, control: control,
 		stats: stats, start: time.Now(), notify: opts.Notifier, startCPUs: startCPUs,
-		fileModel: cleanModelPath(cfg.Model.Path)}
+		fileModel: cleanModelPath(cfg.Model.Path), edits: make(chan chan error)}
+	if pl == nil {
+		a.tap, a.seen = newFrameTap(), &seenLabels{LabelSink: pub}
+	}
 	pub.SetModel(a.modelState())
 	defer func() {
 		if a.places != nil {
@@ -174,6 +180,12 @@ func Run(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err e
 		a.cam.close()
 	}()
 	running = true
+	// After the publisher, whose state the page shows; stopped before
+	// it, streams first.
+	if a.web, err = startWeb(a, &cfg); err != nil {
+		return err
+	}
+	defer func() { a.web.stop() }() // a reload may replace it
 	// Ready once the model is loaded, the MQTT session started and the
 	// camera tried once, even with the camera or the broker not there yet: both are retried in
 	// the background, and readiness waiting for them would only make
@@ -267,6 +279,17 @@ type agent struct {
 	places *places
 	// past adds up the camera counters of the feeds a reload closed.
 	past cameraCounters
+
+	// The web server (nil: http.listen is "") and what it needs: the
+	// legacy camera's frame tap and last labels (nil with cameras:), the
+	// region editor's reload requests, answered with refused, why the
+	// last reload kept the running configuration (nil: it applied). The
+	// loop's goroutine's, but for the channel and what the fields point to.
+	web     *webServer
+	tap     *frameTap
+	seen    *seenLabels
+	edits   chan chan error
+	refused error
 }
 
 // loop runs the pipeline, restarting it around reloads.
@@ -300,7 +323,15 @@ func (a *agent) loop(ctx context.Context) error {
 					break wait
 				}
 			case <-a.opts.Reload:
-				stopped, err := a.reload(ctx, stop, done)
+				stopped, err := a.reloadWeb(ctx, stop, done, nil)
+				if err != nil {
+					return err
+				}
+				if stopped {
+					break wait
+				}
+			case reply := <-a.edits:
+				stopped, err := a.reloadWeb(ctx, stop, done, reply)
 				if err != nil {
 					return err
 				}
@@ -312,10 +343,44 @@ func (a *agent) loop(ctx context.Context) error {
 	}
 }
 
+// reloadWeb is reload, answering reply (an edit's; nil: SIGHUP's) with
+// why it refused, and replacing the web server if http: changed.
+func (a *agent) reloadWeb(ctx context.Context, stop context.CancelFunc, done <-chan error,
+	reply chan<- error) (bool, error) {
+	a.mu.Lock()
+	before := a.cfg.HTTP
+	a.mu.Unlock()
+	stopped, err := a.reload(ctx, stop, done)
+	if reply != nil {
+		reply <- a.refused
+	}
+	a.mu.Lock()
+	cfg := a.cfg
+	a.mu.Unlock()
+	if err == nil && cfg.HTTP != before {
+		a.log.Info("http: the settings changed; restarting the web server")
+		a.web.stop()
+		if a.web, err = startWeb(a, &cfg); err != nil {
+			a.log.Error("http: the web server does not start; the agent runs without it until a reload fixes it",
+				"err", err)
+			err = nil
+		}
+	}
+	return stopped, err
+}
+
+// refuse logs why a reload keeps the running configuration, and keeps it
+// for the edit that asked for the reload.
+func (a *agent) refuse(err error) {
+	a.log.Error("reload failed; the running configuration stays", "err", err)
+	a.refused = err
+}
+
 // pipeline is the pipeline over the current model and camera.
 func (a *agent) pipeline() *Pipeline {
-	p := &Pipeline{Source: a.cam.frames, Classifier: a.inf.classifier, Labels: a.inf.md.Labels, Sink: a.pub,
-		Camera: a.cam.src.Name(), Model: a.inf.md.Name, Config: a.cfg.Pipeline, Control: a.control, Stats: a.stats}
+	p := &Pipeline{Source: a.cam.frames, Classifier: a.inf.classifier, Labels: a.inf.md.Labels, Sink: a.seen,
+		Camera: a.cam.src.Name(), Model: a.inf.md.Name, Config: a.cfg.Pipeline, Control: a.control, Stats: a.stats,
+		Tap: a.tap}
 	if a.cfg.LogLabels {
 		p.LabelLog = a.log
 	}
@@ -331,8 +396,10 @@ func (a *agent) pipeline() *Pipeline {
 // invalid camera configuration, demo files that cannot be made).
 func (a *agent) reload(ctx context.Context, stop context.CancelFunc, done <-chan error) (bool, error) {
 	log := a.log
+	a.refused = nil
 	if a.opts.LoadConfig == nil {
 		log.Warn("reload asked, but the agent was started without a configuration file")
+		a.refused = errors.New("the agent was started without a configuration file")
 		return false, nil
 	}
 	log.Info("reloading the configuration")
@@ -343,7 +410,7 @@ func (a *agent) reload(ctx context.Context, stop context.CancelFunc, done <-chan
 		err = cfg.Validate()
 	}
 	if err != nil {
-		log.Error("reload failed; the running configuration stays", "err", err)
+		a.refuse(err)
 		return false, nil
 	}
 	// The MQTT session survives a reload, so its settings cannot change.
@@ -363,8 +430,7 @@ func (a *agent) reload(ctx context.Context, stop context.CancelFunc, done <-chan
 		cfg.Model.Path = deployed
 	}
 	if (len(cfg.Cameras) > 0) != (a.places != nil) {
-		log.Error("reload failed; the running configuration stays: a change between camera and cameras applies " +
-			"at the next restart")
+		a.refuse(errors.New("a change between camera and cameras applies at the next restart"))
 		return false, nil
 	}
 	if a.places != nil {
@@ -372,12 +438,12 @@ func (a *agent) reload(ctx context.Context, stop context.CancelFunc, done <-chan
 	}
 	resolved := cfg
 	if err := resolveDemo(&resolved, log); err != nil {
-		log.Error("reload failed; the running configuration stays", "err", err)
+		a.refuse(err)
 		return false, nil
 	}
 	inf, err := openInference(resolved)
 	if err != nil {
-		log.Error("reload failed; the running configuration stays", "err", err)
+		a.refuse(err)
 		return false, nil
 	}
 	stopped, err := a.swap(ctx, cfg, resolved, inf, stop, done)
@@ -421,7 +487,7 @@ func (a *agent) swap(ctx context.Context, cfg, resolved Config, inf *inference, 
 		// Every thread, the new engine's workers too.
 		if err := pinCPUs(cpus); err != nil {
 			inf.close()
-			log.Error("reload failed; the running configuration stays", "err", err)
+			a.refuse(err)
 			return false, nil
 		}
 	}
@@ -574,11 +640,11 @@ func logRate(log *slog.Logger, src camera.Source, asked float64) {
 
 // cameraCounters are what a camera feed counts.
 type cameraCounters struct {
-	FramesRead    int64 `json:"frames_read"`
-	FramesDropped int64 `json:"frames_dropped"` // replaced by a newer frame before classification
-	CameraStalls  int64 `json:"camera_stalls"`  // stalls and failures
-	CameraReopens int64 `json:"camera_reopens"`
-	FramesSkipped int64 `json:"frames_skipped"` // unreadable pictures of a folder
+	FramesRead    int64 `json:"frames_read" metric:"counter"`
+	FramesDropped int64 `json:"frames_dropped" metric:"counter"` // replaced by a newer frame before classification
+	CameraStalls  int64 `json:"camera_stalls" metric:"counter"`  // stalls and failures
+	CameraReopens int64 `json:"camera_reopens" metric:"counter"`
+	FramesSkipped int64 `json:"frames_skipped" metric:"counter"` // unreadable pictures of a folder
 }
 
 func (c *cameraFeed) counters() cameraCounters {
@@ -621,11 +687,11 @@ type AgentStats struct {
 	// or gone and being retried), true while a source is open.
 	CameraAvailable  bool  `json:"camera_available"`
 	Paused           bool  `json:"paused"`
-	Reconnects       int64 `json:"mqtt_reconnects"`
-	StoreDropped     int64 `json:"mqtt_store_dropped"`
-	StoreQuarantined int64 `json:"mqtt_store_quarantined"`
-	CommandsRejected int64 `json:"commands_rejected"`
-	Reloads          int64 `json:"reloads"`
+	Reconnects       int64 `json:"mqtt_reconnects" metric:"counter"`
+	StoreDropped     int64 `json:"mqtt_store_dropped" metric:"counter"`
+	StoreQuarantined int64 `json:"mqtt_store_quarantined" metric:"counter"`
+	CommandsRejected int64 `json:"commands_rejected" metric:"counter"`
+	Reloads          int64 `json:"reloads" metric:"counter"`
 	// Thermal is absent where /sys has no sensor.
 	Thermal *ThermalStats `json:"thermal,omitempty"`
 	// Cameras are the counters of each camera of cameras: and its regions

@@ -122,11 +122,11 @@ type SnapshotInfo struct {
 
 // SnapshotStats are the ring's counters, for the stats topic.
 type SnapshotStats struct {
-	Saved   int64 `json:"snapshots_saved"`
-	Failed  int64 `json:"snapshots_failed"`  // write failed or the disk was too full
-	Dropped int64 `json:"snapshots_dropped"` // the writer was behind
-	Removed int64 `json:"snapshots_removed"` // by the bounds
-	Files   int   `json:"snapshots_kept"`    // state changes on disk
+	Saved   int64 `json:"snapshots_saved" metric:"counter"`
+	Failed  int64 `json:"snapshots_failed" metric:"counter"`  // write failed or the disk was too full
+	Dropped int64 `json:"snapshots_dropped" metric:"counter"` // the writer was behind
+	Removed int64 `json:"snapshots_removed" metric:"counter"` // by the bounds
+	Files   int   `json:"snapshots_kept"`                     // state changes on disk
 	Bytes   int64 `json:"snapshot_bytes"`
 }
 

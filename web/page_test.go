@@ -187,7 +187,7 @@ func (f *fakeAgent) handler() http.Handler {
 			if err != nil {
 				return
 			}
-			if err := jpeg.Encode(part, frame(i), nil); err != nil {
+			if err := jpeg.Encode(part, fakeFrame(i), nil); err != nil {
 				return
 			}
 			w.(http.Flusher).Flush()
@@ -196,7 +196,7 @@ func (f *fakeAgent) handler() http.Handler {
 	})
 	mux.HandleFunc("GET /cameras/demo/regions/left/snapshot.jpg", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "image/jpeg")
-		jpeg.Encode(w, frame(0), nil)
+		jpeg.Encode(w, fakeFrame(0), nil)
 	})
 	write := func(w http.ResponseWriter, r *http.Request) {
 		wr := fakeWrite{Method: r.Method, Region: r.PathValue("region"), CSRF: r.Header.Get("X-CSRF-Token")}
@@ -270,8 +270,8 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
-// frame i of the fake stream: a square that moves across a grey picture.
-func frame(i int) image.Image {
+// fakeFrame is frame i of the fake stream: a square that moves across a grey picture.
+func fakeFrame(i int) image.Image {
 	img := image.NewGray(image.Rect(0, 0, 320, 240))
 	for p := range img.Pix {
 		img.Pix[p] = 110

@@ -105,7 +105,7 @@ or: coatnet watch --broker mqtt://192.168.1.10:1883`,
 					}
 				}
 			}()
-			opts := agent.Options{Reload: reload, LoadConfig: load, Version: version()}
+			opts := agent.Options{Reload: reload, LoadConfig: load, ConfigPath: configPath, Version: version()}
 			// Under systemd (Type=notify): READY, RELOADING, STOPPING,
 			// STATUS and the watchdog.
 			if n, err := sdnotify.New(); err != nil {
