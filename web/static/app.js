@@ -207,7 +207,8 @@ function place(el, rect) {
 // draft, which stays the same element (keeping its focus) across polls.
 function renderOverlay(v, regions) {
   const mine = draft && draft.camera === v.name ? draft : null;
-  const boxes = regions.filter((r) => !(mine && !mine.isNew && r.name === mine.name)).map((r) => {
+  // A region in pixels has no rect before the first frame gives the size.
+  const boxes = regions.filter((r) => r.rect && !(mine && !mine.isNew && r.name === mine.name)).map((r) => {
     const el = document.createElement("div");
     el.className = "region";
     el.dataset.region = r.name;
@@ -252,7 +253,11 @@ function renderForm(v) {
     sel.replaceChildren(new Option("inherit", ""), ...models.map((m) => new Option(m.split("/").pop(), m)));
     for (let i = 1; i < sel.options.length; i++) sel.options[i].title = models[i - 1];
   }
-  if (!mine) return;
+  if (!mine) {
+    for (const el of f.querySelectorAll("input")) el.value = "";
+    sel.value = "";
+    return;
+  }
   const active = document.activeElement;
   const set = (el, val) => { if (el !== active) el.value = val; };
   set(f.elements.name, draft.name);
@@ -299,7 +304,7 @@ function startDraft(v, d) {
 function editExisting(v, name) {
   const c = camera(v.name);
   const r = c && (c.regions || []).find((x) => x.name === name);
-  if (!r) return;
+  if (!r || !r.rect) return;
   startDraft(v, { name, rect: r.rect.slice(), model: r.model || "", isNew: false });
   v.draftEl.focus();
 }
