@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/coatnet-edge/coatnet-edge/internal/testing/browser"
 )
 
@@ -297,8 +298,9 @@ func near(a, b [4]float64, tol float64) bool {
 
 // TestPageInBrowser drives the page in headless chromium against the fake
 // agent: the header and the states show what the status says, the stream
-// plays, and regions are drawn, moved, resized, saved with the CSRF token
-// and deleted with the mouse, with the API's errors shown in the page.
+// plays, and regions are drawn, moved, resized (with the mouse and the
+// keyboard), saved with the CSRF token and deleted, with the API's errors
+// shown in the page.
 func TestPageInBrowser(t *testing.T) {
 	fake := newFakeAgent()
 	srv := httptest.NewServer(fake.handler())
@@ -417,9 +419,18 @@ func TestPageInBrowser(t *testing.T) {
 	cx, cy := corner.At(0.5, 0.5)
 	rx, ry := img.At(0.95, 0.7)
 	run("resize", browser.Drag(cx, cy, rx, ry))
+	// Then 5 steps left and 2 narrower with the keyboard (it has the focus).
+	keys := []chromedp.Action[chromedp.Void]{}
+	for range 5 {
+		keys = append(keys, chromedp.KeyEvent(kb.ArrowLeft))
+	}
+	for range 2 {
+		keys = append(keys, chromedp.KeyEvent(kb.ArrowLeft, chromedp.KeyModifiers(chromedp.ModifierShift)))
+	}
+	run("keys", keys...)
 	run("save again", chromedp.Click(chromedp.CSS(".editor .save")))
 	w = fake.write(t, 2)
-	if w.Method != "PUT" || w.Region != "door" || !near(w.Body.Rect, [4]float64{0.5, 0.3, 0.95, 0.7}, 0.01) {
+	if w.Method != "PUT" || w.Region != "door" || !near(w.Body.Rect, [4]float64{0.45, 0.3, 0.88, 0.7}, 0.01) {
 		t.Fatalf("after moving and resizing, the page sent %+v", w)
 	}
 

@@ -46,7 +46,7 @@ async function apiError(r) {
     const body = await r.json();
     if (body && body.error) msg = body.error;
   } catch (_) { /* not JSON */ }
-  if (r.status === 401) msg += " (log in: reload the page)";
+  if (r.status === 401) msg += " (log in with the credentials of the agent's http.auth_file)";
   return msg;
 }
 
@@ -112,6 +112,11 @@ function makeView(name) {
   root.setAttribute("aria-label", "Camera " + name);
   text($(".name", root), name);
   v.img.alt = "Live view of camera " + name;
+  // A stream that breaks (the agent restarting, too many viewers) is
+  // opened again a little later.
+  v.img.addEventListener("error", () => {
+    setTimeout(() => { if (v.stream) v.img.src = v.stream + "?retry=" + Date.now(); }, 3000);
+  });
   v.overlay.addEventListener("pointerdown", (e) => pointerDown(v, e));
   v.overlay.addEventListener("pointermove", (e) => pointerMove(v, e));
   v.overlay.addEventListener("pointerup", (e) => pointerUp(v, e));
@@ -134,7 +139,10 @@ function camera(name) {
 function renderAll() { if (status) render(); }
 
 function renderCamera(v, cam) {
-  if (cam.stream && v.img.getAttribute("src") !== cam.stream) v.img.src = cam.stream;
+  if (cam.stream !== v.stream) {
+    v.stream = cam.stream;
+    v.img.src = cam.stream;
+  }
   if (cam.width && cam.height) v.view.style.aspectRatio = cam.width + " / " + cam.height;
   const motion = $(".motion", v.root);
   text(motion, cam.motion ? "motion" : "");
@@ -143,6 +151,7 @@ function renderCamera(v, cam) {
   text(avail, cam.available === false ? "no frames" : "");
   avail.classList.toggle("bad", cam.available === false);
   renderRows(v, cam.regions || []);
+  $(".regions", v.root).hidden = !(cam.regions || []).length && !!(cam.labels || []).length;
   renderLabels(v, cam.labels || []);
   if (!drag) renderOverlay(v, cam.regions || []);
   renderForm(v);
@@ -225,7 +234,7 @@ function renderOverlay(v, regions) {
   place(v.draftEl, mine.rect);
   text($(".tag", v.draftEl), mine.name || "new region");
   v.draftEl.setAttribute("aria-label", "Region " + (mine.name || "new") +
-    " being edited; arrow keys move it, shift with arrow keys resizes it");
+    " being edited; arrow keys move it, shift with arrow keys resizes it, escape cancels");
 }
 
 function makeDraftEl(v) {
@@ -376,6 +385,11 @@ function pointerUp(v, e) {
 }
 
 function keyMove(v, e) {
+  if (e.key === "Escape") {
+    draft = null;
+    renderAll();
+    return;
+  }
   const step = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] }[e.key];
   if (!step || !draft) return;
   e.preventDefault();
