@@ -33,10 +33,15 @@ func Find() (string, error) {
 
 // Start runs a headless chromium for the test and returns a chromedp
 // context of one tab, 1280x900, ended with the test. Without chromium the
-// test is skipped, saying how to install it. As root (containers) the
-// sandbox is off: chromium refuses to start as root with it.
+// test is skipped, saying how to install it; under -short too (make
+// test-arm64 runs the tests under qemu with -short, and the page is the
+// same on every architecture). As root (containers) the sandbox is off:
+// chromium refuses to start as root with it.
 func Start(t testing.TB) context.Context {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
 	path, err := Find()
 	if err != nil {
 		t.Skip("browser test skipped: ", err)
