@@ -330,6 +330,12 @@ func TestPageInBrowser(t *testing.T) {
 				eval(`document.getElementById("error").textContent`))
 		}
 	}
+	errs := browser.Errors(t, ctx)
+	defer func() {
+		if e := errs(); len(e) > 0 {
+			t.Errorf("the page reported errors:\n%s", strings.Join(e, "\n"))
+		}
+	}()
 	run("load", chromedp.Navigate(srv.URL+"/"))
 	wait("the states", `document.querySelector('tr[data-region="left"]')?.dataset.label === "Coat"`)
 	for sel, want := range map[string]string{

@@ -10,7 +10,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/chromedp/cdproto/cdp"
@@ -125,4 +127,31 @@ func Drag(x0, y0, x1, y1 float64) chromedp.Action[chromedp.Void] {
 		steps = append(steps, chromedp.MouseEvent(chromedp.MouseMoved, x0+f*(x1-x0), y0+f*(y1-y0), held))
 	}
 	return chromedp.Steps(append(steps, chromedp.MouseEvent(chromedp.MouseReleased, x1, y1, held, chromedp.ClickCount(1)))...)
+}
+
+// Errors gathers what the page reports as wrong from now until the test
+// ends: uncaught exceptions, console errors, and the browser's own errors
+// (a Content-Security-Policy violation is one). Failed responses, which a
+// test provokes on purpose, are left out. The returned func lists them.
+func Errors(t testing.TB, ctx context.Context) func() []string {
+	var mu sync.Mutex
+	var got []string
+	msgs := chromedp.Console(ctx)
+	go func() {
+		for m, err := range msgs {
+			if err != nil {
+				return
+			}
+			if (m.Type == chromedp.ConsoleError || m.IsException()) && m.Source != "network" {
+				mu.Lock()
+				got = append(got, m.String()+" at "+m.URL)
+				mu.Unlock()
+			}
+		}
+	}()
+	return func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(got)
+	}
 }
