@@ -38,8 +38,11 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # systemd: systemd-analyze and systemd-sysusers for check-systemd (containers
 # often lack it). dpkg-dev (dpkg-shlibdeps) and lintian: check-deb.
 # python3-jinja2: the Home Assistant tests render the discovery templates.
+# chromium: the status page's browser tests drive it headless (web/ against
+# a fake agent in test-native; the agent on the demo scene, TestDemoBrowser,
+# in test-camera).
 APT_TEST := qemu-user binutils-aarch64-linux-gnu dataset-fashion-mnist mosquitto libopencv-dev g++ pkg-config \
-	systemd dpkg-dev lintian python3-jinja2
+	systemd dpkg-dev lintian python3-jinja2 chromium
 
 .PHONY: docs soak accuracy all build run test test-native test-camera test-arm64 check-train cross bench bench-arm64 vet vulncheck fuzz deps deps-bench check-go clean mca \
 	build-gocv build-pure bench-start install install-files uninstall deb deb-arch check-systemd check-install check-deb
@@ -119,7 +122,9 @@ accuracy: check-go
 
 # The GoCV code with OpenCV through cgo, built with -tags matprofile so a
 # test can check that every Mat is closed: the camera sources, the demo
-# video, and the agent end to end on the demo video.
+# video, and the agent end to end on the demo video and scene (with the
+# status page in headless chromium: TestDemoBrowser, its screenshots in
+# $COATNET_ARTIFACTS when set).
 test-camera: check-go
 	$(GO) vet -tags matprofile ./camera ./demo ./agent
 	$(GO) test -tags matprofile -count=1 -timeout $(TEST_TIMEOUT) ./camera ./demo
