@@ -521,7 +521,7 @@ func TestWebSlowStreams(t *testing.T) {
 		}
 		c.(*net.TCPConn).SetReadBuffer(1024)
 		conns = append(conns, c)
-		fmt.Fprintf(c, "GET /cameras/yard/stream.mjpg HTTP/1.1\r\nHost: x\r\n\r\n")
+		fmt.Fprintf(c, "GET /cameras/yard/stream.mjpg HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
 		if i == 0 {
 			// The first answers: it streams (read its header only).
 			line, err := bufio.NewReader(c).ReadString('\n')
