@@ -265,10 +265,15 @@ type webServer struct {
 	editMu sync.Mutex // one region edit at a time
 }
 
-// webRates are the rates /api/status shows, over at least a second.
+// webRates are the rates /api/status and /metrics show, over at least a
+// second.
 type webRates struct {
 	classified rateMeter
 	frames     map[string]*rateMeter
+	// scraped is the stats at the last /metrics scrape that computed
+	// rates, and these the rates.
+	scraped                   AgentStats
+	scrapedFPS, scrapedPerSec float64
 }
 
 // rateMeter is a counter's rate over the last interval of at least a
@@ -485,8 +490,27 @@ func (s *webServer) routes() http.Handler {
 		}
 		fmt.Fprintln(w, "ok")
 	})
-	mux.Handle("GET /metrics", web.Metrics("coatnet", func() any { return s.a.snapshot(time.Now()) }))
+	mux.Handle("GET /metrics", web.Metrics("coatnet", func() any { return s.metrics(time.Now()) }))
 	return mux
+}
+
+// metrics are the stats at now, with the frame and classification rates
+// since the scrape before (at least a second before; since the start for
+// the first), which only the stats ticker computes otherwise.
+func (s *webServer) metrics(now time.Time) AgentStats {
+	st := s.a.snapshot(now)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := &s.rates
+	if r.scraped.Time.IsZero() {
+		r.scraped.Time = s.a.start
+	}
+	if now.Sub(r.scraped.Time) >= time.Second {
+		r.scrapedFPS, r.scrapedPerSec = rates(r.scraped, st)
+		r.scraped = st
+	}
+	st.FramesPerSecond, st.ClassifiedPerSecond = r.scrapedFPS, r.scrapedPerSec
+	return st
 }
 
 func writeJPEG(w http.ResponseWriter, b []byte) {

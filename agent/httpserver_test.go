@@ -318,6 +318,9 @@ func TestWebStatusMatchesMQTT(t *testing.T) {
 	}
 
 	code, _, body = w.get(t, "/metrics")
+	if !regexp.MustCompile(`(?m)^coatnet_classified_per_s [1-9]`).Match(body) {
+		t.Errorf("/metrics has no classification rate:\n%s", grepLines(body, "coatnet_classified"))
+	}
 	for _, want := range []string{`coatnet_classified_total `, `coatnet_camera_frames_read_total{camera="yard"}`,
 		`coatnet_region_state_changes_total{camera="yard",region="left"} 1`} {
 		if code != http.StatusOK || !bytes.Contains(body, []byte(want)) {
