@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	"image/draw"
 	"image/jpeg"
 	"image/png"
 	"io"
@@ -34,12 +33,14 @@ import (
 )
 
 // The web scene: frames of webW x webH, three of the sample pictures side
-// by side (28 x 28 each: "left" a coat, "right" a pullover, and a trouser
-// where a test adds a region), and under them a strip that changes from
-// frame to frame, outside every region, so that the live view's frames
-// differ while the regions' states hold still.
+// by side (each scaled 4 times, to a cell of webCell pixels: "left" a
+// coat, "right" a pullover, and a trouser where a test adds a region), and
+// under them a strip that changes from frame to frame, outside every
+// region, so that the live view's frames differ while the regions' states
+// hold still.
 const (
-	webW, webH = 84, 36
+	webCell    = 112
+	webW, webH = 3 * webCell, webCell + 32
 	webFrames  = 30 // each unlike the others
 )
 
@@ -63,12 +64,17 @@ func writeWebScene(t *testing.T) string {
 	for i := range webFrames {
 		frame := image.NewNRGBA(image.Rect(0, 0, webW, webH))
 		for k, it := range items {
-			draw.Draw(frame, image.Rect(28*k, 0, 28*(k+1), 28), it, it.Bounds().Min, draw.Src)
+			const scale = webCell / 28
+			for y := range webCell {
+				for x := range webCell {
+					frame.Set(webCell*k+x, y, it.At(it.Bounds().Min.X+x/scale, it.Bounds().Min.Y+y/scale))
+				}
+			}
 		}
 		for x := range webW {
-			for y := 28; y < webH; y++ {
-				v := uint8(40 * ((x/6 + i) % 6))
-				if x/3 == i { // the frame's number, as a white mark
+			for y := webCell; y < webH; y++ {
+				v := uint8(40 * ((x/24 + i) % 6))
+				if x/11 == i { // the frame's number, as a white mark
 					v = 255
 				}
 				frame.Set(x, y, color.NRGBA{v, 255 - v, v / 2, 255})
@@ -107,9 +113,9 @@ cameras:
     motion: {enabled: false}
     regions:
       # the coat
-      left: {rect_px: [0, 0, 28, 28], confirm: 2}
+      left: {rect_px: [0, 0, 112, 112], confirm: 2}
       # the pullover
-      right: {rect_px: [28, 0, 28, 28], confirm: 2}
+      right: {rect_px: [112, 0, 112, 112], confirm: 2}
 `
 }
 
@@ -280,7 +286,7 @@ func TestWebStatusMatchesMQTT(t *testing.T) {
 		c.Snapshot != "/cameras/yard/snapshot.jpg" || len(c.Regions) != 2 {
 		t.Errorf("camera %+v", c)
 	}
-	if r := region(c, "right"); r.Rect == nil || *r.Rect != [4]float64{28.0 / webW, 0, 56.0 / webW, 28.0 / webH} ||
+	if r := region(c, "right"); r.Rect == nil || *r.Rect != [4]float64{webCell / float64(webW), 0, 2 * webCell / float64(webW), webCell / float64(webH)} ||
 		r.Snapshot != "/cameras/yard/regions/right/snapshot.jpg" || !strings.HasSuffix(r.Model, "fmnist-pre-int8.coatnet") {
 		t.Errorf("region right %+v (rect %v)", r, r.Rect)
 	}
@@ -310,7 +316,7 @@ func TestWebStatusMatchesMQTT(t *testing.T) {
 	code, ct, body = w.get(t, "/cameras/yard/regions/left/snapshot.jpg")
 	if code != http.StatusOK || ct != "image/jpeg" {
 		t.Errorf("left's snapshot: %d %s", code, ct)
-	} else if img, err := jpeg.Decode(bytes.NewReader(body)); err != nil || img.Bounds().Dx() != 28 {
+	} else if img, err := jpeg.Decode(bytes.NewReader(body)); err != nil || img.Bounds().Dx() != webCell {
 		t.Errorf("left's snapshot is not the region's picture: %v", err)
 	}
 	if code, _, _ := w.get(t, "/cameras/yard/regions/nowhere/snapshot.jpg"); code != http.StatusNotFound {
@@ -498,8 +504,8 @@ func TestWebSlowStreams(t *testing.T) {
 	rec := record(t, b.URL, "web-recorder", "coatnet/#")
 	// Labels on every classification of left, 5 a second.
 	w := startWebAgent(t, b, "  max_streams: 50\n  max_connections: 64\n  stream_fps: 10\n", func(s string) string {
-		s = strings.Replace(s, "left: {rect_px: [0, 0, 28, 28], confirm: 2}",
-			"left: {rect_px: [0, 0, 28, 28], confirm: 2, labels: every}", 1)
+		s = strings.Replace(s, "left: {rect_px: [0, 0, 112, 112], confirm: 2}",
+			"left: {rect_px: [0, 0, 112, 112], confirm: 2, labels: every}", 1)
 		return strings.Replace(s, "state_dir:", "pipeline: {max_rate: 5}\nstate_dir:", 1)
 	})
 	labels := RegionTopicsFor(&w.cfg, "yard", "left").Labels
