@@ -29,6 +29,7 @@ import (
 
 	"github.com/coatnet-edge/coatnet-edge/internal/testing/mqtttest"
 	"github.com/coatnet-edge/coatnet-edge/kernels"
+	"github.com/coatnet-edge/coatnet-edge/picture"
 	"github.com/coatnet-edge/coatnet-edge/web"
 )
 
@@ -806,5 +807,25 @@ func BenchmarkFrameTap(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkLiveViewEncode is one live-view picture of a 640 x 480 frame
+// with two regions and their states drawn: the work a watched camera's
+// view goroutine does at most http.stream_fps times a second, whatever the
+// number of clients.
+func BenchmarkLiveViewEncode(b *testing.B) {
+	f := bgrFrame(640, 480, 0, 90)
+	for i := range f.BGR {
+		f.BGR[i] = byte(i * 7 % 251) // not flat: JPEG's work depends on it
+	}
+	var enc picture.Encoder
+	boxes := []picture.Box{{Rect: image.Rect(40, 60, 300, 400), Label: "gate: open"},
+		{Rect: image.Rect(340, 60, 600, 400), Label: "step: parcel"}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := enc.EncodeFrame(f, picture.Options{MaxSide: liveMaxSide, Boxes: boxes}); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
