@@ -113,6 +113,12 @@ func TestDemoBrowser(t *testing.T) {
 			}
 		}
 	}
+	errs := browser.Errors(t, ctx)
+	defer func() {
+		if e := errs(); len(e) > 0 {
+			t.Errorf("the page reported errors:\n%s", strings.Join(e, "\n"))
+		}
+	}()
 	if err := chromedp.Do(ctx, browser.BasicAuth(user, password), chromedp.Navigate(base)); err != nil {
 		t.Fatal(err)
 	}
