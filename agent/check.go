@@ -9,14 +9,16 @@ import (
 
 	"github.com/coatnet-edge/coatnet-edge/camera"
 	"github.com/coatnet-edge/coatnet-edge/internal/redact"
+	"github.com/coatnet-edge/coatnet-edge/web"
 )
 
 // CheckConfig is `coatnet run --check`: it reads the configuration file at
 // path (the defaults for ""), and opens what it names that opens without a
 // camera or a broker: the model files (loaded as the agent loads them),
-// camera sources that are files or folders, and the MQTT password and TLS
-// files. A camera device need not exist yet. The error lists every problem
-// at once, as ParseConfig's does, each with its key and line.
+// camera sources that are files or folders, the MQTT password and TLS
+// files, and http.auth_file. A camera device need not exist yet. The error
+// lists every problem at once, as ParseConfig's does, each with its key
+// and line.
 func CheckConfig(path string) error {
 	cfg, d := Defaults(), newConfigDecoder(0)
 	for _, p := range cfg.problems() {
@@ -110,6 +112,11 @@ func checkOpens(cfg *Config, skip map[string]bool, add func(problem)) {
 	if (m.CAFile != "" || m.CertFile != "") && !skip["mqtt.cert_file"] {
 		if _, err := tlsConfig(m); err != nil {
 			add(problem{msg: err.Error()}) // it names the file
+		}
+	}
+	if h := &cfg.HTTP; h.Listen != "" && h.AuthFile != "" && !skip["http.auth_file"] {
+		if _, err := web.LoadAuth(h.AuthFile); err != nil {
+			bad("http.auth_file", "%v", err)
 		}
 	}
 }

@@ -76,8 +76,8 @@ type HTTPConfig struct {
 	// StreamFPS bounds each MJPEG stream's frames a second (and how often
 	// a frame is copied off the camera for it).
 	StreamFPS float64 `yaml:"stream_fps"`
-	// MaxStreams bounds the MJPEG clients at once (503 beyond);
-	// MaxConnections all connections at once.
+	// MaxStreams bounds each camera's MJPEG clients at once (503
+	// beyond); MaxConnections all connections at once (more wait).
 	MaxStreams     int `yaml:"max_streams"`
 	MaxConnections int `yaml:"max_connections"`
 }

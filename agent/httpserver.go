@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/coatnet-edge/coatnet-edge/camera"
@@ -48,7 +49,7 @@ type frameTap struct {
 	ready    chan struct{} // a copy waits in slot
 	slot     cropSlot
 
-	due time.Time // the camera goroutine's: no copy before
+	due time.Time // the camera goroutine's: no copy before, on rateSlot's schedule
 }
 
 func newFrameTap() *frameTap { return &frameTap{ready: make(chan struct{}, 1)} }
@@ -62,7 +63,10 @@ func (t *frameTap) see(f camera.Frame) {
 	if !t.wanted.Load() || now.Before(t.due) || w <= 0 || h <= 0 {
 		return
 	}
-	t.due = now.Add(time.Duration(t.interval.Load()))
+	// On a schedule, so that a camera at the stream's rate loses no
+	// frame to its jitter.
+	interval := time.Duration(t.interval.Load())
+	t.due = rateSlot(t.due, now, interval).Add(interval)
 	t.slot.offer(f, image.Rect(0, 0, w, h), false)
 	select {
 	case t.ready <- struct{}{}:
@@ -243,14 +247,15 @@ func (a *agent) drawing(camera string, boxes []picture.Box, caption []string) ([
 // webServer is the running http: section. It lives across reloads that
 // leave http: as it is; one that changes it replaces the server.
 type webServer struct {
-	a      *agent
-	cfg    HTTPConfig
-	log    *slog.Logger
-	auth   *web.Auth
-	start  time.Time
-	ctx    context.Context // ends when the server stops
-	cancel context.CancelFunc
-	served chan struct{} // closed when the listen-and-serve goroutine returned
+	a        *agent
+	cfg      HTTPConfig
+	log      *slog.Logger
+	auth     *web.Auth
+	authFile string
+	start    time.Time
+	ctx      context.Context // ends when the server stops
+	cancel   context.CancelFunc
+	served   chan struct{} // closed when the listen-and-serve goroutine returned
 
 	mu    sync.Mutex
 	srv   *web.Server // nil while the listen is retried
@@ -312,13 +317,10 @@ func startWeb(a *agent, cfg *Config) (*webServer, error) {
 		auth, err = web.LoadAuth(path)
 	}
 	if err != nil {
-		if h.AuthFile == "" {
-			return nil, fmt.Errorf("http.auth_file: (state_dir/http-auth): %w", err)
-		}
 		return nil, fmt.Errorf("http.auth_file: %w", err)
 	}
-	s := &webServer{a: a, cfg: h, log: a.log, auth: auth, start: time.Now(), served: make(chan struct{}),
-		views: map[string]*liveView{}}
+	s := &webServer{a: a, cfg: h, log: a.log, auth: auth, authFile: path, start: time.Now(),
+		served: make(chan struct{}), views: map[string]*liveView{}}
 	s.rates.classified.t = a.start
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	go s.listen()
@@ -343,7 +345,7 @@ func (s *webServer) listen() {
 			s.srv = srv
 			s.mu.Unlock()
 			s.log.Info("http: status page", "url", "http://"+srv.Addr()+"/", "http.listen", s.cfg.Listen,
-				"auth_file", authPath(&s.a.cfg))
+				"auth_file", s.authFile)
 			if err := srv.Serve(web.Protect(s.routes(), s.auth, !srv.Loopback())); err != nil {
 				s.log.Error("http: the server stopped", "http.listen", s.cfg.Listen, "err", err)
 			}
@@ -624,7 +626,7 @@ func (s *webServer) status(now time.Time) Status {
 	}
 	a.mu.Unlock()
 	st := Status{Device: cfg.Device, Version: a.opts.Version, UptimeS: now.Sub(a.start).Seconds(), CSRF: web.CSRFToken(),
-		Editable:     a.places != nil && a.opts.ConfigPath != "",
+		Editable:     a.places != nil && a.opts.ConfigPath != "" && writableFile(a.opts.ConfigPath) == nil,
 		Model:        StatusModel{Name: m.Model, SHA256: m.ModelSHA256, Kernels: kernels.Implementation()[kernels.NameGemmRequant]},
 		MQTT:         StatusMQTT{Broker: redact.URL(a.pub.cfg.MQTT.Broker), Connected: a.pub.client.IsConnectionOpen()},
 		TemperatureC: temp, Throttled: throttled, Paused: settings.Paused,
@@ -892,6 +894,10 @@ func (s *webServer) edit(w http.ResponseWriter, r *http.Request, camera, region 
 			"regions are edited in a configuration file with cameras:; this agent runs without one")
 		return
 	}
+	if err := writableFile(path); err != nil {
+		web.WriteError(w, http.StatusConflict, "the agent cannot write its configuration file: "+err.Error())
+		return
+	}
 	s.editMu.Lock()
 	defer s.editMu.Unlock()
 	src, err := readConfig(path)
@@ -948,6 +954,22 @@ func (s *webServer) edit(w http.ResponseWriter, r *http.Request, camera, region 
 	default:
 		web.WriteJSON(w, http.StatusOK, map[string]string{"saved": path})
 	}
+}
+
+// writableFile says why the region editor could not replace the file at
+// path (nil: it can): the file and its folder, where the new file is
+// made, must be writable to the agent. Under the systemd unit
+// /etc/coatnet is not, unless a drop-in allows it (README).
+func writableFile(path string) error {
+	const write, search = 2, 1 // access(2)'s W_OK, X_OK
+	if err := syscall.Access(path, write); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	dir := filepath.Dir(path)
+	if err := syscall.Access(dir, write|search); err != nil {
+		return fmt.Errorf("%s: %w", dir, err)
+	}
+	return nil
 }
 
 // fits checks camera's regions of cfg against the camera's frame size,

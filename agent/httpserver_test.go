@@ -40,7 +40,7 @@ import (
 // differ while the regions' states hold still.
 const (
 	webW, webH = 84, 36
-	webFrames  = 6
+	webFrames  = 30 // each unlike the others
 )
 
 // writeWebScene writes the scene's frames as PNGs into a new folder.
@@ -68,6 +68,9 @@ func writeWebScene(t *testing.T) string {
 		for x := range webW {
 			for y := 28; y < webH; y++ {
 				v := uint8(40 * ((x/6 + i) % 6))
+				if x/3 == i { // the frame's number, as a white mark
+					v = 255
+				}
 				frame.Set(x, y, color.NRGBA{v, 255 - v, v / 2, 255})
 			}
 		}
@@ -723,7 +726,7 @@ func TestPageURL(t *testing.T) {
 }
 
 // TestWebAuthFileErrors: a credential file others can read is an error
-// naming http.auth_file, before anything runs.
+// naming http.auth_file, at the start and from run --check.
 func TestWebAuthFileErrors(t *testing.T) {
 	b := mqtttest.Start(t, mqtttest.Options{})
 	cfg := testConfig(t, b.URL)
@@ -737,5 +740,40 @@ func TestWebAuthFileErrors(t *testing.T) {
 	err := Run(ctx, cfg, Options{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err == nil || !strings.Contains(err.Error(), "http.auth_file") {
 		t.Errorf("Run: %v", err)
+	}
+	path := filepath.Join(t.TempDir(), "agent.yaml")
+	if err := os.WriteFile(path, []byte("http: {auth_file: "+cfg.HTTP.AuthFile+"}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckConfig(path); err == nil || !strings.Contains(err.Error(), "line 1: http.auth_file: ") {
+		t.Errorf("run --check: %v", err)
+	}
+}
+
+// TestWritableFile: the editor is off for a file the agent cannot
+// replace, and says which part is not writable.
+func TestWritableFile(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root writes through permissions")
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "agent.yaml")
+	if err := os.WriteFile(path, []byte("device: a\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := writableFile(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o500); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chmod(dir, 0o700)
+	if err := writableFile(path); err == nil || !strings.Contains(err.Error(), dir) {
+		t.Errorf("a read-only folder: %v", err)
+	}
+	os.Chmod(dir, 0o700)
+	os.Chmod(path, 0o400)
+	if err := writableFile(path); err == nil || !strings.Contains(err.Error(), path) {
+		t.Errorf("a read-only file: %v", err)
 	}
 }

@@ -357,8 +357,9 @@ func (a *agent) reloadWeb(ctx context.Context, stop context.CancelFunc, done <-c
 	a.mu.Lock()
 	cfg := a.cfg
 	a.mu.Unlock()
-	if err == nil && cfg.HTTP != before {
-		a.log.Info("http: the settings changed; restarting the web server")
+	// A server that did not start (its auth file) is tried again too.
+	if err == nil && (cfg.HTTP != before || a.web == nil && cfg.HTTP.Listen != "") {
+		a.log.Info("http: (re)starting the web server")
 		a.web.stop()
 		if a.web, err = startWeb(a, &cfg); err != nil {
 			a.log.Error("http: the web server does not start; the agent runs without it until a reload fixes it",

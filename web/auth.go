@@ -32,6 +32,9 @@ const maxAuthFile = 4096
 // LoadAuth reads the credential file at path. The file must be a regular
 // file that only its owner can read or write (mode 0600 or stricter).
 func LoadAuth(path string) (*Auth, error) {
+	if path == "" {
+		return nil, errors.New("auth file: no file named")
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("auth file: %w", err)
@@ -83,6 +86,9 @@ func parseAuth(data []byte) (*Auth, error) {
 // EnsureAuth loads the credential file at path, first writing one with a new
 // random token (mode 0600) when there is none; created says it was written.
 func EnsureAuth(path string) (a *Auth, created bool, err error) {
+	if path == "" {
+		return nil, false, errors.New("auth file: no file named")
+	}
 	if _, err := os.Lstat(path); !errors.Is(err, fs.ErrNotExist) {
 		a, err := LoadAuth(path)
 		return a, false, err

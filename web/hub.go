@@ -154,10 +154,15 @@ func (h *Hub) Close() {
 }
 
 // ServeHTTP streams the frames as multipart/x-mixed-replace (boundary
-// "frame"), until the client leaves or stops reading for WriteTimeout, the
-// Hub is closed, or the Server shuts down. Beyond MaxStreams clients it
-// answers 503 with Retry-After.
+// "frame"; HEAD gets the header only) until the client leaves or stops
+// reading for WriteTimeout, the Hub is closed, or the Server shuts down.
+// Beyond MaxStreams clients it answers 503 with Retry-After.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		WriteError(w, http.StatusMethodNotAllowed, "a stream is read with GET")
+		return
+	}
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	c := &client{wake: make(chan struct{}, 1), end: cancel, part: make([]byte, 0, 96)}
@@ -174,15 +179,15 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// A stream outlives the response bound: no read deadline (net/http's
 	// background read still sees the client leave), a write deadline per frame.
 	_ = rc.SetReadDeadline(time.Time{})
-	// A write blocked on a client that stopped reading ends as soon as the
-	// stream does, not at its deadline.
+	// When the stream ends, a write blocked on a client that stopped reading
+	// gets endGrace, not the rest of its deadline.
 	var mu sync.Mutex
 	returned := false
 	stop := context.AfterFunc(ctx, func() {
 		mu.Lock()
 		defer mu.Unlock()
 		if !returned {
-			_ = rc.SetWriteDeadline(time.Now())
+			_ = rc.SetWriteDeadline(time.Now().Add(endGrace))
 		}
 	})
 	defer func() {
@@ -199,51 +204,72 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusOK)
-	if rc.Flush() != nil {
+	if rc.Flush() != nil || r.Method == http.MethodHead {
 		return
 	}
 	interval := time.Duration(float64(time.Second) / h.limits.StreamFPS)
 	pause := time.NewTimer(interval)
 	defer pause.Stop()
 	var sent uint64
+	next := time.Now() // the earliest time of the next frame
 	for {
 		select {
 		case <-ctx.Done():
+			h.end(w, rc)
 			return
 		case <-c.wake:
+		}
+		if d := time.Until(next); d > 0 {
+			pause.Reset(d)
+			select {
+			case <-ctx.Done():
+				h.end(w, rc)
+				return
+			case <-pause.C:
+			}
 		}
 		f := h.take(sent)
 		if f == nil {
 			continue
 		}
-		sent = f.seq
-		err := h.send(ctx, w, rc, c, f)
+		sent, next = f.seq, time.Now().Add(interval)
+		var err error
+		if h.deadline(ctx, rc) {
+			err = h.send(w, rc, c, f)
+		}
 		h.release(f)
 		if err != nil {
 			return
 		}
-		pause.Reset(interval)
-		select {
-		case <-ctx.Done():
+		if ctx.Err() != nil {
+			h.end(w, rc)
 			return
-		case <-pause.C:
 		}
 	}
 }
 
+// endGrace is how long the end of a stream may take: the frame being sent
+// and the closing boundary, which tells the client the stream is over.
+const endGrace = 200 * time.Millisecond
+
+func (h *Hub) end(w http.ResponseWriter, rc *http.ResponseController) {
+	_ = rc.SetWriteDeadline(time.Now().Add(endGrace))
+	if _, err := w.Write(closing); err == nil {
+		_ = rc.Flush()
+	}
+}
+
 // deadline gives the next write WriteTimeout, false if the stream has
-// ended meanwhile (its deadline, set to now, must stay).
+// ended meanwhile.
 func (h *Hub) deadline(ctx context.Context, rc *http.ResponseController) bool {
 	_ = rc.SetWriteDeadline(time.Now().Add(h.limits.WriteTimeout))
 	return ctx.Err() == nil
 }
 
-var crlf = []byte("\r\n")
+var crlf, closing = []byte("\r\n"), []byte("--frame--\r\n")
 
-func (h *Hub) send(ctx context.Context, w http.ResponseWriter, rc *http.ResponseController, c *client, f *frame) error {
-	if !h.deadline(ctx, rc) {
-		return ctx.Err()
-	}
+// send writes f as the next part.
+func (h *Hub) send(w http.ResponseWriter, rc *http.ResponseController, c *client, f *frame) error {
 	c.part = append(c.part[:0], "--frame\r\nContent-Type: image/jpeg\r\nContent-Length: "...)
 	c.part = strconv.AppendInt(c.part, int64(len(f.buf)), 10)
 	c.part = append(c.part, "\r\n\r\n"...)

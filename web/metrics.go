@@ -28,7 +28,7 @@ import (
 //     the labels camera and region, and their fields are named
 //     camera_NAME and region_NAME;
 //   - a field tagged metric:"counter" is a counter (its name gets "_total"),
-//     the others gauges; its help is its help:"..." tag, else its name.
+//     the others gauges; its help is its help:"..." tag, else its json name.
 func Metrics(namespace string, stats func() any) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -37,6 +37,9 @@ func Metrics(namespace string, stats func() any) http.Handler {
 		ErrorLog:          slog.NewLogLogger(slog.Default().Handler(), slog.LevelWarn),
 		ErrorHandling:     promhttp.ContinueOnError,
 		EnableOpenMetrics: true,
+		// Each scrape walks the stats under the agent's locks: a flood of
+		// them gets 503s, not the locks.
+		MaxRequestsInFlight: 4,
 	})
 }
 
@@ -54,7 +57,7 @@ func (c *statsCollector) Describe(chan<- *prometheus.Desc) {}
 
 func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	w := walker{namespace: c.namespace, ch: ch}
-	w.value(reflect.ValueOf(c.stats()), "", nil, nil, fieldTags{})
+	w.value(reflect.ValueOf(c.stats()), "", nil, nil, fieldTags{}, 0)
 }
 
 type walker struct {
@@ -73,8 +76,14 @@ var (
 	timeType     = reflect.TypeFor[time.Time]()
 )
 
-// value emits v, named name, with the labels names=values.
-func (w *walker) value(v reflect.Value, name string, names, values []string, tags fieldTags) {
+// maxDepth bounds the nesting walked, against a value that refers to itself.
+const maxDepth = 16
+
+// value emits v, named name, with the labels names=values, at nesting depth.
+func (w *walker) value(v reflect.Value, name string, names, values []string, tags fieldTags, depth int) {
+	if depth > maxDepth {
+		return
+	}
 	for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
 		if v.IsNil() {
 			return
@@ -99,7 +108,7 @@ func (w *walker) value(v reflect.Value, name string, names, values []string, tag
 	case v.CanFloat():
 		f = v.Float()
 	case v.Kind() == reflect.Struct && v.Type() != timeType:
-		w.fields(v, name, names, values)
+		w.fields(v, name, names, values, depth+1)
 		return
 	default:
 		return
@@ -123,7 +132,7 @@ func (w *walker) value(v reflect.Value, name string, names, values []string, tag
 	w.ch <- m
 }
 
-func (w *walker) fields(v reflect.Value, prefix string, names, values []string) {
+func (w *walker) fields(v reflect.Value, prefix string, names, values []string, depth int) {
 	t := v.Type()
 	for i := range t.NumField() {
 		sf := t.Field(i)
@@ -133,7 +142,7 @@ func (w *walker) fields(v reflect.Value, prefix string, names, values []string) 
 		}
 		fv := v.Field(i)
 		if sf.Anonymous && tag == "" {
-			w.value(fv, prefix, names, values, fieldTags{})
+			w.value(fv, prefix, names, values, fieldTags{}, depth)
 			continue
 		}
 		if tag == "" {
@@ -141,22 +150,26 @@ func (w *walker) fields(v reflect.Value, prefix string, names, values []string) 
 		}
 		name := metricName(tag)
 		if label, ok := labelFields[tag]; ok && fv.Kind() == reflect.Map && fv.Type().Key().Kind() == reflect.String {
-			w.labelled(fv, label, names, values)
+			w.labelled(fv, label, names, values, depth)
 			continue
 		}
 		if prefix != "" {
 			name = prefix + "_" + name
 		}
-		w.value(fv, name, names, values, fieldTags{counter: sf.Tag.Get("metric") == "counter", help: sf.Tag.Get("help")})
+		help := sf.Tag.Get("help")
+		if help == "" {
+			help = tag
+		}
+		w.value(fv, name, names, values, fieldTags{counter: sf.Tag.Get("metric") == "counter", help: help}, depth)
 	}
 }
 
 // labelled emits each element of the map m with the label's value its key.
-func (w *walker) labelled(m reflect.Value, label string, names, values []string) {
+func (w *walker) labelled(m reflect.Value, label string, names, values []string, depth int) {
 	names = append(names[:len(names):len(names)], label)
 	for it := m.MapRange(); it.Next(); {
 		vals := append(values[:len(values):len(values)], it.Key().String())
-		w.value(it.Value(), label, names, vals, fieldTags{})
+		w.value(it.Value(), label, names, vals, fieldTags{}, depth+1)
 	}
 }
 

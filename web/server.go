@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -21,9 +22,10 @@ type Limits struct {
 	MaxStreams int
 	// StreamFPS bounds the frames a second sent to each MJPEG client.
 	StreamFPS float64
-	// WriteTimeout bounds each response (and the reading of its request
-	// body); for a stream it bounds each frame, so a client that stops
-	// reading is dropped after it.
+	// WriteTimeout bounds each response and the reading of its request
+	// body: past it writes fail and the request's context ends. For a
+	// stream it bounds each frame, so a client that stops reading is
+	// dropped after it.
 	WriteTimeout time.Duration
 	// ReadHeaderTimeout bounds the reading of a request's header.
 	ReadHeaderTimeout time.Duration
@@ -75,7 +77,11 @@ type Server struct {
 type streamsKey struct{}
 
 // Listen listens on addr (host:port) with the limits l; Serve then serves it.
+// An empty addr is an error, not every interface: "" means no server.
 func Listen(addr string, l Limits) (*Server, error) {
+	if addr == "" {
+		return nil, errors.New("listen: no address")
+	}
 	l = l.withDefaults()
 	inner, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -89,7 +95,7 @@ func Listen(addr string, l Limits) (*Server, error) {
 		IdleTimeout:       l.IdleTimeout,
 		MaxHeaderBytes:    16 << 10,
 		BaseContext:       func(net.Listener) context.Context { return base },
-		ErrorLog:          slog.NewLogLogger(slog.Default().Handler(), slog.LevelDebug),
+		ErrorLog:          slog.NewLogLogger(slog.Default().Handler(), slog.LevelWarn),
 	}
 	return s, nil
 }
@@ -115,8 +121,17 @@ func (s *Server) Serve(h http.Handler) error {
 
 // bound gives every response the write deadline and body bound of the
 // limits, and the headers that keep the page out of other sites' frames.
+// On a loopback listener, whose reads need no credential, a request must
+// name a loopback host: a page of another site whose name was made to
+// resolve to 127.0.0.1 (DNS rebinding) would read the cameras otherwise.
 func (s *Server) bound(h http.Handler) http.Handler {
+	loopback := s.Loopback()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if loopback && !loopbackHost(r.Host) {
+			WriteError(w, http.StatusForbidden, fmt.Sprintf("host %q refused: this server listens on %s only; use that address",
+				r.Host, s.Addr()))
+			return
+		}
 		rc := http.NewResponseController(w)
 		deadline := time.Now().Add(s.limits.WriteTimeout)
 		_ = rc.SetWriteDeadline(deadline)
@@ -127,6 +142,23 @@ func (s *Server) bound(h http.Handler) http.Handler {
 		hd.Set("X-Frame-Options", "DENY")
 		h.ServeHTTP(w, r)
 	})
+}
+
+// loopbackHost says whether a Host header names this machine: localhost
+// (and its subdomains), a loopback address, or nothing (not a browser).
+func loopbackHost(host string) bool {
+	if host == "" {
+		return true
+	}
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"), ".")
+	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // Shutdown ends the streams at once, then shuts the server down gracefully:

@@ -16,7 +16,12 @@ import (
 // end of the test; it returns the server and its base URL.
 func serve(t testing.TB, l Limits, h http.Handler) (*Server, string) {
 	t.Helper()
-	s, err := Listen("127.0.0.1:0", l)
+	return serveOn(t, "127.0.0.1:0", l, h)
+}
+
+func serveOn(t testing.TB, addr string, l Limits, h http.Handler) (*Server, string) {
+	t.Helper()
+	s, err := Listen(addr, l)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,6 +78,9 @@ func TestListenLoopback(t *testing.T) {
 		if err := s.Shutdown(context.Background()); err != nil {
 			t.Errorf("Shutdown without Serve: %v", err)
 		}
+	}
+	if _, err := Listen("", Limits{}); err == nil {
+		t.Error(`Listen("") listens: "" means no server, not every interface`)
 	}
 	if _, err := Listen("127.0.0.1:99999", Limits{}); err == nil || !strings.Contains(err.Error(), "127.0.0.1:99999") {
 		t.Errorf("Listen on a bad port: %v, want an error naming the address", err)
@@ -154,7 +162,7 @@ func TestWriteTimeout(t *testing.T) {
 	}
 	defer c.Close()
 	c.(*net.TCPConn).SetReadBuffer(4096)
-	io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
 	select {
 	case err := <-returned:
 		t.Logf("handler returned: %v", err)
@@ -188,5 +196,83 @@ func TestShutdownServeReturnsNil(t *testing.T) {
 	}
 	if _, err := net.DialTimeout("tcp", s.Addr(), time.Second); err == nil {
 		t.Error("still accepting connections after Shutdown")
+	}
+}
+
+// TestLoopbackHost: on a loopback listener a request naming another host
+// (a rebound DNS name) is refused; on a listener others reach, the host is
+// not checked (credentials guard it).
+func TestLoopbackHost(t *testing.T) {
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	get := func(addr, host string) int {
+		t.Helper()
+		req, _ := http.NewRequest("GET", "http://"+addr+"/", nil)
+		req.Host = host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	s, _ := serve(t, Limits{}, ok)
+	_, port, _ := net.SplitHostPort(s.Addr())
+	for host, want := range map[string]int{
+		s.Addr(): 200, "localhost:" + port: 200, "LocalHost.:" + port: 200, "cam.localhost:" + port: 200,
+		"127.0.0.2:" + port: 200, "[::1]:" + port: 200, "localhost": 200,
+		"evil.example:" + port: 403, "evil.example": 403, "localhost.evil.example": 403, "10.0.0.1:" + port: 403,
+	} {
+		if got := get(s.Addr(), host); got != want {
+			t.Errorf("loopback listener, Host %q: %d, want %d", host, got, want)
+		}
+	}
+	all, _ := serveOn(t, ":0", Limits{}, ok)
+	_, port, _ = net.SplitHostPort(all.Addr())
+	if got := get("127.0.0.1:"+port, "evil.example"); got != 200 {
+		t.Errorf("listener on every interface, Host evil.example: %d, want 200", got)
+	}
+}
+
+// TestResponseBound: a handler within WriteTimeout is left alone; one past
+// it sees its request's context end, so that it stops waiting.
+func TestResponseBound(t *testing.T) {
+	ended := make(chan time.Duration, 1)
+	_, url := serve(t, Limits{WriteTimeout: 300 * time.Millisecond}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/quick" {
+			time.Sleep(50 * time.Millisecond)
+			io.WriteString(w, "ok")
+			return
+		}
+		t0 := time.Now()
+		d := time.Duration(-1)
+		select {
+		case <-r.Context().Done():
+			d = time.Since(t0)
+		case <-time.After(10 * time.Second):
+		}
+		select {
+		case ended <- d:
+		default: // the client's retry
+		}
+	}))
+	resp, err := http.Get(url + "/quick")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "ok" {
+		t.Fatalf("quick handler: %q", body)
+	}
+	client := &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	if resp, err := client.Get(url + "/slow"); err == nil {
+		resp.Body.Close()
+		t.Errorf("a handler past WriteTimeout got its response out: %s", resp.Status)
+	}
+	if d := <-ended; d < 0 {
+		t.Fatal("a handler past WriteTimeout still had its context 10 s later")
+	} else {
+		t.Logf("context ended %v into a 300 ms bound", d)
 	}
 }

@@ -37,6 +37,11 @@ directory (~/.local/state/coatnet/demo) whose two regions, "left" and
 embedded MQTT broker on 127.0.0.1:1883. It logs each region's confirmed
 state change and says how to watch them.
 
+It serves a status page on http.listen (default http://127.0.0.1:8080/):
+each camera's live view with its regions and states, rates, latency and
+the MQTT connection, and, for a FILE with cameras:, a region editor that
+rewrites FILE and reloads it; /api/status, /healthz and /metrics too.
+
 SIGINT or SIGTERM stop it cleanly (offline is published, exit status 0).
 Under systemd (Type=notify, see systemd/coatnet-agent.service) it reports
 READY=1 once the model is loaded and the MQTT session started (a camera or
