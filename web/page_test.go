@@ -350,14 +350,14 @@ func TestPageInBrowser(t *testing.T) {
 	}
 	wait("the thumbnail", `!document.querySelector('tr[data-region="left"] img.thumb').hidden`)
 
-	first, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS("img.stream")))
+	first, err := chromedp.Run(ctx, browser.Hidden(".overlay", chromedp.Screenshot(chromedp.CSS("img.stream"))))
 	if err != nil {
 		t.Fatal(err)
 	}
 	changed := false
 	for range 20 {
 		time.Sleep(150 * time.Millisecond)
-		next, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS("img.stream")))
+		next, err := chromedp.Run(ctx, browser.Hidden(".overlay", chromedp.Screenshot(chromedp.CSS("img.stream"))))
 		if err != nil {
 			t.Fatal(err)
 		}
