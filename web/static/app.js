@@ -347,6 +347,7 @@ function pointerDown(v, e) {
     drag = { mode: "move", start: p, rect: draft.rect.slice() };
   } else if (t.closest(".region")) {
     editExisting(v, t.closest(".region").dataset.region);
+    if (!draft) return;
     drag = { mode: "move", start: p, rect: draft.rect.slice() };
   } else {
     startDraft(v, { name: freeName(v.name), rect: [p[0], p[1], p[0], p[1]], model: "", isNew: true });
