@@ -45,7 +45,9 @@ func TestPageFiles(t *testing.T) {
 		if res.StatusCode != 200 || h.Get("Content-Type") != ct || len(body) == 0 {
 			t.Errorf("%s: %s, %q, %d bytes", path, res.Status, h.Get("Content-Type"), len(body))
 		}
-		if h.Get("Content-Security-Policy") != pageCSP || !strings.Contains(pageCSP, "script-src 'self';") ||
+		csp := h.Get("Content-Security-Policy")
+		if !strings.Contains(csp, "default-src 'none'") || !strings.Contains(csp, "script-src 'self';") ||
+			!strings.Contains(csp, "frame-ancestors 'none'") || strings.Contains(csp, "unsafe") ||
 			h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Cache-Control") != "no-cache" {
 			t.Errorf("%s: headers %v", path, h)
 		}
