@@ -11,6 +11,8 @@ require (
 	github.com/mochi-mqtt/server/v2 v2.7.9
 	github.com/nlpodyssey/gopickle v0.2.0
 	github.com/prometheus/client_golang v1.25.0
+	github.com/prometheus/client_model v0.6.3
+	github.com/prometheus/common v0.73.1
 	github.com/spf13/cobra v1.10.2
 	github.com/spf13/pflag v1.0.9
 	go.yaml.in/yaml/v3 v3.0.6
@@ -19,11 +21,6 @@ require (
 	golang.org/x/image v0.48.0
 	golang.org/x/sys v0.50.0
 	golang.org/x/term v0.47.0
-)
-
-require (
-	github.com/prometheus/client_model v0.6.3
-	github.com/prometheus/common v0.73.1
 )
 
 require (

@@ -113,6 +113,12 @@ func TestDemoBrowser(t *testing.T) {
 			}
 		}
 	}
+	errs := browser.Errors(t, ctx)
+	defer func() {
+		if e := errs(); len(e) > 0 {
+			t.Errorf("the page reported errors:\n%s", strings.Join(e, "\n"))
+		}
+	}()
 	if err := chromedp.Do(ctx, browser.BasicAuth(user, password), chromedp.Navigate(base)); err != nil {
 		t.Fatal(err)
 	}
@@ -142,14 +148,16 @@ func TestDemoBrowser(t *testing.T) {
 	}
 	shot("page.png")
 
-	// Nothing moves in the scene between its changes, at most 10 s apart.
-	first, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS("img.stream")))
+	// The live view without the page's overlay (whose tags change with the
+	// states): nothing moves in the scene between its changes, at most 10 s
+	// apart.
+	first, err := chromedp.Run(ctx, browser.Hidden(".overlay", chromedp.Screenshot(chromedp.CSS("img.stream"))))
 	if err != nil {
 		t.Fatal(err)
 	}
 	browser.Save(t, art, "stream-1.png", first)
 	until("a new picture in the live view", 25*time.Second, func() bool {
-		next, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS("img.stream")))
+		next, err := chromedp.Run(ctx, browser.Hidden(".overlay", chromedp.Screenshot(chromedp.CSS("img.stream"))))
 		if err != nil {
 			t.Fatal(err)
 		}

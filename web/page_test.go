@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/textproto"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -44,7 +45,9 @@ func TestPageFiles(t *testing.T) {
 		if res.StatusCode != 200 || h.Get("Content-Type") != ct || len(body) == 0 {
 			t.Errorf("%s: %s, %q, %d bytes", path, res.Status, h.Get("Content-Type"), len(body))
 		}
-		if h.Get("Content-Security-Policy") != pageCSP || !strings.Contains(pageCSP, "script-src 'self';") ||
+		csp := h.Get("Content-Security-Policy")
+		if !strings.Contains(csp, "default-src 'none'") || !strings.Contains(csp, "script-src 'self';") ||
+			!strings.Contains(csp, "frame-ancestors 'none'") || strings.Contains(csp, "unsafe") ||
 			h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Cache-Control") != "no-cache" {
 			t.Errorf("%s: headers %v", path, h)
 		}
@@ -118,6 +121,11 @@ type (
 		Stream    string       `json:"stream"`
 		Snapshot  string       `json:"snapshot"`
 		Regions   []fakeRegion `json:"regions"`
+		Labels    []fakeLabel  `json:"labels,omitempty"`
+	}
+	fakeLabel struct {
+		Label string  `json:"label"`
+		Score float64 `json:"score"`
 	}
 	fakeRegion struct {
 		Name     string     `json:"name"`
@@ -350,14 +358,14 @@ func TestPageInBrowser(t *testing.T) {
 	}
 	wait("the thumbnail", `!document.querySelector('tr[data-region="left"] img.thumb').hidden`)
 
-	first, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS("img.stream")))
+	first, err := chromedp.Run(ctx, browser.Hidden(".overlay", chromedp.Screenshot(chromedp.CSS("img.stream"))))
 	if err != nil {
 		t.Fatal(err)
 	}
 	changed := false
 	for range 20 {
 		time.Sleep(150 * time.Millisecond)
-		next, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS("img.stream")))
+		next, err := chromedp.Run(ctx, browser.Hidden(".overlay", chromedp.Screenshot(chromedp.CSS("img.stream"))))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -463,4 +471,39 @@ func TestPageInBrowser(t *testing.T) {
 		t.Fatalf("delete sent %+v", w)
 	}
 	wait("the region gone", `document.querySelector('tr[data-region="door"]') === null`)
+}
+
+// TestPageLegacyInBrowser: for a file without cameras: the page shows the
+// camera's last labels, no regions table and no editor.
+func TestPageLegacyInBrowser(t *testing.T) {
+	fake := newFakeAgent()
+	fake.status.Editable = false
+	fake.status.Models = nil
+	fake.status.Cameras[0].Name, fake.status.Cameras[0].Regions = "camera", nil
+	fake.status.Cameras[0].Labels = []fakeLabel{{"Bag", 0.8}, {"Sandal", 0.1}}
+	fake.status.Cameras[0].Stream = "/cameras/demo/stream.mjpg" // the fake's one stream
+	srv := httptest.NewServer(fake.handler())
+	t.Cleanup(srv.Close)
+	ctx := browser.Start(t)
+	errs := browser.Errors(t, ctx)
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](`document.querySelector(".labels li") !== null`,
+		chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatal(err)
+	}
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[
+		[...document.querySelectorAll(".labels li")].map((li) => li.textContent).join(", "),
+		String(document.getElementById("edit").hidden), String(document.querySelector("table.regions").hidden),
+		document.querySelector(".camera .name").textContent]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"Bag 0.80, Sandal 0.10", "true", "true", "camera"}; !slices.Equal(got, want) {
+		t.Errorf("labels, edit hidden, regions hidden, camera: %q, want %q", got, want)
+	}
+	if e := errs(); len(e) > 0 {
+		t.Errorf("the page reported errors:\n%s", strings.Join(e, "\n"))
+	}
 }

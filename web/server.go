@@ -128,8 +128,8 @@ func (s *Server) bound(h http.Handler) http.Handler {
 	loopback := s.Loopback()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if loopback && !loopbackHost(r.Host) {
-			WriteError(w, http.StatusForbidden, fmt.Sprintf("host %q refused: this server listens on %s only; use that address",
-				r.Host, s.Addr()))
+			WriteError(w, http.StatusForbidden, fmt.Sprintf("host %q refused: this server listens on %s only and answers "+
+				"requests for that address or localhost (a proxy in front must pass one of them as Host)", r.Host, s.Addr()))
 			return
 		}
 		rc := http.NewResponseController(w)

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"io"
@@ -274,5 +275,29 @@ func TestResponseBound(t *testing.T) {
 		t.Fatal("a handler past WriteTimeout still had its context 10 s later")
 	} else {
 		t.Logf("context ended %v into a 300 ms bound", d)
+	}
+}
+
+// TestIdleTimeout: a keep-alive connection left idle is closed.
+func TestIdleTimeout(t *testing.T) {
+	s, _ := serve(t, Limits{IdleTimeout: 100 * time.Millisecond}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok")
+	}))
+	c, err := net.Dial("tcp", s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := br.ReadByte(); err != io.EOF {
+		t.Fatalf("idle connection after a 100 ms IdleTimeout: %v, want closed", err)
 	}
 }

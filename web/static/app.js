@@ -259,7 +259,7 @@ function renderForm(v) {
   const key = models.join("\n");
   if (sel.dataset.models !== key) {
     sel.dataset.models = key;
-    sel.replaceChildren(new Option("inherit", ""), ...models.map((m) => new Option(m.split("/").pop(), m)));
+    sel.replaceChildren(new Option("default (model.path)", ""), ...models.map((m) => new Option(m.split("/").pop(), m)));
     for (let i = 1; i < sel.options.length; i++) sel.options[i].title = models[i - 1];
   }
   if (!mine) {
@@ -271,6 +271,9 @@ function renderForm(v) {
   const set = (el, val) => { if (el !== active) el.value = val; };
   set(f.elements.name, draft.name);
   f.elements.name.readOnly = !draft.isNew;
+  // Without a model the API keeps an existing region's and gives a new
+  // one model.path.
+  sel.options[0].text = draft.isNew ? "default (model.path)" : "unchanged";
   set(sel, models.includes(draft.model) ? draft.model : "");
   ["x0", "y0", "x1", "y1"].forEach((k, i) => set(f.elements[k], round4(draft.rect[i]).toString()));
   $(".delete", f).disabled = draft.isNew;
@@ -344,6 +347,7 @@ function pointerDown(v, e) {
     drag = { mode: "move", start: p, rect: draft.rect.slice() };
   } else if (t.closest(".region")) {
     editExisting(v, t.closest(".region").dataset.region);
+    if (!draft) return;
     drag = { mode: "move", start: p, rect: draft.rect.slice() };
   } else {
     startDraft(v, { name: freeName(v.name), rect: [p[0], p[1], p[0], p[1]], model: "", isNew: true });

@@ -155,3 +155,25 @@ func Errors(t testing.TB, ctx context.Context) func() []string {
 		return slices.Clone(got)
 	}
 }
+
+// Hidden runs a with the elements matching the CSS selector hide made
+// invisible, e.g. to take a screenshot of a picture without what is drawn
+// over it.
+func Hidden[T any](hide string, a chromedp.Action[T]) chromedp.Action[T] {
+	return func(ctx context.Context, t *chromedp.Target) (T, error) {
+		set := func(v string) error {
+			_, err := chromedp.Evaluate[chromedp.Void](fmt.Sprintf(
+				`document.querySelectorAll(%q).forEach((e) => { e.style.visibility = %q; })`, hide, v))(ctx, t)
+			return err
+		}
+		var zero T
+		if err := set("hidden"); err != nil {
+			return zero, err
+		}
+		v, err := a(ctx, t)
+		if rerr := set(""); err == nil && rerr != nil {
+			return zero, rerr
+		}
+		return v, err
+	}
+}
