@@ -199,6 +199,7 @@ func (v *liveView) picture(ctx context.Context) []byte {
 	case <-fresh:
 	case <-t.C:
 	case <-ctx.Done():
+	case <-v.s.ctx.Done(): // the server stops
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
