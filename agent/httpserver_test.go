@@ -829,3 +829,63 @@ func BenchmarkLiveViewEncode(b *testing.B) {
 		}
 	}
 }
+
+// TestWebReload: a reload that leaves http: alone keeps the server (its
+// port, its streams); one that changes http: replaces it.
+func TestWebReload(t *testing.T) {
+	b := mqtttest.Start(t, mqtttest.Options{})
+	w := startWebAgent(t, b, "", nil)
+	pages := func() int { return strings.Count(w.log.String(), `http: status page"`) }
+	waitFor(t, "the frame size", func() bool { st := w.status(t); return len(st.Cameras) == 1 && st.Cameras[0].Width > 0 })
+	resp, err := http.Get(w.base + "/cameras/yard/stream.mjpg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if code, msg := w.write(t, http.MethodPut, "/api/cameras/yard/regions/extra", `{"rect": [0.66667, 0, 1, 0.77778]}`, nil); code != http.StatusOK {
+		t.Fatalf("PUT: %d %s", code, msg)
+	}
+	if pages() != 1 {
+		t.Errorf("a reload without http: changes started the server again:\n%s", w.log.String())
+	}
+	// The stream opened before the reload goes on.
+	mt, params, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	mr := multipart.NewReader(resp.Body, params["boundary"])
+	for i := range 3 {
+		if _, err := mr.NextPart(); err != nil || mt != "multipart/x-mixed-replace" {
+			t.Fatalf("stream part %d after the reload: %v", i, err)
+		}
+	}
+
+	text, err := os.ReadFile(w.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text = bytes.Replace(text, []byte("# any free port\n"), []byte("# any free port\n  stream_fps: 2\n"), 1)
+	if err := os.WriteFile(w.path, text, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, msg := w.write(t, http.MethodPut, "/api/cameras/yard/regions/extra", `{"rect": [0.7, 0, 1, 0.77778]}`, nil); code != http.StatusOK {
+		t.Fatalf("PUT: %d %s", code, msg)
+	}
+	waitFor(t, "the server started again", func() bool { return pages() == 2 })
+	old := w.base
+	m := regexp.MustCompile(`http: status page" url=http://([0-9.:]+)/`).FindAllStringSubmatch(w.log.String(), -1)
+	w.base = "http://" + m[1][1]
+	if w.base == old {
+		t.Fatalf("the new server listens where the old one did: %s", w.base)
+	}
+	if st := w.status(t); region(st.Cameras[0], "extra") == nil {
+		t.Errorf("the new server's status: %+v", st)
+	}
+	if _, err := http.Get(old + "/healthz"); err == nil {
+		t.Error("the old server still answers")
+	}
+	ended := make(chan struct{})
+	go func() { io.Copy(io.Discard, resp.Body); close(ended) }()
+	select {
+	case <-ended:
+	case <-time.After(10 * time.Second):
+		t.Error("the stream of the old server did not end")
+	}
+}
