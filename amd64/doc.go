@@ -30,10 +30,10 @@
 //     AVX-512), im2col, pack (PackStrided, PackTransposed), pool, mean
 //     (AVX2 and AVX-512), lut, add, affine, layernorm (AVX2 and AVX-512),
 //     softmax (SoftmaxRow and AttentionSoftmax, AVX2 and AVX-512) and
-//     quantize (the input's quantization, AVX2). Their exact
-//     requantization steps are macros: requant_amd64.h (depthwise, mean;
-//     its ZMM forms too) and elem_amd64.h / elem512_amd64.h (add, affine,
-//     layernorm, softmax), two homes for one rule that should become one.
+//     quantize (the input's quantization, AVX2).
+//   - requant_amd64.h: the exact requantization steps as macros on 8 and
+//     16 lanes, the one home of that rule, included by every kernel that
+//     requantizes (depthwise, mean, add, affine, layernorm, softmax).
 //   - words_test.go: the Go assembler encodes VPDPBUSD on Y registers as
 //     EVEX (AVX-512VL), which AVX-VNNI cores lack, so the VEX form is
 //     BYTEs with the Intel mnemonic as comment; the test decodes every such

@@ -1,7 +1,7 @@
 //go:build !purego
 
 #include "textflag.h"
-#include "elem_amd64.h"
+#include "requant_amd64.h"
 
 #define sm_logits 0
 #define sm_bias 8
@@ -257,8 +257,6 @@ post:
 	VZEROUPPER
 	RET
 
-#include "elem512_amd64.h"
-
 // The AVX-512 kernel: the same passes on 16 lanes, the last partial block
 // of a row (and of each bias run) under a mask instead of overlapping, the
 // row's maximum taken while the bias row is built, and e looked up by
@@ -367,14 +365,7 @@ TEXT ·SoftmaxAVX512(SB), NOSPLIT, $0-8
 	VPBROADCASTD sm_leftN(R8), Z17
 	VPBROADCASTD sm_right(R8), Z18
 	VPBROADCASTD sm_right1(R8), Z19
-	MOVL         $0x7fffffff, AX
-	VPBROADCASTD AX, Z12
-	MOVL         $0x80000000, AX
-	VPBROADCASTD AX, Z13
-	MOVQ         $0x40000000, AX
-	VPBROADCASTQ AX, Z14
-	MOVL         $1, AX
-	VPBROADCASTD AX, Z15
+	CONSTS16(Z12, Z13, Z14, Z15)
 	MOVL         $4095, AX
 	VPBROADCASTD AX, Z8
 	VPXORD       Z9, Z9, Z9
