@@ -41,8 +41,11 @@
 //     line with golang.org/x/arch/x86/x86asm and with GNU objdump and
 //     compares it with its comment.
 //
-// The kernels use the ABI0 registers AX, BX, CX, DX, SI, DI, R8-R15 (no BP,
-// no globals, so R15 is free) and end with VZEROUPPER.
+// The kernels use the ABI0 registers AX, BX, CX, DX, SI, DI, R8-R15 (no BP)
+// and end with VZEROUPPER. They read read-only tables (the rq* constants,
+// softmax's masks) by SB-relative address; R15 is free for that only
+// because the project never builds with -dynlink (plugins, shared
+// libraries), where such an access clobbers it.
 //
 // # Measurements
 //
