@@ -60,7 +60,8 @@ rc=0
 wait "$agent" || rc=$?
 agent=""
 [ "$rc" -eq 0 ] || { cat "$tmp/agent.log"; fail "the agent exited with $rc on SIGTERM"; }
-echo "test_loop: the agent collected $(find "$tmp/state/collect" -name '*.png' | wc -l) crops in ${waited}s"
+collected=$(find "$tmp/state/collect" -name '*.png' | wc -l)
+echo "test_loop: the agent collected $collected crops in ${waited}s"
 
 # Label: each crop to its true class's folder, then the datasets.
 collect=$tmp/state/collect/yard
@@ -75,6 +76,8 @@ for k in 0 1 2 3 4 5 6 7 8; do
 		for f in "$dir"*.png; do mv "$f" "$tmp/$split/$class/r$k-$(basename "$f")"; done
 	done
 done
+labelled=$(find "$tmp/data" "$tmp/test" -name '*.png' | wc -l)
+[ "$labelled" -eq "$collected" ] || fail "$labelled of $collected crops labelled"
 [ "$(ls "$tmp/data")" = "$(printf 'Bag\nSneaker\nTrouser')" ] || fail "training classes: $(ls "$tmp/data")"
 [ "$(ls "$tmp/test")" = "$(printf 'Bag\nSneaker\nTrouser')" ] || fail "test classes: $(ls "$tmp/test")"
 for c in Bag Sneaker Trouser; do
