@@ -3,7 +3,7 @@
 # test writes (tools/train/scene: nine regions showing Trouser, Bag and
 # Sneaker items in turn, a new one every 2 s): the agent (the GoCV build,
 # which plays videos) collects a crop of each region every second until
-# it has 20 a region and is stopped by SIGTERM; the crops are labelled by
+# it has 180 crops (20 a region) and is stopped by SIGTERM; the crops are labelled by
 # moving them to their true class's folder (scene label: the scene's
 # ground truth); regions r0-r5 are the training data, r6-r8, showing items
 # training never saw, the held-out test folder; make_model.sh trains 3
@@ -13,7 +13,7 @@
 # `coatnet eval` of the float and int8 models on the test folder must name
 # the three classes with their picture counts, and both must get more than
 # half of the test crops right (chance is a third; the runs measured scored
-# 70-85%, 3 epochs of batch 8 on 96 crops being enough for these classes).
+# 70-87%: 3 epochs of batch 8 on 96 crops are enough for these classes).
 # make check-train runs it where PyTorch and OpenCV are installed.
 #
 #   tools/train/test_loop.sh GOCV_COATNET SCENE
