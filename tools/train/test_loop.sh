@@ -2,10 +2,10 @@
 # The whole loop of a model of your own, as a user runs it, on a scene this
 # test writes (tools/train/scene: nine regions showing Trouser, Bag and
 # Sneaker items in turn, a new one every 2 s): the agent (the GoCV build,
-# which plays videos) collects a crop of each region every second until
-# it has 180 crops (20 a region) and is stopped by SIGTERM; the crops are labelled by
-# moving them to their true class's folder (scene label: the scene's
-# ground truth); regions r0-r5 are the training data, r6-r8, showing items
+# which plays videos) collects a crop of each region every second until it
+# has 180 crops (20 a region) and is stopped by SIGTERM; the crops are
+# labelled by moving them to their true class's folder (scene label: the
+# scene's ground truth); regions r0-r5 are the training data, r6-r8, showing items
 # training never saw, the held-out test folder; make_model.sh trains 3
 # epochs of the tiny arch at 32x32 on the CPU, converts, quantizes on the
 # training pictures and evaluates. Then `coatnet convert` without flags must
