@@ -137,14 +137,14 @@ test-arm64:
 # The training model must reproduce timm; checked wherever PyTorch is
 # installed (Debian's python3-torch), skipped elsewhere.
 PYTHON_TORCH ?= /usr/bin/python3
-check-train: check-train-folder
+check-train: check-train-folder check-train-loop
 	@if $(PYTHON_TORCH) -c 'import torch' 2>/dev/null; then \
 		$(PYTHON_TORCH) tools/train/check_conformance.py; \
 	else \
 		echo "check-train: no PyTorch for $(PYTHON_TORCH), skipping tools/train/check_conformance.py"; \
 	fi
 
-.PHONY: check-train-folder model
+.PHONY: check-train-folder check-train-loop model
 # check-train-folder: training on a folder dataset end to end on a tiny one
 # the test writes (train, convert, quantize, card; split, reproducibility,
 # fine-tuning), under a minute; skipped like check-train without PyTorch.
@@ -153,6 +153,27 @@ check-train-folder: build
 		PYTHON_TORCH=$(PYTHON_TORCH) tools/train/test_folder.sh $(BIN); \
 	else \
 		echo "check-train-folder: no PyTorch or PIL for $(PYTHON_TORCH), skipping tools/train/test_folder.sh"; \
+	fi
+
+# check-train-loop: the loop of a model of your own end to end, about a
+# minute: the GoCV agent collects crops from a scene video, they are
+# labelled by the scene's ground truth, trained on for 3 epochs, converted
+# without flags, quantized and evaluated (tools/train/test_loop.sh); skipped
+# like check-train without PyTorch or OpenCV. The scene writer
+# (tools/train/scene) is built with build-gocv's cgo flags, so gocv's C++
+# compiled for the agent serves it from the build cache.
+check-train-loop: check-go
+	@if ! $(PYTHON_TORCH) -c 'import torch, PIL' 2>/dev/null; then \
+		echo "check-train-loop: no PyTorch or PIL for $(PYTHON_TORCH), skipping tools/train/test_loop.sh"; \
+	elif ! pkg-config --exists opencv4 2>/dev/null; then \
+		echo "check-train-loop: no OpenCV (libopencv-dev) for the GoCV build, skipping tools/train/test_loop.sh"; \
+	else \
+		$(MAKE) --no-print-directory build-gocv && \
+		CGO_CFLAGS="$$($(BUILDFLAGS) CFLAGS) $(GOCV_GC)" CGO_CXXFLAGS="$$($(BUILDFLAGS) CXXFLAGS) $(GOCV_GC)" \
+		CGO_CPPFLAGS="$$($(BUILDFLAGS) CPPFLAGS) $$(pkg-config --cflags-only-I opencv4)" \
+		CGO_LDFLAGS="$$($(BUILDFLAGS) LDFLAGS) -Wl,--gc-sections -Wl,--as-needed $(foreach m,$(GOCV_OPENCV),-lopencv_$(m))" \
+			$(GO) build -tags customenv -buildmode=pie -trimpath -o bin/scene ./tools/train/scene && \
+		PYTHON_TORCH=$(PYTHON_TORCH) tools/train/test_loop.sh $(GOCV_BIN) bin/scene; \
 	fi
 
 # model: a model of your own from a folder dataset (one subfolder per class):
