@@ -10,8 +10,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coatnet-edge/coatnet-edge/camera"
+	"github.com/coatnet-edge/coatnet-edge/dataset"
 )
 
 // collectFiles lists the PNGs under dir, relative to it, sorted.
@@ -188,13 +190,28 @@ func TestCollectorQueueFullDrops(t *testing.T) {
 	}
 }
 
-// A label is its folder's name as it is, unless it cannot be one.
+// A label is its folder's name as it is, unless it cannot be one; the
+// folder reader (dataset.OpenFolder) takes it as the label's folder.
 func TestCollectLabelFolder(t *testing.T) {
-	for label, want := range map[string]string{"Ankle boot": "Ankle boot", "open": "open", "a/b": "a%2Fb",
-		"..": "%2E.", "": "unlabelled", "T-shirt/top": "T-shirt%2Ftop"} {
-		if got := labelFolder(label); got != want {
+	for label, want := range map[string]string{"Ankle boot": "Ankle boot", "open": "open", "a/b": "a_b",
+		"..": "_.", ".hidden": "_hidden", "": "unlabelled", "T-shirt/top": "T-shirt_top", "line\nfeed": "line_feed",
+		"a\\b": "a_b", "\xff": "%FF", strings.Repeat("x", 200): strings.Repeat("x", maxLabelInName)} {
+		got := labelFolder(label)
+		if got != want {
 			t.Errorf("labelFolder(%q) = %q, want %q", label, got, want)
 		}
+		if label != "" && utf8.ValidString(label) && len(label) <= maxLabelInName &&
+			dataset.ClassKey(got) != dataset.ClassKey(label) {
+			t.Errorf("the folder %q of %q is another class to the folder reader", got, label)
+		}
+	}
+	// Every label of the demo model is a folder of its own.
+	seen := map[string]bool{}
+	for _, l := range dataset.FashionMNISTLabels {
+		seen[labelFolder(l)] = true
+	}
+	if len(seen) != len(dataset.FashionMNISTLabels) {
+		t.Errorf("the %d labels have %d folders", len(dataset.FashionMNISTLabels), len(seen))
 	}
 }
 
@@ -333,5 +350,36 @@ func TestCollectorQueueBytesBound(t *testing.T) {
 	c.Close()
 	if q := c.queued.Load(); q != 0 {
 		t.Errorf("%d bytes still counted as queued after Close", q)
+	}
+}
+
+// pipeline.collect is a region's collect: for the whole frame of a file
+// without cameras:, decoded and checked with the same keys and defaults;
+// with cameras: it is refused, the regions having their own.
+func TestCollectPipelineConfig(t *testing.T) {
+	cfg, err := ParseConfig([]byte("camera:\n  source: ../testdata/fashion\npipeline:\n  collect: {changes: true, below: 0.6, every: 10m}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := CollectConfig{Changes: true, Below: 0.6, Every: 10 * time.Minute, MaxFiles: DefaultCollectFiles,
+		MaxBytes: DefaultCollectBytes}
+	if cfg.Pipeline.Collect != want {
+		t.Errorf("pipeline.collect %+v, want %+v", cfg.Pipeline.Collect, want)
+	}
+	if d := Defaults().Pipeline.Collect; d != defaultCollect() || d.on() {
+		t.Errorf("the default pipeline.collect %+v is not a region's default, off", d)
+	}
+	_, err = ParseConfig([]byte("pipeline:\n  collect: {below: 1.5, every: 1ms, max_files: 0, max_bytes: 10, evry: 1m}\n"))
+	for _, key := range []string{"below", "every", "max_files", "max_bytes", "evry"} {
+		if err == nil || !strings.Contains(err.Error(), "pipeline.collect."+key) {
+			t.Errorf("no problem for pipeline.collect.%s: %v", key, err)
+		}
+	}
+	for _, set := range []string{"{below: 0.5}", "{max_files: 10}"} {
+		_, err = ParseConfig([]byte("pipeline:\n  collect: " + set + "\ncameras:\n  yard:\n    source: ../testdata/fashion\n" +
+			"    regions:\n      gate: {}\n"))
+		if err == nil || !strings.Contains(err.Error(), "line 2: pipeline.collect: is for a file without cameras") {
+			t.Errorf("pipeline.collect %s with cameras: %v", set, err)
+		}
 	}
 }
