@@ -393,8 +393,8 @@ type frameCollector struct {
 }
 
 // use sets what the next pipeline collects: cfg's collect, the model's
-// labels, the live threshold and pause of control. It returns nil when
-// collect is off, which the pipeline then never calls.
+// labels, the live threshold and pause of control. It is nil when
+// collect is off, and the pipeline's hook (offer) then does nothing.
 func (f *frameCollector) use(cfg *Config, labels []string, control *Control, log *slog.Logger) *frameCollector {
 	c := cfg.Pipeline.Collect
 	if !c.on() {
