@@ -121,6 +121,8 @@ type Pipeline struct {
 	Stats   *Stats
 	// LabelLog, when set, logs every published message (the demo does).
 	LabelLog *slog.Logger
+	// collect keeps frames for training (pipeline.collect); nil: off.
+	collect *frameCollector
 }
 
 // Run classifies and publishes until ctx ends (nil) or the source ends
@@ -148,6 +150,9 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		last := time.Now()
 		gate.taken(next, last, interval)
 		logits, err := p.classify(frame)
+		if err == nil {
+			p.collect.offer(frame, logits) // before Release: it may copy the frame
+		}
 		frame.Release()
 		if err != nil {
 			p.Stats.classifyFailed(err)

@@ -172,6 +172,7 @@ func Run(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err e
 		}
 		a.inf.close()
 		a.cam.close()
+		a.collect.close()
 	}()
 	running = true
 	// Ready once the model is loaded, the MQTT session started and the
@@ -267,6 +268,8 @@ type agent struct {
 	places *places
 	// past adds up the camera counters of the feeds a reload closed.
 	past cameraCounters
+	// collect is pipeline.collect's writer and state (collect.go).
+	collect frameCollector
 }
 
 // loop runs the pipeline, restarting it around reloads.
@@ -319,6 +322,7 @@ func (a *agent) pipeline() *Pipeline {
 	if a.cfg.LogLabels {
 		p.LabelLog = a.log
 	}
+	p.collect = a.collect.use(&a.cfg, a.inf.md.Labels, a.control, a.log)
 	return p
 }
 
@@ -634,6 +638,10 @@ type AgentStats struct {
 	Cameras map[string]CameraStats `json:"cameras,omitempty"`
 	// Snapshots are the snapshot ring's counters (with cameras:).
 	Snapshots *SnapshotStats `json:"snapshots,omitempty"`
+	// Collected frames kept for training (pipeline.collect), and those
+	// dropped (a full disk); with cameras:, each region counts its own.
+	Collected      int64 `json:"collected,omitempty"`
+	CollectDropped int64 `json:"collect_dropped,omitempty"`
 }
 
 // snapshot gathers the stats at now.
@@ -664,6 +672,7 @@ func (a *agent) snapshot(now time.Time) AgentStats {
 		CameraAvailable: available, Paused: settings.Paused, Reloads: reloads, Thermal: th, Cameras: cams, Snapshots: snaps}
 	s.Reconnects, s.StoreDropped, s.CommandsRejected = a.pub.Reconnects(), a.pub.StoreDropped(), a.pub.CommandsRejected()
 	s.StoreQuarantined = a.pub.StoreQuarantined()
+	s.Collected, s.CollectDropped = a.collect.count()
 	return s
 }
 
