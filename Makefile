@@ -169,10 +169,7 @@ check-train-loop: check-go
 		echo "check-train-loop: no OpenCV (libopencv-dev) for the GoCV build, skipping tools/train/test_loop.sh"; \
 	else \
 		$(MAKE) --no-print-directory build-gocv && \
-		CGO_CFLAGS="$$($(BUILDFLAGS) CFLAGS) $(GOCV_GC)" CGO_CXXFLAGS="$$($(BUILDFLAGS) CXXFLAGS) $(GOCV_GC)" \
-		CGO_CPPFLAGS="$$($(BUILDFLAGS) CPPFLAGS) $$(pkg-config --cflags-only-I opencv4)" \
-		CGO_LDFLAGS="$$($(BUILDFLAGS) LDFLAGS) -Wl,--gc-sections -Wl,--as-needed $(foreach m,$(GOCV_OPENCV),-lopencv_$(m))" \
-			$(GO) build -tags customenv -buildmode=pie -trimpath -o bin/scene ./tools/train/scene && \
+		$(GOCV_CGO) $(GO) build -tags customenv -buildmode=pie -trimpath -o bin/scene ./tools/train/scene && \
 		PYTHON_TORCH=$(PYTHON_TORCH) tools/train/test_loop.sh $(GOCV_BIN) bin/scene; \
 	fi
 
@@ -373,13 +370,17 @@ DOCS_DIR    := bin/docs
 # windows among them). DEB_ARCH=arm64 on amd64 cross-compiles.
 BUILDFLAGS = DEB_BUILD_MAINT_OPTIONS=hardening=+all DEB_HOST_ARCH=$(DEB_ARCH) dpkg-buildflags --get
 GOCV_GC    := -ffunction-sections -fdata-sections
+# GOCV_CGO: the cgo flags of a native GoCV build (Debian's hardening flags,
+# OpenCV's headers, only the OpenCV libraries GOCV_OPENCV names); what
+# build-gocv compiles is then reused from the build cache by check-train-loop.
+GOCV_CGO = CGO_CFLAGS="$$($(BUILDFLAGS) CFLAGS) $(GOCV_GC)" CGO_CXXFLAGS="$$($(BUILDFLAGS) CXXFLAGS) $(GOCV_GC)" \
+	CGO_CPPFLAGS="$$($(BUILDFLAGS) CPPFLAGS) $$(pkg-config --cflags-only-I opencv4)" \
+	CGO_LDFLAGS="$$($(BUILDFLAGS) LDFLAGS) -Wl,--gc-sections -Wl,--as-needed $(foreach m,$(GOCV_OPENCV),-lopencv_$(m))"
+
 build-gocv: check-go
 ifeq ($(DEB_ARCH),$(NATIVE_ARCH))
 	$(call apt-install,$(APT_RUN) dpkg-dev)
-	CGO_CFLAGS="$$($(BUILDFLAGS) CFLAGS) $(GOCV_GC)" CGO_CXXFLAGS="$$($(BUILDFLAGS) CXXFLAGS) $(GOCV_GC)" \
-	CGO_CPPFLAGS="$$($(BUILDFLAGS) CPPFLAGS) $$(pkg-config --cflags-only-I opencv4)" \
-	CGO_LDFLAGS="$$($(BUILDFLAGS) LDFLAGS) -Wl,--gc-sections -Wl,--as-needed $(foreach m,$(GOCV_OPENCV),-lopencv_$(m))" \
-		$(GO) build -tags customenv -buildmode=pie -trimpath -ldflags '$(LDFLAGS)' -o $(GOCV_BIN) ./cmd/coatnet
+	$(GOCV_CGO) $(GO) build -tags customenv -buildmode=pie -trimpath -ldflags '$(LDFLAGS)' -o $(GOCV_BIN) ./cmd/coatnet
 else ifeq ($(NATIVE_ARCH)-$(DEB_ARCH),amd64-arm64)
 	$(MAKE) --no-print-directory $(ARM64_SYSROOT)/shlibs.local
 	CGO_ENABLED=1 GOOS=linux GOARCH=arm64 CC=aarch64-linux-gnu-gcc CXX=aarch64-linux-gnu-g++ \
