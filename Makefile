@@ -142,14 +142,14 @@ test-arm64:
 # The training model must reproduce timm; checked wherever PyTorch is
 # installed (Debian's python3-torch), skipped elsewhere.
 PYTHON_TORCH ?= /usr/bin/python3
-check-train: check-train-folder
+check-train: check-train-folder check-train-loop
 	@if $(PYTHON_TORCH) -c 'import torch' 2>/dev/null; then \
 		$(PYTHON_TORCH) tools/train/check_conformance.py; \
 	else \
 		echo "check-train: no PyTorch for $(PYTHON_TORCH), skipping tools/train/check_conformance.py"; \
 	fi
 
-.PHONY: check-train-folder model
+.PHONY: check-train-folder check-train-loop model
 # check-train-folder: training on a folder dataset end to end on a tiny one
 # the test writes (train, convert, quantize, card; split, reproducibility,
 # fine-tuning), under a minute; skipped like check-train without PyTorch.
@@ -158,6 +158,24 @@ check-train-folder: build
 		PYTHON_TORCH=$(PYTHON_TORCH) tools/train/test_folder.sh $(BIN); \
 	else \
 		echo "check-train-folder: no PyTorch or PIL for $(PYTHON_TORCH), skipping tools/train/test_folder.sh"; \
+	fi
+
+# check-train-loop: the loop of a model of your own end to end, about a
+# minute: the GoCV agent collects crops from a scene video, they are
+# labelled by the scene's ground truth, trained on for 3 epochs, converted
+# without flags, quantized and evaluated (tools/train/test_loop.sh); skipped
+# like check-train without PyTorch or OpenCV. The scene writer
+# (tools/train/scene) is built with build-gocv's cgo flags, so gocv's C++
+# compiled for the agent serves it from the build cache.
+check-train-loop: check-go
+	@if ! $(PYTHON_TORCH) -c 'import torch, PIL' 2>/dev/null; then \
+		echo "check-train-loop: no PyTorch or PIL for $(PYTHON_TORCH), skipping tools/train/test_loop.sh"; \
+	elif ! pkg-config --exists opencv4 2>/dev/null; then \
+		echo "check-train-loop: no OpenCV (libopencv-dev) for the GoCV build, skipping tools/train/test_loop.sh"; \
+	else \
+		$(MAKE) --no-print-directory build-gocv && \
+		$(GOCV_CGO) $(GO) build -tags customenv -buildmode=pie -trimpath -o bin/scene ./tools/train/scene && \
+		PYTHON_TORCH=$(PYTHON_TORCH) tools/train/test_loop.sh $(GOCV_BIN) bin/scene; \
 	fi
 
 # model: a model of your own from a folder dataset (one subfolder per class):
@@ -357,13 +375,17 @@ DOCS_DIR    := bin/docs
 # windows among them). DEB_ARCH=arm64 on amd64 cross-compiles.
 BUILDFLAGS = DEB_BUILD_MAINT_OPTIONS=hardening=+all DEB_HOST_ARCH=$(DEB_ARCH) dpkg-buildflags --get
 GOCV_GC    := -ffunction-sections -fdata-sections
+# GOCV_CGO: the cgo flags of a native GoCV build (Debian's hardening flags,
+# OpenCV's headers, only the OpenCV libraries GOCV_OPENCV names); what
+# build-gocv compiles is then reused from the build cache by check-train-loop.
+GOCV_CGO = CGO_CFLAGS="$$($(BUILDFLAGS) CFLAGS) $(GOCV_GC)" CGO_CXXFLAGS="$$($(BUILDFLAGS) CXXFLAGS) $(GOCV_GC)" \
+	CGO_CPPFLAGS="$$($(BUILDFLAGS) CPPFLAGS) $$(pkg-config --cflags-only-I opencv4)" \
+	CGO_LDFLAGS="$$($(BUILDFLAGS) LDFLAGS) -Wl,--gc-sections -Wl,--as-needed $(foreach m,$(GOCV_OPENCV),-lopencv_$(m))"
+
 build-gocv: check-go
 ifeq ($(DEB_ARCH),$(NATIVE_ARCH))
 	$(call apt-install,$(APT_RUN) dpkg-dev)
-	CGO_CFLAGS="$$($(BUILDFLAGS) CFLAGS) $(GOCV_GC)" CGO_CXXFLAGS="$$($(BUILDFLAGS) CXXFLAGS) $(GOCV_GC)" \
-	CGO_CPPFLAGS="$$($(BUILDFLAGS) CPPFLAGS) $$(pkg-config --cflags-only-I opencv4)" \
-	CGO_LDFLAGS="$$($(BUILDFLAGS) LDFLAGS) -Wl,--gc-sections -Wl,--as-needed $(foreach m,$(GOCV_OPENCV),-lopencv_$(m))" \
-		$(GO) build -tags customenv -buildmode=pie -trimpath -ldflags '$(LDFLAGS)' -o $(GOCV_BIN) ./cmd/coatnet
+	$(GOCV_CGO) $(GO) build -tags customenv -buildmode=pie -trimpath -ldflags '$(LDFLAGS)' -o $(GOCV_BIN) ./cmd/coatnet
 else ifeq ($(NATIVE_ARCH)-$(DEB_ARCH),amd64-arm64)
 	$(MAKE) --no-print-directory $(ARM64_SYSROOT)/shlibs.local
 	CGO_ENABLED=1 GOOS=linux GOARCH=arm64 CC=aarch64-linux-gnu-gcc CXX=aarch64-linux-gnu-g++ \

@@ -11,16 +11,22 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
 	"unicode/utf8"
+
+	"github.com/coatnet-edge/coatnet-edge/camera"
 )
 
 // Collecting: the crops the model saw, kept as a folder dataset for
 // training a model of the user's own states,
-// state_dir/collect/<camera>/<region>/<predicted label>/<time>.png.
+// state_dir/collect/<camera>/<region>/<predicted label>/<time>.png; a
+// file without cameras: keeps whole frames as its one camera's one
+// region, state_dir/collect/camera/frame/ (frameCollector).
 // Labelling is moving a file to the folder of its true class; the
 // folder is what `coatnet eval --dataset`, `coatnet quantize --calib` and
 // `make model DATA=` read.
@@ -44,6 +50,17 @@ type CollectConfig struct {
 	// go first.
 	MaxFiles int   `yaml:"max_files"`
 	MaxBytes int64 `yaml:"max_bytes"`
+}
+
+// due reports whether a classification at t, scoring score, is kept:
+// a confirmed change, a score below Below, or the periodic sample, whose
+// time sampled keeps (a clock set back starts it again).
+func (c *CollectConfig) due(sampled *time.Time, t time.Time, changed bool, score float64) bool {
+	periodic := c.Every > 0 && (sampled.IsZero() || t.Sub(*sampled) >= c.Every || t.Before(*sampled))
+	if periodic {
+		*sampled = t
+	}
+	return changed && c.Changes || c.Below > 0 && score < c.Below || periodic
 }
 
 // Collect defaults: off; bounds that a year of 10-minute samples of a
@@ -276,17 +293,28 @@ func (c *Collector) store(it *collectItem) {
 const collectExt = ".png"
 
 // labelFolder is the folder of a label: the label itself ("Ankle boot"),
-// as a folder dataset names its classes, unless it cannot be one path
-// element (a '/', a leading '.', too long), which is escaped (escapeName).
+// as a folder dataset names its classes, with what cannot be in one path
+// element (a '/', a leading '.' that would hide it, control characters)
+// made '_', which the folder reader ignores as it matches folders to
+// labels (dataset.ClassKey): "T-shirt/top" is T-shirt_top. A label that
+// is not UTF-8 or too long for a name is escaped (escapeName).
 func labelFolder(label string) string {
-	if label != "" && len(label) <= maxLabelInName && label[0] != '.' && !strings.ContainsAny(label, "/\\\x00") &&
-		utf8.ValidString(label) {
-		return label
-	}
-	if label == "" {
+	switch {
+	case label == "":
 		return "unlabelled" // a model without label names for a class
+	case len(label) > maxLabelInName || !utf8.ValidString(label):
+		return truncateEscaped(escapeName(label), maxLabelInName)
 	}
-	return truncateEscaped(escapeName(label), maxLabelInName)
+	name := strings.Map(func(r rune) rune {
+		if r == '/' || r == '\\' || unicode.IsControl(r) {
+			return '_'
+		}
+		return r
+	}, label)
+	if name[0] == '.' {
+		name = "_" + name[1:]
+	}
+	return name
 }
 
 func compareCollected(a, b collectFile) int {
@@ -343,6 +371,97 @@ func (c *Collector) scan(dir string) *collectRegion {
 	}
 	slices.SortFunc(rs.files, compareCollected)
 	return rs
+}
+
+// frameCollector is pipeline.collect, the collect: of a file without
+// cameras:, where the whole frame is classified: the frame as the model
+// saw it, filed as the legacy camera's whole-frame region (LegacyCamera,
+// LegacyRegion), where a file naming it under cameras: would file it too.
+// One per Run: the writer, counters, periodic clock and change filter
+// outlive the pipelines that reloads restart, one at a time.
+type frameCollector struct {
+	w        *Collector // opened when collect is first on
+	counters collectCounters
+
+	// The running pipeline's, set by use.
+	cfg     CollectConfig
+	labels  []string
+	control *Control
+	filter  changeFilter
+	sampled time.Time
+	buf     []byte // a frame not already BGR at stride 3*width, converted
+}
+
+// use sets what the next pipeline collects: cfg's collect, the model's
+// labels, the live threshold and pause of control. It is nil when
+// collect is off, and the pipeline's hook (offer) then does nothing.
+func (f *frameCollector) use(cfg *Config, labels []string, control *Control, log *slog.Logger) *frameCollector {
+	c := cfg.Pipeline.Collect
+	if !c.on() {
+		return nil
+	}
+	if f.w == nil {
+		f.w = OpenCollector(filepath.Join(cfg.StateDir, "collect"), log)
+	}
+	// A change is confirmed as pipeline.publish: change confirms it; a new
+	// model or rule starts again.
+	if !slices.Equal(labels, f.labels) || f.filter.hysteresis != cfg.Pipeline.Hysteresis {
+		f.filter = changeFilter{hysteresis: cfg.Pipeline.Hysteresis}
+	}
+	f.cfg, f.labels, f.control = c, labels, control
+	return f
+}
+
+// offer keeps frame, classified as logits, when collect asks for it: a
+// top label confirmed as pipeline.publish: change would publish it, a top
+// score below collect.below, or the periodic sample; while paused, none.
+// It runs before the frame is released: the writer's copy is made here,
+// and only then is anything allocated. A nil f (collect off) keeps none.
+func (f *frameCollector) offer(frame camera.Frame, logits []float32) {
+	if f == nil {
+		return
+	}
+	settings, _ := f.control.Get()
+	if settings.Paused || len(logits) == 0 {
+		return
+	}
+	best, score := topScore(logits)
+	top := ""
+	if score >= settings.Threshold {
+		top = labelOf(f.labels, best)
+	}
+	changed := f.filter.admit(top)
+	if !f.cfg.due(&f.sampled, frame.Time, changed, score) {
+		return
+	}
+	w, h := FrameSize(frame)
+	pix := frame.BGR
+	if frame.Image != nil || frame.Stride != 3*w {
+		f.buf = copyBGR(f.buf, frame, image.Rect(0, 0, w, h))
+		pix = f.buf
+	}
+	f.w.Save(collectItem{camera: LegacyCamera, region: LegacyRegion, label: labelOf(f.labels, best), t: frame.Time,
+		pix: pix, w: w, h: h, limits: f.cfg, counters: &f.counters})
+}
+
+// count is what was collected and dropped, for stats.
+func (f *frameCollector) count() (collected, dropped int64) {
+	return f.counters.collected.Load(), f.counters.dropped.Load()
+}
+
+// close writes what is queued; the last pipeline must have ended.
+func (f *frameCollector) close() {
+	if f.w != nil {
+		f.w.Close()
+	}
+}
+
+// labelOf is class i's label, or its number for a model without one.
+func labelOf(labels []string, i int) string {
+	if i < len(labels) {
+		return labels[i]
+	}
+	return strconv.Itoa(i)
 }
 
 // topScore is the index and softmax probability of the best class of

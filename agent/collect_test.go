@@ -1,6 +1,8 @@
 package agent
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"image"
 	"image/png"
@@ -8,10 +10,15 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coatnet-edge/coatnet-edge/camera"
+	"github.com/coatnet-edge/coatnet-edge/dataset"
+	"github.com/coatnet-edge/coatnet-edge/internal/testing/mqtttest"
+	"github.com/coatnet-edge/coatnet-edge/model"
 )
 
 // collectFiles lists the PNGs under dir, relative to it, sorted.
@@ -188,13 +195,28 @@ func TestCollectorQueueFullDrops(t *testing.T) {
 	}
 }
 
-// A label is its folder's name as it is, unless it cannot be one.
+// A label is its folder's name as it is, unless it cannot be one; the
+// folder reader (dataset.OpenFolder) takes it as the label's folder.
 func TestCollectLabelFolder(t *testing.T) {
-	for label, want := range map[string]string{"Ankle boot": "Ankle boot", "open": "open", "a/b": "a%2Fb",
-		"..": "%2E.", "": "unlabelled", "T-shirt/top": "T-shirt%2Ftop"} {
-		if got := labelFolder(label); got != want {
+	for label, want := range map[string]string{"Ankle boot": "Ankle boot", "open": "open", "a/b": "a_b",
+		"..": "_.", ".hidden": "_hidden", "": "unlabelled", "T-shirt/top": "T-shirt_top", "line\nfeed": "line_feed",
+		"a\\b": "a_b", "\xff": "%FF", strings.Repeat("x", 200): strings.Repeat("x", maxLabelInName)} {
+		got := labelFolder(label)
+		if got != want {
 			t.Errorf("labelFolder(%q) = %q, want %q", label, got, want)
 		}
+		if label != "" && utf8.ValidString(label) && len(label) <= maxLabelInName &&
+			dataset.ClassKey(got) != dataset.ClassKey(label) {
+			t.Errorf("the folder %q of %q is another class to the folder reader", got, label)
+		}
+	}
+	// Every label of the demo model is a folder of its own.
+	seen := map[string]bool{}
+	for _, l := range dataset.FashionMNISTLabels {
+		seen[labelFolder(l)] = true
+	}
+	if len(seen) != len(dataset.FashionMNISTLabels) {
+		t.Errorf("the %d labels have %d folders", len(dataset.FashionMNISTLabels), len(seen))
 	}
 }
 
@@ -333,5 +355,350 @@ func TestCollectorQueueBytesBound(t *testing.T) {
 	c.Close()
 	if q := c.queued.Load(); q != 0 {
 		t.Errorf("%d bytes still counted as queued after Close", q)
+	}
+}
+
+// pipeline.collect is a region's collect: for the whole frame of a file
+// without cameras:, decoded and checked with the same keys and defaults;
+// with cameras: it is refused, the regions having their own.
+func TestCollectPipelineConfig(t *testing.T) {
+	cfg, err := ParseConfig([]byte("camera:\n  source: ../testdata/fashion\npipeline:\n  collect: {changes: true, below: 0.6, every: 10m}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := CollectConfig{Changes: true, Below: 0.6, Every: 10 * time.Minute, MaxFiles: DefaultCollectFiles,
+		MaxBytes: DefaultCollectBytes}
+	if cfg.Pipeline.Collect != want {
+		t.Errorf("pipeline.collect %+v, want %+v", cfg.Pipeline.Collect, want)
+	}
+	if d := Defaults().Pipeline.Collect; d != defaultCollect() || d.on() {
+		t.Errorf("the default pipeline.collect %+v is not a region's default, off", d)
+	}
+	_, err = ParseConfig([]byte("pipeline:\n  collect: {below: 1.5, every: 1ms, max_files: 0, max_bytes: 10, evry: 1m}\n"))
+	for _, key := range []string{"below", "every", "max_files", "max_bytes", "evry"} {
+		if err == nil || !strings.Contains(err.Error(), "pipeline.collect."+key) {
+			t.Errorf("no problem for pipeline.collect.%s: %v", key, err)
+		}
+	}
+	for _, set := range []string{"{below: 0.5}", "{max_files: 10}"} {
+		_, err = ParseConfig([]byte("pipeline:\n  collect: " + set + "\ncameras:\n  yard:\n    source: ../testdata/fashion\n" +
+			"    regions:\n      gate: {}\n"))
+		if err == nil || !strings.Contains(err.Error(), "line 2: pipeline.collect: is for a file without cameras") {
+			t.Errorf("pipeline.collect %s with cameras: %v", set, err)
+		}
+	}
+}
+
+// samplePictures is each sample picture as the folder camera plays it,
+// by frame index.
+func samplePictures(t *testing.T) []image.Image {
+	t.Helper()
+	src, err := camera.OpenFolder("../testdata/fashion", 0, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	var out []image.Image
+	for range src.Len() {
+		f, err := src.Next(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, f.Image)
+	}
+	return out
+}
+
+// samePixels reports whether a and b hold the same colours at the same
+// size.
+func samePixels(a, b image.Image) bool {
+	ab, bb := a.Bounds(), b.Bounds()
+	if ab.Dx() != bb.Dx() || ab.Dy() != bb.Dy() {
+		return false
+	}
+	for y := range ab.Dy() {
+		for x := range ab.Dx() {
+			r1, g1, b1, a1 := a.At(ab.Min.X+x, ab.Min.Y+y).RGBA()
+			r2, g2, b2, a2 := b.At(bb.Min.X+x, bb.Min.Y+y).RGBA()
+			if r1 != r2 || g1 != g2 || b1 != b2 || a1 != a2 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// TestCollectWholeFrames runs the agent on the looping sample pictures
+// with a file without cameras:, pipeline.collect keeping changes, and a
+// real mosquitto. Each label message that publish: change sends (a new
+// top label, hysteresis 1) is one file, in its top label's folder under
+// state_dir/collect/camera/frame/, named by the frame's time: the
+// picture the model classified, its own 28x28 pixels. The folder is a
+// folder dataset that the model, read as coatnet eval --dataset reads it,
+// scores 100% on, every label folder known; stats count what was kept.
+func TestCollectWholeFrames(t *testing.T) {
+	pictures := samplePictures(t)
+	b := mqtttest.Start(t, mqtttest.Options{})
+	cfg := testConfig(t, b.URL)
+	cfg.Camera.Loop = true
+	cfg.Pipeline.MaxRate = 20
+	cfg.Pipeline.Publish, cfg.Pipeline.Hysteresis = "change", 1
+	cfg.Pipeline.Collect.Changes = true
+	cfg.MQTT.StatsInterval = 100 * time.Millisecond
+	topics := TopicsFor(&cfg)
+	rec := record(t, b.URL, "test-recorder", topics.Labels, topics.Stats, topics.Status)
+	_, stop := startAgent(t, cfg, Options{})
+	waitFor(t, "collected in stats", func() bool {
+		n, _ := statsField(rec.last(topics.Stats), "collected").(float64)
+		return n >= 40
+	})
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "offline", func() bool { return string(rec.last(topics.Status)) == "offline" })
+
+	root := filepath.Join(cfg.StateDir, "collect", LegacyCamera, LegacyRegion)
+	files := collectFiles(t, root)
+	msgs := rec.labels(t, topics.Labels)
+	if len(files) != len(msgs) {
+		t.Fatalf("%d files for %d changes published: %v", len(files), len(msgs), files)
+	}
+	for _, m := range msgs {
+		f := filepath.Join(labelFolder(m.Labels[0].Label), m.Time.UTC().Format(snapshotTime)+collectExt)
+		if !slices.Contains(files, f) {
+			t.Errorf("no file %s for frame %d (%s)", f, m.Frame, m.Labels[0].Label)
+			continue
+		}
+		if img := decodeFile(t, filepath.Join(root, f)); !samePixels(img, pictures[m.Frame]) {
+			t.Errorf("%s is %v, not the pixels of picture %d", f, img.Bounds(), m.Frame)
+		}
+	}
+	var st AgentStats
+	if err := json.Unmarshal(rec.last(topics.Stats), &st); err != nil || st.Collected < 40 ||
+		st.Collected > int64(len(files)) || st.CollectDropped != 0 {
+		t.Errorf("last stats: collected %d, dropped %d for %d files (%v)", st.Collected, st.CollectDropped,
+			len(files), err)
+	}
+
+	m, _ := demoClassifier(t)
+	set, err := dataset.OpenFolder(root, m.Describe().Labels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := set.Evaluate(context.Background(), 2, func() (dataset.Scorer, error) { return model.NewClassifier(m, 1) },
+		func() {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Images != len(files) || r.Top1 != r.Images || r.Skipped != 0 || len(r.Unknown) != 0 {
+		t.Errorf("eval of the collected folder: %d of %d pictures right, %d unreadable, unknown folders %v; want all",
+			r.Top1, r.Images, r.Skipped, r.Unknown)
+	}
+	t.Logf("%d changes collected in %d classes; stats %d collected", len(files), len(r.PerClass), st.Collected)
+}
+
+// decodeFile decodes a picture file.
+func decodeFile(t *testing.T, path string) image.Image {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, _, err := image.Decode(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return img
+}
+
+// offer, the pipeline's hook: nothing allocated with collect off (a nil
+// collector) nor on with nothing due; the frame is copied only when one
+// is, a BGR frame with a padded stride as its width*height pixels. A
+// change is kept once its top label led hysteresis frames.
+func TestCollectFrameNoAllocations(t *testing.T) {
+	labels := []string{"open", "closed"}
+	sure, doubt, closed := []float32{4, 0}, []float32{0.1, 0}, []float32{0, 4}
+	frame := bgrFrame(96, 48, 0, 90)
+	var off *frameCollector
+	if n := testing.AllocsPerRun(100, func() { off.offer(frame, sure) }); n != 0 && !raceEnabled {
+		t.Errorf("collect off: %.1f allocations per frame", n)
+	}
+	cfg := testConfig(t, "mqtt://127.0.0.1:1")
+	cfg.Pipeline.Collect = CollectConfig{Changes: true, Below: 0.6, Every: time.Hour, MaxFiles: 10, MaxBytes: 1 << 20}
+	var fc frameCollector
+	if fc.use(&cfg, labels, NewControl(cfg.Pipeline), quietLog()) != &fc {
+		t.Fatal("collect on, but use gives no collector")
+	}
+	defer fc.close()
+	i := 0
+	step := func(logits []float32) {
+		frame.Index, frame.Time = int64(i), time.Unix(0, 0).Add(time.Duration(i)*100*time.Millisecond)
+		i++
+		fc.offer(frame, logits)
+	}
+	step(sure) // the first periodic sample, and the first label (a change)
+	fc.w.Flush()
+	if !raceEnabled {
+		if n := testing.AllocsPerRun(100, func() { step(sure) }); n != 0 {
+			t.Errorf("collect on, nothing due: %.1f allocations per frame", n)
+		}
+	}
+	// Doubtful (below 0.6), in a frame whose rows are padded.
+	padded := camera.Frame{BGR: make([]byte, 48*(3*96+8)), Width: 96, Height: 48, Stride: 3*96 + 8}
+	want := noisyPix(96, 48, 7)
+	for y := range 48 {
+		copy(padded.BGR[y*padded.Stride:], want[3*96*y:3*96*(y+1)])
+	}
+	frame, padded = padded, frame
+	doubtful := filepath.Join("open", time.Unix(0, 0).Add(time.Duration(i)*100*time.Millisecond).UTC().Format(snapshotTime)+
+		collectExt)
+	step(doubt)
+	frame = padded
+	for range 2 {
+		step(closed) // hysteresis 3: not confirmed yet
+	}
+	fc.w.Flush()
+	if got := fc.counters.collected.Load(); got != 2 {
+		t.Errorf("%d collected; want the first frame and the doubtful one so far", got)
+	}
+	step(closed)
+	fc.w.Flush()
+	dir := filepath.Join(cfg.StateDir, "collect", LegacyCamera, LegacyRegion)
+	files := collectFiles(t, dir)
+	if len(files) != 3 || fc.counters.dropped.Load() != 0 || filepath.Dir(files[0]) != "closed" {
+		t.Fatalf("files %v, %d dropped; want the first, the doubtful and the change to closed", files,
+			fc.counters.dropped.Load())
+	}
+	if !slices.Contains(files, doubtful) {
+		t.Fatalf("no %s in %v", doubtful, files)
+	}
+	if pix, b := readPNG(t, filepath.Join(dir, doubtful)); b.Dx() != 96 || b.Dy() != 48 || !slices.Equal(pix, want) {
+		t.Errorf("%s is %v, not the padded frame's pixels", doubtful, b)
+	}
+	// Off again (a reload): use gives nil, which the pipeline calls.
+	cfg.Pipeline.Collect = defaultCollect()
+	if fc.use(&cfg, labels, NewControl(cfg.Pipeline), quietLog()) != nil {
+		t.Error("collect off, but use gives a collector")
+	}
+}
+
+// A failing write (a full disk) costs the samples only: the pipeline
+// classifies and publishes every frame, each sample is counted as
+// dropped, and no file is left.
+func TestCollectWholeFramesWriteFails(t *testing.T) {
+	m, c := demoClassifier(t)
+	src, err := camera.OpenFolder("../testdata/fashion", 200, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(t, "mqtt://127.0.0.1:1")
+	cfg.Pipeline.MaxRate = 0
+	cfg.Pipeline.Collect.Below = 1 // every frame
+	var fc frameCollector
+	fc.w = OpenCollector(filepath.Join(cfg.StateDir, "collect"), quietLog())
+	fc.w.write = func(string, []byte) error { return errors.New("no space left on device") }
+	labels := m.Describe().Labels
+	out := &sink{}
+	p := Pipeline{Source: camera.NewLatest(context.Background(), src), Classifier: c, Labels: labels, Sink: out,
+		Config: cfg.Pipeline, Control: NewControl(cfg.Pipeline), Stats: &Stats{}}
+	defer p.Source.Close()
+	p.collect = fc.use(&cfg, labels, p.Control, quietLog())
+	if err := p.Run(context.Background()); err == nil || err.Error() != "EOF" {
+		t.Fatalf("run ended with %v, want EOF", err)
+	}
+	fc.close()
+	collected, dropped := fc.count()
+	if n := int64(len(out.msgs)); n == 0 || p.Stats.Snapshot().Classified != n || dropped != n || collected != 0 {
+		t.Errorf("%d published, %+v; %d collected, %d dropped: want every frame published, every sample dropped",
+			n, p.Stats.Snapshot(), collected, dropped)
+	}
+	if files := collectFiles(t, cfg.StateDir); len(files) != 0 {
+		t.Errorf("files left: %v", files)
+	}
+}
+
+// A reload applies a changed pipeline.collect: off, then every frame
+// (below: 1) within 3 files, then one frame a second within the same
+// 3 files, then off again.
+func TestCollectWholeFramesReload(t *testing.T) {
+	b := mqtttest.Start(t, mqtttest.Options{})
+	cfg := testConfig(t, b.URL)
+	cfg.Camera.Loop = true
+	cfg.Pipeline.MaxRate = 20
+	cfg.MQTT.StatsInterval = 100 * time.Millisecond
+	topics := TopicsFor(&cfg)
+	rec := record(t, b.URL, "test-recorder", topics.Labels, topics.Stats)
+	reload := make(chan struct{})
+	var mu sync.Mutex
+	next := cfg
+	log, stop := startAgent(t, cfg, Options{Reload: reload, LoadConfig: func() (Config, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return next, nil
+	}})
+	stats := func() AgentStats {
+		var st AgentStats
+		json.Unmarshal(rec.last(topics.Stats), &st)
+		return st
+	}
+	reloads := 0
+	apply := func(c CollectConfig) {
+		t.Helper()
+		mu.Lock()
+		next.Pipeline.Collect = c
+		mu.Unlock()
+		reloads++
+		reload <- struct{}{}
+		waitFor(t, "the reload", func() bool { return strings.Count(log.String(), "configuration reloaded") == reloads })
+	}
+	dir := filepath.Join(cfg.StateDir, "collect")
+	frames := filepath.Join(dir, LegacyCamera, LegacyRegion)
+	// The sample times, oldest first (not those being written).
+	times := func() []time.Time {
+		var out []time.Time
+		for _, f := range collectFiles(t, frames) {
+			if strings.HasPrefix(filepath.Base(f), ".") {
+				continue
+			}
+			tm, err := time.Parse(snapshotTime, strings.TrimSuffix(filepath.Base(f), collectExt))
+			if err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			out = append(out, tm)
+		}
+		slices.SortFunc(out, time.Time.Compare)
+		return out
+	}
+	waitFor(t, "labels", func() bool { return rec.count(topics.Labels) > 10 })
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) || stats().Collected != 0 {
+		t.Fatalf("collect off, but %s: %v, stats %+v", dir, err, stats())
+	}
+
+	apply(CollectConfig{Below: 1, MaxFiles: 3, MaxBytes: DefaultCollectBytes})
+	waitFor(t, "frames collected", func() bool { return stats().Collected >= 10 })
+	waitFor(t, "every frame, 20 a second, within 3 files", func() bool {
+		tm := times()
+		return len(tm) == 3 && tm[2].Sub(tm[0]) < time.Second
+	})
+
+	apply(CollectConfig{Every: time.Second, MaxFiles: 3, MaxBytes: DefaultCollectBytes})
+	waitFor(t, "3 periodic samples", func() bool {
+		tm := times()
+		return len(tm) == 3 && tm[1].Sub(tm[0]) >= time.Second && tm[2].Sub(tm[1]) >= time.Second
+	})
+
+	apply(defaultCollect())
+	offAt := time.Now()
+	labels := rec.count(topics.Labels)
+	waitFor(t, "labels", func() bool { return rec.count(topics.Labels) > labels+20 })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if tm := times(); len(tm) != 3 || tm[2].After(offAt) {
+		t.Errorf("samples %v, collect off from %v", tm, offAt)
+	}
+	if st := stats(); st.Collected < 13 || st.CollectDropped != 0 {
+		t.Errorf("stats: %d collected, %d dropped", st.Collected, st.CollectDropped)
 	}
 }

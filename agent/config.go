@@ -142,6 +142,10 @@ type PipelineConfig struct {
 	// Hysteresis: in "change" mode a new top label must lead for this many
 	// consecutive frames before it is published, so labels do not flicker.
 	Hysteresis int `yaml:"hysteresis"`
+	// Collect keeps whole frames for training (collect.go), as a region's
+	// collect: keeps its crops; only without cameras:, whose regions have
+	// their own.
+	Collect CollectConfig `yaml:"collect"`
 }
 
 // MQTTConfig is the broker connection and the topics.
@@ -188,7 +192,7 @@ func Defaults() Config {
 		Device:   host,
 		Model:    ModelConfig{Path: Demo},
 		Camera:   defaultCamera(),
-		Pipeline: PipelineConfig{MaxRate: 5, TopK: 3, Threshold: 0, Publish: "every", Hysteresis: 3},
+		Pipeline: PipelineConfig{MaxRate: 5, TopK: 3, Threshold: 0, Publish: "every", Hysteresis: 3, Collect: defaultCollect()},
 		MQTT: MQTTConfig{EmbeddedListen: DefaultEmbeddedAddr, Prefix: "coatnet", LabelsQoS: 1,
 			StatsInterval: 30 * time.Second, KeepAlive: 30 * time.Second, StoreLimit: 10000, Discovery: true,
 			DiscoveryPrefix: "homeassistant"},
@@ -368,6 +372,10 @@ func (c *Config) problems() []problem {
 	}
 	if c.Pipeline.Hysteresis < 1 {
 		bad("pipeline.hysteresis", "%d must be at least 1 frame", c.Pipeline.Hysteresis)
+	}
+	c.Pipeline.Collect.check("pipeline.collect", bad)
+	if len(c.Cameras) > 0 && c.Pipeline.Collect != defaultCollect() {
+		bad("pipeline.collect", "is for a file without cameras: set collect: on the regions to collect instead")
 	}
 	c.validatePlaces(bad)
 	c.validateMQTT(bad)

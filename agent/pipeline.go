@@ -123,6 +123,8 @@ type Pipeline struct {
 	LabelLog *slog.Logger
 	// Tap hands frames to the web server's live view; nil: none.
 	Tap *frameTap
+	// collect keeps frames for training (pipeline.collect); nil: off.
+	collect *frameCollector
 }
 
 // Run classifies and publishes until ctx ends (nil) or the source ends
@@ -153,6 +155,9 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		last := time.Now()
 		gate.taken(next, last, interval)
 		logits, err := p.classify(frame)
+		if err == nil {
+			p.collect.offer(frame, logits) // before Release: it may copy the frame
+		}
 		frame.Release()
 		if err != nil {
 			p.Stats.classifyFailed(err)

@@ -79,6 +79,7 @@ type Publisher struct {
 	client     mqtt.Client
 	store      *boundedStore
 	files      *checkedFileStore // the store's files
+	gate       *resumeGate       // every publish passes it (see publish)
 	log        *slog.Logger
 	control    *Control
 	discovery  atomic.Pointer[[]byte] // nil: discovery off
@@ -146,7 +147,7 @@ func StartPublisher(cfg Config, control *Control, discovery []byte, log *slog.Lo
 		return nil, errors.New("mqtt: no broker configured")
 	}
 	p := &Publisher{cfg: cfg, topics: TopicsFor(&cfg), log: log, control: control, bo: connectBackoff,
-		up: make(chan struct{}), closing: make(chan struct{})}
+		up: make(chan struct{}), closing: make(chan struct{}), gate: newResumeGate()}
 	if discovery != nil {
 		p.discovery.Store(&discovery)
 	}
@@ -273,11 +274,13 @@ func (p *Publisher) options() (*mqtt.ClientOptions, error) {
 	}
 	p.files = newCheckedFileStore(storeDir, p.log)
 	p.store = newBoundedStore(p.files, m.StoreLimit, p.log)
+	p.store.gate = p.gate
 	opts := mqtt.NewClientOptions().
 		AddBroker(broker).
 		SetClientID(p.cfg.ClientID()).
 		SetCleanSession(false).
 		SetStore(p.store).
+		SetCustomOpenConnectionFn(p.gate.dial).
 		// Commands in arrival order: route only queues them, so it
 		// never blocks the client.
 		SetOrderMatters(true).
@@ -417,7 +420,7 @@ func tlsConfig(m *MQTTConfig) (*tls.Config, error) {
 // goroutine after a reconnect). The session keeps subscriptions, but a
 // broker that lost its database has none.
 func (p *Publisher) announce() {
-	p.client.Publish(p.topics.Status, 1, true, "online")
+	p.publish(p.topics.Status, 1, true, "online")
 	p.PublishState()
 	subs := map[string]byte{p.topics.Set: 1, p.topics.Set + "/+": 1}
 	if p.discovery.Load() != nil {
@@ -462,14 +465,14 @@ func (p *Publisher) PublishState() {
 		p.log.Error("state not published", "err", err)
 		return
 	}
-	p.client.Publish(p.topics.State, 1, true, payload)
+	p.publish(p.topics.State, 1, true, payload)
 }
 
 // publishDiscovery publishes the discovery message, retained (not while
 // disconnected, as PublishState).
 func (p *Publisher) publishDiscovery() {
 	if d := p.discovery.Load(); d != nil && p.client.IsConnectionOpen() {
-		p.client.Publish(DiscoveryTopic(&p.cfg), 1, true, *d)
+		p.publish(DiscoveryTopic(&p.cfg), 1, true, *d)
 	}
 }
 
@@ -529,16 +532,24 @@ func (p *Publisher) publishLabelsOn(topic string, msg LabelsMessage) (uint64, er
 	if err != nil {
 		return msg.Seq, fmt.Errorf("mqtt: labels: %w", err)
 	}
-	p.client.Publish(topic, byte(p.cfg.MQTT.LabelsQoS), msg.Retain, payload)
+	p.publish(topic, byte(p.cfg.MQTT.LabelsQoS), msg.Retain, payload)
 	p.published.Add(1)
 	return msg.Seq, nil
+}
+
+// publish is the one way to paho's Publish: through the gate, so that no
+// message is sent twice or ahead of older ones when a connection comes up.
+func (p *Publisher) publish(topic string, qos byte, retain bool, payload any) mqtt.Token {
+	p.gate.enter()
+	defer p.gate.leave()
+	return p.client.Publish(topic, qos, retain, payload)
 }
 
 // publishRaw publishes payload on topic as it is (a region's state,
 // snapshot, a camera's motion), without waiting for the broker: QoS 1
 // waits in the store while disconnected, QoS 0 is lost then.
 func (p *Publisher) publishRaw(topic string, qos byte, retain bool, payload []byte) {
-	p.client.Publish(topic, qos, retain, payload)
+	p.publish(topic, qos, retain, payload)
 }
 
 // PublishStats publishes v as JSON on the stats topic (QoS 0, not
@@ -548,7 +559,7 @@ func (p *Publisher) PublishStats(v any) error {
 	if err != nil {
 		return fmt.Errorf("mqtt: stats: %w", err)
 	}
-	p.client.Publish(p.topics.Stats, 0, false, payload)
+	p.publish(p.topics.Stats, 0, false, payload)
 	return nil
 }
 
@@ -574,7 +585,7 @@ func (p *Publisher) Close() error {
 	p.closeOnce.Do(func() { close(p.closing) })
 	var err error
 	if p.client.IsConnectionOpen() {
-		tok := p.client.Publish(p.topics.Status, 1, true, "offline")
+		tok := p.publish(p.topics.Status, 1, true, "offline")
 		if !tok.WaitTimeout(publishTimeout) {
 			err = errors.New("mqtt: offline status not acknowledged in time")
 		} else if tok.Error() != nil {

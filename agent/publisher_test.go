@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -219,5 +220,45 @@ func TestPublisherSurvivesBrokerRestart(t *testing.T) {
 	waitFor(t, "every sequence number after the restart", func() bool { return len(sub.missing(n)) == 0 })
 	if got := p.connects.Load(); got < 2 {
 		t.Errorf("%d connections: the broker restart was not noticed", got)
+	}
+}
+
+// TestPublisherExactlyOnceAcrossConnect: labels published from the start,
+// while the first connection is being made, arrive exactly once and in
+// order. paho sends a QoS 1 message itself when it sees the connection up
+// and also resends whatever its store held when the connection came up;
+// a message stored just before and handed over just after counted twice
+// (see connGate).
+func TestPublisherExactlyOnceAcrossConnect(t *testing.T) {
+	b := mqtttest.Start(t, mqtttest.Options{})
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	const starts, n = 12, 400
+	for i := range starts {
+		cfg := testConfig(t, b.URL)
+		cfg.Device = fmt.Sprintf("start-%d", i)
+		rec := record(t, b.URL, "exactly-once-"+cfg.Device, cfg.MQTT.Prefix+"/"+cfg.Device+"/labels")
+		p, err := StartPublisher(cfg, NewControl(cfg.Pipeline), nil, log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		topic := p.Topics().Labels
+		for j := range n {
+			if _, err := p.PublishLabels(LabelsMessage{Camera: "demo", Labels: []Label{{Label: "Bag", Score: 1}}}); err != nil {
+				t.Fatal(err)
+			}
+			if j%20 == 0 {
+				time.Sleep(200 * time.Microsecond) // spread over the connection's first moments
+			}
+		}
+		waitFor(t, "every label", func() bool { return rec.count(topic) >= n })
+		if err := p.Close(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond) // a duplicate would be right behind
+		msgs := rec.labels(t, topic)
+		if len(msgs) != n {
+			t.Errorf("start %d: %d messages for %d labels", i, len(msgs), n)
+		}
+		noGaps(t, msgs)
 	}
 }

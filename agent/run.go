@@ -178,6 +178,7 @@ func Run(ctx context.Context, cfg Config, opts Options, log *slog.Logger) (err e
 		}
 		a.inf.close()
 		a.cam.close()
+		a.collect.close()
 	}()
 	running = true
 	// After the publisher, whose state the page shows; stopped before
@@ -279,6 +280,8 @@ type agent struct {
 	places *places
 	// past adds up the camera counters of the feeds a reload closed.
 	past cameraCounters
+	// collect is pipeline.collect's writer and state (collect.go).
+	collect frameCollector
 
 	// The web server (nil: http.listen is "") and what it needs: the
 	// legacy camera's frame tap and last labels (nil with cameras:), the
@@ -385,6 +388,7 @@ func (a *agent) pipeline() *Pipeline {
 	if a.cfg.LogLabels {
 		p.LabelLog = a.log
 	}
+	p.collect = a.collect.use(&a.cfg, a.inf.md.Labels, a.control, a.log)
 	return p
 }
 
@@ -701,6 +705,10 @@ type AgentStats struct {
 	Cameras map[string]CameraStats `json:"cameras,omitempty"`
 	// Snapshots are the snapshot ring's counters (with cameras:).
 	Snapshots *SnapshotStats `json:"snapshots,omitempty"`
+	// Collected frames kept for training (pipeline.collect), and those
+	// dropped (a full disk); with cameras:, each region counts its own.
+	Collected      int64 `json:"collected,omitempty"`
+	CollectDropped int64 `json:"collect_dropped,omitempty"`
 }
 
 // snapshot gathers the stats at now.
@@ -731,6 +739,7 @@ func (a *agent) snapshot(now time.Time) AgentStats {
 		CameraAvailable: available, Paused: settings.Paused, Reloads: reloads, Thermal: th, Cameras: cams, Snapshots: snaps}
 	s.Reconnects, s.StoreDropped, s.CommandsRejected = a.pub.Reconnects(), a.pub.StoreDropped(), a.pub.CommandsRejected()
 	s.StoreQuarantined = a.pub.StoreQuarantined()
+	s.Collected, s.CollectDropped = a.collect.count()
 	return s
 }
 

@@ -1,7 +1,10 @@
 package agent
 
 import (
+	"cmp"
 	"log/slog"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -28,10 +31,17 @@ type boundedStore struct {
 	limit   int
 	log     *slog.Logger
 	dropped atomic.Int64
+	// gate, when set, follows paho's resend on connecting (resumegate.go).
+	gate *resumeGate
 
 	mu       sync.Mutex
 	outbound map[string]bool // keys of stored outbound labels ("o.<id>")
 	control  map[string]bool // keys of stored outbound control messages
+	// putOrder numbers the stored outbound messages in the order they were
+	// stored, for All: paho resends in the order All lists, and the files
+	// list in name order (o.10 before o.9).
+	putOrder map[string]uint64
+	puts     uint64
 
 	// A full disk fails every message: one log line per storeLogInterval.
 	logMu      sync.Mutex
@@ -61,7 +71,8 @@ func isControl(m packets.ControlPacket) bool {
 }
 
 func newBoundedStore(inner mqtt.Store, limit int, log *slog.Logger) *boundedStore {
-	return &boundedStore{inner: inner, limit: limit, log: log, outbound: map[string]bool{}, control: map[string]bool{}}
+	return &boundedStore{inner: inner, limit: limit, log: log, outbound: map[string]bool{}, control: map[string]bool{},
+		putOrder: map[string]uint64{}}
 }
 
 func isOutbound(key string) bool { return strings.HasPrefix(key, "o.") }
@@ -99,10 +110,30 @@ func (s *boundedStore) Open() {
 	clear(s.outbound)
 	var keys []string
 	s.guard("list", "", func() { keys = s.inner.All() })
+	clear(s.putOrder)
+	// A previous run's messages, in the order of their ids: the order
+	// they were published in, unless the ids wrapped around.
+	slices.SortFunc(keys, func(a, b string) int { return cmp.Compare(keyID(a), keyID(b)) })
 	for _, k := range keys {
 		if isOutbound(k) {
 			s.outbound[k] = true
+			s.stored(k)
 		}
+	}
+}
+
+// keyID is the message id in a store key ("o.17" -> 17).
+func keyID(key string) int {
+	_, id, _ := strings.Cut(key, ".")
+	n, _ := strconv.Atoi(id)
+	return n
+}
+
+// stored numbers a newly stored outbound key (s.mu held).
+func (s *boundedStore) stored(key string) {
+	if _, ok := s.putOrder[key]; !ok {
+		s.puts++
+		s.putOrder[key] = s.puts
 	}
 }
 
@@ -113,6 +144,7 @@ func (s *boundedStore) Put(key string, m packets.ControlPacket) {
 		if s.control[key] || len(s.control) < controlStoreLimit {
 			if s.guard("put", key, func() { s.inner.Put(key, m) }) {
 				s.control[key] = true
+				s.stored(key)
 			}
 		}
 		return
@@ -129,6 +161,7 @@ func (s *boundedStore) Put(key string, m packets.ControlPacket) {
 	}
 	if isOutbound(key) {
 		s.outbound[key] = true
+		s.stored(key)
 	}
 }
 
@@ -136,10 +169,14 @@ func (s *boundedStore) Put(key string, m packets.ControlPacket) {
 // a corrupt file aside), which then no longer counts towards the limit.
 func (s *boundedStore) Get(key string) (m packets.ControlPacket) {
 	s.guard("get", key, func() { m = s.inner.Get(key) })
+	if s.gate != nil {
+		s.gate.storeGot(key, m)
+	}
 	if m == nil && isOutbound(key) {
 		s.mu.Lock()
 		delete(s.outbound, key)
 		delete(s.control, key)
+		delete(s.putOrder, key)
 		s.mu.Unlock()
 	}
 	return m
@@ -147,6 +184,14 @@ func (s *boundedStore) Get(key string) (m packets.ControlPacket) {
 
 func (s *boundedStore) All() (keys []string) {
 	s.guard("list", "", func() { keys = s.inner.All() })
+	s.mu.Lock()
+	// Outbound messages in the order they were stored (inbound ones, which
+	// paho acknowledges rather than resends, first).
+	slices.SortStableFunc(keys, func(a, b string) int { return cmp.Compare(s.putOrder[a], s.putOrder[b]) })
+	s.mu.Unlock()
+	if s.gate != nil {
+		s.gate.storeListed(keys)
+	}
 	return keys
 }
 
@@ -156,6 +201,7 @@ func (s *boundedStore) Del(key string) {
 	s.guard("delete", key, func() { s.inner.Del(key) })
 	delete(s.outbound, key)
 	delete(s.control, key)
+	delete(s.putOrder, key)
 }
 
 func (s *boundedStore) Close() { s.guard("close", "", s.inner.Close) }
@@ -166,6 +212,7 @@ func (s *boundedStore) Reset() {
 	s.guard("reset", "", s.inner.Reset)
 	clear(s.outbound)
 	clear(s.control)
+	clear(s.putOrder)
 }
 
 // Dropped is how many messages were not persisted.

@@ -50,6 +50,34 @@ func TestBoundedStoreLimit(t *testing.T) {
 	}
 }
 
+// TestBoundedStoreListsInPutOrder: All, the order paho resends in, is the
+// order the messages were stored, not the files' name order (o.10 before
+// o.9); a reopened store lists a previous run's messages by id.
+func TestBoundedStoreListsInPutOrder(t *testing.T) {
+	dir := t.TempDir()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	s := newBoundedStore(mqtt.NewFileStore(dir), 100, log)
+	s.Open()
+	for _, id := range []uint16{9, 10, 2, 65535, 1} {
+		s.Put(fmt.Sprintf("o.%d", id), publishPacket(id))
+	}
+	s.Put("i.4", publishPacket(4))
+	if got, want := fmt.Sprint(s.All()), "[i.4 o.9 o.10 o.2 o.65535 o.1]"; got != want {
+		t.Errorf("All = %s, want %s", got, want)
+	}
+	s.Del("o.2")
+	s.Put("o.2", publishPacket(2))
+	if got, want := fmt.Sprint(s.All()), "[i.4 o.9 o.10 o.65535 o.1 o.2]"; got != want {
+		t.Errorf("after o.2 was sent and its id reused: All = %s, want %s", got, want)
+	}
+	s.Close()
+	again := newBoundedStore(mqtt.NewFileStore(dir), 100, log)
+	again.Open()
+	if got, want := fmt.Sprint(again.All()), "[i.4 o.1 o.2 o.9 o.10 o.65535]"; got != want {
+		t.Errorf("reopened: All = %s, want %s", got, want)
+	}
+}
+
 // TestBoundedStoreDiskError: paho's FileStore panics when it cannot write;
 // the wrapper logs, counts and goes on.
 func TestBoundedStoreDiskError(t *testing.T) {

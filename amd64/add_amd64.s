@@ -1,7 +1,7 @@
 //go:build !purego
 
 #include "textflag.h"
-#include "elem_amd64.h"
+#include "requant_amd64.h"
 
 #define add_dst 0
 #define add_a 8
@@ -77,8 +77,6 @@ left:
 	VZEROUPPER
 	RET
 
-#include "elem512_amd64.h"
-
 // ADD16 does the 16 values (or those of K3) at SI, DX into DI.
 #define ADD16(SHL) \
 	VPMOVSXBD.Z (SI), K3, Z0;                                     \
@@ -143,14 +141,7 @@ TEXT ·AddAVX512(SB), NOSPLIT, $0-8
 	VPBROADCASTD add_right1A(R8), Z6
 	VPBROADCASTD add_right1B(R8), Z7
 	VPBROADCASTD add_right1Out(R8), Z8
-	MOVL         $0x7fffffff, AX
-	VPBROADCASTD AX, Z28
-	MOVL         $0x80000000, AX
-	VPBROADCASTD AX, Z29
-	MOVQ         $0x40000000, AX
-	VPBROADCASTQ AX, Z30
-	MOVL         $1, AX
-	VPBROADCASTD AX, Z31
+	CONSTS16(Z28, Z29, Z30, Z31)
 	MOVL         $0xaaaa, AX
 	KMOVW        AX, K2
 	MOVL         $0xffff, AX

@@ -1,7 +1,7 @@
 //go:build !purego
 
 #include "textflag.h"
-#include "elem_amd64.h"
+#include "requant_amd64.h"
 
 #define af_dst 0
 #define af_src 8
@@ -87,8 +87,6 @@ withleft:
 	VZEROUPPER
 	RET
 
-#include "elem512_amd64.h"
-
 // AF16 does the channels of K3 from BX on of one row (SI, DI).
 #define AF16(SHL) \
 	MOVQ        BX, R12;                                    \
@@ -147,14 +145,7 @@ TEXT ·AffineAVX512(SB), NOSPLIT, $0-8
 	MOVQ         af_bias(R8), R10
 	MOVQ         af_mult(R8), R11
 	MOVQ         af_shift(R8), R14
-	MOVL         $0x7fffffff, AX
-	VPBROADCASTD AX, Z28
-	MOVL         $0x80000000, AX
-	VPBROADCASTD AX, Z29
-	MOVQ         $0x40000000, AX
-	VPBROADCASTQ AX, Z30
-	MOVL         $1, AX
-	VPBROADCASTD AX, Z31
+	CONSTS16(Z28, Z29, Z30, Z31)
 	VPXORD       Z8, Z8, Z8
 	VPTERNLOGD   $0xff, Z9, Z9, Z9
 	VPBROADCASTD af_zero(R8), Z10

@@ -95,8 +95,13 @@
 	TAP2(R9, Y7); \
 	TAP2(R10, Y8)
 
-#define RQ(A) RQMUL(A, dw_bMult(R13), dw_bMultOdd(R13), dw_bRs(R13), dw_bRm1(R13))
-#define RQL(A) RQLEFT(A, dw_bLs(R13)); RQ(A)
+// RQ requantizes A with the block's parameters from the context's
+// scratch fields and the constants from memory (Y12, Y13 scratch); RQL
+// shifts left first.
+#define RQ(A) \
+	SQRDMULH(A, dw_bMult(R13), dw_bMultOdd(R13), rqround<>(SB), rqmin<>(SB), Y12, Y13); \
+	RSHR(A, dw_bRs(R13), dw_bRm1(R13), rqone<>(SB), Y12)
+#define RQL(A) SATSHL(A, dw_bLs(R13), rqmax<>(SB), Y12, Y13); RQ(A)
 
 // OUT1 stores Y9's 8 bytes; OUT2 Y9's and Y10's at dst and dst+c.
 #define OUT1 \
@@ -298,7 +303,8 @@ dw_done:
 // Registers as Depthwise3x3's, with Z for Y; Z15 the VPERMD indexes,
 // Z16 the block's biases (pad included), Z17 multipliers, Z18 the odd
 // lanes' multipliers, Z19 max(shift, 0), Z20 that minus 1, Z21
-// max(-shift, 0), Z22 the zero point (int16); K1 0xAAAA.
+// max(-shift, 0), Z22 the zero point (int16), Z28-Z31 CONSTS16's
+// constants; K2 0xAAAA, K1 scratch.
 
 #define TAP1Z(P, W, ACC) \
 	VPMOVSXBD (P), Z11; \
@@ -342,8 +348,10 @@ dw_done:
 	TAP2Z(R9, Z7); \
 	TAP2Z(R10, Z8)
 
-#define RQZ(A) RQMUL16(A, Z17, Z18, Z19, Z20)
-#define RQLZ(A) RQLEFT16(A, Z21); RQZ(A)
+#define RQZ(A) \
+	SQRDMULH16(A, Z17, Z18, Z30, K2, Z28, Z29, Z12, Z13); \
+	RSHR16(A, Z19, Z20, Z31, Z12)
+#define RQLZ(A) SATSHL16(A, Z21, Z28, Z12, Z13); RQZ(A)
 
 // OUT1Z stores Z9's 16 bytes; OUT2Z Z9's and Z10's at dst and dst+c.
 #define OUT1Z \
@@ -380,8 +388,9 @@ TEXT ·Depthwise3x3AVX512(SB), NOSPLIT, $0-8
 	MOVQ dw_zp(R13), AX
 	VMOVQ AX, X9
 	VPBROADCASTW X9, Z22
+	CONSTS16(Z28, Z29, Z30, Z31)
 	MOVL $0xAAAA, AX
-	KMOVW AX, K1
+	KMOVW AX, K2
 	MOVQ $0, dw_off(R13)
 
 dwz_block:
@@ -452,7 +461,7 @@ dwz_param1:
 	VPSRLQ $32, Z17, Z18
 	VPXORD Z10, Z10, Z10
 	VPMAXSD Z10, Z9, Z19
-	VPSUBD.BCST rqone<>(SB), Z19, Z20
+	VPSUBD Z31, Z19, Z20
 	VPSUBD Z9, Z10, Z9
 	VPMAXSD Z10, Z9, Z21
 

@@ -22,26 +22,30 @@
 //     generator; its test fails when a checked-in file differs from what it
 //     writes, or when a loop given to llvm-mca is not, byte for byte, what
 //     the Go assembler makes of the kernel's.
-//   - gemm_amd64.go: the entry points and GemmCtx, whose offsets
-//     gemm_amd64_test.go compares with the .s file's #defines.
+//   - gemm_amd64.go: the entry points and GemmCtx.
 //   - the other kernels, hand-written, each X_amd64.s with its entry
-//     points and context struct in X_amd64.go (offsets checked by
-//     kernels_amd64_test.go and elem_amd64_test.go): depthwise (AVX2 and
+//     points and context struct in X_amd64.go: depthwise (AVX2 and
 //     AVX-512), im2col, pack (PackStrided, PackTransposed), pool, mean
 //     (AVX2 and AVX-512), lut, add, affine, layernorm (AVX2 and AVX-512),
 //     softmax (SoftmaxRow and AttentionSoftmax, AVX2 and AVX-512) and
-//     quantize (the input's quantization, AVX2). Their exact
-//     requantization steps are macros: requant_amd64.h (depthwise, mean;
-//     its ZMM forms too) and elem_amd64.h / elem512_amd64.h (add, affine,
-//     layernorm, softmax), two homes for one rule that should become one.
+//     quantize (the input's quantization, AVX2).
+//   - requant_amd64.h: the exact requantization steps as macros on 8 and
+//     16 lanes, the one home of that rule, included by every kernel that
+//     requantizes (depthwise, mean, add, affine, layernorm, softmax).
+//   - kernels_amd64_test.go: every context struct's offsets are the
+//     #defines of its .s file (internal/testing/kerneltest, arm64's check
+//     too).
 //   - words_test.go: the Go assembler encodes VPDPBUSD on Y registers as
 //     EVEX (AVX-512VL), which AVX-VNNI cores lack, so the VEX form is
 //     BYTEs with the Intel mnemonic as comment; the test decodes every such
 //     line with golang.org/x/arch/x86/x86asm and with GNU objdump and
 //     compares it with its comment.
 //
-// The kernels use the ABI0 registers AX, BX, CX, DX, SI, DI, R8-R15 (no BP,
-// no globals, so R15 is free) and end with VZEROUPPER.
+// The kernels use the ABI0 registers AX, BX, CX, DX, SI, DI, R8-R15 (no BP)
+// and end with VZEROUPPER. They read read-only tables (the rq* constants,
+// softmax's masks) by SB-relative address; R15 is free for that only
+// because the project never builds with -dynlink (plugins, shared
+// libraries), where such an access clobbers it.
 //
 // # Measurements
 //

@@ -3,60 +3,39 @@
 package amd64
 
 import (
-	"bufio"
-	"os"
 	"reflect"
-	"strconv"
-	"strings"
 	"testing"
+
+	"github.com/coatnet-edge/coatnet-edge/internal/testing/kerneltest"
 )
 
-// The #define offsets of every kernel file are those of its Go context
-// struct, and every field has one. A #define names its field in lower
-// camel case (dw_bMult is DepthwiseCtx.BMult).
+// The #define offsets of every convolution-side kernel file are those of
+// its Go context struct, every field has one, and each is 8 bytes or an
+// array.
 func TestConvCtxOffsets(t *testing.T) {
-	for _, k := range []struct {
-		file, prefix string
-		typ          reflect.Type
-	}{
-		{"depthwise_amd64.s", "dw_", reflect.TypeFor[DepthwiseCtx]()},
-		{"pool_amd64.s", "pl_", reflect.TypeFor[PoolCtx]()},
-		{"mean_amd64.s", "mn_", reflect.TypeFor[MeanCtx]()},
-		{"im2col_amd64.s", "ic_", reflect.TypeFor[Im2colCtx]()},
-		{"pack_amd64.s", "pk_", reflect.TypeFor[PackCtx]()},
-		{"pack_amd64.s", "pt_", reflect.TypeFor[PackTCtx]()},
-	} {
-		f, err := os.Open(k.file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		seen := map[string]bool{}
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			fields := strings.Fields(sc.Text())
-			if len(fields) != 3 || fields[0] != "#define" || !strings.HasPrefix(fields[1], k.prefix) {
-				continue
-			}
-			name := strings.TrimPrefix(fields[1], k.prefix)
-			off, err := strconv.Atoi(fields[2])
-			if err != nil {
-				t.Fatalf("%s: %s: %v", k.file, fields[1], err)
-			}
-			sf, ok := k.typ.FieldByNameFunc(func(f string) bool { return strings.EqualFold(f, name) })
-			if !ok {
-				t.Errorf("%s has no field %s", k.typ, name)
-				continue
-			}
-			if int(sf.Offset) != off {
-				t.Errorf("%s.%s is at %d, %s says %d", k.typ, name, sf.Offset, k.file, off)
-			}
-			seen[sf.Name] = true
-		}
-		f.Close()
-		for i := range k.typ.NumField() {
-			if name := k.typ.Field(i).Name; !seen[name] {
-				t.Errorf("%s has no offset for %s.%s", k.file, k.typ, name)
-			}
-		}
-	}
+	kerneltest.CheckOffsets(t,
+		kerneltest.Ctx{File: "depthwise_amd64.s", Prefix: "dw_", Type: reflect.TypeFor[DepthwiseCtx]()},
+		kerneltest.Ctx{File: "pool_amd64.s", Prefix: "pl_", Type: reflect.TypeFor[PoolCtx]()},
+		kerneltest.Ctx{File: "mean_amd64.s", Prefix: "mn_", Type: reflect.TypeFor[MeanCtx]()},
+		kerneltest.Ctx{File: "im2col_amd64.s", Prefix: "ic_", Type: reflect.TypeFor[Im2colCtx]()},
+		kerneltest.Ctx{File: "pack_amd64.s", Prefix: "pk_", Type: reflect.TypeFor[PackCtx]()},
+		kerneltest.Ctx{File: "pack_amd64.s", Prefix: "pt_", Type: reflect.TypeFor[PackTCtx]()},
+	)
+}
+
+// The same for the element-wise kernels, whose fields are 8 bytes or 8
+// int32 lanes (the kernels broadcast or load them whole).
+func TestElemCtxOffsets(t *testing.T) {
+	lanes := reflect.TypeFor[[8]int32]()
+	kerneltest.CheckOffsets(t,
+		kerneltest.Ctx{File: "add_amd64.s", Prefix: "add_", Type: reflect.TypeFor[AddCtx](), Vector: lanes},
+		kerneltest.Ctx{File: "affine_amd64.s", Prefix: "af_", Type: reflect.TypeFor[AffineCtx](), Vector: lanes},
+		kerneltest.Ctx{File: "layernorm_amd64.s", Prefix: "ln_", Type: reflect.TypeFor[LayerNormCtx](), Vector: lanes},
+		kerneltest.Ctx{File: "softmax_amd64.s", Prefix: "sm_", Type: reflect.TypeFor[SoftmaxCtx](), Vector: lanes},
+	)
+}
+
+// The #define ctx_* offsets of gemm_amd64.s are those of GemmCtx.
+func TestGemmCtxOffsets(t *testing.T) {
+	kerneltest.CheckOffsets(t, kerneltest.Ctx{File: "gemm_amd64.s", Prefix: "ctx_", Type: reflect.TypeFor[GemmCtx]()})
 }

@@ -1,7 +1,7 @@
 //go:build !purego
 
 #include "textflag.h"
-#include "elem_amd64.h"
+#include "requant_amd64.h"
 
 #define ln_src 0
 #define ln_dst 8
@@ -149,8 +149,6 @@ withleft:
 	VZEROUPPER
 	RET
 
-#include "elem512_amd64.h"
-
 // LN16 is LN8 for the channels of K3 from BX on (R in Z11, SP in Z12).
 #define LN16(SHL) \
 	VPMOVSXBD.Z (SI)(BX*1), K3, Z0;                    \
@@ -214,14 +212,7 @@ TEXT ·LayerNormApplyAVX512(SB), NOSPLIT, $0-8
 	MOVQ         ln_mult(R8), R9
 	MOVQ         ln_shift(R8), R14
 	MOVQ         ln_bias(R8), R15
-	MOVL         $0x7fffffff, AX
-	VPBROADCASTD AX, Z28
-	MOVL         $0x80000000, AX
-	VPBROADCASTD AX, Z29
-	MOVQ         $0x40000000, AX
-	VPBROADCASTQ AX, Z30
-	MOVL         $1, AX
-	VPBROADCASTD AX, Z31
+	CONSTS16(Z28, Z29, Z30, Z31)
 	MOVQ         $2048, AX
 	VPBROADCASTQ AX, Z13
 	VPXORD       Z8, Z8, Z8

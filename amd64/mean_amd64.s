@@ -153,10 +153,11 @@ mn_group:
 	VMOVDQU (DX)(R10*1), Y9
 	CMPQ mn_left(R13), $0
 	JEQ mn_noleft
-	RQLEFT(Y9, mn_bLs(R13))
+	SATSHL(Y9, mn_bLs(R13), rqmax<>(SB), Y12, Y13)
 
 mn_noleft:
-	RQMUL(Y9, mn_bMult(R13), mn_bMultOdd(R13), mn_bRs(R13), mn_bRm1(R13))
+	SQRDMULH(Y9, mn_bMult(R13), mn_bMultOdd(R13), rqround<>(SB), rqmin<>(SB), Y12, Y13)
+	RSHR(Y9, mn_bRs(R13), mn_bRm1(R13), rqone<>(SB), Y12)
 	VPACKSSDW Y9, Y9, Y9
 	VPADDSW mn_bZp(R13), Y9, Y9
 	VPACKSSWB Y9, Y9, Y9
@@ -183,7 +184,7 @@ mn_done:
 // c, DX parameter pointers. Z0-Z3 sums, Z4-Z7 inputs, Z8 base, Z9-Z10
 // scratch, Z15 the VPERMD indexes, Z17-Z21 the group's multipliers, odd
 // multipliers, max(shift, 0), that minus 1, max(-shift, 0), Z22 the zero
-// point (int16); K1 0xAAAA.
+// point (int16), Z28-Z31 CONSTS16's constants; K2 0xAAAA, K1 scratch.
 
 // MZGROUP requantizes the 16 sums in A (XA its low 128 bits) as channels
 // R12..R12+15 and stores their bytes; R12 += 16. L1 and L2 are labels.
@@ -203,14 +204,15 @@ L1: \
 	VPSRLQ $32, Z17, Z18; \
 	VPXORD Z10, Z10, Z10; \
 	VPMAXSD Z10, Z9, Z19; \
-	VPSUBD.BCST rqone<>(SB), Z19, Z20; \
+	VPSUBD Z31, Z19, Z20; \
 	VPSUBD Z9, Z10, Z9; \
 	VPMAXSD Z10, Z9, Z21; \
 	CMPQ mn_left(R13), $0; \
 	JEQ L2; \
-	RQLEFT16(A, Z21); \
+	SATSHL16(A, Z21, Z28, Z12, Z13); \
 L2: \
-	RQMUL16(A, Z17, Z18, Z19, Z20); \
+	SQRDMULH16(A, Z17, Z18, Z30, K2, Z28, Z29, Z12, Z13); \
+	RSHR16(A, Z19, Z20, Z31, Z12); \
 	VPACKSSDW A, A, A; \
 	VPADDSW Z22, A, A; \
 	VPACKSSWB A, A, A; \
@@ -226,8 +228,9 @@ TEXT ·MeanChannelsAVX512(SB), NOSPLIT, $0-8
 	MOVQ mn_zp(R13), AX
 	VMOVQ AX, X9
 	VPBROADCASTW X9, Z22
+	CONSTS16(Z28, Z29, Z30, Z31)
 	MOVL $0xAAAA, AX
-	KMOVW AX, K1
+	KMOVW AX, K2
 	MOVQ mn_base(R13), AX
 	VMOVQ AX, X8
 	VPBROADCASTD X8, Z8

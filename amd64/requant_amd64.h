@@ -1,9 +1,14 @@
-// Requantization of 8 int32 lanes with AVX2, exactly as ../kernels/doc.go
-// says, shared by the kernels that requantize (included by their .s files).
-// Each macro takes the accumulator register A and memory operands holding
-// the lanes' parameters; Y12-Y14 are scratch.
+// The requantization of ../kernels/doc.go on 8 int32 lanes (AVX2) and on
+// 16 (AVX-512), exactly: the one home of its steps, included by every
+// kernel that requantizes (depthwise, mean, add, affine, layernorm,
+// softmax). Each macro takes its operands and temporaries by name and
+// leaves the temporaries clobbered; a parameter operand (L, M, MO, R, R1
+// and, in the AVX2 forms, the constants) may be a register or memory, so
+// a kernel short of registers passes its context's fields and the rq*
+// constants below.
 
-// The constants, file-local in every including file.
+// The constants, file-local in every including file, for the kernels
+// that take them from memory (the linker keeps only those a file uses).
 DATA rqround<>+0(SB)/8, $0x40000000
 DATA rqround<>+8(SB)/8, $0x40000000
 DATA rqround<>+16(SB)/8, $0x40000000
@@ -31,47 +36,7 @@ DATA rqperm<>+8(SB)/8, $0x0000000500000001
 DATA rqperm<>+16(SB)/8, $0x0000000600000002
 DATA rqperm<>+24(SB)/8, $0x0000000700000003
 GLOBL rqperm<>(SB), RODATA|NOPTR, $32
-
-// RQLEFT is step 1: A = sat32(A << LS) per lane, LS = max(-shift, 0).
-// VPSLLVD drops the bits shifted out; where shifting back (VPSRAVD) does
-// not give A again, the lane saturates to MaxInt32 or MinInt32 by A's sign.
-#define RQLEFT(A, LS) \
-	VPSLLVD LS, A, Y12; \
-	VPSRAVD LS, Y12, Y13; \
-	VPCMPEQD A, Y13, Y13; \
-	VPSRAD $31, A, Y14; \
-	VPXOR rqmax<>(SB), Y14, Y14; \
-	VPBLENDVB Y13, Y12, Y14, A
-
-// RQMUL is steps 2 and 3. SQRDMULH: (2*a*m + 2^31) >> 32 is bits 31..62 of
-// the exact 64-bit a*m + 2^30 (VPMULDQ, even lanes; the odd lanes after
-// shifting them down), which is 0x80000000 only for a = m = MinInt32,
-// where it saturates to MaxInt32 (no other lane can give MinInt32). The
-// rounding right shift by RS = max(shift, 0) is (x >> RS) + bit RS-1 of
-// x, exact without the int64 sum; RM1 = RS-1, and -1 (a count over 31,
-// which VPSRLVD turns into 0) where RS = 0.
-#define RQMUL(A, MULT, MULTODD, RS, RM1) \
-	VPMULDQ MULT, A, Y12; \
-	VPSRLQ $32, A, Y13; \
-	VPMULDQ MULTODD, Y13, Y13; \
-	VPADDQ rqround<>(SB), Y12, Y12; \
-	VPADDQ rqround<>(SB), Y13, Y13; \
-	VPSRLQ $31, Y12, Y12; \
-	VPSLLQ $1, Y13, Y13; \
-	VPBLENDD $0xAA, Y13, Y12, A; \
-	VPCMPEQD rqmin<>(SB), A, Y12; \
-	VPXOR Y12, A, A; \
-	VPSRLVD RM1, A, Y12; \
-	VPAND rqone<>(SB), Y12, Y12; \
-	VPSRAVD RS, A, A; \
-	VPADDD Y12, A, A
-
-// The same for 16 int32 lanes in a ZMM register (AVX-512F), the
-// constants broadcast from their first element. Z12-Z14 and K2 are
-// scratch; K1 must hold 0xAAAA (the odd lanes).
-
-// VPERMD indexes gathering dwords 0, 4, 8, 12, 1, 5, ...: after two
-// in-lane packs the bytes of 16 channels of one (or two) vectors in order.
+// The same for 16 lanes, dwords 0, 4, 8, 12, 1, 5, ...
 DATA rqperm16<>+0(SB)/8, $0x0000000400000000
 DATA rqperm16<>+8(SB)/8, $0x0000000c00000008
 DATA rqperm16<>+16(SB)/8, $0x0000000500000001
@@ -82,30 +47,146 @@ DATA rqperm16<>+48(SB)/8, $0x0000000700000003
 DATA rqperm16<>+56(SB)/8, $0x0000000f0000000b
 GLOBL rqperm16<>(SB), RODATA|NOPTR, $64
 
-// RQLEFT16 is RQLEFT: the lanes where shifting back gives A (K2) keep
-// the shifted value, the others saturate by A's sign.
-#define RQLEFT16(A, LS) \
-	VPSLLVD LS, A, Z12; \
-	VPSRAVD LS, Z12, Z13; \
-	VPCMPEQD A, Z13, K2; \
-	VPSRAD $31, A, Z14; \
-	VPXORD.BCST rqmax<>(SB), Z14, Z14; \
-	VPBLENDMD Z12, Z14, K2, A
+// SATSHL: X = sat32(X << L) per lane (the SQSHL of step 1), L =
+// max(-shift, 0). VPSLLVD drops the bits shifted out; where shifting back
+// (VPSRAVD) does not give X again, the lane saturates to MaxInt32 or
+// MinInt32 by X's sign. C7F holds 0x7fffffff in every lane.
+#define SATSHL(X, L, C7F, T1, T2) \
+	VPSLLVD   L, X, T1;     \
+	VPSRAVD   L, T1, T2;    \
+	VPCMPEQD  T2, X, T2;    \
+	VPSRAD    $31, X, X;    \
+	VPXOR     C7F, X, X;    \
+	VBLENDVPS T2, T1, X, X
 
-// RQMUL16 is RQMUL, the odd lanes blended in under K1, MaxInt32
-// broadcast into the lanes that gave MinInt32 (K2).
-#define RQMUL16(A, MULT, MULTODD, RS, RM1) \
-	VPMULDQ MULT, A, Z12; \
-	VPSRLQ $32, A, Z13; \
-	VPMULDQ MULTODD, Z13, Z13; \
-	VPADDQ.BCST rqround<>(SB), Z12, Z12; \
-	VPADDQ.BCST rqround<>(SB), Z13, Z13; \
-	VPSRLQ $31, Z12, Z12; \
-	VPSLLQ $1, Z13, Z13; \
-	VPBLENDMD Z13, Z12, K1, A; \
-	VPCMPEQD.BCST rqmin<>(SB), A, K2; \
-	VPBROADCASTD rqmax<>(SB), K2, A; \
-	VPSRLVD RM1, A, Z12; \
-	VPANDD.BCST rqone<>(SB), Z12, Z12; \
-	VPSRAVD RS, A, A; \
-	VPADDD Z12, A, A
+// SQRDMULH: X = sat32((2*X*M + 2^31) >> 32) per lane (step 2): bits
+// 31..62 of the exact 64-bit X*M + 2^30 (VPMULDQ, even lanes; the odd
+// lanes after shifting them down). MO holds the odd lanes' multipliers in
+// the even positions (M itself for a broadcast one), RND 2^30 in every
+// qword, CMIN 0x80000000 in every lane: a result of -2^31 can only be
+// the saturating case (X = M = MinInt32) and becomes 2^31-1.
+#define SQRDMULH(X, M, MO, RND, CMIN, T1, T2) \
+	VPMULDQ  M, X, T1;        \
+	VPSRLQ   $32, X, T2;      \
+	VPMULDQ  MO, T2, T2;      \
+	VPADDQ   RND, T1, T1;     \
+	VPADDQ   RND, T2, T2;     \
+	VPSRLQ   $31, T1, T1;     \
+	VPSLLQ   $1, T2, T2;      \
+	VPBLENDD $0xaa, T2, T1, X; \
+	VPCMPEQD CMIN, X, T1;     \
+	VPXOR    T1, X, X
+
+// RSHR: X = (X + 2^(R-1)) >> R per lane without overflow (step 3), as
+// (X >> R) + bit R-1 of X, R = max(shift, 0); R1 = R-1, which is -1 (a
+// count that VPSRLVD turns into 0) where R = 0. ONE holds 1 in every lane.
+#define RSHR(X, R, R1, ONE, T1) \
+	VPSRLVD R1, X, T1; \
+	VPAND   ONE, T1, T1; \
+	VPSRAVD R, X, X;   \
+	VPADDD  T1, X, X
+
+// SATADD: X = sat32(X + B) per lane (SQADD); B (a register or memory)
+// must not be X.
+#define SATADD(X, B, CMIN, T1, T2) \
+	VPADDD    B, X, T1;    \
+	VPXOR     T1, X, X;    \
+	VPXOR     B, T1, T2;   \
+	VPAND     T2, X, X;    \
+	VPSRAD    $31, T1, T2; \
+	VPXOR     CMIN, T2, T2; \
+	VBLENDVPS X, T2, T1, X
+
+// PACK8: the 8 int32 lanes of YX saturated to int8 in the low 8 bytes of
+// XX (the same register); XT is clobbered.
+#define PACK8(YX, XX, XT) \
+	VEXTRACTI128 $1, YX, XT; \
+	VPACKSSDW    XT, XX, XX; \
+	VPACKSSWB    XX, XX, XX
+
+// SHIFTS: from per-lane shifts S, L = max(-S, 0), R = max(S, 0), R1 = R-1;
+// Z must hold zero, M1 -1 in every lane.
+#define SHIFTS(S, Z, M1, L, R, R1) \
+	VPSUBD  S, Z, L;  \
+	VPMAXSD Z, L, L;  \
+	VPMAXSD Z, S, R;  \
+	VPADDD  M1, R, R1
+
+// CONSTS sets the registers the macros above take: C7F, CMIN, RND and
+// ONE; AX is clobbered.
+#define CONSTS(C7F, XC7F, CMIN, XCMIN, RND, XRND, ONE, XONE) \
+	MOVL         $0x7fffffff, AX; \
+	MOVD         AX, XC7F;        \
+	VPBROADCASTD XC7F, C7F;       \
+	MOVL         $0x80000000, AX; \
+	MOVD         AX, XCMIN;       \
+	VPBROADCASTD XCMIN, CMIN;     \
+	MOVQ         $0x40000000, AX; \
+	MOVQ         AX, XRND;        \
+	VPBROADCASTQ XRND, RND;       \
+	MOVL         $1, AX;          \
+	MOVD         AX, XONE;        \
+	VPBROADCASTD XONE, ONE
+
+// NOSHL stands for SATSHL in a kernel body without negative shifts.
+#define NOSHL(X, L, C7F, T1, T2)
+
+// The same steps on 16 int32 lanes in ZMM registers (AVX-512F), blends by
+// mask registers; the constants are registers (CONSTS16). K1 is
+// clobbered.
+
+// SATSHL16: X = sat32(X << L), L in [0, 31]; C7F holds 0x7fffffff.
+#define SATSHL16(X, L, C7F, T1, T2) \
+	VPSLLVD   L, X, T1;      \
+	VPSRAVD   L, T1, T2;     \
+	VPCMPEQD  T2, X, K1;     \
+	VPSRAD    $31, X, X;     \
+	VPXORD    C7F, X, X;     \
+	VMOVDQA32 T1, K1, X
+
+// SQRDMULH16: X = sat32((2*X*M + 2^31) >> 32); MO as for SQRDMULH, RND
+// 2^30 per qword, KODD the odd lanes (0xaaaa), C7F and CMIN as above.
+#define SQRDMULH16(X, M, MO, RND, KODD, C7F, CMIN, T1, T2) \
+	VPMULDQ   M, X, T1;          \
+	VPSRLQ    $32, X, T2;        \
+	VPMULDQ   MO, T2, T2;        \
+	VPADDQ    RND, T1, T1;       \
+	VPADDQ    RND, T2, T2;       \
+	VPSRLQ    $31, T1, T1;       \
+	VPSLLQ    $1, T2, T2;        \
+	VPBLENDMD T2, T1, KODD, X;   \
+	VPCMPEQD  CMIN, X, K1;       \
+	VMOVDQA32 C7F, K1, X
+
+// RSHR16: X = (X + 2^(R-1)) >> R without overflow; R1 = R-1.
+#define RSHR16(X, R, R1, ONE, T1) \
+	VPSRLVD R1, X, T1;  \
+	VPANDD  ONE, T1, T1; \
+	VPSRAVD R, X, X;    \
+	VPADDD  T1, X, X
+
+// SATADD16: X = sat32(X + B); B must not be X.
+#define SATADD16(X, B, CMIN, T1, T2) \
+	VPADDD    B, X, T1;      \
+	VPXORD    T1, X, X;      \
+	VPXORD    B, T1, T2;     \
+	VPANDD    T2, X, X;      \
+	VPTESTMD  CMIN, X, K1;   \
+	VPSRAD    $31, T1, X;    \
+	VPXORD    CMIN, X, X;    \
+	VMOVDQA32 X, K1, T1;     \
+	VMOVDQA32 T1, X
+
+// CONSTS16 sets the ZMM registers the 16-lane macros take: C7F, CMIN,
+// RND and ONE; AX is clobbered.
+#define CONSTS16(C7F, CMIN, RND, ONE) \
+	MOVL         $0x7fffffff, AX; \
+	VPBROADCASTD AX, C7F;         \
+	MOVL         $0x80000000, AX; \
+	VPBROADCASTD AX, CMIN;        \
+	MOVQ         $0x40000000, AX; \
+	VPBROADCASTQ AX, RND;         \
+	MOVL         $1, AX;          \
+	VPBROADCASTD AX, ONE
+
+#define NOSHL16(X, L, C7F, T1, T2)

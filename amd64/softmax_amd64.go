@@ -5,8 +5,8 @@ package amd64
 // SoftmaxAVX2 computes the softmax of one row of ctx.N >= 8 logits
 // (softmax_amd64.s). With Side > 0 it first writes the attention bias row
 // into Bias: Side runs of Side values, run jy from Table + jy*TStride
-// bytes. With Pre, Bias is then replaced by Logits + Bias and is the row;
-// with Post, Bias is the post-softmax bias.
+// bytes, plus the logits with Pre, when that sum is the row. With Post,
+// Bias (built or given) is the post-softmax bias.
 //
 //go:noescape
 func SoftmaxAVX2(ctx *SoftmaxCtx)
@@ -20,7 +20,7 @@ type SoftmaxCtx struct {
 	Ebuf    *int32 // N values: the row's e_j
 	Exp     *int32 // 4096 values: e for every exponent z
 	N       int
-	Pre     int // nonzero: add Bias to Logits (into Bias) first
+	Pre     int // nonzero, with Side > 0: the bias row plus Logits is the row
 	Post    int // nonzero: Bias is the post-softmax bias
 	Q, Zp   int
 	Left    int // nonzero: the exponent's shift is negative

@@ -1,7 +1,7 @@
 //go:build !purego
 
 #include "textflag.h"
-#include "elem_amd64.h"
+#include "requant_amd64.h"
 
 #define sm_logits 0
 #define sm_bias 8
@@ -65,13 +65,6 @@ lastblk:               \
 done:
 
 #define NOTHING
-
-// Pass 0, the pre-softmax bias: Bias += Logits, the last block stored
-// masked (it overlaps values already summed).
-#define PRE8 \
-	VMOVDQU (SI)(BX*4), Y0;         \
-	VPADDD  (R10)(BX*4), Y0, Y0;    \
-	VPMASKMOVD Y0, Y6, (R10)(BX*4)
 
 // Pass 1: the largest logit into Y11.
 #define MAX8 \
@@ -143,7 +136,7 @@ TEXT ·SoftmaxAVX2(SB), NOSPLIT, $0-8
 	// masked; with Pre, plus the logits.
 	MOVQ sm_side(R8), R13
 	TESTQ R13, R13
-	JZ   nobuild
+	JZ   nopre
 	MOVQ R13, AX
 	ANDQ $7, AX
 	NEGQ AX
@@ -194,14 +187,6 @@ runnext:
 	CMPQ sm_pre(R8), $0
 	JE   nopre
 	MOVQ R10, SI
-	JMP  nopre
-
-nobuild:
-	CMPQ sm_pre(R8), $0
-	JE   nopre
-	BLOCKS(PRE8, TAILMASK, p0, p0l, p0d)
-	MOVQ R10, SI
-	VPCMPEQD Y6, Y6, Y6
 
 nopre:
 	VPBROADCASTD (SI), Y11
@@ -257,8 +242,6 @@ post:
 	VZEROUPPER
 	RET
 
-#include "elem512_amd64.h"
-
 // The AVX-512 kernel: the same passes on 16 lanes, the last partial block
 // of a row (and of each bias run) under a mask instead of overlapping, the
 // row's maximum taken while the bias row is built, and e looked up by
@@ -291,12 +274,6 @@ tail:                      \
 	KMOVW  K5, K3;         \
 	BODY;                  \
 done:
-
-#define PRE16 \
-	VMOVDQU32.Z (SI)(BX*4), K3, Z0;  \
-	VMOVDQU32.Z (R10)(BX*4), K3, Z1; \
-	VPADDD      Z1, Z0, Z0;          \
-	VMOVDQU32   Z0, K3, (R10)(BX*4)
 
 #define MAX16 \
 	VPMAXSD (SI)(BX*4), Z11, K3, Z11
@@ -367,14 +344,7 @@ TEXT ·SoftmaxAVX512(SB), NOSPLIT, $0-8
 	VPBROADCASTD sm_leftN(R8), Z17
 	VPBROADCASTD sm_right(R8), Z18
 	VPBROADCASTD sm_right1(R8), Z19
-	MOVL         $0x7fffffff, AX
-	VPBROADCASTD AX, Z12
-	MOVL         $0x80000000, AX
-	VPBROADCASTD AX, Z13
-	MOVQ         $0x40000000, AX
-	VPBROADCASTQ AX, Z14
-	MOVL         $1, AX
-	VPBROADCASTD AX, Z15
+	CONSTS16(Z12, Z13, Z14, Z15)
 	MOVL         $4095, AX
 	VPBROADCASTD AX, Z8
 	VPXORD       Z9, Z9, Z9
@@ -399,7 +369,7 @@ TEXT ·SoftmaxAVX512(SB), NOSPLIT, $0-8
 	// the largest value of the row (Pre) or of the logits (Post).
 	MOVQ  sm_side(R8), R13
 	TESTQ R13, R13
-	JZ    nobuild512
+	JZ    nopre512
 	MOVQ  sm_table(R8), R14
 	MOVQ  R10, R15         // the row
 	MOVQ  SI, DX           // the logits
@@ -454,12 +424,6 @@ runnext512:
 	JE   max512
 	MOVQ R10, SI
 	JMP  max512
-
-nobuild512:
-	CMPQ sm_pre(R8), $0
-	JE   nopre512
-	BLOCKS16(PRE16, q0, q0t, q0d)
-	MOVQ R10, SI
 
 nopre512:
 	VPBROADCASTD (SI), Z11

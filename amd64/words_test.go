@@ -1,16 +1,12 @@
 package amd64
 
 import (
-	"bufio"
-	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/coatnet-edge/coatnet-edge/internal/testing/kerneltest"
 	"golang.org/x/arch/x86/x86asm"
 )
 
@@ -31,39 +27,14 @@ var (
 // BYTE line not of the form "BYTE $0xHH; ... // mnemonic" is an error.
 func asmByteInsns(t *testing.T) []asmBytes {
 	t.Helper()
-	files, err := filepath.Glob("*.s")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []asmBytes
-	for _, name := range files {
-		f, err := os.Open(name)
-		if err != nil {
-			t.Fatal(err)
+	for _, e := range kerneltest.Encodings(t, "BYTE", bytesLineRE, "BYTE $0xHH; ... // MNEMONIC") {
+		var enc []byte
+		for _, b := range byteRE.FindAllStringSubmatch(e.Match[1], -1) {
+			v, _ := strconv.ParseUint(b[1], 16, 8)
+			enc = append(enc, byte(v))
 		}
-		sc := bufio.NewScanner(f)
-		for line := 1; sc.Scan(); line++ {
-			text := sc.Text()
-			if !strings.HasPrefix(strings.TrimSpace(text), "BYTE") {
-				continue
-			}
-			pos := fmt.Sprintf("%s:%d", name, line)
-			m := bytesLineRE.FindStringSubmatch(text)
-			if m == nil {
-				t.Errorf("%s: BYTEs without the form BYTE $0xHH; ... // MNEMONIC: %q", pos, text)
-				continue
-			}
-			var enc []byte
-			for _, b := range byteRE.FindAllStringSubmatch(m[1], -1) {
-				v, _ := strconv.ParseUint(b[1], 16, 8)
-				enc = append(enc, byte(v))
-			}
-			out = append(out, asmBytes{pos, enc, m[2]})
-		}
-		f.Close()
-		if err := sc.Err(); err != nil {
-			t.Fatal(err)
-		}
+		out = append(out, asmBytes{e.Pos, enc, e.Match[2]})
 	}
 	return out
 }
@@ -105,30 +76,16 @@ func TestBytesDecodeX86asm(t *testing.T) {
 // The same with GNU objdump (Debian's binutils), which also says {vex}
 // where the comment does.
 func TestBytesDecodeObjdump(t *testing.T) {
-	objdump, err := exec.LookPath("objdump")
-	if err != nil {
-		t.Skip("objdump not installed (apt-get install binutils)")
-	}
 	insns := asmByteInsns(t)
 	var bin []byte
 	for _, in := range insns {
 		bin = append(bin, in.enc...)
 	}
-	path := filepath.Join(t.TempDir(), "bytes.bin")
-	if err := os.WriteFile(path, bin, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(objdump, "-D", "-b", "binary", "-m", "i386:x86-64", "-M", "intel", path).CombinedOutput()
-	if err != nil {
-		t.Fatalf("objdump: %v\n%s", err, out)
-	}
 	// Lines like "   0:	c4 c2 2d 50 c0       	{vex} vpdpbusd ymm0,ymm10,ymm8".
 	line := regexp.MustCompile(`^\s*[0-9a-f]+:\t[0-9a-f ]+\t(.*)$`)
 	var got []string
-	for _, l := range strings.Split(string(out), "\n") {
-		if m := line.FindStringSubmatch(l); m != nil {
-			got = append(got, strings.TrimSpace(m[1]))
-		}
+	for _, m := range kerneltest.Objdump(t, "objdump", "binutils", bin, line, "-D", "-b", "binary", "-m", "i386:x86-64", "-M", "intel") {
+		got = append(got, strings.TrimSpace(m[1]))
 	}
 	if len(got) != len(insns) {
 		t.Fatalf("objdump decoded %d instructions, the .s files have %d", len(got), len(insns))

@@ -22,9 +22,9 @@
 //   - x_arm64.go: the entry points' declarations and their context
 //     structs. A kernel takes its arguments in one struct; its .s file
 //     reads the fields at the offsets of its #defines (the field name in
-//     lower camel case), which kernels_arm64_test.go and
-//     gemm_arm64_test.go compare with the struct, so a field cannot move
-//     without the test failing.
+//     lower camel case), which kernels_arm64_test.go compares with the
+//     struct (with internal/testing/kerneltest, amd64's check too), so a
+//     field cannot move without the test failing.
 //   - words_test.go: instructions the Go assembler lacks are WORDs whose
 //     encodings LLVM's assembler supplies (llvm-mc-19), each with its GNU
 //     mnemonic as comment; the test decodes every WORD of every .s file

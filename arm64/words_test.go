@@ -1,17 +1,14 @@
 package arm64
 
 import (
-	"bufio"
 	"encoding/binary"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/coatnet-edge/coatnet-edge/internal/testing/kerneltest"
 	"golang.org/x/arch/arm64/arm64asm"
 )
 
@@ -29,35 +26,10 @@ var wordRE = regexp.MustCompile(`^\s*WORD\s+\$0x([0-9A-Fa-f]{8})\s*//\s*(\S.*?)\
 // hexadecimal operand and a comment is an error.
 func asmWords(t *testing.T) []asmWord {
 	t.Helper()
-	files, err := filepath.Glob("*.s")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var words []asmWord
-	for _, name := range files {
-		f, err := os.Open(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sc := bufio.NewScanner(f)
-		for line := 1; sc.Scan(); line++ {
-			text := sc.Text()
-			if !strings.HasPrefix(strings.TrimSpace(text), "WORD") {
-				continue
-			}
-			pos := fmt.Sprintf("%s:%d", name, line)
-			m := wordRE.FindStringSubmatch(text)
-			if m == nil {
-				t.Errorf("%s: WORD without the form WORD $0x%%08X // MNEMONIC: %q", pos, text)
-				continue
-			}
-			enc, _ := strconv.ParseUint(m[1], 16, 32)
-			words = append(words, asmWord{pos, uint32(enc), m[2]})
-		}
-		f.Close()
-		if err := sc.Err(); err != nil {
-			t.Fatal(err)
-		}
+	for _, e := range kerneltest.Encodings(t, "WORD", wordRE, "WORD $0x%08X // MNEMONIC") {
+		enc, _ := strconv.ParseUint(e.Match[1], 16, 32)
+		words = append(words, asmWord{e.Pos, uint32(enc), e.Match[2]})
 	}
 	return words
 }
@@ -136,43 +108,26 @@ func TestWords(t *testing.T) {
 // The same with GNU objdump, where Debian's binutils-aarch64-linux-gnu is
 // installed (the Makefile installs it for make test).
 func TestWordsObjdump(t *testing.T) {
-	objdump, err := exec.LookPath("aarch64-linux-gnu-objdump")
-	if err != nil {
-		t.Skip("aarch64-linux-gnu-objdump not installed (apt-get install binutils-aarch64-linux-gnu)")
-	}
 	words := asmWords(t)
 	bin := make([]byte, 4*len(words))
 	for i, w := range words {
 		binary.LittleEndian.PutUint32(bin[4*i:], w.enc)
 	}
-	path := filepath.Join(t.TempDir(), "words.bin")
-	if err := os.WriteFile(path, bin, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(objdump, "-D", "-b", "binary", "-m", "aarch64", path).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%v: %s", err, out)
-	}
 	// Lines like "  1c:	4f81e094 	sdot	v20.4s, v4.16b, v1.4b[0]".
 	line := regexp.MustCompile(`^\s*([0-9a-f]+):\s+([0-9a-f]{8})\s+(\S.*)$`)
-	seen := 0
-	for _, l := range strings.Split(string(out), "\n") {
-		m := line.FindStringSubmatch(l)
-		if m == nil {
-			continue
-		}
+	listing := kerneltest.Objdump(t, "aarch64-linux-gnu-objdump", "binutils-aarch64-linux-gnu", bin, line, "-D", "-b", "binary", "-m", "aarch64")
+	for _, m := range listing {
 		off, _ := strconv.ParseUint(m[1], 16, 64)
 		w := words[off/4]
 		if enc, _ := strconv.ParseUint(m[2], 16, 32); uint32(enc) != w.enc {
-			t.Fatalf("objdump line %q does not match WORD $0x%08X", l, w.enc)
+			t.Fatalf("objdump line %q does not match WORD $0x%08X", m[0], w.enc)
 		}
-		seen++
 		if got := strings.TrimSpace(m[3]); normalizeInsn(got) != normalizeInsn(w.comment) {
 			t.Errorf("%s: WORD $0x%08X is %q (objdump), the comment says %q", w.pos, w.enc, got, w.comment)
 		}
 	}
-	if seen != len(words) {
-		t.Errorf("objdump listed %d of %d words:\n%s", seen, len(words), out)
+	if len(listing) != len(words) {
+		t.Errorf("objdump listed %d of %d words", len(listing), len(words))
 	}
 }
 

@@ -99,7 +99,7 @@ func TestSoftmaxRow(t *testing.T) { forEachImplChecked(t, "SoftmaxRow", testSoft
 
 func testSoftmaxRow(t *testing.T) {
 	rng := rand.New(rand.NewPCG(50, 51))
-	lens := append([]int{49, 196, 197, 256}, sizes...)
+	lens := append([]int{49, 196, 197, 256, 257, 1024, 1025}, sizes...) // over 256: the vector paths' long-row loop
 	for i, n := range lens {
 		for mode := range 4 {
 			for _, withPost := range []bool{false, true} {

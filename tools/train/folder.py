@@ -470,5 +470,14 @@ def train_folder(args, param_groups):
     }
     (out / "result.json").write_text(json.dumps(result, indent=1) + "\n")
     (out / "convert_flags.txt").write_text(" ".join(flags) + "\n")
+    # timm's config.json beside the checkpoint: `coatnet convert model.pth`
+    # then needs no flags (the architecture is read from the weights), as for
+    # a timm hub download. The post-softmax attention, this project's, is the
+    # one thing neither shows: convert_flags.txt has it.
+    hf = {"num_classes": cfg.num_classes, "global_pool": cfg.global_pool, "label_names": classes,
+          "pretrained_cfg": {"input_size": [cfg.in_chans, cfg.img_size, cfg.img_size],
+                             "interpolation": "bilinear", "crop_pct": 1.0, "crop_mode": spec["crop_mode"],
+                             "mean": spec["mean"], "std": spec["std"], "num_classes": cfg.num_classes}}
+    (out / "config.json").write_text(json.dumps(hf, indent=1) + "\n")
     val = f", validation accuracy {chosen['val_acc']:.4f}" if val_items else ""
     print(f"saved epoch {best_epoch} of {len(log)}{val}, {result['params']} params, {train_seconds:.1f}s", file=sys.stderr)

@@ -12,7 +12,8 @@ checkpoint (--init; its head is replaced for the new classes):
 A stratified --val-fraction of each class is held out of training for the
 choice of the saved epoch and for early stopping (--patience). The writes
 are model.pth, labels.txt, result.json, split.json (which picture went
-where) and convert_flags.txt (the `coatnet convert` flags); --calib-dir
+where), convert_flags.txt (the `coatnet convert` flags) and config.json
+(timm's: `coatnet convert model.pth` then needs no flags); --calib-dir
 gets a flat folder of the training pictures for `coatnet quantize --calib`.
 `make model DATA=DIR` runs it all (tools/train/make_model.sh).
 
