@@ -889,3 +889,29 @@ func TestWebReload(t *testing.T) {
 		t.Error("the stream of the old server did not end")
 	}
 }
+
+// TestWebHealthzCamera: a camera whose frames stopped (a folder played
+// once, beside a camera that goes on) makes /healthz 503, naming it.
+func TestWebHealthzCamera(t *testing.T) {
+	b := mqtttest.Start(t, mqtttest.Options{})
+	once := t.TempDir()
+	pic, err := os.ReadFile(filepath.Join("..", "testdata", "fashion", "00000-ankle-boot.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(once, "0.png"), pic, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w := startWebAgent(t, b, "", func(s string) string {
+		return s + "  gone:\n    source: " + once + "\n    loop: false\n    fps: 5\n    stall_timeout: 1s\n    motion: {enabled: false}\n" +
+			"    regions: {all: {}}\n"
+	})
+	var body []byte
+	waitFor(t, "/healthz naming the camera that stopped", func() bool {
+		var code int
+		code, _, body = w.get(t, "/healthz")
+		return code == http.StatusServiceUnavailable && strings.Contains(string(body), "camera gone: ") &&
+			!strings.Contains(string(body), "yard") && !strings.Contains(string(body), "MQTT")
+	})
+	t.Logf("/healthz: 503 %q", body)
+}
