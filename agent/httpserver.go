@@ -657,6 +657,7 @@ func (s *webServer) status(now time.Time) Status {
 		TemperatureC: temp, Throttled: throttled, Paused: settings.Paused,
 		InferenceP50Ms: snap.InferenceP50Ms, InferenceP99Ms: snap.InferenceP99Ms, Models: modelChoices(&cfg)}
 	cams := a.statusCameras()
+	st.Cameras = make([]StatusCamera, 0, len(cams)) // [], not null, when none opened
 	s.mu.Lock()
 	st.ClassifyPerS = s.rates.classified.update(now, snap.Classified)
 	if s.rates.frames == nil {
