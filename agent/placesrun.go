@@ -463,11 +463,7 @@ func (p *places) classify(r *placeRegion) {
 func (p *places) collectCrop(r *placeRegion, logits []float32, changed bool, b *cropBuf) {
 	c := &r.plan.Collect
 	best, score := topScore(logits)
-	periodic := c.Every > 0 && (r.sampled.IsZero() || b.t.Sub(r.sampled) >= c.Every || b.t.Before(r.sampled))
-	if periodic {
-		r.sampled = b.t
-	}
-	if !(changed && c.Changes || c.Below > 0 && score < c.Below || periodic) {
+	if !c.due(&r.sampled, b.t, changed, score) {
 		return
 	}
 	labels := r.eng.inf.md.Labels
