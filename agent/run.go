@@ -48,8 +48,9 @@ type Options struct {
 }
 
 // Run is the agent: it loads the model, starts the MQTT session, opens the
-// camera, and classifies and publishes until ctx ends (a clean stop: the
-// last stats, then "offline", are published) or a non-looping source runs
+// camera, serves the status page (http:), and classifies and publishes
+// until ctx ends (a clean stop: the web server's streams end, the last
+// stats, then "offline", are published) or a non-looping source runs
 // out. What cannot work (bad values, a model that does not load, an
 // unreadable MQTT credential) is an error naming the key at fault. What
 // may come later is waited for while the rest runs: a broker that refuses
