@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/coatnet-edge/coatnet-edge/internal/testing/mqtttest"
 )
 
@@ -19,11 +17,10 @@ import (
 // picture or unfinished write is left. Mounting needs root (or
 // CAP_SYS_ADMIN); elsewhere the test is skipped.
 func TestCollectWholeFramesDiskFull(t *testing.T) {
-	state := t.TempDir()
-	if err := unix.Mount("tmpfs", state, "tmpfs", 0, "size=2m"); err != nil {
+	state, err := smallTmpfs(t, "2m")
+	if err != nil {
 		t.Skipf("cannot mount a small tmpfs for the state directory: %v", err)
 	}
-	t.Cleanup(func() { unix.Unmount(state, unix.MNT_DETACH) })
 	b := mqtttest.Start(t, mqtttest.Options{})
 	cfg := testConfig(t, b.URL)
 	cfg.StateDir = state

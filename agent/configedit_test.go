@@ -687,12 +687,11 @@ func TestWriteConfigFileSymlink(t *testing.T) {
 // smallDisk mounts a tmpfs of size on a new folder (root, or
 // CAP_SYS_ADMIN), with a file agent.yaml holding old.
 func smallDisk(t *testing.T, size string, old []byte) (dir, path string, ok bool) {
-	dir = t.TempDir()
-	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size="+size); err != nil {
+	dir, err := smallTmpfs(t, size)
+	if err != nil {
 		t.Logf("cannot mount a tmpfs: %v", err)
 		return dir, "", false
 	}
-	t.Cleanup(func() { unix.Unmount(dir, unix.MNT_DETACH) })
 	path = filepath.Join(dir, "agent.yaml")
 	if err := os.WriteFile(path, old, 0o644); err != nil {
 		t.Fatal(err)

@@ -18,6 +18,17 @@ import (
 	"github.com/coatnet-edge/coatnet-edge/internal/testing/mqtttest"
 )
 
+// smallTmpfs mounts a tmpfs of size ("64k") on a new folder, unmounted when
+// the test ends: a disk that fills. Mounting needs root (or CAP_SYS_ADMIN).
+func smallTmpfs(t *testing.T, size string) (string, error) {
+	dir := t.TempDir()
+	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size="+size); err != nil {
+		return dir, err
+	}
+	t.Cleanup(func() { unix.Unmount(dir, unix.MNT_DETACH) })
+	return dir, nil
+}
+
 // TestDiskFullStateDir runs the agent with its state directory on a 64 KiB
 // tmpfs and the broker down, so the QoS 1 labels it queues fill the disk:
 // paho's FileStore panics there; the agent must log the failure, count the
@@ -26,11 +37,10 @@ import (
 // failed write behind. Mounting needs root (or
 // CAP_SYS_ADMIN); elsewhere the test is skipped.
 func TestDiskFullStateDir(t *testing.T) {
-	state := t.TempDir()
-	if err := unix.Mount("tmpfs", state, "tmpfs", 0, "size=64k"); err != nil {
+	state, err := smallTmpfs(t, "64k")
+	if err != nil {
 		t.Skipf("cannot mount a small tmpfs for the state directory: %v", err)
 	}
-	t.Cleanup(func() { unix.Unmount(state, unix.MNT_DETACH) })
 
 	b := mqtttest.Start(t, mqtttest.Options{})
 	cfg := testConfig(t, b.URL)
@@ -111,11 +121,10 @@ func TestStateDirUnusable(t *testing.T) {
 		check(t, run(t, filepath.Join(file, "state")), "not a directory")
 	})
 	t.Run("read-only", func(t *testing.T) {
-		state := t.TempDir()
-		if err := unix.Mount("tmpfs", state, "tmpfs", 0, "size=64k"); err != nil {
+		state, err := smallTmpfs(t, "64k")
+		if err != nil {
 			t.Skipf("cannot mount a tmpfs for the state directory: %v", err)
 		}
-		t.Cleanup(func() { unix.Unmount(state, unix.MNT_DETACH) })
 		if err := os.Mkdir(filepath.Join(state, "mqtt-store"), 0o700); err != nil {
 			t.Fatal(err)
 		}

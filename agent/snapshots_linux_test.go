@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"golang.org/x/sys/unix"
 )
 
 // TestSnapshotDiskFullTmpfs puts the ring on a 256 KiB tmpfs. With a
@@ -18,11 +16,10 @@ import (
 // and leave no temporary file. Mounting needs root (or CAP_SYS_ADMIN);
 // elsewhere the test is skipped.
 func TestSnapshotDiskFullTmpfs(t *testing.T) {
-	state := t.TempDir()
-	if err := unix.Mount("tmpfs", state, "tmpfs", 0, "size=256k"); err != nil {
+	state, err := smallTmpfs(t, "256k")
+	if err != nil {
 		t.Skipf("cannot mount a small tmpfs: %v", err)
 	}
-	t.Cleanup(func() { unix.Unmount(state, unix.MNT_DETACH) })
 	dir := filepath.Join(state, "snapshots")
 
 	t.Run("reserve", func(t *testing.T) {
