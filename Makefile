@@ -80,7 +80,8 @@ build: check-go
 # run builds the agent with GoCV and starts the demo: the int8 demo model
 # built into the binary, a scene video with two regions whose items change
 # at moments it logs, made once in ~/.local/state/coatnet/demo, and an
-# embedded MQTT broker on 127.0.0.1:1883. RUN_ARGS passes more, e.g. RUN_ARGS='--config my.yaml'.
+# embedded MQTT broker on 127.0.0.1:1883; the status page is at
+# http://127.0.0.1:8080/. RUN_ARGS passes more, e.g. RUN_ARGS='--config my.yaml'.
 # g++ and pkg-config: cgo compiles GoCV against OpenCV. mosquitto-clients:
 # the agent's first hint is a mosquitto_sub command to watch its labels.
 APT_RUN := libopencv-dev dataset-fashion-mnist g++ pkg-config
