@@ -18,6 +18,10 @@ const (
 	// of the Pis (512 KB: the A76's own, the A53's shared by 4 cores), so
 	// a group and the rows it multiplies stay there on every thread.
 	gemmPanelBytes = 64 << 10
+
+	// gemmZpCommon bounds the zero points the kernels' common epilogue
+	// takes (sdot adds them to int16 values); the general path takes any.
+	gemmZpCommon = 32640
 )
 
 // gemmPanelHook, when set (by tests), is called before each micro-kernel
@@ -127,9 +131,12 @@ func gemmAsm[T int8 | int32](sdot bool, dst []T, ldDst int, src []int8, ldSrc in
 	multF, shiftF, parStride := &zeros[0], &zeros[0], 0
 	if rq != nil {
 		ctx.Zp = int(rq.ZeroPoint)
+		if rq.ZeroPoint < -gemmZpCommon || rq.ZeroPoint > gemmZpCommon {
+			ctx.General = 1
+		}
 		for _, s := range rq.Shift {
 			if s < 0 {
-				ctx.LeftShift = 1
+				ctx.General = 1
 			}
 		}
 		if len(rq.Mult) == 1 {

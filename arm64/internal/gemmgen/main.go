@@ -155,6 +155,10 @@ func dupS(d, r int) ins {
 	return native(fmt.Sprintf("VDUP R%d, V%d.S4", r, d), fmt.Sprintf("dup v%d.4s, w%d", d, r))
 }
 
+func dupH(d, r int) ins {
+	return native(fmt.Sprintf("VDUP R%d, V%d.H8", r, d), fmt.Sprintf("dup v%d.8h, w%d", d, r))
+}
+
 func subs1(r int) ins {
 	return native(fmt.Sprintf("SUBS $1, R%d, R%d", r, r), fmt.Sprintf("subs x%d, x%d, #1", r, r))
 }
@@ -191,7 +195,7 @@ var ctxFields = []struct {
 }{
 	{"src", 0}, {"tail", 32}, {"dst", 64}, {"w", 96}, {"bias", 104}, {"mult", 112}, {"shift", 120},
 	{"biasStride", 128}, {"paramStride", 136}, {"kBlocks", 144}, {"kTail", 152}, {"nBlocks", 160},
-	{"rowTiles", 168}, {"srcStep", 176}, {"dstStep", 184}, {"zp", 192}, {"out32", 200}, {"leftShift", 208},
+	{"rowTiles", 168}, {"srcStep", 176}, {"dstStep", 184}, {"zp", 192}, {"out32", 200}, {"general", 208},
 }
 
 // kernel describes one micro-kernel: a tile of 4 rows by nr channels, K in
@@ -205,9 +209,10 @@ type kernel struct {
 	init   func() []ins                 // the accumulators' initial values
 	reduce func() []ins                 // accumulators to one vector of 4 channels per row (neon)
 	// The epilogues of one channel block: store32 stores int32 sums;
-	// requant is prologue, then the left shifts (SQSHL, only when some
-	// shift is negative), then the rest.
-	requant func() (prologue, left, rest []ins)
+	// requant is prologue, then on the general path (ctx.general) left,
+	// the left shifts (SQSHL), and general, the rest of that path if it
+	// has its own (else it goes on to rest), or else only rest.
+	requant func() (prologue, left, general, rest []ins)
 	store32 func() []ins
 }
 
@@ -231,8 +236,10 @@ var sdotKernel = &kernel{
 //
 // adds the 4 products of group s to channels 4j..4j+3 of row r. The
 // accumulators start at the biases (zero for int32 output).
-// Epilogue: V4-V7 multipliers, V8-V11 shifts, V12 zero, V13 the zero
-// point, V14-V15 the shift amounts and then the narrowed row.`,
+// Epilogue: V4-V7 multipliers, V8-V11 shifts (the common path negates
+// them in place), V13 the zero point (common path: in 8 int16 lanes),
+// V14-V15 the narrowed row; on the general path V12 zero and V14-V15 the
+// left and right shift amounts first.`,
 	block: func(a int, post bool) []ins {
 		var out []ins
 		for r := range 4 {
@@ -249,40 +256,59 @@ var sdotKernel = &kernel{
 		}
 		return out
 	},
+	// Rows 0 and 1 load the biases, rows 2 and 3 copy them: the loads and
+	// the copies issue on different pipes.
 	init: func() []ins {
-		out := []ins{ld1(0, 4, rBias, false, "S4", "4s")}
-		for v := vAcc; v < 32; v++ {
-			out = append(out, mov16B(v, (v-vAcc)%4))
+		out := []ins{ld1(vAcc, 4, rBias, false, "S4", "4s"), ld1(vAcc+4, 4, rBias, false, "S4", "4s")}
+		for v := vAcc + 8; v < 32; v++ {
+			out = append(out, mov16B(v, v-8))
 		}
 		return out
 	},
-	requant: func() (prologue, left, rest []ins) {
+	// The common path adds the zero point to int16 values
+	// (asmgen.Narrow16ZP), which needs |zp| <= 32640, and shifts only
+	// right; the general path is the plain sequence.
+	requant: func() (prologue, left, general, rest []ins) {
 		prologue = []ins{
 			ld1(4, 4, rMult, false, "S4", "4s"),
 			ld1(8, 4, rShift, false, "S4", "4s"),
-			zero(12),
-			dupS(13, rZP),
 		}
-		// Channels 4j..4j+3 of the 4 rows: shift amounts in V14 (left) and
-		// V15 (right), one at a time.
-		lanes := func(j int) []asmgen.Lane {
+		// Channels 4j..4j+3 of the 4 rows; on the general path the shift
+		// amounts in V14 (left) and V15 (right), one quarter at a time.
+		lanes := func(j int, common bool) []asmgen.Lane {
 			var ls []asmgen.Lane
 			for r := range 4 {
-				ls = append(ls, asmgen.Lane{Acc: vAcc + 4*r + j, Mult: 4 + j, RShift: 15, LShift: 14, ZP: 13})
+				l := asmgen.Lane{Acc: vAcc + 4*r + j, Mult: 4 + j, RShift: 15, LShift: 14, ZP: 13}
+				if common {
+					l.RShift, l.ZP = 8+j, asmgen.NoZP
+				}
+				ls = append(ls, l)
 			}
 			return ls
 		}
+		left = []ins{zero(12), dupS(13, rZP)}
 		for j := range 4 {
-			left = append(left, shared(asmgen.LeftShift(14, 8+j, 12), asmgen.LeftShifts(lanes(j)))...)
+			left = append(left, shared(asmgen.LeftShift(14, 8+j, 12), asmgen.LeftShifts(lanes(j, false)))...)
 		}
 		for j := range 4 {
-			rest = append(rest, shared(asmgen.RightShift(15, 8+j, 12), asmgen.Scale(lanes(j), asmgen.ByLane))...)
+			general = append(general, shared(asmgen.RightShift(15, 8+j, 12), asmgen.Scale(lanes(j, false), asmgen.ByLane))...)
 		}
 		for r := range 4 {
-			rest = append(rest, shared(asmgen.Narrow16(14, vAcc+4*r))...)
+			general = append(general, shared(asmgen.Narrow16(14, vAcc+4*r))...)
+			general = append(general, st1(14, 1, rD+r, "B16", "16b"))
+		}
+		rest = []ins{dupH(13, rZP)}
+		for j := range 4 {
+			rest = append(rest, shared([]asmgen.Ins{asmgen.Neg(8+j, 8+j)})...)
+		}
+		for j := range 4 {
+			rest = append(rest, shared(asmgen.Scale(lanes(j, true), asmgen.ByLane))...)
+		}
+		for r := range 4 {
+			rest = append(rest, shared(asmgen.Narrow16ZP(14, vAcc+4*r, 13))...)
 			rest = append(rest, st1(14, 1, rD+r, "B16", "16b"))
 		}
-		return prologue, left, rest
+		return prologue, left, general, rest
 	},
 	store32: func() []ins {
 		var out []ins
@@ -360,7 +386,7 @@ var neonKernel = &kernel{
 		}
 		return out
 	},
-	requant: func() (prologue, left, rest []ins) {
+	requant: func() (prologue, left, general, rest []ins) {
 		prologue = []ins{
 			ld1(0, 1, rBias, false, "S4", "4s"),
 			ld1(1, 1, rMult, false, "S4", "4s"),
@@ -381,7 +407,7 @@ var neonKernel = &kernel{
 			rest = append(rest, shared(asmgen.Scale(lanes[r:r+1], asmgen.ByLane), asmgen.Narrow4(8, vAcc+r))...)
 			rest = append(rest, st1S0(8, rD+r))
 		}
-		return prologue, left, rest
+		return prologue, left, nil, rest
 	},
 	store32: func() []ins {
 		var out []ins
@@ -419,11 +445,15 @@ func goAsm() []byte {
 // sums (out32) or requantizes them to int8 as ../kernels/doc.go specifies:
 //
 //	acc += bias                     (sdot: the initial value; neon: ADD)
-//	acc = sat32(acc << max(-s, 0))  SQSHL, skipped unless leftShift
+//	acc = sat32(acc << max(-s, 0))  SQSHL, skipped unless general
 //	acc = SQRDMULH(acc, mult)
 //	acc = rshr(acc, max(s, 0))      SRSHL by the negated amount (rounding)
 //	acc = sat32(acc + zp)           SQADD
 //	out = sat8(sat16(acc))          SQXTN, SQXTN
+//
+// (GemmSdot adds the zero point between the two SQXTNs, on int16, which
+// gives the same bytes where |zp| <= 32640: see asmgen.Narrow16ZP; its
+// general path does as written.)
 //
 // Preconditions (the driver guarantees them): the rows of every tile can
 // be read for 16*kBlocks bytes, and 16 more when kTail is 1; the tail
@@ -431,8 +461,8 @@ func goAsm() []byte {
 // hold nBlocks panels of 16*(kBlocks+min(kTail, 1))*nr bytes; dst rows
 // have room for nBlocks*nr values; bias, mult and shift can be read for nr
 // int32 at each of nBlocks positions biasStride (bias) or paramStride
-// bytes apart (0: the same nr values for every block); leftShift is 0 only
-// when no shift is negative.
+// bytes apart (0: the same nr values for every block); general is 0 only
+// when no shift is negative and |zp| <= 32640.
 //
 // Registers: R0 ctx, R1-R4 src then tail pointers, R5 weights, R6 K
 // blocks left (and scratch), R7-R10 dst pointers, R11 channel blocks left,
@@ -526,13 +556,17 @@ func body(p func(string, ...any), k *kernel) {
 		emit(k.reduce())
 	}
 	p("\tCBNZ R%d, %s_store32", rOut32, l)
-	prologue, left, rest := k.requant()
+	prologue, left, general, rest := k.requant()
 	emit(prologue)
-	p("\tMOVD ctx_leftShift(R0), R%d", rK)
-	p("\tCBZ R%d, %s_right", rK, l)
+	p("\tMOVD ctx_general(R0), R%d", rK)
+	p("\tCBZ R%d, %s_common", rK, l)
 	emit(left)
+	if general != nil {
+		emit(general)
+		p("\tB %s_next", l)
+	}
 	p("")
-	p("%s_right:", l)
+	p("%s_common:", l)
 	emit(rest)
 	p("\tB %s_next", l)
 	p("")
@@ -594,7 +628,7 @@ func mcaBlock(k *kernel, kBlocks int, cpu string) []byte {
 	if k.reduce != nil {
 		is = append(is, k.reduce()...)
 	}
-	prologue, _, rest := k.requant()
+	prologue, _, _, rest := k.requant()
 	is = append(is, prologue...)
 	is = append(is, rest...)
 	for _, in := range is {
