@@ -20,8 +20,8 @@
 //  4. e = exp[z], the 4096-entry table expTable[z&255] >> (z>>8) (scalar
 //     loads, 8 at a time: 32-bit loads and stores of two z or two e, with
 //     no write-back, so that no load waits for a store's address), in
-//     place in zbuf; sum = sum e (UADALP into two sums, 16 at a time, then
-//     8, then scalar).
+//     place in zbuf; sum = sum e (UADALP into four sums, 32 at a time,
+//     then 16, 8, and scalar).
 //  5. R = (Q<<22 + sum/2) / sum (UDIV; sum >= 2^15).
 //  6. pre: out = sat8(((e*R + 2^21) >> 22) + zp) (UMULL, SRSHR, then UZP1
 //     to int16, exact since the quotient is at most 256, SQADD on int16
@@ -38,10 +38,10 @@
 // the post form (or 0), R10 count, R11-R13 pointers, R14-R17, R19-R20
 // scratch, R21 side, R22 span, R23 iy, R24 ix, R25 the runs' whole chunks
 // before the last, R26 the bytes the last chunk steps back. V0-V5
-// temporaries, V19 zp (8H), V20-V21 sums, V22 maxima, V23 MinInt32, V24
-// R (8H), V25 zp, V26 4095 (8H), V27 zero, V28 left shift, V29 negated right shift, V30
-// ExpMult, V31 mx. R18 and R27-R30 are not touched; the function is a
-// leaf.
+// temporaries, V17-V18 and V20-V21 sums, V19 zp (8H), V22 maxima, V23
+// MinInt32, V24 R (8H), V25 zp, V26 4095 (8H), V27 zero, V28 left shift,
+// V29 negated right shift, V30 ExpMult, V31 mx. R18 and R27-R30 are not
+// touched; the function is a leaf.
 
 #include "textflag.h"
 
@@ -347,25 +347,36 @@ sm_lk1:
 	B sm_lk1
 
 sm_sum:
-	// The sum of e, 16 at a time into two sums, then 8, then the rest.
+	// The sum of e, 32 at a time into four sums, then 16, then 8, then the rest.
 	MOVD R6, R11
 	AND $7, R4, R10
 	VEOR V20.B16, V20.B16, V20.B16
 	VEOR V21.B16, V21.B16, V21.B16
-	LSR $4, R4, R15
-	CBZ R15, sm_sum8
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	LSR $5, R4, R15
+	CBZ R15, sm_sum16
+sm_sum32:
+	VLD1.P 64(R11), [V0.H8, V1.H8, V2.H8, V3.H8]
+	WORD $0x6E606814 // UADALP V20.4S, V0.8H
+	WORD $0x6E606835 // UADALP V21.4S, V1.8H
+	WORD $0x6E606851 // UADALP V17.4S, V2.8H
+	WORD $0x6E606872 // UADALP V18.4S, V3.8H
+	SUBS $1, R15, R15
+	BNE sm_sum32
 sm_sum16:
+	TBZ $4, R4, sm_sum8
 	VLD1.P 32(R11), [V0.H8, V1.H8]
 	WORD $0x6E606814 // UADALP V20.4S, V0.8H
 	WORD $0x6E606835 // UADALP V21.4S, V1.8H
-	SUBS $1, R15, R15
-	BNE sm_sum16
 sm_sum8:
 	TBZ $3, R4, sm_sum1
 	VLD1.P 16(R11), [V0.H8]
-	WORD $0x6E606814 // UADALP V20.4S, V0.8H
+	WORD $0x6E606811 // UADALP V17.4S, V0.8H
 sm_sum1:
 	VADD V21.S4, V20.S4, V20.S4
+	VADD V18.S4, V17.S4, V17.S4
+	VADD V17.S4, V20.S4, V20.S4
 	VADDV V20.S4, V20
 	VMOV V20.S[0], R14
 sm_sum1l:

@@ -61,8 +61,8 @@ func softmaxAsm() []byte {
 //  4. e = exp[z], the 4096-entry table expTable[z&255] >> (z>>8) (scalar
 //     loads, 8 at a time: 32-bit loads and stores of two z or two e, with
 //     no write-back, so that no load waits for a store's address), in
-//     place in zbuf; sum = sum e (UADALP into two sums, 16 at a time, then
-//     8, then scalar).
+//     place in zbuf; sum = sum e (UADALP into four sums, 32 at a time,
+//     then 16, 8, and scalar).
 //  5. R = (Q<<22 + sum/2) / sum (UDIV; sum >= 2^15).
 //  6. pre: out = sat8(((e*R + 2^21) >> 22) + zp) (UMULL, SRSHR, then UZP1
 //     to int16, exact since the quotient is at most 256, SQADD on int16
@@ -79,10 +79,10 @@ func softmaxAsm() []byte {
 // the post form (or 0), R10 count, R11-R13 pointers, R14-R17, R19-R20
 // scratch, R21 side, R22 span, R23 iy, R24 ix, R25 the runs' whole chunks
 // before the last, R26 the bytes the last chunk steps back. V0-V5
-// temporaries, V19 zp (8H), V20-V21 sums, V22 maxima, V23 MinInt32, V24
-// R (8H), V25 zp, V26 4095 (8H), V27 zero, V28 left shift, V29 negated right shift, V30
-// ExpMult, V31 mx. R18 and R27-R30 are not touched; the function is a
-// leaf.`)
+// temporaries, V17-V18 and V20-V21 sums, V19 zp (8H), V22 maxima, V23
+// MinInt32, V24 R (8H), V25 zp, V26 4095 (8H), V27 zero, V28 left shift,
+// V29 negated right shift, V30 ExpMult, V31 mx. R18 and R27-R30 are not
+// touched; the function is a leaf.`)
 	a.p("")
 	a.p("// Offsets of the SoftmaxCtx fields.")
 	a.ctxDefines("sm", "logits", "ldL", "dst", "ldD", "n", "rows", "post", "bias", "table",
@@ -279,25 +279,35 @@ func softmaxAsm() []byte {
 	a.i("B sm_lk1")
 	a.p("")
 	a.p("sm_sum:")
-	a.i("// The sum of e, 16 at a time into two sums, then 8, then the rest.")
+	a.i("// The sum of e, 32 at a time into four sums, then 16, then 8, then the rest.")
 	a.i("MOVD R6, R11")
 	a.i("AND $7, R4, R10")
-	a.i("VEOR V20.B16, V20.B16, V20.B16")
-	a.i("VEOR V21.B16, V21.B16, V21.B16")
-	a.i("LSR $4, R4, R15")
-	a.i("CBZ R15, sm_sum8")
+	for _, v := range []int{20, 21, 17, 18} {
+		a.i("VEOR V%d.B16, V%d.B16, V%d.B16", v, v, v)
+	}
+	a.i("LSR $5, R4, R15")
+	a.i("CBZ R15, sm_sum16")
+	a.p("sm_sum32:")
+	a.i("VLD1.P 64(R11), [V0.H8, V1.H8, V2.H8, V3.H8]")
+	a.w("uadalp v20.4s, v0.8h")
+	a.w("uadalp v21.4s, v1.8h")
+	a.w("uadalp v17.4s, v2.8h")
+	a.w("uadalp v18.4s, v3.8h")
+	a.i("SUBS $1, R15, R15")
+	a.i("BNE sm_sum32")
 	a.p("sm_sum16:")
+	a.i("TBZ $4, R4, sm_sum8")
 	a.i("VLD1.P 32(R11), [V0.H8, V1.H8]")
 	a.w("uadalp v20.4s, v0.8h")
 	a.w("uadalp v21.4s, v1.8h")
-	a.i("SUBS $1, R15, R15")
-	a.i("BNE sm_sum16")
 	a.p("sm_sum8:")
 	a.i("TBZ $3, R4, sm_sum1")
 	a.i("VLD1.P 16(R11), [V0.H8]")
-	a.w("uadalp v20.4s, v0.8h")
+	a.w("uadalp v17.4s, v0.8h")
 	a.p("sm_sum1:")
 	a.i("VADD V21.S4, V20.S4, V20.S4")
+	a.i("VADD V18.S4, V17.S4, V17.S4")
+	a.i("VADD V17.S4, V20.S4, V20.S4")
 	a.i("VADDV V20.S4, V20")
 	a.i("VMOV V20.S[0], R14")
 	a.p("sm_sum1l:")
