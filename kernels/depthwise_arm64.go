@@ -64,7 +64,7 @@ func depthwise3x3Asm(sdot bool, dst []int8, src []int8, h, w, c, stride int, wei
 			break
 		}
 	}
-	sdot = sdot && ctx.LeftShift == 0
+	sdot = sdot && ctx.LeftShift == 0 && rq.ZeroPoint >= -zpInt16Max && rq.ZeroPoint <= zpInt16Max
 	if sdot && asmHook != nil {
 		asmHook(nameDepthwise3x3Sdot)
 	}

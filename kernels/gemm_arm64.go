@@ -19,9 +19,10 @@ const (
 	// a group and the rows it multiplies stay there on every thread.
 	gemmPanelBytes = 64 << 10
 
-	// gemmZpCommon bounds the zero points the kernels' common epilogue
-	// takes (sdot adds them to int16 values); the general path takes any.
-	gemmZpCommon = 32640
+	// zpInt16Max bounds the zero points that the sdot GEMM's common
+	// epilogue, Depthwise3x3Sdot and Affine add to int16 values (the same
+	// bytes as adding them to int32: arm64/internal/asmgen.Narrow16ZP).
+	zpInt16Max = 32640
 )
 
 // gemmPanelHook, when set (by tests), is called before each micro-kernel
@@ -131,7 +132,7 @@ func gemmAsm[T int8 | int32](sdot bool, dst []T, ldDst int, src []int8, ldSrc in
 	multF, shiftF, parStride := &zeros[0], &zeros[0], 0
 	if rq != nil {
 		ctx.Zp = int(rq.ZeroPoint)
-		if rq.ZeroPoint < -gemmZpCommon || rq.ZeroPoint > gemmZpCommon {
+		if rq.ZeroPoint < -zpInt16Max || rq.ZeroPoint > zpInt16Max {
 			ctx.General = 1
 		}
 		for _, s := range rq.Shift {
