@@ -20,8 +20,8 @@ const (
 	gemmPanelBytes = 64 << 10
 
 	// zpInt16Max bounds the zero points that the sdot GEMM's common
-	// epilogue, Depthwise3x3Sdot and Affine add to int16 values (the same
-	// bytes as adding them to int32: arm64/internal/asmgen.Narrow16ZP).
+	// epilogue, Depthwise3x3Sdot, Affine and Add add to int16 values (the
+	// same bytes as adding them to int32: arm64/internal/asmgen.Narrow16ZP).
 	zpInt16Max = 32640
 )
 
