@@ -27,9 +27,9 @@
 //	acc = sat32(acc + zp)           SQADD
 //	out = sat8(sat16(acc))          SQXTN, SQXTN
 //
-// (GemmSdot adds the zero point between the two SQXTNs, on int16, which
-// gives the same bytes where |zp| <= 32640: see asmgen.Narrow16ZP; its
-// general path does as written.)
+// (The common path adds the zero point between the two SQXTNs, on int16,
+// which gives the same bytes where |zp| <= 32640: see asmgen.Narrow16ZP;
+// the general path does as written.)
 //
 // Preconditions (the driver guarantees them): the rows of every tile can
 // be read for 16*kBlocks bytes, and 16 more when kTail is 1; the tail
@@ -537,9 +537,10 @@ sdot_done:
 // Two products of a src byte in [-128, 127] and a weight in [-127, 127]
 // sum to at most 32512 in magnitude, so the int16 never overflows.
 // The accumulators start at zero. Epilogue: ADDP reduces row r's four
-// accumulators to V(16+r) = its 4 channels; V0 biases, V1 multipliers, V2
-// shifts, V3-V4 shift amounts, V5 zero, V6 the zero point, V8-V9
-// temporaries.
+// accumulators to V(16+r) = its 4 channels (through V8-V15); V0 biases,
+// V1 multipliers, V2 shifts, V3-V4 shift amounts, V5 zero, V6 the zero
+// point (common path: in 8 int16 lanes), V8-V9 the narrowed rows, one
+// per 4 bytes of V8.
 
 // func GemmNeon(ctx *GemmCtx)
 TEXT ·GemmNeon(SB), NOSPLIT, $0-8
@@ -724,62 +725,83 @@ neon_tailblock:
 neon_epilogue:
 	VADDP V17.S4, V16.S4, V8.S4
 	VADDP V19.S4, V18.S4, V9.S4
+	VADDP V21.S4, V20.S4, V10.S4
+	VADDP V23.S4, V22.S4, V11.S4
+	VADDP V25.S4, V24.S4, V12.S4
+	VADDP V27.S4, V26.S4, V13.S4
+	VADDP V29.S4, V28.S4, V14.S4
+	VADDP V31.S4, V30.S4, V15.S4
 	VADDP V9.S4, V8.S4, V16.S4
-	VADDP V21.S4, V20.S4, V8.S4
-	VADDP V23.S4, V22.S4, V9.S4
-	VADDP V9.S4, V8.S4, V17.S4
-	VADDP V25.S4, V24.S4, V8.S4
-	VADDP V27.S4, V26.S4, V9.S4
-	VADDP V9.S4, V8.S4, V18.S4
-	VADDP V29.S4, V28.S4, V8.S4
-	VADDP V31.S4, V30.S4, V9.S4
-	VADDP V9.S4, V8.S4, V19.S4
+	VADDP V11.S4, V10.S4, V17.S4
+	VADDP V13.S4, V12.S4, V18.S4
+	VADDP V15.S4, V14.S4, V19.S4
 	CBNZ R19, neon_store32
 	VLD1 (R12), [V0.S4]
 	VLD1 (R13), [V1.S4]
 	VLD1 (R14), [V2.S4]
-	VEOR V5.B16, V5.B16, V5.B16
-	VDUP R17, V6.S4
 	VADD V0.S4, V16.S4, V16.S4
 	VADD V0.S4, V17.S4, V17.S4
 	VADD V0.S4, V18.S4, V18.S4
 	VADD V0.S4, V19.S4, V19.S4
 	MOVD ctx_general(R0), R6
 	CBZ R6, neon_common
+	VEOR V5.B16, V5.B16, V5.B16
+	VDUP R17, V6.S4
 	WORD $0x6EA0B843 // NEG V3.4S, V2.4S
 	WORD $0x4EA56463 // SMAX V3.4S, V3.4S, V5.4S
 	WORD $0x4EA34E10 // SQSHL V16.4S, V16.4S, V3.4S
 	WORD $0x4EA34E31 // SQSHL V17.4S, V17.4S, V3.4S
 	WORD $0x4EA34E52 // SQSHL V18.4S, V18.4S, V3.4S
 	WORD $0x4EA34E73 // SQSHL V19.4S, V19.4S, V3.4S
-
-neon_common:
 	WORD $0x4EA56444 // SMAX V4.4S, V2.4S, V5.4S
 	WORD $0x6EA0B884 // NEG V4.4S, V4.4S
 	WORD $0x6EA1B610 // SQRDMULH V16.4S, V16.4S, V1.4S
-	WORD $0x4EA45610 // SRSHL V16.4S, V16.4S, V4.4S
-	WORD $0x4EA60E10 // SQADD V16.4S, V16.4S, V6.4S
-	WORD $0x0E614A08 // SQXTN V8.4H, V16.4S
-	WORD $0x0E214908 // SQXTN V8.8B, V8.8H
-	VST1.P V8.S[0], 4(R7)
 	WORD $0x6EA1B631 // SQRDMULH V17.4S, V17.4S, V1.4S
-	WORD $0x4EA45631 // SRSHL V17.4S, V17.4S, V4.4S
-	WORD $0x4EA60E31 // SQADD V17.4S, V17.4S, V6.4S
-	WORD $0x0E614A28 // SQXTN V8.4H, V17.4S
-	WORD $0x0E214908 // SQXTN V8.8B, V8.8H
-	VST1.P V8.S[0], 4(R8)
 	WORD $0x6EA1B652 // SQRDMULH V18.4S, V18.4S, V1.4S
-	WORD $0x4EA45652 // SRSHL V18.4S, V18.4S, V4.4S
-	WORD $0x4EA60E52 // SQADD V18.4S, V18.4S, V6.4S
-	WORD $0x0E614A48 // SQXTN V8.4H, V18.4S
-	WORD $0x0E214908 // SQXTN V8.8B, V8.8H
-	VST1.P V8.S[0], 4(R9)
 	WORD $0x6EA1B673 // SQRDMULH V19.4S, V19.4S, V1.4S
+	WORD $0x4EA45610 // SRSHL V16.4S, V16.4S, V4.4S
+	WORD $0x4EA45631 // SRSHL V17.4S, V17.4S, V4.4S
+	WORD $0x4EA45652 // SRSHL V18.4S, V18.4S, V4.4S
 	WORD $0x4EA45673 // SRSHL V19.4S, V19.4S, V4.4S
+	WORD $0x4EA60E10 // SQADD V16.4S, V16.4S, V6.4S
+	WORD $0x4EA60E31 // SQADD V17.4S, V17.4S, V6.4S
+	WORD $0x4EA60E52 // SQADD V18.4S, V18.4S, V6.4S
 	WORD $0x4EA60E73 // SQADD V19.4S, V19.4S, V6.4S
-	WORD $0x0E614A68 // SQXTN V8.4H, V19.4S
+	WORD $0x0E614A08 // SQXTN V8.4H, V16.4S
+	WORD $0x4E614A28 // SQXTN2 V8.8H, V17.4S
+	WORD $0x0E614A49 // SQXTN V9.4H, V18.4S
+	WORD $0x4E614A69 // SQXTN2 V9.8H, V19.4S
 	WORD $0x0E214908 // SQXTN V8.8B, V8.8H
-	VST1.P V8.S[0], 4(R10)
+	WORD $0x4E214928 // SQXTN2 V8.16B, V9.8H
+	VST1.P V8.S[0], 4(R7)
+	VST1.P V8.S[1], 4(R8)
+	VST1.P V8.S[2], 4(R9)
+	VST1.P V8.S[3], 4(R10)
+	B neon_next
+
+neon_common:
+	VDUP R17, V6.H8
+	WORD $0x6EA0B844 // NEG V4.4S, V2.4S
+	WORD $0x6EA1B610 // SQRDMULH V16.4S, V16.4S, V1.4S
+	WORD $0x6EA1B631 // SQRDMULH V17.4S, V17.4S, V1.4S
+	WORD $0x6EA1B652 // SQRDMULH V18.4S, V18.4S, V1.4S
+	WORD $0x6EA1B673 // SQRDMULH V19.4S, V19.4S, V1.4S
+	WORD $0x4EA45610 // SRSHL V16.4S, V16.4S, V4.4S
+	WORD $0x4EA45631 // SRSHL V17.4S, V17.4S, V4.4S
+	WORD $0x4EA45652 // SRSHL V18.4S, V18.4S, V4.4S
+	WORD $0x4EA45673 // SRSHL V19.4S, V19.4S, V4.4S
+	WORD $0x0E614A08 // SQXTN V8.4H, V16.4S
+	WORD $0x4E614A28 // SQXTN2 V8.8H, V17.4S
+	WORD $0x0E614A49 // SQXTN V9.4H, V18.4S
+	WORD $0x4E614A69 // SQXTN2 V9.8H, V19.4S
+	WORD $0x4E660D08 // SQADD V8.8H, V8.8H, V6.8H
+	WORD $0x4E660D29 // SQADD V9.8H, V9.8H, V6.8H
+	WORD $0x0E214908 // SQXTN V8.8B, V8.8H
+	WORD $0x4E214928 // SQXTN2 V8.16B, V9.8H
+	VST1.P V8.S[0], 4(R7)
+	VST1.P V8.S[1], 4(R8)
+	VST1.P V8.S[2], 4(R9)
+	VST1.P V8.S[3], 4(R10)
 	B neon_next
 
 neon_store32:

@@ -128,9 +128,9 @@ func st1(first, n, r int, goArr, gnuArr string) ins {
 	return native(fmt.Sprintf("VST1.P %s, %d(R%d)", g, 16*n, r), fmt.Sprintf("st1 %s, [x%d], #%d", u, r, 16*n))
 }
 
-// st1S0 stores lane 0 (4 bytes) of v to (Rr), post-incrementing by 4.
-func st1S0(v, r int) ins {
-	return native(fmt.Sprintf("VST1.P V%d.S[0], 4(R%d)", v, r), fmt.Sprintf("st1 {v%d.s}[0], [x%d], #4", v, r))
+// st1S stores 32-bit lane l of v to (Rr), post-incrementing by 4.
+func st1S(v, l, r int) ins {
+	return native(fmt.Sprintf("VST1.P V%d.S[%d], 4(R%d)", v, l, r), fmt.Sprintf("st1 {v%d.s}[%d], [x%d], #4", v, l, r))
 }
 
 func add4S(d, n, m int) ins {
@@ -346,9 +346,10 @@ var neonKernel = &kernel{
 // Two products of a src byte in [-128, 127] and a weight in [-127, 127]
 // sum to at most 32512 in magnitude, so the int16 never overflows.
 // The accumulators start at zero. Epilogue: ADDP reduces row r's four
-// accumulators to V(16+r) = its 4 channels; V0 biases, V1 multipliers, V2
-// shifts, V3-V4 shift amounts, V5 zero, V6 the zero point, V8-V9
-// temporaries.`,
+// accumulators to V(16+r) = its 4 channels (through V8-V15); V0 biases,
+// V1 multipliers, V2 shifts, V3-V4 shift amounts, V5 zero, V6 the zero
+// point (common path: in 8 int16 lanes), V8-V9 the narrowed rows, one
+// per 4 bytes of V8.`,
 	block: func(a int, post bool) []ins {
 		var out []ins
 		for r := range 4 {
@@ -371,11 +372,16 @@ var neonKernel = &kernel{
 		}
 		return out
 	},
+	// The first level of every row, then the second: four chains side by
+	// side, which the in-order A53 needs.
 	reduce: func() []ins {
 		var out []ins
 		for r := range 4 {
 			a := vAcc + 4*r
-			out = append(out, addp4S(8, a, a+1), addp4S(9, a+2, a+3), addp4S(vAcc+r, 8, 9))
+			out = append(out, addp4S(8+2*r, a, a+1), addp4S(9+2*r, a+2, a+3))
+		}
+		for r := range 4 {
+			out = append(out, addp4S(vAcc+r, 8+2*r, 9+2*r))
 		}
 		return out
 	},
@@ -386,28 +392,42 @@ var neonKernel = &kernel{
 		}
 		return out
 	},
+	// The four rows are requantized step by step, side by side, and
+	// narrowed together into one register, a row per 4 bytes; the common
+	// path adds the zero point to int16 values (asmgen.Narrow16ZP).
 	requant: func() (prologue, left, general, rest []ins) {
 		prologue = []ins{
 			ld1(0, 1, rBias, false, "S4", "4s"),
 			ld1(1, 1, rMult, false, "S4", "4s"),
 			ld1(2, 1, rShift, false, "S4", "4s"),
-			zero(5),
-			dupS(6, rZP),
 		}
 		for r := range 4 {
 			prologue = append(prologue, add4S(vAcc+r, vAcc+r, 0))
 		}
-		var lanes []asmgen.Lane // row r's 4 channels in V(16+r)
-		for r := range 4 {
-			lanes = append(lanes, asmgen.Lane{Acc: vAcc + r, Mult: 1, RShift: 4, LShift: 3, ZP: 6})
+		lanes := func(common bool) []asmgen.Lane { // row r's 4 channels in V(16+r)
+			var ls []asmgen.Lane
+			for r := range 4 {
+				l := asmgen.Lane{Acc: vAcc + r, Mult: 1, RShift: 4, LShift: 3, ZP: 6}
+				if common {
+					l.ZP = asmgen.NoZP
+				}
+				ls = append(ls, l)
+			}
+			return ls
 		}
-		left = shared(asmgen.LeftShift(3, 2, 5), asmgen.LeftShifts(lanes))
-		rest = shared(asmgen.RightShift(4, 2, 5))
-		for r := range 4 {
-			rest = append(rest, shared(asmgen.Scale(lanes[r:r+1], asmgen.ByLane), asmgen.Narrow4(8, vAcc+r))...)
-			rest = append(rest, st1S0(8, rD+r))
+		stores := func() []ins {
+			var out []ins
+			for r := range 4 {
+				out = append(out, st1S(8, r, rD+r))
+			}
+			return out
 		}
-		return prologue, left, nil, rest
+		left = append([]ins{zero(5), dupS(6, rZP)}, shared(asmgen.LeftShift(3, 2, 5), asmgen.LeftShifts(lanes(false)))...)
+		general = shared(asmgen.RightShift(4, 2, 5), asmgen.Scale(lanes(false), asmgen.ByStep), asmgen.Narrow16(8, vAcc))
+		general = append(general, stores()...)
+		rest = append([]ins{dupH(6, rZP)}, shared([]asmgen.Ins{asmgen.Neg(4, 2)}, asmgen.Scale(lanes(true), asmgen.ByStep), asmgen.Narrow16ZP(8, vAcc, 6))...)
+		rest = append(rest, stores()...)
+		return prologue, left, general, rest
 	},
 	store32: func() []ins {
 		var out []ins
@@ -451,9 +471,9 @@ func goAsm() []byte {
 //	acc = sat32(acc + zp)           SQADD
 //	out = sat8(sat16(acc))          SQXTN, SQXTN
 //
-// (GemmSdot adds the zero point between the two SQXTNs, on int16, which
-// gives the same bytes where |zp| <= 32640: see asmgen.Narrow16ZP; its
-// general path does as written.)
+// (The common path adds the zero point between the two SQXTNs, on int16,
+// which gives the same bytes where |zp| <= 32640: see asmgen.Narrow16ZP;
+// the general path does as written.)
 //
 // Preconditions (the driver guarantees them): the rows of every tile can
 // be read for 16*kBlocks bytes, and 16 more when kTail is 1; the tail
