@@ -15,5 +15,5 @@ type AddCtx struct {
 	ZeroA, ZeroB, ZeroOut        int
 	MultA, ShiftA, MultB, ShiftB int
 	MultOut, ShiftOut            int
-	Left                         int // nonzero: some shift is negative
+	Left                         int // nonzero: some shift is negative or |ZeroOut| > 32640 (the left-shift loop)
 }

@@ -10,13 +10,15 @@
 // 255 keeps it below 2^15), then by 13 into int32: (a-z) << 20. Both are
 // requantized without zero point (SQSHL only in the left-shift loop,
 // SQRDMULH, SRSHL), summed with SQADD, and the sum requantized to int8
-// (zero point by SQADD, SQXTN twice).
+// (zero point by SQADD, SQXTN twice; outside the left-shift loop the zero
+// point is added to int16 values, asmgen.Narrow16ZP, so the driver takes
+// that loop where |zp| > 32640 too).
 //
 // Registers: R0 ctx, R1 dst, R2 a, R3 b, R4 values left. V0 a, V1 b,
 // V2-V5 and V6-V9 the inputs' int32 values, V10-V11 int16 temporaries,
 // V16-V17 the input zero points (bytes), V18-V23 the multipliers and
 // negated right shifts of a, b and the sum, V24 the output zero point,
-// V25-V27 the left shifts, V28 zero. R18 and R27-R30 are not touched;
+// V25-V27 the left shifts, V28 zero, V29 the output zero point (8H). R18 and R27-R30 are not touched;
 // the function is a leaf.
 
 #include "textflag.h"
@@ -75,6 +77,7 @@ TEXT ·Add(SB), NOSPLIT, $0-8
 	WORD $0x6EA0BAF7 // NEG V23.4S, V23.4S
 	MOVD add_zeroOut(R0), R5
 	VDUP R5, V24.S4
+	VDUP R5, V29.H8
 	CBZ R4, add_done
 	MOVD add_left(R0), R5
 	CBNZ R5, add_loopl
@@ -126,14 +129,12 @@ add_loop:
 	WORD $0x4EB75463 // SRSHL V3.4S, V3.4S, V23.4S
 	WORD $0x4EB75484 // SRSHL V4.4S, V4.4S, V23.4S
 	WORD $0x4EB754A5 // SRSHL V5.4S, V5.4S, V23.4S
-	WORD $0x4EB80C42 // SQADD V2.4S, V2.4S, V24.4S
-	WORD $0x4EB80C63 // SQADD V3.4S, V3.4S, V24.4S
-	WORD $0x4EB80C84 // SQADD V4.4S, V4.4S, V24.4S
-	WORD $0x4EB80CA5 // SQADD V5.4S, V5.4S, V24.4S
 	WORD $0x0E61484A // SQXTN V10.4H, V2.4S
 	WORD $0x4E61486A // SQXTN2 V10.8H, V3.4S
 	WORD $0x0E61488B // SQXTN V11.4H, V4.4S
 	WORD $0x4E6148AB // SQXTN2 V11.8H, V5.4S
+	WORD $0x4E7D0D4A // SQADD V10.8H, V10.8H, V29.8H
+	WORD $0x4E7D0D6B // SQADD V11.8H, V11.8H, V29.8H
 	WORD $0x0E21494A // SQXTN V10.8B, V10.8H
 	WORD $0x4E21496A // SQXTN2 V10.16B, V11.8H
 	VST1.P [V10.B16], 16(R1)

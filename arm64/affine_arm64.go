@@ -19,5 +19,5 @@ type AffineCtx struct {
 	Shift     *int32
 	ParamStep int // bytes per channel between multipliers and shifts (4, or 0: the same 16)
 	Zp        int
-	Left      int // nonzero: some shift is negative
+	Left      int // nonzero: some shift is negative or |Zp| > 32640 (the left-shift loops)
 }

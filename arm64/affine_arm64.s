@@ -10,14 +10,16 @@
 // weights (int16), biases, multipliers and shifts held in registers while
 // the rows stream by. Per row: x - zero in int16 (SSUBL), times the
 // weights into int32 (SMULL), plus the biases, requantized as ../kernels/doc.go says
-// (SQSHL only in the left-shift loops, SQRDMULH, SRSHL, SQADD, SQXTN).
+// (SQSHL only in the left-shift loops, SQRDMULH, SRSHL, SQADD, SQXTN; the
+// other loops add the zero point to int16 values, asmgen.Narrow16ZP, so
+// the driver takes the left-shift loops where |zp| > 32640 too).
 //
 // Registers: R0 ctx, R1 src, R2 dst, R3 c (the row step), R4 rows left,
 // R5 channel offset, R6 c-16, R7-R8 scratch. V0-V1 weights, V2-V5 biases,
 // V6-V9 multipliers, V10-V13 negated right shifts, V14-V17 left shifts,
 // V18 output zero point, V19 input zero point (bytes), V20 zero, V21 the
 // row's values, V22-V23 minus the zero point, V24-V27 accumulators,
-// V28-V29 output. R18 and R27-R30 are not touched; the function is a
+// V28-V29 output, V30 the output zero point in 8 int16 lanes. R18 and R27-R30 are not touched; the function is a
 // leaf.
 
 #include "textflag.h"
@@ -44,6 +46,7 @@ TEXT ·Affine(SB), NOSPLIT, $0-8
 	MOVD ZR, R5
 	MOVD af_zp(R0), R7
 	VDUP R7, V18.S4
+	VDUP R7, V30.H8
 	MOVD af_zero(R0), R7
 	VDUP R7, V19.B16
 	VEOR V20.B16, V20.B16, V20.B16
@@ -110,14 +113,12 @@ af_row:
 	WORD $0x4EAB5739 // SRSHL V25.4S, V25.4S, V11.4S
 	WORD $0x4EAC575A // SRSHL V26.4S, V26.4S, V12.4S
 	WORD $0x4EAD577B // SRSHL V27.4S, V27.4S, V13.4S
-	WORD $0x4EB20F18 // SQADD V24.4S, V24.4S, V18.4S
-	WORD $0x4EB20F39 // SQADD V25.4S, V25.4S, V18.4S
-	WORD $0x4EB20F5A // SQADD V26.4S, V26.4S, V18.4S
-	WORD $0x4EB20F7B // SQADD V27.4S, V27.4S, V18.4S
 	WORD $0x0E614B1C // SQXTN V28.4H, V24.4S
 	WORD $0x4E614B3C // SQXTN2 V28.8H, V25.4S
 	WORD $0x0E614B5D // SQXTN V29.4H, V26.4S
 	WORD $0x4E614B7D // SQXTN2 V29.8H, V27.4S
+	WORD $0x4E7E0F9C // SQADD V28.8H, V28.8H, V30.8H
+	WORD $0x4E7E0FBD // SQADD V29.8H, V29.8H, V30.8H
 	WORD $0x0E214B9C // SQXTN V28.8B, V28.8H
 	WORD $0x4E214BBC // SQXTN2 V28.16B, V29.8H
 	VST1.P [V28.B16], (R2)(R3)
@@ -145,14 +146,12 @@ af_rowb:
 	WORD $0x4EAB5739 // SRSHL V25.4S, V25.4S, V11.4S
 	WORD $0x4EAC575A // SRSHL V26.4S, V26.4S, V12.4S
 	WORD $0x4EAD577B // SRSHL V27.4S, V27.4S, V13.4S
-	WORD $0x4EB20F18 // SQADD V24.4S, V24.4S, V18.4S
-	WORD $0x4EB20F39 // SQADD V25.4S, V25.4S, V18.4S
-	WORD $0x4EB20F5A // SQADD V26.4S, V26.4S, V18.4S
-	WORD $0x4EB20F7B // SQADD V27.4S, V27.4S, V18.4S
 	WORD $0x0E614B1C // SQXTN V28.4H, V24.4S
 	WORD $0x4E614B3C // SQXTN2 V28.8H, V25.4S
 	WORD $0x0E614B5D // SQXTN V29.4H, V26.4S
 	WORD $0x4E614B7D // SQXTN2 V29.8H, V27.4S
+	WORD $0x4E7E0F9C // SQADD V28.8H, V28.8H, V30.8H
+	WORD $0x4E7E0FBD // SQADD V29.8H, V29.8H, V30.8H
 	WORD $0x0E214B9C // SQXTN V28.8B, V28.8H
 	WORD $0x4E214BBC // SQXTN2 V28.16B, V29.8H
 	VST1.P [V28.B16], (R2)(R3)

@@ -59,15 +59,67 @@
 //
 // Depthwise3x3Sdot's stride-1 loop, dws_px3 (three pixels x 16 channels,
 // 432 MACs, 12 SDOTs and one new interleaved column of 8 ZIPs a pixel;
-// testdata/mca/dws_px3.s, checked the same way): 64.5 cycles per iteration
-// on -mcpu=neoverse-n1 -mattr=+dotprod, 21.5 a pixel against dw_px2's 39.0,
-// bound by the two V pipes together: 43 pipe-cycles a pixel, 21.5 on each
-// (the requantization's SQRDMULH takes 8 of V0's, SRSHL and SQXTN 10 of
-// V1's).
+// testdata/mca/dws_px3.s, checked the same way): 61.5 cycles per iteration
+// on -mcpu=neoverse-n1 -mattr=+dotprod, 20.5 a pixel against dw_px2's
+// 39.0, bound by the two V pipes together (the requantization's SQRDMULH
+// takes 8 of V0's cycles a pixel, SRSHL and SQXTN 10 of V1's); it was
+// 64.5 before the zero point went onto int16 (asmgen.Narrow16ZP: 2
+// SQADDs a pixel instead of 4).
+//
+// The requantizing epilogue of GemmSdot, per 4 x 16 tile on
+// -mcpu=neoverse-n1 (llvm-mca-19, the common path): 44 cycles, bound by
+// its 88 vector micro-ops (16 SQRDMULHs of 2 on V0 alone, 16 SRSHLs and
+// 12 SQXTNs on V1), against 50 with the zero point added on int32 and the
+// shift amounts made per quarter; setting the accumulators to the biases
+// (two loads and 8 copies) 4.5 cycles against 8 (16 copies). A whole
+// channel block at k = 256 (testdata/mca/sdot_block_k256.s,
+// -iterations=100): 560 cycles for 16384 MACs, 29.3 MAC/cycle, against
+// 571; at k = 64 about 181 cycles against 192.
+//
+// GemmNeon's epilogue requantizes its 4 rows step by step side by side
+// and narrows them into one register (zero point on int16, as GemmSdot),
+// and reduces the accumulators one ADDP level for every row before the
+// next: on cortex-a53, in order, 58 cycles a tile against 131 for one row
+// after another, and the reduction 18 against 36 (cortex-a72: 15.1
+// against 16.1; the channel block at k = 256, testdata/mca/
+// neon_block_k256.s, 536 against 537 cycles, 1314 against 1404 on
+// cortex-a53).
+//
+// Affine's and Add's loops (16 values) with the zero point on int16:
+// 14.1 and 33.2 cycles on neoverse-n1 against 16.1 and 34.2 (cortex-a72
+// and cortex-a53 unchanged or within a cycle). QuantizeInput's loop, qi_8
+// (8 values in float64): 24.1 cycles on neoverse-n1, 40.2 on cortex-a72,
+// 112.0 on cortex-a53; the Go reference it replaces took about 8.5 a
+// value on the A76 model.
+//
+// The softmax's inner loops, per 8 values, llvm-mca-19 -iterations=200 on
+// the disassembly of the loop (neoverse-n1, cortex-a72, cortex-a53): the
+// exponent lookup sm_lk8 (pairs of z loaded and of e stored as 32-bit
+// words at fixed offsets, one pointer step) 8.05, 15.1, 27.0 against
+// 13.0, 23.0, 30.0 for one load and store per value with a post-indexed
+// last store, on which the next iteration's loads wait; the exponents
+// sm_z_8 (SQXTUN and UMIN for the clamp) 6.1, 8.1, 54.0 against 8.1, 9.1,
+// 72.0; the pre form's outputs sm_o_8 (UZP1, SQADD on int16) 4.2, 6.1,
+// 40.0 against 5.1, 5.2, 47.0; the sum, four UADALP chains, 4 cycles per
+// 32 values on neoverse-n1 against 4 per 8 with one chain.
+//
+// LUTTbl's loop (64 bytes, four TBLs per 16 and three ORRs): 38.1 cycles
+// on neoverse-n1 against LUT's 44.1 (a TBL and three TBXs per 16), but
+// 84.1 on cortex-a72 and 71.0 on cortex-a53 against 78.1 and 53.0, which
+// is why the neon level keeps LUT. LayerNormStats's block loop (16
+// channels) with one accumulator per SADALP and UADALP: 6.1 cycles on
+// neoverse-n1 and 28.0 on cortex-a53 against 16.1 and 48.0 with the
+// UADALPs chained on one (cortex-a72: 6.1 both).
+//
+// Modeled cycles per inference of int8 coatnet_nano_rw_224 at 224, one
+// thread (../shared/tools/cyclemodel/run.sh; commit f4668f7, 2026-12-02):
+// cortex-a76 115.1 M (20.70 MAC/cycle of 32), cortex-a72 374.9 M (6.36 of
+// 8), cortex-a53 941.5 M (2.53 of 4), against 122.8 M, 383.0 M and
+// 1012.1 M at a7c27c7 the same day.
 //
 // Measurements (llvm-mca cycles of the GEMM loops, instructions per MAC
 // and per inference under qemu) are in the README's section "arm64 work
-// per inference".
+// per inference", the modeled cycles in its "Modeled cycles".
 package arm64
 
 //go:generate go run ./internal/gemmgen

@@ -35,5 +35,5 @@ type GemmCtx struct {
 	DstStep     int // bytes from where a tile's dst pointers stop to the next tile's rows
 	Zp          int // zero point (low 32 bits)
 	Out32       int // nonzero: store int32 sums, no requantization
-	LeftShift   int // nonzero: some shift is negative
+	General     int // nonzero: some shift is negative, or |Zp| > 32640 (the epilogue's general path)
 }

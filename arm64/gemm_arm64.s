@@ -21,11 +21,15 @@
 // sums (out32) or requantizes them to int8 as ../kernels/doc.go specifies:
 //
 //	acc += bias                     (sdot: the initial value; neon: ADD)
-//	acc = sat32(acc << max(-s, 0))  SQSHL, skipped unless leftShift
+//	acc = sat32(acc << max(-s, 0))  SQSHL, skipped unless general
 //	acc = SQRDMULH(acc, mult)
 //	acc = rshr(acc, max(s, 0))      SRSHL by the negated amount (rounding)
 //	acc = sat32(acc + zp)           SQADD
 //	out = sat8(sat16(acc))          SQXTN, SQXTN
+//
+// (The common path adds the zero point between the two SQXTNs, on int16,
+// which gives the same bytes where |zp| <= 32640: see asmgen.Narrow16ZP;
+// the general path does as written.)
 //
 // Preconditions (the driver guarantees them): the rows of every tile can
 // be read for 16*kBlocks bytes, and 16 more when kTail is 1; the tail
@@ -33,8 +37,8 @@
 // hold nBlocks panels of 16*(kBlocks+min(kTail, 1))*nr bytes; dst rows
 // have room for nBlocks*nr values; bias, mult and shift can be read for nr
 // int32 at each of nBlocks positions biasStride (bias) or paramStride
-// bytes apart (0: the same nr values for every block); leftShift is 0 only
-// when no shift is negative.
+// bytes apart (0: the same nr values for every block); general is 0 only
+// when no shift is negative and |zp| <= 32640.
 //
 // Registers: R0 ctx, R1-R4 src then tail pointers, R5 weights, R6 K
 // blocks left (and scratch), R7-R10 dst pointers, R11 channel blocks left,
@@ -64,7 +68,7 @@
 #define ctx_dstStep 184
 #define ctx_zp 192
 #define ctx_out32 200
-#define ctx_leftShift 208
+#define ctx_general 208
 
 // GemmSdot: the micro-kernel for cores with the dot product (ARMv8.2
 // DotProd: Cortex-A55/A76/A78, Neoverse N1). Tile: 4 rows x 16 channels.
@@ -79,8 +83,10 @@
 //
 // adds the 4 products of group s to channels 4j..4j+3 of row r. The
 // accumulators start at the biases (zero for int32 output).
-// Epilogue: V4-V7 multipliers, V8-V11 shifts, V12 zero, V13 the zero
-// point, V14-V15 the shift amounts and then the narrowed row.
+// Epilogue: V4-V7 multipliers, V8-V11 shifts (the common path negates
+// them in place), V13 the zero point (common path: in 8 int16 lanes),
+// V14-V15 the narrowed row; on the general path V12 zero and V14-V15 the
+// left and right shift amounts first.
 
 // func GemmSdot(ctx *GemmCtx)
 TEXT ·GemmSdot(SB), NOSPLIT, $0-8
@@ -114,23 +120,16 @@ sdot_tile:
 
 sdot_block:
 	// One channel block: initialize the accumulators, point at the rows.
-	VLD1 (R12), [V0.S4, V1.S4, V2.S4, V3.S4]
-	VORR V0.B16, V0.B16, V16.B16
-	VORR V1.B16, V1.B16, V17.B16
-	VORR V2.B16, V2.B16, V18.B16
-	VORR V3.B16, V3.B16, V19.B16
-	VORR V0.B16, V0.B16, V20.B16
-	VORR V1.B16, V1.B16, V21.B16
-	VORR V2.B16, V2.B16, V22.B16
-	VORR V3.B16, V3.B16, V23.B16
-	VORR V0.B16, V0.B16, V24.B16
-	VORR V1.B16, V1.B16, V25.B16
-	VORR V2.B16, V2.B16, V26.B16
-	VORR V3.B16, V3.B16, V27.B16
-	VORR V0.B16, V0.B16, V28.B16
-	VORR V1.B16, V1.B16, V29.B16
-	VORR V2.B16, V2.B16, V30.B16
-	VORR V3.B16, V3.B16, V31.B16
+	VLD1 (R12), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1 (R12), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VORR V16.B16, V16.B16, V24.B16
+	VORR V17.B16, V17.B16, V25.B16
+	VORR V18.B16, V18.B16, V26.B16
+	VORR V19.B16, V19.B16, V27.B16
+	VORR V20.B16, V20.B16, V28.B16
+	VORR V21.B16, V21.B16, V29.B16
+	VORR V22.B16, V22.B16, V30.B16
+	VORR V23.B16, V23.B16, V31.B16
 	MOVD R20, R1
 	MOVD R21, R2
 	MOVD R22, R3
@@ -305,10 +304,10 @@ sdot_epilogue:
 	CBNZ R19, sdot_store32
 	VLD1 (R13), [V4.S4, V5.S4, V6.S4, V7.S4]
 	VLD1 (R14), [V8.S4, V9.S4, V10.S4, V11.S4]
+	MOVD ctx_general(R0), R6
+	CBZ R6, sdot_common
 	VEOR V12.B16, V12.B16, V12.B16
 	VDUP R17, V13.S4
-	MOVD ctx_leftShift(R0), R6
-	CBZ R6, sdot_right
 	WORD $0x6EA0B90E // NEG V14.4S, V8.4S
 	WORD $0x4EAC65CE // SMAX V14.4S, V14.4S, V12.4S
 	WORD $0x4EAE4E10 // SQSHL V16.4S, V16.4S, V14.4S
@@ -333,8 +332,6 @@ sdot_epilogue:
 	WORD $0x4EAE4EF7 // SQSHL V23.4S, V23.4S, V14.4S
 	WORD $0x4EAE4F7B // SQSHL V27.4S, V27.4S, V14.4S
 	WORD $0x4EAE4FFF // SQSHL V31.4S, V31.4S, V14.4S
-
-sdot_right:
 	WORD $0x4EAC650F // SMAX V15.4S, V8.4S, V12.4S
 	WORD $0x6EA0B9EF // NEG V15.4S, V15.4S
 	WORD $0x6EA4B610 // SQRDMULH V16.4S, V16.4S, V4.4S
@@ -421,6 +418,82 @@ sdot_right:
 	VST1.P [V14.B16], 16(R10)
 	B sdot_next
 
+sdot_common:
+	VDUP R17, V13.H8
+	WORD $0x6EA0B908 // NEG V8.4S, V8.4S
+	WORD $0x6EA0B929 // NEG V9.4S, V9.4S
+	WORD $0x6EA0B94A // NEG V10.4S, V10.4S
+	WORD $0x6EA0B96B // NEG V11.4S, V11.4S
+	WORD $0x6EA4B610 // SQRDMULH V16.4S, V16.4S, V4.4S
+	WORD $0x4EA85610 // SRSHL V16.4S, V16.4S, V8.4S
+	WORD $0x6EA4B694 // SQRDMULH V20.4S, V20.4S, V4.4S
+	WORD $0x4EA85694 // SRSHL V20.4S, V20.4S, V8.4S
+	WORD $0x6EA4B718 // SQRDMULH V24.4S, V24.4S, V4.4S
+	WORD $0x4EA85718 // SRSHL V24.4S, V24.4S, V8.4S
+	WORD $0x6EA4B79C // SQRDMULH V28.4S, V28.4S, V4.4S
+	WORD $0x4EA8579C // SRSHL V28.4S, V28.4S, V8.4S
+	WORD $0x6EA5B631 // SQRDMULH V17.4S, V17.4S, V5.4S
+	WORD $0x4EA95631 // SRSHL V17.4S, V17.4S, V9.4S
+	WORD $0x6EA5B6B5 // SQRDMULH V21.4S, V21.4S, V5.4S
+	WORD $0x4EA956B5 // SRSHL V21.4S, V21.4S, V9.4S
+	WORD $0x6EA5B739 // SQRDMULH V25.4S, V25.4S, V5.4S
+	WORD $0x4EA95739 // SRSHL V25.4S, V25.4S, V9.4S
+	WORD $0x6EA5B7BD // SQRDMULH V29.4S, V29.4S, V5.4S
+	WORD $0x4EA957BD // SRSHL V29.4S, V29.4S, V9.4S
+	WORD $0x6EA6B652 // SQRDMULH V18.4S, V18.4S, V6.4S
+	WORD $0x4EAA5652 // SRSHL V18.4S, V18.4S, V10.4S
+	WORD $0x6EA6B6D6 // SQRDMULH V22.4S, V22.4S, V6.4S
+	WORD $0x4EAA56D6 // SRSHL V22.4S, V22.4S, V10.4S
+	WORD $0x6EA6B75A // SQRDMULH V26.4S, V26.4S, V6.4S
+	WORD $0x4EAA575A // SRSHL V26.4S, V26.4S, V10.4S
+	WORD $0x6EA6B7DE // SQRDMULH V30.4S, V30.4S, V6.4S
+	WORD $0x4EAA57DE // SRSHL V30.4S, V30.4S, V10.4S
+	WORD $0x6EA7B673 // SQRDMULH V19.4S, V19.4S, V7.4S
+	WORD $0x4EAB5673 // SRSHL V19.4S, V19.4S, V11.4S
+	WORD $0x6EA7B6F7 // SQRDMULH V23.4S, V23.4S, V7.4S
+	WORD $0x4EAB56F7 // SRSHL V23.4S, V23.4S, V11.4S
+	WORD $0x6EA7B77B // SQRDMULH V27.4S, V27.4S, V7.4S
+	WORD $0x4EAB577B // SRSHL V27.4S, V27.4S, V11.4S
+	WORD $0x6EA7B7FF // SQRDMULH V31.4S, V31.4S, V7.4S
+	WORD $0x4EAB57FF // SRSHL V31.4S, V31.4S, V11.4S
+	WORD $0x0E614A0E // SQXTN V14.4H, V16.4S
+	WORD $0x4E614A2E // SQXTN2 V14.8H, V17.4S
+	WORD $0x0E614A4F // SQXTN V15.4H, V18.4S
+	WORD $0x4E614A6F // SQXTN2 V15.8H, V19.4S
+	WORD $0x4E6D0DCE // SQADD V14.8H, V14.8H, V13.8H
+	WORD $0x4E6D0DEF // SQADD V15.8H, V15.8H, V13.8H
+	WORD $0x0E2149CE // SQXTN V14.8B, V14.8H
+	WORD $0x4E2149EE // SQXTN2 V14.16B, V15.8H
+	VST1.P [V14.B16], 16(R7)
+	WORD $0x0E614A8E // SQXTN V14.4H, V20.4S
+	WORD $0x4E614AAE // SQXTN2 V14.8H, V21.4S
+	WORD $0x0E614ACF // SQXTN V15.4H, V22.4S
+	WORD $0x4E614AEF // SQXTN2 V15.8H, V23.4S
+	WORD $0x4E6D0DCE // SQADD V14.8H, V14.8H, V13.8H
+	WORD $0x4E6D0DEF // SQADD V15.8H, V15.8H, V13.8H
+	WORD $0x0E2149CE // SQXTN V14.8B, V14.8H
+	WORD $0x4E2149EE // SQXTN2 V14.16B, V15.8H
+	VST1.P [V14.B16], 16(R8)
+	WORD $0x0E614B0E // SQXTN V14.4H, V24.4S
+	WORD $0x4E614B2E // SQXTN2 V14.8H, V25.4S
+	WORD $0x0E614B4F // SQXTN V15.4H, V26.4S
+	WORD $0x4E614B6F // SQXTN2 V15.8H, V27.4S
+	WORD $0x4E6D0DCE // SQADD V14.8H, V14.8H, V13.8H
+	WORD $0x4E6D0DEF // SQADD V15.8H, V15.8H, V13.8H
+	WORD $0x0E2149CE // SQXTN V14.8B, V14.8H
+	WORD $0x4E2149EE // SQXTN2 V14.16B, V15.8H
+	VST1.P [V14.B16], 16(R9)
+	WORD $0x0E614B8E // SQXTN V14.4H, V28.4S
+	WORD $0x4E614BAE // SQXTN2 V14.8H, V29.4S
+	WORD $0x0E614BCF // SQXTN V15.4H, V30.4S
+	WORD $0x4E614BEF // SQXTN2 V15.8H, V31.4S
+	WORD $0x4E6D0DCE // SQADD V14.8H, V14.8H, V13.8H
+	WORD $0x4E6D0DEF // SQADD V15.8H, V15.8H, V13.8H
+	WORD $0x0E2149CE // SQXTN V14.8B, V14.8H
+	WORD $0x4E2149EE // SQXTN2 V14.16B, V15.8H
+	VST1.P [V14.B16], 16(R10)
+	B sdot_next
+
 sdot_store32:
 	VST1.P [V16.S4, V17.S4, V18.S4, V19.S4], 64(R7)
 	VST1.P [V20.S4, V21.S4, V22.S4, V23.S4], 64(R8)
@@ -464,9 +537,10 @@ sdot_done:
 // Two products of a src byte in [-128, 127] and a weight in [-127, 127]
 // sum to at most 32512 in magnitude, so the int16 never overflows.
 // The accumulators start at zero. Epilogue: ADDP reduces row r's four
-// accumulators to V(16+r) = its 4 channels; V0 biases, V1 multipliers, V2
-// shifts, V3-V4 shift amounts, V5 zero, V6 the zero point, V8-V9
-// temporaries.
+// accumulators to V(16+r) = its 4 channels (through V8-V15); V0 biases,
+// V1 multipliers, V2 shifts, V3-V4 shift amounts, V5 zero, V6 the zero
+// point (common path: in 8 int16 lanes), V8-V9 the narrowed rows, one
+// per 4 bytes of V8.
 
 // func GemmNeon(ctx *GemmCtx)
 TEXT ·GemmNeon(SB), NOSPLIT, $0-8
@@ -651,62 +725,83 @@ neon_tailblock:
 neon_epilogue:
 	VADDP V17.S4, V16.S4, V8.S4
 	VADDP V19.S4, V18.S4, V9.S4
+	VADDP V21.S4, V20.S4, V10.S4
+	VADDP V23.S4, V22.S4, V11.S4
+	VADDP V25.S4, V24.S4, V12.S4
+	VADDP V27.S4, V26.S4, V13.S4
+	VADDP V29.S4, V28.S4, V14.S4
+	VADDP V31.S4, V30.S4, V15.S4
 	VADDP V9.S4, V8.S4, V16.S4
-	VADDP V21.S4, V20.S4, V8.S4
-	VADDP V23.S4, V22.S4, V9.S4
-	VADDP V9.S4, V8.S4, V17.S4
-	VADDP V25.S4, V24.S4, V8.S4
-	VADDP V27.S4, V26.S4, V9.S4
-	VADDP V9.S4, V8.S4, V18.S4
-	VADDP V29.S4, V28.S4, V8.S4
-	VADDP V31.S4, V30.S4, V9.S4
-	VADDP V9.S4, V8.S4, V19.S4
+	VADDP V11.S4, V10.S4, V17.S4
+	VADDP V13.S4, V12.S4, V18.S4
+	VADDP V15.S4, V14.S4, V19.S4
 	CBNZ R19, neon_store32
 	VLD1 (R12), [V0.S4]
 	VLD1 (R13), [V1.S4]
 	VLD1 (R14), [V2.S4]
-	VEOR V5.B16, V5.B16, V5.B16
-	VDUP R17, V6.S4
 	VADD V0.S4, V16.S4, V16.S4
 	VADD V0.S4, V17.S4, V17.S4
 	VADD V0.S4, V18.S4, V18.S4
 	VADD V0.S4, V19.S4, V19.S4
-	MOVD ctx_leftShift(R0), R6
-	CBZ R6, neon_right
+	MOVD ctx_general(R0), R6
+	CBZ R6, neon_common
+	VEOR V5.B16, V5.B16, V5.B16
+	VDUP R17, V6.S4
 	WORD $0x6EA0B843 // NEG V3.4S, V2.4S
 	WORD $0x4EA56463 // SMAX V3.4S, V3.4S, V5.4S
 	WORD $0x4EA34E10 // SQSHL V16.4S, V16.4S, V3.4S
 	WORD $0x4EA34E31 // SQSHL V17.4S, V17.4S, V3.4S
 	WORD $0x4EA34E52 // SQSHL V18.4S, V18.4S, V3.4S
 	WORD $0x4EA34E73 // SQSHL V19.4S, V19.4S, V3.4S
-
-neon_right:
 	WORD $0x4EA56444 // SMAX V4.4S, V2.4S, V5.4S
 	WORD $0x6EA0B884 // NEG V4.4S, V4.4S
 	WORD $0x6EA1B610 // SQRDMULH V16.4S, V16.4S, V1.4S
-	WORD $0x4EA45610 // SRSHL V16.4S, V16.4S, V4.4S
-	WORD $0x4EA60E10 // SQADD V16.4S, V16.4S, V6.4S
-	WORD $0x0E614A08 // SQXTN V8.4H, V16.4S
-	WORD $0x0E214908 // SQXTN V8.8B, V8.8H
-	VST1.P V8.S[0], 4(R7)
 	WORD $0x6EA1B631 // SQRDMULH V17.4S, V17.4S, V1.4S
-	WORD $0x4EA45631 // SRSHL V17.4S, V17.4S, V4.4S
-	WORD $0x4EA60E31 // SQADD V17.4S, V17.4S, V6.4S
-	WORD $0x0E614A28 // SQXTN V8.4H, V17.4S
-	WORD $0x0E214908 // SQXTN V8.8B, V8.8H
-	VST1.P V8.S[0], 4(R8)
 	WORD $0x6EA1B652 // SQRDMULH V18.4S, V18.4S, V1.4S
-	WORD $0x4EA45652 // SRSHL V18.4S, V18.4S, V4.4S
-	WORD $0x4EA60E52 // SQADD V18.4S, V18.4S, V6.4S
-	WORD $0x0E614A48 // SQXTN V8.4H, V18.4S
-	WORD $0x0E214908 // SQXTN V8.8B, V8.8H
-	VST1.P V8.S[0], 4(R9)
 	WORD $0x6EA1B673 // SQRDMULH V19.4S, V19.4S, V1.4S
+	WORD $0x4EA45610 // SRSHL V16.4S, V16.4S, V4.4S
+	WORD $0x4EA45631 // SRSHL V17.4S, V17.4S, V4.4S
+	WORD $0x4EA45652 // SRSHL V18.4S, V18.4S, V4.4S
 	WORD $0x4EA45673 // SRSHL V19.4S, V19.4S, V4.4S
+	WORD $0x4EA60E10 // SQADD V16.4S, V16.4S, V6.4S
+	WORD $0x4EA60E31 // SQADD V17.4S, V17.4S, V6.4S
+	WORD $0x4EA60E52 // SQADD V18.4S, V18.4S, V6.4S
 	WORD $0x4EA60E73 // SQADD V19.4S, V19.4S, V6.4S
-	WORD $0x0E614A68 // SQXTN V8.4H, V19.4S
+	WORD $0x0E614A08 // SQXTN V8.4H, V16.4S
+	WORD $0x4E614A28 // SQXTN2 V8.8H, V17.4S
+	WORD $0x0E614A49 // SQXTN V9.4H, V18.4S
+	WORD $0x4E614A69 // SQXTN2 V9.8H, V19.4S
 	WORD $0x0E214908 // SQXTN V8.8B, V8.8H
-	VST1.P V8.S[0], 4(R10)
+	WORD $0x4E214928 // SQXTN2 V8.16B, V9.8H
+	VST1.P V8.S[0], 4(R7)
+	VST1.P V8.S[1], 4(R8)
+	VST1.P V8.S[2], 4(R9)
+	VST1.P V8.S[3], 4(R10)
+	B neon_next
+
+neon_common:
+	VDUP R17, V6.H8
+	WORD $0x6EA0B844 // NEG V4.4S, V2.4S
+	WORD $0x6EA1B610 // SQRDMULH V16.4S, V16.4S, V1.4S
+	WORD $0x6EA1B631 // SQRDMULH V17.4S, V17.4S, V1.4S
+	WORD $0x6EA1B652 // SQRDMULH V18.4S, V18.4S, V1.4S
+	WORD $0x6EA1B673 // SQRDMULH V19.4S, V19.4S, V1.4S
+	WORD $0x4EA45610 // SRSHL V16.4S, V16.4S, V4.4S
+	WORD $0x4EA45631 // SRSHL V17.4S, V17.4S, V4.4S
+	WORD $0x4EA45652 // SRSHL V18.4S, V18.4S, V4.4S
+	WORD $0x4EA45673 // SRSHL V19.4S, V19.4S, V4.4S
+	WORD $0x0E614A08 // SQXTN V8.4H, V16.4S
+	WORD $0x4E614A28 // SQXTN2 V8.8H, V17.4S
+	WORD $0x0E614A49 // SQXTN V9.4H, V18.4S
+	WORD $0x4E614A69 // SQXTN2 V9.8H, V19.4S
+	WORD $0x4E660D08 // SQADD V8.8H, V8.8H, V6.8H
+	WORD $0x4E660D29 // SQADD V9.8H, V9.8H, V6.8H
+	WORD $0x0E214908 // SQXTN V8.8B, V8.8H
+	WORD $0x4E214928 // SQXTN2 V8.16B, V9.8H
+	VST1.P V8.S[0], 4(R7)
+	VST1.P V8.S[1], 4(R8)
+	VST1.P V8.S[2], 4(R9)
+	VST1.P V8.S[3], 4(R10)
 	B neon_next
 
 neon_store32:

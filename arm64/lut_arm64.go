@@ -7,3 +7,9 @@ package arm64
 //
 //go:noescape
 func LUT(dst, src *int8, n int, table *[256]int8)
+
+// LUTTbl is LUT with four TBLs and ORs in place of TBL and three TBXs,
+// for the cores where TBX costs more than TBL and ORR (the A76).
+//
+//go:noescape
+func LUTTbl(dst, src *int8, n int, table *[256]int8)

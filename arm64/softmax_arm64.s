@@ -15,14 +15,18 @@
 //     after the softmax). SoftmaxRow reads the logits and its bias row.
 //  2. mx = max l (SMAX, then SMAXV).
 //  3. z = clamp(RequantizeNoZP(sat(mx - l), ExpMult, ExpShift), 0, 4095):
-//     SQSUB, SQSHL (only when ExpShift < 0), SQRDMULH, SRSHL, SMAX, SMIN,
-//     narrowed to uint16 into zbuf.
+//     SQSUB, SQSHL (only when ExpShift < 0), SQRDMULH, SRSHL, then SQXTUN
+//     (to uint16, clamping at 0 and 65535) and UMIN 4095, into zbuf.
 //  4. e = exp[z], the 4096-entry table expTable[z&255] >> (z>>8) (scalar
-//     loads, 8 at a time), in place in zbuf; sum = sum e (UADALP, 8 at a
-//     time, then scalar).
+//     loads, 8 at a time: 32-bit loads and stores of two z or two e, with
+//     no write-back, so that no load waits for a store's address), in
+//     place in zbuf; sum = sum e (UADALP into four sums, 32 at a time,
+//     then 16, 8, and scalar).
 //  5. R = (Q<<22 + sum/2) / sum (UDIV; sum >= 2^15).
-//  6. pre: out = sat8(((e*R + 2^21) >> 22) + zp) (UMULL, SRSHR, SQADD,
-//     SQXTN); post: v = sat32(((e*R) >> 14) + bias); out = sat8(((v + 128)
+//  6. pre: out = sat8(((e*R + 2^21) >> 22) + zp) (UMULL, SRSHR, then UZP1
+//     to int16, exact since the quotient is at most 256, SQADD on int16
+//     and SQXTN; the driver clamps zp to [-512, 512], which gives the
+//     same bytes); post: v = sat32(((e*R) >> 14) + bias); out = sat8(((v + 128)
 //     >> 8) + zp) (UMULL, USHR, SQADD, SRSHR, SQADD, SQXTN).
 //
 // Vector passes go 8 values at a time, then 4, then the last 4 again
@@ -34,10 +38,10 @@
 // the post form (or 0), R10 count, R11-R13 pointers, R14-R17, R19-R20
 // scratch, R21 side, R22 span, R23 iy, R24 ix, R25 the runs' whole chunks
 // before the last, R26 the bytes the last chunk steps back. V0-V5
-// temporaries, V20 sums, V22 maxima, V23 MinInt32, V24 R (8H), V25 zp,
-// V26 4095, V27 zero, V28 left shift, V29 negated right shift, V30
-// ExpMult, V31 mx. R18 and R27-R30 are not touched; the function is a
-// leaf.
+// temporaries, V17-V18 and V20-V21 sums, V19 zp (8H), V22 maxima, V23
+// MinInt32, V24 R (8H), V25 zp, V26 4095 (8H), V27 zero, V28 left shift,
+// V29 negated right shift, V30 ExpMult, V31 mx. R18 and R27-R30 are not
+// touched; the function is a leaf.
 
 #include "textflag.h"
 
@@ -96,9 +100,10 @@ TEXT ·Softmax(SB), NOSPLIT, $0-8
 	WORD $0x4EBB67BD // SMAX V29.4S, V29.4S, V27.4S
 	WORD $0x6EA0BBBD // NEG V29.4S, V29.4S
 	MOVD $4095, R14
-	VDUP R14, V26.S4
+	VDUP R14, V26.H8
 	MOVD sm_zp(R0), R14
 	VDUP R14, V25.S4
+	VDUP R14, V19.H8
 	MOVW $0x80000000, R14
 	VDUP R14, V23.S4
 
@@ -211,15 +216,12 @@ sm_z_8:
 	WORD $0x4EA02FE0 // SQSUB V0.4S, V31.4S, V0.4S
 	WORD $0x6EBEB400 // SQRDMULH V0.4S, V0.4S, V30.4S
 	WORD $0x4EBD5400 // SRSHL V0.4S, V0.4S, V29.4S
-	WORD $0x4EBB6400 // SMAX V0.4S, V0.4S, V27.4S
-	WORD $0x4EBA6C00 // SMIN V0.4S, V0.4S, V26.4S
 	WORD $0x4EA12FE1 // SQSUB V1.4S, V31.4S, V1.4S
 	WORD $0x6EBEB421 // SQRDMULH V1.4S, V1.4S, V30.4S
 	WORD $0x4EBD5421 // SRSHL V1.4S, V1.4S, V29.4S
-	WORD $0x4EBB6421 // SMAX V1.4S, V1.4S, V27.4S
-	WORD $0x4EBA6C21 // SMIN V1.4S, V1.4S, V26.4S
-	WORD $0x0E612802 // XTN V2.4H, V0.4S
-	WORD $0x4E612822 // XTN2 V2.8H, V1.4S
+	WORD $0x2E612802 // SQXTUN V2.4H, V0.4S
+	WORD $0x6E612822 // SQXTUN2 V2.8H, V1.4S
+	WORD $0x6E7A6C42 // UMIN V2.8H, V2.8H, V26.8H
 	VST1.P [V2.H8], 16(R12)
 	SUBS $1, R14, R14
 	BNE sm_z_8
@@ -232,9 +234,8 @@ sm_z_4:
 	WORD $0x4EA02FE0 // SQSUB V0.4S, V31.4S, V0.4S
 	WORD $0x6EBEB400 // SQRDMULH V0.4S, V0.4S, V30.4S
 	WORD $0x4EBD5400 // SRSHL V0.4S, V0.4S, V29.4S
-	WORD $0x4EBB6400 // SMAX V0.4S, V0.4S, V27.4S
-	WORD $0x4EBA6C00 // SMIN V0.4S, V0.4S, V26.4S
-	WORD $0x0E612802 // XTN V2.4H, V0.4S
+	WORD $0x2E612802 // SQXTUN V2.4H, V0.4S
+	WORD $0x2E7A6C42 // UMIN V2.4H, V2.4H, V26.4H
 	VST1.P [V2.H4], 8(R12)
 	SUB $4, R10, R10
 sm_z_t:
@@ -246,9 +247,8 @@ sm_z_t:
 	WORD $0x4EA02FE0 // SQSUB V0.4S, V31.4S, V0.4S
 	WORD $0x6EBEB400 // SQRDMULH V0.4S, V0.4S, V30.4S
 	WORD $0x4EBD5400 // SRSHL V0.4S, V0.4S, V29.4S
-	WORD $0x4EBB6400 // SMAX V0.4S, V0.4S, V27.4S
-	WORD $0x4EBA6C00 // SMIN V0.4S, V0.4S, V26.4S
-	WORD $0x0E612802 // XTN V2.4H, V0.4S
+	WORD $0x2E612802 // SQXTUN V2.4H, V0.4S
+	WORD $0x2E7A6C42 // UMIN V2.4H, V2.4H, V26.4H
 	VST1.P [V2.H4], 8(R12)
 sm_z_end:
 	B sm_lookup
@@ -261,16 +261,13 @@ sm_zl_8:
 	WORD $0x4EBC4C00 // SQSHL V0.4S, V0.4S, V28.4S
 	WORD $0x6EBEB400 // SQRDMULH V0.4S, V0.4S, V30.4S
 	WORD $0x4EBD5400 // SRSHL V0.4S, V0.4S, V29.4S
-	WORD $0x4EBB6400 // SMAX V0.4S, V0.4S, V27.4S
-	WORD $0x4EBA6C00 // SMIN V0.4S, V0.4S, V26.4S
 	WORD $0x4EA12FE1 // SQSUB V1.4S, V31.4S, V1.4S
 	WORD $0x4EBC4C21 // SQSHL V1.4S, V1.4S, V28.4S
 	WORD $0x6EBEB421 // SQRDMULH V1.4S, V1.4S, V30.4S
 	WORD $0x4EBD5421 // SRSHL V1.4S, V1.4S, V29.4S
-	WORD $0x4EBB6421 // SMAX V1.4S, V1.4S, V27.4S
-	WORD $0x4EBA6C21 // SMIN V1.4S, V1.4S, V26.4S
-	WORD $0x0E612802 // XTN V2.4H, V0.4S
-	WORD $0x4E612822 // XTN2 V2.8H, V1.4S
+	WORD $0x2E612802 // SQXTUN V2.4H, V0.4S
+	WORD $0x6E612822 // SQXTUN2 V2.8H, V1.4S
+	WORD $0x6E7A6C42 // UMIN V2.8H, V2.8H, V26.8H
 	VST1.P [V2.H8], 16(R12)
 	SUBS $1, R14, R14
 	BNE sm_zl_8
@@ -284,9 +281,8 @@ sm_zl_4:
 	WORD $0x4EBC4C00 // SQSHL V0.4S, V0.4S, V28.4S
 	WORD $0x6EBEB400 // SQRDMULH V0.4S, V0.4S, V30.4S
 	WORD $0x4EBD5400 // SRSHL V0.4S, V0.4S, V29.4S
-	WORD $0x4EBB6400 // SMAX V0.4S, V0.4S, V27.4S
-	WORD $0x4EBA6C00 // SMIN V0.4S, V0.4S, V26.4S
-	WORD $0x0E612802 // XTN V2.4H, V0.4S
+	WORD $0x2E612802 // SQXTUN V2.4H, V0.4S
+	WORD $0x2E7A6C42 // UMIN V2.4H, V2.4H, V26.4H
 	VST1.P [V2.H4], 8(R12)
 	SUB $4, R10, R10
 sm_zl_t:
@@ -299,9 +295,8 @@ sm_zl_t:
 	WORD $0x4EBC4C00 // SQSHL V0.4S, V0.4S, V28.4S
 	WORD $0x6EBEB400 // SQRDMULH V0.4S, V0.4S, V30.4S
 	WORD $0x4EBD5400 // SRSHL V0.4S, V0.4S, V29.4S
-	WORD $0x4EBB6400 // SMAX V0.4S, V0.4S, V27.4S
-	WORD $0x4EBA6C00 // SMIN V0.4S, V0.4S, V26.4S
-	WORD $0x0E612802 // XTN V2.4H, V0.4S
+	WORD $0x2E612802 // SQXTUN V2.4H, V0.4S
+	WORD $0x2E7A6C42 // UMIN V2.4H, V2.4H, V26.4H
 	VST1.P [V2.H4], 8(R12)
 sm_zl_end:
 
@@ -312,14 +307,18 @@ sm_lookup:
 	AND $7, R4, R13
 	CBZ R10, sm_lk1
 sm_lk8:
-	MOVHU 0(R11), R14
-	MOVHU 2(R11), R15
-	MOVHU 4(R11), R16
-	MOVHU 6(R11), R17
-	MOVHU 8(R11), R19
-	MOVHU 10(R11), R20
-	MOVHU 12(R11), R8
-	MOVHU 14(R11), R12
+	MOVWU 0(R11), R14
+	MOVWU 4(R11), R16
+	MOVWU 8(R11), R19
+	MOVWU 12(R11), R8
+	LSRW $16, R14, R15
+	ANDW $0xffff, R14, R14
+	LSRW $16, R16, R17
+	ANDW $0xffff, R16, R16
+	LSRW $16, R19, R20
+	ANDW $0xffff, R19, R19
+	LSRW $16, R8, R12
+	ANDW $0xffff, R8, R8
 	MOVHU (R7)(R14<<1), R14
 	MOVHU (R7)(R15<<1), R15
 	MOVHU (R7)(R16<<1), R16
@@ -328,14 +327,15 @@ sm_lk8:
 	MOVHU (R7)(R20<<1), R20
 	MOVHU (R7)(R8<<1), R8
 	MOVHU (R7)(R12<<1), R12
-	MOVH R15, 2(R11)
-	MOVH R16, 4(R11)
-	MOVH R17, 6(R11)
-	MOVH R19, 8(R11)
-	MOVH R20, 10(R11)
-	MOVH R8, 12(R11)
-	MOVH R12, 14(R11)
-	MOVH.P R14, 16(R11)
+	ORRW R15<<16, R14, R14
+	ORRW R17<<16, R16, R16
+	ORRW R20<<16, R19, R19
+	ORRW R12<<16, R8, R8
+	MOVW R14, 0(R11)
+	MOVW R16, 4(R11)
+	MOVW R19, 8(R11)
+	MOVW R8, 12(R11)
+	ADD $16, R11, R11
 	SUBS $1, R10, R10
 	BNE sm_lk8
 sm_lk1:
@@ -347,19 +347,36 @@ sm_lk1:
 	B sm_lk1
 
 sm_sum:
-	// The sum of e, 8 at a time, then the rest.
+	// The sum of e, 32 at a time into four sums, then 16, then 8, then the rest.
 	MOVD R6, R11
-	MOVD R4, R10
+	AND $7, R4, R10
 	VEOR V20.B16, V20.B16, V20.B16
-	LSR $3, R10, R15
-	AND $7, R10, R10
-	CBZ R15, sm_sum1
-sm_sum8:
-	VLD1.P 16(R11), [V0.H8]
+	VEOR V21.B16, V21.B16, V21.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	LSR $5, R4, R15
+	CBZ R15, sm_sum16
+sm_sum32:
+	VLD1.P 64(R11), [V0.H8, V1.H8, V2.H8, V3.H8]
 	WORD $0x6E606814 // UADALP V20.4S, V0.8H
+	WORD $0x6E606835 // UADALP V21.4S, V1.8H
+	WORD $0x6E606851 // UADALP V17.4S, V2.8H
+	WORD $0x6E606872 // UADALP V18.4S, V3.8H
 	SUBS $1, R15, R15
-	BNE sm_sum8
+	BNE sm_sum32
+sm_sum16:
+	TBZ $4, R4, sm_sum8
+	VLD1.P 32(R11), [V0.H8, V1.H8]
+	WORD $0x6E606814 // UADALP V20.4S, V0.8H
+	WORD $0x6E606835 // UADALP V21.4S, V1.8H
+sm_sum8:
+	TBZ $3, R4, sm_sum1
+	VLD1.P 16(R11), [V0.H8]
+	WORD $0x6E606811 // UADALP V17.4S, V0.8H
 sm_sum1:
+	VADD V21.S4, V20.S4, V20.S4
+	VADD V18.S4, V17.S4, V17.S4
+	VADD V17.S4, V20.S4, V20.S4
 	VADDV V20.S4, V20
 	VMOV V20.S[0], R14
 sm_sum1l:
@@ -390,11 +407,9 @@ sm_o_8:
 	WORD $0x2E78C001 // UMULL V1.4S, V0.4H, V24.4H
 	WORD $0x6E78C002 // UMULL2 V2.4S, V0.8H, V24.8H
 	WORD $0x4F2A2421 // SRSHR V1.4S, V1.4S, #22
-	WORD $0x4EB90C21 // SQADD V1.4S, V1.4S, V25.4S
 	WORD $0x4F2A2442 // SRSHR V2.4S, V2.4S, #22
-	WORD $0x4EB90C42 // SQADD V2.4S, V2.4S, V25.4S
-	WORD $0x0E614823 // SQXTN V3.4H, V1.4S
-	WORD $0x4E614843 // SQXTN2 V3.8H, V2.4S
+	WORD $0x4E421823 // UZP1 V3.8H, V1.8H, V2.8H
+	WORD $0x4E730C63 // SQADD V3.8H, V3.8H, V19.8H
 	WORD $0x0E214863 // SQXTN V3.8B, V3.8H
 	VST1.P [V3.B8], 8(R12)
 	SUBS $1, R14, R14
@@ -407,8 +422,8 @@ sm_o_4:
 	VLD1.P 8(R11), [V0.H4]
 	WORD $0x2E78C001 // UMULL V1.4S, V0.4H, V24.4H
 	WORD $0x4F2A2421 // SRSHR V1.4S, V1.4S, #22
-	WORD $0x4EB90C21 // SQADD V1.4S, V1.4S, V25.4S
-	WORD $0x0E614823 // SQXTN V3.4H, V1.4S
+	WORD $0x0E612823 // XTN V3.4H, V1.4S
+	WORD $0x0E730C63 // SQADD V3.4H, V3.4H, V19.4H
 	WORD $0x0E214863 // SQXTN V3.8B, V3.8H
 	VST1.P V3.S[0], 4(R12)
 	SUB $4, R10, R10
@@ -420,8 +435,8 @@ sm_o_t:
 	VLD1.P 8(R11), [V0.H4]
 	WORD $0x2E78C001 // UMULL V1.4S, V0.4H, V24.4H
 	WORD $0x4F2A2421 // SRSHR V1.4S, V1.4S, #22
-	WORD $0x4EB90C21 // SQADD V1.4S, V1.4S, V25.4S
-	WORD $0x0E614823 // SQXTN V3.4H, V1.4S
+	WORD $0x0E612823 // XTN V3.4H, V1.4S
+	WORD $0x0E730C63 // SQADD V3.4H, V3.4H, V19.4H
 	WORD $0x0E214863 // SQXTN V3.8B, V3.8H
 	VST1.P V3.S[0], 4(R12)
 sm_o_end:

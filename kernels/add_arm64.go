@@ -17,7 +17,9 @@ func addNeon(dst, a, b []int8, p *AddParams) {
 			ZeroA: int(p.ZeroA), ZeroB: int(p.ZeroB), ZeroOut: int(p.ZeroOut),
 			MultA: int(p.MultA), ShiftA: int(p.ShiftA), MultB: int(p.MultB), ShiftB: int(p.ShiftB),
 			MultOut: int(p.MultOut), ShiftOut: int(p.ShiftOut)}
-		if p.ShiftA < 0 || p.ShiftB < 0 || p.ShiftOut < 0 {
+		// The left-shift loop adds the zero point to int32 values, the
+		// other to int16 values.
+		if p.ShiftA < 0 || p.ShiftB < 0 || p.ShiftOut < 0 || p.ZeroOut < -zpInt16Max || p.ZeroOut > zpInt16Max {
 			ctx.Left = 1
 		}
 		arm64.Add(&ctx)

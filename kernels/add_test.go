@@ -71,6 +71,32 @@ func TestAddSaturates(t *testing.T) {
 	}
 }
 
+// Output zero points at the edges of int8, of +-32640 (where the NEON
+// kernel stops adding them to int16 values) and beyond, with and without
+// negative shifts, on every pair of inputs and sums large enough to
+// saturate.
+func TestAddZeroOutEdges(t *testing.T) { forEachImplChecked(t, "Add", testAddZeroOutEdges) }
+
+func testAddZeroOutEdges(t *testing.T) {
+	var a, b [65536]int8
+	for i := range a {
+		a[i], b[i] = int8(i), int8(i>>8)
+	}
+	var dst [65536]int8
+	for _, shift := range []int32{-2, 0, 3, 17} {
+		for _, zo := range []int32{-128, 127, 32640, -32640, 32641, -32641, math.MinInt32, math.MaxInt32} {
+			p := AddParams{ZeroA: 3, ZeroB: -7, ZeroOut: zo, MultA: 1 << 30, ShiftA: 0, MultB: 1518500250, ShiftB: 1,
+				MultOut: math.MaxInt32, ShiftOut: shift}
+			Add(dst[:], a[:], b[:], &p)
+			for i, q := range dst {
+				if want := naiveAdd(a[i], b[i], &p); q != want {
+					t.Fatalf("ZeroOut %d ShiftOut %d: Add(%d, %d) = %d, want %d", zo, shift, a[i], b[i], q, want)
+				}
+			}
+		}
+	}
+}
+
 // Every pair of inputs, for random scales in [1e-3, 10]: within 1 of the
 // exact real sum (clamped to int8).
 func TestAddAccuracy(t *testing.T) { forEachImplChecked(t, "Add", testAddAccuracy) }

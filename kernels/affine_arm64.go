@@ -22,6 +22,9 @@ func affineNeon(dst, src []int8, c int, zero int32, w []int16, bias []int32, rq 
 		ctx.Bias = &bias[0]
 	}
 	ctx.Mult, ctx.Shift, ctx.Left = requantParams(rq, &multT, &shiftT, &ctx.ParamStep)
+	if rq.ZeroPoint < -zpInt16Max || rq.ZeroPoint > zpInt16Max {
+		ctx.Left = 1 // the other loops add the zero point to int16 values
+	}
 	arm64.Affine(&ctx)
 }
 

@@ -118,36 +118,42 @@ func FuzzAffine(f *testing.F) {
 // TestAffineRequantEdges runs the corners of every requantization step
 // through Affine, one combination per channel: accumulators of -2^31 and
 // 2^31-1 (SQRDMULH's one saturating case is acc = mult = -2^31), the
-// extreme multipliers and the extreme shifts of both signs.
+// extreme multipliers and the extreme shifts of both signs, with zero
+// points at the edges of int8, of +-32640 and beyond.
 func TestAffineRequantEdges(t *testing.T) { forEachImplChecked(t, "Affine", testAffineRequantEdges) }
 
 func testAffineRequantEdges(t *testing.T) {
 	mults := []int32{math.MinInt32, math.MaxInt32, -1, 0, 1, 1 << 30, -(1 << 30)}
-	shifts := []int32{-31, -30, -1, 0, 1, 2, 30, 31}
 	biases := []int32{math.MinInt32, math.MaxInt32, 0, -1, 1 << 20}
-	c := len(mults) * len(shifts) * len(biases)
-	rq := &Requant{Mult: make([]int32, c), Shift: make([]int32, c), ZeroPoint: 5}
-	bias, w := make([]int32, c), make([]int16, c)
-	for ch := range c {
-		rq.Mult[ch] = mults[ch%len(mults)]
-		rq.Shift[ch] = shifts[ch/len(mults)%len(shifts)]
-		bias[ch] = biases[ch/len(mults)/len(shifts)]
-	}
 	rng := rand.New(rand.NewPCG(82, 83))
-	for _, wv := range []int16{0, 1, -1, 32767, -32768} {
-		for ch := range w {
-			w[ch] = wv
-		}
-		src := make([]int8, 3*c)
-		for i := range src {
-			src[i] = [...]int8{-128, 127, 0}[i/c]
-		}
-		dst := newBuffer[int8](rng, len(src), 1)
-		Affine(dst.s(), src, c, 0, w, bias, rq)
-		dst.checkGuards(t, "Affine", func(int) bool { return true })
-		for i, x := range src {
-			if got, want := dst.s()[i], naiveAffine(x, i%c, 0, w, bias, rq); got != want {
-				t.Fatalf("w=%d x=%d mult=%d shift=%d bias=%d: %d, want %d", wv, x, rq.Mult[i%c], rq.Shift[i%c], bias[i%c], got, want)
+	// Without negative shifts, the zero points around +-32640 meet both of
+	// the NEON kernel's ways of adding them.
+	for _, shifts := range [][]int32{{-31, -30, -1, 0, 1, 2, 30, 31}, {0, 1, 2, 30, 31}} {
+		for _, zp := range []int32{5, -128, 127, 32640, -32640, 32641, -32641, math.MinInt32, math.MaxInt32} {
+			c := len(mults) * len(shifts) * len(biases)
+			rq := &Requant{Mult: make([]int32, c), Shift: make([]int32, c), ZeroPoint: zp}
+			bias, w := make([]int32, c), make([]int16, c)
+			for ch := range c {
+				rq.Mult[ch] = mults[ch%len(mults)]
+				rq.Shift[ch] = shifts[ch/len(mults)%len(shifts)]
+				bias[ch] = biases[ch/len(mults)/len(shifts)]
+			}
+			for _, wv := range []int16{0, 1, -1, 32767, -32768} {
+				for ch := range w {
+					w[ch] = wv
+				}
+				src := make([]int8, 3*c)
+				for i := range src {
+					src[i] = [...]int8{-128, 127, 0}[i/c]
+				}
+				dst := newBuffer[int8](rng, len(src), 1)
+				Affine(dst.s(), src, c, 0, w, bias, rq)
+				dst.checkGuards(t, "Affine", func(int) bool { return true })
+				for i, x := range src {
+					if got, want := dst.s()[i], naiveAffine(x, i%c, 0, w, bias, rq); got != want {
+						t.Fatalf("zp=%d w=%d x=%d mult=%d shift=%d bias=%d: %d, want %d", zp, wv, x, rq.Mult[i%c], rq.Shift[i%c], bias[i%c], got, want)
+					}
+				}
 			}
 		}
 	}

@@ -18,7 +18,8 @@ func init() {
 const nameDepthwise3x3Sdot = NameDepthwise3x3 + "Sdot"
 
 // depthwise3x3Sdot is Depthwise3x3 on arm64.Depthwise3x3Sdot, or on the
-// NEON kernel where a shift is negative (which the SDOT kernel leaves out).
+// NEON kernel where a shift is negative (which the SDOT kernel leaves out)
+// or the zero point lies beyond +-zpInt16Max.
 func depthwise3x3Sdot(dst []int8, src []int8, h, w, c, stride int, weights []int8, bias []int32, pad int8, rq *Requant, y0, y1 int) {
 	depthwise3x3Asm(true, dst, src, h, w, c, stride, weights, bias, pad, rq, y0, y1)
 }
@@ -64,7 +65,7 @@ func depthwise3x3Asm(sdot bool, dst []int8, src []int8, h, w, c, stride int, wei
 			break
 		}
 	}
-	sdot = sdot && ctx.LeftShift == 0
+	sdot = sdot && ctx.LeftShift == 0 && rq.ZeroPoint >= -zpInt16Max && rq.ZeroPoint <= zpInt16Max
 	if sdot && asmHook != nil {
 		asmHook(nameDepthwise3x3Sdot)
 	}

@@ -321,7 +321,7 @@ func TestDepthwise3x3RequantLanes(t *testing.T) {
 		h, w := 2, 3
 		src, wt := make([]int8, h*w*c), make([]int8, 9*c)
 		randInt8s(rng, src)
-		for _, zp := range []int32{0, -128, 127, 32640, -32640, 1000} {
+		for _, zp := range []int32{0, -128, 127, 32640, -32640, 32641, -32641, 1000} {
 			for round := range 8 {
 				bias := make([]int32, c)
 				rq := &Requant{Mult: make([]int32, c), Shift: make([]int32, c), ZeroPoint: zp}

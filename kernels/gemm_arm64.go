@@ -18,6 +18,11 @@ const (
 	// of the Pis (512 KB: the A76's own, the A53's shared by 4 cores), so
 	// a group and the rows it multiplies stay there on every thread.
 	gemmPanelBytes = 64 << 10
+
+	// zpInt16Max bounds the zero points that the sdot GEMM's common
+	// epilogue, Depthwise3x3Sdot, Affine and Add add to int16 values (the
+	// same bytes as adding them to int32: arm64/internal/asmgen.Narrow16ZP).
+	zpInt16Max = 32640
 )
 
 // gemmPanelHook, when set (by tests), is called before each micro-kernel
@@ -127,9 +132,12 @@ func gemmAsm[T int8 | int32](sdot bool, dst []T, ldDst int, src []int8, ldSrc in
 	multF, shiftF, parStride := &zeros[0], &zeros[0], 0
 	if rq != nil {
 		ctx.Zp = int(rq.ZeroPoint)
+		if rq.ZeroPoint < -zpInt16Max || rq.ZeroPoint > zpInt16Max {
+			ctx.General = 1
+		}
 		for _, s := range rq.Shift {
 			if s < 0 {
-				ctx.LeftShift = 1
+				ctx.General = 1
 			}
 		}
 		if len(rq.Mult) == 1 {

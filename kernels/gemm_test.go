@@ -199,7 +199,8 @@ func TestGemmInt32(t *testing.T) {
 func TestGemmRequantEpilogue(t *testing.T) {
 	accs := []int32{math.MinInt32, math.MinInt32 + 1, -1 << 30, -65536, -129, -2, -1, 0, 1, 2, 127, 65535, 1 << 30, math.MaxInt32 - 1, math.MaxInt32}
 	mults := []int32{math.MinInt32, math.MinInt32 + 1, -1 << 30, -1, 0, 1, 1 << 30, 1<<30 + 1, 1518500250, math.MaxInt32}
-	zps := []int32{math.MinInt32, -128, 0, 3, 127, math.MaxInt32}
+	// ±32640 bound the zero points of the sdot kernel's common epilogue.
+	zps := []int32{math.MinInt32, -32641, -32640, -128, 0, 3, 127, 32640, 32641, math.MaxInt32}
 	var bias, mult, shift []int32
 	for _, a := range accs {
 		for _, mu := range mults {

@@ -142,8 +142,8 @@ var allOps = []string{NameGemmRequant, NameGemmInt32, NameDepthwise3x3, NameLUT,
 
 // Every operation has an implementation, the best this build and CPU
 // run: with assembly (arm64 without purego) every kernel but the GEMMs,
-// Depthwise3x3 and QuantizeInput (which has no NEON code) is neon, and
-// those first two sdot where the CPU has the dot product (neon elsewhere); on amd64,
+// Depthwise3x3 and LUT is neon, and those sdot where the CPU has the dot
+// product (neon elsewhere); on amd64,
 // avx512 or avx2 where the kernel has them and the CPU runs them.
 func TestImplementation(t *testing.T) {
 	impl := Implementation()
@@ -154,9 +154,9 @@ func TestImplementation(t *testing.T) {
 	for _, op := range allOps {
 		want := "go"
 		switch {
-		case op == "GemmRequant" || op == "GemmInt32" || asm && op == NameDepthwise3x3:
+		case op == "GemmRequant" || op == "GemmInt32" || asm && (op == NameDepthwise3x3 || op == NameLUT):
 			want = gemmImplNames()[0]
-		case asm && op != NameQuantizeInput: // the input's quantization has no NEON code
+		case asm:
 			want = "neon"
 		case amd64Best(op) != "":
 			want = amd64Best(op)

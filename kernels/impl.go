@@ -30,9 +30,10 @@ const (
 const Ref = "go"
 
 // Implementation maps each kernel to the implementation it runs: "go" for
-// the portable reference; on arm64 "sdot" for the NEON GEMM micro-kernel
-// with the dot product (Cortex-A55/A76/A78), "neon" for NEON assembly
-// without it (every other kernel, and the GEMM on the Cortex-A53 and A72);
+// the portable reference; on arm64 "sdot" on cores with the dot product
+// (Cortex-A55/A76/A78: the GEMM and depthwise kernels that use it, and
+// the LUT kernel for those cores), "neon" for NEON assembly without it
+// (every other kernel, and those on the Cortex-A53 and A72);
 // on amd64 "avx512vnni", "avxvnni" or "avx2" for the GEMM micro-kernels
 // and the names the other kernels register (see [SelectLevel]). Each is
 // chosen once, at start-up, from the CPU's features; [Weights] are packed

@@ -46,8 +46,12 @@ func softmaxRowNeon(dst []int8, logits []int32, postBiasQ8 []int32, p *SoftmaxPa
 	arm64.Softmax(&ctx)
 }
 
+// setSoftmaxParams clamps the zero point to [-512, 512], which the
+// assembly adds to int16 values: the pre form adds it to quotients in [0,
+// 256], where any zero point beyond gives the same saturated bytes; the
+// post form runs the assembly only with zero points in int8.
 func setSoftmaxParams(c *arm64.SoftmaxCtx, p *SoftmaxParams) {
-	c.Mult, c.Shift, c.Q, c.Zp = int(p.ExpMult), int(p.ExpShift), int(p.Q), int(p.ZeroPoint)
+	c.Mult, c.Shift, c.Q, c.Zp = int(p.ExpMult), int(p.ExpShift), int(p.Q), int(min(max(p.ZeroPoint, -512), 512))
 }
 
 // attentionSoftmaxNeon runs the assembly for grids of side >= 4, except

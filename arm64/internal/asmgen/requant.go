@@ -7,7 +7,8 @@
 //	acc = sat32(acc + zp)           SQADD
 //	out = sat8(sat16(acc))          SQXTN, SQXTN
 //
-// written once as sequences of NEON instructions over registers the
+// (or, the same bytes in fewer instructions, Narrow16ZP: SQXTN, SQADD on
+// int16, SQXTN), written once as sequences of NEON instructions over registers the
 // caller names, so that every kernel rounds and saturates alike. Each
 // generator decides how the instructions are written out (gemmgen encodes
 // them itself, neongen asks llvm-mc).
@@ -44,6 +45,11 @@ func Srshl(d, n, m int) Ins {
 
 func Sqadd(d, n, m int) Ins {
 	return ins(0x4EA00C00|rdnm(d, n, m), "sqadd v%d.4s, v%d.4s, v%d.4s", d, n, m)
+}
+
+// SqaddH is SQADD on 8H: Narrow16ZP's zero point.
+func SqaddH(d, n, m int) Ins {
+	return ins(0x4E600C00|rdnm(d, n, m), "sqadd v%d.8h, v%d.8h, v%d.8h", d, n, m)
 }
 
 func Smax(d, n, m int) Ins {
@@ -138,6 +144,22 @@ func scaleStep(out []Ins, s int, l Lane) []Ins {
 func Narrow16(out, acc int) []Ins {
 	return []Ins{
 		SqxtnH(out, acc), Sqxtn2H(out, acc+1), SqxtnH(out+1, acc+2), Sqxtn2H(out+1, acc+3),
+		SqxtnB(out, out), Sqxtn2B(out, out+1),
+	}
+}
+
+// Narrow16ZP narrows the 16 int32 values in acc..acc+3 into the 16 bytes
+// of out, adding the zero point on the way (out+1 is a temporary; zp
+// holds it in all 8 int16 lanes): the int32 values saturate to int16, the
+// zero point is added there with saturation, and the sums saturate to
+// int8. For |zp| <= 32640 that is Scale's SQADD and Narrow16 exactly, in
+// half the SQADDs: sat8(sat16(sat16(a) + zp)) = sat8(a + zp) for every
+// int32 a, because where a saturates to int16 (|a| > 32767), a + zp and
+// sat16(a) + zp both lie beyond 127 in a's direction.
+func Narrow16ZP(out, acc, zp int) []Ins {
+	return []Ins{
+		SqxtnH(out, acc), Sqxtn2H(out, acc+1), SqxtnH(out+1, acc+2), Sqxtn2H(out+1, acc+3),
+		SqaddH(out, out, zp), SqaddH(out+1, out+1, zp),
 		SqxtnB(out, out), Sqxtn2B(out, out+1),
 	}
 }

@@ -16,7 +16,7 @@ func TestEncodings(t *testing.T) {
 	var is []Ins
 	for _, r := range [][3]int{{0, 1, 2}, {31, 30, 29}, {16, 4, 15}} {
 		d, n, m := r[0], r[1], r[2]
-		is = append(is, Sqshl(d, n, m), Sqrdmulh(d, n, m), Srshl(d, n, m), Sqadd(d, n, m), Smax(d, n, m),
+		is = append(is, Sqshl(d, n, m), Sqrdmulh(d, n, m), Srshl(d, n, m), Sqadd(d, n, m), SqaddH(d, n, m), Smax(d, n, m),
 			Neg(d, n), SqxtnH(d, n), Sqxtn2H(d, n), SqxtnB(d, n), Sqxtn2B(d, n))
 	}
 	norm := func(s string) string { return strings.ToUpper(strings.ReplaceAll(s, " ", "")) }
@@ -76,5 +76,52 @@ func TestOrders(t *testing.T) {
 		"neg v3.4s, v2.4s", "smax v3.4s, v3.4s, v5.4s", "smax v2.4s, v2.4s, v5.4s", "neg v2.4s, v2.4s",
 	}; !slices.Equal(got, want) {
 		t.Errorf("shift amounts: got %q, want %q", got, want)
+	}
+}
+
+// Narrow16ZP's reordering gives the bytes of Scale's SQADD and Narrow16:
+// sat8(sat16(sat16(a) + zp)) = sat8(sat16(sat32(a + zp))) for zero points
+// up to 32640 in magnitude and a spread of int32 values around each
+// saturation edge, and differs just beyond.
+func TestNarrow16ZPIdentity(t *testing.T) {
+	sat := func(v, lo, hi int64) int64 { return min(max(v, lo), hi) }
+	s16 := func(v int64) int64 { return sat(v, -1<<15, 1<<15-1) }
+	s8 := func(v int64) int64 { return sat(v, -128, 127) }
+	s32 := func(v int64) int64 { return sat(v, -1<<31, 1<<31-1) }
+	var as []int64
+	for _, edge := range []int64{0, 127, 128, 1<<15 - 1, 1 << 15, 1<<31 - 1} {
+		for d := int64(-300); d <= 300; d++ {
+			for _, a := range []int64{edge + d, -edge + d} {
+				if a >= -1<<31 && a < 1<<31 {
+					as = append(as, a)
+				}
+			}
+		}
+	}
+	var zps []int64
+	for zp := int64(-300); zp <= 300; zp++ {
+		zps = append(zps, zp, 32640-zp, zp-32640)
+	}
+	for _, zp := range zps {
+		if zp < -32640 || zp > 32640 {
+			continue
+		}
+		for _, a := range as {
+			if got, want := s8(s16(s16(a)+zp)), s8(s16(s32(a+zp))); got != want {
+				t.Fatalf("a %d zp %d: %d, want %d", a, zp, got, want)
+			}
+		}
+	}
+	if a, zp := int64(-32769), int64(32641); s8(s16(s16(a)+zp)) == s8(s16(s32(a+zp))) {
+		t.Errorf("a %d zp %d: the bound 32640 is not tight", a, zp)
+	}
+	got := gnu(Narrow16ZP(14, 20, 13))
+	want := []string{
+		"sqxtn v14.4h, v20.4s", "sqxtn2 v14.8h, v21.4s", "sqxtn v15.4h, v22.4s", "sqxtn2 v15.8h, v23.4s",
+		"sqadd v14.8h, v14.8h, v13.8h", "sqadd v15.8h, v15.8h, v13.8h",
+		"sqxtn v14.8b, v14.8h", "sqxtn2 v14.16b, v15.8h",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("Narrow16ZP:\n got %q\nwant %q", got, want)
 	}
 }

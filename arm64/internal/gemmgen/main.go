@@ -128,9 +128,9 @@ func st1(first, n, r int, goArr, gnuArr string) ins {
 	return native(fmt.Sprintf("VST1.P %s, %d(R%d)", g, 16*n, r), fmt.Sprintf("st1 %s, [x%d], #%d", u, r, 16*n))
 }
 
-// st1S0 stores lane 0 (4 bytes) of v to (Rr), post-incrementing by 4.
-func st1S0(v, r int) ins {
-	return native(fmt.Sprintf("VST1.P V%d.S[0], 4(R%d)", v, r), fmt.Sprintf("st1 {v%d.s}[0], [x%d], #4", v, r))
+// st1S stores 32-bit lane l of v to (Rr), post-incrementing by 4.
+func st1S(v, l, r int) ins {
+	return native(fmt.Sprintf("VST1.P V%d.S[%d], 4(R%d)", v, l, r), fmt.Sprintf("st1 {v%d.s}[%d], [x%d], #4", v, l, r))
 }
 
 func add4S(d, n, m int) ins {
@@ -153,6 +153,10 @@ func zero(d int) ins {
 
 func dupS(d, r int) ins {
 	return native(fmt.Sprintf("VDUP R%d, V%d.S4", r, d), fmt.Sprintf("dup v%d.4s, w%d", d, r))
+}
+
+func dupH(d, r int) ins {
+	return native(fmt.Sprintf("VDUP R%d, V%d.H8", r, d), fmt.Sprintf("dup v%d.8h, w%d", d, r))
 }
 
 func subs1(r int) ins {
@@ -191,7 +195,7 @@ var ctxFields = []struct {
 }{
 	{"src", 0}, {"tail", 32}, {"dst", 64}, {"w", 96}, {"bias", 104}, {"mult", 112}, {"shift", 120},
 	{"biasStride", 128}, {"paramStride", 136}, {"kBlocks", 144}, {"kTail", 152}, {"nBlocks", 160},
-	{"rowTiles", 168}, {"srcStep", 176}, {"dstStep", 184}, {"zp", 192}, {"out32", 200}, {"leftShift", 208},
+	{"rowTiles", 168}, {"srcStep", 176}, {"dstStep", 184}, {"zp", 192}, {"out32", 200}, {"general", 208},
 }
 
 // kernel describes one micro-kernel: a tile of 4 rows by nr channels, K in
@@ -205,9 +209,10 @@ type kernel struct {
 	init   func() []ins                 // the accumulators' initial values
 	reduce func() []ins                 // accumulators to one vector of 4 channels per row (neon)
 	// The epilogues of one channel block: store32 stores int32 sums;
-	// requant is prologue, then the left shifts (SQSHL, only when some
-	// shift is negative), then the rest.
-	requant func() (prologue, left, rest []ins)
+	// requant is prologue, then on the general path (ctx.general) left,
+	// the left shifts (SQSHL), and general, the rest of that path if it
+	// has its own (else it goes on to rest), or else only rest.
+	requant func() (prologue, left, general, rest []ins)
 	store32 func() []ins
 }
 
@@ -231,8 +236,10 @@ var sdotKernel = &kernel{
 //
 // adds the 4 products of group s to channels 4j..4j+3 of row r. The
 // accumulators start at the biases (zero for int32 output).
-// Epilogue: V4-V7 multipliers, V8-V11 shifts, V12 zero, V13 the zero
-// point, V14-V15 the shift amounts and then the narrowed row.`,
+// Epilogue: V4-V7 multipliers, V8-V11 shifts (the common path negates
+// them in place), V13 the zero point (common path: in 8 int16 lanes),
+// V14-V15 the narrowed row; on the general path V12 zero and V14-V15 the
+// left and right shift amounts first.`,
 	block: func(a int, post bool) []ins {
 		var out []ins
 		for r := range 4 {
@@ -249,40 +256,59 @@ var sdotKernel = &kernel{
 		}
 		return out
 	},
+	// Rows 0 and 1 load the biases, rows 2 and 3 copy them: the loads and
+	// the copies issue on different pipes.
 	init: func() []ins {
-		out := []ins{ld1(0, 4, rBias, false, "S4", "4s")}
-		for v := vAcc; v < 32; v++ {
-			out = append(out, mov16B(v, (v-vAcc)%4))
+		out := []ins{ld1(vAcc, 4, rBias, false, "S4", "4s"), ld1(vAcc+4, 4, rBias, false, "S4", "4s")}
+		for v := vAcc + 8; v < 32; v++ {
+			out = append(out, mov16B(v, v-8))
 		}
 		return out
 	},
-	requant: func() (prologue, left, rest []ins) {
+	// The common path adds the zero point to int16 values
+	// (asmgen.Narrow16ZP), which needs |zp| <= 32640, and shifts only
+	// right; the general path is the plain sequence.
+	requant: func() (prologue, left, general, rest []ins) {
 		prologue = []ins{
 			ld1(4, 4, rMult, false, "S4", "4s"),
 			ld1(8, 4, rShift, false, "S4", "4s"),
-			zero(12),
-			dupS(13, rZP),
 		}
-		// Channels 4j..4j+3 of the 4 rows: shift amounts in V14 (left) and
-		// V15 (right), one at a time.
-		lanes := func(j int) []asmgen.Lane {
+		// Channels 4j..4j+3 of the 4 rows; on the general path the shift
+		// amounts in V14 (left) and V15 (right), one quarter at a time.
+		lanes := func(j int, common bool) []asmgen.Lane {
 			var ls []asmgen.Lane
 			for r := range 4 {
-				ls = append(ls, asmgen.Lane{Acc: vAcc + 4*r + j, Mult: 4 + j, RShift: 15, LShift: 14, ZP: 13})
+				l := asmgen.Lane{Acc: vAcc + 4*r + j, Mult: 4 + j, RShift: 15, LShift: 14, ZP: 13}
+				if common {
+					l.RShift, l.ZP = 8+j, asmgen.NoZP
+				}
+				ls = append(ls, l)
 			}
 			return ls
 		}
+		left = []ins{zero(12), dupS(13, rZP)}
 		for j := range 4 {
-			left = append(left, shared(asmgen.LeftShift(14, 8+j, 12), asmgen.LeftShifts(lanes(j)))...)
+			left = append(left, shared(asmgen.LeftShift(14, 8+j, 12), asmgen.LeftShifts(lanes(j, false)))...)
 		}
 		for j := range 4 {
-			rest = append(rest, shared(asmgen.RightShift(15, 8+j, 12), asmgen.Scale(lanes(j), asmgen.ByLane))...)
+			general = append(general, shared(asmgen.RightShift(15, 8+j, 12), asmgen.Scale(lanes(j, false), asmgen.ByLane))...)
 		}
 		for r := range 4 {
-			rest = append(rest, shared(asmgen.Narrow16(14, vAcc+4*r))...)
+			general = append(general, shared(asmgen.Narrow16(14, vAcc+4*r))...)
+			general = append(general, st1(14, 1, rD+r, "B16", "16b"))
+		}
+		rest = []ins{dupH(13, rZP)}
+		for j := range 4 {
+			rest = append(rest, shared([]asmgen.Ins{asmgen.Neg(8+j, 8+j)})...)
+		}
+		for j := range 4 {
+			rest = append(rest, shared(asmgen.Scale(lanes(j, true), asmgen.ByLane))...)
+		}
+		for r := range 4 {
+			rest = append(rest, shared(asmgen.Narrow16ZP(14, vAcc+4*r, 13))...)
 			rest = append(rest, st1(14, 1, rD+r, "B16", "16b"))
 		}
-		return prologue, left, rest
+		return prologue, left, general, rest
 	},
 	store32: func() []ins {
 		var out []ins
@@ -320,9 +346,10 @@ var neonKernel = &kernel{
 // Two products of a src byte in [-128, 127] and a weight in [-127, 127]
 // sum to at most 32512 in magnitude, so the int16 never overflows.
 // The accumulators start at zero. Epilogue: ADDP reduces row r's four
-// accumulators to V(16+r) = its 4 channels; V0 biases, V1 multipliers, V2
-// shifts, V3-V4 shift amounts, V5 zero, V6 the zero point, V8-V9
-// temporaries.`,
+// accumulators to V(16+r) = its 4 channels (through V8-V15); V0 biases,
+// V1 multipliers, V2 shifts, V3-V4 shift amounts, V5 zero, V6 the zero
+// point (common path: in 8 int16 lanes), V8-V9 the narrowed rows, one
+// per 4 bytes of V8.`,
 	block: func(a int, post bool) []ins {
 		var out []ins
 		for r := range 4 {
@@ -345,11 +372,16 @@ var neonKernel = &kernel{
 		}
 		return out
 	},
+	// The first level of every row, then the second: four chains side by
+	// side, which the in-order A53 needs.
 	reduce: func() []ins {
 		var out []ins
 		for r := range 4 {
 			a := vAcc + 4*r
-			out = append(out, addp4S(8, a, a+1), addp4S(9, a+2, a+3), addp4S(vAcc+r, 8, 9))
+			out = append(out, addp4S(8+2*r, a, a+1), addp4S(9+2*r, a+2, a+3))
+		}
+		for r := range 4 {
+			out = append(out, addp4S(vAcc+r, 8+2*r, 9+2*r))
 		}
 		return out
 	},
@@ -360,28 +392,42 @@ var neonKernel = &kernel{
 		}
 		return out
 	},
-	requant: func() (prologue, left, rest []ins) {
+	// The four rows are requantized step by step, side by side, and
+	// narrowed together into one register, a row per 4 bytes; the common
+	// path adds the zero point to int16 values (asmgen.Narrow16ZP).
+	requant: func() (prologue, left, general, rest []ins) {
 		prologue = []ins{
 			ld1(0, 1, rBias, false, "S4", "4s"),
 			ld1(1, 1, rMult, false, "S4", "4s"),
 			ld1(2, 1, rShift, false, "S4", "4s"),
-			zero(5),
-			dupS(6, rZP),
 		}
 		for r := range 4 {
 			prologue = append(prologue, add4S(vAcc+r, vAcc+r, 0))
 		}
-		var lanes []asmgen.Lane // row r's 4 channels in V(16+r)
-		for r := range 4 {
-			lanes = append(lanes, asmgen.Lane{Acc: vAcc + r, Mult: 1, RShift: 4, LShift: 3, ZP: 6})
+		lanes := func(common bool) []asmgen.Lane { // row r's 4 channels in V(16+r)
+			var ls []asmgen.Lane
+			for r := range 4 {
+				l := asmgen.Lane{Acc: vAcc + r, Mult: 1, RShift: 4, LShift: 3, ZP: 6}
+				if common {
+					l.ZP = asmgen.NoZP
+				}
+				ls = append(ls, l)
+			}
+			return ls
 		}
-		left = shared(asmgen.LeftShift(3, 2, 5), asmgen.LeftShifts(lanes))
-		rest = shared(asmgen.RightShift(4, 2, 5))
-		for r := range 4 {
-			rest = append(rest, shared(asmgen.Scale(lanes[r:r+1], asmgen.ByLane), asmgen.Narrow4(8, vAcc+r))...)
-			rest = append(rest, st1S0(8, rD+r))
+		stores := func() []ins {
+			var out []ins
+			for r := range 4 {
+				out = append(out, st1S(8, r, rD+r))
+			}
+			return out
 		}
-		return prologue, left, rest
+		left = append([]ins{zero(5), dupS(6, rZP)}, shared(asmgen.LeftShift(3, 2, 5), asmgen.LeftShifts(lanes(false)))...)
+		general = shared(asmgen.RightShift(4, 2, 5), asmgen.Scale(lanes(false), asmgen.ByStep), asmgen.Narrow16(8, vAcc))
+		general = append(general, stores()...)
+		rest = append([]ins{dupH(6, rZP)}, shared([]asmgen.Ins{asmgen.Neg(4, 2)}, asmgen.Scale(lanes(true), asmgen.ByStep), asmgen.Narrow16ZP(8, vAcc, 6))...)
+		rest = append(rest, stores()...)
+		return prologue, left, general, rest
 	},
 	store32: func() []ins {
 		var out []ins
@@ -419,11 +465,15 @@ func goAsm() []byte {
 // sums (out32) or requantizes them to int8 as ../kernels/doc.go specifies:
 //
 //	acc += bias                     (sdot: the initial value; neon: ADD)
-//	acc = sat32(acc << max(-s, 0))  SQSHL, skipped unless leftShift
+//	acc = sat32(acc << max(-s, 0))  SQSHL, skipped unless general
 //	acc = SQRDMULH(acc, mult)
 //	acc = rshr(acc, max(s, 0))      SRSHL by the negated amount (rounding)
 //	acc = sat32(acc + zp)           SQADD
 //	out = sat8(sat16(acc))          SQXTN, SQXTN
+//
+// (The common path adds the zero point between the two SQXTNs, on int16,
+// which gives the same bytes where |zp| <= 32640: see asmgen.Narrow16ZP;
+// the general path does as written.)
 //
 // Preconditions (the driver guarantees them): the rows of every tile can
 // be read for 16*kBlocks bytes, and 16 more when kTail is 1; the tail
@@ -431,8 +481,8 @@ func goAsm() []byte {
 // hold nBlocks panels of 16*(kBlocks+min(kTail, 1))*nr bytes; dst rows
 // have room for nBlocks*nr values; bias, mult and shift can be read for nr
 // int32 at each of nBlocks positions biasStride (bias) or paramStride
-// bytes apart (0: the same nr values for every block); leftShift is 0 only
-// when no shift is negative.
+// bytes apart (0: the same nr values for every block); general is 0 only
+// when no shift is negative and |zp| <= 32640.
 //
 // Registers: R0 ctx, R1-R4 src then tail pointers, R5 weights, R6 K
 // blocks left (and scratch), R7-R10 dst pointers, R11 channel blocks left,
@@ -526,13 +576,17 @@ func body(p func(string, ...any), k *kernel) {
 		emit(k.reduce())
 	}
 	p("\tCBNZ R%d, %s_store32", rOut32, l)
-	prologue, left, rest := k.requant()
+	prologue, left, general, rest := k.requant()
 	emit(prologue)
-	p("\tMOVD ctx_leftShift(R0), R%d", rK)
-	p("\tCBZ R%d, %s_right", rK, l)
+	p("\tMOVD ctx_general(R0), R%d", rK)
+	p("\tCBZ R%d, %s_common", rK, l)
 	emit(left)
+	if general != nil {
+		emit(general)
+		p("\tB %s_next", l)
+	}
 	p("")
-	p("%s_right:", l)
+	p("%s_common:", l)
 	emit(rest)
 	p("\tB %s_next", l)
 	p("")
@@ -594,7 +648,7 @@ func mcaBlock(k *kernel, kBlocks int, cpu string) []byte {
 	if k.reduce != nil {
 		is = append(is, k.reduce()...)
 	}
-	prologue, _, rest := k.requant()
+	prologue, _, _, rest := k.requant()
 	is = append(is, prologue...)
 	is = append(is, rest...)
 	for _, in := range is {

@@ -14,13 +14,15 @@ func addAsm() []byte {
 // 255 keeps it below 2^15), then by 13 into int32: (a-z) << 20. Both are
 // requantized without zero point (SQSHL only in the left-shift loop,
 // SQRDMULH, SRSHL), summed with SQADD, and the sum requantized to int8
-// (zero point by SQADD, SQXTN twice).
+// (zero point by SQADD, SQXTN twice; outside the left-shift loop the zero
+// point is added to int16 values, asmgen.Narrow16ZP, so the driver takes
+// that loop where |zp| > 32640 too).
 //
 // Registers: R0 ctx, R1 dst, R2 a, R3 b, R4 values left. V0 a, V1 b,
 // V2-V5 and V6-V9 the inputs' int32 values, V10-V11 int16 temporaries,
 // V16-V17 the input zero points (bytes), V18-V23 the multipliers and
 // negated right shifts of a, b and the sum, V24 the output zero point,
-// V25-V27 the left shifts, V28 zero. R18 and R27-R30 are not touched;
+// V25-V27 the left shifts, V28 zero, V29 the output zero point (8H). R18 and R27-R30 are not touched;
 // the function is a leaf.`)
 	a.p("")
 	a.p("// Offsets of the AddCtx fields.")
@@ -47,6 +49,7 @@ func addAsm() []byte {
 	}
 	a.i("MOVD add_zeroOut(R0), R5")
 	a.i("VDUP R5, V24.S4")
+	a.i("VDUP R5, V29.H8")
 	a.i("CBZ R4, add_done")
 	a.i("MOVD add_left(R0), R5")
 	a.i("CBNZ R5, add_loopl")
@@ -78,7 +81,12 @@ func addAsm() []byte {
 		for q := range 4 {
 			a.w("sqadd v%d.4s, v%d.4s, v%d.4s", 2+q, 2+q, 6+q)
 		}
-		a.emit(asmgen.Requant16(asmgen.Quarters(2, asmgen.Bcast(22), asmgen.Bcast(23), asmgen.Bcast(27), asmgen.Bcast(24)), 10, left))
+		if left {
+			a.emit(asmgen.Requant16(asmgen.Quarters(2, asmgen.Bcast(22), asmgen.Bcast(23), asmgen.Bcast(27), asmgen.Bcast(24)), 10, true))
+		} else {
+			a.emit(asmgen.Scale(asmgen.Quarters(2, asmgen.Bcast(22), asmgen.Bcast(23), asmgen.Bcast(27), asmgen.Bcast(asmgen.NoZP)), asmgen.ByStep))
+			a.emit(asmgen.Narrow16ZP(10, 2, 29))
+		}
 		a.i("VST1.P [V10.B16], 16(R1)")
 		a.i("SUBS $16, R4, R4")
 		a.i("BNE %s", label)

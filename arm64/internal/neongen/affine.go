@@ -30,14 +30,16 @@ func affineAsm() []byte {
 // weights (int16), biases, multipliers and shifts held in registers while
 // the rows stream by. Per row: x - zero in int16 (SSUBL), times the
 // weights into int32 (SMULL), plus the biases, requantized as ../kernels/doc.go says
-// (SQSHL only in the left-shift loops, SQRDMULH, SRSHL, SQADD, SQXTN).
+// (SQSHL only in the left-shift loops, SQRDMULH, SRSHL, SQADD, SQXTN; the
+// other loops add the zero point to int16 values, asmgen.Narrow16ZP, so
+// the driver takes the left-shift loops where |zp| > 32640 too).
 //
 // Registers: R0 ctx, R1 src, R2 dst, R3 c (the row step), R4 rows left,
 // R5 channel offset, R6 c-16, R7-R8 scratch. V0-V1 weights, V2-V5 biases,
 // V6-V9 multipliers, V10-V13 negated right shifts, V14-V17 left shifts,
 // V18 output zero point, V19 input zero point (bytes), V20 zero, V21 the
 // row's values, V22-V23 minus the zero point, V24-V27 accumulators,
-// V28-V29 output. R18 and R27-R30 are not touched; the function is a
+// V28-V29 output, V30 the output zero point in 8 int16 lanes. R18 and R27-R30 are not touched; the function is a
 // leaf.`)
 	a.p("")
 	a.p("// Offsets of the AffineCtx fields.")
@@ -51,6 +53,7 @@ func affineAsm() []byte {
 	a.i("MOVD ZR, R5")
 	a.i("MOVD af_zp(R0), R7")
 	a.i("VDUP R7, V18.S4")
+	a.i("VDUP R7, V30.H8")
 	a.i("MOVD af_zero(R0), R7")
 	a.i("VDUP R7, V19.B16")
 	a.i("VEOR V20.B16, V20.B16, V20.B16")
@@ -103,7 +106,12 @@ func affineAsm() []byte {
 				a.i("VADD V%d.S4, V%d.S4, V%d.S4", 2+q, 24+q, 24+q)
 			}
 		}
-		a.emit(asmgen.Requant16(asmgen.Quarters(24, asmgen.Regs(6), asmgen.Regs(10), asmgen.Regs(14), asmgen.Bcast(18)), 28, v.left))
+		if v.left {
+			a.emit(asmgen.Requant16(asmgen.Quarters(24, asmgen.Regs(6), asmgen.Regs(10), asmgen.Regs(14), asmgen.Bcast(18)), 28, true))
+		} else {
+			a.emit(asmgen.Scale(asmgen.Quarters(24, asmgen.Regs(6), asmgen.Regs(10), asmgen.Regs(14), asmgen.Bcast(asmgen.NoZP)), asmgen.ByStep))
+			a.emit(asmgen.Narrow16ZP(28, 24, 30))
+		}
 		a.i("VST1.P [V28.B16], (R2)(R3)")
 		a.i("SUBS $1, R4, R4")
 		a.i("BNE %s", v.label)

@@ -18,8 +18,10 @@ func depthwiseSdotAsm() []byte {
 	a.header(`// The dot-product (SDOT) kernel of Depthwise3x3 (see ../kernels/depthwise_arm64.go
 // for the Go driver, ../kernels/doc.go for the numerics), for CPUs with
 // the dot product (FEAT_DotProd). It computes what Depthwise3x3 does, from
-// the same DepthwiseCtx, except that it ignores LeftShift: the driver
-// runs Depthwise3x3 where a shift is negative.
+// the same DepthwiseCtx, except that it ignores LeftShift and adds the
+// zero point to int16 values (asmgen.Narrow16ZP, the same bytes for |zp|
+// <= 32640): the driver runs Depthwise3x3 where a shift is negative or
+// the zero point is beyond that.
 //
 // One SDOT does 3 taps of 4 channels: for each input column kx of the
 // window the rows ky = 0, 1, 2 of 16 channels are interleaved with ZIP1/ZIP2
@@ -65,8 +67,8 @@ func depthwiseSdotAsm() []byte {
 	a.i("ADD $128, R20, R22")
 	a.i("ADD $192, R20, R23")
 	a.i("MOVD dw_zp(R0), R16")
-	a.i("VDUP R16, V28.S4")
-	a.i("VST1 [V28.S4], (R23)")
+	a.i("VDUP R16, V28.H8")
+	a.i("VST1 [V28.H8], (R23)")
 	a.p("")
 	a.p("dws_block:")
 	a.i("VEOR V21.B16, V21.B16, V21.B16")
@@ -239,7 +241,7 @@ func dwsOut(cols [3]int) []insn {
 			g("sdot v%d.4s, v%d.16b, v%d.16b", 24+q, col+q, 4*kx+q)
 		}
 	}
-	sc := asmgen.Scale(asmgen.Quarters(24, asmgen.Regs(28), asmgen.Regs(28), asmgen.Regs(28), asmgen.Bcast(28)), asmgen.ByStep)
+	sc := asmgen.Scale(asmgen.Quarters(24, asmgen.Regs(28), asmgen.Regs(28), asmgen.Regs(28), asmgen.Bcast(asmgen.NoZP)), asmgen.ByStep)
 	add := func(ins []asmgen.Ins) {
 		for _, in := range ins {
 			g("%s", in.GNU)
@@ -249,9 +251,8 @@ func dwsOut(cols [3]int) []insn {
 	add(sc[0:4])
 	ld4(22) // negated right shifts
 	add(sc[4:8])
-	both("VLD1 (R23), [V28.S4]", "ld1 {v28.4s}, [x23]") // zero point
-	add(sc[8:])
-	add(asmgen.Narrow16(28, 24))
+	both("VLD1 (R23), [V30.H8]", "ld1 {v30.8h}, [x23]") // zero point
+	add(asmgen.Narrow16ZP(28, 24, 30))
 	both("VST1.P [V28.B16], (R11)(R12)", "st1 {v28.16b}, [x11], x12")
 	return is
 }

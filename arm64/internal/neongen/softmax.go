@@ -56,14 +56,18 @@ func softmaxAsm() []byte {
 //     after the softmax). SoftmaxRow reads the logits and its bias row.
 //  2. mx = max l (SMAX, then SMAXV).
 //  3. z = clamp(RequantizeNoZP(sat(mx - l), ExpMult, ExpShift), 0, 4095):
-//     SQSUB, SQSHL (only when ExpShift < 0), SQRDMULH, SRSHL, SMAX, SMIN,
-//     narrowed to uint16 into zbuf.
+//     SQSUB, SQSHL (only when ExpShift < 0), SQRDMULH, SRSHL, then SQXTUN
+//     (to uint16, clamping at 0 and 65535) and UMIN 4095, into zbuf.
 //  4. e = exp[z], the 4096-entry table expTable[z&255] >> (z>>8) (scalar
-//     loads, 8 at a time), in place in zbuf; sum = sum e (UADALP, 8 at a
-//     time, then scalar).
+//     loads, 8 at a time: 32-bit loads and stores of two z or two e, with
+//     no write-back, so that no load waits for a store's address), in
+//     place in zbuf; sum = sum e (UADALP into four sums, 32 at a time,
+//     then 16, 8, and scalar).
 //  5. R = (Q<<22 + sum/2) / sum (UDIV; sum >= 2^15).
-//  6. pre: out = sat8(((e*R + 2^21) >> 22) + zp) (UMULL, SRSHR, SQADD,
-//     SQXTN); post: v = sat32(((e*R) >> 14) + bias); out = sat8(((v + 128)
+//  6. pre: out = sat8(((e*R + 2^21) >> 22) + zp) (UMULL, SRSHR, then UZP1
+//     to int16, exact since the quotient is at most 256, SQADD on int16
+//     and SQXTN; the driver clamps zp to [-512, 512], which gives the
+//     same bytes); post: v = sat32(((e*R) >> 14) + bias); out = sat8(((v + 128)
 //     >> 8) + zp) (UMULL, USHR, SQADD, SRSHR, SQADD, SQXTN).
 //
 // Vector passes go 8 values at a time, then 4, then the last 4 again
@@ -75,10 +79,10 @@ func softmaxAsm() []byte {
 // the post form (or 0), R10 count, R11-R13 pointers, R14-R17, R19-R20
 // scratch, R21 side, R22 span, R23 iy, R24 ix, R25 the runs' whole chunks
 // before the last, R26 the bytes the last chunk steps back. V0-V5
-// temporaries, V20 sums, V22 maxima, V23 MinInt32, V24 R (8H), V25 zp,
-// V26 4095, V27 zero, V28 left shift, V29 negated right shift, V30
-// ExpMult, V31 mx. R18 and R27-R30 are not touched; the function is a
-// leaf.`)
+// temporaries, V17-V18 and V20-V21 sums, V19 zp (8H), V22 maxima, V23
+// MinInt32, V24 R (8H), V25 zp, V26 4095 (8H), V27 zero, V28 left shift,
+// V29 negated right shift, V30 ExpMult, V31 mx. R18 and R27-R30 are not
+// touched; the function is a leaf.`)
 	a.p("")
 	a.p("// Offsets of the SoftmaxCtx fields.")
 	a.ctxDefines("sm", "logits", "ldL", "dst", "ldD", "n", "rows", "post", "bias", "table",
@@ -114,9 +118,10 @@ func softmaxAsm() []byte {
 	a.i("VDUP R14, V29.S4")
 	a.shift1(29, 28, 27)
 	a.i("MOVD $4095, R14")
-	a.i("VDUP R14, V26.S4")
+	a.i("VDUP R14, V26.H8")
 	a.i("MOVD sm_zp(R0), R14")
 	a.i("VDUP R14, V25.S4")
+	a.i("VDUP R14, V19.H8")
 	a.i("MOVW $0x80000000, R14")
 	a.i("VDUP R14, V23.S4")
 	a.p("")
@@ -215,21 +220,21 @@ func softmaxAsm() []byte {
 				a.emit(asmgen.LeftShifts(lane))
 			}
 			a.emit(asmgen.Scale(lane, asmgen.ByLane))
-			a.w("smax v%d.4s, v%d.4s, v27.4s", r, r)
-			a.w("smin v%d.4s, v%d.4s, v26.4s", r, r)
 		}
 		a.p("%s:", l)
 		a.pass(l, 10, 14, []ptr{{11, 2}, {12, 1}}, func() {
 			a.i("VLD1.P 32(R11), [V0.S4, V1.S4]")
 			z(0)
 			z(1)
-			a.w("xtn v2.4h, v0.4s")
-			a.w("xtn2 v2.8h, v1.4s")
+			a.w("sqxtun v2.4h, v0.4s")
+			a.w("sqxtun2 v2.8h, v1.4s")
+			a.w("umin v2.8h, v2.8h, v26.8h")
 			a.i("VST1.P [V2.H8], 16(R12)")
 		}, func() {
 			a.i("VLD1.P 16(R11), [V0.S4]")
 			z(0)
-			a.w("xtn v2.4h, v0.4s")
+			a.w("sqxtun v2.4h, v0.4s")
+			a.w("umin v2.4h, v2.4h, v26.4h")
 			a.i("VST1.P [V2.H4], 8(R12)")
 		})
 		if !left {
@@ -244,17 +249,25 @@ func softmaxAsm() []byte {
 	a.i("AND $7, R4, R13")
 	a.i("CBZ R10, sm_lk1")
 	a.p("sm_lk8:")
-	tmp := []int{14, 15, 16, 17, 19, 20, 8, 12}
-	for i, r := range tmp {
-		a.i("MOVHU %d(R11), R%d", 2*i, r)
+	pairs := [][2]int{{14, 15}, {16, 17}, {19, 20}, {8, 12}}
+	for i, r := range pairs {
+		a.i("MOVWU %d(R11), R%d", 4*i, r[0])
 	}
-	for _, r := range tmp {
-		a.i("MOVHU (R7)(R%d<<1), R%d", r, r)
+	for _, r := range pairs {
+		a.i("LSRW $16, R%d, R%d", r[0], r[1])
+		a.i("ANDW $0xffff, R%d, R%d", r[0], r[0])
 	}
-	for i, r := range tmp[1:] {
-		a.i("MOVH R%d, %d(R11)", r, 2*i+2)
+	for _, r := range pairs {
+		a.i("MOVHU (R7)(R%d<<1), R%d", r[0], r[0])
+		a.i("MOVHU (R7)(R%d<<1), R%d", r[1], r[1])
 	}
-	a.i("MOVH.P R%d, 16(R11)", tmp[0])
+	for _, r := range pairs {
+		a.i("ORRW R%d<<16, R%d, R%d", r[1], r[0], r[0])
+	}
+	for i, r := range pairs {
+		a.i("MOVW R%d, %d(R11)", r[0], 4*i)
+	}
+	a.i("ADD $16, R11, R11")
 	a.i("SUBS $1, R10, R10")
 	a.i("BNE sm_lk8")
 	a.p("sm_lk1:")
@@ -266,19 +279,35 @@ func softmaxAsm() []byte {
 	a.i("B sm_lk1")
 	a.p("")
 	a.p("sm_sum:")
-	a.i("// The sum of e, 8 at a time, then the rest.")
+	a.i("// The sum of e, 32 at a time into four sums, then 16, then 8, then the rest.")
 	a.i("MOVD R6, R11")
-	a.i("MOVD R4, R10")
-	a.i("VEOR V20.B16, V20.B16, V20.B16")
-	a.i("LSR $3, R10, R15")
-	a.i("AND $7, R10, R10")
-	a.i("CBZ R15, sm_sum1")
-	a.p("sm_sum8:")
-	a.i("VLD1.P 16(R11), [V0.H8]")
+	a.i("AND $7, R4, R10")
+	for _, v := range []int{20, 21, 17, 18} {
+		a.i("VEOR V%d.B16, V%d.B16, V%d.B16", v, v, v)
+	}
+	a.i("LSR $5, R4, R15")
+	a.i("CBZ R15, sm_sum16")
+	a.p("sm_sum32:")
+	a.i("VLD1.P 64(R11), [V0.H8, V1.H8, V2.H8, V3.H8]")
 	a.w("uadalp v20.4s, v0.8h")
+	a.w("uadalp v21.4s, v1.8h")
+	a.w("uadalp v17.4s, v2.8h")
+	a.w("uadalp v18.4s, v3.8h")
 	a.i("SUBS $1, R15, R15")
-	a.i("BNE sm_sum8")
+	a.i("BNE sm_sum32")
+	a.p("sm_sum16:")
+	a.i("TBZ $4, R4, sm_sum8")
+	a.i("VLD1.P 32(R11), [V0.H8, V1.H8]")
+	a.w("uadalp v20.4s, v0.8h")
+	a.w("uadalp v21.4s, v1.8h")
+	a.p("sm_sum8:")
+	a.i("TBZ $3, R4, sm_sum1")
+	a.i("VLD1.P 16(R11), [V0.H8]")
+	a.w("uadalp v17.4s, v0.8h")
 	a.p("sm_sum1:")
+	a.i("VADD V21.S4, V20.S4, V20.S4")
+	a.i("VADD V18.S4, V17.S4, V17.S4")
+	a.i("VADD V17.S4, V20.S4, V20.S4")
 	a.i("VADDV V20.S4, V20")
 	a.i("VMOV V20.S[0], R14")
 	a.p("sm_sum1l:")
@@ -308,14 +337,11 @@ func softmaxAsm() []byte {
 			l = "sm_op"
 			ptrs = append(ptrs, ptr{13, 2})
 		}
+		// out is the post form's v and its zero point.
 		out := func(r, b int) {
-			if post {
-				a.i("VUSHR $14, V%d.S4, V%d.S4", r, r)
-				a.w("sqadd v%d.4s, v%d.4s, v%d.4s", r, r, b)
-				a.w("srshr v%d.4s, v%d.4s, #8", r, r)
-			} else {
-				a.w("srshr v%d.4s, v%d.4s, #22", r, r)
-			}
+			a.i("VUSHR $14, V%d.S4, V%d.S4", r, r)
+			a.w("sqadd v%d.4s, v%d.4s, v%d.4s", r, r, b)
+			a.w("srshr v%d.4s, v%d.4s, #8", r, r)
 			a.w("sqadd v%d.4s, v%d.4s, v25.4s", r, r)
 		}
 		a.p("%s:", l)
@@ -326,10 +352,17 @@ func softmaxAsm() []byte {
 			}
 			a.w("umull v1.4s, v0.4h, v24.4h")
 			a.w("umull2 v2.4s, v0.8h, v24.8h")
-			out(1, 4)
-			out(2, 5)
-			a.w("sqxtn v3.4h, v1.4s")
-			a.w("sqxtn2 v3.8h, v2.4s")
+			if post {
+				out(1, 4)
+				out(2, 5)
+				a.w("sqxtn v3.4h, v1.4s")
+				a.w("sqxtn2 v3.8h, v2.4s")
+			} else {
+				a.w("srshr v1.4s, v1.4s, #22")
+				a.w("srshr v2.4s, v2.4s, #22")
+				a.w("uzp1 v3.8h, v1.8h, v2.8h")
+				a.w("sqadd v3.8h, v3.8h, v19.8h")
+			}
 			a.w("sqxtn v3.8b, v3.8h")
 			a.i("VST1.P [V3.B8], 8(R12)")
 		}, func() {
@@ -338,8 +371,14 @@ func softmaxAsm() []byte {
 				a.i("VLD1.P 16(R13), [V4.S4]")
 			}
 			a.w("umull v1.4s, v0.4h, v24.4h")
-			out(1, 4)
-			a.w("sqxtn v3.4h, v1.4s")
+			if post {
+				out(1, 4)
+				a.w("sqxtn v3.4h, v1.4s")
+			} else {
+				a.w("srshr v1.4s, v1.4s, #22")
+				a.w("xtn v3.4h, v1.4s")
+				a.w("sqadd v3.4h, v3.4h, v19.4h")
+			}
 			a.w("sqxtn v3.8b, v3.8h")
 			a.i("VST1.P V3.S[0], 4(R12)")
 		})

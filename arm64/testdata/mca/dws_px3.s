@@ -37,15 +37,13 @@ dws_px3:
 	srshl v25.4s, v25.4s, v29.4s
 	srshl v26.4s, v26.4s, v30.4s
 	srshl v27.4s, v27.4s, v31.4s
-	ld1 {v28.4s}, [x23]
-	sqadd v24.4s, v24.4s, v28.4s
-	sqadd v25.4s, v25.4s, v28.4s
-	sqadd v26.4s, v26.4s, v28.4s
-	sqadd v27.4s, v27.4s, v28.4s
+	ld1 {v30.8h}, [x23]
 	sqxtn v28.4h, v24.4s
 	sqxtn2 v28.8h, v25.4s
 	sqxtn v29.4h, v26.4s
 	sqxtn2 v29.8h, v27.4s
+	sqadd v28.8h, v28.8h, v30.8h
+	sqadd v29.8h, v29.8h, v30.8h
 	sqxtn v28.8b, v28.8h
 	sqxtn2 v28.16b, v29.8h
 	st1 {v28.16b}, [x11], x12
@@ -83,15 +81,13 @@ dws_px3:
 	srshl v25.4s, v25.4s, v29.4s
 	srshl v26.4s, v26.4s, v30.4s
 	srshl v27.4s, v27.4s, v31.4s
-	ld1 {v28.4s}, [x23]
-	sqadd v24.4s, v24.4s, v28.4s
-	sqadd v25.4s, v25.4s, v28.4s
-	sqadd v26.4s, v26.4s, v28.4s
-	sqadd v27.4s, v27.4s, v28.4s
+	ld1 {v30.8h}, [x23]
 	sqxtn v28.4h, v24.4s
 	sqxtn2 v28.8h, v25.4s
 	sqxtn v29.4h, v26.4s
 	sqxtn2 v29.8h, v27.4s
+	sqadd v28.8h, v28.8h, v30.8h
+	sqadd v29.8h, v29.8h, v30.8h
 	sqxtn v28.8b, v28.8h
 	sqxtn2 v28.16b, v29.8h
 	st1 {v28.16b}, [x11], x12
@@ -129,15 +125,13 @@ dws_px3:
 	srshl v25.4s, v25.4s, v29.4s
 	srshl v26.4s, v26.4s, v30.4s
 	srshl v27.4s, v27.4s, v31.4s
-	ld1 {v28.4s}, [x23]
-	sqadd v24.4s, v24.4s, v28.4s
-	sqadd v25.4s, v25.4s, v28.4s
-	sqadd v26.4s, v26.4s, v28.4s
-	sqadd v27.4s, v27.4s, v28.4s
+	ld1 {v30.8h}, [x23]
 	sqxtn v28.4h, v24.4s
 	sqxtn2 v28.8h, v25.4s
 	sqxtn v29.4h, v26.4s
 	sqxtn2 v29.8h, v27.4s
+	sqadd v28.8h, v28.8h, v30.8h
+	sqadd v29.8h, v29.8h, v30.8h
 	sqxtn v28.8b, v28.8h
 	sqxtn2 v28.16b, v29.8h
 	st1 {v28.16b}, [x11], x12

@@ -868,48 +868,42 @@
 	sadalp v31.4s, v15.8h
 	addp v8.4s, v16.4s, v17.4s
 	addp v9.4s, v18.4s, v19.4s
+	addp v10.4s, v20.4s, v21.4s
+	addp v11.4s, v22.4s, v23.4s
+	addp v12.4s, v24.4s, v25.4s
+	addp v13.4s, v26.4s, v27.4s
+	addp v14.4s, v28.4s, v29.4s
+	addp v15.4s, v30.4s, v31.4s
 	addp v16.4s, v8.4s, v9.4s
-	addp v8.4s, v20.4s, v21.4s
-	addp v9.4s, v22.4s, v23.4s
-	addp v17.4s, v8.4s, v9.4s
-	addp v8.4s, v24.4s, v25.4s
-	addp v9.4s, v26.4s, v27.4s
-	addp v18.4s, v8.4s, v9.4s
-	addp v8.4s, v28.4s, v29.4s
-	addp v9.4s, v30.4s, v31.4s
-	addp v19.4s, v8.4s, v9.4s
+	addp v17.4s, v10.4s, v11.4s
+	addp v18.4s, v12.4s, v13.4s
+	addp v19.4s, v14.4s, v15.4s
 	ld1 {v0.4s}, [x12]
 	ld1 {v1.4s}, [x13]
 	ld1 {v2.4s}, [x14]
-	eor v5.16b, v5.16b, v5.16b
-	dup v6.4s, w17
 	add v16.4s, v16.4s, v0.4s
 	add v17.4s, v17.4s, v0.4s
 	add v18.4s, v18.4s, v0.4s
 	add v19.4s, v19.4s, v0.4s
-	smax v4.4s, v2.4s, v5.4s
-	neg v4.4s, v4.4s
+	dup v6.8h, w17
+	neg v4.4s, v2.4s
 	sqrdmulh v16.4s, v16.4s, v1.4s
-	srshl v16.4s, v16.4s, v4.4s
-	sqadd v16.4s, v16.4s, v6.4s
-	sqxtn v8.4h, v16.4s
-	sqxtn v8.8b, v8.8h
-	st1 {v8.s}[0], [x7], #4
 	sqrdmulh v17.4s, v17.4s, v1.4s
-	srshl v17.4s, v17.4s, v4.4s
-	sqadd v17.4s, v17.4s, v6.4s
-	sqxtn v8.4h, v17.4s
-	sqxtn v8.8b, v8.8h
-	st1 {v8.s}[0], [x8], #4
 	sqrdmulh v18.4s, v18.4s, v1.4s
-	srshl v18.4s, v18.4s, v4.4s
-	sqadd v18.4s, v18.4s, v6.4s
-	sqxtn v8.4h, v18.4s
-	sqxtn v8.8b, v8.8h
-	st1 {v8.s}[0], [x9], #4
 	sqrdmulh v19.4s, v19.4s, v1.4s
+	srshl v16.4s, v16.4s, v4.4s
+	srshl v17.4s, v17.4s, v4.4s
+	srshl v18.4s, v18.4s, v4.4s
 	srshl v19.4s, v19.4s, v4.4s
-	sqadd v19.4s, v19.4s, v6.4s
-	sqxtn v8.4h, v19.4s
+	sqxtn v8.4h, v16.4s
+	sqxtn2 v8.8h, v17.4s
+	sqxtn v9.4h, v18.4s
+	sqxtn2 v9.8h, v19.4s
+	sqadd v8.8h, v8.8h, v6.8h
+	sqadd v9.8h, v9.8h, v6.8h
 	sqxtn v8.8b, v8.8h
-	st1 {v8.s}[0], [x10], #4
+	sqxtn2 v8.16b, v9.8h
+	st1 {v8.s}[0], [x7], #4
+	st1 {v8.s}[1], [x8], #4
+	st1 {v8.s}[2], [x9], #4
+	st1 {v8.s}[3], [x10], #4

@@ -2,23 +2,16 @@
 // One channel block of GemmSdot (gemm_arm64.s) at k = 256, straight-line: a
 // tile of 4 rows x 16 channels = 16384 int8 multiply-accumulates, requantized.
 // llvm-mca-19 -mtriple=aarch64 -mcpu=neoverse-n1 -mattr=+dotprod -iterations=100 sdot_block_k256.s
-	ld1 {v0.4s, v1.4s, v2.4s, v3.4s}, [x12]
-	orr v16.16b, v0.16b, v0.16b
-	orr v17.16b, v1.16b, v1.16b
-	orr v18.16b, v2.16b, v2.16b
-	orr v19.16b, v3.16b, v3.16b
-	orr v20.16b, v0.16b, v0.16b
-	orr v21.16b, v1.16b, v1.16b
-	orr v22.16b, v2.16b, v2.16b
-	orr v23.16b, v3.16b, v3.16b
-	orr v24.16b, v0.16b, v0.16b
-	orr v25.16b, v1.16b, v1.16b
-	orr v26.16b, v2.16b, v2.16b
-	orr v27.16b, v3.16b, v3.16b
-	orr v28.16b, v0.16b, v0.16b
-	orr v29.16b, v1.16b, v1.16b
-	orr v30.16b, v2.16b, v2.16b
-	orr v31.16b, v3.16b, v3.16b
+	ld1 {v16.4s, v17.4s, v18.4s, v19.4s}, [x12]
+	ld1 {v20.4s, v21.4s, v22.4s, v23.4s}, [x12]
+	orr v24.16b, v16.16b, v16.16b
+	orr v25.16b, v17.16b, v17.16b
+	orr v26.16b, v18.16b, v18.16b
+	orr v27.16b, v19.16b, v19.16b
+	orr v28.16b, v20.16b, v20.16b
+	orr v29.16b, v21.16b, v21.16b
+	orr v30.16b, v22.16b, v22.16b
+	orr v31.16b, v23.16b, v23.16b
 	ld1 {v0.16b}, [x1], #16
 	ld1 {v1.16b}, [x2], #16
 	ld1 {v2.16b}, [x3], #16
@@ -1173,68 +1166,49 @@
 	sdot v31.4s, v11.16b, v3.4b[3]
 	ld1 {v4.4s, v5.4s, v6.4s, v7.4s}, [x13]
 	ld1 {v8.4s, v9.4s, v10.4s, v11.4s}, [x14]
-	eor v12.16b, v12.16b, v12.16b
-	dup v13.4s, w17
-	smax v15.4s, v8.4s, v12.4s
-	neg v15.4s, v15.4s
+	dup v13.8h, w17
+	neg v8.4s, v8.4s
+	neg v9.4s, v9.4s
+	neg v10.4s, v10.4s
+	neg v11.4s, v11.4s
 	sqrdmulh v16.4s, v16.4s, v4.4s
-	srshl v16.4s, v16.4s, v15.4s
-	sqadd v16.4s, v16.4s, v13.4s
+	srshl v16.4s, v16.4s, v8.4s
 	sqrdmulh v20.4s, v20.4s, v4.4s
-	srshl v20.4s, v20.4s, v15.4s
-	sqadd v20.4s, v20.4s, v13.4s
+	srshl v20.4s, v20.4s, v8.4s
 	sqrdmulh v24.4s, v24.4s, v4.4s
-	srshl v24.4s, v24.4s, v15.4s
-	sqadd v24.4s, v24.4s, v13.4s
+	srshl v24.4s, v24.4s, v8.4s
 	sqrdmulh v28.4s, v28.4s, v4.4s
-	srshl v28.4s, v28.4s, v15.4s
-	sqadd v28.4s, v28.4s, v13.4s
-	smax v15.4s, v9.4s, v12.4s
-	neg v15.4s, v15.4s
+	srshl v28.4s, v28.4s, v8.4s
 	sqrdmulh v17.4s, v17.4s, v5.4s
-	srshl v17.4s, v17.4s, v15.4s
-	sqadd v17.4s, v17.4s, v13.4s
+	srshl v17.4s, v17.4s, v9.4s
 	sqrdmulh v21.4s, v21.4s, v5.4s
-	srshl v21.4s, v21.4s, v15.4s
-	sqadd v21.4s, v21.4s, v13.4s
+	srshl v21.4s, v21.4s, v9.4s
 	sqrdmulh v25.4s, v25.4s, v5.4s
-	srshl v25.4s, v25.4s, v15.4s
-	sqadd v25.4s, v25.4s, v13.4s
+	srshl v25.4s, v25.4s, v9.4s
 	sqrdmulh v29.4s, v29.4s, v5.4s
-	srshl v29.4s, v29.4s, v15.4s
-	sqadd v29.4s, v29.4s, v13.4s
-	smax v15.4s, v10.4s, v12.4s
-	neg v15.4s, v15.4s
+	srshl v29.4s, v29.4s, v9.4s
 	sqrdmulh v18.4s, v18.4s, v6.4s
-	srshl v18.4s, v18.4s, v15.4s
-	sqadd v18.4s, v18.4s, v13.4s
+	srshl v18.4s, v18.4s, v10.4s
 	sqrdmulh v22.4s, v22.4s, v6.4s
-	srshl v22.4s, v22.4s, v15.4s
-	sqadd v22.4s, v22.4s, v13.4s
+	srshl v22.4s, v22.4s, v10.4s
 	sqrdmulh v26.4s, v26.4s, v6.4s
-	srshl v26.4s, v26.4s, v15.4s
-	sqadd v26.4s, v26.4s, v13.4s
+	srshl v26.4s, v26.4s, v10.4s
 	sqrdmulh v30.4s, v30.4s, v6.4s
-	srshl v30.4s, v30.4s, v15.4s
-	sqadd v30.4s, v30.4s, v13.4s
-	smax v15.4s, v11.4s, v12.4s
-	neg v15.4s, v15.4s
+	srshl v30.4s, v30.4s, v10.4s
 	sqrdmulh v19.4s, v19.4s, v7.4s
-	srshl v19.4s, v19.4s, v15.4s
-	sqadd v19.4s, v19.4s, v13.4s
+	srshl v19.4s, v19.4s, v11.4s
 	sqrdmulh v23.4s, v23.4s, v7.4s
-	srshl v23.4s, v23.4s, v15.4s
-	sqadd v23.4s, v23.4s, v13.4s
+	srshl v23.4s, v23.4s, v11.4s
 	sqrdmulh v27.4s, v27.4s, v7.4s
-	srshl v27.4s, v27.4s, v15.4s
-	sqadd v27.4s, v27.4s, v13.4s
+	srshl v27.4s, v27.4s, v11.4s
 	sqrdmulh v31.4s, v31.4s, v7.4s
-	srshl v31.4s, v31.4s, v15.4s
-	sqadd v31.4s, v31.4s, v13.4s
+	srshl v31.4s, v31.4s, v11.4s
 	sqxtn v14.4h, v16.4s
 	sqxtn2 v14.8h, v17.4s
 	sqxtn v15.4h, v18.4s
 	sqxtn2 v15.8h, v19.4s
+	sqadd v14.8h, v14.8h, v13.8h
+	sqadd v15.8h, v15.8h, v13.8h
 	sqxtn v14.8b, v14.8h
 	sqxtn2 v14.16b, v15.8h
 	st1 {v14.16b}, [x7], #16
@@ -1242,6 +1216,8 @@
 	sqxtn2 v14.8h, v21.4s
 	sqxtn v15.4h, v22.4s
 	sqxtn2 v15.8h, v23.4s
+	sqadd v14.8h, v14.8h, v13.8h
+	sqadd v15.8h, v15.8h, v13.8h
 	sqxtn v14.8b, v14.8h
 	sqxtn2 v14.16b, v15.8h
 	st1 {v14.16b}, [x8], #16
@@ -1249,6 +1225,8 @@
 	sqxtn2 v14.8h, v25.4s
 	sqxtn v15.4h, v26.4s
 	sqxtn2 v15.8h, v27.4s
+	sqadd v14.8h, v14.8h, v13.8h
+	sqadd v15.8h, v15.8h, v13.8h
 	sqxtn v14.8b, v14.8h
 	sqxtn2 v14.16b, v15.8h
 	st1 {v14.16b}, [x9], #16
@@ -1256,6 +1234,8 @@
 	sqxtn2 v14.8h, v29.4s
 	sqxtn v15.4h, v30.4s
 	sqxtn2 v15.8h, v31.4s
+	sqadd v14.8h, v14.8h, v13.8h
+	sqadd v15.8h, v15.8h, v13.8h
 	sqxtn v14.8b, v14.8h
 	sqxtn2 v14.16b, v15.8h
 	st1 {v14.16b}, [x10], #16
