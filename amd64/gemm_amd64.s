@@ -19,9 +19,10 @@
 // weights; SI the byte offset of the channel block's parameters; DX
 // channel blocks left; R15 row tiles left; R12, R13, R14, BX the dst rows.
 // V0-V7 accumulators (row i: V2i channels 0..nr/2-1, V2i+1 the rest), V8,
-// V9 weights, V10-V13 the rows' bytes; AVX-VNNI: Y15 0x80 bytes; AVX2: Y15
-// int16 ones; AVX-512: Z31 0x80 bytes, K1 the odd lanes, Z24-Z30 the
-// epilogue's constants.
+// V9 weights, V10-V13 the rows' bytes; AVX-VNNI: Y15 0x80 bytes; AVX2: Y8,
+// Y9 the weights' k 1 and 3, Y10, Y11 their k 0 and 2, Y12, Y13 a row's
+// int16 pairs, Y14, Y15 products; AVX-512: Z31 0x80 bytes, K1 the odd
+// lanes, Z24-Z30 the epilogue's constants.
 
 #include "textflag.h"
 

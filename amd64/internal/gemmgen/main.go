@@ -5,7 +5,8 @@
 //
 //	go generate        (runs: go run ./internal/gemmgen)
 //
-// The three kernels share everything but the dot-product step. The Go
+// The three kernels share everything but the dot-product step (and the
+// AVX2 kernel's widening of its rows into its frame before it). The Go
 // assembler encodes VPDPBUSD on Y registers as EVEX (AVX-512VL), which the
 // AVX-VNNI cores (Intel N100) lack, so the VEX form is emitted as BYTEs
 // with the Intel mnemonic in a comment; words_test.go in package amd64
@@ -267,9 +268,10 @@ func goAsm() []byte {
 // weights; SI the byte offset of the channel block's parameters; DX
 // channel blocks left; R15 row tiles left; R12, R13, R14, BX the dst rows.
 // V0-V7 accumulators (row i: V2i channels 0..nr/2-1, V2i+1 the rest), V8,
-// V9 weights, V10-V13 the rows' bytes; AVX-VNNI: Y15 0x80 bytes; AVX2: Y15
-// int16 ones; AVX-512: Z31 0x80 bytes, K1 the odd lanes, Z24-Z30 the
-// epilogue's constants.`)
+// V9 weights, V10-V13 the rows' bytes; AVX-VNNI: Y15 0x80 bytes; AVX2: Y8,
+// Y9 the weights' k 1 and 3, Y10, Y11 their k 0 and 2, Y12, Y13 a row's
+// int16 pairs, Y14, Y15 products; AVX-512: Z31 0x80 bytes, K1 the odd
+// lanes, Z24-Z30 the epilogue's constants.`)
 	p("")
 	p("#include \"textflag.h\"")
 	p("")
