@@ -79,8 +79,7 @@ type kernel struct {
 	nr   int
 	zmm  bool
 	// i16: the dot product is VPMADDWD on int16 (AVX2): each tile's rows
-	// are first widened into the frame, and the accumulators hold two
-	// lanes per channel, added at the end (see avx2Desc).
+	// are first widened into the frame (see avx2Desc).
 	i16 bool
 	// dot is the dot-product step of one group of 4 k: for the four rows,
 	// their 4 bytes at (R8..R11)(AX*1) (i16: their 4 int16 in the frame)
