@@ -15,8 +15,16 @@ func GemmAVX512VNNI(ctx *GemmCtx)
 //go:noescape
 func GemmAVXVNNI(ctx *GemmCtx)
 
+// GemmAVX2 widens each tile's rows to int16 into its frame, which holds
+// rows of at most GemmAVX2MaxK values; longer ones it widens in the K
+// loop (ctx.InPlace), a little slower.
+//
 //go:noescape
 func GemmAVX2(ctx *GemmCtx)
+
+// GemmAVX2MaxK is the longest row GemmAVX2's frame takes: 2048 groups
+// of 4 k per row, the last kept for the tail group.
+const GemmAVX2MaxK = 4*2048 - 1
 
 // PeakAVX512VNNI and PeakAVXVNNI run n iterations of 16 (EVEX, Z) or 12
 // (VEX, Y) independent VPDPBUSD: the core's VNNI peak, which the
@@ -56,5 +64,6 @@ type GemmCtx struct {
 	CMin      [8]int32 // -2^31
 	CMax      [8]int32 // 2^31-1
 	C32       [8]int32 // 32
-	CByte     [8]int32 // 0x80808080 (VNNI) or 0x00010001 (AVX2)
+	CByte     [8]int32 // 0x80808080 (VNNI: x+128) or the widening's word shuffle (AVX2)
+	InPlace   int      // nonzero (GemmAVX2): widen in the K loop, for rows longer than GemmAVX2MaxK
 }

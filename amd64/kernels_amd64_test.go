@@ -3,7 +3,10 @@
 package amd64
 
 import (
+	"fmt"
+	"os"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/coatnet-edge/coatnet-edge/internal/testing/kerneltest"
@@ -38,4 +41,17 @@ func TestElemCtxOffsets(t *testing.T) {
 // The #define ctx_* offsets of gemm_amd64.s are those of GemmCtx.
 func TestGemmCtxOffsets(t *testing.T) {
 	kerneltest.CheckOffsets(t, kerneltest.Ctx{File: "gemm_amd64.s", Prefix: "ctx_", Type: reflect.TypeFor[GemmCtx]()})
+}
+
+// GemmAVX2's frame is four rows of the groups GemmAVX2MaxK needs: its
+// main groups and the tail group, 8 bytes each.
+func TestGemmAVX2Frame(t *testing.T) {
+	src, err := os.ReadFile("gemm_amd64.s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("TEXT ·GemmAVX2(SB), $%d-8\n", 4*(GemmAVX2MaxK/4+1)*8)
+	if !strings.Contains(string(src), want) {
+		t.Errorf("gemm_amd64.s has no %q", want)
+	}
 }

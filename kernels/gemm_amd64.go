@@ -50,6 +50,11 @@ func x86Kernel(variant int, name string, nr int) gemmKernel {
 	}
 }
 
+// avx2Shuffle is GemmAVX2's widening shuffle, the bytes of each group's
+// int16 x0 x1 x2 x3 to x0 x2 x1 x3 (per 128 bits: 0 1 4 5 2 3 6 7, and
+// the same for the next group).
+var avx2Shuffle = [4]int32{0x05040100, 0x07060302, 0x0D0C0908, 0x0F0E0B0A}
+
 // packGroups lays w out for an x86 micro-kernel: panel cb holds channels
 // [cb*nr, cb*nr+nr) in kp*nr bytes, for every group of 4 k the nr
 // channels' 4 bytes. A ragged last group (k%4 = t > 0) is the one the
@@ -115,6 +120,9 @@ func gemmX86[T int8 | int32](variant int, dst []T, ldDst int, src []int8, ldSrc 
 		ctx.KTail, ctx.TailOff = 1, k%4-4
 	}
 	ctx.PanelSkip = (w.kp - (k+3)&^3) * nr
+	if variant == x86AVX2 && k > amd64.GemmAVX2MaxK {
+		ctx.InPlace = 1
+	}
 	full := m / nr      // whole channel blocks
 	edge := m - full*nr // channels of the ragged block
 	c0 := full * nr
@@ -122,7 +130,7 @@ func gemmX86[T int8 | int32](variant int, dst []T, ldDst int, src []int8, ldSrc 
 		ctx.CMin[i], ctx.CMax[i], ctx.C32[i] = math.MinInt32, math.MaxInt32, 32
 		ctx.CByte[i] = -0x7f7f7f80 // 0x80808080
 		if variant == x86AVX2 {
-			ctx.CByte[i] = 0x00010001
+			ctx.CByte[i] = avx2Shuffle[i%4]
 		}
 	}
 	for i := range 4 {

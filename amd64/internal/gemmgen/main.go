@@ -5,7 +5,8 @@
 //
 //	go generate        (runs: go run ./internal/gemmgen)
 //
-// The three kernels share everything but the dot-product step. The Go
+// The three kernels share everything but the dot-product step (and the
+// AVX2 kernel's widening of its rows into its frame before it). The Go
 // assembler encodes VPDPBUSD on Y registers as EVEX (AVX-512VL), which the
 // AVX-VNNI cores (Intel N100) lack, so the VEX form is emitted as BYTEs
 // with the Intel mnemonic in a comment; words_test.go in package amd64
@@ -77,9 +78,13 @@ type kernel struct {
 	name string // TEXT symbol: Gemm + name
 	nr   int
 	zmm  bool
+	// i16: the dot product is VPMADDWD on int16 (AVX2): each tile's rows
+	// are first widened into the frame (see avx2Desc).
+	i16 bool
 	// dot is the dot-product step of one group of 4 k: for the four rows,
-	// their 4 bytes at (R8..R11)(AX*1) times the two weight vectors V8, V9
-	// into accumulators V0..V7 (row i: V2i, V2i+1).
+	// their 4 bytes at (R8..R11)(AX*1) (i16: their 4 int16 in the frame)
+	// times the two weight vectors V8, V9 into accumulators V0..V7 (row i:
+	// V2i, V2i+1).
 	dot  func() []ins
 	desc string
 }
@@ -128,28 +133,61 @@ var kernels = []*kernel{
 		},
 	},
 	{
-		name: "AVX2", nr: 16,
-		desc: "no VNNI: |x| (VPABSB; 128 fits unsigned) times sign(x)*w (VPSIGNB; |w| <= 127) by VPMADDUBSW, whose\n// pair sums stay within 2*128*127 = 32512 (no saturation), then VPMADDWD by ones into int32.",
+		name: "AVX2", nr: 16, i16: true,
+		desc: avx2Desc,
 		dot: func() []ins {
 			var out []ins
 			for i := range 4 {
-				x, ax := 10, 11
 				out = append(out,
-					ins{fmt.Sprintf("VPBROADCASTD (%s)(AX*1), Y%d", rows[i], x), fmt.Sprintf("vpbroadcastd ymm%d, dword ptr [%s+rax]", x, rowsIntel[i])},
-					ins{fmt.Sprintf("VPABSB Y%d, Y%d", x, ax), fmt.Sprintf("vpabsb ymm%d, ymm%d", ax, x)})
-				for h := range 2 {
-					t := 12 + h
-					out = append(out,
-						ins{fmt.Sprintf("VPSIGNB Y%d, Y%d, Y%d", x, 8+h, t), fmt.Sprintf("vpsignb ymm%d, ymm%d, ymm%d", t, 8+h, x)},
-						ins{fmt.Sprintf("VPMADDUBSW Y%d, Y%d, Y%d", t, ax, t), fmt.Sprintf("vpmaddubsw ymm%d, ymm%d, ymm%d", t, ax, t)},
-						ins{fmt.Sprintf("VPMADDWD Y15, Y%d, Y%d", t, t), fmt.Sprintf("vpmaddwd ymm%d, ymm%d, ymm15", t, t)},
-						ins{fmt.Sprintf("VPADDD Y%d, Y%d, Y%d", 2*i+h, t, 2*i+h), fmt.Sprintf("vpaddd ymm%d, ymm%d, ymm%d", 2*i+h, t, 2*i+h)})
-				}
+					ins{fmt.Sprintf("VPBROADCASTD %d(SP)(AX*2), Y12", frameEnd(i)), fmt.Sprintf("vpbroadcastd ymm12, dword ptr [rsp+2*rax+%d]", frameEnd(i))},
+					ins{fmt.Sprintf("VPBROADCASTD %d(SP)(AX*2), Y13", frameEnd(i)+4), fmt.Sprintf("vpbroadcastd ymm13, dword ptr [rsp+2*rax+%d]", frameEnd(i)+4)})
+				out = append(out, maddRow(i)...)
 			}
 			return out
 		},
 	},
 }
+
+// maddRow adds row i's products to its accumulators: the weights' k 0
+// and 2 (Y10, Y11) times the row's (Y12), their k 1 and 3 (Y8, Y9) times
+// the row's (Y13).
+func maddRow(i int) []ins {
+	var out []ins
+	for h := range 2 {
+		acc := 2*i + h
+		for j, wx := range [][2]int{{10 + h, 12}, {8 + h, 13}} {
+			t := 14 + j
+			out = append(out,
+				ins{fmt.Sprintf("VPMADDWD Y%d, Y%d, Y%d", wx[0], wx[1], t), fmt.Sprintf("vpmaddwd ymm%d, ymm%d, ymm%d", t, wx[1], wx[0])},
+				ins{fmt.Sprintf("VPADDD Y%d, Y%d, Y%d", acc, t, acc), fmt.Sprintf("vpaddd ymm%d, ymm%d, ymm%d", acc, t, acc)})
+		}
+	}
+	return out
+}
+
+// avx2Desc says how the AVX2 kernel multiplies without VNNI. VPMADDUBSW
+// needs an unsigned operand and saturates, so making x or w unsigned costs
+// a VPSIGNB per (row, weight vector), on the same two pipes as the
+// multiplies (Zen 4/5): 28 of them per 256 MACs, against 16 here.
+const avx2Desc = `no VNNI: VPMADDWD on int16, which cannot saturate (|x*w| <= 128*127).
+// Per tile, the four rows' groups (the tail group too) are widened to
+// int16 into the frame, each group's as x0 x2 x1 x3 (row i's groups end
+// at frame offset 16384*(i+1)-8, its tail group there); per group, each
+// weight vector's 16-bit halves are split by shifts into k 0 and 2
+// (VPSLLW, VPSRAW) and k 1 and 3 (VPSRAW), each row's two int16 pairs are
+// broadcast, and two VPMADDWD per vector give the 4-k dot product of
+// every channel: no lane to add afterwards, the accumulators hold the
+// channels in order.`
+
+// avx2MaxGroups is the most groups of 4 k (the tail group included) a
+// row of the AVX2 kernel's frame holds; gemm_amd64.go's GemmAVX2MaxK is
+// 4 times it less 1 (a test in package amd64 compares the frame with it).
+const avx2MaxGroups = 2048
+
+// frameEnd is the frame offset where row i's main groups end.
+func frameEnd(i int) int { return (avx2MaxGroups*8)*(i+1) - 8 }
+
+func frameRow(i int) string { return fmt.Sprintf("%d", frameEnd(i)) }
 
 // ctxFields are the offsets of GemmCtx (gemm_amd64.go); a test in package
 // amd64 compares them with the struct.
@@ -161,13 +199,40 @@ var ctxFields = []struct {
 	{"initMask", 104}, {"biasMask", 112}, {"paramMask", 120}, {"kMain", 128}, {"kTail", 136},
 	{"tailOff", 144}, {"panelSkip", 152}, {"nBlocks", 160}, {"rowTiles", 168}, {"srcStep", 176},
 	{"dstStep", 184}, {"out32", 192}, {"leftShift", 200}, {"lo", 208}, {"hi", 240}, {"zp", 272},
-	{"c2p30", 304}, {"cMin", 336}, {"cMax", 368}, {"c32", 400}, {"cByte", 432},
+	{"c2p30", 304}, {"cMin", 336}, {"cMax", 368}, {"c32", 400}, {"cByte", 432}, {"inPlace", 464},
+}
+
+// inPlaceDot is the AVX2 kernel's dot product for rows too long for its
+// frame: each row's 4 bytes broadcast and widened in the loop (one more
+// instruction per row and group).
+func inPlaceDot() []ins {
+	var out []ins
+	for i := range 4 {
+		out = append(out,
+			ins{fmt.Sprintf("VPBROADCASTD (%s)(AX*1), Y13", rows[i]), fmt.Sprintf("vpbroadcastd ymm13, dword ptr [%s+rax]", rowsIntel[i])},
+			ins{"VPSLLW $8, Y13, Y12", "vpsllw ymm12, ymm13, 8"},
+			ins{"VPSRAW $8, Y12, Y12", "vpsraw ymm12, ymm12, 8"},
+			ins{"VPSRAW $8, Y13, Y13", "vpsraw ymm13, ymm13, 8"})
+		out = append(out, maddRow(i)...)
+	}
+	return out
 }
 
 // loads loads the two weight vectors of one group of 4 k.
 func (k *kernel) loads() []ins {
 	if k.zmm {
 		return []ins{{"VMOVDQU32 (DI), Z8", "vmovdqu32 zmm8, zmmword ptr [rdi]"}, {"VMOVDQU32 64(DI), Z9", "vmovdqu32 zmm9, zmmword ptr [rdi+64]"}}
+	}
+	if k.i16 {
+		out := []ins{{"VMOVDQU (DI), Y8", "vmovdqu ymm8, ymmword ptr [rdi]"}, {"VMOVDQU 32(DI), Y9", "vmovdqu ymm9, ymmword ptr [rdi+32]"}}
+		for h := range 2 {
+			g, a := 8+h, 10+h
+			out = append(out,
+				ins{fmt.Sprintf("VPSLLW $8, Y%d, Y%d", g, a), fmt.Sprintf("vpsllw ymm%d, ymm%d, 8", a, g)},
+				ins{fmt.Sprintf("VPSRAW $8, Y%d, Y%d", a, a), fmt.Sprintf("vpsraw ymm%d, ymm%d, 8", a, a)},
+				ins{fmt.Sprintf("VPSRAW $8, Y%d, Y%d", g, g), fmt.Sprintf("vpsraw ymm%d, ymm%d, 8", g, g)})
+		}
+		return out
 	}
 	return []ins{{"VMOVDQU (DI), Y8", "vmovdqu ymm8, ymmword ptr [rdi]"}, {"VMOVDQU 32(DI), Y9", "vmovdqu ymm9, ymmword ptr [rdi+32]"}}
 }
@@ -202,9 +267,10 @@ func goAsm() []byte {
 // weights; SI the byte offset of the channel block's parameters; DX
 // channel blocks left; R15 row tiles left; R12, R13, R14, BX the dst rows.
 // V0-V7 accumulators (row i: V2i channels 0..nr/2-1, V2i+1 the rest), V8,
-// V9 weights, V10-V13 the rows' bytes; AVX-VNNI: Y15 0x80 bytes; AVX2: Y15
-// int16 ones; AVX-512: Z31 0x80 bytes, K1 the odd lanes, Z24-Z30 the
-// epilogue's constants.`)
+// V9 weights, V10-V13 the rows' bytes; AVX-VNNI: Y15 0x80 bytes; AVX2: Y8,
+// Y9 the weights' k 1 and 3, Y10, Y11 their k 0 and 2, Y12, Y13 a row's
+// int16 pairs, Y14, Y15 products; AVX-512: Z31 0x80 bytes, K1 the odd
+// lanes, Z24-Z30 the epilogue's constants.`)
 	p("")
 	p("#include \"textflag.h\"")
 	p("")
@@ -216,7 +282,11 @@ func goAsm() []byte {
 		p("// %s: %s", k.name, k.desc)
 		p("//")
 		p("// func Gemm%s(ctx *GemmCtx)", k.name)
-		p("TEXT ·Gemm%s(SB), NOSPLIT, $0-8", k.name)
+		if k.i16 {
+			p("TEXT ·Gemm%s(SB), $%d-8", k.name, 4*avx2MaxGroups*8)
+		} else {
+			p("TEXT ·Gemm%s(SB), NOSPLIT, $0-8", k.name)
+		}
 		body(p, k)
 	}
 	peak(p)
@@ -290,48 +360,50 @@ func body(p func(string, ...any), k *kernel) {
 		p("\tVPBROADCASTD ctx_c32(CX), Z24")
 	}
 	p("%s:", l("tile"))
+	if k.i16 {
+		p("\tCMPQ ctx_inPlace(CX), $0")
+		p("\tJNE %s", l("widened"))
+		widen(p, k)
+		p("%s:", l("widened"))
+	}
 	p("\tMOVQ ctx_w(CX), DI")
 	p("\tXORQ SI, SI")
 	p("\tMOVQ ctx_nBlocks(CX), DX")
 	p("%s:", l("block"))
-	if !k.zmm {
-		p("\tVPBROADCASTD ctx_cByte(CX), Y15")
+	{
+		if !k.zmm && !k.i16 {
+			p("\tVPBROADCASTD ctx_cByte(CX), Y15")
+		}
+		// Accumulators: init + bias, in every row.
+		p("\tMOVQ SI, AX")
+		p("\tANDQ ctx_initMask(CX), AX")
+		p("\tADDQ ctx_init(CX), AX")
+		p("\t%s (AX), %s", mov, v(0))
+		p("\t%s %d(AX), %s", mov, half, v(1))
+		p("\tMOVQ SI, AX")
+		p("\tANDQ ctx_biasMask(CX), AX")
+		p("\tADDQ ctx_bias(CX), AX")
+		p("\tVPADDD (AX), %s, %s", v(0), v(0))
+		p("\tVPADDD %d(AX), %s, %s", half, v(1), v(1))
+		movReg := "VMOVDQA"
+		if k.zmm {
+			movReg = "VMOVDQA32"
+		}
+		for i := 2; i < 8; i++ {
+			p("\t%s %s, %s", movReg, v(i%2), v(i))
+		}
 	}
-	// Accumulators: init + bias, in every row.
-	p("\tMOVQ SI, AX")
-	p("\tANDQ ctx_initMask(CX), AX")
-	p("\tADDQ ctx_init(CX), AX")
-	p("\t%s (AX), %s", mov, v(0))
-	p("\t%s %d(AX), %s", mov, half, v(1))
-	p("\tMOVQ SI, AX")
-	p("\tANDQ ctx_biasMask(CX), AX")
-	p("\tADDQ ctx_bias(CX), AX")
-	p("\tVPADDD (AX), %s, %s", v(0), v(0))
-	p("\tVPADDD %d(AX), %s, %s", half, v(1), v(1))
-	movReg := "VMOVDQA"
-	if k.zmm {
-		movReg = "VMOVDQA32"
+	if k.i16 {
+		p("\tCMPQ ctx_inPlace(CX), $0")
+		p("\tJNE %s", l("inplace"))
 	}
-	for i := 2; i < 8; i++ {
-		p("\t%s %s, %s", movReg, v(i%2), v(i))
-	}
-	// K loop.
-	p("\tMOVQ ctx_kMain(CX), AX")
-	p("\tSHLQ $2, AX")
-	p("\tNEGQ AX")
-	p("\tJZ %s", l("tail"))
-	p("%s:", l("kloop"))
-	for _, in := range k.group() {
-		p("\t%s", in.goAsm)
-	}
-	p("\tADDQ $4, AX")
-	p("\tJNZ %s", l("kloop"))
-	p("%s:", l("tail"))
-	p("\tCMPQ ctx_kTail(CX), $0")
-	p("\tJEQ %s", l("epilogue"))
-	p("\tMOVQ ctx_tailOff(CX), AX")
-	for _, in := range k.group() {
-		p("\t%s", in.goAsm)
+	kLoop(p, k, "", k.group())
+	if k.i16 {
+		p("\tJMP %s", l("epilogue"))
+		p("%s:", l("inplace"))
+		g := append(k.loads(), inPlaceDot()...)
+		g = append(g, ins{"ADDQ $64, DI", "add rdi, 64"})
+		kLoop(p, k, "ip", g)
 	}
 	p("%s:", l("epilogue"))
 	p("\tADDQ ctx_panelSkip(CX), DI")
@@ -346,10 +418,11 @@ func body(p func(string, ...any), k *kernel) {
 	p("%s:", l("store8"))
 	dsts := []string{"R12", "R13", "R14", "BX"}
 	for i, d := range dsts {
-		if k.zmm {
+		switch {
+		case k.zmm:
 			p("\tVPMOVSDB Z%d, (%s)", 2*i, d)
 			p("\tVPMOVSDB Z%d, 16(%s)", 2*i+1, d)
-		} else {
+		default:
 			p("\tVPACKSSDW Y%d, Y%d, Y8", 2*i+1, 2*i)
 			p("\tVPERMQ $0xD8, Y8, Y8")
 			p("\tVEXTRACTI128 $1, Y8, X9")
@@ -383,6 +456,76 @@ func body(p func(string, ...any), k *kernel) {
 	p("\tJNZ %s", l("tile"))
 	p("\tVZEROUPPER")
 	p("\tRET")
+}
+
+// kLoop is the K loop of k on the group g: the main groups, then the
+// tail group (the i16 kernel's widened one at the frame rows' ends).
+func kLoop(p func(string, ...any), k *kernel, suffix string, g []ins) {
+	l := func(s string) string { return strings.ToLower(k.name) + "_" + s + suffix }
+	p("\tMOVQ ctx_kMain(CX), AX")
+	p("\tSHLQ $2, AX")
+	p("\tNEGQ AX")
+	p("\tJZ %s", l("tail"))
+	p("%s:", l("kloop"))
+	for _, in := range g {
+		p("\t%s", in.goAsm)
+	}
+	p("\tADDQ $4, AX")
+	p("\tJNZ %s", l("kloop"))
+	p("%s:", l("tail"))
+	p("\tCMPQ ctx_kTail(CX), $0")
+	p("\tJEQ %s", l("done"))
+	if k.i16 && suffix == "" {
+		p("\tXORQ AX, AX")
+	} else {
+		p("\tMOVQ ctx_tailOff(CX), AX")
+	}
+	for _, in := range g {
+		p("\t%s", in.goAsm)
+	}
+	p("%s:", l("done"))
+}
+
+// widen writes the i16 kernel's frame for the tile whose rows R8-R11
+// point past their main groups: each row's main groups widened to int16,
+// 16 bytes at a time while that many are left (never past the row), then
+// 4, then the tail group (at ctx.TailOff) after them, each group's
+// int16 as x0 x2 x1 x3 (VPSHUFB by ctx.CByte). It uses AX, DX, Y8, Y9.
+func widen(p func(string, ...any), k *kernel) {
+	l := func(s string) string { return strings.ToLower(k.name) + "_" + s }
+	p("\tVMOVDQU ctx_cByte(CX), Y9") // the word shuffle x0 x1 x2 x3 -> x0 x2 x1 x3
+	for i, r := range rows {
+		w := func(s string) string { return l(fmt.Sprintf("%s%d", s, i)) }
+		p("\tMOVQ ctx_kMain(CX), AX")
+		p("\tSHLQ $2, AX")
+		p("\tNEGQ AX")
+		p("%s:", w("w16_"))
+		p("\tCMPQ AX, $-16")
+		p("\tJGT %s", w("w4_"))
+		p("\tVPMOVSXBW (%s)(AX*1), Y8", r)
+		p("\tVPSHUFB Y9, Y8, Y8")
+		p("\tVMOVDQU Y8, %s(SP)(AX*2)", frameRow(i))
+		p("\tADDQ $16, AX")
+		p("\tJMP %s", w("w16_"))
+		p("%s:", w("w4_"))
+		p("\tTESTQ AX, AX")
+		p("\tJZ %s", w("wt_"))
+		p("\tVMOVD (%s)(AX*1), X8", r)
+		p("\tVPMOVSXBW X8, X8")
+		p("\tVPSHUFB X9, X8, X8")
+		p("\tVMOVQ X8, %s(SP)(AX*2)", frameRow(i))
+		p("\tADDQ $4, AX")
+		p("\tJMP %s", w("w4_"))
+		p("%s:", w("wt_"))
+		p("\tCMPQ ctx_kTail(CX), $0")
+		p("\tJEQ %s", w("wd_"))
+		p("\tMOVQ ctx_tailOff(CX), DX")
+		p("\tVMOVD (%s)(DX*1), X8", r)
+		p("\tVPMOVSXBW X8, X8")
+		p("\tVPSHUFB X9, X8, X8")
+		p("\tVMOVQ X8, %s(SP)", frameRow(i))
+		p("%s:", w("wd_"))
+	}
 }
 
 // requant requantizes the accumulators in place (to int32 values already

@@ -6,46 +6,52 @@
 kloop:
 	vmovdqu ymm8, ymmword ptr [rdi]
 	vmovdqu ymm9, ymmword ptr [rdi+32]
-	vpbroadcastd ymm10, dword ptr [r8+rax]
-	vpabsb ymm11, ymm10
-	vpsignb ymm12, ymm8, ymm10
-	vpmaddubsw ymm12, ymm11, ymm12
-	vpmaddwd ymm12, ymm12, ymm15
-	vpaddd ymm0, ymm12, ymm0
-	vpsignb ymm13, ymm9, ymm10
-	vpmaddubsw ymm13, ymm11, ymm13
-	vpmaddwd ymm13, ymm13, ymm15
-	vpaddd ymm1, ymm13, ymm1
-	vpbroadcastd ymm10, dword ptr [r9+rax]
-	vpabsb ymm11, ymm10
-	vpsignb ymm12, ymm8, ymm10
-	vpmaddubsw ymm12, ymm11, ymm12
-	vpmaddwd ymm12, ymm12, ymm15
-	vpaddd ymm2, ymm12, ymm2
-	vpsignb ymm13, ymm9, ymm10
-	vpmaddubsw ymm13, ymm11, ymm13
-	vpmaddwd ymm13, ymm13, ymm15
-	vpaddd ymm3, ymm13, ymm3
-	vpbroadcastd ymm10, dword ptr [r10+rax]
-	vpabsb ymm11, ymm10
-	vpsignb ymm12, ymm8, ymm10
-	vpmaddubsw ymm12, ymm11, ymm12
-	vpmaddwd ymm12, ymm12, ymm15
-	vpaddd ymm4, ymm12, ymm4
-	vpsignb ymm13, ymm9, ymm10
-	vpmaddubsw ymm13, ymm11, ymm13
-	vpmaddwd ymm13, ymm13, ymm15
-	vpaddd ymm5, ymm13, ymm5
-	vpbroadcastd ymm10, dword ptr [r11+rax]
-	vpabsb ymm11, ymm10
-	vpsignb ymm12, ymm8, ymm10
-	vpmaddubsw ymm12, ymm11, ymm12
-	vpmaddwd ymm12, ymm12, ymm15
-	vpaddd ymm6, ymm12, ymm6
-	vpsignb ymm13, ymm9, ymm10
-	vpmaddubsw ymm13, ymm11, ymm13
-	vpmaddwd ymm13, ymm13, ymm15
-	vpaddd ymm7, ymm13, ymm7
+	vpsllw ymm10, ymm8, 8
+	vpsraw ymm10, ymm10, 8
+	vpsraw ymm8, ymm8, 8
+	vpsllw ymm11, ymm9, 8
+	vpsraw ymm11, ymm11, 8
+	vpsraw ymm9, ymm9, 8
+	vpbroadcastd ymm12, dword ptr [rsp+2*rax+16376]
+	vpbroadcastd ymm13, dword ptr [rsp+2*rax+16380]
+	vpmaddwd ymm14, ymm12, ymm10
+	vpaddd ymm0, ymm14, ymm0
+	vpmaddwd ymm15, ymm13, ymm8
+	vpaddd ymm0, ymm15, ymm0
+	vpmaddwd ymm14, ymm12, ymm11
+	vpaddd ymm1, ymm14, ymm1
+	vpmaddwd ymm15, ymm13, ymm9
+	vpaddd ymm1, ymm15, ymm1
+	vpbroadcastd ymm12, dword ptr [rsp+2*rax+32760]
+	vpbroadcastd ymm13, dword ptr [rsp+2*rax+32764]
+	vpmaddwd ymm14, ymm12, ymm10
+	vpaddd ymm2, ymm14, ymm2
+	vpmaddwd ymm15, ymm13, ymm8
+	vpaddd ymm2, ymm15, ymm2
+	vpmaddwd ymm14, ymm12, ymm11
+	vpaddd ymm3, ymm14, ymm3
+	vpmaddwd ymm15, ymm13, ymm9
+	vpaddd ymm3, ymm15, ymm3
+	vpbroadcastd ymm12, dword ptr [rsp+2*rax+49144]
+	vpbroadcastd ymm13, dword ptr [rsp+2*rax+49148]
+	vpmaddwd ymm14, ymm12, ymm10
+	vpaddd ymm4, ymm14, ymm4
+	vpmaddwd ymm15, ymm13, ymm8
+	vpaddd ymm4, ymm15, ymm4
+	vpmaddwd ymm14, ymm12, ymm11
+	vpaddd ymm5, ymm14, ymm5
+	vpmaddwd ymm15, ymm13, ymm9
+	vpaddd ymm5, ymm15, ymm5
+	vpbroadcastd ymm12, dword ptr [rsp+2*rax+65528]
+	vpbroadcastd ymm13, dword ptr [rsp+2*rax+65532]
+	vpmaddwd ymm14, ymm12, ymm10
+	vpaddd ymm6, ymm14, ymm6
+	vpmaddwd ymm15, ymm13, ymm8
+	vpaddd ymm6, ymm15, ymm6
+	vpmaddwd ymm14, ymm12, ymm11
+	vpaddd ymm7, ymm14, ymm7
+	vpmaddwd ymm15, ymm13, ymm9
+	vpaddd ymm7, ymm15, ymm7
 	add rdi, 64
 	add rax, 4
 	jne kloop
