@@ -675,7 +675,7 @@ func scalarText(s string) (string, error) {
 // chown). On a failure before the rename the old file is untouched and no
 // temporary file is left; after it (syncing the folder) the new file is in
 // place and the error says so.
-func WriteConfigFile(path string, data []byte) (err error) {
+func WriteConfigFile(path string, data []byte) error {
 	target, err := filepath.EvalSymlinks(path)
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
@@ -688,50 +688,18 @@ func WriteConfigFile(path string, data []byte) (err error) {
 		return fmt.Errorf("config: %s is not a regular file", target)
 	}
 	dir, name := filepath.Split(target)
-	f, err := os.CreateTemp(dir, "."+name+".*.tmp")
+	dirErr, err := replaceFile(filepath.Join(dir, "."+name+".tmp"), target, data, func(f *os.File) error {
+		if st, ok := info.Sys().(*syscall.Stat_t); ok && os.Geteuid() == 0 {
+			f.Chown(int(st.Uid), int(st.Gid)) // best effort: a file system without owners keeps root's
+		}
+		return f.Chmod(info.Mode() & (os.ModePerm | os.ModeSetuid | os.ModeSetgid | os.ModeSticky))
+	})
 	if err != nil {
 		return fmt.Errorf("config: writing %s: %w", target, err)
 	}
-	tmp, renamed := f.Name(), false
-	defer func() {
-		if err != nil && !renamed {
-			f.Close()
-			os.Remove(tmp)
-			err = fmt.Errorf("config: writing %s: %w", target, err)
-		}
-	}()
-	if err := f.Chmod(info.Mode() & (os.ModePerm | os.ModeSetuid | os.ModeSetgid | os.ModeSticky)); err != nil {
-		return err
-	}
-	if st, ok := info.Sys().(*syscall.Stat_t); ok && os.Geteuid() == 0 {
-		f.Chown(int(st.Uid), int(st.Gid)) // best effort: a file system without owners keeps root's
-	}
-	if _, err := f.Write(data); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, target); err != nil {
-		return err
-	}
-	renamed = true
-	return syncDir(dir, target)
-}
-
-// syncDir makes the rename of the new file target in dir durable.
-func syncDir(dir, target string) error {
-	d, err := os.Open(dir)
-	if err == nil {
-		err = d.Sync()
-		d.Close()
-	}
-	if err != nil {
+	if dirErr != nil {
 		return fmt.Errorf("config: %s is written, but syncing its folder failed (a crash may bring the old one back): %w",
-			target, err)
+			target, dirErr)
 	}
 	return nil
 }

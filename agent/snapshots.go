@@ -565,36 +565,11 @@ func roomFor(free func(dir string) int64, dir string, size, keepFree int64) erro
 // folder, synced before the rename and the folder after it, so that after
 // a crash path holds all of data or does not exist. A failed write
 // removes its temporary file.
-func atomicWrite(path string, data []byte) (err error) {
+func atomicWrite(path string, data []byte) error {
 	dir, name := filepath.Split(path)
-	tmp := filepath.Join(dir, "."+name+snapshotTmpExt)
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			os.Remove(tmp)
-		}
-	}()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync() // best effort: the file itself is complete either way
-		d.Close()
-	}
-	return nil
+	// The folder's sync is best effort: the file itself is complete.
+	_, err := replaceFile(filepath.Join(dir, "."+name+snapshotTmpExt), path, data, nil)
+	return err
 }
 
 // maxLabelInName bounds the escaped label in a file name: a name may have
