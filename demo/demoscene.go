@@ -29,8 +29,8 @@ const SceneInfoSuffix = ".scene.json"
 func DemoScene() Scene {
 	return Scene{Width: 320, Height: 240, Frames: 300, FPS: 10, Background: 110, Seed: 12,
 		Regions: []SceneRegion{
-			{Name: "left", Rect: image.Rect(24, 56, 152, 184), Items: []Item{{0, 1}, {100, 0}, {200, 6}}},
-			{Name: "right", Rect: image.Rect(168, 56, 296, 184), Items: []Item{{0, 9}, {150, 7}}},
+			{Name: "left", Rect: image.Rect(24, 56, 152, 184), Items: []Item{{From: 0, Index: 1}, {From: 100, Index: 0}, {From: 200, Index: 6}}},
+			{Name: "right", Rect: image.Rect(168, 56, 296, 184), Items: []Item{{From: 0, Index: 9}, {From: 150, Index: 7}}},
 		}}
 }
 

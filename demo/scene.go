@@ -51,9 +51,8 @@ type SceneRegion struct {
 	Name string
 	Rect image.Rectangle
 	// Items is the schedule: Items[0] from frame 0, each next one from
-	// its From on, in increasing order. An item fills the largest square
-	// centred in Rect; the rest of Rect is black, as items' own
-	// background is.
+	// its From on, in increasing order. An item lies in the largest square
+	// centred in Rect, as its Placement says.
 	Items []Item
 }
 
@@ -61,6 +60,30 @@ type SceneRegion struct {
 type Item struct {
 	From  int
 	Index int // into the test split
+	Placement
+}
+
+// Placement is how an item shows in its region's square. The zero value
+// is the dataset's view: the item fills the square, on black, as items'
+// own background is. The other values show it as a camera would show a
+// light object lying on a grey surface.
+type Placement struct {
+	// Scale is the item's side as a part of the square's, 0.25 to 1 (0: 1).
+	Scale float64
+	// X and Y say where the item lies in the room its Scale leaves: 0 at
+	// the left or top, 1 at the right or bottom.
+	X, Y float64
+	// Background is the surface's grey level. The item is a white object
+	// of the dataset's level a: v = s + a/255*(255-s) over the surface s,
+	// so 0 gives the dataset's picture.
+	Background uint8
+	// Texture is the standard deviation, in grey levels, of the surface's
+	// still pattern: as much per-pixel grain and 1.5 times as much smooth
+	// variation over the square (0: a flat surface).
+	Texture float64
+	// Blur is the standard deviation, in frame pixels, of a Gaussian blur
+	// of the square (0: sharp), an out-of-focus lens.
+	Blur float64
 }
 
 // RegionTruth is what a region of a rendered scene shows: Changes[0] from
@@ -80,6 +103,24 @@ type Change struct {
 func (r RegionTruth) LabelAt(i int) int {
 	k, _ := slices.BinarySearchFunc(r.Changes, i+1, func(c Change, t int) int { return c.Frame - t })
 	return r.Changes[max(k-1, 0)].Label
+}
+
+// validate says what is wrong with p, if anything.
+func (p Placement) validate() error {
+	var errs []error
+	if p.Scale != 0 && !(p.Scale >= 0.25 && p.Scale <= 1) {
+		errs = append(errs, fmt.Errorf("scale %v is not 0.25 to 1", p.Scale))
+	}
+	if !(p.X >= 0 && p.X <= 1) || !(p.Y >= 0 && p.Y <= 1) {
+		errs = append(errs, fmt.Errorf("position %v, %v is not 0 to 1 each way", p.X, p.Y))
+	}
+	if !(p.Texture >= 0 && p.Texture <= 64) {
+		errs = append(errs, fmt.Errorf("texture %v is not 0 to 64 grey levels", p.Texture))
+	}
+	if !(p.Blur >= 0 && p.Blur <= 8) {
+		errs = append(errs, fmt.Errorf("blur %v is not 0 to 8 pixels", p.Blur))
+	}
+	return errors.Join(errs...)
 }
 
 // maxSceneSide bounds a scene's frames (and their memory).
@@ -130,6 +171,9 @@ func (sc *Scene) validate(n int) error {
 			if it.Index < 0 || it.Index >= n {
 				bad("region %q: item %d is test image %d, not 0 to %d", r.Name, k, it.Index, n-1)
 			}
+			if err := it.Placement.validate(); err != nil {
+				bad("region %q: item %d: %v", r.Name, k, err)
+			}
 		}
 	}
 	return errors.Join(errs...)
@@ -141,7 +185,8 @@ type SceneRenderer struct {
 	set    *dataset.Set
 	truth  []RegionTruth
 	canvas []byte  // the still scene, grey, its current items drawn
-	shown  []int   // per region: the item index on canvas, -1 none
+	shown  []int   // per region: the schedule position on canvas, -1 none
+	region []float64 // the region being drawn, before rounding
 	frame  []byte  // BGR
 	noise  []int16 // sensor noise by 16 random bits
 	rng    *rand.PCG
@@ -245,38 +290,129 @@ func (r *SceneRenderer) Render(i int) []byte {
 	return r.frame
 }
 
-// itemAt is the test image region k shows at frame i.
+// itemAt is the position in region k's schedule of what it shows at
+// frame i.
 func (r *SceneRenderer) itemAt(k, i int) int {
 	items := r.sc.Regions[k].Items
 	n, _ := slices.BinarySearchFunc(items, i+1, func(it Item, t int) int { return it.From - t })
-	return items[max(n-1, 0)].Index
+	return max(n-1, 0)
 }
 
-// draw puts test image idx on the canvas in region k, scaled bilinearly.
-func (r *SceneRenderer) draw(k, idx int) {
-	if r.shown[k] == idx {
+// draw puts item n of region k's schedule on the canvas: the surface over
+// the whole region, the item scaled bilinearly into its square, the blur.
+func (r *SceneRenderer) draw(k, n int) {
+	if r.shown[k] == n {
 		return
 	}
-	r.shown[k] = idx
-	rect, w := r.sc.Regions[k].Rect, r.sc.Width
-	for y := rect.Min.Y; y < rect.Max.Y; y++ {
-		clear(r.canvas[y*w+rect.Min.X : y*w+rect.Max.X])
+	r.shown[k] = n
+	reg := r.sc.Regions[k]
+	it, rect, w := reg.Items[n], reg.Rect, r.sc.Width
+	rw, rh := rect.Dx(), rect.Dy()
+	r.surface(k, n, rw, rh)
+	side := min(rw, rh)
+	scale := it.Scale
+	if scale == 0 {
+		scale = 1
 	}
-	side := min(rect.Dx(), rect.Dy())
-	ox, oy := rect.Min.X+(rect.Dx()-side)/2, rect.Min.Y+(rect.Dy()-side)/2
-	img := r.set.Image(idx)
+	size := max(int(math.Round(scale*float64(side))), 1)
+	ox := (rw-side)/2 + int(math.Round(it.X*float64(side-size)))
+	oy := (rh-side)/2 + int(math.Round(it.Y*float64(side-size)))
+	img := r.set.Image(it.Index)
 	iw, ih := r.set.Width, r.set.Height
 	at := func(x, y int) float64 { return float64(img.Pix[min(max(y, 0), ih-1)*iw+min(max(x, 0), iw-1)]) }
-	for v := range side {
-		fy := (float64(v)+0.5)*float64(ih)/float64(side) - 0.5
+	for v := range size {
+		fy := (float64(v)+0.5)*float64(ih)/float64(size) - 0.5
 		y0 := int(math.Floor(fy))
 		ty := fy - float64(y0)
-		for u := range side {
-			fx := (float64(u)+0.5)*float64(iw)/float64(side) - 0.5
+		for u := range size {
+			fx := (float64(u)+0.5)*float64(iw)/float64(size) - 0.5
 			x0 := int(math.Floor(fx))
 			tx := fx - float64(x0)
 			p := (at(x0, y0)*(1-tx)+at(x0+1, y0)*tx)*(1-ty) + (at(x0, y0+1)*(1-tx)+at(x0+1, y0+1)*tx)*ty
-			r.canvas[(oy+v)*w+ox+u] = uint8(math.Round(p))
+			q := &r.region[(oy+v)*rw+ox+u]
+			*q = p + *q*(1-p/255)
+		}
+	}
+	if it.Blur > 0 {
+		r.blur(rw, rh, it.Blur)
+	}
+	for y := range rh {
+		row := r.canvas[(rect.Min.Y+y)*w+rect.Min.X:]
+		for x := range rw {
+			row[x] = uint8(min(max(math.Round(r.region[y*rw+x]), 0), 255))
+		}
+	}
+}
+
+// surface fills r.region (rw x rh) with item n of region k's surface: its
+// Background level and, with a Texture, a still pattern drawn from the
+// scene's Seed, the region and the item alone.
+func (r *SceneRenderer) surface(k, n, rw, rh int) {
+	it := r.sc.Regions[k].Items[n]
+	if cap(r.region) < rw*rh {
+		r.region = make([]float64, rw*rh)
+	}
+	r.region = r.region[:rw*rh]
+	bg := float64(it.Background)
+	if it.Texture == 0 {
+		for i := range r.region {
+			r.region[i] = bg
+		}
+		return
+	}
+	rng := rand.New(rand.NewPCG(r.sc.Seed^0x5ce1e, uint64(k)<<32|uint64(n)))
+	// The smooth part: a 5x5 grid of values spread bilinearly.
+	const grid = 5
+	var knots [grid * grid]float64
+	for i := range knots {
+		knots[i] = 1.5 * it.Texture * rng.NormFloat64()
+	}
+	for y := range rh {
+		gy := float64(y) * (grid - 1) / float64(max(rh-1, 1))
+		y0 := min(int(gy), grid-2)
+		ty := gy - float64(y0)
+		for x := range rw {
+			gx := float64(x) * (grid - 1) / float64(max(rw-1, 1))
+			x0 := min(int(gx), grid-2)
+			tx := gx - float64(x0)
+			smooth := (knots[y0*grid+x0]*(1-tx)+knots[y0*grid+x0+1]*tx)*(1-ty) +
+				(knots[(y0+1)*grid+x0]*(1-tx)+knots[(y0+1)*grid+x0+1]*tx)*ty
+			r.region[y*rw+x] = min(max(bg+smooth+it.Texture*rng.NormFloat64(), 0), 255)
+		}
+	}
+}
+
+// blur applies a separable Gaussian of sigma pixels to r.region (rw x rh),
+// the region's edge pixels repeated beyond it.
+func (r *SceneRenderer) blur(rw, rh int, sigma float64) {
+	rad := int(math.Ceil(3 * sigma))
+	kern := make([]float64, 2*rad+1)
+	sum := 0.0
+	for i := range kern {
+		d := float64(i - rad)
+		kern[i] = math.Exp(-d * d / (2 * sigma * sigma))
+		sum += kern[i]
+	}
+	for i := range kern {
+		kern[i] /= sum
+	}
+	tmp := make([]float64, rw*rh)
+	for y := range rh {
+		for x := range rw {
+			acc := 0.0
+			for i, c := range kern {
+				acc += c * r.region[y*rw+min(max(x+i-rad, 0), rw-1)]
+			}
+			tmp[y*rw+x] = acc
+		}
+	}
+	for y := range rh {
+		for x := range rw {
+			acc := 0.0
+			for i, c := range kern {
+				acc += c * tmp[min(max(y+i-rad, 0), rh-1)*rw+x]
+			}
+			r.region[y*rw+x] = acc
 		}
 	}
 }

@@ -3,6 +3,7 @@ package demo
 import (
 	"bytes"
 	"image"
+	"math"
 	"os"
 	"strings"
 	"testing"
@@ -28,8 +29,8 @@ func sceneSet(t *testing.T) *dataset.Set {
 func twoRegions(frames int) Scene {
 	return Scene{Width: 160, Height: 120, Frames: frames, Background: 100, Noise: 6, Jitter: 1, Seed: 3,
 		Regions: []SceneRegion{
-			{Name: "left", Rect: image.Rect(10, 20, 70, 80), Items: []Item{{0, 1}, {20, 0}, {40, 2}}},
-			{Name: "right", Rect: image.Rect(90, 10, 150, 100), Items: []Item{{0, 8}}},
+			{Name: "left", Rect: image.Rect(10, 20, 70, 80), Items: []Item{{From: 0, Index: 1}, {From: 20, Index: 0}, {From: 40, Index: 2}}},
+			{Name: "right", Rect: image.Rect(90, 10, 150, 100), Items: []Item{{From: 0, Index: 8}}},
 		}}
 }
 
@@ -154,6 +155,137 @@ func TestSceneRender(t *testing.T) {
 
 func abs(x int) int { return max(x, -x) }
 
+// TestScenePlacement draws one item scaled, placed, on a surface, textured
+// and blurred, and checks each of those where it shows.
+func TestScenePlacement(t *testing.T) {
+	set := sceneSet(t)
+	rect := image.Rect(10, 10, 110, 110)
+	place := Placement{Scale: 0.5, X: 1, Y: 0, Background: 90}
+	scene := func(p Placement) []byte {
+		sc := Scene{Width: 120, Height: 120, Frames: 1, Background: 30, Seed: 4,
+			Regions: []SceneRegion{{Name: "r", Rect: rect, Items: []Item{{Index: 1, Placement: p}}}}}
+		r, err := NewSceneRenderer(sc, set)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return bytes.Clone(r.Render(0))
+	}
+	at := func(f []byte, x, y int) int { return int(f[3*(y*120+x)]) }
+	flat := scene(place)
+	// The item is the 50x50 square at the top right of the region: the
+	// surface shows elsewhere in it, the scene's background outside.
+	if v := at(flat, 5, 5); v != 30 {
+		t.Errorf("outside the region: %d, want the scene's 30", v)
+	}
+	if v := at(flat, 20, 90); v != 90 {
+		t.Errorf("region's surface: %d, want 90", v)
+	}
+	lit := 0
+	for y := 10; y < 110; y++ {
+		for x := 10; x < 110; x++ {
+			v := at(flat, x, y)
+			if v < 90 {
+				t.Fatalf("(%d,%d) = %d is darker than the surface", x, y, v)
+			}
+			if in := image.Pt(x, y).In(image.Rect(60, 10, 110, 60)); v > 90 && !in {
+				t.Fatalf("(%d,%d) = %d: item outside its square", x, y, v)
+			} else if v > 150 {
+				lit++
+			}
+		}
+	}
+	if lit < 200 {
+		t.Errorf("only %d bright item pixels", lit)
+	}
+	// On a black surface the item is the dataset's picture scaled; on the
+	// grey one each pixel p shows as s + p/255*(255-s).
+	black := place
+	black.Background = 0
+	dark := scene(black)
+	for y := 10; y < 60; y++ {
+		for x := 60; x < 110; x++ {
+			p := float64(at(dark, x, y))
+			if want, got := 90+p/255*165, float64(at(flat, x, y)); math.Abs(got-want) > 1 {
+				t.Fatalf("(%d,%d): %v on grey, %v on black, want %.1f", x, y, got, p, want)
+			}
+		}
+	}
+
+	textured := place
+	textured.Texture = 6
+	tex := scene(textured)
+	var sum, sum2 float64
+	n := 0
+	for y := 70; y < 110; y++ {
+		for x := 10; x < 50; x++ {
+			d := float64(at(tex, x, y)) - 90
+			sum, sum2, n = sum+d, sum2+d*d, n+1
+		}
+	}
+	if sd := math.Sqrt(sum2/float64(n) - (sum/float64(n))*(sum/float64(n))); sd < 3 || sd > 15 {
+		t.Errorf("texture 6: surface standard deviation %.1f", sd)
+	}
+	if !bytes.Equal(tex, scene(textured)) {
+		t.Error("the same texture drawn twice differs")
+	}
+
+	blurred := place
+	blurred.Blur = 2
+	soft := scene(blurred)
+	edges := func(f []byte) (e int) {
+		for y := 10; y < 60; y++ {
+			for x := 60; x < 109; x++ {
+				d := at(f, x+1, y) - at(f, x, y)
+				e += d * d
+			}
+		}
+		return e
+	}
+	if es, ef := edges(soft), edges(flat); es*2 > ef {
+		t.Errorf("blur 2: edge energy %d against %d sharp, want under half", es, ef)
+	}
+}
+
+// TestCameraLike checks the camera-like set's layout and that its
+// placements cover the ranges its doc names.
+func TestCameraLike(t *testing.T) {
+	if _, err := CameraLike(15); err == nil {
+		t.Error("15 items: no error")
+	}
+	sc, err := CameraLike(2000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc.Frames != 200 || len(sc.Regions) != CameraLikePerFrame {
+		t.Fatalf("%d frames, %d regions", sc.Frames, len(sc.Regions))
+	}
+	if err := sc.validate(10000); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int]bool{}
+	lo, hi := Placement{Scale: 1, Background: 255, Blur: 9}, Placement{}
+	textured := 0
+	for _, r := range sc.Regions {
+		for _, it := range r.Items {
+			seen[it.Index] = true
+			lo.Scale, hi.Scale = min(lo.Scale, it.Scale), max(hi.Scale, it.Scale)
+			lo.Background, hi.Background = min(lo.Background, it.Background), max(hi.Background, it.Background)
+			lo.Blur, hi.Blur = min(lo.Blur, it.Blur), max(hi.Blur, it.Blur)
+			if it.Texture > 0 {
+				textured++
+			}
+		}
+	}
+	if len(seen) != 2000 {
+		t.Errorf("%d distinct items, want 2000", len(seen))
+	}
+	if lo.Scale < 0.5 || lo.Scale > 0.52 || hi.Scale < 0.98 || lo.Background > 66 || hi.Background < 190 ||
+		hi.Blur < 1.45 || textured < 900 || textured > 1100 {
+		t.Errorf("placements cover scale %.2f-%.2f, background %d-%d, blur up to %.2f, %d textured",
+			lo.Scale, hi.Scale, lo.Background, hi.Background, hi.Blur, textured)
+	}
+}
+
 func TestSceneBad(t *testing.T) {
 	set := sceneSet(t)
 	good := twoRegions(10)
@@ -173,6 +305,10 @@ func TestSceneBad(t *testing.T) {
 		{func(s *Scene) { s.Regions[1].Items = nil }, "start at frame 0"},
 		{func(s *Scene) { s.Regions[0].Items[2].From = 20 }, "not after 20"},
 		{func(s *Scene) { s.Regions[0].Items[1].Index = 10000 }, "test image 10000"},
+		{func(s *Scene) { s.Regions[0].Items[1].Scale = 0.2 }, "scale 0.2"},
+		{func(s *Scene) { s.Regions[0].Items[1].X = 1.5 }, "position 1.5"},
+		{func(s *Scene) { s.Regions[0].Items[1].Texture = -1 }, "texture -1"},
+		{func(s *Scene) { s.Regions[0].Items[1].Blur = 9 }, "blur 9"},
 	} {
 		sc := good
 		sc.Regions = []SceneRegion{good.Regions[0], good.Regions[1]}

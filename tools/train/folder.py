@@ -201,12 +201,36 @@ def read_safetensors(path):
     return out
 
 
+def read_coatnet(path):
+    """A float32 .coatnet file's tensors (model/modelfile's format, version
+    1: a 64-byte header with the metadata, index and data lengths, the JSON
+    metadata, the JSON tensor index, the data from the next multiple of 64)."""
+    raw = Path(path).read_bytes()
+    if raw[:8] != b"COATNET\x00":
+        raise ValueError(f"{path}: not a .coatnet file")
+    m, i, length = struct.unpack("<QQQ", raw[16:40])
+    meta = json.loads(raw[64:64 + m])
+    if meta.get("kind") != "coatnet-float32":
+        raise ValueError(f"{path}: a {meta.get('kind')} file; training needs a float32 one")
+    index = json.loads(raw[64 + m:64 + m + i])
+    data = (64 + m + i + 63) // 64 * 64
+    out = {}
+    for t in index:
+        if t["dtype"] != "f32":
+            raise ValueError(f"{path}: tensor {t['name']} is {t['dtype']}, not f32")
+        buf = raw[data + t["offset"]:data + t["offset"] + t["length"]]
+        out[t["name"]] = torch.from_numpy(np.frombuffer(buf, np.float32).reshape(t["shape"]).copy())
+    return out
+
+
 def load_checkpoint(path):
-    """A timm checkpoint's state dict: .safetensors, or torch.save output
+    """A timm checkpoint's state dict: .safetensors, a float32 .coatnet, or torch.save output
     (a state dict, or one under "state_dict", "model" or "state_dict_ema"),
     without a "module." prefix."""
     if str(path).endswith(".safetensors"):
         sd = read_safetensors(path)
+    elif str(path).endswith(".coatnet"):
+        sd = read_coatnet(path)
     else:
         sd = torch.load(path, map_location="cpu")
         for key in ("state_dict_ema", "state_dict", "model"):

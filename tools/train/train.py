@@ -63,6 +63,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from coatnet import CoAtNet, Config  # noqa: E402
+import camera  # noqa: E402
 import folder  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -117,6 +118,24 @@ def augment(x, gen, shift):
         crop = pad[i, :, dy[i]:dy[i] + h, dx[i]:dx[i] + w]
         out[i] = crop.flip(-1) if flip[i] else crop
     return out
+
+
+def stratified(labels, n):
+    """n indices of labels, the same share of each class, drawn by a fixed
+    seed so that every stage of a recipe holds out the same pictures."""
+    if n <= 0:
+        return np.zeros(0, np.int64)
+    rng = np.random.default_rng(20261202)
+    classes = np.unique(labels)
+    per = n // len(classes)
+    return np.sort(np.concatenate([rng.choice(np.flatnonzero(labels == c), per, replace=False) for c in classes]))
+
+
+def camera_set(u8, size, seed):
+    """u8's pictures rendered camera-like once, by a fixed seed, normalised."""
+    gen = torch.Generator().manual_seed(seed)
+    src = torch.from_numpy(u8)
+    return torch.cat([normalise(camera.render(src[i:i + 1000], gen, size).numpy()) for i in range(0, len(src), 1000)])
 
 
 class Progress:
@@ -221,6 +240,12 @@ def main():
     g.add_argument("--workers", type=int, help="data loading processes (default: 4 on a GPU, 0 on the CPU)")
     ap.add_argument("--no-augment", action="store_true",
                     help="train on the pictures as they are (for a last short stage: the test pictures are unshifted)")
+    g = ap.add_argument_group("Fashion-MNIST")
+    g.add_argument("--val", type=int, default=0,
+                   help="hold this many training pictures out (stratified, the same ones whatever --seed) to choose the "
+                        "saved epoch by their accuracy, clean and camera-like; 0: save the last epoch")
+    g.add_argument("--camera", type=float, default=0.0,
+                   help="part of each batch rendered camera-like (tools/train/camera.py) instead of shifted and flipped")
     ap.add_argument("--ema", type=float, default=0.0,
                     help="keep an exponential moving average of the weights and buffers with this decay per step "
                          "(e.g. 0.998) and evaluate and save it instead of the last weights; 0: off")
@@ -242,15 +267,28 @@ def main():
     t0 = time.time()
     train_u8, train_y = load_split(args.data, "train")
     test_u8, test_y = load_split(args.data, "test")
+    val_idx = stratified(train_y, args.val)
+    keep = np.setdiff1d(np.arange(len(train_y)), val_idx)
+    val_u8, val_y = train_u8[val_idx], torch.from_numpy(train_y[val_idx])
+    train_u8, train_y = train_u8[keep], train_y[keep]
+    train_raw = torch.from_numpy(train_u8)
     train_x = normalise(resize_all(train_u8, args.img_size))
     test_x = normalise(resize_all(test_u8, args.img_size))
     train_y, test_y = torch.from_numpy(train_y), torch.from_numpy(test_y)
-    print(f"data: {len(train_x)} train, {len(test_x)} test at {args.img_size}px in {time.time() - t0:.1f}s", file=sys.stderr)
+    if args.val:
+        val_x = normalise(resize_all(val_u8, args.img_size))
+        val_cam = camera_set(val_u8, args.img_size, 1)
+    print(f"data: {len(train_x)} train, {len(val_idx)} validation, {len(test_x)} test at {args.img_size}px "
+          f"in {time.time() - t0:.1f}s", file=sys.stderr)
 
     cfg = Config(img_size=args.img_size, attention=args.attention, global_pool=args.global_pool)
     model = CoAtNet(cfg)
     if args.init:
-        model.load_state_dict(torch.load(args.init))
+        sd = folder.load_checkpoint(args.init)
+        missing, unexpected = model.load_state_dict(sd, strict=False)
+        missing = [k for k in missing if not k.endswith("num_batches_tracked")]
+        if missing or unexpected:
+            sys.exit(f"{args.init}: does not fit {cfg}: missing {missing[:5]}, unexpected {unexpected[:5]}")
     n_params = sum(p.numel() for p in model.parameters())
     ema = copy.deepcopy(model) if args.ema > 0 else None
     opt = torch.optim.AdamW(param_groups(model, args.wd), lr=args.lr)
@@ -264,6 +302,7 @@ def main():
         return 0.5 * args.lr * (1 + math.cos(math.pi * (step - warm) / (total - warm)))
 
     log = []
+    best = None  # (validation score, epoch, state dict) with --val
     step = 0
     train_start = time.time()
     for epoch in range(args.epochs):
@@ -276,6 +315,10 @@ def main():
             x, y = train_x[idx], train_y[idx]
             if not args.no_augment:
                 x = augment(x, gen, 6)
+            if args.camera > 0:
+                m = torch.rand(len(idx), generator=gen) < args.camera
+                if m.any():
+                    x[m] = normalise(camera.render(train_raw[idx[m]], gen, args.img_size).numpy())
             for g in opt.param_groups:
                 g["lr"] = lr_at(step)
             logits = model(x)
@@ -294,7 +337,15 @@ def main():
         bar.close()
         entry = {"epoch": epoch + 1, "train_loss": loss_sum / seen, "train_acc": correct / seen,
                  "seconds": time.time() - train_start}
-        if (epoch + 1) % args.eval_every == 0 or epoch + 1 == args.epochs:
+        if args.val:
+            judged = ema if ema is not None else model
+            entry["val_acc"], entry["val_camera_acc"] = evaluate(judged, val_x, val_y), evaluate(judged, val_cam, val_y)
+            score = (entry["val_acc"] + entry["val_camera_acc"]) / 2
+            print(f"epoch {epoch + 1}: validation {entry['val_acc']:.4f} clean, {entry['val_camera_acc']:.4f} "
+                  f"camera-like", file=sys.stderr)
+            if best is None or score > best[0]:
+                best = (score, epoch + 1, copy.deepcopy(judged.state_dict()))
+        elif (epoch + 1) % args.eval_every == 0 or epoch + 1 == args.epochs:
             if ema is not None:
                 entry["test_acc_last_weights"] = evaluate(model, test_x, test_y)
             entry["test_acc"] = evaluate(ema if ema is not None else model, test_x, test_y)
@@ -304,17 +355,25 @@ def main():
 
     if ema is not None:
         model = ema
+    if best is not None:
+        model.load_state_dict(best[2])
+        test_acc = evaluate(model, test_x, test_y)
+    else:
+        test_acc = log[-1]["test_acc"]
     model.eval()
     torch.save(model.state_dict(), out / "model.pth")
-    test_acc = log[-1]["test_acc"]
     result = {
         "attention": args.attention,
         "config": cfg.__dict__,
         "params": n_params,
-        "hyper": {k: getattr(args, k) for k in ("epochs", "batch", "lr", "wd", "seed", "threads", "img_size", "init", "ema", "no_augment")},
+        "hyper": {k: getattr(args, k) for k in ("epochs", "batch", "lr", "wd", "seed", "threads", "img_size", "init", "ema",
+                                                "no_augment", "val", "camera")},
         "labels": LABELS,
         "mean": MEAN, "std": STD,
         "test_accuracy": test_acc,
+        "validation": None if best is None else {
+            "pictures": len(val_idx), "chosen_epoch": best[1],
+            "test_camera_accuracy_python": evaluate(model, camera_set(test_u8, args.img_size, 2), test_y)},
         "train_seconds": round(train_seconds, 1),
         "log": log,
         "convert_flags": cfg.go_flags() + ["--colour", "grey", "--interpolation", "bilinear",
@@ -323,6 +382,8 @@ def main():
         "command": " ".join(sys.argv),
     }
     (out / "result.json").write_text(json.dumps(result, indent=1) + "\n")
+    if args.val:
+        (out / "split.json").write_text(json.dumps({"validation": [int(i) for i in val_idx]}) + "\n")
     (out / "samples.json").write_text(json.dumps(sample_logits(model, args.img_size), indent=1) + "\n")
     print(f"{args.attention}: test accuracy {test_acc:.4f}, {n_params} params, {train_seconds / 60:.1f} min", file=sys.stderr)
 
