@@ -116,7 +116,7 @@ test-native:
 
 # accuracy (not in make test; .ci/run runs it after): the shipped models on
 # all 10,000 Fashion-MNIST test images, float against PyTorch and int8
-# against float (make test classifies the first 2,000).
+# against float, clean and camera-like (make test classifies the first 2,000).
 accuracy: check-go
 	$(call apt-install,dataset-fashion-mnist)
 	$(GO) test -tags '$(TAGS) accuracy' -count=1 -timeout $(TEST_TIMEOUT) -run 'Accuracy|Int8MatchesFloat' -v ./models

@@ -184,11 +184,11 @@ type SceneRenderer struct {
 	sc     Scene
 	set    *dataset.Set
 	truth  []RegionTruth
-	canvas []byte  // the still scene, grey, its current items drawn
-	shown  []int   // per region: the schedule position on canvas, -1 none
+	canvas []byte    // the still scene, grey, its current items drawn
+	shown  []int     // per region: the schedule position on canvas, -1 none
 	region []float64 // the region being drawn, before rounding
-	frame  []byte  // BGR
-	noise  []int16 // sensor noise by 16 random bits
+	frame  []byte    // BGR
+	noise  []int16   // sensor noise by 16 random bits
 	rng    *rand.PCG
 }
 

@@ -31,17 +31,23 @@ coatnet.py: timm's module and state-dict names), C-C-T-T at 64x64 grey.
 Every picture is upscaled from 28x28 with PIL's bilinear filter, exactly the
 resize `coatnet` applies from the model file's preprocessing, and normalised
 with the training set's mean and std. Augmentation: random shifts of up to 6
-pixels (zero padding, at 64x64) and horizontal flips. AdamW with linear
+pixels (zero padding, at 64x64) and horizontal flips; with --camera, that
+part of each batch is instead rendered as a camera region shows an item
+(tools/train/camera.py: scaled, placed, on grey, noisy, blurred). With --val,
+that many training pictures are held out, and the epoch saved is the one
+with the best mean of their clean and camera-like accuracy. AdamW with linear
 warm-up and cosine decay, label smoothing 0.1; optionally an exponential
 moving average of the weights (--ema), which is what gets saved. Seeded: the same command with
 the same --threads gives the same weights.
 
 The run writes into --out:
   model.pth          torch.save(model.state_dict()), for `coatnet convert`
+                     (with --val: the best epoch so far, after each epoch)
   result.json        config, hyper-parameters, per-epoch log, test accuracy
                      measured here, timings, versions, the convert flags
   samples.json       logits of testdata/fashion/*.png (if present), for the
                      Go engine's agreement test
+  split.json         with --val: the held-out training pictures' indices
 """
 
 import argparse
@@ -243,7 +249,8 @@ def main():
     g = ap.add_argument_group("Fashion-MNIST")
     g.add_argument("--val", type=int, default=0,
                    help="hold this many training pictures out (stratified, the same ones whatever --seed) to choose the "
-                        "saved epoch by their accuracy, clean and camera-like; 0: save the last epoch")
+                        "saved epoch by their accuracy, clean and camera-like; 0: save the last epoch. Hold them out "
+                        "from the first stage on: an --init model that trained on them makes their figures meaningless")
     g.add_argument("--camera", type=float, default=0.0,
                    help="part of each batch rendered camera-like (tools/train/camera.py) instead of shifted and flipped")
     ap.add_argument("--ema", type=float, default=0.0,
@@ -345,6 +352,8 @@ def main():
                   f"camera-like", file=sys.stderr)
             if best is None or score > best[0]:
                 best = (score, epoch + 1, copy.deepcopy(judged.state_dict()))
+                # The best so far, so that a run stopped early keeps it.
+                torch.save(best[2], out / "model.pth")
         elif (epoch + 1) % args.eval_every == 0 or epoch + 1 == args.epochs:
             if ema is not None:
                 entry["test_acc_last_weights"] = evaluate(model, test_x, test_y)
