@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 
@@ -78,7 +79,7 @@ func TestCameraLikeInt8MatchesFloat(t *testing.T) {
 					if err == nil {
 						var logits []float32
 						if logits, err = c.LogitsBGR(crop.BGR, crop.Width, crop.Height, crop.Stride); err == nil {
-							if argmax(logits) == reg.LabelAt(int(f.Index)) {
+							if slices.Index(logits, slices.Max(logits)) == reg.LabelAt(int(f.Index)) {
 								correct[i]++
 							}
 							continue
@@ -108,14 +109,4 @@ func TestCameraLikeInt8MatchesFloat(t *testing.T) {
 				100*d, 100*(0.005+tol))
 		}
 	}
-}
-
-func argmax(v []float32) int {
-	best := 0
-	for i, x := range v {
-		if x > v[best] {
-			best = i
-		}
-	}
-	return best
 }
