@@ -581,7 +581,10 @@ func (p *places) reload(ctx context.Context, cfg Config, engines map[string]*mod
 	var err error
 	p.mu.Lock()
 	p.cfg = cfg
-	oldCams := p.cams
+	// A copy: slices.Delete below clears the tail of the array it works
+	// on, and p.cams, which health and the stats read meanwhile, must
+	// stay whole until it is replaced.
+	oldCams := slices.Clone(p.cams)
 	p.mu.Unlock()
 	var cams []*placeCamera
 	var closed cameraCounters

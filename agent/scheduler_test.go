@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -229,7 +230,14 @@ func TestPlacesReloadKeepsWhatDidNotChange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The list health() and the stats read under p.mu must stay whole
+	// until reload replaces it: slices.Delete on a shared array clears its
+	// tail, which put a nil camera there (a stats tick panicked on it).
+	before, listed := p.cams, slices.Clone(p.cams)
 	p.reload(ctx, next, engines)
+	if !slices.Equal(before, listed) {
+		t.Errorf("reload changed the camera list it replaced: %v, was %v", before, listed)
+	}
 	if len(p.cams) != 2 || p.cams[0].feed != feedA || p.cams[1].feed == feedB {
 		t.Errorf("feeds: a kept %v, b kept %v", p.cams[0].feed == feedA, p.cams[1].feed == feedB)
 	}
