@@ -116,10 +116,13 @@ test-native:
 
 # accuracy (not in make test; .ci/run runs it after): the shipped models on
 # all 10,000 Fashion-MNIST test images, float against PyTorch and int8
-# against float, clean and camera-like (make test classifies the first 2,000).
+# against float, clean and camera-like (make test classifies the first 2,000);
+# the camera-like set is a video read through GoCV, so that run is a cgo build.
 accuracy: check-go
 	$(call apt-install,dataset-fashion-mnist)
 	$(GO) test -tags '$(TAGS) accuracy' -count=1 -timeout $(TEST_TIMEOUT) -run 'Accuracy|Int8MatchesFloat' -v ./models
+	$(call apt-install,$(APT_RUN))
+	$(GO) test -tags accuracy -count=1 -timeout $(TEST_TIMEOUT) -run 'CameraLike' -v ./models
 
 # The GoCV code with OpenCV through cgo, built with -tags matprofile so a
 # test can check that every Mat is closed: the camera sources, the demo
@@ -130,6 +133,7 @@ test-camera: check-go
 	$(GO) vet -tags matprofile ./camera ./demo ./agent
 	$(GO) test -tags matprofile -count=1 -timeout $(TEST_TIMEOUT) ./camera ./demo
 	$(GO) test -tags matprofile -count=1 -timeout $(TEST_TIMEOUT) -run 'Demo' ./agent
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) -run 'CameraLike' ./models
 
 # Cross-compiled tests executed under qemu-user, once per CPU model, so
 # every code path a CPU feature selects is run, not just built.
