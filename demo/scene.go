@@ -181,15 +181,16 @@ func (sc *Scene) validate(n int) error {
 
 // SceneRenderer draws a scene's frames, in any order.
 type SceneRenderer struct {
-	sc     Scene
-	set    *dataset.Set
-	truth  []RegionTruth
-	canvas []byte    // the still scene, grey, its current items drawn
-	shown  []int     // per region: the schedule position on canvas, -1 none
-	region []float64 // the region being drawn, before rounding
-	frame  []byte    // BGR
-	noise  []int16   // sensor noise by 16 random bits
-	rng    *rand.PCG
+	sc      Scene
+	set     *dataset.Set
+	truth   []RegionTruth
+	canvas  []byte    // the still scene, grey, its current items drawn
+	shown   []int     // per region: the schedule position on canvas, -1 none
+	region  []float64 // the region being drawn, before rounding
+	blurred []float64 // blur's first pass over region
+	frame   []byte    // BGR
+	noise   []int16   // sensor noise by 16 random bits
+	rng     *rand.PCG
 }
 
 // NewSceneRenderer checks sc against set (the Fashion-MNIST test split)
@@ -396,7 +397,10 @@ func (r *SceneRenderer) blur(rw, rh int, sigma float64) {
 	for i := range kern {
 		kern[i] /= sum
 	}
-	tmp := make([]float64, rw*rh)
+	if cap(r.blurred) < rw*rh {
+		r.blurred = make([]float64, rw*rh)
+	}
+	tmp := r.blurred[:rw*rh]
 	for y := range rh {
 		for x := range rw {
 			acc := 0.0
