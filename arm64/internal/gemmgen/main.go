@@ -122,6 +122,21 @@ func ld1(first, n, r int, post bool, goArr, gnuArr string) ins {
 	return native(fmt.Sprintf("VLD1 (R%d), %s", r, g), fmt.Sprintf("ld1 %s, [x%d]", u, r))
 }
 
+// ldrQ loads the 16 bytes at off(Rr) into Vv (LDR Qv), r unchanged.
+func ldrQ(v, r, off int) ins {
+	return native(fmt.Sprintf("FMOVQ %d(R%d), F%d", off, r, v), fmt.Sprintf("ldr q%d, [x%d, #%d]", v, r, off))
+}
+
+// ldpQ loads the 32 bytes at off(Rr) into Vv and Vw (LDP Qv, Qw), r unchanged.
+func ldpQ(v, w, r, off int) ins {
+	return native(fmt.Sprintf("FLDPQ %d(R%d), (F%d, F%d)", off, r, v, w), fmt.Sprintf("ldp q%d, q%d, [x%d, #%d]", v, w, r, off))
+}
+
+// addImm adds imm to Rr.
+func addImm(r, imm int) ins {
+	return native(fmt.Sprintf("ADD $%d, R%d, R%d", imm, r, r), fmt.Sprintf("add x%d, x%d, #%d", r, r, imm))
+}
+
 // st1 stores n consecutive vectors of 16 bytes to (Rr), post-incrementing.
 func st1(first, n, r int, goArr, gnuArr string) ins {
 	g, u := vlist(first, n, goArr, gnuArr)
@@ -352,10 +367,13 @@ var neonKernel = &kernel{
 // per 4 bytes of V8.`,
 	block: func(a int, post bool) []ins {
 		var out []ins
+		// Loads without write-back, the pointers advanced after the
+		// multiplies: on the in-order A53 a post-indexed load holds up
+		// issue (llvm-mca: 77 cycles an iteration with LD1.P, 63 so).
 		for r := range 4 {
-			out = append(out, ld1(r, 1, a+r, post, "B16", "16b"))
+			out = append(out, ldrQ(r, a+r, 0))
 		}
-		out = append(out, ld1(4, 4, rW, true, "B16", "16b"))
+		out = append(out, ldpQ(4, 5, rW, 0), ldpQ(6, 7, rW, 32))
 		for g := range 2 {
 			for i := range 8 {
 				p := 8*g + i
@@ -370,7 +388,12 @@ var neonKernel = &kernel{
 				out = append(out, sadalp(vAcc+p, 8+i))
 			}
 		}
-		return out
+		if post {
+			for r := range 4 {
+				out = append(out, addImm(a+r, 16))
+			}
+		}
+		return append(out, addImm(rW, 64))
 	},
 	// The first level of every row, then the second: four chains side by
 	// side, which the in-order A53 needs.

@@ -18,11 +18,12 @@
 	eor v29.16b, v29.16b, v29.16b
 	eor v30.16b, v30.16b, v30.16b
 	eor v31.16b, v31.16b, v31.16b
-	ld1 {v0.16b}, [x1], #16
-	ld1 {v1.16b}, [x2], #16
-	ld1 {v2.16b}, [x3], #16
-	ld1 {v3.16b}, [x4], #16
-	ld1 {v4.16b, v5.16b, v6.16b, v7.16b}, [x5], #64
+	ldr q0, [x1, #0]
+	ldr q1, [x2, #0]
+	ldr q2, [x3, #0]
+	ldr q3, [x4, #0]
+	ldp q4, q5, [x5, #0]
+	ldp q6, q7, [x5, #32]
 	smull v8.8h, v0.8b, v4.8b
 	smull v9.8h, v0.8b, v5.8b
 	smull v10.8h, v0.8b, v6.8b
@@ -71,11 +72,17 @@
 	sadalp v29.4s, v13.8h
 	sadalp v30.4s, v14.8h
 	sadalp v31.4s, v15.8h
-	ld1 {v0.16b}, [x1], #16
-	ld1 {v1.16b}, [x2], #16
-	ld1 {v2.16b}, [x3], #16
-	ld1 {v3.16b}, [x4], #16
-	ld1 {v4.16b, v5.16b, v6.16b, v7.16b}, [x5], #64
+	add x1, x1, #16
+	add x2, x2, #16
+	add x3, x3, #16
+	add x4, x4, #16
+	add x5, x5, #64
+	ldr q0, [x1, #0]
+	ldr q1, [x2, #0]
+	ldr q2, [x3, #0]
+	ldr q3, [x4, #0]
+	ldp q4, q5, [x5, #0]
+	ldp q6, q7, [x5, #32]
 	smull v8.8h, v0.8b, v4.8b
 	smull v9.8h, v0.8b, v5.8b
 	smull v10.8h, v0.8b, v6.8b
@@ -124,11 +131,17 @@
 	sadalp v29.4s, v13.8h
 	sadalp v30.4s, v14.8h
 	sadalp v31.4s, v15.8h
-	ld1 {v0.16b}, [x1], #16
-	ld1 {v1.16b}, [x2], #16
-	ld1 {v2.16b}, [x3], #16
-	ld1 {v3.16b}, [x4], #16
-	ld1 {v4.16b, v5.16b, v6.16b, v7.16b}, [x5], #64
+	add x1, x1, #16
+	add x2, x2, #16
+	add x3, x3, #16
+	add x4, x4, #16
+	add x5, x5, #64
+	ldr q0, [x1, #0]
+	ldr q1, [x2, #0]
+	ldr q2, [x3, #0]
+	ldr q3, [x4, #0]
+	ldp q4, q5, [x5, #0]
+	ldp q6, q7, [x5, #32]
 	smull v8.8h, v0.8b, v4.8b
 	smull v9.8h, v0.8b, v5.8b
 	smull v10.8h, v0.8b, v6.8b
@@ -177,11 +190,17 @@
 	sadalp v29.4s, v13.8h
 	sadalp v30.4s, v14.8h
 	sadalp v31.4s, v15.8h
-	ld1 {v0.16b}, [x1], #16
-	ld1 {v1.16b}, [x2], #16
-	ld1 {v2.16b}, [x3], #16
-	ld1 {v3.16b}, [x4], #16
-	ld1 {v4.16b, v5.16b, v6.16b, v7.16b}, [x5], #64
+	add x1, x1, #16
+	add x2, x2, #16
+	add x3, x3, #16
+	add x4, x4, #16
+	add x5, x5, #64
+	ldr q0, [x1, #0]
+	ldr q1, [x2, #0]
+	ldr q2, [x3, #0]
+	ldr q3, [x4, #0]
+	ldp q4, q5, [x5, #0]
+	ldp q6, q7, [x5, #32]
 	smull v8.8h, v0.8b, v4.8b
 	smull v9.8h, v0.8b, v5.8b
 	smull v10.8h, v0.8b, v6.8b
@@ -230,11 +249,17 @@
 	sadalp v29.4s, v13.8h
 	sadalp v30.4s, v14.8h
 	sadalp v31.4s, v15.8h
-	ld1 {v0.16b}, [x1], #16
-	ld1 {v1.16b}, [x2], #16
-	ld1 {v2.16b}, [x3], #16
-	ld1 {v3.16b}, [x4], #16
-	ld1 {v4.16b, v5.16b, v6.16b, v7.16b}, [x5], #64
+	add x1, x1, #16
+	add x2, x2, #16
+	add x3, x3, #16
+	add x4, x4, #16
+	add x5, x5, #64
+	ldr q0, [x1, #0]
+	ldr q1, [x2, #0]
+	ldr q2, [x3, #0]
+	ldr q3, [x4, #0]
+	ldp q4, q5, [x5, #0]
+	ldp q6, q7, [x5, #32]
 	smull v8.8h, v0.8b, v4.8b
 	smull v9.8h, v0.8b, v5.8b
 	smull v10.8h, v0.8b, v6.8b
@@ -283,11 +308,17 @@
 	sadalp v29.4s, v13.8h
 	sadalp v30.4s, v14.8h
 	sadalp v31.4s, v15.8h
-	ld1 {v0.16b}, [x1], #16
-	ld1 {v1.16b}, [x2], #16
-	ld1 {v2.16b}, [x3], #16
-	ld1 {v3.16b}, [x4], #16
-	ld1 {v4.16b, v5.16b, v6.16b, v7.16b}, [x5], #64
+	add x1, x1, #16
+	add x2, x2, #16
+	add x3, x3, #16
+	add x4, x4, #16
+	add x5, x5, #64
+	ldr q0, [x1, #0]
+	ldr q1, [x2, #0]
+	ldr q2, [x3, #0]
+	ldr q3, [x4, #0]
+	ldp q4, q5, [x5, #0]
+	ldp q6, q7, [x5, #32]
 	smull v8.8h, v0.8b, v4.8b
 	smull v9.8h, v0.8b, v5.8b
 	smull v10.8h, v0.8b, v6.8b
@@ -336,11 +367,17 @@
 	sadalp v29.4s, v13.8h
 	sadalp v30.4s, v14.8h
 	sadalp v31.4s, v15.8h
-	ld1 {v0.16b}, [x1], #16
-	ld1 {v1.16b}, [x2], #16
-	ld1 {v2.16b}, [x3], #16
-	ld1 {v3.16b}, [x4], #16
-	ld1 {v4.16b, v5.16b, v6.16b, v7.16b}, [x5], #64
+	add x1, x1, #16
+	add x2, x2, #16
+	add x3, x3, #16
+	add x4, x4, #16
+	add x5, x5, #64
+	ldr q0, [x1, #0]
+	ldr q1, [x2, #0]
+	ldr q2, [x3, #0]
+	ldr q3, [x4, #0]
+	ldp q4, q5, [x5, #0]
+	ldp q6, q7, [x5, #32]
 	smull v8.8h, v0.8b, v4.8b
 	smull v9.8h, v0.8b, v5.8b
 	smull v10.8h, v0.8b, v6.8b
@@ -389,11 +426,17 @@
 	sadalp v29.4s, v13.8h
 	sadalp v30.4s, v14.8h
 	sadalp v31.4s, v15.8h
-	ld1 {v0.16b}, [x1], #16
-	ld1 {v1.16b}, [x2], #16
-	ld1 {v2.16b}, [x3], #16
-	ld1 {v3.16b}, [x4], #16
-	ld1 {v4.16b, v5.16b, v6.16b, v7.16b}, [x5], #64
+	add x1, x1, #16
+	add x2, x2, #16
+	add x3, x3, #16
+	add x4, x4, #16
+	add x5, x5, #64
+	ldr q0, [x1, #0]
+	ldr q1, [x2, #0]
+	ldr q2, [x3, #0]
+	ldr q3, [x4, #0]
+	ldp q4, q5, [x5, #0]
+	ldp q6, q7, [x5, #32]
 	smull v8.8h, v0.8b, v4.8b
 	smull v9.8h, v0.8b, v5.8b
 	smull v10.8h, v0.8b, v6.8b
@@ -442,11 +485,17 @@
 	sadalp v29.4s, v13.8h
 	sadalp v30.4s, v14.8h
 	sadalp v31.4s, v15.8h
-	ld1 {v0.16b}, [x1], #16
-	ld1 {v1.16b}, [x2], #16
-	ld1 {v2.16b}, [x3], #16
-	ld1 {v3.16b}, [x4], #16
-	ld1 {v4.16b, v5.16b, v6.16b, v7.16b}, [x5], #64
+	add x1, x1, #16
+	add x2, x2, #16
+	add x3, x3, #16
+	add x4, x4, #16
+	add x5, x5, #64
+	ldr q0, [x1, #0]
+	ldr q1, [x2, #0]
+	ldr q2, [x3, #0]
+	ldr q3, [x4, #0]
+	ldp q4, q5, [x5, #0]
+	ldp q6, q7, [x5, #32]
 	smull v8.8h, v0.8b, v4.8b
 	smull v9.8h, v0.8b, v5.8b
 	smull v10.8h, v0.8b, v6.8b
@@ -495,11 +544,17 @@
 	sadalp v29.4s, v13.8h
 	sadalp v30.4s, v14.8h
 	sadalp v31.4s, v15.8h
-	ld1 {v0.16b}, [x1], #16
-	ld1 {v1.16b}, [x2], #16
-	ld1 {v2.16b}, [x3], #16
-	ld1 {v3.16b}, [x4], #16
-	ld1 {v4.16b, v5.16b, v6.16b, v7.16b}, [x5], #64
+	add x1, x1, #16
+	add x2, x2, #16
+	add x3, x3, #16
+	add x4, x4, #16
+	add x5, x5, #64
+	ldr q0, [x1, #0]
+	ldr q1, [x2, #0]
+	ldr q2, [x3, #0]
+	ldr q3, [x4, #0]
+	ldp q4, q5, [x5, #0]
+	ldp q6, q7, [x5, #32]
 	smull v8.8h, v0.8b, v4.8b
 	smull v9.8h, v0.8b, v5.8b
 	smull v10.8h, v0.8b, v6.8b
@@ -548,11 +603,17 @@
 	sadalp v29.4s, v13.8h
 	sadalp v30.4s, v14.8h
 	sadalp v31.4s, v15.8h
-	ld1 {v0.16b}, [x1], #16
-	ld1 {v1.16b}, [x2], #16
-	ld1 {v2.16b}, [x3], #16
-	ld1 {v3.16b}, [x4], #16
-	ld1 {v4.16b, v5.16b, v6.16b, v7.16b}, [x5], #64
+	add x1, x1, #16
+	add x2, x2, #16
+	add x3, x3, #16
+	add x4, x4, #16
+	add x5, x5, #64
+	ldr q0, [x1, #0]
+	ldr q1, [x2, #0]
+	ldr q2, [x3, #0]
+	ldr q3, [x4, #0]
+	ldp q4, q5, [x5, #0]
+	ldp q6, q7, [x5, #32]
 	smull v8.8h, v0.8b, v4.8b
 	smull v9.8h, v0.8b, v5.8b
 	smull v10.8h, v0.8b, v6.8b
@@ -601,11 +662,17 @@
 	sadalp v29.4s, v13.8h
 	sadalp v30.4s, v14.8h
 	sadalp v31.4s, v15.8h
-	ld1 {v0.16b}, [x1], #16
-	ld1 {v1.16b}, [x2], #16
-	ld1 {v2.16b}, [x3], #16
-	ld1 {v3.16b}, [x4], #16
-	ld1 {v4.16b, v5.16b, v6.16b, v7.16b}, [x5], #64
+	add x1, x1, #16
+	add x2, x2, #16
+	add x3, x3, #16
+	add x4, x4, #16
+	add x5, x5, #64
+	ldr q0, [x1, #0]
+	ldr q1, [x2, #0]
+	ldr q2, [x3, #0]
+	ldr q3, [x4, #0]
+	ldp q4, q5, [x5, #0]
+	ldp q6, q7, [x5, #32]
 	smull v8.8h, v0.8b, v4.8b
 	smull v9.8h, v0.8b, v5.8b
 	smull v10.8h, v0.8b, v6.8b
@@ -654,11 +721,17 @@
 	sadalp v29.4s, v13.8h
 	sadalp v30.4s, v14.8h
 	sadalp v31.4s, v15.8h
-	ld1 {v0.16b}, [x1], #16
-	ld1 {v1.16b}, [x2], #16
-	ld1 {v2.16b}, [x3], #16
-	ld1 {v3.16b}, [x4], #16
-	ld1 {v4.16b, v5.16b, v6.16b, v7.16b}, [x5], #64
+	add x1, x1, #16
+	add x2, x2, #16
+	add x3, x3, #16
+	add x4, x4, #16
+	add x5, x5, #64
+	ldr q0, [x1, #0]
+	ldr q1, [x2, #0]
+	ldr q2, [x3, #0]
+	ldr q3, [x4, #0]
+	ldp q4, q5, [x5, #0]
+	ldp q6, q7, [x5, #32]
 	smull v8.8h, v0.8b, v4.8b
 	smull v9.8h, v0.8b, v5.8b
 	smull v10.8h, v0.8b, v6.8b
@@ -707,11 +780,17 @@
 	sadalp v29.4s, v13.8h
 	sadalp v30.4s, v14.8h
 	sadalp v31.4s, v15.8h
-	ld1 {v0.16b}, [x1], #16
-	ld1 {v1.16b}, [x2], #16
-	ld1 {v2.16b}, [x3], #16
-	ld1 {v3.16b}, [x4], #16
-	ld1 {v4.16b, v5.16b, v6.16b, v7.16b}, [x5], #64
+	add x1, x1, #16
+	add x2, x2, #16
+	add x3, x3, #16
+	add x4, x4, #16
+	add x5, x5, #64
+	ldr q0, [x1, #0]
+	ldr q1, [x2, #0]
+	ldr q2, [x3, #0]
+	ldr q3, [x4, #0]
+	ldp q4, q5, [x5, #0]
+	ldp q6, q7, [x5, #32]
 	smull v8.8h, v0.8b, v4.8b
 	smull v9.8h, v0.8b, v5.8b
 	smull v10.8h, v0.8b, v6.8b
@@ -760,11 +839,17 @@
 	sadalp v29.4s, v13.8h
 	sadalp v30.4s, v14.8h
 	sadalp v31.4s, v15.8h
-	ld1 {v0.16b}, [x1], #16
-	ld1 {v1.16b}, [x2], #16
-	ld1 {v2.16b}, [x3], #16
-	ld1 {v3.16b}, [x4], #16
-	ld1 {v4.16b, v5.16b, v6.16b, v7.16b}, [x5], #64
+	add x1, x1, #16
+	add x2, x2, #16
+	add x3, x3, #16
+	add x4, x4, #16
+	add x5, x5, #64
+	ldr q0, [x1, #0]
+	ldr q1, [x2, #0]
+	ldr q2, [x3, #0]
+	ldr q3, [x4, #0]
+	ldp q4, q5, [x5, #0]
+	ldp q6, q7, [x5, #32]
 	smull v8.8h, v0.8b, v4.8b
 	smull v9.8h, v0.8b, v5.8b
 	smull v10.8h, v0.8b, v6.8b
@@ -813,11 +898,17 @@
 	sadalp v29.4s, v13.8h
 	sadalp v30.4s, v14.8h
 	sadalp v31.4s, v15.8h
-	ld1 {v0.16b}, [x1], #16
-	ld1 {v1.16b}, [x2], #16
-	ld1 {v2.16b}, [x3], #16
-	ld1 {v3.16b}, [x4], #16
-	ld1 {v4.16b, v5.16b, v6.16b, v7.16b}, [x5], #64
+	add x1, x1, #16
+	add x2, x2, #16
+	add x3, x3, #16
+	add x4, x4, #16
+	add x5, x5, #64
+	ldr q0, [x1, #0]
+	ldr q1, [x2, #0]
+	ldr q2, [x3, #0]
+	ldr q3, [x4, #0]
+	ldp q4, q5, [x5, #0]
+	ldp q6, q7, [x5, #32]
 	smull v8.8h, v0.8b, v4.8b
 	smull v9.8h, v0.8b, v5.8b
 	smull v10.8h, v0.8b, v6.8b
@@ -866,6 +957,11 @@
 	sadalp v29.4s, v13.8h
 	sadalp v30.4s, v14.8h
 	sadalp v31.4s, v15.8h
+	add x1, x1, #16
+	add x2, x2, #16
+	add x3, x3, #16
+	add x4, x4, #16
+	add x5, x5, #64
 	addp v8.4s, v16.4s, v17.4s
 	addp v9.4s, v18.4s, v19.4s
 	addp v10.4s, v20.4s, v21.4s

@@ -3,11 +3,12 @@
 // 4 rows x 4 channels = 256 int8 multiply-accumulates per iteration.
 // llvm-mca-19 -mtriple=aarch64 -mcpu=cortex-a72 -iterations=1000 neon_kloop.s
 kloop:
-	ld1 {v0.16b}, [x1], #16
-	ld1 {v1.16b}, [x2], #16
-	ld1 {v2.16b}, [x3], #16
-	ld1 {v3.16b}, [x4], #16
-	ld1 {v4.16b, v5.16b, v6.16b, v7.16b}, [x5], #64
+	ldr q0, [x1, #0]
+	ldr q1, [x2, #0]
+	ldr q2, [x3, #0]
+	ldr q3, [x4, #0]
+	ldp q4, q5, [x5, #0]
+	ldp q6, q7, [x5, #32]
 	smull v8.8h, v0.8b, v4.8b
 	smull v9.8h, v0.8b, v5.8b
 	smull v10.8h, v0.8b, v6.8b
@@ -56,5 +57,10 @@ kloop:
 	sadalp v29.4s, v13.8h
 	sadalp v30.4s, v14.8h
 	sadalp v31.4s, v15.8h
+	add x1, x1, #16
+	add x2, x2, #16
+	add x3, x3, #16
+	add x4, x4, #16
+	add x5, x5, #64
 	subs x6, x6, #1
 	b.ne kloop
