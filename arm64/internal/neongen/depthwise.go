@@ -236,16 +236,23 @@ func dwPixels2() []insn {
 		both(fmt.Sprintf("VLD1 (R20), [V%d.S4, V%d.S4, V%d.S4, V%d.S4]", acc[p], acc[p]+1, acc[p]+2, acc[p]+3),
 			fmt.Sprintf("ld1 {v%d.4s, v%d.4s, v%d.4s, v%d.4s}, [x20]", acc[p], acc[p]+1, acc[p]+2, acc[p]+3))
 	}
-	ld := func(r, ptr int) {
-		both(fmt.Sprintf("VLD1.P (R%d)(R10), [V%d.B16]", ptr, r), fmt.Sprintf("ld1 {v%d.16b}, [x%d], x10", r, ptr))
+	// Pixel 0 reads at each tap pointer, pixel 1 a step further; the
+	// pointers advance by two steps after the stores. No load writes its
+	// base back: on the in-order A53 that holds up issue (llvm-mca: 266
+	// cycles an iteration with post-indexed loads, 214 so).
+	ld := func(r, ptr, p int) {
+		if p == 0 {
+			both(fmt.Sprintf("FMOVQ (R%d), F%d", ptr, r), fmt.Sprintf("ldr q%d, [x%d]", r, ptr))
+		} else {
+			gnu("ldr q%d, [x%d, x10]", r, ptr)
+		}
 	}
 	for t := 0; t < 9; t += 2 {
 		pair := t < 8
-		// Pixel 0 reads each tap pointer before pixel 1 (post-increment).
 		for p := range 2 {
-			ld(x1[p], t+1)
+			ld(x1[p], t+1, p)
 			if pair {
-				ld(x2[p], t+2)
+				ld(x2[p], t+2, p)
 			}
 		}
 		for p := range 2 {
@@ -281,6 +288,9 @@ func dwPixels2() []insn {
 	}
 	for p := range 2 {
 		both(fmt.Sprintf("VST1.P [V%d.B16], (R11)(R12)", out[p]), fmt.Sprintf("st1 {v%d.16b}, [x11], x12", out[p]))
+	}
+	for t := range 9 {
+		both(fmt.Sprintf("ADD R10<<1, R%d, R%d", t+1, t+1), fmt.Sprintf("add x%d, x%d, x10, lsl #1", t+1, t+1))
 	}
 	both("SUBS $1, R16, R16", "subs x16, x16, #1")
 	return is

@@ -5,10 +5,10 @@
 dw_px2:
 	ld1 {v22.4s, v23.4s, v24.4s, v25.4s}, [x20]
 	ld1 {v26.4s, v27.4s, v28.4s, v29.4s}, [x20]
-	ld1 {v9.16b}, [x1], x10
-	ld1 {v10.16b}, [x2], x10
-	ld1 {v12.16b}, [x1], x10
-	ld1 {v30.16b}, [x2], x10
+	ldr q9, [x1]
+	ldr q10, [x2]
+	ldr q12, [x1, x10]
+	ldr q30, [x2, x10]
 	smull2 v11.8h, v9.16b, v0.16b
 	smull v9.8h, v9.8b, v0.8b
 	smull2 v31.8h, v12.16b, v0.16b
@@ -25,10 +25,10 @@ dw_px2:
 	saddw2 v27.4s, v27.4s, v12.8h
 	saddw v28.4s, v28.4s, v31.4h
 	saddw2 v29.4s, v29.4s, v31.8h
-	ld1 {v9.16b}, [x3], x10
-	ld1 {v10.16b}, [x4], x10
-	ld1 {v12.16b}, [x3], x10
-	ld1 {v30.16b}, [x4], x10
+	ldr q9, [x3]
+	ldr q10, [x4]
+	ldr q12, [x3, x10]
+	ldr q30, [x4, x10]
 	smull2 v11.8h, v9.16b, v2.16b
 	smull v9.8h, v9.8b, v2.8b
 	smull2 v31.8h, v12.16b, v2.16b
@@ -45,10 +45,10 @@ dw_px2:
 	saddw2 v27.4s, v27.4s, v12.8h
 	saddw v28.4s, v28.4s, v31.4h
 	saddw2 v29.4s, v29.4s, v31.8h
-	ld1 {v9.16b}, [x5], x10
-	ld1 {v10.16b}, [x6], x10
-	ld1 {v12.16b}, [x5], x10
-	ld1 {v30.16b}, [x6], x10
+	ldr q9, [x5]
+	ldr q10, [x6]
+	ldr q12, [x5, x10]
+	ldr q30, [x6, x10]
 	smull2 v11.8h, v9.16b, v4.16b
 	smull v9.8h, v9.8b, v4.8b
 	smull2 v31.8h, v12.16b, v4.16b
@@ -65,10 +65,10 @@ dw_px2:
 	saddw2 v27.4s, v27.4s, v12.8h
 	saddw v28.4s, v28.4s, v31.4h
 	saddw2 v29.4s, v29.4s, v31.8h
-	ld1 {v9.16b}, [x7], x10
-	ld1 {v10.16b}, [x8], x10
-	ld1 {v12.16b}, [x7], x10
-	ld1 {v30.16b}, [x8], x10
+	ldr q9, [x7]
+	ldr q10, [x8]
+	ldr q12, [x7, x10]
+	ldr q30, [x8, x10]
 	smull2 v11.8h, v9.16b, v6.16b
 	smull v9.8h, v9.8b, v6.8b
 	smull2 v31.8h, v12.16b, v6.16b
@@ -85,8 +85,8 @@ dw_px2:
 	saddw2 v27.4s, v27.4s, v12.8h
 	saddw v28.4s, v28.4s, v31.4h
 	saddw2 v29.4s, v29.4s, v31.8h
-	ld1 {v9.16b}, [x9], x10
-	ld1 {v12.16b}, [x9], x10
+	ldr q9, [x9]
+	ldr q12, [x9, x10]
 	smull2 v11.8h, v9.16b, v8.16b
 	smull v9.8h, v9.8b, v8.8b
 	smull2 v31.8h, v12.16b, v8.16b
@@ -137,5 +137,14 @@ dw_px2:
 	sqxtn2 v30.16b, v31.8h
 	st1 {v9.16b}, [x11], x12
 	st1 {v30.16b}, [x11], x12
+	add x1, x1, x10, lsl #1
+	add x2, x2, x10, lsl #1
+	add x3, x3, x10, lsl #1
+	add x4, x4, x10, lsl #1
+	add x5, x5, x10, lsl #1
+	add x6, x6, x10, lsl #1
+	add x7, x7, x10, lsl #1
+	add x8, x8, x10, lsl #1
+	add x9, x9, x10, lsl #1
 	subs x16, x16, #1
 	b.ne dw_px2
