@@ -4,8 +4,11 @@
 // operation. `make bench-arm64` runs it; the Makefile's comment and the
 // README give the method.
 //
-//	armbench model -o FILE
-//	    writes the int8 coatnet_nano_rw_224 model (internal/testing/benchmodel).
+//	armbench model [-case NAME] -o FILE
+//	    writes the int8 model of a timm conformance case (default
+//	    coatnet_nano_rw_224_224_s1; internal/testing/benchmodel), e.g.
+//	    -case coatnet_0_rw_224_224_s1 for the larger model the README
+//	    gives modeled cycles of.
 //	armbench count -plugin SO -model FILE -build NAME=BIN... -cpus CPU,...
 //	    runs, for every CPU and build,
 //	      GOMAXPROCS=1 qemu-aarch64 -cpu CPU -plugin SO,out=F BIN bench FILE --iterations K --warmup 0 --threads 1
@@ -58,7 +61,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: armbench model -o FILE | armbench count -plugin SO -model FILE -build NAME=BIN... -cpus CPU,...")
+	fmt.Fprintln(os.Stderr, "usage: armbench model [-case NAME] -o FILE | armbench count -plugin SO -model FILE -build NAME=BIN... -cpus CPU,...")
 	os.Exit(2)
 }
 
@@ -66,11 +69,13 @@ func modelCmd(args []string) error {
 	fs := flag.NewFlagSet("model", flag.ExitOnError)
 	out := fs.String("o", "", "output model file")
 	calib := fs.Int("calib", 4, "calibration inputs")
+	caseName := fs.String("case", "", "conformance case folder (default coatnet_nano_rw_224_224_s1)")
 	fs.Parse(args)
 	if *out == "" {
 		return errors.New("model: -o is required")
 	}
-	qm, source, err := benchmodel.Build(context.Background(), benchmodel.Options{Calib: *calib})
+	// A named case must exist: synthetic weights would be a different model.
+	qm, source, err := benchmodel.Build(context.Background(), benchmodel.Options{Case: *caseName, Calib: *calib, RequireCase: *caseName != ""})
 	if err != nil {
 		return err
 	}

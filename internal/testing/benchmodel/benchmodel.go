@@ -113,7 +113,7 @@ func Build(ctx context.Context, opt Options) (*int8net.Model, string, error) {
 		}
 		source = "conformance case " + c.Name
 	} else if opt.RequireCase {
-		return nil, "", statErr
+		return nil, "", fmt.Errorf("no conformance case %s: %w", opt.Case, statErr)
 	} else {
 		if cfg, err = arch.Arch(opt.Arch); err != nil {
 			return nil, "", err
