@@ -51,9 +51,11 @@
 // Depthwise3x3's interior loop, dw_px2 (two pixels x 16 channels, 288
 // MACs; testdata/mca/dw_px2.s, written by neongen, which checks it is up to
 // date), per iteration with llvm-mca-19 -iterations=1000: 78.0 cycles on
-// -mcpu=neoverse-n1 -mattr=+dotprod, 79.0 on cortex-a72, 266.0 on
-// cortex-a53; the one-pixel loop it replaces took 39.1, 40.1 and 185.0
-// cycles a pixel. On the A76 the loop is bound by its one multiplying
+// -mcpu=neoverse-n1 -mattr=+dotprod, 79.0 on cortex-a72, 214.0 on
+// cortex-a53 (266.0 when its taps were post-indexed loads, which hold up
+// the in-order A53's issue: pixel 1 now reads at pointer+step and the
+// pointers advance after the stores); the one-pixel loop it replaces took
+// 39.1, 40.1 and 185.0 cycles a pixel. On the A76 the loop is bound by its one multiplying
 // pipe (V0: 18 SMULL/SMLAL and 4 two-cycle SQRDMULH a pixel, 26 cycles,
 // with the SADDWs it shares), not by the accumulator chain.
 //
@@ -81,9 +83,12 @@
 // and reduces the accumulators one ADDP level for every row before the
 // next: on cortex-a53, in order, 58 cycles a tile against 131 for one row
 // after another, and the reduction 18 against 36 (cortex-a72: 15.1
-// against 16.1; the channel block at k = 256, testdata/mca/
-// neon_block_k256.s, 536 against 537 cycles, 1314 against 1404 on
-// cortex-a53).
+// against 16.1). Its K loop loads without write-back (LDR Q, LDP Q) and
+// advances the five pointers after the SADALPs: 63.0 cycles an iteration
+// on cortex-a53 against 77.0 with post-indexed LD1s (cortex-a72 32.0
+// both). The channel block at k = 256 (testdata/mca/neon_block_k256.s):
+// 536 cycles on cortex-a72, 1074 on cortex-a53 (1314 with post-indexed
+// loads, 1404 before the epilogue ran its rows side by side).
 //
 // Affine's and Add's loops (16 values) with the zero point on int16:
 // 14.1 and 33.2 cycles on neoverse-n1 against 16.1 and 34.2 (cortex-a72
@@ -110,12 +115,6 @@
 // channels) with one accumulator per SADALP and UADALP: 6.1 cycles on
 // neoverse-n1 and 28.0 on cortex-a53 against 16.1 and 48.0 with the
 // UADALPs chained on one (cortex-a72: 6.1 both).
-//
-// Modeled cycles per inference of int8 coatnet_nano_rw_224 at 224, one
-// thread (../shared/tools/cyclemodel/run.sh; commit f4668f7, 2026-12-02):
-// cortex-a76 115.1 M (20.70 MAC/cycle of 32), cortex-a72 374.9 M (6.36 of
-// 8), cortex-a53 941.5 M (2.53 of 4), against 122.8 M, 383.0 M and
-// 1012.1 M at a7c27c7 the same day.
 //
 // Measurements (llvm-mca cycles of the GEMM loops, instructions per MAC
 // and per inference under qemu) are in the README's section "arm64 work
