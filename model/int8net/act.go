@@ -43,7 +43,7 @@ func (p *ActParams) prepare(b int8Base) int8Runner {
 	return &actRun{int8Base: b, lut: (*[256]int8)(p.LUT)}
 }
 
-func (r *actRun) run() { r.net.pool.Run(r, r.pixelTasks(), 1) }
+func (r *actRun) run() { r.net.runTasks(r, r.split()) }
 
 func (r *actRun) Do(worker, lo, hi int) {
 	c := r.out.Channels

@@ -54,7 +54,7 @@ type addRun struct {
 
 func (p *AddParams) prepare(b int8Base) int8Runner { return &addRun{int8Base: b, p: p} }
 
-func (r *addRun) run() { r.net.pool.Run(r, r.pixelTasks(), 1) }
+func (r *addRun) run() { r.net.runTasks(r, r.split()) }
 
 func (r *addRun) Do(worker, lo, hi int) {
 	c := r.out.Channels

@@ -64,7 +64,7 @@ func (p *AffineParams) prepare(b int8Base) int8Runner {
 	return r
 }
 
-func (r *affineRun) run() { r.net.pool.Run(r, r.pixelTasks(), 1) }
+func (r *affineRun) run() { r.net.runTasks(r, r.split()) }
 
 func (r *affineRun) Do(worker, lo, hi int) {
 	c := r.out.Channels

@@ -115,7 +115,8 @@ func (p *AttentionParams) prepare(b int8Base) int8Runner {
 }
 
 // run splits the heads.
-func (r *attentionRun) run() { r.net.pool.Run(r, r.p.Heads, 1) }
+func (r *attentionRun) run()             { r.net.runTasks(r, r.split()) }
+func (r *attentionRun) split() taskSplit { return even(r.p.Heads, 1) }
 
 // Do runs heads [lo, hi): logits Q.K^T in int32, the integer softmax with
 // the relative position bias added before it (pre-softmax form, in logit

@@ -77,7 +77,7 @@ func (p *ConvParams) prepare(b int8Base) int8Runner {
 	return &convRun{int8Base: b, p: p, pw: kernels.PackWeights(p.Weight, b.out.Channels, k), rq: requant(p.Mult, p.Shift, b.out)}
 }
 
-func (r *convRun) run() { r.net.pool.Run(r, r.pixelTasks(), 1) }
+func (r *convRun) run() { r.net.runTasks(r, r.split()) }
 
 // Do runs tasks [lo, hi): blocks of r.rows output pixels.
 func (r *convRun) Do(worker, lo, hi int) {

@@ -60,7 +60,8 @@ func (p *DepthwiseParams) prepare(b int8Base) int8Runner {
 }
 
 // run splits the output by rows.
-func (r *depthwiseRun) run() { r.net.pool.Run(r, r.out.Side, 1) }
+func (r *depthwiseRun) run()             { r.net.runTasks(r, r.split()) }
+func (r *depthwiseRun) split() taskSplit { return even(r.out.Side, 1) }
 
 func (r *depthwiseRun) Do(worker, lo, hi int) {
 	t := r.in[0]

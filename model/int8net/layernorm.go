@@ -56,7 +56,7 @@ func (p *LayerNormParams) prepare(b int8Base) int8Runner {
 	return &layerNormRun{int8Base: b, ln: kernels.LayerNormParams{Zero: b.in[0].ZeroPoint, Eps: p.Eps, Mult: p.Mult, Shift: p.Shift, Bias: p.Bias}}
 }
 
-func (r *layerNormRun) run() { r.net.pool.Run(r, r.pixelTasks(), 1) }
+func (r *layerNormRun) run() { r.net.runTasks(r, r.split()) }
 
 func (r *layerNormRun) Do(worker, lo, hi int) {
 	c := r.out.Channels

@@ -42,7 +42,8 @@ type maxPixelsRun struct{ int8Base }
 func (p *MaxPixelsParams) prepare(b int8Base) int8Runner { return &maxPixelsRun{int8Base: b} }
 
 // run splits the channels.
-func (r *maxPixelsRun) run() { r.net.pool.Run(r, r.out.Channels, 64) }
+func (r *maxPixelsRun) run()             { r.net.runTasks(r, r.split()) }
+func (r *maxPixelsRun) split() taskSplit { return even(r.out.Channels, 64) }
 
 // Do takes the maximum of channels [lo, hi), pixel by pixel so the
 // reads follow the NHWC rows.

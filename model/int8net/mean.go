@@ -43,7 +43,8 @@ func (p *MeanParams) prepare(b int8Base) int8Runner {
 }
 
 // run splits the channels.
-func (r *meanRun) run() { r.net.pool.Run(r, r.out.Channels, 64) }
+func (r *meanRun) run()             { r.net.runTasks(r, r.split()) }
+func (r *meanRun) split() taskSplit { return even(r.out.Channels, 64) }
 
 func (r *meanRun) Do(worker, lo, hi int) {
 	t := r.in[0]

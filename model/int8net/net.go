@@ -202,17 +202,39 @@ func (n *Net) RunQuantized() []float32 {
 		start = time.Now()
 	}
 	for i, op := range n.ops {
-		op.run()
+		runOp(op)
 		engine.Lap(n.opTimes, i, &start)
 	}
 	return n.logits
 }
 
+// runOp runs one operation. Every operation enters it, and it is not
+// inlined, so that a per-operation cycle model (tools/armbench split) can
+// cut an inference where each one starts.
+//
+//go:noinline
+func runOp(op int8Runner) { op.run() }
+
+// TaskSizes is, for the input quantization and then every operation, the
+// work of each task the pool hands out, relative to a whole task: what a
+// model of this net's threads schedules (tools/armbench split). The split
+// depends on the thread count the net was made with.
+func (n *Net) TaskSizes() [][]float64 {
+	out := [][]float64{n.inputSplit().sizes()}
+	for _, op := range n.ops {
+		out = append(out, op.split().sizes())
+	}
+	return out
+}
+
 // quantizeInput turns the CHW float input into the NHWC int8 tensor 0,
 // inputPixelsPerTask pixels a task.
-func (n *Net) quantizeInput() {
+func (n *Net) quantizeInput() { n.runTasks(inputJob{n}, n.inputSplit()) }
+
+// inputSplit is quantizeInput's split: blocks of inputPixelsPerTask pixels.
+func (n *Net) inputSplit() taskSplit {
 	np := n.prog.Tensors[0].Pixels()
-	n.pool.Run(inputJob{n}, (np+inputPixelsPerTask-1)/inputPixelsPerTask, 1)
+	return taskSplit{n: (np + inputPixelsPerTask - 1) / inputPixelsPerTask, grain: 1, last: lastPart(np, inputPixelsPerTask)}
 }
 
 // inputPixelsPerTask is how many pixels of the input one task quantizes:

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/coatnet-edge/coatnet-edge/internal/parallel"
 	"github.com/coatnet-edge/coatnet-edge/kernels"
 	"github.com/coatnet-edge/coatnet-edge/model/engine"
 	"github.com/coatnet-edge/coatnet-edge/model/graph"
@@ -159,6 +160,51 @@ func (b *int8Base) pixelTasks() int {
 	return (b.out.Pixels() + b.rows - 1) / b.rows
 }
 
+// split is how run hands a pixel-parallel operation to the pool: blocks
+// of b.rows pixels, the last one what the output leaves.
+func (b *int8Base) split() taskSplit {
+	n := b.pixelTasks()
+	return taskSplit{n: n, grain: 1, last: lastPart(b.out.Pixels(), b.rows)}
+}
+
+// taskSplit is how an operation's run hands it to the pool: n tasks, grain
+// at a time, each the same work but the last, which does last of it.
+// TaskSizes reports it, for a model of several threads.
+type taskSplit struct {
+	n, grain int
+	last     float64
+}
+
+// even is a split into n tasks of the same work.
+func even(n, grain int) taskSplit { return taskSplit{n: n, grain: grain, last: 1} }
+
+// lastPart is the share of a whole block of size the last block of
+// total values fills.
+func lastPart(total, size int) float64 {
+	if total <= 0 {
+		return 1
+	}
+	return float64(total-(total-1)/size*size) / float64(size)
+}
+
+// sizes is the work of each task the pool hands out (grain tasks of s
+// at a time), relative to a whole task.
+func (s taskSplit) sizes() []float64 {
+	var out []float64
+	for lo := 0; lo < s.n; lo += max(s.grain, 1) {
+		hi := min(lo+max(s.grain, 1), s.n)
+		w := float64(hi - lo)
+		if hi == s.n {
+			w += s.last - 1
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+// runTasks runs job's tasks as s splits them.
+func (n *Net) runTasks(job parallel.Job, s taskSplit) { n.pool.Run(job, s.n, s.grain) }
+
 // pixels are the output pixels [p0, p1) of tasks [lo, hi).
 func (b *int8Base) pixels(lo, hi int) (p0, p1 int) {
 	return lo * b.rows, min(hi*b.rows, b.out.Pixels())
@@ -177,9 +223,11 @@ func taskRows(pixels, threads int) int {
 	return rows
 }
 
-// int8Runner is a prepared operation: run computes its output.
+// int8Runner is a prepared operation: run computes its output, in the
+// tasks split says.
 type int8Runner interface {
 	run()
+	split() taskSplit
 }
 
 // int8RowsPerTask is the most output pixels one task of a pixel-parallel

@@ -3,6 +3,7 @@ package int8net
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -186,5 +187,68 @@ func TestTaskRows(t *testing.T) {
 	}
 	if got := taskRows(196, 2); got != 8 {
 		t.Errorf("taskRows(196, 2) = %d, want 8", got)
+	}
+}
+
+// TestTaskSizes: the split each operation's run hands the pool, as
+// TaskSizes reports it for the thread model: the input quantization first,
+// every task's work in (0, grain], and a pixel-parallel operation's tasks
+// adding up to its pixels in blocks of taskRows.
+func TestTaskSizes(t *testing.T) {
+	if got := (taskSplit{n: 5, grain: 2, last: 0.5}).sizes(); !slices.Equal(got, []float64{2, 2, 0.5}) {
+		t.Errorf("5 tasks 2 at a time, the last half: %v", got)
+	}
+	if got := (taskSplit{n: 3, grain: 64, last: 1}).sizes(); !slices.Equal(got, []float64{3}) {
+		t.Errorf("3 tasks 64 at a time: %v", got)
+	}
+	if got := lastPart(49, 4); got != 0.25 {
+		t.Errorf("lastPart(49, 4) = %v, want 0.25", got)
+	}
+	if got := lastPart(48, 4); got != 1 {
+		t.Errorf("lastPart(48, 4) = %v, want 1", got)
+	}
+	m, err := Load(int8Files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	for _, th := range []int{1, 4} {
+		n := m.NewNet(th)
+		sizes, checked := n.TaskSizes(), 0
+		if len(sizes) != len(n.ops)+1 {
+			t.Fatalf("%d threads: %d splits for %d operations", th, len(sizes), len(n.ops))
+		}
+		for i, s := range sizes[1:] {
+			op := n.ops[i]
+			sp := op.split()
+			var sum float64
+			for _, w := range s {
+				if w <= 0 || w > float64(max(sp.grain, 1)) {
+					t.Errorf("%d threads, op %d: task of %v", th, i, w)
+				}
+				sum += w
+			}
+			var base *int8Base
+			switch r := op.(type) {
+			case *convRun:
+				base = &r.int8Base
+			case *actRun:
+				base = &r.int8Base
+			case *addRun:
+				base = &r.int8Base
+			case *layerNormRun:
+				base = &r.int8Base
+			}
+			if base != nil {
+				checked++
+			}
+			if base != nil && math.Abs(sum*float64(base.rows)-float64(base.out.Pixels())) > 1e-9 {
+				t.Errorf("%d threads, op %d: tasks of %d pixels add up to %v, the output has %d", th, i, base.rows, sum, base.out.Pixels())
+			}
+		}
+		if checked == 0 {
+			t.Errorf("%d threads: no pixel-parallel operation in %s", th, int8Files[0])
+		}
+		n.Close()
 	}
 }

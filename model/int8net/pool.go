@@ -52,7 +52,7 @@ type poolRun struct {
 
 func (p *PoolParams) prepare(b int8Base) int8Runner { return &poolRun{int8Base: b, mode: p.Mode} }
 
-func (r *poolRun) run() { r.net.pool.Run(r, r.pixelTasks(), 1) }
+func (r *poolRun) run() { r.net.runTasks(r, r.split()) }
 
 // Do downsamples output pixels of tasks [lo, hi): avg2 rounds half up, max
 // and sub pick; the quantization is unchanged.

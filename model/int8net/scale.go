@@ -50,7 +50,7 @@ func (p *ScaleParams) prepare(b int8Base) int8Runner {
 
 func (r *scaleRun) run() {
 	r.gate()
-	r.net.pool.Run(r, r.pixelTasks(), 1)
+	r.net.runTasks(r, r.split())
 }
 
 // gate turns this inference's squeeze-excite gate into Affine weights:
