@@ -49,11 +49,8 @@ func affineCtx(dst, src []int8, c int, zero int32, w []int16, bias []int32, rq *
 	if bias != nil {
 		ctx.Bias, ctx.BiasMask = &bias[0], -1
 	}
-	for _, s := range rq.Shift {
-		if s < 0 {
-			ctx.Left = 1
-			break
-		}
+	if rq.leftShifts() {
+		ctx.Left = 1
 	}
 	if len(rq.Mult) == 1 {
 		for i := range multT {

@@ -33,11 +33,8 @@ func affineNeon(dst, src []int8, c int, zero int32, w []int16, bias []int32, rq 
 // a per-tensor pair in multT and shiftT (step 0). left is 1 when some
 // shift is negative.
 func requantParams(rq *Requant, multT, shiftT *[16]int32, step *int) (mult, shift *int32, left int) {
-	for _, s := range rq.Shift {
-		if s < 0 {
-			left = 1
-			break
-		}
+	if rq.leftShifts() {
+		left = 1
 	}
 	if len(rq.Mult) == 1 {
 		for i := range multT {

@@ -85,11 +85,8 @@ func zpFitsInt16(zp int32) bool { return zp >= -32640 && zp <= 32640 }
 // a per-tensor pair in multT and shiftT (step 0). left is 1 when some
 // shift is negative.
 func requantParams8(rq *Requant, multT, shiftT *[8]int32, step *int) (mult, shift *int32, left int) {
-	for _, s := range rq.Shift {
-		if s < 0 {
-			left = 1
-			break
-		}
+	if rq.leftShifts() {
+		left = 1
 	}
 	if len(rq.Mult) == 1 {
 		for i := range multT {

@@ -59,11 +59,8 @@ func depthwise3x3Asm(sdot bool, dst []int8, src []int8, h, w, c, stride int, wei
 	} else {
 		ctx.Mult, ctx.Shift, ctx.ParamStep = &rq.Mult[0], &rq.Shift[0], 4
 	}
-	for _, s := range rq.Shift {
-		if s < 0 {
-			ctx.LeftShift = 1
-			break
-		}
+	if rq.leftShifts() {
+		ctx.LeftShift = 1
 	}
 	sdot = sdot && ctx.LeftShift == 0 && rq.ZeroPoint >= -zpInt16Max && rq.ZeroPoint <= zpInt16Max
 	if sdot && asmHook != nil {

@@ -156,10 +156,8 @@ func gemmX86[T int8 | int32](variant int, dst []T, ldDst int, src []int8, ldSrc 
 		for i := range 8 {
 			ctx.Lo[i], ctx.Hi[i], ctx.Zp[i] = lo, hi, rq.ZeroPoint
 		}
-		for _, s := range rq.Shift {
-			if s < 0 {
-				ctx.LeftShift = 1
-			}
+		if rq.leftShifts() {
+			ctx.LeftShift = 1
 		}
 		if len(rq.Mult) == 1 {
 			for i := range nr {

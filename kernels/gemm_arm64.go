@@ -135,10 +135,8 @@ func gemmAsm[T int8 | int32](sdot bool, dst []T, ldDst int, src []int8, ldSrc in
 		if rq.ZeroPoint < -zpInt16Max || rq.ZeroPoint > zpInt16Max {
 			ctx.General = 1
 		}
-		for _, s := range rq.Shift {
-			if s < 0 {
-				ctx.General = 1
-			}
+		if rq.leftShifts() {
+			ctx.General = 1
 		}
 		if len(rq.Mult) == 1 {
 			for i := range nr {

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/big"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -251,4 +252,25 @@ func FuzzRequant(f *testing.F) {
 	f.Fuzz(func(t *testing.T, acc, mult int32, shift int8, zp int32) {
 		checkRequant(t, acc, mult, int32(shift)%32, zp)
 	})
+}
+
+// TestRequantCheck: Check refuses what check refuses, and the left-shift
+// flag it remembers is the one the kernels would find by scanning.
+func TestRequantCheck(t *testing.T) {
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("Check took a shift of 40")
+			}
+		}()
+		(&Requant{Mult: []int32{1 << 30}, Shift: []int32{40}}).Check()
+	}()
+	for _, shifts := range [][]int32{{3}, {-2}, {0, 5, 31}, {7, -31, 2}} {
+		rq := Requant{Mult: make([]int32, len(shifts)), Shift: shifts}
+		before := rq.leftShifts()
+		rq.Check()
+		if got, want := rq.leftShifts(), slices.ContainsFunc(shifts, func(s int32) bool { return s < 0 }); got != want || before != want {
+			t.Errorf("shifts %v: leftShifts %v before Check, %v after, want %v", shifts, before, got, want)
+		}
+	}
 }

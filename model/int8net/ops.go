@@ -237,7 +237,9 @@ const int8RowsPerTask = 32
 // requant is the per-channel requantization of mult and shift arrays
 // into the output's zero point.
 func requant(mult, shift []int32, out *QTensor) kernels.Requant {
-	return kernels.Requant{Mult: mult, Shift: shift, ZeroPoint: out.ZeroPoint}
+	rq := kernels.Requant{Mult: mult, Shift: shift, ZeroPoint: out.ZeroPoint}
+	rq.Check() // once, not on every task (the file's shifts were checked when it loaded)
+	return rq
 }
 
 // badShift is a shift no kernel takes.
