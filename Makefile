@@ -44,7 +44,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_TEST := qemu-user binutils-aarch64-linux-gnu dataset-fashion-mnist mosquitto libopencv-dev g++ pkg-config \
 	systemd dpkg-dev lintian python3-jinja2 chromium
 
-.PHONY: docs soak accuracy all build run test test-native test-camera test-arm64 check-train cross bench bench-arm64 vet vulncheck fuzz deps deps-bench check-go clean mca \
+.PHONY: docs soak accuracy all build run test test-native test-camera test-arm64 check-train cross bench bench-arm64 cycles-threads vet vulncheck fuzz deps deps-bench check-go clean mca \
 	build-gocv build-pure bench-start install install-files uninstall deb deb-arch check-systemd check-install check-deb
 
 all: build
@@ -298,6 +298,32 @@ bench-arm64: check-go deps-bench $(BENCH_MODEL)
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags 'nogocv purego' -trimpath -o bin/coatnet-arm64-purego ./cmd/coatnet
 	$(GO) run ./tools/armbench count -plugin $(BENCH_DIR)/insncount.so -model $(BENCH_MODEL) -cpus $(BENCH_CPUS) \
 		-build neon=bin/coatnet-arm64 -build purego=bin/coatnet-arm64-purego -json $(BENCH_DIR)/counts.json
+
+# cycles-threads prices every operation of one int8 inference (the model of
+# bench-arm64) with ../shared/tools/cyclemodel and models 2 and 4 threads
+# with the engine's own task split:
+#   1. the tool's run.sh (pass 1: modeled cycles per block and in all) into
+#      CYCLES_DIR, for each CPU of CYCLES_CPUS;
+#   2. its cyclemodel.py cyctab turns the K=3 run into a per-block cycle table;
+#   3. tools/armbench split runs qemu with that table and a mark where each
+#      operation starts (int8net.runOp), once on 1 thread and once for each
+#      thread count with the engine made for it (GOMAXPROCS=1: its tasks run
+#      one after another), and schedules each operation's tasks
+#      (Net.TaskSizes) on equal cores.
+# The tool's own per-op pass (OPS=1) names the engine before its split into
+# model/int8net and does not build against this tree.
+CYCLES_DIR  ?= bin/cycles
+CYCLES_CPUS ?= cortex-a76 cortex-a72
+cycles-threads: check-go deps-bench
+	$(call apt-install,llvm-19)
+	rm -rf $(CYCLES_DIR) && mkdir -p $(CYCLES_DIR)
+	CPUS="$(CYCLES_CPUS)" GO=$(GO) $(SHARED)/tools/cyclemodel/run.sh . $(abspath $(CYCLES_DIR))
+	@for cpu in $(CYCLES_CPUS); do s=$${cpu#cortex-}; \
+		python3 $(SHARED)/tools/cyclemodel/cyclemodel.py cyctab --tb $(CYCLES_DIR)/$$s-k3.tb --mcpu $$s \
+			--out $(CYCLES_DIR)/cyc-$$s.txt || exit 1; \
+		$(GO) run ./tools/armbench split -bin $(CYCLES_DIR)/coatnet-arm64 -model $(CYCLES_DIR)/nano-int8.coatnet \
+			-plugin $(CYCLES_DIR)/tbcount.so -cyc $(CYCLES_DIR)/cyc-$$s.txt -cpu $$cpu -o $(CYCLES_DIR)/$$s-ops.tb || exit 1; \
+	done
 
 $(BENCH_MODEL): $(wildcard quant/*.go model/*.go internal/testing/benchmodel/*.go tools/armbench/*.go)
 	$(GO) run ./tools/armbench model -o $@

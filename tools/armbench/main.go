@@ -16,6 +16,11 @@
 //	    instructions of one inference (loading, packing and start-up cancel
 //	    out), in total and per operation, and each build's ratio to the
 //	    last one named (the portable -tags purego build).
+//	armbench split -bin BIN -model FILE -plugin TBCOUNT.SO -cyc TABLE -cpu CPU [-threads 2,4]
+//	    prices every operation of one inference on one thread (qemu with
+//	    shared/tools/cyclemodel's plugin, its per-block cycle table and a
+//	    mark at each operation's entry) and models 2 and 4 threads with the
+//	    engine's own task split; `make cycles-threads` runs it.
 package main
 
 import (
@@ -51,6 +56,8 @@ func main() {
 		err = modelCmd(os.Args[2:])
 	case "count":
 		err = countCmd(os.Args[2:])
+	case "split":
+		err = splitCmd(os.Args[2:])
 	default:
 		usage()
 	}
@@ -61,7 +68,8 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: armbench model [-case NAME] -o FILE | armbench count -plugin SO -model FILE -build NAME=BIN... -cpus CPU,...")
+	fmt.Fprintln(os.Stderr, "usage: armbench model [-case NAME] -o FILE | armbench count -plugin SO -model FILE -build NAME=BIN... -cpus CPU,...\n"+
+		"       armbench split -bin BIN -model FILE -plugin TBCOUNT.SO -cyc TABLE -cpu CPU [-threads 2,4]")
 	os.Exit(2)
 }
 
