@@ -121,6 +121,30 @@ func (p *Weights) setSums4() {
 	}
 }
 
+// ChannelStep is what a [Weights.Channels] view must start at a multiple
+// of: the implementation's panel of channels (1 for the plain layout).
+func (p *Weights) ChannelStep() int { return max(p.impl.nr, 1) }
+
+// Channels is a view of output channels [c0, c1) of p, sharing its packed
+// values: a GEMM on it computes those channels alone, with the same
+// results, reading only their weights. An engine splits a layer by
+// channels with it where the weights outweigh the rows, so that each
+// thread reads its share of the weights once. c0 must be a multiple of
+// ChannelStep and c1 one too unless it is M.
+func (p *Weights) Channels(c0, c1 int) *Weights {
+	step := p.ChannelStep()
+	if c0 < 0 || c1 > p.m || c0 > c1 || c0%step != 0 || c1 != p.m && c1%step != 0 {
+		panic("kernels: Weights.Channels range is not on panel boundaries within m")
+	}
+	// Panels are kp*nr bytes apart; a ragged last one keeps its padding.
+	end := (c1 + step - 1) / step * step
+	v := &Weights{m: c1 - c0, k: p.k, kp: p.kp, impl: p.impl, data: p.data[c0*p.kp : end*p.kp]}
+	if p.sums != nil {
+		v.sums = p.sums[c0:end]
+	}
+	return v
+}
+
 // M is the number of rows (output channels).
 func (p *Weights) M() int { return p.m }
 

@@ -285,6 +285,55 @@ func TestGemmSplit(t *testing.T) {
 	})
 }
 
+// A GEMM on channel views (Weights.Channels) computes those columns of
+// the whole one, with each view's bias and per-channel parameters, and
+// reads only its own panels; ranges off the panel boundaries panic.
+func TestGemmChannels(t *testing.T) {
+	forEachGemm(t, func(t *testing.T, impl string) {
+		rng := rand.New(rand.NewPCG(16, 17))
+		rows, m, k, ld := 13, 83, 45, 50
+		src := make([]int8, rows*ld)
+		w := make([]int8, m*k)
+		bias := make([]int32, m)
+		randInt8s(rng, src)
+		randWeights(rng, w)
+		for i := range bias {
+			bias[i] = rng.Int32N(20001) - 10000
+		}
+		pw := PackWeights(w, m, k)
+		rq := randRequant(rng, m, false, 74*74*7)
+		whole := make([]int8, rows*m)
+		GemmRequant(whole, m, src, ld, rows, pw, bias, rq)
+		whole32 := make([]int32, rows*m)
+		GemmInt32(whole32, m, src, ld, rows, pw)
+		step := pw.ChannelStep()
+		for _, chunk := range []int{step, 2 * step, 3 * step} {
+			parts := make([]int8, rows*m)
+			parts32 := make([]int32, rows*m)
+			for c0 := 0; c0 < m; c0 += chunk {
+				c1 := min(m, c0+chunk)
+				v := pw.Channels(c0, c1)
+				if v.M() != c1-c0 || v.K() != k {
+					t.Fatalf("Channels(%d, %d) is %d x %d", c0, c1, v.M(), v.K())
+				}
+				vrq := &Requant{Mult: rq.Mult[c0:c1], Shift: rq.Shift[c0:c1], ZeroPoint: rq.ZeroPoint}
+				GemmRequant(parts[c0:], m, src, ld, rows, v, bias[c0:c1], vrq)
+				GemmInt32(parts32[c0:], m, src, ld, rows, v)
+			}
+			for i := range whole {
+				if parts[i] != whole[i] || parts32[i] != whole32[i] {
+					t.Fatalf("chunks of %d channels, element %d: %d/%d, whole %d/%d", chunk, i, parts[i], parts32[i], whole[i], whole32[i])
+				}
+			}
+		}
+		if step > 1 {
+			expectPanic(t, "panel boundaries", func() { pw.Channels(1, m) })
+			expectPanic(t, "panel boundaries", func() { pw.Channels(0, step+1) })
+		}
+		expectPanic(t, "panel boundaries", func() { pw.Channels(0, m+1) })
+	})
+}
+
 // Weights keep the implementation they were packed for, whichever is
 // selected when they are used; Pack re-packs in place.
 func TestWeights(t *testing.T) {

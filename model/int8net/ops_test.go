@@ -192,8 +192,9 @@ func TestTaskRows(t *testing.T) {
 
 // TestTaskSizes: the split each operation's run hands the pool, as
 // TaskSizes reports it for the thread model: the input quantization first,
-// every task's work in (0, grain], and a pixel-parallel operation's tasks
-// adding up to its pixels in blocks of taskRows.
+// every task's work in (0, grain], a pixel-parallel operation's tasks
+// adding up to its pixels in blocks of taskRows, and those of a 1x1
+// convolution split by channels to its channels.
 func TestTaskSizes(t *testing.T) {
 	if got := (taskSplit{n: 5, grain: 2, last: 0.5}).sizes(); !slices.Equal(got, []float64{2, 2, 0.5}) {
 		t.Errorf("5 tasks 2 at a time, the last half: %v", got)
@@ -214,7 +215,7 @@ func TestTaskSizes(t *testing.T) {
 	defer m.Close()
 	for _, th := range []int{1, 4} {
 		n := m.NewNet(th)
-		sizes, checked := n.TaskSizes(), 0
+		sizes, checked, byChannels := n.TaskSizes(), 0, 0
 		if len(sizes) != len(n.ops)+1 {
 			t.Fatalf("%d threads: %d splits for %d operations", th, len(sizes), len(n.ops))
 		}
@@ -231,6 +232,13 @@ func TestTaskSizes(t *testing.T) {
 			var base *int8Base
 			switch r := op.(type) {
 			case *convRun:
+				if r.byChannels != nil {
+					byChannels++
+					if math.Abs(sum*float64(r.chunk)-float64(r.out.Channels)) > 1e-9 {
+						t.Errorf("%d threads, op %d: tasks of %d channels add up to %v, the output has %d", th, i, r.chunk, sum, r.out.Channels)
+					}
+					break
+				}
 				base = &r.int8Base
 			case *actRun:
 				base = &r.int8Base
@@ -246,8 +254,8 @@ func TestTaskSizes(t *testing.T) {
 				t.Errorf("%d threads, op %d: tasks of %d pixels add up to %v, the output has %d", th, i, base.rows, sum, base.out.Pixels())
 			}
 		}
-		if checked == 0 {
-			t.Errorf("%d threads: no pixel-parallel operation in %s", th, int8Files[0])
+		if checked == 0 || byChannels == 0 {
+			t.Errorf("%d threads: %d pixel-parallel operations and %d convolutions split by channels in %s", th, checked, byChannels, int8Files[0])
 		}
 		n.Close()
 	}
