@@ -79,56 +79,67 @@ func gemmWeightTraffic(t *testing.T, rows, m, k int, l2 []int) (fetched []int, p
 
 // The GEMMs of coatnet_nano_rw_224 at 224 whose packed weights are at
 // least 128 KB (the smaller ones fit any Pi's L2 with their rows, so any
-// loop order reads them once), one call each as at 1 thread, and as the
-// engine's 32-pixel tasks split stage 3 at 2 threads and more.
+// loop order reads them once), as one call each, and as the engine runs
+// them on 4 threads: they have more output channels than pixels, so it
+// splits them into tasks of m channels over every pixel (int8net's
+// convRun, 8 tasks a layer), each reading its share of the weights.
 var gemmTrafficShapes = []struct {
 	name          string
-	rows, m, k, n int // n: calls per inference
+	rows, m, k, n int  // n: calls per inference
+	task          bool // a 4-thread channel task
 }{
-	{"stage2 mlp.fc1", 196, 1024, 256, 6},
-	{"stage2 mlp.fc2", 196, 256, 1024, 6},
-	{"stage3.0 shortcut/proj", 49, 512, 256, 2},
-	{"stage3 attn.q/k/v/proj", 49, 512, 512, 8},
-	{"stage3 mlp.fc1", 49, 2048, 512, 3},
-	{"stage3 mlp.fc2", 49, 512, 2048, 3},
-	{"stage3 mlp.fc1, task of 32", 32, 2048, 512, 3},
-	{"stage3 mlp.fc1, task of 17", 17, 2048, 512, 3},
-	{"stage3 mlp.fc2, task of 32", 32, 512, 2048, 3},
-	{"stage3 mlp.fc2, task of 17", 17, 512, 2048, 3},
+	{"stage2 mlp.fc1", 196, 1024, 256, 6, false},
+	{"stage2 mlp.fc2", 196, 256, 1024, 6, false},
+	{"stage3.0 shortcut/proj", 49, 512, 256, 2, false},
+	{"stage3 attn.q/k/v/proj", 49, 512, 512, 8, false},
+	{"stage3 mlp.fc1", 49, 2048, 512, 3, false},
+	{"stage3 mlp.fc2", 49, 512, 2048, 3, false},
+	{"stage2 mlp.fc1, task", 196, 128, 256, 6 * 8, true},
+	{"stage2 mlp.fc2, task", 196, 32, 1024, 6 * 8, true},
+	{"stage3.0 shortcut/proj, task", 49, 64, 256, 2 * 8, true},
+	{"stage3 attn.q/k/v/proj, task", 49, 64, 512, 8 * 8, true},
+	{"stage3 mlp.fc1, task", 49, 256, 512, 3 * 8, true},
+	{"stage3 mlp.fc2, task", 49, 64, 2048, 3 * 8, true},
 }
 
 // TestGemmWeightsReadOnce checks that a call reads each layer's packed
 // weights from beyond a 512 KB or 1 MB L2 once, however many row tiles it
 // has (stage 3's 1 MB MLP layers used to be streamed once per tile: 13
-// times for its 49 pixels), and logs the weight traffic per inference.
+// times for its 49 pixels), and logs the weight traffic per inference on
+// one call a layer and on the engine's 4-thread channel tasks.
 func TestGemmWeightsReadOnce(t *testing.T) {
 	l2 := []int{512 << 10, 1 << 20}
 	forEachGemm(t, func(t *testing.T, impl string) {
 		if impl == "go" {
 			t.Skip("the portable kernel has its own loop order")
 		}
-		total := make([]int, len(l2))
-		once := 0
+		var total [2][2]int // [task][l2]
+		var once [2]int
 		for _, s := range gemmTrafficShapes {
 			fetched, packed := gemmWeightTraffic(t, s.rows, s.m, s.k, l2)
-			for i, f := range fetched {
+			i := 0
+			if s.task {
+				i = 1
+			}
+			for j, f := range fetched {
 				if f != packed {
 					t.Errorf("%s (%dx%dx%d): %d KB of packed weights read from beyond a %d KB L2, want %d KB (%.1f passes)",
-						s.name, s.rows, s.m, s.k, f>>10, l2[i]>>10, packed>>10, float64(f)/float64(packed))
+						s.name, s.rows, s.m, s.k, f>>10, l2[j]>>10, packed>>10, float64(f)/float64(packed))
 				}
-				if s.rows >= 49 {
-					total[i] += s.n * f
-				}
+				total[i][j] += s.n * f
 			}
-			if s.rows >= 49 {
-				once += s.n * packed
+			once[i] += s.n * packed
+		}
+		for i, how := range []string{"one call a layer", "the engine's 4-thread channel tasks"} {
+			msg := ""
+			for j, f := range total[i] {
+				msg += fmt.Sprintf(", %.1f MB with a %d KB L2", float64(f)/1e6, l2[j]>>10)
 			}
+			t.Logf("%s: these GEMMs' packed weights per inference, %.1f MB read once%s", how, float64(once[i])/1e6, msg)
 		}
-		msg := ""
-		for i, f := range total {
-			msg += fmt.Sprintf(", %.1f MB with a %d KB L2", float64(f)/1e6, l2[i]>>10)
+		if once[0] != once[1] {
+			t.Errorf("the tasks pack %d bytes, the layers %d", once[1], once[0])
 		}
-		t.Logf("1 thread, these GEMMs' packed weights per inference: %.1f MB read once%s", float64(once)/1e6, msg)
 	})
 }
 
