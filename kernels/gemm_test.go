@@ -251,61 +251,73 @@ func TestGemmRequantEpilogue(t *testing.T) {
 	})
 }
 
+// gemmWhole is a random GEMM and its output in one call, which the split
+// tests compare the output of their parts with.
+type gemmWhole struct {
+	rows, m, k, ld int
+	src            []int8
+	pw             *Weights
+	bias           []int32
+	rq             *Requant
+	out            []int8
+	out32          []int32
+}
+
+func newGemmWhole(rng *rand.Rand, rows, m, k, ld int, biased bool) *gemmWhole {
+	g := &gemmWhole{rows: rows, m: m, k: k, ld: ld, src: make([]int8, rows*ld), bias: make([]int32, m)}
+	w := make([]int8, m*k)
+	randInt8s(rng, g.src)
+	randWeights(rng, w)
+	if biased {
+		for i := range g.bias {
+			g.bias[i] = rng.Int32N(20001) - 10000
+		}
+	}
+	g.pw = PackWeights(w, m, k)
+	g.rq = randRequant(rng, m, false, 74*74*7)
+	g.out, g.out32 = make([]int8, rows*m), make([]int32, rows*m)
+	GemmRequant(g.out, m, g.src, ld, rows, g.pw, g.bias, g.rq)
+	GemmInt32(g.out32, m, g.src, ld, rows, g.pw)
+	return g
+}
+
+// check compares the parts' int8 and int32 outputs with the whole's.
+func (g *gemmWhole) check(t *testing.T, how string, parts []int8, parts32 []int32) {
+	t.Helper()
+	for i := range g.out {
+		if parts[i] != g.out[i] || parts32[i] != g.out32[i] {
+			t.Fatalf("%s, element %d: %d/%d, whole %d/%d", how, i, parts[i], parts32[i], g.out[i], g.out32[i])
+		}
+	}
+}
+
 // Splitting the rows into ranges gives the same output as one call.
 func TestGemmSplit(t *testing.T) {
 	forEachGemm(t, func(t *testing.T, impl string) {
 		rng := rand.New(rand.NewPCG(14, 15))
-		rows, m, k, ld := 37, 19, 45, 50
-		src := make([]int8, rows*ld)
-		w := make([]int8, m*k)
-		bias := make([]int32, m)
-		randInt8s(rng, src)
-		randWeights(rng, w)
-		pw := PackWeights(w, m, k)
-		rq := randRequant(rng, m, false, 74*74*7)
-		whole := make([]int8, rows*m)
-		GemmRequant(whole, m, src, ld, rows, pw, bias, rq)
-		whole32 := make([]int32, rows*m)
-		GemmInt32(whole32, m, src, ld, rows, pw)
+		g := newGemmWhole(rng, 37, 19, 45, 50, false)
+		rows, m, ld := g.rows, g.m, g.ld
 		for range 20 {
 			parts := make([]int8, rows*m)
 			parts32 := make([]int32, rows*m)
 			for r0 := 0; r0 < rows; {
 				r1 := min(rows, r0+1+rng.IntN(9))
-				GemmRequant(parts[r0*m:], m, src[r0*ld:], ld, r1-r0, pw, bias, rq)
-				GemmInt32(parts32[r0*m:], m, src[r0*ld:], ld, r1-r0, pw)
+				GemmRequant(parts[r0*m:], m, g.src[r0*ld:], ld, r1-r0, g.pw, g.bias, g.rq)
+				GemmInt32(parts32[r0*m:], m, g.src[r0*ld:], ld, r1-r0, g.pw)
 				r0 = r1
 			}
-			for i := range whole {
-				if parts[i] != whole[i] || parts32[i] != whole32[i] {
-					t.Fatalf("element %d: split %d/%d, whole %d/%d", i, parts[i], parts32[i], whole[i], whole32[i])
-				}
-			}
+			g.check(t, "rows split", parts, parts32)
 		}
 	})
 }
 
 // A GEMM on channel views (Weights.Channels) computes those columns of
-// the whole one, with each view's bias and per-channel parameters, and
-// reads only its own panels; ranges off the panel boundaries panic.
+// the whole one, with each view's bias and per-channel parameters; ranges
+// off the panel boundaries panic.
 func TestGemmChannels(t *testing.T) {
 	forEachGemm(t, func(t *testing.T, impl string) {
-		rng := rand.New(rand.NewPCG(16, 17))
-		rows, m, k, ld := 13, 83, 45, 50
-		src := make([]int8, rows*ld)
-		w := make([]int8, m*k)
-		bias := make([]int32, m)
-		randInt8s(rng, src)
-		randWeights(rng, w)
-		for i := range bias {
-			bias[i] = rng.Int32N(20001) - 10000
-		}
-		pw := PackWeights(w, m, k)
-		rq := randRequant(rng, m, false, 74*74*7)
-		whole := make([]int8, rows*m)
-		GemmRequant(whole, m, src, ld, rows, pw, bias, rq)
-		whole32 := make([]int32, rows*m)
-		GemmInt32(whole32, m, src, ld, rows, pw)
+		g := newGemmWhole(rand.New(rand.NewPCG(16, 17)), 13, 83, 45, 50, true)
+		rows, m, k, ld, pw, rq := g.rows, g.m, g.k, g.ld, g.pw, g.rq
 		step := pw.ChannelStep()
 		for _, chunk := range []int{step, 2 * step, 3 * step} {
 			parts := make([]int8, rows*m)
@@ -317,14 +329,10 @@ func TestGemmChannels(t *testing.T) {
 					t.Fatalf("Channels(%d, %d) is %d x %d", c0, c1, v.M(), v.K())
 				}
 				vrq := &Requant{Mult: rq.Mult[c0:c1], Shift: rq.Shift[c0:c1], ZeroPoint: rq.ZeroPoint}
-				GemmRequant(parts[c0:], m, src, ld, rows, v, bias[c0:c1], vrq)
-				GemmInt32(parts32[c0:], m, src, ld, rows, v)
+				GemmRequant(parts[c0:], m, g.src, ld, rows, v, g.bias[c0:c1], vrq)
+				GemmInt32(parts32[c0:], m, g.src, ld, rows, v)
 			}
-			for i := range whole {
-				if parts[i] != whole[i] || parts32[i] != whole32[i] {
-					t.Fatalf("chunks of %d channels, element %d: %d/%d, whole %d/%d", chunk, i, parts[i], parts32[i], whole[i], whole32[i])
-				}
-			}
+			g.check(t, fmt.Sprintf("chunks of %d channels", chunk), parts, parts32)
 		}
 		if step > 1 {
 			expectPanic(t, "panel boundaries", func() { pw.Channels(1, m) })
