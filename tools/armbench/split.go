@@ -87,17 +87,23 @@ func splitCmd(args []string) error {
 	for _, op := range m.Program.Ops {
 		names = append(names, op.Name)
 	}
-	snaps, err := trace(1)
+	// parts prices the parts of one inference of the engine made for th
+	// threads, and their sum.
+	parts := func(th int) ([]float64, float64, error) {
+		snaps, err := trace(th)
+		if err != nil {
+			return nil, 0, err
+		}
+		c, err := opCycles(snaps, marks, len(names))
+		var sum float64
+		for _, v := range c {
+			sum += v
+		}
+		return c, sum, err
+	}
+	one1, one, err := parts(1)
 	if err != nil {
 		return err
-	}
-	one1, err := opCycles(snaps, marks, len(names))
-	if err != nil {
-		return err
-	}
-	var one float64
-	for _, c := range one1 {
-		one += c
 	}
 	fmt.Printf("%s, %s: one inference, one thread: %.1f M cycles in %d parts (input quantization and %d operations)\n",
 		*cpuName, filepath.Base(*modelPath), one/1e6, len(one1), len(one1)-1)
@@ -105,17 +111,9 @@ func splitCmd(args []string) error {
 	fmt.Println("on one qemu thread) cut into the tasks the engine gives the pool (Net.TaskSizes), handed in order to the first")
 	fmt.Println("free thread, all threads meeting at each operation's end; no wake-up, shared-cache or memory costs")
 	for i, th := range threads {
-		snaps, err := trace(th)
+		cycles, work, err := parts(th)
 		if err != nil {
 			return err
-		}
-		cycles, err := opCycles(snaps, marks, len(names))
-		if err != nil {
-			return err
-		}
-		var work float64
-		for _, c := range cycles {
-			work += c
 		}
 		n := m.NewNet(th)
 		sizes := n.TaskSizes()
