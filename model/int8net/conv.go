@@ -111,7 +111,7 @@ func (r *convRun) run() { r.net.runTasks(r, r.split()) }
 
 func (r *convRun) split() taskSplit {
 	if r.byChannels != nil {
-		return taskSplit{n: len(r.byChannels), grain: 1, last: lastPart(r.out.Channels, r.chunk)}
+		return taskSplit{total: r.out.Channels, per: r.chunk, grain: 1}
 	}
 	return r.int8Base.split()
 }

@@ -62,12 +62,12 @@ func (p *LogitsParams) prepare(b int8Base) int8Runner {
 	return r
 }
 
-// run multiplies the pooled features by the classifier (an int32 GEMM of
-// one row; the input zero point comes off as zp times each class's weight
-// sum, wrapping as the sum does) and scales to float.
 // split: run works on the caller alone, as one task.
 func (r *logitsRun) split() taskSplit { return even(1, 1) }
 
+// run multiplies the pooled features by the classifier (an int32 GEMM of
+// one row; the input zero point comes off as zp times each class's weight
+// sum, wrapping as the sum does) and scales to float.
 func (r *logitsRun) run() {
 	n := r.net
 	in := r.input(0)

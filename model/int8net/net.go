@@ -233,8 +233,7 @@ func (n *Net) quantizeInput() { n.runTasks(inputJob{n}, n.inputSplit()) }
 
 // inputSplit is quantizeInput's split: blocks of inputPixelsPerTask pixels.
 func (n *Net) inputSplit() taskSplit {
-	np := n.prog.Tensors[0].Pixels()
-	return taskSplit{n: (np + inputPixelsPerTask - 1) / inputPixelsPerTask, grain: 1, last: lastPart(np, inputPixelsPerTask)}
+	return taskSplit{total: n.prog.Tensors[0].Pixels(), per: inputPixelsPerTask, grain: 1}
 }
 
 // inputPixelsPerTask is how many pixels of the input one task quantizes:

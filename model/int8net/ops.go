@@ -155,55 +155,36 @@ type int8Base struct {
 func (b *int8Base) input(i int) []int8 { return b.net.vals[b.op.In[i]] }
 func (b *int8Base) output() []int8     { return b.net.vals[b.op.Out] }
 
-// pixelTasks is how many blocks of b.rows pixels the output has.
-func (b *int8Base) pixelTasks() int {
-	return (b.out.Pixels() + b.rows - 1) / b.rows
-}
-
 // split is how run hands a pixel-parallel operation to the pool: blocks
-// of b.rows pixels, the last one what the output leaves.
-func (b *int8Base) split() taskSplit {
-	n := b.pixelTasks()
-	return taskSplit{n: n, grain: 1, last: lastPart(b.out.Pixels(), b.rows)}
-}
+// of b.rows pixels.
+func (b *int8Base) split() taskSplit { return taskSplit{total: b.out.Pixels(), per: b.rows, grain: 1} }
 
-// taskSplit is how an operation's run hands it to the pool: n tasks, grain
-// at a time, each the same work but the last, which does last of it.
-// TaskSizes reports it, for a model of several threads.
-type taskSplit struct {
-	n, grain int
-	last     float64
-}
+// taskSplit is how an operation's run hands it to the pool: total units
+// of work (pixels, channels, heads) in tasks of per units, the last one
+// what is left, grain tasks at a time. TaskSizes reports it, for a model
+// of several threads.
+type taskSplit struct{ total, per, grain int }
 
-// even is a split into n tasks of the same work.
-func even(n, grain int) taskSplit { return taskSplit{n: n, grain: grain, last: 1} }
+// even is a split into n tasks of one unit each.
+func even(n, grain int) taskSplit { return taskSplit{total: n, per: 1, grain: grain} }
 
-// lastPart is the share of a whole block of size the last block of
-// total values fills.
-func lastPart(total, size int) float64 {
-	if total <= 0 {
-		return 1
-	}
-	return float64(total-(total-1)/size*size) / float64(size)
-}
+// tasks is how many tasks s makes.
+func (s taskSplit) tasks() int { return (s.total + s.per - 1) / s.per }
 
-// sizes is the work of each task the pool hands out (grain tasks of s
-// at a time), relative to a whole task.
+// sizes is the work of each hand-out of the pool (grain tasks at a time),
+// in whole tasks.
 func (s taskSplit) sizes() []float64 {
 	var out []float64
-	for lo := 0; lo < s.n; lo += max(s.grain, 1) {
-		hi := min(lo+max(s.grain, 1), s.n)
-		w := float64(hi - lo)
-		if hi == s.n {
-			w += s.last - 1
-		}
-		out = append(out, w)
+	g := max(s.grain, 1) // as the pool takes it
+	for lo := 0; lo < s.tasks(); lo += g {
+		units := min((lo+g)*s.per, s.total) - lo*s.per
+		out = append(out, float64(units)/float64(s.per))
 	}
 	return out
 }
 
 // runTasks runs job's tasks as s splits them.
-func (n *Net) runTasks(job parallel.Job, s taskSplit) { n.pool.Run(job, s.n, s.grain) }
+func (n *Net) runTasks(job parallel.Job, s taskSplit) { n.pool.Run(job, s.tasks(), s.grain) }
 
 // pixels are the output pixels [p0, p1) of tasks [lo, hi).
 func (b *int8Base) pixels(lo, hi int) (p0, p1 int) {

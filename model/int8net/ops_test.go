@@ -196,17 +196,17 @@ func TestTaskRows(t *testing.T) {
 // adding up to its pixels in blocks of taskRows, and those of a 1x1
 // convolution split by channels to its channels.
 func TestTaskSizes(t *testing.T) {
-	if got := (taskSplit{n: 5, grain: 2, last: 0.5}).sizes(); !slices.Equal(got, []float64{2, 2, 0.5}) {
-		t.Errorf("5 tasks 2 at a time, the last half: %v", got)
+	if got := (taskSplit{total: 9, per: 2, grain: 2}).sizes(); !slices.Equal(got, []float64{2, 2, 0.5}) {
+		t.Errorf("9 units in tasks of 2, 2 tasks at a time: %v", got)
 	}
-	if got := (taskSplit{n: 3, grain: 64, last: 1}).sizes(); !slices.Equal(got, []float64{3}) {
+	if got := even(3, 64).sizes(); !slices.Equal(got, []float64{3}) {
 		t.Errorf("3 tasks 64 at a time: %v", got)
 	}
-	if got := lastPart(49, 4); got != 0.25 {
-		t.Errorf("lastPart(49, 4) = %v, want 0.25", got)
+	if got := (taskSplit{total: 49, per: 4, grain: 1}).sizes(); len(got) != 13 || got[12] != 0.25 || got[0] != 1 {
+		t.Errorf("49 pixels in tasks of 4: %v", got)
 	}
-	if got := lastPart(48, 4); got != 1 {
-		t.Errorf("lastPart(48, 4) = %v, want 1", got)
+	if got := (taskSplit{total: 48, per: 4, grain: 1}).sizes(); len(got) != 12 || slices.Min(got) != 1 {
+		t.Errorf("48 pixels in tasks of 4: %v", got)
 	}
 	m, err := Load(int8Files[0])
 	if err != nil {
