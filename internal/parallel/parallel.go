@@ -3,12 +3,21 @@
 // exactly one goroutine with the same arithmetic whichever goroutine it is,
 // so results do not depend on the thread count. Running a job allocates
 // nothing, which keeps inference allocation-free in steady state.
+//
+// An inference is a few hundred jobs of tens of microseconds each. A worker
+// that parks between them must be woken through the kernel (on a virtual
+// machine, through the host), which costs about as much as a small job; so
+// workers, and the caller waiting for them, spin for a while (Spin) before
+// they park, as ONNX Runtime's and OpenMP's pools do. They spin only when
+// every thread can have its own P: spinning for a goroutine that needs our
+// P would only delay it.
 package parallel
 
 import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Job is work split into tasks 0..n-1. Do runs tasks [lo, hi) on the
@@ -18,25 +27,58 @@ type Job interface {
 	Do(worker, lo, hi int)
 }
 
+// Spin is how long an idle worker, or the caller waiting for the last
+// task, polls before it parks. It covers the gap between one job and the
+// next within an inference, and it is short against the time between
+// inferences, so a pool between frames costs no CPU.
+const Spin = 200 * time.Microsecond
+
 // Pool is a fixed set of worker goroutines. Run is not safe for concurrent
 // use: one inference at a time per pool.
 type Pool struct {
 	threads int
+	spin    bool
 	wake    []chan struct{}
+	parked  []atomic.Bool
 	done    sync.WaitGroup
+	left    atomic.Int32 // helpers still working on the current job
 	closed  atomic.Bool
+
+	// epoch is the job's number << 16 | the number of helpers it wants:
+	// one word, so that a worker sees both of the same job.
+	epoch atomic.Uint64
 
 	job   Job
 	n     int
 	grain int
-	next  atomic.Int64
+	share []share // participant i's chunks of the current job
 }
+
+// share is the chunks of grain tasks a participant of a job owns: the
+// next one to take and the end. A participant takes its own chunks first,
+// so that consecutive operations over the same pixels find them in the
+// cache of the core that wrote them, then takes what others have left.
+// Padded to a cache line each: the counters are written on every chunk.
+type share struct {
+	next atomic.Int64
+	end  int64
+	_    [48]byte
+}
+
+// maxThreads bounds the helper count that fits in epoch's low byte.
+const maxThreads = 1 << 16
 
 // New starts a pool with the given number of threads (the caller counts as
 // one). threads <= 0 means runtime.NumCPU().
 func New(threads int) *Pool {
-	threads = Count(threads)
-	p := &Pool{threads: threads, wake: make([]chan struct{}, threads)}
+	threads = min(Count(threads), maxThreads)
+	p := &Pool{
+		threads: threads,
+		spin:    runtime.GOMAXPROCS(0) >= threads,
+		wake:    make([]chan struct{}, threads),
+		parked:  make([]atomic.Bool, threads),
+		share:   make([]share, threads),
+	}
 	for w := 1; w < threads; w++ {
 		p.wake[w] = make(chan struct{}, 1)
 		go p.worker(w)
@@ -57,20 +99,68 @@ func Count(threads int) int {
 func (p *Pool) Threads() int { return p.threads }
 
 func (p *Pool) worker(id int) {
-	for range p.wake[id] {
-		p.drain(id)
+	seen := uint64(0)
+	for {
+		epoch, ok := p.awaitJob(id, seen)
+		if !ok {
+			return
+		}
+		seen = epoch
+		if id > int(epoch&(maxThreads-1)) {
+			continue // a job for fewer helpers
+		}
+		p.drain(id, int(epoch&(maxThreads-1))+1)
+		p.left.Add(-1)
 		p.done.Done()
 	}
 }
 
-// drain takes chunks of grain tasks until none are left.
-func (p *Pool) drain(worker int) {
-	for {
-		lo := int(p.next.Add(int64(p.grain))) - p.grain
-		if lo >= p.n {
-			return
+// awaitJob returns the epoch of a job newer than seen: spinning for Spin,
+// then parked until Run wakes the worker. ok is false once the pool closed.
+func (p *Pool) awaitJob(id int, seen uint64) (epoch uint64, ok bool) {
+	if p.spin {
+		deadline := time.Now().Add(Spin)
+		for i := 1; ; i++ {
+			if e := p.epoch.Load(); e != seen {
+				return e, true
+			}
+			if p.closed.Load() {
+				return 0, false
+			}
+			if i%64 == 0 {
+				if time.Now().After(deadline) {
+					break
+				}
+				runtime.Gosched() // let a goroutine waiting for this P run
+			}
 		}
-		p.job.Do(worker, lo, min(lo+p.grain, p.n))
+	}
+	// Park. Run clears parked before it sends, so a worker that finds a
+	// new job after setting parked must either clear it itself or take
+	// the send that is coming.
+	p.parked[id].Store(true)
+	if p.epoch.Load() != seen && p.parked[id].CompareAndSwap(true, false) {
+		return p.epoch.Load(), true
+	}
+	if _, open := <-p.wake[id]; !open {
+		return 0, false
+	}
+	return p.epoch.Load(), true
+}
+
+// drain runs the worker's own chunks, then those left in the others'
+// shares, until none are left.
+func (p *Pool) drain(worker, participants int) {
+	for i := range participants {
+		s := &p.share[(worker+i)%participants]
+		for {
+			c := s.next.Add(1) - 1
+			if c >= s.end {
+				break
+			}
+			lo := int(c) * p.grain
+			p.job.Do(worker, lo, min(lo+p.grain, p.n))
+		}
 	}
 }
 
@@ -89,12 +179,28 @@ func (p *Pool) Run(job Job, n, grain int) {
 		return
 	}
 	p.job, p.n, p.grain = job, n, grain
-	p.next.Store(0)
-	p.done.Add(helpers)
-	for w := 1; w <= helpers; w++ {
-		p.wake[w] <- struct{}{}
+	chunks, participants := int64((n+grain-1)/grain), int64(helpers+1)
+	for i := range participants {
+		p.share[i].next.Store(i * chunks / participants)
+		p.share[i].end = (i + 1) * chunks / participants
 	}
-	p.drain(0)
+	p.done.Add(helpers)
+	p.left.Store(int32(helpers))
+	p.epoch.Store((p.epoch.Load()>>16+1)<<16 | uint64(helpers))
+	for w := 1; w <= helpers; w++ {
+		if p.parked[w].CompareAndSwap(true, false) {
+			p.wake[w] <- struct{}{}
+		}
+	}
+	p.drain(0, helpers+1)
+	if p.spin {
+		deadline := time.Now().Add(Spin)
+		for i := 1; p.left.Load() > 0; i++ {
+			if i%64 == 0 && time.Now().After(deadline) {
+				break
+			}
+		}
+	}
 	p.done.Wait()
 	p.job = nil
 }

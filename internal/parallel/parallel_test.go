@@ -1,8 +1,10 @@
 package parallel
 
 import (
+	"runtime"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 type countJob struct {
@@ -40,6 +42,46 @@ func TestEveryTaskOnce(t *testing.T) {
 		if j.workers[0].Load() != 1 {
 			t.Fatalf("closed pool: want the caller to run everything in one call")
 		}
+	}
+}
+
+// checkOnce runs a job of n tasks and fails unless each ran exactly once.
+func checkOnce(t *testing.T, p *Pool, n, grain int) {
+	t.Helper()
+	j := &countJob{hits: make([]atomic.Int32, n), workers: make([]atomic.Int32, p.Threads())}
+	p.Run(j, n, grain)
+	for i := range j.hits {
+		if got := j.hits[i].Load(); got != 1 {
+			t.Fatalf("threads=%d n=%d grain=%d: task %d ran %d times", p.Threads(), n, grain, i, got)
+		}
+	}
+}
+
+// Workers that parked after spinning are woken by the next job, spinning
+// or not (a pool spins only when GOMAXPROCS gives every thread a P).
+func TestParkedWorkersWake(t *testing.T) {
+	for _, procs := range []int{1, runtime.GOMAXPROCS(0)} {
+		old := runtime.GOMAXPROCS(procs)
+		p := New(max(procs, 2))
+		for round := range 3 {
+			checkOnce(t, p, 64, 1)
+			if round < 2 {
+				time.Sleep(3 * Spin) // long enough for every worker to park
+			}
+		}
+		p.Close()
+		runtime.GOMAXPROCS(old)
+	}
+}
+
+// Jobs that want fewer helpers than the pool has, between jobs that want
+// all of them, leave the other workers out and do not confuse them.
+func TestAlternatingJobSizes(t *testing.T) {
+	p := New(4)
+	defer p.Close()
+	for i := range 2000 {
+		n := []int{2, 1000, 3, 17}[i%4]
+		checkOnce(t, p, n, 1+i%3)
 	}
 }
 

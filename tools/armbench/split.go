@@ -108,8 +108,8 @@ func splitCmd(args []string) error {
 	fmt.Printf("%s, %s: one inference, one thread: %.1f M cycles in %d parts (input quantization and %d operations)\n",
 		*cpuName, filepath.Base(*modelPath), one/1e6, len(one1), len(one1)-1)
 	fmt.Println("model of more threads: each operation's cycles with the engine made for them (its tasks run one after another")
-	fmt.Println("on one qemu thread) cut into the tasks the engine gives the pool (Net.TaskSizes), handed in order to the first")
-	fmt.Println("free thread, all threads meeting at each operation's end; no wake-up, shared-cache or memory costs")
+	fmt.Println("on one qemu thread) cut into the tasks the engine gives the pool (Net.TaskSizes), each thread running its own share of them")
+	fmt.Println("and then what others left, all threads meeting at each operation's end; no wake-up, shared-cache or memory costs")
 	for i, th := range threads {
 		cycles, work, err := parts(th)
 		if err != nil {
@@ -154,9 +154,11 @@ func splitCmd(args []string) error {
 	return nil
 }
 
-// makespan is the time greedy in-order scheduling of tasks on threads
-// equal cores takes, as a share of one thread's: what the pool's shared
-// task counter does.
+// makespan is the time the pool takes for tasks (hand-outs, in order) on
+// threads equal cores, as a share of one thread's. As the pool does, each
+// of the first min(threads, len(tasks)) cores owns a contiguous share of
+// the hand-outs and runs it in order; a core whose share is done takes
+// the next hand-out of the following shares.
 func makespan(tasks []float64, threads int) float64 {
 	var sum float64
 	for _, t := range tasks {
@@ -165,9 +167,21 @@ func makespan(tasks []float64, threads int) float64 {
 	if threads <= 1 || len(tasks) <= 1 || sum == 0 {
 		return 1
 	}
-	free := make([]float64, min(threads, len(tasks)))
-	for _, t := range tasks {
-		free[slices.Index(free, slices.Min(free))] += t
+	cores := min(threads, len(tasks))
+	next, end := make([]int, cores), make([]int, cores)
+	for i := range cores {
+		next[i], end[i] = i*len(tasks)/cores, (i+1)*len(tasks)/cores
+	}
+	free := make([]float64, cores) // when each core is free
+	for range tasks {
+		c := slices.Index(free, slices.Min(free))
+		for k := range cores {
+			if s := (c + k) % cores; next[s] < end[s] {
+				free[c] += tasks[next[s]]
+				next[s]++
+				break
+			}
+		}
 	}
 	return slices.Max(free) / sum
 }

@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-// The pool hands tasks in order to the first free thread.
+// Each thread runs its share of the tasks, then takes what others left.
 func TestMakespan(t *testing.T) {
 	for _, c := range []struct {
 		tasks   []float64
@@ -19,6 +19,9 @@ func TestMakespan(t *testing.T) {
 		{[]float64{1, 1, 1, 1}, 4, 0.25},
 		{[]float64{1, 1, 1, 1, 1}, 4, 0.4},
 		{[]float64{1, 1, 0.5}, 2, 1.5 / 2.5},
+		{[]float64{3, 1, 1, 1}, 2, 3.0 / 6},   // the second thread takes the first's last task
+		{[]float64{1, 1, 1, 3}, 2, 4.0 / 6},   // one thread's share is mostly one long task
+		{[]float64{2, 1, 1, 1, 1, 1, 1}, 3, 3.0 / 8},
 		{[]float64{1}, 4, 1},
 		{[]float64{1, 1}, 1, 1},
 	} {
