@@ -19,8 +19,8 @@ func TestMakespan(t *testing.T) {
 		{[]float64{1, 1, 1, 1}, 4, 0.25},
 		{[]float64{1, 1, 1, 1, 1}, 4, 0.4},
 		{[]float64{1, 1, 0.5}, 2, 1.5 / 2.5},
-		{[]float64{3, 1, 1, 1}, 2, 3.0 / 6},   // the second thread takes the first's last task
-		{[]float64{1, 1, 1, 3}, 2, 4.0 / 6},   // one thread's share is mostly one long task
+		{[]float64{3, 1, 1, 1}, 2, 3.0 / 6}, // the second thread takes the first's last task
+		{[]float64{1, 1, 1, 3}, 2, 4.0 / 6}, // one thread's share is mostly one long task
 		{[]float64{2, 1, 1, 1, 1, 1, 1}, 3, 3.0 / 8},
 		{[]float64{1}, 4, 1},
 		{[]float64{1, 1}, 1, 1},
