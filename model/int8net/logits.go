@@ -45,14 +45,23 @@ func (p *LogitsParams) toFile(*FileOp)         {}
 
 type logitsRun struct {
 	int8Base
-	p    *LogitsParams
-	pw   *kernels.Weights // the weights packed for the GEMM
-	wsum []int32          // the sum of each class's weights
+	p     *LogitsParams
+	chunk int                // classes a task
+	views []*kernels.Weights // the packed weights of each task's classes
+	wsum  []int32            // the sum of each class's weights
 }
 
 func (p *LogitsParams) prepare(b int8Base) int8Runner {
 	c, ic := b.out.Channels, b.in[0].Channels
-	r := &logitsRun{int8Base: b, p: p, pw: kernels.PackWeights(p.Weight, c, ic), wsum: make([]int32, c)}
+	pw := kernels.PackWeights(p.Weight, c, ic)
+	// A task a thread, on panel boundaries: one row of input, so the
+	// work is the weights, and each thread reads its share of them.
+	step := pw.ChannelStep()
+	threads := b.net.pool.Threads()
+	r := &logitsRun{int8Base: b, p: p, chunk: ((c+threads-1)/threads + step - 1) / step * step, wsum: make([]int32, c)}
+	for c0 := 0; c0 < c; c0 += r.chunk {
+		r.views = append(r.views, pw.Channels(c0, min(c, c0+r.chunk)))
+	}
 	for m := range c {
 		for _, v := range p.Weight[m*ic : m*ic+ic] {
 			r.wsum[m] += int32(v)
@@ -62,22 +71,30 @@ func (p *LogitsParams) prepare(b int8Base) int8Runner {
 	return r
 }
 
-// split: run works on the caller alone, as one task.
-func (r *logitsRun) split() taskSplit { return even(1, 1) }
+func (r *logitsRun) split() taskSplit {
+	return taskSplit{total: r.out.Channels, per: r.chunk, grain: 1}
+}
 
-// run multiplies the pooled features by the classifier (an int32 GEMM of
-// one row; the input zero point comes off as zp times each class's weight
-// sum, wrapping as the sum does) and scales to float.
-func (r *logitsRun) run() {
+func (r *logitsRun) run() { r.net.runTasks(r, r.split()) }
+
+// Do runs the classes of tasks [lo, hi): the pooled features times the
+// classifier (an int32 GEMM of one row; the input zero point comes off as
+// zp times each class's weight sum, wrapping as the sum does), scaled to
+// float.
+func (r *logitsRun) Do(worker, lo, hi int) {
 	n := r.net
 	in := r.input(0)
 	ic := r.in[0].Channels
-	kernels.GemmInt32(n.acc, len(n.acc), in, ic, 1, r.pw)
 	z := r.in[0].ZeroPoint
-	for m, acc := range n.acc {
-		acc -= z * r.wsum[m]
-		// Explicit conversions keep the multiply and add unfused, so
-		// the logits round the same on every architecture.
-		n.logits[m] = float32(float64(float64(acc)*float64(r.p.Scale[m])) + float64(r.p.Bias[m]))
+	for t := lo; t < hi; t++ {
+		c0 := t * r.chunk
+		c1 := min(len(n.acc), c0+r.chunk)
+		kernels.GemmInt32(n.acc[c0:c1], c1-c0, in, ic, 1, r.views[t])
+		for m := c0; m < c1; m++ {
+			acc := n.acc[m] - z*r.wsum[m]
+			// Explicit conversions keep the multiply and add unfused, so
+			// the logits round the same on every architecture.
+			n.logits[m] = float32(float64(float64(acc)*float64(r.p.Scale[m])) + float64(r.p.Bias[m]))
+		}
 	}
 }
