@@ -7,15 +7,24 @@ package amd64
 //go:noescape
 func AddAVX2(ctx *AddCtx)
 
-// AddCtx is the argument block of AddAVX2 (offsets checked by a test):
-// each parameter as 8 copies, the shifts split into the left count, the
-// right count and the right count minus one.
+// AddCtx is the argument block of AddAVX2 and AddAVX512 (offsets checked
+// by a test): each parameter as 8 copies, the shifts split into the left
+// count, the right count and the right count minus one. With Fast set the
+// kernels take each input's term in the 32-bit form of package kernels'
+// addInputTerms (Hi, Lo, CLo, CHi, Shift) instead of the general steps.
 type AddCtx struct {
 	Dst, A, B        *int8
 	N                int
-	Left             int // nonzero: some shift is negative
+	Fast             int // nonzero: the inputs' terms in 32 bits (their shifts are >= 0)
+	Left             int // nonzero with Fast: the output shift is negative
 	ZeroA, ZeroB     [8]int32
 	ZeroOut          [8]int32
+	OutLo, OutHi     [8]int32 // the output clamped to these before ZeroOut is added
+	HiA, HiB         [8]int32
+	LoA, LoB         [8]int32
+	CLoA, CLoB       [8]int32
+	CHiA, CHiB       [8]int32
+	ShiftA, ShiftB   [8]int32
 	MultA, MultB     [8]int32
 	MultOut          [8]int32
 	LeftA, LeftB     [8]int32

@@ -49,8 +49,56 @@ func addCtx(dst, a, b []int8, p *AddParams, n int) amd64.AddCtx {
 	amd64.Shifts8(&ctx.LeftA, &ctx.RightA, &ctx.Right1A, p.ShiftA)
 	amd64.Shifts8(&ctx.LeftB, &ctx.RightB, &ctx.Right1B, p.ShiftB)
 	amd64.Shifts8(&ctx.LeftOut, &ctx.RightOut, &ctx.Right1Out, p.ShiftOut)
-	if p.ShiftA < 0 || p.ShiftB < 0 || p.ShiftOut < 0 {
+	lo, hi := outputClamp(p.ZeroOut)
+	amd64.Fill8(&ctx.OutLo, lo)
+	amd64.Fill8(&ctx.OutHi, hi)
+	if p.ShiftA >= 0 && p.ShiftB >= 0 {
+		ctx.Fast = 1
+		for _, in := range [...]struct {
+			hi, lo, cLo, cHi, shift *[8]int32
+			mult, sh, zero          int32
+		}{
+			{&ctx.HiA, &ctx.LoA, &ctx.CLoA, &ctx.CHiA, &ctx.ShiftA, p.MultA, p.ShiftA, p.ZeroA},
+			{&ctx.HiB, &ctx.LoB, &ctx.CLoB, &ctx.CHiB, &ctx.ShiftB, p.MultB, p.ShiftB, p.ZeroB},
+		} {
+			t := addInputTerms(in.mult, in.sh, in.zero)
+			amd64.Fill8(in.hi, t.hi)
+			amd64.Fill8(in.lo, t.lo)
+			amd64.Fill8(in.cLo, t.cLo)
+			amd64.Fill8(in.cHi, t.cHi)
+			amd64.Fill8(in.shift, in.sh)
+		}
+	}
+	if p.ShiftOut < 0 {
 		ctx.Left = 1
 	}
 	return ctx
+}
+
+// addTerm is the 32-bit form of one input's term of Add for a shift >= 0:
+// for every int8 a,
+//
+//	requantize((a-zero)<<20, mult, shift) = (a*hi + ((a*lo + cLo) >> 11) + cHi) >> shift
+//
+// with arithmetic shifts and no intermediate beyond int32, where hi =
+// mult>>11 and lo = mult&2047. The kernels do it in two 32-bit multiplies
+// where the general steps take two 64-bit ones and their shuffles.
+//
+// Why it is exact: with d = a-zero (|d| <= 255) the input (d<<20 < 2^28)
+// never makes SQRDMULH saturate, and (2*(d<<20)*mult + 2^31) >> 32 is
+// (d*mult + 2^10) >> 11. With mult = hi*2^11 + lo that is d*hi + ((d*lo +
+// 2^10) >> 11), |d*hi| < 2^28 and |d*lo| < 2^19. The rounding right shift
+// by shift then adds 2^(shift-1) (below 2^30, so no overflow) and shifts.
+// The zero point moves into the constants: cLo = 2^10 - zero*lo, cHi =
+// 2^(shift-1) - zero*hi (no 2^(shift-1) for shift 0).
+type addTerm struct{ hi, lo, cLo, cHi int32 }
+
+func addInputTerms(mult, shift, zero int32) addTerm {
+	t := addTerm{hi: mult >> 11, lo: mult & 2047}
+	t.cLo = 1<<10 - zero*t.lo
+	t.cHi = -zero * t.hi
+	if shift > 0 {
+		t.cHi += 1 << (shift - 1)
+	}
+	return t
 }

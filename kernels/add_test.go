@@ -97,6 +97,35 @@ func testAddZeroOutEdges(t *testing.T) {
 	}
 }
 
+// Every pair of inputs with multipliers so small, or shifts so large, that
+// the low bits of each input's term reach the output (an output
+// requantization of exactly 1 after its left shift), where parameters
+// from NewAddParams leave them below one output step.
+func TestAddLowBits(t *testing.T) { forEachImplChecked(t, "Add", testAddLowBits) }
+
+func testAddLowBits(t *testing.T) {
+	var a, b [65536]int8
+	for i := range a {
+		a[i], b[i] = int8(i), int8(i>>8)
+	}
+	var dst [65536]int8
+	for _, p := range []AddParams{
+		{ZeroA: 5, MultA: 1000, ShiftA: 0, ZeroB: -9, MultB: -777, ShiftB: 1},
+		{ZeroA: -128, MultA: 2047, ShiftA: 1, ZeroB: 127, MultB: 2048, ShiftB: 2},
+		{ZeroA: 17, MultA: -3*2048 - 5, ShiftA: 3, ZeroB: 0, MultB: 4095, ShiftB: 0},
+		{ZeroA: -3, MultA: 1<<30 + 12345, ShiftA: 21, ZeroB: 100, MultB: math.MinInt32, ShiftB: 22},
+		{ZeroA: 0, MultA: math.MaxInt32, ShiftA: 23, ZeroB: -1, MultB: -(1 << 30) - 2049, ShiftB: 22},
+	} {
+		p.MultOut, p.ShiftOut, p.ZeroOut = 1<<30, -1, 3
+		Add(dst[:], a[:], b[:], &p)
+		for i, q := range dst {
+			if want := naiveAdd(a[i], b[i], &p); q != want {
+				t.Fatalf("%+v: Add(%d, %d) = %d, want %d", p, a[i], b[i], q, want)
+			}
+		}
+	}
+}
+
 // Every pair of inputs, for random scales in [1e-3, 10]: within 1 of the
 // exact real sum (clamped to int8).
 func TestAddAccuracy(t *testing.T) { forEachImplChecked(t, "Add", testAddAccuracy) }

@@ -150,9 +150,7 @@ func gemmX86[T int8 | int32](variant int, dst []T, ldDst int, src []int8, ldSrc 
 	}
 	multF, shiftF, paramMask := &zeros[0], &zeros[0], 0
 	if rq != nil {
-		zp := int64(rq.ZeroPoint)
-		lo := int32(min(max(-128-zp, math.MinInt32), math.MaxInt32))
-		hi := int32(min(max(127-zp, math.MinInt32), math.MaxInt32))
+		lo, hi := outputClamp(rq.ZeroPoint)
 		for i := range 8 {
 			ctx.Lo[i], ctx.Hi[i], ctx.Zp[i] = lo, hi, rq.ZeroPoint
 		}
@@ -284,4 +282,11 @@ func gemmX86[T int8 | int32](variant int, dst []T, ldDst int, src []int8, ldSrc 
 			copyOut(r0, q)
 		}
 	}
+}
+
+// outputClamp returns the bounds an int32 x is clamped to so that x +
+// zero, in int32 without overflow, saturates to the int8 of sat8(x+zero).
+func outputClamp(zero int32) (lo, hi int32) {
+	z := int64(zero)
+	return int32(min(max(-128-z, math.MinInt32), math.MaxInt32)), int32(min(max(127-z, math.MinInt32), math.MaxInt32))
 }
