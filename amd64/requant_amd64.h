@@ -1,11 +1,11 @@
 // The requantization of ../kernels/doc.go on 8 int32 lanes (AVX2) and on
-// 16 (AVX-512), exactly: the one home of its steps, included by every
-// kernel that requantizes (depthwise, mean, add, affine, layernorm,
-// softmax). Each macro takes its operands and temporaries by name and
-// leaves the temporaries clobbered; a parameter operand (L, M, MO, R, R1
-// and, in the AVX2 forms, the constants) may be a register or memory, so
-// a kernel short of registers passes its context's fields and the rq*
-// constants below.
+// 16 (AVX-512), exactly: the one home of its steps (and of their merged
+// form, at the end), included by every kernel that requantizes
+// (depthwise, mean, add, affine, layernorm, softmax). Each macro takes
+// its operands and temporaries by name and leaves the temporaries
+// clobbered; a parameter operand (L, M, MO, R, R1 and, in the AVX2 forms,
+// the constants) may be a register or memory, so a kernel short of
+// registers passes its context's fields and the rq* constants below.
 
 // The constants, file-local in every including file, for the kernels
 // that take them from memory (the linker keeps only those a file uses).
@@ -190,3 +190,131 @@ GLOBL rqperm16<>(SB), RODATA|NOPTR, $64
 	VPBROADCASTD AX, ONE
 
 #define NOSHL16(X, L, C7F, T1, T2)
+
+// The merged form of steps 2 and 3 (SQRDMULH, then the rounding right
+// shift by r = max(shift, 0)): in exact 64-bit arithmetic
+//
+//	floor((floor((X*M + 2^30) / 2^31) + 2^(r-1)) / 2^r) = floor((X*M + C) / 2^S)
+//
+// with C = 2^30 + 2^(30+r) (2^30 for r = 0) and S = 31+r, one rounding
+// add and one shift per lane where the steps take two. |X*M + C| < 2^63,
+// and the result fits int32 except in SQRDMULH's saturating case (X = M
+// = -2^31, r = 0), where it is 2^31 and comes out as -2^31, which no
+// other case gives: it then becomes 2^31-1. The constants depend on the
+// channel only, so a kernel makes them once per block of channels
+// (RQPREP16, RQPREP8) and applies them per value (RQ16, RQ8).
+
+// More qword constants for RQPREP8 (AVX2 lacks VPSRAVQ, so it shifts
+// X*M + C + 2^63 logically and takes 2^(63-S) off the result's low dword).
+DATA rqq31<>+0(SB)/8, $0x80000000
+DATA rqq31<>+8(SB)/8, $0x80000000
+DATA rqq31<>+16(SB)/8, $0x80000000
+DATA rqq31<>+24(SB)/8, $0x80000000
+GLOBL rqq31<>(SB), RODATA|NOPTR, $32
+DATA rqq63<>+0(SB)/8, $0x8000000000000000
+DATA rqq63<>+8(SB)/8, $0x8000000000000000
+DATA rqq63<>+16(SB)/8, $0x8000000000000000
+DATA rqq63<>+24(SB)/8, $0x8000000000000000
+GLOBL rqq63<>(SB), RODATA|NOPTR, $32
+DATA rqqone<>+0(SB)/8, $1
+DATA rqqone<>+8(SB)/8, $1
+DATA rqqone<>+16(SB)/8, $1
+DATA rqqone<>+24(SB)/8, $1
+GLOBL rqqone<>(SB), RODATA|NOPTR, $32
+DATA rqqlow<>+0(SB)/8, $0xffffffff
+DATA rqqlow<>+8(SB)/8, $0xffffffff
+DATA rqqlow<>+16(SB)/8, $0xffffffff
+DATA rqqlow<>+24(SB)/8, $0xffffffff
+GLOBL rqqlow<>(SB), RODATA|NOPTR, $32
+DATA rqq31n<>+0(SB)/8, $31
+DATA rqq31n<>+8(SB)/8, $31
+DATA rqq31n<>+16(SB)/8, $31
+DATA rqq31n<>+24(SB)/8, $31
+GLOBL rqq31n<>(SB), RODATA|NOPTR, $32
+DATA rqq63n<>+0(SB)/8, $63
+DATA rqq63n<>+8(SB)/8, $63
+DATA rqq63n<>+16(SB)/8, $63
+DATA rqq63n<>+24(SB)/8, $63
+GLOBL rqq63n<>(SB), RODATA|NOPTR, $32
+
+// RQPREP16: from the 16 shifts in SH, L = max(-shift, 0) per lane (for
+// SATSHL16), and per qword the even lanes' S and C in SE, CE, the odd
+// lanes' in SO, CO. Z holds 0; Q30, Q31 2^30 and 2^31, N31 31, QONE 1 and
+// QLOW 2^32-1 per qword. SH and T1 are clobbered.
+#define RQPREP16(SH, Z, Q30, Q31, N31, QONE, QLOW, L, SE, SO, CE, CO, T1) \
+	VPSUBD  SH, Z, L;     \
+	VPMAXSD Z, L, L;      \
+	VPMAXSD Z, SH, SH;    \
+	VPSRLQ  $32, SH, T1;  \
+	VPANDQ  QLOW, SH, SH; \
+	VPADDQ  N31, SH, SE;  \
+	VPADDQ  N31, T1, SO;  \
+	VPSUBQ  QONE, SH, SH; \
+	VPSUBQ  QONE, T1, T1; \
+	VPSLLVQ SH, Q31, CE;  \
+	VPSLLVQ T1, Q31, CO;  \
+	VPADDQ  Q30, CE, CE;  \
+	VPADDQ  Q30, CO, CO
+
+// RQ16: X = the merged steps 2 and 3 of X with multipliers M (MO: the odd
+// lanes' in the even positions) and RQPREP16's constants; KODD the odd
+// lanes, C7F 0x7fffffff and CMIN 0x80000000 per lane. K1 is clobbered.
+#define RQ16(X, M, MO, SE, SO, CE, CO, KODD, C7F, CMIN, T1, T2) \
+	VPMULDQ   M, X, T1;        \
+	VPSRLQ    $32, X, T2;      \
+	VPMULDQ   MO, T2, T2;      \
+	VPADDQ    CE, T1, T1;      \
+	VPADDQ    CO, T2, T2;      \
+	VPSRAVQ   SE, T1, T1;      \
+	VPSRAVQ   SO, T2, T2;      \
+	VPSLLQ    $32, T2, T2;     \
+	VPBLENDMD T2, T1, KODD, X; \
+	VPCMPEQD  CMIN, X, K1;     \
+	VMOVDQA32 C7F, K1, X
+
+// RQPREP8 is RQPREP16 on 8 lanes, the qword constants from memory (the
+// rqq* tables, rqround), with C + 2^63 in CE, CO and D the 2^(63-S) to
+// take off each lane's low dword after the logical shift. SH, T1 and T2
+// are clobbered.
+#define RQPREP8(SH, L, SE, SO, CE, CO, D, T1, T2) \
+	VPXOR    T1, T1, T1;              \
+	VPSUBD   SH, T1, L;               \
+	VPMAXSD  T1, L, L;                \
+	VPMAXSD  T1, SH, SH;              \
+	VPSRLQ   $32, SH, T1;             \
+	VPAND    rqqlow<>(SB), SH, SH;    \
+	VPADDQ   rqq31n<>(SB), SH, SE;    \
+	VPADDQ   rqq31n<>(SB), T1, SO;    \
+	VPSUBQ   rqqone<>(SB), SH, SH;    \
+	VPSUBQ   rqqone<>(SB), T1, T1;    \
+	VMOVDQU  rqq31<>(SB), T2;         \
+	VPSLLVQ  SH, T2, CE;              \
+	VPSLLVQ  T1, T2, CO;              \
+	VPADDQ   rqround<>(SB), CE, CE;   \
+	VPADDQ   rqround<>(SB), CO, CO;   \
+	VPXOR    rqq63<>(SB), CE, CE;     \
+	VPXOR    rqq63<>(SB), CO, CO;     \
+	VMOVDQU  rqq63n<>(SB), T2;        \
+	VPSUBQ   SE, T2, SH;              \
+	VPSUBQ   SO, T2, T1;              \
+	VMOVDQU  rqqone<>(SB), T2;        \
+	VPSLLVQ  SH, T2, SH;              \
+	VPSLLVQ  T1, T2, T1;              \
+	VPSLLQ   $32, T1, T1;             \
+	VPBLENDD $0xaa, T1, SH, D
+
+// RQ8: RQ16 on 8 lanes with RQPREP8's constants; CMIN 0x80000000 per
+// lane (a register or memory).
+#define RQ8(X, M, MO, SE, SO, CE, CO, D, CMIN, T1, T2) \
+	VPMULDQ  M, X, T1;         \
+	VPSRLQ   $32, X, T2;       \
+	VPMULDQ  MO, T2, T2;       \
+	VPADDQ   CE, T1, T1;       \
+	VPADDQ   CO, T2, T2;       \
+	VPSRLVQ  SE, T1, T1;       \
+	VPSRLVQ  SO, T2, T2;       \
+	VPSLLQ   $32, T2, T2;      \
+	VPBLENDD $0xaa, T2, T1, X; \
+	VPSUBD   D, X, X;          \
+	VPCMPEQD CMIN, X, T1;      \
+	VPXOR    T1, X, X

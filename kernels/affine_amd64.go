@@ -44,8 +44,11 @@ func affineAVX2(dst, src []int8, c int, zero int32, w []int16, bias []int32, rq 
 // (and a missing bias) as 16 copies in multT, shiftT (and biasT).
 func affineCtx(dst, src []int8, c int, zero int32, w []int16, bias []int32, rq *Requant, multT, shiftT, biasT *[16]int32) amd64.AffineCtx {
 	rows := len(src) / c
-	ctx := amd64.AffineCtx{Dst: &dst[0], Src: &src[0], C: c, Rows: rows, Zero: int(zero), W: &w[0],
-		Zp: int(rq.ZeroPoint), Bias: &biasT[0]}
+	ctx := amd64.AffineCtx{Dst: &dst[0], Src: &src[0], C: c, Rows: rows, Zero: int(zero), W: &w[0], Bias: &biasT[0]}
+	lo, hi := outputClamp(rq.ZeroPoint)
+	amd64.Fill8(&ctx.OutLo, lo)
+	amd64.Fill8(&ctx.OutHi, hi)
+	amd64.Fill8(&ctx.Zp, rq.ZeroPoint)
 	if bias != nil {
 		ctx.Bias, ctx.BiasMask = &bias[0], -1
 	}

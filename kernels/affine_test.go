@@ -64,14 +64,14 @@ func runAffineCase(t *testing.T, rng *rand.Rand, tc affineCase) {
 }
 
 // TestAffine covers channel counts around the 16-channel blocks, row
-// counts, misaligned buffers, per-tensor and per-channel requantization
+// counts (the amd64 kernels run chunks of 128), misaligned buffers, per-tensor and per-channel requantization
 // with shifts of both signs, with and without biases, and the extremes.
 func TestAffine(t *testing.T) { forEachImplChecked(t, "Affine", testAffine) }
 
 func testAffine(t *testing.T) {
 	rng := rand.New(rand.NewPCG(80, 81))
 	for i, c := range append([]int{1, 48, 100, 256}, sizes[1:]...) {
-		for _, rows := range []int{0, 1, 2, 5, 17} {
+		for _, rows := range []int{0, 1, 2, 5, 17, 300} {
 			runAffineCase(t, rng, affineCase{rows: rows, c: c, off: i % 4, perTensor: i%3 == 0, noBias: i%2 == 1, extremes: rows == 2 && i%2 == 0})
 		}
 	}
