@@ -302,9 +302,10 @@ dw_done:
 //
 // Registers as Depthwise3x3's, with Z for Y; Z15 the VPERMD indexes,
 // Z16 the block's biases (pad included), Z17 multipliers, Z18 the odd
-// lanes' multipliers, Z19 max(shift, 0), Z20 that minus 1, Z21
-// max(-shift, 0), Z22 the zero point (int16), Z28-Z31 CONSTS16's
-// constants; K2 0xAAAA, K1 scratch.
+// lanes' multipliers, Z21 max(-shift, 0), Z23-Z26 the merged
+// requantization's SE, SO, CE, CO (RQPREP16), Z22 the zero point
+// (int16); Z28 0x7fffffff, Z29 0x80000000, and per qword Z30 2^30, Z19
+// 2^31, Z20 31, Z31 1, Z27 2^32-1; K2 0xAAAA, K1 scratch.
 
 #define TAP1Z(P, W, ACC) \
 	VPMOVSXBD (P), Z11; \
@@ -348,9 +349,7 @@ dw_done:
 	TAP2Z(R9, Z7); \
 	TAP2Z(R10, Z8)
 
-#define RQZ(A) \
-	SQRDMULH16(A, Z17, Z18, Z30, K2, Z28, Z29, Z12, Z13); \
-	RSHR16(A, Z19, Z20, Z31, Z12)
+#define RQZ(A) RQ16(A, Z17, Z18, Z23, Z24, Z25, Z26, K2, Z28, Z29, Z12, Z13)
 #define RQLZ(A) SATSHL16(A, Z21, Z28, Z12, Z13); RQZ(A)
 
 // OUT1Z stores Z9's 16 bytes; OUT2Z Z9's and Z10's at dst and dst+c.
@@ -389,6 +388,14 @@ TEXT ·Depthwise3x3AVX512(SB), NOSPLIT, $0-8
 	VMOVQ AX, X9
 	VPBROADCASTW X9, Z22
 	CONSTS16(Z28, Z29, Z30, Z31)
+	MOVQ $0x80000000, AX
+	VPBROADCASTQ AX, Z19
+	MOVQ $31, AX
+	VPBROADCASTQ AX, Z20
+	MOVQ $1, AX
+	VPBROADCASTQ AX, Z31
+	MOVL $0xffffffff, AX
+	VPBROADCASTQ AX, Z27
 	MOVL $0xAAAA, AX
 	KMOVW AX, K2
 	MOVQ $0, dw_off(R13)
@@ -460,10 +467,7 @@ dwz_nopad:
 dwz_param1:
 	VPSRLQ $32, Z17, Z18
 	VPXORD Z10, Z10, Z10
-	VPMAXSD Z10, Z9, Z19
-	VPSUBD Z31, Z19, Z20
-	VPSUBD Z9, Z10, Z9
-	VPMAXSD Z10, Z9, Z21
+	RQPREP16(Z9, Z10, Z30, Z19, Z20, Z31, Z27, Z21, Z23, Z24, Z25, Z26, Z11)
 
 	MOVQ dw_taps+0(R13), AX
 	MOVQ dw_taps+8(R13), BX
