@@ -32,6 +32,10 @@ type SoftmaxCtx struct {
 	Right   [8]int32
 	Right1  [8]int32
 	Exp16   *uint16 // SoftmaxAVX512's: the 256 values of e for z < 256
+	// SoftmaxAVX512's: the merged requantization's shift and rounding
+	// constant (requant_amd64.h), and the output clamp before Zp.
+	ExpS, ExpC   int
+	OutLo, OutHi int
 }
 
 // SoftmaxAVX512 is SoftmaxAVX2 for ctx.N >= 1 on 16 lanes, the last

@@ -22,6 +22,10 @@
 #define sm_right 176
 #define sm_right1 208
 #define sm_exp16 240
+#define sm_expS 248
+#define sm_expC 256
+#define sm_outLo 264
+#define sm_outHi 272
 
 // sm_tail+4*r: lanes 8-r..7 set, for the last r values of a row run as an
 // overlapping block of 8.
@@ -287,8 +291,7 @@ done:
 	VPSUBD.Z   (SI)(BX*4), Z11, K3, Z0;                        \
 	VPMINUD    Z12, Z0, Z0;                                    \
 	SHL(Z0, Z17, Z12, Z1, Z2);                                 \
-	SQRDMULH16(Z0, Z16, Z16, Z14, K2, Z12, Z13, Z1, Z2);       \
-	RSHR16(Z0, Z18, Z19, Z15, Z1);                             \
+	RQ16(Z0, Z16, Z16, Z18, Z18, Z19, Z19, K2, Z12, Z13, Z1, Z2); \
 	VPMAXSD    Z9, Z0, Z0;                                     \
 	VPMINSD    Z8, Z0, Z0;                                     \
 	VPSRLD     $8, Z0, Z3;                                     \
@@ -311,12 +314,86 @@ done:
 	VMOVDQU32  Z2, K3, (R11)(BX*4);                            \
 	VPADDD     Z2, Z10, Z10
 
+// EXP32 is EXP16 on the 32 values from BX (no mask), their indexes
+// packed to words so that each VPERMI2W looks up 32 of them: Z0 and Z5
+// the exponents, Z3 and Z6 their shifts, Z9 (0) unpacks the words.
+#define EXP32(SHL) \
+	VPSUBD     (SI)(BX*4), Z11, Z0;                               \
+	VPSUBD     64(SI)(BX*4), Z11, Z5;                             \
+	VPMINUD    Z12, Z0, Z0;                                       \
+	VPMINUD    Z12, Z5, Z5;                                       \
+	SHL(Z0, Z17, Z12, Z1, Z2);                                    \
+	SHL(Z5, Z17, Z12, Z1, Z2);                                    \
+	RQ16(Z0, Z16, Z16, Z18, Z18, Z19, Z19, K2, Z12, Z13, Z1, Z2); \
+	RQ16(Z5, Z16, Z16, Z18, Z18, Z19, Z19, K2, Z12, Z13, Z1, Z2); \
+	VPMAXSD    Z9, Z0, Z0;                                        \
+	VPMINSD    Z8, Z0, Z0;                                        \
+	VPMAXSD    Z9, Z5, Z5;                                        \
+	VPMINSD    Z8, Z5, Z5;                                        \
+	VPSRLD     $8, Z0, Z3;                                        \
+	VPSRLD     $8, Z5, Z6;                                        \
+	VPANDD     Z29, Z0, Z0;                                       \
+	VPANDD     Z29, Z5, Z5;                                       \
+	VPACKUSDW  Z5, Z0, Z0;                                        \
+	VPTESTMW   Z30, Z0, K4;                                       \
+	VMOVDQA64  Z0, Z1;                                            \
+	VPERMI2W   Z21, Z20, Z1;                                      \
+	VMOVDQA64  Z0, Z2;                                            \
+	VPERMI2W   Z23, Z22, Z2;                                      \
+	VMOVDQU16  Z2, K4, Z1;                                        \
+	VMOVDQA64  Z0, Z2;                                            \
+	VPERMI2W   Z25, Z24, Z2;                                      \
+	VMOVDQA64  Z0, Z28;                                           \
+	VPERMI2W   Z27, Z26, Z28;                                     \
+	VMOVDQU16  Z28, K4, Z2;                                       \
+	VPTESTMW   Z31, Z0, K4;                                       \
+	VMOVDQU16  Z2, K4, Z1;                                        \
+	VPUNPCKLWD Z9, Z1, Z0;                                        \
+	VPUNPCKHWD Z9, Z1, Z5;                                        \
+	VPSRLVD    Z3, Z0, Z0;                                        \
+	VPSRLVD    Z6, Z5, Z5;                                        \
+	VMOVDQU32  Z0, (R11)(BX*4);                                   \
+	VMOVDQU32  Z5, 64(R11)(BX*4);                                 \
+	VPADDD     Z0, Z10, Z10;                                      \
+	VPADDD     Z5, Z10, Z10
+
+// EXPS runs EXP32 while 32 values are left, then EXP16 on up to 16 and
+// on the rest under K5.
+#define EXPS(SHL, pairs, one, tail, done) \
+	XORQ   BX, BX;         \
+	MOVQ   CX, AX;         \
+	ANDQ   $-32, AX;       \
+	KXNORW K3, K3, K3;     \
+	CMPQ   BX, AX;         \
+	JGE    one;            \
+pairs:                     \
+	EXP32(SHL);            \
+	ADDQ   $32, BX;        \
+	CMPQ   BX, AX;         \
+	JLT    pairs;          \
+one:                       \
+	LEAQ   16(BX), AX;     \
+	CMPQ   AX, CX;         \
+	JGT    tail;           \
+	EXP16(SHL);            \
+	ADDQ   $16, BX;        \
+tail:                      \
+	CMPQ   BX, CX;         \
+	JGE    done;           \
+	KMOVW  K5, K3;         \
+	EXP16(SHL);            \
+done:
+
+// OUT16: sat8(((e*R + 2^21) >> 22) + Zp), the int32 value clamped to Z8,
+// Z9 (OutLo, OutHi) before Zp is added.
 #define OUT16 \
 	VMOVDQU32.Z (R11)(BX*4), K3, Z0; \
 	VPMULLD     Z7, Z0, Z0;          \
 	VPADDD      Z5, Z0, Z0;          \
 	VPSRAD      $22, Z0, Z0;         \
-	SATADD16(Z0, Z4, Z13, Z1, Z2);   \
+	VPMAXSD     Z8, Z0, Z0;          \
+	VPMINSD     Z9, Z0, Z0;          \
+	VPADDD      Z4, Z0, Z0;          \
 	VPMOVSDB    Z0, K3, (DI)(BX*1)
 
 #define POST16 \
@@ -342,8 +419,8 @@ TEXT ·SoftmaxAVX512(SB), NOSPLIT, $0-8
 	MOVQ sm_exp(R8), R9
 	VPBROADCASTD sm_mult(R8), Z16
 	VPBROADCASTD sm_leftN(R8), Z17
-	VPBROADCASTD sm_right(R8), Z18
-	VPBROADCASTD sm_right1(R8), Z19
+	VPBROADCASTQ sm_expS(R8), Z18
+	VPBROADCASTQ sm_expC(R8), Z19
 	CONSTS16(Z12, Z13, Z14, Z15)
 	MOVL         $4095, AX
 	VPBROADCASTD AX, Z8
@@ -452,19 +529,19 @@ max512:
 	MOVL         $255, AX
 	VPBROADCASTD AX, Z29
 	MOVL         $64, AX
-	VPBROADCASTD AX, Z30
+	VPBROADCASTW AX, Z30
 	MOVL         $128, AX
-	VPBROADCASTD AX, Z31
+	VPBROADCASTW AX, Z31
 	MOVL         $0xffff, AX
 	VPBROADCASTD AX, Z4
 	VPXORD Z10, Z10, Z10
 	CMPQ   sm_left(R8), $0
 	JNE    expleft512
-	BLOCKS16(EXP16(NOSHL16), q2, q2t, q2d)
+	EXPS(NOSHL16, q2, q2o, q2t, q2d)
 	JMP    sum512
 
 expleft512:
-	BLOCKS16(EXP16(SATSHL16), q2s, q2st, q2sd)
+	EXPS(SATSHL16, q2s, q2so, q2st, q2sd)
 
 sum512:
 	VEXTRACTI64X4 $1, Z10, Y0
@@ -488,6 +565,8 @@ sum512:
 	VPBROADCASTD sm_zp(R8), Z4
 	MOVL         $0x200000, AX
 	VPBROADCASTD AX, Z5
+	VPBROADCASTD sm_outLo(R8), Z8
+	VPBROADCASTD sm_outHi(R8), Z9
 
 	CMPQ sm_post(R8), $0
 	JNE  post512

@@ -290,3 +290,17 @@ func outputClamp(zero int32) (lo, hi int32) {
 	z := int64(zero)
 	return int32(min(max(-128-z, math.MinInt32), math.MaxInt32)), int32(min(max(127-z, math.MinInt32), math.MaxInt32))
 }
+
+// mergedRequant returns the shift and rounding constant of the merged
+// form of a requantization's SQRDMULH and rounding right shift
+// (amd64/requant_amd64.h), for a per-tensor shift: with r = max(shift,
+// 0), x*mult's 64-bit product plus 2^30 + 2^(30+r) (no 2^(30+r) for r =
+// 0), shifted right by 31+r.
+func mergedRequant(shift int32) (s, c int64) {
+	r := int64(max(shift, 0))
+	s, c = 31+r, 1<<30
+	if r > 0 {
+		c += 1 << (30 + r)
+	}
+	return s, c
+}

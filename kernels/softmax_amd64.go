@@ -75,6 +75,10 @@ func setSoftmaxParamsAVX2(c *amd64.SoftmaxCtx, p *SoftmaxParams) {
 	if p.ExpShift < 0 {
 		c.Left = 1
 	}
+	s, k := mergedRequant(p.ExpShift)
+	c.ExpS, c.ExpC = int(s), int(k)
+	lo, hi := outputClamp(p.ZeroPoint)
+	c.OutLo, c.OutHi = int(lo), int(hi)
 }
 
 // attentionSoftmaxAVX2 runs the assembly for grids of side >= 3, except
