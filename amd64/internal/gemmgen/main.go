@@ -270,7 +270,7 @@ func goAsm() []byte {
 // V9 weights, V10-V13 the rows' bytes; AVX-VNNI: Y15 0x80 bytes; AVX2: Y8,
 // Y9 the weights' k 1 and 3, Y10, Y11 their k 0 and 2, Y12, Y13 a row's
 // int16 pairs, Y14, Y15 products; AVX-512: Z31 0x80 bytes, K1 the odd
-// lanes, Z24-Z30 the epilogue's constants.`)
+// lanes, Z22-Z30 the epilogue's constants.`)
 	p("")
 	p("#include \"textflag.h\"")
 	p("")
@@ -357,7 +357,13 @@ func body(p func(string, ...any), k *kernel) {
 		p("\tVPBROADCASTD ctx_lo(CX), Z27")
 		p("\tVPBROADCASTD ctx_hi(CX), Z26")
 		p("\tVPBROADCASTD ctx_zp(CX), Z25")
-		p("\tVPBROADCASTD ctx_c32(CX), Z24")
+		// The merged requantization's qword constants (requant).
+		p("\tMOVQ $0x80000000, AX")
+		p("\tVPBROADCASTQ AX, Z24")
+		p("\tMOVQ $31, AX")
+		p("\tVPBROADCASTQ AX, Z22")
+		p("\tMOVQ $1, AX")
+		p("\tVPBROADCASTQ AX, Z23")
 	}
 	p("%s:", l("tile"))
 	if k.i16 {
@@ -531,95 +537,62 @@ func widen(p func(string, ...any), k *kernel) {
 // requant requantizes the accumulators in place (to int32 values already
 // clamped to the int8 range less the zero point, plus it), half by half:
 // per half the channels' multipliers, their odd lanes, the left and
-// right shifts and 32 less the right shift, then each row's vector.
+// right shifts and 32 less the right shift, then each row's vector. The
+// AVX-512 kernel takes the merged form instead (requantMerged).
 func requant(p func(string, ...any), k *kernel, left bool) {
+	if k.zmm {
+		requantMerged(p, k, left)
+		return
+	}
 	half := k.nr / 2 * 4
-	var M, MO, L, R, R32, T1, T2, T3 int
+	const M, MO, L, R, R32, T1, T2, T3 = 8, 9, 10, 11, 12, 13, 14, 15
 	v := y
-	mov := "VMOVDQU"
-	if k.zmm {
-		M, MO, L, R, R32, T1, T2, T3 = 14, 15, 16, 17, 18, 19, 20, 21
-		v, mov = z, "VMOVDQU32"
-	} else {
-		M, MO, L, R, R32, T1, T2, T3 = 8, 9, 10, 11, 12, 13, 14, 15
-	}
-	xor := "VPXOR"
-	if k.zmm {
-		xor = "VPXORD"
-	}
 	for h := range 2 {
 		p("\tMOVQ SI, AX")
 		p("\tANDQ ctx_paramMask(CX), AX")
 		p("\tADDQ ctx_mult(CX), AX")
-		p("\t%s %d(AX), %s", mov, h*half, v(M))
+		p("\tVMOVDQU %d(AX), %s", h*half, v(M))
 		p("\tVPSRLQ $32, %s, %s", v(M), v(MO))
 		p("\tMOVQ SI, AX")
 		p("\tANDQ ctx_paramMask(CX), AX")
 		p("\tADDQ ctx_shift(CX), AX")
-		p("\t%s %d(AX), %s", mov, h*half, v(T1))
-		p("\t%s %s, %s, %s", xor, v(T2), v(T2), v(T2))
+		p("\tVMOVDQU %d(AX), %s", h*half, v(T1))
+		p("\tVPXOR %s, %s, %s", v(T2), v(T2), v(T2))
 		p("\tVPMAXSD %s, %s, %s", v(T2), v(T1), v(R)) // right = max(shift, 0)
 		p("\tVPSUBD %s, %s, %s", v(T1), v(T2), v(L))  // -shift
 		p("\tVPMAXSD %s, %s, %s", v(T2), v(L), v(L))  // left = max(-shift, 0)
-		if k.zmm {
-			p("\tVPSUBD %s, Z24, %s", v(R), v(R32))
-		} else {
-			p("\tVMOVDQU ctx_c32(CX), %s", v(R32))
-			p("\tVPSUBD %s, %s, %s", v(R), v(R32), v(R32))
-		}
+		p("\tVMOVDQU ctx_c32(CX), %s", v(R32))
+		p("\tVPSUBD %s, %s, %s", v(R), v(R32), v(R32))
 		for i := range 4 {
 			a := v(2*i + h)
 			if left { // sat32(acc << left)
 				p("\tVPSLLVD %s, %s, %s", v(L), a, v(T1))
 				p("\tVPSRAVD %s, %s, %s", v(L), v(T1), v(T2))
 				p("\tVPSRAD $31, %s, %s", a, v(T3))
-				if k.zmm {
-					p("\tVPCMPEQD %s, %s, K2", a, v(T2))
-					p("\tVPXORD Z30, %s, %s", v(T3), v(T3))
-					p("\tVPBLENDMD %s, %s, K2, %s", v(T1), v(T3), a)
-				} else {
-					p("\tVPCMPEQD %s, %s, %s", a, v(T2), v(T2))
-					p("\tVPXOR ctx_cMax(CX), %s, %s", v(T3), v(T3))
-					p("\tVPBLENDVB %s, %s, %s, %s", v(T2), v(T1), v(T3), a)
-				}
+				p("\tVPCMPEQD %s, %s, %s", a, v(T2), v(T2))
+				p("\tVPXOR ctx_cMax(CX), %s, %s", v(T3), v(T3))
+				p("\tVPBLENDVB %s, %s, %s, %s", v(T2), v(T1), v(T3), a)
 			}
 			// SQRDMULH: (acc*mult + 2^30) >> 31 per lane, even lanes from
 			// VPMULDQ's low, odd ones from its high halves.
 			p("\tVPMULDQ %s, %s, %s", v(M), a, v(T1))
 			p("\tVPSRLQ $32, %s, %s", a, v(T2))
 			p("\tVPMULDQ %s, %s, %s", v(MO), v(T2), v(T2))
-			if k.zmm {
-				p("\tVPADDQ Z28, %s, %s", v(T1), v(T1))
-				p("\tVPADDQ Z28, %s, %s", v(T2), v(T2))
-			} else {
-				p("\tVPADDQ ctx_c2p30(CX), %s, %s", v(T1), v(T1))
-				p("\tVPADDQ ctx_c2p30(CX), %s, %s", v(T2), v(T2))
-			}
+			p("\tVPADDQ ctx_c2p30(CX), %s, %s", v(T1), v(T1))
+			p("\tVPADDQ ctx_c2p30(CX), %s, %s", v(T2), v(T2))
 			p("\tVPSRLQ $31, %s, %s", v(T1), v(T1))
 			p("\tVPSLLQ $1, %s, %s", v(T2), v(T2))
-			if k.zmm {
-				p("\tVPBLENDMD %s, %s, K1, %s", v(T2), v(T1), a)
-				p("\tVPCMPEQD Z29, %s, K2", a) // -2^31 only from -2^31 * -2^31: saturate
-				p("\tVMOVDQA32 Z30, K2, %s", a)
-			} else {
-				p("\tVPBLENDD $0xAA, %s, %s, %s", v(T2), v(T1), a)
-				p("\tVPCMPEQD ctx_cMin(CX), %s, %s", a, v(T1))
-				p("\tVPXOR %s, %s, %s", v(T1), a, a)
-			}
+			p("\tVPBLENDD $0xAA, %s, %s, %s", v(T2), v(T1), a)
+			p("\tVPCMPEQD ctx_cMin(CX), %s, %s", a, v(T1))
+			p("\tVPXOR %s, %s, %s", v(T1), a, a)
 			// Rounding right shift: (x >> r) + bit r-1 of x.
 			p("\tVPSLLVD %s, %s, %s", v(R32), a, v(T1))
 			p("\tVPSRLD $31, %s, %s", v(T1), v(T1))
 			p("\tVPSRAVD %s, %s, %s", v(R), a, a)
 			p("\tVPADDD %s, %s, %s", v(T1), a, a)
-			if k.zmm {
-				p("\tVPMAXSD Z27, %s, %s", a, a)
-				p("\tVPMINSD Z26, %s, %s", a, a)
-				p("\tVPADDD Z25, %s, %s", a, a)
-			} else {
-				p("\tVPMAXSD ctx_lo(CX), %s, %s", a, a)
-				p("\tVPMINSD ctx_hi(CX), %s, %s", a, a)
-				p("\tVPADDD ctx_zp(CX), %s, %s", a, a)
-			}
+			p("\tVPMAXSD ctx_lo(CX), %s, %s", a, a)
+			p("\tVPMINSD ctx_hi(CX), %s, %s", a, a)
+			p("\tVPADDD ctx_zp(CX), %s, %s", a, a)
 		}
 	}
 }
@@ -637,4 +610,68 @@ func mcaLoop(k *kernel) []byte {
 	}
 	b.WriteString("\tadd rax, 4\n\tjne kloop\n")
 	return b.Bytes()
+}
+
+// requantMerged is requant on Z registers with SQRDMULH and the rounding
+// right shift merged, as ../../requant_amd64.h's RQPREP16 and RQ16 do
+// (see there why it is exact): per half the multipliers (Z14, odd lanes
+// Z15), the left shifts (Z16), and per qword the even and odd lanes'
+// 31+r (Z17, Z18) and 2^30 + 2^(30+r) (Z19, Z20, from Z24 2^31, Z22 31,
+// Z23 1 and Z28 2^30); then each row's vector in one 64-bit add and
+// shift per lane pair. Z21, Z8 and Z9 are temporaries (the K loop's
+// weights and rows are free here).
+func requantMerged(p func(string, ...any), k *kernel, left bool) {
+	half := k.nr / 2 * 4
+	for h := range 2 {
+		p("\tMOVQ SI, AX")
+		p("\tANDQ ctx_paramMask(CX), AX")
+		p("\tADDQ ctx_mult(CX), AX")
+		p("\tVMOVDQU32 %d(AX), Z14", h*half)
+		p("\tVPSRLQ $32, Z14, Z15")
+		p("\tMOVQ SI, AX")
+		p("\tANDQ ctx_paramMask(CX), AX")
+		p("\tADDQ ctx_shift(CX), AX")
+		p("\tVMOVDQU32 %d(AX), Z21", h*half)
+		p("\tVPXORD Z8, Z8, Z8")
+		if left {
+			p("\tVPSUBD Z21, Z8, Z16")
+			p("\tVPMAXSD Z8, Z16, Z16") // left = max(-shift, 0)
+		}
+		p("\tVPMAXSD Z8, Z21, Z21")       // r = max(shift, 0)
+		p("\tVPSRLQ $32, Z21, Z9")        // the odd lanes' r
+		p("\tVPBLENDMD Z8, Z21, K1, Z21") // the even lanes' r
+		p("\tVPADDQ Z22, Z21, Z17")
+		p("\tVPADDQ Z22, Z9, Z18")
+		p("\tVPSUBQ Z23, Z21, Z21") // r-1: all ones for r = 0, a count that shifts 2^31 out
+		p("\tVPSUBQ Z23, Z9, Z9")
+		p("\tVPSLLVQ Z21, Z24, Z19")
+		p("\tVPSLLVQ Z9, Z24, Z20")
+		p("\tVPADDQ Z28, Z19, Z19")
+		p("\tVPADDQ Z28, Z20, Z20")
+		for i := range 4 {
+			a := z(2*i + h)
+			if left { // sat32(acc << left)
+				p("\tVPSLLVD Z16, %s, Z21", a)
+				p("\tVPSRAVD Z16, Z21, Z8")
+				p("\tVPSRAD $31, %s, Z9", a)
+				p("\tVPCMPEQD %s, Z8, K2", a)
+				p("\tVPXORD Z30, Z9, Z9")
+				p("\tVPBLENDMD Z21, Z9, K2, %s", a)
+			}
+			p("\tVPMULDQ Z14, %s, Z21", a)
+			p("\tVPSRLQ $32, %s, Z8", a)
+			p("\tVPMULDQ Z15, Z8, Z8")
+			p("\tVPADDQ Z19, Z21, Z21")
+			p("\tVPADDQ Z20, Z8, Z8")
+			p("\tVPSRAVQ Z17, Z21, Z21")
+			p("\tVPSRAVQ Z18, Z8, Z8")
+			p("\tVPSLLQ $32, Z8, Z8")
+			p("\tVPBLENDMD Z8, Z21, K1, %s", a)
+			p("\tVPCMPEQD Z29, %s, K2", a) // -2^31 only from -2^31 * -2^31 with r = 0: saturate
+			p("\tVMOVDQA32 Z30, K2, %s", a)
+			p("\tVPMAXSD Z27, %s, %s", a, a)
+			p("\tVPMINSD Z26, %s, %s", a, a)
+			p("\tVPADDD Z25, %s, %s", a, a)
+		}
+	}
 }
