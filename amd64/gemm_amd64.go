@@ -66,4 +66,5 @@ type GemmCtx struct {
 	C32       [8]int32 // 32
 	CByte     [8]int32 // 0x80808080 (VNNI: x+128) or the widening's word shuffle (AVX2)
 	InPlace   int      // nonzero (GemmAVX2): widen in the K loop, for rows longer than GemmAVX2MaxK
+	SatMult   int      // nonzero: some multiplier is -2^31, SQRDMULH's saturating case
 }

@@ -157,6 +157,9 @@ func gemmX86[T int8 | int32](variant int, dst []T, ldDst int, src []int8, ldSrc 
 		if rq.leftShifts() {
 			ctx.LeftShift = 1
 		}
+		if rq.saturatingMults() {
+			ctx.SatMult = 1
+		}
 		if len(rq.Mult) == 1 {
 			for i := range nr {
 				multT[i], shiftT[i] = rq.Mult[0], rq.Shift[0]

@@ -14,13 +14,14 @@ type Requant struct {
 	Mult      []int32
 	Shift     []int32
 	ZeroPoint int32
-	// ready records Check; left says whether some shift is negative.
-	ready, left bool
+	// ready records Check; left says whether some shift is negative, sat
+	// whether some multiplier is -2^31 (SQRDMULH's one saturating case).
+	ready, left, sat bool
 }
 
-// Check panics unless every shift lies in [-31, 31], and remembers that
-// and whether some shift is negative, so that the kernels taking r skip
-// both scans of the shifts on every call: an engine calls them once a
+// Check panics unless every shift lies in [-31, 31], and remembers that,
+// whether some shift is negative and whether some multiplier is -2^31,
+// so that the kernels taking r skip those scans on every call: an engine calls them once a
 // task, many times an inference, with the same parameters (stage 2's MLP
 // on four threads: 49 calls over 1024 shifts). Mult and Shift must not
 // change after it.
@@ -29,6 +30,7 @@ func (r *Requant) Check() {
 		checkShift(s)
 	}
 	r.left = slices.ContainsFunc(r.Shift, isLeftShift)
+	r.sat = slices.Contains(r.Mult, math.MinInt32)
 	r.ready = true
 }
 
@@ -42,6 +44,16 @@ func (r *Requant) leftShifts() bool {
 }
 
 func isLeftShift(s int32) bool { return s < 0 }
+
+// saturatingMults reports whether some multiplier is -2^31, the only one
+// with which SQRDMULH saturates: kernels skip that case's fix without it
+// (QuantizeMultiplier never gives it).
+func (r *Requant) saturatingMults() bool {
+	if r.ready {
+		return r.sat
+	}
+	return slices.Contains(r.Mult, math.MinInt32)
+}
 
 // Apply requantizes acc as output channel channel.
 func (r *Requant) Apply(acc int32, channel int) int8 {

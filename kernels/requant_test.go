@@ -273,4 +273,12 @@ func TestRequantCheck(t *testing.T) {
 			t.Errorf("shifts %v: leftShifts %v before Check, %v after, want %v", shifts, before, got, want)
 		}
 	}
+	for _, mults := range [][]int32{{1 << 30}, {math.MinInt32}, {5, math.MinInt32 + 1, -1}, {7, 3, math.MinInt32}} {
+		rq := Requant{Mult: mults, Shift: make([]int32, len(mults))}
+		before := rq.saturatingMults()
+		rq.Check()
+		if got, want := rq.saturatingMults(), slices.Contains(mults, math.MinInt32); got != want || before != want {
+			t.Errorf("mults %v: saturatingMults %v before Check, %v after, want %v", mults, before, got, want)
+		}
+	}
 }

@@ -200,6 +200,7 @@ var ctxFields = []struct {
 	{"tailOff", 144}, {"panelSkip", 152}, {"nBlocks", 160}, {"rowTiles", 168}, {"srcStep", 176},
 	{"dstStep", 184}, {"out32", 192}, {"leftShift", 200}, {"lo", 208}, {"hi", 240}, {"zp", 272},
 	{"c2p30", 304}, {"cMin", 336}, {"cMax", 368}, {"c32", 400}, {"cByte", 432}, {"inPlace", 464},
+	{"satMult", 472},
 }
 
 // inPlaceDot is the AVX2 kernel's dot product for rows too long for its
@@ -415,12 +416,24 @@ func body(p func(string, ...any), k *kernel) {
 	p("\tADDQ ctx_panelSkip(CX), DI")
 	p("\tCMPQ ctx_out32(CX), $0")
 	p("\tJNE %s", l("store32"))
+	// Four epilogues: with and without left shifts, and with and without
+	// the fix of SQRDMULH's saturating case (no multiplier of -2^31).
 	p("\tCMPQ ctx_leftShift(CX), $0")
 	p("\tJEQ %s", l("noleft"))
-	requant(p, k, true)
+	p("\tCMPQ ctx_satMult(CX), $0")
+	p("\tJEQ %s", l("leftnosat"))
+	requant(p, k, true, true)
+	p("\tJMP %s", l("store8"))
+	p("%s:", l("leftnosat"))
+	requant(p, k, true, false)
 	p("\tJMP %s", l("store8"))
 	p("%s:", l("noleft"))
-	requant(p, k, false)
+	p("\tCMPQ ctx_satMult(CX), $0")
+	p("\tJEQ %s", l("nosat"))
+	requant(p, k, false, true)
+	p("\tJMP %s", l("store8"))
+	p("%s:", l("nosat"))
+	requant(p, k, false, false)
 	p("%s:", l("store8"))
 	dsts := []string{"R12", "R13", "R14", "BX"}
 	for i, d := range dsts {
@@ -537,11 +550,12 @@ func widen(p func(string, ...any), k *kernel) {
 // requant requantizes the accumulators in place (to int32 values already
 // clamped to the int8 range less the zero point, plus it), half by half:
 // per half the channels' multipliers, their odd lanes, the left and
-// right shifts and 32 less the right shift, then each row's vector. The
-// AVX-512 kernel takes the merged form instead (requantMerged).
-func requant(p func(string, ...any), k *kernel, left bool) {
+// right shifts and 32 less the right shift, then each row's vector; sat
+// adds the fix of SQRDMULH's saturating case. The AVX-512 kernel takes
+// the merged form instead (requantMerged).
+func requant(p func(string, ...any), k *kernel, left, sat bool) {
 	if k.zmm {
-		requantMerged(p, k, left)
+		requantMerged(p, k, left, sat)
 		return
 	}
 	half := k.nr / 2 * 4
@@ -583,8 +597,10 @@ func requant(p func(string, ...any), k *kernel, left bool) {
 			p("\tVPSRLQ $31, %s, %s", v(T1), v(T1))
 			p("\tVPSLLQ $1, %s, %s", v(T2), v(T2))
 			p("\tVPBLENDD $0xAA, %s, %s, %s", v(T2), v(T1), a)
-			p("\tVPCMPEQD ctx_cMin(CX), %s, %s", a, v(T1))
-			p("\tVPXOR %s, %s, %s", v(T1), a, a)
+			if sat { // -2^31 only from -2^31 * -2^31: 2^31-1
+				p("\tVPCMPEQD ctx_cMin(CX), %s, %s", a, v(T1))
+				p("\tVPXOR %s, %s, %s", v(T1), a, a)
+			}
 			// Rounding right shift: (x >> r) + bit r-1 of x.
 			p("\tVPSLLVD %s, %s, %s", v(R32), a, v(T1))
 			p("\tVPSRLD $31, %s, %s", v(T1), v(T1))
@@ -620,7 +636,7 @@ func mcaLoop(k *kernel) []byte {
 // Z23 1 and Z28 2^30); then each row's vector in one 64-bit add and
 // shift per lane pair. Z21, Z8 and Z9 are temporaries (the K loop's
 // weights and rows are free here).
-func requantMerged(p func(string, ...any), k *kernel, left bool) {
+func requantMerged(p func(string, ...any), k *kernel, left, sat bool) {
 	half := k.nr / 2 * 4
 	for h := range 2 {
 		p("\tMOVQ SI, AX")
@@ -667,8 +683,10 @@ func requantMerged(p func(string, ...any), k *kernel, left bool) {
 			p("\tVPSRAVQ Z18, Z8, Z8")
 			p("\tVPSLLQ $32, Z8, Z8")
 			p("\tVPBLENDMD Z8, Z21, K1, %s", a)
-			p("\tVPCMPEQD Z29, %s, K2", a) // -2^31 only from -2^31 * -2^31 with r = 0: saturate
-			p("\tVMOVDQA32 Z30, K2, %s", a)
+			if sat { // -2^31 only from -2^31 * -2^31 with r = 0: 2^31-1
+				p("\tVPCMPEQD Z29, %s, K2", a)
+				p("\tVMOVDQA32 Z30, K2, %s", a)
+			}
 			p("\tVPMAXSD Z27, %s, %s", a, a)
 			p("\tVPMINSD Z26, %s, %s", a, a)
 			p("\tVPADDD Z25, %s, %s", a, a)
