@@ -23,6 +23,7 @@ func TestConvCtxOffsets(t *testing.T) {
 		kerneltest.Ctx{File: "im2col_amd64.s", Prefix: "ic_", Type: reflect.TypeFor[Im2colCtx]()},
 		kerneltest.Ctx{File: "pack_amd64.s", Prefix: "pk_", Type: reflect.TypeFor[PackCtx]()},
 		kerneltest.Ctx{File: "pack_amd64.s", Prefix: "pt_", Type: reflect.TypeFor[PackTCtx]()},
+		kerneltest.Ctx{File: "pack_amd64.s", Prefix: "ws_", Type: reflect.TypeFor[SumsCtx]()},
 	)
 }
 

@@ -47,3 +47,21 @@ type PackTCtx struct {
 	N     int    // blocks of 16 rows (Rows) or groups of 4 rows (Groups), at least 1
 	Sums  *int32 // nil, or the block's 16 or 32 channel sums, overwritten
 }
+
+// WeightSumsAVX512VNNI sets ctx.Sums[c] = -128 * (the sum of channel c's
+// packed values) for every channel of ctx.Panels panels of NR (a multiple
+// of 16) channels in groups of 4 bytes (package kernels' x86 layout), 16
+// channels a VPDPBUSD of ones (pack_amd64.s; AVX-512 F and VNNI).
+//
+//go:noescape
+func WeightSumsAVX512VNNI(ctx *SumsCtx)
+
+// SumsCtx is the argument block of WeightSumsAVX512VNNI (offsets checked
+// by a test).
+type SumsCtx struct {
+	Data   *int8  // the first panel
+	Sums   *int32 // Panels*NR values
+	Panels int
+	Groups int // groups of 4 k a channel
+	NR     int // channels a panel
+}

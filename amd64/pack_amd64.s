@@ -353,3 +353,82 @@ ptg_next:
 	JNZ ptg_chunk
 	VZEROUPPER
 	RET
+
+#define ws_data 0
+#define ws_sums 8
+#define ws_panels 16
+#define ws_groups 24
+#define ws_nr 32
+
+// func WeightSumsAVX512VNNI(ctx *SumsCtx)
+//
+// Each strip of 16 channels (64 bytes of every group) is summed by
+// VPDPBUSD of 0x01 bytes with the signed values, four groups at a time
+// into four accumulators (one would make a chain of dependent VPDPBUSD).
+// SI the panel, BX the strip's offset in a group, DX the group, R10 the
+// group stride (4*NR), R11 groups left; Z31 0x01 bytes, Z30 -128.
+TEXT ·WeightSumsAVX512VNNI(SB), NOSPLIT, $0-8
+	MOVQ         ctx+0(FP), R8
+	MOVQ         ws_data(R8), SI
+	MOVQ         ws_sums(R8), DI
+	MOVQ         ws_panels(R8), CX
+	MOVQ         ws_nr(R8), R10
+	SHLQ         $2, R10
+	MOVL         $0x01010101, AX
+	VPBROADCASTD AX, Z31
+	MOVL         $-128, AX
+	VPBROADCASTD AX, Z30
+	TESTQ        CX, CX
+	JZ           ws_done
+
+ws_panel:
+	XORQ BX, BX
+
+ws_strip:
+	LEAQ   (SI)(BX*1), DX
+	MOVQ   ws_groups(R8), R11
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	CMPQ   R11, $4
+	JLT    ws_one
+
+ws_four:
+	VPDPBUSD (DX), Z31, Z0
+	VPDPBUSD (DX)(R10*1), Z31, Z1
+	LEAQ     (DX)(R10*2), DX
+	VPDPBUSD (DX), Z31, Z2
+	VPDPBUSD (DX)(R10*1), Z31, Z3
+	LEAQ     (DX)(R10*2), DX
+	SUBQ     $4, R11
+	CMPQ     R11, $4
+	JGE      ws_four
+
+ws_one:
+	TESTQ    R11, R11
+	JZ       ws_sum
+	VPDPBUSD (DX), Z31, Z0
+	ADDQ     R10, DX
+	DECQ     R11
+	JMP      ws_one
+
+ws_sum:
+	VPADDD    Z1, Z0, Z0
+	VPADDD    Z3, Z2, Z2
+	VPADDD    Z2, Z0, Z0
+	VPMULLD   Z30, Z0, Z0
+	VMOVDQU32 Z0, (DI)
+	ADDQ      $64, DI
+	ADDQ      $64, BX
+	CMPQ      BX, R10
+	JLT       ws_strip
+	MOVQ      ws_groups(R8), AX
+	IMULQ     R10, AX
+	ADDQ      AX, SI
+	DECQ      CX
+	JNZ       ws_panel
+
+ws_done:
+	VZEROUPPER
+	RET

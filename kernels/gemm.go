@@ -70,6 +70,10 @@ func (p *Weights) setSums() {
 		return
 	}
 	nr, kc := p.impl.nr, p.impl.kc
+	if p.impl.sumPanels != nil {
+		p.impl.sumPanels(p)
+		return
+	}
 	if kc == 4 && nr%2 == 0 {
 		p.setSums4()
 		return
@@ -208,8 +212,11 @@ type gemmKernel struct {
 	// bytes of one channel that lie together; nr = 0 is the plain [m][k]
 	// layout. K is padded to a multiple of 16 in panels.
 	nr, kc int
-	// sums: Pack also sets Weights.sums (the x+128 correction of VNNI).
-	sums bool
+	// sums: Pack also sets Weights.sums (the x+128 correction of VNNI);
+	// sumPanels, where set, computes them from the packed panels in place
+	// of setSums4.
+	sums      bool
+	sumPanels func(p *Weights)
 	// tailLast: a ragged last group of kc k (k%kc values) holds its values
 	// at its end, after kc - k%kc zeros (the x86 kernels read it at the
 	// row's last kc bytes).

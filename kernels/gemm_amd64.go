@@ -38,8 +38,13 @@ func init() {
 }
 
 func x86Kernel(variant int, name string, nr int) gemmKernel {
+	var sumPanels func(p *Weights)
+	if variant == x86AVX512VNNI {
+		sumPanels = weightSumsAVX512VNNI
+	}
 	return gemmKernel{
-		name: name, nr: nr, kc: 4, sums: variant != x86AVX2, tailLast: true,
+		sumPanels: sumPanels,
+		name:      name, nr: nr, kc: 4, sums: variant != x86AVX2, tailLast: true,
 		pack: packGroups,
 		requant: func(dst []int8, ldDst int, src []int8, ldSrc int, rows int, w *Weights, bias []int32, rq *Requant) {
 			gemmX86(variant, dst, ldDst, src, ldSrc, rows, w, bias, rq)
@@ -48,6 +53,19 @@ func x86Kernel(variant int, name string, nr int) gemmKernel {
 			gemmX86(variant, dst, ldDst, src, ldSrc, rows, w, nil, nil)
 		},
 	}
+}
+
+// weightSumsAVX512VNNI is setSums in assembly for the AVX-512 VNNI
+// layout (the CPU has the instructions wherever that kernel is chosen):
+// the sums of whole panels, padding channels included, as setSums4
+// computes them.
+func weightSumsAVX512VNNI(p *Weights) {
+	if len(p.data) == 0 {
+		return
+	}
+	nr := p.impl.nr
+	ctx := amd64.SumsCtx{Data: &p.data[0], Sums: &p.sums[0], Panels: len(p.sums) / nr, Groups: p.kp / 4, NR: nr}
+	amd64.WeightSumsAVX512VNNI(&ctx)
 }
 
 // avx2Shuffle is GemmAVX2's widening shuffle, the bytes of each group's

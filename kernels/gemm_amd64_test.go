@@ -4,6 +4,7 @@ package kernels
 
 import (
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/coatnet-edge/coatnet-edge/amd64"
@@ -24,6 +25,34 @@ func TestGemmAVX2FrameEdge(t *testing.T) {
 		for fill := range 5 {
 			for _, int32Out := range []bool{false, true} {
 				runGemmCase(t, rng, gemmCase{rows: 5, m: 17, k: k, padSrc: 3, padDst: 1, offSrc: 1, offDst: 2, fill: fill, int32Out: int32Out})
+			}
+		}
+	}
+}
+
+// The AVX-512 VNNI layout's sums in assembly against setSums4, on shapes
+// around the panel of 32 channels and the four groups a step, with int8
+// extremes (the packer keeps -128 from the weights' range, but the sums
+// take any byte).
+func TestWeightSumsAVX512VNNI(t *testing.T) {
+	if !setGemmImpl(t, "avx512vnni") {
+		t.Skip("CPU lacks AVX-512 VNNI")
+	}
+	rng := rand.New(rand.NewPCG(32, 33))
+	for _, m := range []int{1, 31, 32, 33, 100} {
+		for _, k := range []int{1, 4, 15, 16, 17, 64, 196, 300} {
+			w := NewWeights(m, k)
+			for i := range w.data {
+				w.data[i] = int8(rng.Uint32())
+				if rng.IntN(8) == 0 {
+					w.data[i] = [...]int8{-128, 127}[rng.IntN(2)]
+				}
+			}
+			w.setSums()
+			got := append([]int32(nil), w.sums...)
+			w.setSums4()
+			if !slices.Equal(got, w.sums) {
+				t.Fatalf("m=%d k=%d: assembly sums %v, setSums4 %v", m, k, got, w.sums)
 			}
 		}
 	}
