@@ -67,4 +67,6 @@ type GemmCtx struct {
 	CByte     [8]int32 // 0x80808080 (VNNI: x+128) or the widening's word shuffle (AVX2)
 	InPlace   int      // nonzero (GemmAVX2): widen in the K loop, for rows longer than GemmAVX2MaxK
 	SatMult   int      // nonzero: some multiplier is -2^31, SQRDMULH's saturating case
+	Zp16      int      // nonzero: Zp lies in [-32640, 32640], where a saturating int16 add of it is exact
+	ZpWords   [8]int32 // Zp in both int16 halves
 }

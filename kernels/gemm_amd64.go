@@ -178,6 +178,10 @@ func gemmX86[T int8 | int32](variant int, dst []T, ldDst int, src []int8, ldSrc 
 		if rq.saturatingMults() {
 			ctx.SatMult = 1
 		}
+		if zpFitsInt16(rq.ZeroPoint) {
+			ctx.Zp16 = 1
+			amd64.Fill8(&ctx.ZpWords, int32(uint16(rq.ZeroPoint))*0x10001)
+		}
 		if len(rq.Mult) == 1 {
 			for i := range nr {
 				multT[i], shiftT[i] = rq.Mult[0], rq.Shift[0]

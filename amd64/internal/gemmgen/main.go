@@ -200,7 +200,7 @@ var ctxFields = []struct {
 	{"tailOff", 144}, {"panelSkip", 152}, {"nBlocks", 160}, {"rowTiles", 168}, {"srcStep", 176},
 	{"dstStep", 184}, {"out32", 192}, {"leftShift", 200}, {"lo", 208}, {"hi", 240}, {"zp", 272},
 	{"c2p30", 304}, {"cMin", 336}, {"cMax", 368}, {"c32", 400}, {"cByte", 432}, {"inPlace", 464},
-	{"satMult", 472},
+	{"satMult", 472}, {"zp16", 480}, {"zpWords", 488},
 }
 
 // inPlaceDot is the AVX2 kernel's dot product for rows too long for its
@@ -274,6 +274,14 @@ func goAsm() []byte {
 // lanes, Z22-Z30 the epilogue's constants.`)
 	p("")
 	p("#include \"textflag.h\"")
+	p("")
+	p("// gemmperm16: the qwords 0, 2, 4, 6, 1, 3, 5, 7, which put back in order")
+	p("// the channels of a row's two vectors after VPACKSSDW (per 128 bits,")
+	p("// four of the first vector's, then four of the second's).")
+	for i, q := range []int{0, 2, 4, 6, 1, 3, 5, 7} {
+		p("DATA gemmperm16<>+%d(SB)/8, $%d", 8*i, q)
+	}
+	p("GLOBL gemmperm16<>(SB), RODATA|NOPTR, $64")
 	p("")
 	for _, f := range ctxFields {
 		p("#define ctx_%s %d", f.name, f.off)
@@ -433,9 +441,36 @@ func body(p func(string, ...any), k *kernel) {
 	requant(p, k, false, true)
 	p("\tJMP %s", l("store8"))
 	p("%s:", l("nosat"))
+	dsts := []string{"R12", "R13", "R14", "BX"}
+	// The common case, the zero point within +-32640: the requantized
+	// values packed to int16 with saturation take it in a saturating int16
+	// add, which gives sat8(x + zp) exactly, in place of the clamp.
+	p("\tCMPQ ctx_zp16(CX), $0")
+	p("\tJEQ %s", l("nosat32"))
+	requant16(p, k)
+	if k.zmm {
+		p("\tVPBROADCASTW ctx_zp(CX), Z10")
+		p("\tVMOVDQU64 gemmperm16<>(SB), Z11")
+	}
+	for i, d := range dsts {
+		if k.zmm {
+			p("\tVPACKSSDW Z%d, Z%d, Z8", 2*i+1, 2*i)
+			p("\tVPADDSW Z10, Z8, Z8")
+			p("\tVPERMQ Z8, Z11, Z8")
+			p("\tVPMOVSWB Z8, (%s)", d)
+		} else {
+			p("\tVPACKSSDW Y%d, Y%d, Y8", 2*i+1, 2*i)
+			p("\tVPADDSW ctx_zpWords(CX), Y8, Y8")
+			p("\tVPERMQ $0xD8, Y8, Y8")
+			p("\tVEXTRACTI128 $1, Y8, X9")
+			p("\tVPACKSSWB X9, X8, X8")
+			p("\tVMOVDQU X8, (%s)", d)
+		}
+	}
+	p("\tJMP %s", l("advance8"))
+	p("%s:", l("nosat32"))
 	requant(p, k, false, false)
 	p("%s:", l("store8"))
-	dsts := []string{"R12", "R13", "R14", "BX"}
 	for i, d := range dsts {
 		switch {
 		case k.zmm:
@@ -449,6 +484,7 @@ func body(p func(string, ...any), k *kernel) {
 			p("\tVMOVDQU X8, (%s)", d)
 		}
 	}
+	p("%s:", l("advance8"))
 	for _, d := range dsts {
 		p("\tADDQ $%d, %s", k.nr, d)
 	}
@@ -554,8 +590,20 @@ func widen(p func(string, ...any), k *kernel) {
 // adds the fix of SQRDMULH's saturating case. The AVX-512 kernel takes
 // the merged form instead (requantMerged).
 func requant(p func(string, ...any), k *kernel, left, sat bool) {
+	requantClamp(p, k, left, sat, true)
+}
+
+// requant16 is requant without left shifts, the saturating case's fix and
+// the clamp and zero point, which the int16 store adds.
+func requant16(p func(string, ...any), k *kernel) {
+	requantClamp(p, k, false, false, false)
+}
+
+// requantClamp is requant, with the clamp and zero point where clamp is
+// set.
+func requantClamp(p func(string, ...any), k *kernel, left, sat, clamp bool) {
 	if k.zmm {
-		requantMerged(p, k, left, sat)
+		requantMerged(p, k, left, sat, clamp)
 		return
 	}
 	half := k.nr / 2 * 4
@@ -606,9 +654,11 @@ func requant(p func(string, ...any), k *kernel, left, sat bool) {
 			p("\tVPSRLD $31, %s, %s", v(T1), v(T1))
 			p("\tVPSRAVD %s, %s, %s", v(R), a, a)
 			p("\tVPADDD %s, %s, %s", v(T1), a, a)
-			p("\tVPMAXSD ctx_lo(CX), %s, %s", a, a)
-			p("\tVPMINSD ctx_hi(CX), %s, %s", a, a)
-			p("\tVPADDD ctx_zp(CX), %s, %s", a, a)
+			if clamp {
+				p("\tVPMAXSD ctx_lo(CX), %s, %s", a, a)
+				p("\tVPMINSD ctx_hi(CX), %s, %s", a, a)
+				p("\tVPADDD ctx_zp(CX), %s, %s", a, a)
+			}
 		}
 	}
 }
@@ -636,7 +686,7 @@ func mcaLoop(k *kernel) []byte {
 // Z23 1 and Z28 2^30); then each row's vector in one 64-bit add and
 // shift per lane pair. Z21, Z8 and Z9 are temporaries (the K loop's
 // weights and rows are free here).
-func requantMerged(p func(string, ...any), k *kernel, left, sat bool) {
+func requantMerged(p func(string, ...any), k *kernel, left, sat, clamp bool) {
 	half := k.nr / 2 * 4
 	for h := range 2 {
 		p("\tMOVQ SI, AX")
@@ -687,9 +737,11 @@ func requantMerged(p func(string, ...any), k *kernel, left, sat bool) {
 				p("\tVPCMPEQD Z29, %s, K2", a)
 				p("\tVMOVDQA32 Z30, K2, %s", a)
 			}
-			p("\tVPMAXSD Z27, %s, %s", a, a)
-			p("\tVPMINSD Z26, %s, %s", a, a)
-			p("\tVPADDD Z25, %s, %s", a, a)
+			if clamp {
+				p("\tVPMAXSD Z27, %s, %s", a, a)
+				p("\tVPMINSD Z26, %s, %s", a, a)
+				p("\tVPADDD Z25, %s, %s", a, a)
+			}
 		}
 	}
 }
