@@ -128,7 +128,7 @@ withleft:
 // multipliers, Z19 their odd lanes, Z20-Z23 RQPREP16's CE, CO, SE, SO, Z24
 // the left shifts; Z25 OutLo, Z26 OutHi, Z27 the zero point; Z28
 // 0x7fffffff, Z29 0x80000000, Z30 2^30 per qword (CONSTS16); Z8 0, Z12
-// 2^31, Z13 31, Z14 1, Z15 2^32-1 per qword.
+// 2^31, Z13 31, Z14 1 per qword.
 
 // AFPREP16 makes the constants of the channels of K3 from BX on.
 #define AFPREP16 \
@@ -143,7 +143,7 @@ withleft:
 	VMOVDQU32.Z (R11)(R12*4), K3, Z18;                                   \
 	VPSRLQ      $32, Z18, Z19;                                           \
 	VMOVDQU32.Z (R14)(R12*4), K3, Z0;                                    \
-	RQPREP16(Z0, Z8, Z30, Z12, Z13, Z14, Z15, Z24, Z22, Z23, Z20, Z21, Z1)
+	RQPREP16(Z0, Z8, Z30, Z12, Z13, Z14, K2, Z24, Z22, Z23, Z20, Z21, Z1)
 
 // AFCOL16 runs the channels of K3 from BX on down the rows.
 #define AFCOL16(SHL, loop) \
@@ -206,8 +206,6 @@ TEXT ·AffineAVX512(SB), NOSPLIT, $0-8
 	VPBROADCASTQ AX, Z13
 	MOVQ         $1, AX
 	VPBROADCASTQ AX, Z14
-	MOVL         $0xffffffff, AX
-	VPBROADCASTQ AX, Z15
 	VPBROADCASTD af_zero(R8), Z10
 	VPBROADCASTD af_outLo(R8), Z25
 	VPBROADCASTD af_outHi(R8), Z26

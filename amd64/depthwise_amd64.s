@@ -305,7 +305,7 @@ dw_done:
 // lanes' multipliers, Z21 max(-shift, 0), Z23-Z26 the merged
 // requantization's SE, SO, CE, CO (RQPREP16), Z22 the zero point
 // (int16); Z28 0x7fffffff, Z29 0x80000000, and per qword Z30 2^30, Z19
-// 2^31, Z20 31, Z31 1, Z27 2^32-1; K2 0xAAAA, K1 scratch.
+// 2^31, Z20 31, Z31 1; K2 0xAAAA, K1 scratch.
 
 #define TAP1Z(P, W, ACC) \
 	VPMOVSXBD (P), Z11; \
@@ -394,8 +394,6 @@ TEXT ·Depthwise3x3AVX512(SB), NOSPLIT, $0-8
 	VPBROADCASTQ AX, Z20
 	MOVQ $1, AX
 	VPBROADCASTQ AX, Z31
-	MOVL $0xffffffff, AX
-	VPBROADCASTQ AX, Z27
 	MOVL $0xAAAA, AX
 	KMOVW AX, K2
 	MOVQ $0, dw_off(R13)
@@ -467,7 +465,7 @@ dwz_nopad:
 dwz_param1:
 	VPSRLQ $32, Z17, Z18
 	VPXORD Z10, Z10, Z10
-	RQPREP16(Z9, Z10, Z30, Z19, Z20, Z31, Z27, Z21, Z23, Z24, Z25, Z26, Z11)
+	RQPREP16(Z9, Z10, Z30, Z19, Z20, Z31, K2, Z21, Z23, Z24, Z25, Z26, Z11)
 
 	MOVQ dw_taps+0(R13), AX
 	MOVQ dw_taps+8(R13), BX

@@ -239,27 +239,28 @@ GLOBL rqq63n<>(SB), RODATA|NOPTR, $32
 
 // RQPREP16: from the 16 shifts in SH, L = max(-shift, 0) per lane (for
 // SATSHL16), and per qword the even lanes' S and C in SE, CE, the odd
-// lanes' in SO, CO. Z holds 0; Q30, Q31 2^30 and 2^31, N31 31, QONE 1 and
-// QLOW 2^32-1 per qword. SH and T1 are clobbered.
-#define RQPREP16(SH, Z, Q30, Q31, N31, QONE, QLOW, L, SE, SO, CE, CO, T1) \
-	VPSUBD  SH, Z, L;     \
-	VPMAXSD Z, L, L;      \
-	VPMAXSD Z, SH, SH;    \
-	VPSRLQ  $32, SH, T1;  \
-	VPANDQ  QLOW, SH, SH; \
-	VPADDQ  N31, SH, SE;  \
-	VPADDQ  N31, T1, SO;  \
-	VPSUBQ  QONE, SH, SH; \
-	VPSUBQ  QONE, T1, T1; \
-	VPSLLVQ SH, Q31, CE;  \
-	VPSLLVQ T1, Q31, CO;  \
-	VPADDQ  Q30, CE, CE;  \
-	VPADDQ  Q30, CO, CO
+// lanes' in SO, CO. Z holds 0; Q30, Q31 2^30 and 2^31, N31 31 and QONE 1
+// per qword; KODD the odd lanes. SH and T1 are clobbered.
+#define RQPREP16(SH, Z, Q30, Q31, N31, QONE, KODD, L, SE, SO, CE, CO, T1) \
+	VPSUBD    SH, Z, L;         \
+	VPMAXSD   Z, L, L;          \
+	VPMAXSD   Z, SH, SH;        \
+	VPSRLQ    $32, SH, T1;      \
+	VPBLENDMD Z, SH, KODD, SH;  \
+	VPADDQ    N31, SH, SE;      \
+	VPADDQ    N31, T1, SO;      \
+	VPSUBQ    QONE, SH, SH;     \
+	VPSUBQ    QONE, T1, T1;     \
+	VPSLLVQ   SH, Q31, CE;      \
+	VPSLLVQ   T1, Q31, CO;      \
+	VPADDQ    Q30, CE, CE;      \
+	VPADDQ    Q30, CO, CO
 
-// RQ16: X = the merged steps 2 and 3 of X with multipliers M (MO: the odd
-// lanes' in the even positions) and RQPREP16's constants; KODD the odd
-// lanes, C7F 0x7fffffff and CMIN 0x80000000 per lane. K1 is clobbered.
-#define RQ16(X, M, MO, SE, SO, CE, CO, KODD, C7F, CMIN, T1, T2) \
+// RQMUL16: X = the merged steps 2 and 3 of X with multipliers M (MO: the
+// odd lanes' in the even positions) and RQPREP16's constants, but for
+// SQRDMULH's saturating case, which RQSAT16 then fixes (a kernel whose
+// multipliers are never -2^31 leaves it out); KODD the odd lanes.
+#define RQMUL16(X, M, MO, SE, SO, CE, CO, KODD, T1, T2) \
 	VPMULDQ   M, X, T1;        \
 	VPSRLQ    $32, X, T2;      \
 	VPMULDQ   MO, T2, T2;      \
@@ -268,9 +269,19 @@ GLOBL rqq63n<>(SB), RODATA|NOPTR, $32
 	VPSRAVQ   SE, T1, T1;      \
 	VPSRAVQ   SO, T2, T2;      \
 	VPSLLQ    $32, T2, T2;     \
-	VPBLENDMD T2, T1, KODD, X; \
-	VPCMPEQD  CMIN, X, K1;     \
+	VPBLENDMD T2, T1, KODD, X
+
+// RQSAT16: the saturating case's -2^31 (which no other case gives)
+// becomes 2^31-1; C7F 0x7fffffff and CMIN 0x80000000 per lane. K1 is
+// clobbered.
+#define RQSAT16(X, C7F, CMIN) \
+	VPCMPEQD  CMIN, X, K1; \
 	VMOVDQA32 C7F, K1, X
+
+// RQ16: RQMUL16 and RQSAT16.
+#define RQ16(X, M, MO, SE, SO, CE, CO, KODD, C7F, CMIN, T1, T2) \
+	RQMUL16(X, M, MO, SE, SO, CE, CO, KODD, T1, T2); \
+	RQSAT16(X, C7F, CMIN)
 
 // RQPREP8 is RQPREP16 on 8 lanes, the qword constants from memory (the
 // rqq* tables, rqround), with C + 2^63 in CE, CO and D the 2^(63-S) to

@@ -270,10 +270,11 @@ func goAsm() []byte {
 // V0-V7 accumulators (row i: V2i channels 0..nr/2-1, V2i+1 the rest), V8,
 // V9 weights, V10-V13 the rows' bytes; AVX-VNNI: Y15 0x80 bytes; AVX2: Y8,
 // Y9 the weights' k 1 and 3, Y10, Y11 their k 0 and 2, Y12, Y13 a row's
-// int16 pairs, Y14, Y15 products; AVX-512: Z31 0x80 bytes, K1 the odd
+// int16 pairs, Y14, Y15 products; AVX-512: Z31 0x80 bytes, K2 the odd
 // lanes, Z22-Z30 the epilogue's constants.`)
 	p("")
 	p("#include \"textflag.h\"")
+	p("#include \"requant_amd64.h\"")
 	p("")
 	p("// gemmperm16: the qwords 0, 2, 4, 6, 1, 3, 5, 7, which put back in order")
 	p("// the channels of a row's two vectors after VPACKSSDW (per 128 bits,")
@@ -358,7 +359,7 @@ func body(p func(string, ...any), k *kernel) {
 	}
 	if k.zmm {
 		p("\tMOVL $0xAAAA, AX")
-		p("\tKMOVW AX, K1")
+		p("\tKMOVW AX, K2")
 		p("\tVPBROADCASTD ctx_cByte(CX), Z31")
 		p("\tVPBROADCASTD ctx_cMax(CX), Z30")
 		p("\tVPBROADCASTD ctx_cMin(CX), Z29")
@@ -679,13 +680,12 @@ func mcaLoop(k *kernel) []byte {
 }
 
 // requantMerged is requant on Z registers with SQRDMULH and the rounding
-// right shift merged, as ../../requant_amd64.h's RQPREP16 and RQ16 do
-// (see there why it is exact): per half the multipliers (Z14, odd lanes
-// Z15), the left shifts (Z16), and per qword the even and odd lanes'
-// 31+r (Z17, Z18) and 2^30 + 2^(30+r) (Z19, Z20, from Z24 2^31, Z22 31,
-// Z23 1 and Z28 2^30); then each row's vector in one 64-bit add and
-// shift per lane pair. Z21, Z8 and Z9 are temporaries (the K loop's
-// weights and rows are free here).
+// right shift merged: ../../requant_amd64.h's RQPREP16 per half (the
+// multipliers in Z14, their odd lanes in Z15, the left shifts in Z16, per
+// qword 31+r in Z17, Z18 and 2^30 + 2^(30+r) in Z19, Z20, from Z28 2^30,
+// Z24 2^31, Z22 31 and Z23 1), then each row's vector by SATSHL16 (left),
+// RQMUL16 and RQSAT16 (sat). Z21, Z8 and Z9 are temporaries (the K
+// loop's weights and rows are free here), K2 the odd lanes.
 func requantMerged(p func(string, ...any), k *kernel, left, sat, clamp bool) {
 	half := k.nr / 2 * 4
 	for h := range 2 {
@@ -699,43 +699,15 @@ func requantMerged(p func(string, ...any), k *kernel, left, sat, clamp bool) {
 		p("\tADDQ ctx_shift(CX), AX")
 		p("\tVMOVDQU32 %d(AX), Z21", h*half)
 		p("\tVPXORD Z8, Z8, Z8")
-		if left {
-			p("\tVPSUBD Z21, Z8, Z16")
-			p("\tVPMAXSD Z8, Z16, Z16") // left = max(-shift, 0)
-		}
-		p("\tVPMAXSD Z8, Z21, Z21")       // r = max(shift, 0)
-		p("\tVPSRLQ $32, Z21, Z9")        // the odd lanes' r
-		p("\tVPBLENDMD Z8, Z21, K1, Z21") // the even lanes' r
-		p("\tVPADDQ Z22, Z21, Z17")
-		p("\tVPADDQ Z22, Z9, Z18")
-		p("\tVPSUBQ Z23, Z21, Z21") // r-1: all ones for r = 0, a count that shifts 2^31 out
-		p("\tVPSUBQ Z23, Z9, Z9")
-		p("\tVPSLLVQ Z21, Z24, Z19")
-		p("\tVPSLLVQ Z9, Z24, Z20")
-		p("\tVPADDQ Z28, Z19, Z19")
-		p("\tVPADDQ Z28, Z20, Z20")
+		p("\tRQPREP16(Z21, Z8, Z28, Z24, Z22, Z23, K2, Z16, Z17, Z18, Z19, Z20, Z9)")
 		for i := range 4 {
 			a := z(2*i + h)
-			if left { // sat32(acc << left)
-				p("\tVPSLLVD Z16, %s, Z21", a)
-				p("\tVPSRAVD Z16, Z21, Z8")
-				p("\tVPSRAD $31, %s, Z9", a)
-				p("\tVPCMPEQD %s, Z8, K2", a)
-				p("\tVPXORD Z30, Z9, Z9")
-				p("\tVPBLENDMD Z21, Z9, K2, %s", a)
+			if left {
+				p("\tSATSHL16(%s, Z16, Z30, Z21, Z8)", a)
 			}
-			p("\tVPMULDQ Z14, %s, Z21", a)
-			p("\tVPSRLQ $32, %s, Z8", a)
-			p("\tVPMULDQ Z15, Z8, Z8")
-			p("\tVPADDQ Z19, Z21, Z21")
-			p("\tVPADDQ Z20, Z8, Z8")
-			p("\tVPSRAVQ Z17, Z21, Z21")
-			p("\tVPSRAVQ Z18, Z8, Z8")
-			p("\tVPSLLQ $32, Z8, Z8")
-			p("\tVPBLENDMD Z8, Z21, K1, %s", a)
-			if sat { // -2^31 only from -2^31 * -2^31 with r = 0: 2^31-1
-				p("\tVPCMPEQD Z29, %s, K2", a)
-				p("\tVMOVDQA32 Z30, K2, %s", a)
+			p("\tRQMUL16(%s, Z14, Z15, Z17, Z18, Z19, Z20, K2, Z21, Z8)", a)
+			if sat {
+				p("\tRQSAT16(%s, Z30, Z29)", a)
 			}
 			if clamp {
 				p("\tVPMAXSD Z27, %s, %s", a, a)
