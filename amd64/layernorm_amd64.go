@@ -28,10 +28,12 @@ type LayerNormCtx struct {
 	Shift     *int32    // C values
 	Bias      *int32    // C values
 	Left      int       // nonzero: some shift is negative
+	Bias16    int       // nonzero: every bias lies in [-32640, 32640] (LayerNormApplyAVX512 adds them in int16)
 }
 
-// LayerNormApplyAVX512 is LayerNormApplyAVX2 16 channels a step, the last
-// partial step masked (layernorm_amd64.s; AVX-512 F and BW).
+// LayerNormApplyAVX512 is LayerNormApplyAVX2 16 channels a block, the
+// last partial block masked, each block down every pixel
+// (layernorm_amd64.s; AVX-512 F and BW).
 //
 //go:noescape
 func LayerNormApplyAVX512(ctx *LayerNormCtx)

@@ -17,6 +17,7 @@
 #define ln_shift 88
 #define ln_bias 96
 #define ln_left 104
+#define ln_bias16 112
 
 DATA ln_rnd<>+0(SB)/8, $2048
 DATA ln_rnd<>+8(SB)/8, $2048
@@ -149,74 +150,98 @@ withleft:
 	VZEROUPPER
 	RET
 
-// LN16 is LN8 for the channels of K3 from BX on (R in Z11, SP in Z12).
-#define LN16(SHL) \
-	VPMOVSXBD.Z (SI)(BX*1), K3, Z0;                    \
-	VPMULLD     Z10, Z0, Z0;                           \
-	VPSUBD      Z12, Z0, Z0;                           \
-	VPMULDQ     Z11, Z0, Z1;                           \
-	VPSRLQ      $32, Z0, Z2;                           \
-	VPMULDQ     Z11, Z2, Z2;                           \
-	VPADDQ      Z13, Z1, Z1;                           \
-	VPADDQ      Z13, Z2, Z2;                           \
-	VPSRLQ      $12, Z1, Z1;                           \
-	VPSLLQ      $20, Z2, Z2;                           \
-	VPBLENDMD   Z2, Z1, K2, Z0;                        \
-	VMOVDQU32.Z (R14)(BX*4), K3, Z2;                   \
-	SHIFTS(Z2, Z8, Z9, Z3, Z4, Z5);                    \
-	SHL(Z0, Z3, Z28, Z1, Z2);                          \
-	VMOVDQU32.Z (R9)(BX*4), K3, Z6;                    \
-	VPSRLQ      $32, Z6, Z7;                           \
-	SQRDMULH16(Z0, Z6, Z7, Z30, K2, Z28, Z29, Z1, Z2); \
-	RSHR16(Z0, Z4, Z5, Z31, Z1);                       \
-	VMOVDQU32.Z (R15)(BX*4), K3, Z6;                   \
-	SATADD16(Z0, Z6, Z29, Z1, Z2);                     \
-	VPMOVSDB    Z0, K3, (DI)(BX*1)
+// The AVX-512 kernel runs a block of 16 channels (the last C%16 under K4)
+// down the chunk's pixels, so that the block's multipliers, shifts (the
+// merged requantization's constants, RQPREP16) and biases are loaded
+// once. Z16 the multipliers, Z17 their odd lanes, Z18 the left shifts,
+// Z19-Z22 SE, SO, CE, CO, Z23 the biases (with Bias16, Y27 as int16); Z10
+// C, Z11 the pixel's R, Z12 its SP, Z13 2048 per qword, Z8 0, Z24 2^31,
+// Z25 31, Z26 1 per qword, Z28-Z31 CONSTS16's; K2 the odd lanes, K3 the
+// block's, K1 scratch.
 
-#define LNPIXELS16(SHL, pixel, blockloop, tail, next) \
-pixel:                          \
-	VPBROADCASTD (R11), Z11;    \
-	VPBROADCASTD (R13), Z12;    \
-	XORQ         BX, BX;        \
-	KMOVW        K5, K3;        \
-	CMPQ         CX, $16;       \
-	JLT          tail;          \
-blockloop:                      \
-	LN16(SHL);                  \
-	ADDQ         $16, BX;       \
-	LEAQ         16(BX), AX;    \
-	CMPQ         AX, CX;        \
-	JLE          blockloop;     \
-tail:                           \
-	CMPQ         BX, CX;        \
-	JGE          next;          \
-	KMOVW        K4, K3;        \
-	LN16(SHL);                  \
-next:                           \
-	ADDQ         CX, SI;        \
-	ADDQ         CX, DI;        \
-	ADDQ         $4, R11;       \
-	ADDQ         $32, R13;      \
-	DECQ         DX;            \
-	JNZ          pixel
+// LNOUTSAT adds the biases with int32 saturation (any bias).
+#define LNOUTSAT \
+	SATADD16(Z0, Z23, Z29, Z1, Z2); \
+	VPMOVSDB Z0, K3, (DI)
+
+// LNOUTW adds them in a saturating int16 add after packing with
+// saturation, which gives sat8(x + bias) exactly for |bias| <= 32640.
+#define LNOUTW \
+	VPMOVSDW Z0, Y0;        \
+	VPADDSW  Y27, Y0, Y0;   \
+	VPMOVSWB Y0, X0;        \
+	VMOVDQU8 X0, K3, (DI)
+
+// LNBLOCKS16 runs every block; SHL is SATSHL16 or NOSHL16, OUT LNOUTSAT
+// or LNOUTW.
+#define LNBLOCKS16(SHL, OUT, block, full, pixel) \
+	XORQ        BX, BX;                                                  \
+block:                                                                   \
+	KMOVW       K5, K3;                                                  \
+	LEAQ        16(BX), AX;                                              \
+	CMPQ        AX, CX;                                                  \
+	JLE         full;                                                    \
+	KMOVW       K4, K3;                                                  \
+full:                                                                    \
+	VMOVDQU32.Z (R9)(BX*4), K3, Z16;                                     \
+	VPSRLQ      $32, Z16, Z17;                                           \
+	VMOVDQU32.Z (R14)(BX*4), K3, Z0;                                     \
+	RQPREP16(Z0, Z8, Z30, Z24, Z25, Z26, K2, Z18, Z19, Z20, Z21, Z22, Z1); \
+	VMOVDQU32.Z (R15)(BX*4), K3, Z23;                                    \
+	VPMOVDW     Z23, Y27;                                                \
+	MOVQ        ln_src(R8), SI;                                          \
+	ADDQ        BX, SI;                                                  \
+	MOVQ        ln_dst(R8), DI;                                          \
+	ADDQ        BX, DI;                                                  \
+	MOVQ        ln_r(R8), R11;                                           \
+	MOVQ        ln_sP(R8), R13;                                          \
+	MOVQ        ln_pixels(R8), DX;                                       \
+pixel:                                                                   \
+	VPBROADCASTD (R11), Z11;                                             \
+	VPBROADCASTD (R13), Z12;                                             \
+	VPMOVSXBD.Z (SI), K3, Z0;                                            \
+	VPMULLD     Z10, Z0, Z0;                                             \
+	VPSUBD      Z12, Z0, Z0;                                             \
+	VPMULDQ     Z11, Z0, Z1;                                             \
+	VPSRLQ      $32, Z0, Z2;                                             \
+	VPMULDQ     Z11, Z2, Z2;                                             \
+	VPADDQ      Z13, Z1, Z1;                                             \
+	VPADDQ      Z13, Z2, Z2;                                             \
+	VPSRLQ      $12, Z1, Z1;                                             \
+	VPSLLQ      $20, Z2, Z2;                                             \
+	VPBLENDMD   Z2, Z1, K2, Z0;                                          \
+	SHL(Z0, Z18, Z28, Z1, Z2);                                           \
+	RQ16(Z0, Z16, Z17, Z19, Z20, Z21, Z22, K2, Z28, Z29, Z1, Z2);        \
+	OUT;                                                                 \
+	ADDQ        CX, SI;                                                  \
+	ADDQ        CX, DI;                                                  \
+	ADDQ        $4, R11;                                                 \
+	ADDQ        $32, R13;                                                \
+	DECQ        DX;                                                      \
+	JNZ         pixel;                                                   \
+	ADDQ        $16, BX;                                                 \
+	CMPQ        BX, CX;                                                  \
+	JLT         block;                                                   \
+	VZEROUPPER;                                                          \
+	RET
 
 // func LayerNormApplyAVX512(ctx *LayerNormCtx)
 TEXT ·LayerNormApplyAVX512(SB), NOSPLIT, $0-8
 	MOVQ         ctx+0(FP), R8
-	MOVQ         ln_src(R8), SI
-	MOVQ         ln_dst(R8), DI
 	MOVQ         ln_c(R8), CX
-	MOVQ         ln_pixels(R8), DX
-	MOVQ         ln_r(R8), R11
-	MOVQ         ln_sP(R8), R13
 	MOVQ         ln_mult(R8), R9
 	MOVQ         ln_shift(R8), R14
 	MOVQ         ln_bias(R8), R15
 	CONSTS16(Z28, Z29, Z30, Z31)
 	MOVQ         $2048, AX
 	VPBROADCASTQ AX, Z13
+	MOVQ         $0x80000000, AX
+	VPBROADCASTQ AX, Z24
+	MOVQ         $31, AX
+	VPBROADCASTQ AX, Z25
+	MOVQ         $1, AX
+	VPBROADCASTQ AX, Z26
 	VPXORD       Z8, Z8, Z8
-	VPTERNLOGD   $0xff, Z9, Z9, Z9
 	VPBROADCASTD ln_c(R8), Z10
 	MOVL         $0xaaaa, AX
 	KMOVW        AX, K2
@@ -230,11 +255,17 @@ TEXT ·LayerNormApplyAVX512(SB), NOSPLIT, $0-8
 	KMOVW        R12, K4
 	CMPQ         ln_left(R8), $0
 	JNE          withleft512
-	LNPIXELS16(NOSHL16, p2, b2, t2, n2)
-	VZEROUPPER
-	RET
+	CMPQ         ln_bias16(R8), $0
+	JNE          words512
+	LNBLOCKS16(NOSHL16, LNOUTSAT, b2, f2, p2)
+
+words512:
+	LNBLOCKS16(NOSHL16, LNOUTW, b3, f3, p3)
 
 withleft512:
-	LNPIXELS16(SATSHL16, p3, b3, t3, n3)
-	VZEROUPPER
-	RET
+	CMPQ         ln_bias16(R8), $0
+	JNE          leftwords512
+	LNBLOCKS16(SATSHL16, LNOUTSAT, b4, f4, p4)
+
+leftwords512:
+	LNBLOCKS16(SATSHL16, LNOUTW, b5, f5, p5)

@@ -4,6 +4,7 @@ package kernels
 
 import (
 	"math"
+	"slices"
 
 	"github.com/coatnet-edge/coatnet-edge/amd64"
 	"golang.org/x/sys/cpu"
@@ -53,6 +54,9 @@ func layerNormAsm(dst, src []int8, c int, p *LayerNormParams, wide bool) {
 			ctx.Left = 1
 			break
 		}
+	}
+	if !slices.ContainsFunc(p.Bias, func(b int32) bool { return !zpFitsInt16(b) }) {
+		ctx.Bias16 = 1
 	}
 	z := int64(p.Zero)
 	for p0 := 0; p0 < rows; p0 += lnChunkAVX2 {
