@@ -24,17 +24,25 @@
 //     past that once. Run go generate here after changing the
 //     generator; its test fails when a checked-in file differs from what it
 //     writes, or when a loop given to llvm-mca is not, byte for byte, what
-//     the Go assembler makes of the kernel's.
+//     the Go assembler makes of the kernel's. The epilogues: with and
+//     without left shifts and the fix of SQRDMULH's saturating case (a
+//     multiplier of -2^31), and, for neither with a zero point in
+//     +-32640, the zero point added in a saturating int16 add after
+//     packing, exact there, in place of the int32 clamp.
 //   - gemm_amd64.go: the entry points and GemmCtx.
 //   - the other kernels, hand-written, each X_amd64.s with its entry
 //     points and context struct in X_amd64.go: depthwise (AVX2 and
-//     AVX-512), im2col, pack (PackStrided, PackTransposed), pool, mean
+//     AVX-512), im2col, pack (PackStrided, PackTransposed, and
+//     WeightSumsAVX512VNNI, the VNNI layout's -128*sum(w)), pool, mean
 //     (AVX2 and AVX-512), lut, add, affine, layernorm (AVX2 and AVX-512),
 //     softmax (SoftmaxRow and AttentionSoftmax, AVX2 and AVX-512) and
 //     quantize (the input's quantization, AVX2).
 //   - requant_amd64.h: the exact requantization steps as macros on 8 and
-//     16 lanes, the one home of that rule, included by every kernel that
-//     requantizes (depthwise, mean, add, affine, layernorm, softmax).
+//     16 lanes, and their merged form (SQRDMULH and the rounding shift in
+//     one 64-bit add and shift, its constants made once per block of
+//     channels), the one home of that rule, included by every kernel that
+//     requantizes (depthwise, mean, add, affine, layernorm, softmax, and
+//     the generated GEMMs' AVX-512 epilogue).
 //   - kernels_amd64_test.go: every context struct's offsets are the
 //     #defines of its .s file (internal/testing/kerneltest, arm64's check
 //     too).
