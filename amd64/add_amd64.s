@@ -68,9 +68,10 @@
 	SATADD(Y0, Y1, Y13, Y2, Y3);                                     \
 	OUT8(SATSHL)
 
-// TERM8 is one input's term in the 32-bit form (AddCtx.Fast): X = (X*hi
-// + ((X*lo + cLo) >> 11) + cHi) >> shift, T clobbered.
-#define TERM8(X, T, HI, LO, CLO, CHI, SH) \
+// TERM is one input's term in the 32-bit form (AddCtx.Fast), on Y or Z
+// registers: X = (X*hi + ((X*lo + cLo) >> 11) + cHi) >> shift, T
+// clobbered.
+#define TERM(X, T, HI, LO, CLO, CHI, SH) \
 	VPMULLD LO, X, T;  \
 	VPADDD  CLO, T, T; \
 	VPSRAD  $11, T, T; \
@@ -84,8 +85,8 @@
 #define ADDFAST8(SHL) \
 	VPMOVSXBD (SI), Y0;                                                                         \
 	VPMOVSXBD (DX), Y1;                                                                         \
-	TERM8(Y0, Y2, add_hiA(R8), add_loA(R8), add_cLoA(R8), add_cHiA(R8), add_shiftA(R8));        \
-	TERM8(Y1, Y3, add_hiB(R8), add_loB(R8), add_cLoB(R8), add_cHiB(R8), add_shiftB(R8));        \
+	TERM(Y0, Y2, add_hiA(R8), add_loA(R8), add_cLoA(R8), add_cHiA(R8), add_shiftA(R8));        \
+	TERM(Y1, Y3, add_hiB(R8), add_loB(R8), add_cLoB(R8), add_cHiB(R8), add_shiftB(R8));        \
 	VPADDD    Y1, Y0, Y0;                                                                       \
 	OUT8(SHL)
 
@@ -156,22 +157,12 @@ fastleft:
 	SATADD16(Z0, Z1, Z29, Z2, Z3);                                \
 	OUT16(SATSHL16)
 
-// TERM16 is TERM8 on Z registers.
-#define TERM16(X, T, HI, LO, CLO, CHI, SH) \
-	VPMULLD LO, X, T;  \
-	VPADDD  CLO, T, T; \
-	VPSRAD  $11, T, T; \
-	VPMULLD HI, X, X;  \
-	VPADDD  T, X, X;   \
-	VPADDD  CHI, X, X; \
-	VPSRAVD SH, X, X
-
 // ADDFAST16 is ADDFAST8 on 16 values (those of K3).
 #define ADDFAST16(SHL) \
 	VPMOVSXBD.Z (SI), K3, Z0;                \
 	VPMOVSXBD.Z (DX), K3, Z1;                \
-	TERM16(Z0, Z2, Z16, Z19, Z22, Z25, Z6);  \
-	TERM16(Z1, Z3, Z17, Z20, Z23, Z26, Z7);  \
+	TERM(Z0, Z2, Z16, Z19, Z22, Z25, Z6);  \
+	TERM(Z1, Z3, Z17, Z20, Z23, Z26, Z7);  \
 	VPADDD      Z1, Z0, Z0;                  \
 	OUT16(SHL)
 

@@ -43,13 +43,18 @@
 	VMOVDQU   (R14)(R12*4), Y0;                        \
 	RQPREP8(Y0, Y12, Y9, Y10, Y7, Y8, Y11, Y1, Y2)
 
+// AFCOLSTART points SI, DI at the chunk's first row of the block from BX
+// and counts its rows in DX.
+#define AFCOLSTART \
+	MOVQ af_src(R8), SI; \
+	ADDQ BX, SI;         \
+	MOVQ af_dst(R8), DI; \
+	ADDQ BX, DI;         \
+	MOVQ R15, DX
+
 // AFCOL8 runs channels BX..BX+7 down the rows. SHL is SATSHL or NOSHL.
 #define AFCOL8(SHL, loop) \
-	MOVQ af_src(R8), SI;                              \
-	ADDQ BX, SI;                                      \
-	MOVQ af_dst(R8), DI;                              \
-	ADDQ BX, DI;                                      \
-	MOVQ R15, DX;                                     \
+	AFCOLSTART;                                       \
 loop:                                                 \
 	VPMOVSXBD (SI), Y0;                               \
 	VPMULLD   Y3, Y0, Y0;                             \
@@ -66,15 +71,19 @@ loop:                                                 \
 	DECQ      DX;                                     \
 	JNZ       loop
 
+// AFCHUNK sets R15 to the rows of the next chunk, at most 128.
+#define AFCHUNK \
+	MOVQ af_rows(R8), R15; \
+	CMPQ R15, $128;        \
+	JLE  2(PC);            \
+	MOVQ $128, R15
+
 // AFBLOCKS8 runs the blocks at BX = 0, 8, ..., the last at C-8, on
 // chunks of up to 128 rows (the chunk's pixels stay in L1 from one block
 // to the next): R15 the chunk's rows, ctx.Src and ctx.Dst its first.
 #define AFBLOCKS8(SHL, chunk, block, col, last, lastcol, done) \
 chunk:                    \
-	MOVQ af_rows(R8), R15; \
-	CMPQ R15, $128;       \
-	JLE  2(PC);           \
-	MOVQ $128, R15;       \
+	AFCHUNK;              \
 	XORQ BX, BX;          \
 block:                    \
 	AFPREP8;              \
@@ -147,11 +156,7 @@ withleft:
 
 // AFCOL16 runs the channels of K3 from BX on down the rows.
 #define AFCOL16(SHL, loop) \
-	MOVQ af_src(R8), SI;                                      \
-	ADDQ BX, SI;                                              \
-	MOVQ af_dst(R8), DI;                                      \
-	ADDQ BX, DI;                                              \
-	MOVQ R15, DX;                                             \
+	AFCOLSTART;                                               \
 loop:                                                         \
 	VPMOVSXBD.Z (SI), K3, Z0;                                 \
 	VPMULLD     Z16, Z0, Z0;                                  \
@@ -171,10 +176,7 @@ loop:                                                         \
 // chunks of rows as AFBLOCKS8 does.
 #define AFBLOCKS16(SHL, chunk, block, col, full) \
 chunk:                 \
-	MOVQ af_rows(R8), R15; \
-	CMPQ R15, $128;    \
-	JLE  2(PC);        \
-	MOVQ $128, R15;    \
+	AFCHUNK;           \
 	XORQ  BX, BX;      \
 block:                 \
 	KMOVW K5, K3;      \

@@ -282,33 +282,43 @@ done:
 #define MAX16 \
 	VPMAXSD (SI)(BX*4), Z11, K3, Z11
 
-// t = mx - l is exact as uint32, so min unsigned with 2^31-1 is the
-// saturating subtraction. Then e = table[z & 255] >> (z >> 8), the 256
-// uint16 entries in Z20-Z27 (64 a pair, one VPERMI2W each, the pair
-// chosen by bits 6 and 7 of the index: Z30 64, Z31 128), Z29 255, Z4
-// 0xffff (the word the index's high word selected cleared).
+// EXPZ: from t = mx - l in X, the exponent z = clamp(the requantized
+// min(t, 2^31-1), 0, 4095). t is exact as uint32, so min unsigned with
+// 2^31-1 is the saturating subtraction.
+#define EXPZ(X, SHL) \
+	VPMINUD    Z12, X, X;                                        \
+	SHL(X, Z17, Z12, Z1, Z2);                                    \
+	RQ16(X, Z16, Z16, Z18, Z18, Z19, Z19, K2, Z12, Z13, Z1, Z2); \
+	VPMAXSD    Z9, X, X;                                         \
+	VPMINSD    Z8, X, X
+
+// LOOKUPW: Z1 = table[Z0] per word, Z0 indexes below 256: the 256
+// uint16 entries in Z20-Z27, 64 a pair, one VPERMI2W each, the pair
+// chosen by bits 6 and 7 of the index (Z30 64, Z31 128 per word).
+#define LOOKUPW \
+	VPTESTMW  Z30, Z0, K4;    \
+	VMOVDQA64 Z0, Z1;         \
+	VPERMI2W  Z21, Z20, Z1;   \
+	VMOVDQA64 Z0, Z2;         \
+	VPERMI2W  Z23, Z22, Z2;   \
+	VMOVDQU16 Z2, K4, Z1;     \
+	VMOVDQA64 Z0, Z2;         \
+	VPERMI2W  Z25, Z24, Z2;   \
+	VMOVDQA64 Z0, Z28;        \
+	VPERMI2W  Z27, Z26, Z28;  \
+	VMOVDQU16 Z28, K4, Z2;    \
+	VPTESTMW  Z31, Z0, K4;    \
+	VMOVDQU16 Z2, K4, Z1
+
+// EXP16: e = table[z & 255] >> (z >> 8) for the 16 values (those of K3)
+// from BX, into Ebuf and the sum Z10; Z29 255, Z4 0xffff (the words the
+// indexes' zero high words looked up cleared).
 #define EXP16(SHL) \
 	VPSUBD.Z   (SI)(BX*4), Z11, K3, Z0;                        \
-	VPMINUD    Z12, Z0, Z0;                                    \
-	SHL(Z0, Z17, Z12, Z1, Z2);                                 \
-	RQ16(Z0, Z16, Z16, Z18, Z18, Z19, Z19, K2, Z12, Z13, Z1, Z2); \
-	VPMAXSD    Z9, Z0, Z0;                                     \
-	VPMINSD    Z8, Z0, Z0;                                     \
+	EXPZ(Z0, SHL);                                             \
 	VPSRLD     $8, Z0, Z3;                                     \
 	VPANDD     Z29, Z0, Z0;                                    \
-	VPTESTMD   Z30, Z0, K4;                                    \
-	VMOVDQA64  Z0, Z1;                                         \
-	VPERMI2W   Z21, Z20, Z1;                                   \
-	VMOVDQA64  Z0, Z2;                                         \
-	VPERMI2W   Z23, Z22, Z2;                                   \
-	VMOVDQA32  Z2, K4, Z1;                                     \
-	VMOVDQA64  Z0, Z2;                                         \
-	VPERMI2W   Z25, Z24, Z2;                                   \
-	VMOVDQA64  Z0, Z28;                                        \
-	VPERMI2W   Z27, Z26, Z28;                                  \
-	VMOVDQA32  Z28, K4, Z2;                                    \
-	VPTESTMD   Z31, Z0, K4;                                    \
-	VMOVDQA32  Z2, K4, Z1;                                     \
+	LOOKUPW;                                                   \
 	VPANDD     Z4, Z1, Z1;                                     \
 	VPSRLVD.Z  Z3, Z1, K3, Z2;                                 \
 	VMOVDQU32  Z2, K3, (R11)(BX*4);                            \
@@ -320,34 +330,14 @@ done:
 #define EXP32(SHL) \
 	VPSUBD     (SI)(BX*4), Z11, Z0;                               \
 	VPSUBD     64(SI)(BX*4), Z11, Z5;                             \
-	VPMINUD    Z12, Z0, Z0;                                       \
-	VPMINUD    Z12, Z5, Z5;                                       \
-	SHL(Z0, Z17, Z12, Z1, Z2);                                    \
-	SHL(Z5, Z17, Z12, Z1, Z2);                                    \
-	RQ16(Z0, Z16, Z16, Z18, Z18, Z19, Z19, K2, Z12, Z13, Z1, Z2); \
-	RQ16(Z5, Z16, Z16, Z18, Z18, Z19, Z19, K2, Z12, Z13, Z1, Z2); \
-	VPMAXSD    Z9, Z0, Z0;                                        \
-	VPMINSD    Z8, Z0, Z0;                                        \
-	VPMAXSD    Z9, Z5, Z5;                                        \
-	VPMINSD    Z8, Z5, Z5;                                        \
+	EXPZ(Z0, SHL);                                                \
+	EXPZ(Z5, SHL);                                                \
 	VPSRLD     $8, Z0, Z3;                                        \
 	VPSRLD     $8, Z5, Z6;                                        \
 	VPANDD     Z29, Z0, Z0;                                       \
 	VPANDD     Z29, Z5, Z5;                                       \
 	VPACKUSDW  Z5, Z0, Z0;                                        \
-	VPTESTMW   Z30, Z0, K4;                                       \
-	VMOVDQA64  Z0, Z1;                                            \
-	VPERMI2W   Z21, Z20, Z1;                                      \
-	VMOVDQA64  Z0, Z2;                                            \
-	VPERMI2W   Z23, Z22, Z2;                                      \
-	VMOVDQU16  Z2, K4, Z1;                                        \
-	VMOVDQA64  Z0, Z2;                                            \
-	VPERMI2W   Z25, Z24, Z2;                                      \
-	VMOVDQA64  Z0, Z28;                                           \
-	VPERMI2W   Z27, Z26, Z28;                                     \
-	VMOVDQU16  Z28, K4, Z2;                                       \
-	VPTESTMW   Z31, Z0, K4;                                       \
-	VMOVDQU16  Z2, K4, Z1;                                        \
+	LOOKUPW;                                                      \
 	VPUNPCKLWD Z9, Z1, Z0;                                        \
 	VPUNPCKHWD Z9, Z1, Z5;                                        \
 	VPSRLVD    Z3, Z0, Z0;                                        \
