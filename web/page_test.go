@@ -471,6 +471,21 @@ func TestPageInBrowser(t *testing.T) {
 		t.Fatalf("delete sent %+v", w)
 	}
 	wait("the region gone", `document.querySelector('tr[data-region="door"]') === null`)
+
+	// The status's order, the rows kept: reversed by the agent, the rows
+	// follow, the same nodes; once in order, two polls move none of them
+	// (a moved row is re-inserted, which loses a click in it).
+	run("mark", chromedp.Evaluate[chromedp.Void](`document.querySelectorAll(".regions tbody tr").forEach((tr) => { tr.mark = tr.dataset.region; });
+		window.rowMoves = 0;
+		new MutationObserver((ms) => { window.rowMoves += ms.length; }).observe(document.querySelector(".regions tbody"), {childList: true})`))
+	fake.mu.Lock()
+	slices.Reverse(fake.status.Cameras[0].Regions)
+	fake.mu.Unlock()
+	wait("the rows reversed", `[...document.querySelectorAll(".regions tbody tr")].map((tr) => tr.dataset.region + "=" + tr.mark).join() === "right=right,left=left"`)
+	run("settle", chromedp.Evaluate[chromedp.Void](`window.rowMoves = 0`), chromedp.Sleep(3500*time.Millisecond))
+	if moves := eval(`String(window.rowMoves)`); moves != "0" {
+		t.Errorf("rows in order moved %s times in two polls", moves)
+	}
 }
 
 // TestPageLegacyInBrowser: for a file without cameras: the page shows the

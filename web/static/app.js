@@ -162,6 +162,7 @@ function renderRows(v, regions) {
   for (const [name, tr] of v.rows) {
     if (!names.has(name)) { tr.remove(); v.rows.delete(name); }
   }
+  let at = v.tbody.firstElementChild;
   for (const r of regions) {
     let tr = v.rows.get(r.name);
     if (!tr) {
@@ -180,7 +181,11 @@ function renderRows(v, regions) {
       btn.addEventListener("click", () => editExisting(v, r.name));
       v.rows.set(r.name, tr);
     }
-    v.tbody.append(tr); // keeps the status's order
+    // The status's order, moving only rows out of place: a moved row is
+    // a removed and re-inserted node, which loses a click or a text
+    // selection in it (and a browser test's handle on it).
+    if (tr === at) at = tr.nextElementSibling;
+    else v.tbody.insertBefore(tr, at);
     const st = r.state;
     tr.dataset.label = st ? st.label : "";
     text($(".label", tr), st ? st.label : "no state yet");
