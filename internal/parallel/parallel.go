@@ -138,14 +138,21 @@ func (p *Pool) awaitJob(id int, seen uint64) (epoch uint64, ok bool) {
 	// Park. Run clears parked before it sends, so a worker that finds a
 	// new job after setting parked must either clear it itself or take
 	// the send that is coming.
-	p.parked[id].Store(true)
-	if p.epoch.Load() != seen && p.parked[id].CompareAndSwap(true, false) {
-		return p.epoch.Load(), true
+	for {
+		p.parked[id].Store(true)
+		if e := p.epoch.Load(); e != seen && p.parked[id].CompareAndSwap(true, false) {
+			return e, true
+		}
+		if _, open := <-p.wake[id]; !open {
+			return 0, false
+		}
+		if e := p.epoch.Load(); e != seen {
+			return e, true
+		}
+		// A late wake for the job this worker has done already: Run,
+		// preempted in its waking loop, cleared the flag of this later
+		// park. Taking it as a job would count the job twice.
 	}
-	if _, open := <-p.wake[id]; !open {
-		return 0, false
-	}
-	return p.epoch.Load(), true
 }
 
 // drain runs the worker's own chunks, then those left in the others'

@@ -97,3 +97,30 @@ func TestRunDoesNotAllocate(t *testing.T) {
 		t.Fatalf("Run allocated %v times per call", a)
 	}
 }
+
+// Run, preempted in its waking loop, can clear the parked flag of a
+// worker that meanwhile found the job on its own, did it and parked again,
+// and send it a wake. The worker must not take that late wake as a job:
+// it would count the job twice (a negative WaitGroup counter, a panic).
+// The test makes the late wake itself, which on a busy machine happens
+// by chance.
+func TestLateWakeIsNotAJob(t *testing.T) {
+	p := New(2)
+	defer p.Close()
+	checkOnce(t, p, 2, 1) // worker 1 has done this job when Run returns
+	deadline := time.Now().Add(10 * time.Second)
+	for !p.parked[1].Load() {
+		if time.Now().After(deadline) {
+			t.Fatal("worker 1 did not park")
+		}
+		time.Sleep(Spin)
+	}
+	if !p.parked[1].CompareAndSwap(true, false) {
+		t.Fatal("worker 1 left its park")
+	}
+	p.wake[1] <- struct{}{} // what the late Run sends
+	time.Sleep(10 * Spin)   // the worker takes it and parks again
+	for range 100 {
+		checkOnce(t, p, 64, 1)
+	}
+}
