@@ -496,9 +496,11 @@ func near(a, b [4]float64) bool {
 // pipeline.max_rate, so the count over a window is the rate times the
 // window unless something stalls the pipeline or the machine is slower:
 // the first window lasts until 20 labels came, the second as long. Both
-// windows have one client that reads, so the live view's encoding costs
-// the same in both; the guard band (80% of the first window's count) is
-// generous for a busy machine and far from what a stall costs. After the clients leave the goroutines come back to what
+// windows have one client that reads, so the live view's encoding (CPU
+// the classifications share, a third of them under qemu on a busy
+// machine) costs the same in both; the guard band (80% of the first
+// window's count) is generous for a busy machine and far from what a
+// stall costs. After the clients leave the goroutines come back to what
 // they were (a margin of 3 for the runtime's and MQTT's own). The agent
 // then stops cleanly on context cancel (SIGTERM's path) with streams
 // still open.
@@ -517,10 +519,6 @@ func TestWebSlowStreams(t *testing.T) {
 	// while it lives: wait until it retired.
 	time.Sleep(liveIdle + time.Second)
 	baseline := runtime.NumGoroutine()
-	// One client reads the stream in both windows, so that the live view
-	// encodes in both: its JPEGs take CPU the classifications share (a
-	// third of them under qemu on a busy machine), and the second window
-	// then differs from the first only by the 50 that do not read.
 	reader, err := http.Get(w.base + "/cameras/yard/stream.mjpg")
 	if err != nil || reader.StatusCode != http.StatusOK {
 		t.Fatalf("stream: %v", err)
@@ -531,9 +529,7 @@ func TestWebSlowStreams(t *testing.T) {
 		read <- n
 	}()
 	time.Sleep(time.Second) // the live view started
-	// The first window lasts until 20 labels came (4 s at the rate, more
-	// on a busy machine), the second as long.
-	const alone = 20
+	const alone = 20        // the first window's labels: 4 s at the rate
 	n := rec.count(labels)
 	began := time.Now()
 	waitFor(t, "20 labels", func() bool { return rec.count(labels)-n >= alone })
