@@ -12,8 +12,9 @@
 // are src[0..3] and dst[0..3]; each next tile's are srcStep bytes further
 // in src, and dstStep bytes further in dst than where the dst pointers
 // stopped (they advance by a block's output at each channel block). For
-// each channel block: the accumulators start at the biases (sdot; zero for
-// neon, which adds the biases after reducing them), kBlocks blocks of 16 k
+// each channel block: the accumulators start at the biases (sdot; for
+// neon the first K block sets them, or they start at zero when kBlocks is
+// 0, and the biases are added after reducing them), kBlocks blocks of 16 k
 // are read from the rows, then, if kTail is 1, one more block where the
 // rows go on, or if kTail is 2, one from the tail pointers (a copy of the
 // last k%16 bytes of each row): the weights past k are zero, so whatever
@@ -536,7 +537,8 @@ sdot_done:
 //
 // Two products of a src byte in [-128, 127] and a weight in [-127, 127]
 // sum to at most 32512 in magnitude, so the int16 never overflows.
-// The accumulators start at zero. Epilogue: ADDP reduces row r's four
+// The first K block sets the accumulators (SADDLP in place of SADALP);
+// they start at zero only when k < 16. Epilogue: ADDP reduces row r's four
 // accumulators to V(16+r) = its 4 channels (through V8-V15); V0 biases,
 // V1 multipliers, V2 shifts, V3-V4 shift amounts, V5 zero, V6 the zero
 // point (common path: in 8 int16 lanes), V8-V9 the narrowed rows, one
@@ -573,7 +575,14 @@ neon_tile:
 	MOVD ctx_nBlocks(R0), R11
 
 neon_block:
-	// One channel block: initialize the accumulators, point at the rows.
+	// One channel block: point at the rows; the first K block sets
+	// the accumulators, which start at zero only when there is none.
+	MOVD R20, R1
+	MOVD R21, R2
+	MOVD R22, R3
+	MOVD R23, R4
+	MOVD ctx_kBlocks(R0), R6
+	CBNZ R6, neon_kfirst
 	VEOR V16.B16, V16.B16, V16.B16
 	VEOR V17.B16, V17.B16, V17.B16
 	VEOR V18.B16, V18.B16, V18.B16
@@ -590,12 +599,70 @@ neon_block:
 	VEOR V29.B16, V29.B16, V29.B16
 	VEOR V30.B16, V30.B16, V30.B16
 	VEOR V31.B16, V31.B16, V31.B16
-	MOVD R20, R1
-	MOVD R21, R2
-	MOVD R22, R3
-	MOVD R23, R4
-	MOVD ctx_kBlocks(R0), R6
-	CBZ R6, neon_tail
+	B neon_tail
+
+neon_kfirst:
+	FMOVQ 0(R1), F0
+	FMOVQ 0(R2), F1
+	FMOVQ 0(R3), F2
+	FMOVQ 0(R4), F3
+	FLDPQ 0(R5), (F4, F5)
+	FLDPQ 32(R5), (F6, F7)
+	WORD $0x0E24C008 // SMULL V8.8H, V0.8B, V4.8B
+	WORD $0x0E25C009 // SMULL V9.8H, V0.8B, V5.8B
+	WORD $0x0E26C00A // SMULL V10.8H, V0.8B, V6.8B
+	WORD $0x0E27C00B // SMULL V11.8H, V0.8B, V7.8B
+	WORD $0x0E24C02C // SMULL V12.8H, V1.8B, V4.8B
+	WORD $0x0E25C02D // SMULL V13.8H, V1.8B, V5.8B
+	WORD $0x0E26C02E // SMULL V14.8H, V1.8B, V6.8B
+	WORD $0x0E27C02F // SMULL V15.8H, V1.8B, V7.8B
+	WORD $0x4E248008 // SMLAL2 V8.8H, V0.16B, V4.16B
+	WORD $0x4E258009 // SMLAL2 V9.8H, V0.16B, V5.16B
+	WORD $0x4E26800A // SMLAL2 V10.8H, V0.16B, V6.16B
+	WORD $0x4E27800B // SMLAL2 V11.8H, V0.16B, V7.16B
+	WORD $0x4E24802C // SMLAL2 V12.8H, V1.16B, V4.16B
+	WORD $0x4E25802D // SMLAL2 V13.8H, V1.16B, V5.16B
+	WORD $0x4E26802E // SMLAL2 V14.8H, V1.16B, V6.16B
+	WORD $0x4E27802F // SMLAL2 V15.8H, V1.16B, V7.16B
+	WORD $0x4E602910 // SADDLP V16.4S, V8.8H
+	WORD $0x4E602931 // SADDLP V17.4S, V9.8H
+	WORD $0x4E602952 // SADDLP V18.4S, V10.8H
+	WORD $0x4E602973 // SADDLP V19.4S, V11.8H
+	WORD $0x4E602994 // SADDLP V20.4S, V12.8H
+	WORD $0x4E6029B5 // SADDLP V21.4S, V13.8H
+	WORD $0x4E6029D6 // SADDLP V22.4S, V14.8H
+	WORD $0x4E6029F7 // SADDLP V23.4S, V15.8H
+	WORD $0x0E24C048 // SMULL V8.8H, V2.8B, V4.8B
+	WORD $0x0E25C049 // SMULL V9.8H, V2.8B, V5.8B
+	WORD $0x0E26C04A // SMULL V10.8H, V2.8B, V6.8B
+	WORD $0x0E27C04B // SMULL V11.8H, V2.8B, V7.8B
+	WORD $0x0E24C06C // SMULL V12.8H, V3.8B, V4.8B
+	WORD $0x0E25C06D // SMULL V13.8H, V3.8B, V5.8B
+	WORD $0x0E26C06E // SMULL V14.8H, V3.8B, V6.8B
+	WORD $0x0E27C06F // SMULL V15.8H, V3.8B, V7.8B
+	WORD $0x4E248048 // SMLAL2 V8.8H, V2.16B, V4.16B
+	WORD $0x4E258049 // SMLAL2 V9.8H, V2.16B, V5.16B
+	WORD $0x4E26804A // SMLAL2 V10.8H, V2.16B, V6.16B
+	WORD $0x4E27804B // SMLAL2 V11.8H, V2.16B, V7.16B
+	WORD $0x4E24806C // SMLAL2 V12.8H, V3.16B, V4.16B
+	WORD $0x4E25806D // SMLAL2 V13.8H, V3.16B, V5.16B
+	WORD $0x4E26806E // SMLAL2 V14.8H, V3.16B, V6.16B
+	WORD $0x4E27806F // SMLAL2 V15.8H, V3.16B, V7.16B
+	WORD $0x4E602918 // SADDLP V24.4S, V8.8H
+	WORD $0x4E602939 // SADDLP V25.4S, V9.8H
+	WORD $0x4E60295A // SADDLP V26.4S, V10.8H
+	WORD $0x4E60297B // SADDLP V27.4S, V11.8H
+	WORD $0x4E60299C // SADDLP V28.4S, V12.8H
+	WORD $0x4E6029BD // SADDLP V29.4S, V13.8H
+	WORD $0x4E6029DE // SADDLP V30.4S, V14.8H
+	WORD $0x4E6029FF // SADDLP V31.4S, V15.8H
+	ADD $16, R1, R1
+	ADD $16, R2, R2
+	ADD $16, R3, R3
+	ADD $16, R4, R4
+	ADD $64, R5, R5
+	SUBS $1, R6, R6
+	BEQ neon_tail
 
 neon_kloop:
 	// One K block of 16 from the src rows.

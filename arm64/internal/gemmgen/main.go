@@ -88,6 +88,7 @@ func smlal2B(d, n, m int) ins {
 }
 
 func sadalp(d, n int) ins { return word(0x4E606800|rdn(d, n), "sadalp v%d.4s, v%d.8h", d, n) }
+func saddlp(d, n int) ins { return word(0x4E602800|rdn(d, n), "saddlp v%d.4s, v%d.8h", d, n) }
 
 // shared are instructions of package asmgen (the requantization epilogue
 // both generators write), as WORDs with the encodings asmgen gives.
@@ -220,9 +221,12 @@ type kernel struct {
 	impl   string // implementation name reported by arm64.Implementation
 	nr     int    // channels per tile (and per packed panel)
 	header string
-	block  func(a int, post bool) []ins // one K block of 16, src pointers in R(a)..R(a+3)
-	init   func() []ins                 // the accumulators' initial values
-	reduce func() []ins                 // accumulators to one vector of 4 channels per row (neon)
+	block  func(a int, post, first bool) []ins // one K block of 16, src pointers in R(a)..R(a+3)
+	init   func() []ins                        // the accumulators' initial values
+	// firstSets: block(a, post, true) sets the accumulators instead of
+	// adding to them, so init runs only when there is no whole K block.
+	firstSets bool
+	reduce    func() []ins // accumulators to one vector of 4 channels per row (neon)
 	// The epilogues of one channel block: store32 stores int32 sums;
 	// requant is prologue, then on the general path (ctx.general) left,
 	// the left shifts (SQSHL), and general, the rest of that path if it
@@ -255,7 +259,7 @@ var sdotKernel = &kernel{
 // them in place), V13 the zero point (common path: in 8 int16 lanes),
 // V14-V15 the narrowed row; on the general path V12 zero and V14-V15 the
 // left and right shift amounts first.`,
-	block: func(a int, post bool) []ins {
+	block: func(a int, post, _ bool) []ins {
 		var out []ins
 		for r := range 4 {
 			out = append(out, ld1(r, 1, a+r, post, "B16", "16b"))
@@ -360,12 +364,13 @@ var neonKernel = &kernel{
 //
 // Two products of a src byte in [-128, 127] and a weight in [-127, 127]
 // sum to at most 32512 in magnitude, so the int16 never overflows.
-// The accumulators start at zero. Epilogue: ADDP reduces row r's four
+// The first K block sets the accumulators (SADDLP in place of SADALP);
+// they start at zero only when k < 16. Epilogue: ADDP reduces row r's four
 // accumulators to V(16+r) = its 4 channels (through V8-V15); V0 biases,
 // V1 multipliers, V2 shifts, V3-V4 shift amounts, V5 zero, V6 the zero
 // point (common path: in 8 int16 lanes), V8-V9 the narrowed rows, one
 // per 4 bytes of V8.`,
-	block: func(a int, post bool) []ins {
+	block: func(a int, post, first bool) []ins {
 		var out []ins
 		// Loads without write-back, the pointers advanced after the
 		// multiplies: on the in-order A53 a post-indexed load holds up
@@ -385,7 +390,11 @@ var neonKernel = &kernel{
 			}
 			for i := range 8 {
 				p := 8*g + i
-				out = append(out, sadalp(vAcc+p, 8+i))
+				if first {
+					out = append(out, saddlp(vAcc+p, 8+i))
+				} else {
+					out = append(out, sadalp(vAcc+p, 8+i))
+				}
 			}
 		}
 		if post {
@@ -408,6 +417,8 @@ var neonKernel = &kernel{
 		}
 		return out
 	},
+	// Zero only when k < 16; else the first K block's SADDLPs set the
+	// accumulators (16 EORs a tile fewer).
 	init: func() []ins {
 		var out []ins
 		for v := vAcc; v < 32; v++ {
@@ -415,6 +426,7 @@ var neonKernel = &kernel{
 		}
 		return out
 	},
+	firstSets: true,
 	// The four rows are requantized step by step, side by side, and
 	// narrowed together into one register, a row per 4 bytes; the common
 	// path adds the zero point to int16 values (asmgen.Narrow16ZP).
@@ -479,8 +491,9 @@ func goAsm() []byte {
 // are src[0..3] and dst[0..3]; each next tile's are srcStep bytes further
 // in src, and dstStep bytes further in dst than where the dst pointers
 // stopped (they advance by a block's output at each channel block). For
-// each channel block: the accumulators start at the biases (sdot; zero for
-// neon, which adds the biases after reducing them), kBlocks blocks of 16 k
+// each channel block: the accumulators start at the biases (sdot; for
+// neon the first K block sets them, or they start at zero when kBlocks is
+// 0, and the biases are added after reducing them), kBlocks blocks of 16 k
 // are read from the rows, then, if kTail is 1, one more block where the
 // rows go on, or if kTail is 2, one from the tail pointers (a copy of the
 // last k%%16 bytes of each row): the weights past k are zero, so whatever
@@ -566,17 +579,34 @@ func body(p func(string, ...any), k *kernel) {
 	p("\tMOVD ctx_nBlocks(R0), R%d", rN)
 	p("")
 	p("%s_block:", l)
-	p("\t// One channel block: initialize the accumulators, point at the rows.")
-	emit(k.init())
-	for r := range 4 {
-		p("\tMOVD R%d, R%d", rRow+r, rA+r)
+	if k.firstSets {
+		p("\t// One channel block: point at the rows; the first K block sets")
+		p("\t// the accumulators, which start at zero only when there is none.")
+		for r := range 4 {
+			p("\tMOVD R%d, R%d", rRow+r, rA+r)
+		}
+		p("\tMOVD ctx_kBlocks(R0), R%d", rK)
+		p("\tCBNZ R%d, %s_kfirst", rK, l)
+		emit(k.init())
+		p("\tB %s_tail", l)
+		p("")
+		p("%s_kfirst:", l)
+		emit(k.block(rA, true, true))
+		p("\tSUBS $1, R%d, R%d", rK, rK)
+		p("\tBEQ %s_tail", l)
+	} else {
+		p("\t// One channel block: initialize the accumulators, point at the rows.")
+		emit(k.init())
+		for r := range 4 {
+			p("\tMOVD R%d, R%d", rRow+r, rA+r)
+		}
+		p("\tMOVD ctx_kBlocks(R0), R%d", rK)
+		p("\tCBZ R%d, %s_tail", rK, l)
 	}
-	p("\tMOVD ctx_kBlocks(R0), R%d", rK)
-	p("\tCBZ R%d, %s_tail", rK, l)
 	p("")
 	p("%s_kloop:", l)
 	p("\t// One K block of 16 from the src rows.")
-	emit(k.block(rA, true))
+	emit(k.block(rA, true, false))
 	p("\tSUBS $1, R%d, R%d", rK, rK)
 	p("\tBNE %s_kloop", l)
 	p("")
@@ -592,7 +622,7 @@ func body(p func(string, ...any), k *kernel) {
 	}
 	p("")
 	p("%s_tailblock:", l)
-	emit(k.block(rA, false))
+	emit(k.block(rA, false, false))
 	p("")
 	p("%s_epilogue:", l)
 	if k.reduce != nil {
@@ -644,7 +674,7 @@ func mcaLoop(k *kernel, cpu string) []byte {
 	fmt.Fprintf(&b, "// 4 rows x %d channels = %d int8 multiply-accumulates per iteration.\n", k.nr, 4*k.nr*16)
 	fmt.Fprintf(&b, "// llvm-mca-19 -mtriple=aarch64 -mcpu=%s -iterations=1000 %s_kloop.s\n", cpu, strings.ToLower(k.name))
 	b.WriteString("kloop:\n")
-	for _, in := range k.block(rA, true) {
+	for _, in := range k.block(rA, true, false) {
 		fmt.Fprintf(&b, "\t%s\n", in.gnu)
 	}
 	fmt.Fprintf(&b, "\t%s\n\t%s\n", subs1(rK).gnu, bne("kloop").gnu)
@@ -664,9 +694,11 @@ func mcaBlock(k *kernel, kBlocks int, cpu string) []byte {
 	fmt.Fprintf(&b, "// tile of 4 rows x %d channels = %d int8 multiply-accumulates, requantized.\n", k.nr, 4*k.nr*16*kBlocks)
 	fmt.Fprintf(&b, "// llvm-mca-19 -mtriple=aarch64 -mcpu=%s -iterations=100 %s\n", cpu, name)
 	var is []ins
-	is = append(is, k.init()...)
-	for range kBlocks {
-		is = append(is, k.block(rA, true)...)
+	if !k.firstSets {
+		is = append(is, k.init()...)
+	}
+	for i := range kBlocks {
+		is = append(is, k.block(rA, true, k.firstSets && i == 0)...)
 	}
 	if k.reduce != nil {
 		is = append(is, k.reduce()...)

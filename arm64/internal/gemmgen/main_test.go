@@ -20,7 +20,7 @@ func TestGeneratedFilesUpToDate(t *testing.T) {
 // offset as a fixup).
 func TestMCALoopsMatchGoAssembler(t *testing.T) {
 	for _, k := range []*kernel{sdotKernel, neonKernel} {
-		loop := append(k.block(rA, true), subs1(rK))
+		loop := append(k.block(rA, true, false), subs1(rK))
 
 		var gnu strings.Builder
 		var goAsm []string

@@ -2,22 +2,6 @@
 // One channel block of GemmNeon (gemm_arm64.s) at k = 256, straight-line: a
 // tile of 4 rows x 4 channels = 4096 int8 multiply-accumulates, requantized.
 // llvm-mca-19 -mtriple=aarch64 -mcpu=cortex-a72 -iterations=100 neon_block_k256.s
-	eor v16.16b, v16.16b, v16.16b
-	eor v17.16b, v17.16b, v17.16b
-	eor v18.16b, v18.16b, v18.16b
-	eor v19.16b, v19.16b, v19.16b
-	eor v20.16b, v20.16b, v20.16b
-	eor v21.16b, v21.16b, v21.16b
-	eor v22.16b, v22.16b, v22.16b
-	eor v23.16b, v23.16b, v23.16b
-	eor v24.16b, v24.16b, v24.16b
-	eor v25.16b, v25.16b, v25.16b
-	eor v26.16b, v26.16b, v26.16b
-	eor v27.16b, v27.16b, v27.16b
-	eor v28.16b, v28.16b, v28.16b
-	eor v29.16b, v29.16b, v29.16b
-	eor v30.16b, v30.16b, v30.16b
-	eor v31.16b, v31.16b, v31.16b
 	ldr q0, [x1, #0]
 	ldr q1, [x2, #0]
 	ldr q2, [x3, #0]
@@ -40,14 +24,14 @@
 	smlal2 v13.8h, v1.16b, v5.16b
 	smlal2 v14.8h, v1.16b, v6.16b
 	smlal2 v15.8h, v1.16b, v7.16b
-	sadalp v16.4s, v8.8h
-	sadalp v17.4s, v9.8h
-	sadalp v18.4s, v10.8h
-	sadalp v19.4s, v11.8h
-	sadalp v20.4s, v12.8h
-	sadalp v21.4s, v13.8h
-	sadalp v22.4s, v14.8h
-	sadalp v23.4s, v15.8h
+	saddlp v16.4s, v8.8h
+	saddlp v17.4s, v9.8h
+	saddlp v18.4s, v10.8h
+	saddlp v19.4s, v11.8h
+	saddlp v20.4s, v12.8h
+	saddlp v21.4s, v13.8h
+	saddlp v22.4s, v14.8h
+	saddlp v23.4s, v15.8h
 	smull v8.8h, v2.8b, v4.8b
 	smull v9.8h, v2.8b, v5.8b
 	smull v10.8h, v2.8b, v6.8b
@@ -64,14 +48,14 @@
 	smlal2 v13.8h, v3.16b, v5.16b
 	smlal2 v14.8h, v3.16b, v6.16b
 	smlal2 v15.8h, v3.16b, v7.16b
-	sadalp v24.4s, v8.8h
-	sadalp v25.4s, v9.8h
-	sadalp v26.4s, v10.8h
-	sadalp v27.4s, v11.8h
-	sadalp v28.4s, v12.8h
-	sadalp v29.4s, v13.8h
-	sadalp v30.4s, v14.8h
-	sadalp v31.4s, v15.8h
+	saddlp v24.4s, v8.8h
+	saddlp v25.4s, v9.8h
+	saddlp v26.4s, v10.8h
+	saddlp v27.4s, v11.8h
+	saddlp v28.4s, v12.8h
+	saddlp v29.4s, v13.8h
+	saddlp v30.4s, v14.8h
+	saddlp v31.4s, v15.8h
 	add x1, x1, #16
 	add x2, x2, #16
 	add x3, x3, #16
