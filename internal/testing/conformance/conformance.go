@@ -54,13 +54,14 @@ type Case struct {
 const ShortMACs = 200e6
 
 // Dir is where the cases live: $COATNET_CONFORMANCE, or the shared folder
-// beside the repository (relative to a package directory one or two levels
-// down, as `go test` runs them).
+// beside the repository (relative to the repository root, as `go run
+// ./tools/...` runs, or to a package directory one to three levels down,
+// as `go test` runs them).
 func Dir() string {
 	if d := os.Getenv("COATNET_CONFORMANCE"); d != "" {
 		return d
 	}
-	for _, up := range []string{"..", "../..", "../../.."} {
+	for _, up := range []string{".", "..", "../..", "../../.."} {
 		d := filepath.Join(up, "..", "shared", "conformance", "timm")
 		if st, err := os.Stat(d); err == nil && st.IsDir() {
 			return d
