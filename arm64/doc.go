@@ -86,9 +86,11 @@
 // against 16.1). Its K loop loads without write-back (LDR Q, LDP Q) and
 // advances the five pointers after the SADALPs: 63.0 cycles an iteration
 // on cortex-a53 against 77.0 with post-indexed LD1s (cortex-a72 32.0
-// both). The channel block at k = 256 (testdata/mca/neon_block_k256.s):
-// 536 cycles on cortex-a72, 1074 on cortex-a53 (1314 with post-indexed
-// loads, 1404 before the epilogue ran its rows side by side).
+// both). Its first K block sets the accumulators (SADDLP where the others
+// have SADALP) instead of 16 EORs zeroing them first. The channel block at
+// k = 256 (testdata/mca/neon_block_k256.s): 528 cycles on cortex-a72,
+// 1057 on cortex-a53 (536 and 1074 with the EORs, 1314 on cortex-a53 with
+// post-indexed loads, 1404 before the epilogue ran its rows side by side).
 //
 // Affine's and Add's loops (16 values) with the zero point on int16:
 // 14.1 and 33.2 cycles on neoverse-n1 against 16.1 and 34.2 (cortex-a72
