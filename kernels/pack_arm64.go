@@ -2,7 +2,11 @@
 
 package kernels
 
-import "github.com/coatnet-edge/coatnet-edge/arm64"
+import (
+	"math/bits"
+
+	"github.com/coatnet-edge/coatnet-edge/arm64"
+)
 
 func init() {
 	packStridedK.register("neon", packStridedNeon, true)
@@ -31,8 +35,10 @@ func packStridedNeon(p *Weights, src []int8, ld int) {
 		ctx.Sdot = 1
 	}
 	arm64.PackStrided(&ctx)
-	for c := range p.m {
-		p.packTail(c, kFull, src, c*ld, 1)
+	if kFull < p.k {
+		for c := range p.m {
+			p.packTail(c, kFull, src, c*ld, 1)
+		}
 	}
 }
 
@@ -61,6 +67,9 @@ func packTransposedNeon(p *Weights, src []int8, ld int, sums []int32) {
 		if c >= mFull {
 			j0 = 0
 		}
+		if j0 == p.k {
+			continue // the assembly set the values and the sum
+		}
 		s := p.packTail(c, j0, src, c, ld)
 		if sums != nil {
 			if c < mFull {
@@ -72,21 +81,22 @@ func packTransposedNeon(p *Weights, src []int8, ld int, sums []int32) {
 }
 
 // packTail sets values j0..k-1 of row c to max(src[off+j*step], -127) and
-// returns their sum. It places a kc chunk at a time, since at divides by
-// nr and kc, and attention packs these tails every inference (on the A72
-// model they took 1.3 M cycles when at ran per value).
+// returns their sum; j0 is a multiple of kc. It places them as at does,
+// but with shifts: nr and kc are powers of two in the layouts of
+// neonLayout, and at divides by them (four divisions a value), which on
+// the A72 model cost 1.3 M cycles an inference in attention's tails.
 func (p *Weights) packTail(c, j0 int, src []int8, off, step int) int32 {
-	kc := p.impl.kc
+	nr, kc := p.impl.nr, p.impl.kc
+	nrLog, kcLog := bits.TrailingZeros(uint(nr)), bits.TrailingZeros(uint(kc))
+	o := c>>nrLog*p.kp*nr + c&(nr-1)<<kcLog + j0>>kcLog*kc*nr // value j0
 	var sum int32
-	for g := j0; g < p.k; {
-		end := min((g/kc+1)*kc, p.k)
-		o := p.at(c, g) - g
-		for j := g; j < end; j++ {
+	for g := j0; g < p.k; g += kc {
+		for j := g; j < min(g+kc, p.k); j++ {
 			v := max(src[off+j*step], -127)
-			p.data[o+j] = v
+			p.data[o+j-g] = v
 			sum += int32(v)
 		}
-		g = end
+		o += kc * nr
 	}
 	return sum
 }
