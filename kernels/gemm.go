@@ -208,9 +208,9 @@ func checkGemm(lenDst, ldDst, lenSrc, ldSrc, rows, m, k int) {
 // gemmKernel is one implementation of the GEMMs with its weight layout.
 type gemmKernel struct {
 	name string
-	// nr is the number of channels of a packed panel, kc (4 or 16) the
-	// bytes of one channel that lie together; nr = 0 is the plain [m][k]
-	// layout. K is padded to a multiple of 16 in panels.
+	// nr is the number of channels of a packed panel (a power of two),
+	// kc (4 or 16) the bytes of one channel that lie together; nr = 0 is
+	// the plain [m][k] layout. K is padded to a multiple of 16 in panels.
 	nr, kc int
 	// sums: Pack also sets Weights.sums (the x+128 correction of VNNI);
 	// sumPanels, where set, computes them from the packed panels in place

@@ -2,11 +2,7 @@
 
 package kernels
 
-import (
-	"math/bits"
-
-	"github.com/coatnet-edge/coatnet-edge/arm64"
-)
+import "github.com/coatnet-edge/coatnet-edge/arm64"
 
 func init() {
 	packStridedK.register("neon", packStridedNeon, true)
@@ -35,9 +31,12 @@ func packStridedNeon(p *Weights, src []int8, ld int) {
 		ctx.Sdot = 1
 	}
 	arm64.PackStrided(&ctx)
-	if kFull < p.k {
-		for c := range p.m {
-			p.packTail(c, kFull, src, c*ld, 1)
+	if kFull == p.k {
+		return
+	}
+	for c := range p.m {
+		for i := kFull; i < p.k; i++ {
+			p.data[p.at(c, i)] = max(src[c*ld+i], -127)
 		}
 	}
 }
@@ -64,39 +63,21 @@ func packTransposedNeon(p *Weights, src []int8, ld int, sums []int32) {
 	arm64.PackTransposed(&ctx)
 	for c := range p.m {
 		j0 := kFull
+		var s int32
 		if c >= mFull {
 			j0 = 0
-		}
-		if j0 == p.k {
+		} else if j0 == p.k {
 			continue // the assembly set the values and the sum
+		} else if sums != nil {
+			s = sums[c]
 		}
-		s := p.packTail(c, j0, src, c, ld)
+		for j := j0; j < p.k; j++ {
+			v := max(src[j*ld+c], -127)
+			p.data[p.at(c, j)] = v
+			s += int32(v)
+		}
 		if sums != nil {
-			if c < mFull {
-				s += sums[c]
-			}
 			sums[c] = s
 		}
 	}
-}
-
-// packTail sets values j0..k-1 of row c to max(src[off+j*step], -127) and
-// returns their sum; j0 is a multiple of kc. It places them as at does,
-// but with shifts: nr and kc are powers of two in the layouts of
-// neonLayout, and at divides by them (four divisions a value), which on
-// the A72 model cost 1.3 M cycles an inference in attention's tails.
-func (p *Weights) packTail(c, j0 int, src []int8, off, step int) int32 {
-	nr, kc := p.impl.nr, p.impl.kc
-	nrLog, kcLog := bits.TrailingZeros(uint(nr)), bits.TrailingZeros(uint(kc))
-	o := c>>nrLog*p.kp*nr + c&(nr-1)<<kcLog + j0>>kcLog*kc*nr // value j0
-	var sum int32
-	for g := j0; g < p.k; g += kc {
-		for j := g; j < min(g+kc, p.k); j++ {
-			v := max(src[off+j*step], -127)
-			p.data[o+j-g] = v
-			sum += int32(v)
-		}
-		o += kc * nr
-	}
-	return sum
 }

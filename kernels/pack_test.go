@@ -209,3 +209,17 @@ func runPackTransposedLayout(t *testing.T, rng *rand.Rand, layout *gemmKernel, m
 		}
 	}
 }
+
+// Weights.at shifts where its layout formula divides: every layout's
+// panel width and chunk are powers of two.
+func TestLayoutsArePowersOfTwo(t *testing.T) {
+	pow2 := func(n int) bool { return n > 0 && n&(n-1) == 0 }
+	for _, name := range gemmImplNames() {
+		if !setGemmImpl(t, name) {
+			continue
+		}
+		if l := gemmK.fn; l.nr != 0 && (!pow2(l.nr) || !pow2(l.kc)) {
+			t.Errorf("%s: nr %d, kc %d", name, l.nr, l.kc)
+		}
+	}
+}
