@@ -35,15 +35,22 @@ var (
 	packTransposedK = newKernel[func(p *Weights, src []int8, ld int, sums []int32)](packTransposedRef, NamePackTransposed)
 )
 
-// at is the index in p.data of value i of row c. It shifts where the
-// layout formula divides (nr and kc are powers of two): the packers' Go
-// tails call it per value every inference for attention's operands, and
-// its four divisions took 1.3 M cycles an inference on the A72 model.
+// at is the index in p.data of value i of row c. It stays small enough
+// to inline for the plain layout (the portable build packs attention's
+// operands per value every inference).
 func (p *Weights) at(c, i int) int {
-	nr, kc := p.impl.nr, p.impl.kc
-	if nr == 0 {
+	if p.impl.nr == 0 {
 		return c*p.k + i
 	}
+	return p.panelAt(c, i)
+}
+
+// panelAt is at for the panel layouts. It shifts where the formula
+// divides (nr and kc are powers of two): the arm64 packers' Go tails call
+// it per value every inference, and four divisions a value took 1.3 M
+// cycles an inference on the A72 model.
+func (p *Weights) panelAt(c, i int) int {
+	nr, kc := p.impl.nr, p.impl.kc
 	if t := p.k & (kc - 1); p.impl.tailLast && t != 0 && i >= p.k-t {
 		i += kc - t // a ragged last group holds its values at its end
 	}
