@@ -139,8 +139,7 @@ func (p *Pool) awaitJob(id int, seen uint64) (epoch uint64, ok bool) {
 	// new job after setting parked must either clear it itself or take
 	// the send that is coming.
 	for {
-		p.parked[id].Store(true)
-		if e := p.epoch.Load(); e != seen && p.parked[id].CompareAndSwap(true, false) {
+		if e := p.announcePark(id); e != seen && p.parked[id].CompareAndSwap(true, false) {
 			return e, true
 		}
 		if _, open := <-p.wake[id]; !open {
@@ -154,6 +153,23 @@ func (p *Pool) awaitJob(id int, seen uint64) (epoch uint64, ok bool) {
 		// park. Taking it as a job would count the job twice.
 	}
 }
+
+// announcePark and publish are the two halves of a handshake: a worker
+// going to sleep writes its parked flag, then reads the epoch; Run writes
+// the epoch, then reads the flags. One of them must see the other's write,
+// or the worker sleeps through the job and Run waits for it forever. Go's
+// atomics promise that, but under qemu-user on an x86 host an atomic Store
+// can still sit in the host's store buffer while the Load after it reads
+// (with Stores, TestHandshake lost up to 7% of its tries). Both writes are
+// therefore read-modify-writes, which qemu turns into full barriers; on
+// real arm64 cores they order as STLR does.
+func (p *Pool) announcePark(id int) (epoch uint64) {
+	p.parked[id].Swap(true)
+	return p.epoch.Load()
+}
+
+// publish makes epoch the current job; see announcePark.
+func (p *Pool) publish(epoch uint64) { p.epoch.Swap(epoch) }
 
 // drain runs the worker's own chunks, then those left in the others'
 // shares, until none are left.
@@ -193,7 +209,7 @@ func (p *Pool) Run(job Job, n, grain int) {
 	}
 	p.done.Add(helpers)
 	p.left.Store(int32(helpers))
-	p.epoch.Store((p.epoch.Load()>>16+1)<<16 | uint64(helpers))
+	p.publish((p.epoch.Load()>>16+1)<<16 | uint64(helpers))
 	for w := 1; w <= helpers; w++ {
 		if p.parked[w].CompareAndSwap(true, false) {
 			p.wake[w] <- struct{}{}

@@ -124,3 +124,48 @@ func TestLateWakeIsNotAJob(t *testing.T) {
 		checkOnce(t, p, 64, 1)
 	}
 }
+
+// TestHandshake runs the two halves of the park handshake against each
+// other, started together many times, and fails if the worker ever misses
+// the job while Run misses the parked flag: then nobody wakes the worker.
+// With plain atomic Stores for the two writes this happens under qemu-user
+// (an x86 host's store buffer), which hung a CI run; on real cores it must
+// never happen.
+func TestHandshake(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("needs two Ps for the worker and Run to race")
+	}
+	p := &Pool{parked: make([]atomic.Bool, 2)} // no worker goroutines: the test plays them
+	const tries = 100000
+	var start, finish [2]atomic.Int64
+	sawJob := make([]bool, tries)
+	go func() {
+		for i := range int64(tries) {
+			start[1].Store(i + 1)
+			for start[0].Load() <= i {
+			}
+			sawJob[i] = p.announcePark(1) == uint64(i+1)
+			finish[1].Store(i + 1)
+			for finish[0].Load() <= i {
+			}
+		}
+	}()
+	lost := 0
+	for i := range int64(tries) {
+		start[0].Store(i + 1)
+		for start[1].Load() <= i {
+		}
+		p.publish(uint64(i + 1))
+		woke := p.parked[1].CompareAndSwap(true, false)
+		for finish[1].Load() <= i {
+		}
+		if !woke && !sawJob[i] {
+			lost++
+		}
+		p.parked[1].Store(false)
+		finish[0].Store(i + 1)
+	}
+	if lost > 0 {
+		t.Fatalf("%d of %d handshakes lost the wake-up", lost, tries)
+	}
+}
