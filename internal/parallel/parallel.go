@@ -160,9 +160,10 @@ func (p *Pool) awaitJob(id int, seen uint64) (epoch uint64, ok bool) {
 // or the worker sleeps through the job and Run waits for it forever. Go's
 // atomics promise that, but under qemu-user on an x86 host an atomic Store
 // can still sit in the host's store buffer while the Load after it reads
-// (with Stores, TestHandshake lost up to 7% of its tries). Both writes are
-// therefore read-modify-writes, which qemu turns into full barriers; on
-// real arm64 cores they order as STLR does.
+// (with Stores, TestHandshake lost thousands of its 100000 tries on
+// qemu's cortex-a53). Both writes are therefore read-modify-writes, which
+// qemu turns into full barriers; on real arm64 cores they order as STLR
+// does.
 func (p *Pool) announcePark(id int) (epoch uint64) {
 	p.parked[id].Swap(true)
 	return p.epoch.Load()
@@ -170,6 +171,16 @@ func (p *Pool) announcePark(id int) (epoch uint64) {
 
 // publish makes epoch the current job; see announcePark.
 func (p *Pool) publish(epoch uint64) { p.epoch.Swap(epoch) }
+
+// rouse wakes worker w if it announced a park since it was last woken,
+// and reports whether it did. Run calls it after publish.
+func (p *Pool) rouse(w int) bool {
+	if !p.parked[w].CompareAndSwap(true, false) {
+		return false
+	}
+	p.wake[w] <- struct{}{}
+	return true
+}
 
 // drain runs the worker's own chunks, then those left in the others'
 // shares, until none are left.
@@ -211,9 +222,7 @@ func (p *Pool) Run(job Job, n, grain int) {
 	p.left.Store(int32(helpers))
 	p.publish((p.epoch.Load()>>16+1)<<16 | uint64(helpers))
 	for w := 1; w <= helpers; w++ {
-		if p.parked[w].CompareAndSwap(true, false) {
-			p.wake[w] <- struct{}{}
-		}
+		p.rouse(w)
 	}
 	p.drain(0, helpers+1)
 	if p.spin {

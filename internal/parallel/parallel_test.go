@@ -135,7 +135,8 @@ func TestHandshake(t *testing.T) {
 	if runtime.GOMAXPROCS(0) < 2 {
 		t.Skip("needs two Ps for the worker and Run to race")
 	}
-	p := &Pool{parked: make([]atomic.Bool, 2)} // no worker goroutines: the test plays them
+	// No worker goroutines: the test plays worker 1.
+	p := &Pool{parked: make([]atomic.Bool, 2), wake: []chan struct{}{nil, make(chan struct{}, 1)}}
 	const tries = 100000
 	var start, finish [2]atomic.Int64
 	sawJob := make([]bool, tries)
@@ -156,7 +157,10 @@ func TestHandshake(t *testing.T) {
 		for start[1].Load() <= i {
 		}
 		p.publish(uint64(i + 1))
-		woke := p.parked[1].CompareAndSwap(true, false)
+		woke := p.rouse(1)
+		if woke {
+			<-p.wake[1]
+		}
 		for finish[1].Load() <= i {
 		}
 		if !woke && !sawJob[i] {
