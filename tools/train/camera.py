@@ -5,7 +5,8 @@ A region of a camera frame rarely holds an item exactly as the dataset
 does: the item fills only part of it, sits off centre, lies on a grey
 surface that may be textured or noisy, and comes out soft. render()
 draws a batch of such pictures at the model's input size, in PyTorch so
-that a whole batch costs little beside the training step:
+that a whole batch costs little beside the training step, on the device
+of the random generator it is given (a GPU's, when training there):
 
   - the 28x28 item scaled to 45-100% of the picture's side (bilinear) and
     placed anywhere inside it, flipped left-right half of the time;
@@ -29,18 +30,20 @@ import torch.nn.functional as F
 
 
 def _uniform(gen, n, lo, hi):
-    return lo + (hi - lo) * torch.rand(n, generator=gen)
+    return lo + (hi - lo) * torch.rand(n, generator=gen, device=gen.device)
 
 
 def render(items, gen, size):
-    """items: uint8 tensor N x 28 x 28. Returns uint8 N x size x size."""
+    """items: uint8 tensor N x 28 x 28. Returns uint8 N x size x size on
+    gen's device."""
+    dev = gen.device
     n = items.shape[0]
-    a = items.float().unsqueeze(1) / 255
+    a = items.to(dev).float().unsqueeze(1) / 255
     side = _uniform(gen, n, 0.45, 1.0)  # item side / picture side
-    cx = (1 - side) * (2 * torch.rand(n, generator=gen) - 1)
-    cy = (1 - side) * (2 * torch.rand(n, generator=gen) - 1)
-    flip = torch.where(torch.rand(n, generator=gen) < 0.5, -1.0, 1.0)
-    theta = torch.zeros(n, 2, 3)
+    cx = (1 - side) * (2 * _uniform(gen, n, 0, 1) - 1)
+    cy = (1 - side) * (2 * _uniform(gen, n, 0, 1) - 1)
+    flip = torch.where(_uniform(gen, n, 0, 1) < 0.5, -1.0, 1.0)
+    theta = torch.zeros(n, 2, 3, device=dev)
     theta[:, 0, 0] = flip / side
     theta[:, 0, 2] = -cx * flip / side
     theta[:, 1, 1] = 1 / side
@@ -49,14 +52,14 @@ def render(items, gen, size):
     alpha = F.grid_sample(a, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
     bg = _uniform(gen, n, 30, 220).view(n, 1, 1, 1)
-    noisy = (torch.rand(n, generator=gen) < 0.5).float().view(n, 1, 1, 1)
-    smooth = F.interpolate(torch.randn(n, 1, 4, 4, generator=gen), size=(size, size), mode="bicubic",
+    noisy = (_uniform(gen, n, 0, 1) < 0.5).float().view(n, 1, 1, 1)
+    smooth = F.interpolate(torch.randn(n, 1, 4, 4, generator=gen, device=dev), size=(size, size), mode="bicubic",
                            align_corners=False)
     smooth = smooth * (_uniform(gen, n, 0, 12).view(n, 1, 1, 1) * noisy)
     sigma = torch.where(noisy > 0, _uniform(gen, n, 2, 12).view(n, 1, 1, 1), _uniform(gen, n, 0, 3).view(n, 1, 1, 1))
     back = (bg + smooth).clamp(0, 255)
     v = back + alpha * (255 - back)
-    v = v + torch.randn(v.shape, generator=gen) * sigma
+    v = v + torch.randn(v.shape, generator=gen, device=dev) * sigma
     v = blur(v, _uniform(gen, n, 0, 1.6))
     return v.round().clamp(0, 255).to(torch.uint8).squeeze(1)
 
@@ -66,7 +69,7 @@ def blur(v, sigma):
     own sigma (N), edges repeated; sigma 0 leaves a picture as it is."""
     n = v.shape[0]
     r = 4
-    x = torch.arange(-r, r + 1, dtype=torch.float32)
+    x = torch.arange(-r, r + 1, dtype=torch.float32, device=v.device)
     s = sigma.clamp(min=1e-3).view(n, 1)
     k = torch.exp(-0.5 * (x.view(1, -1) / s) ** 2)
     k = k / k.sum(1, keepdim=True)

@@ -107,23 +107,25 @@ def resize_all(images, size):
 
 
 def normalise(u8):
-    """v/255, then (x - mean)/std, in float32 step by step like coatnet."""
-    x = torch.from_numpy(u8).float().unsqueeze(1) / 255
+    """v/255, then (x - mean)/std, in float32 step by step like coatnet; u8
+    is a numpy array or a tensor (which keeps its device)."""
+    x = (torch.from_numpy(u8) if isinstance(u8, np.ndarray) else u8).float().unsqueeze(1) / 255
     return (x - torch.tensor(MEAN, dtype=torch.float32)) / torch.tensor(STD, dtype=torch.float32)
 
 
 def augment(x, gen, shift):
-    """Random shifts (zero padding in pixel space) and horizontal flips."""
+    """Random shifts (zero padding in pixel space) and horizontal flips, on
+    gen's device, in one gather for the whole batch."""
     n, _, h, w = x.shape
+    dev = gen.device
     pad = F.pad(x, (shift, shift, shift, shift), value=float(-MEAN / STD))
-    dx = torch.randint(0, 2 * shift + 1, (n,), generator=gen)
-    dy = torch.randint(0, 2 * shift + 1, (n,), generator=gen)
-    flip = torch.rand(n, generator=gen) < 0.5
-    out = torch.empty_like(x)
-    for i in range(n):
-        crop = pad[i, :, dy[i]:dy[i] + h, dx[i]:dx[i] + w]
-        out[i] = crop.flip(-1) if flip[i] else crop
-    return out
+    dx = torch.randint(0, 2 * shift + 1, (n,), generator=gen, device=dev)
+    dy = torch.randint(0, 2 * shift + 1, (n,), generator=gen, device=dev)
+    flip = torch.rand(n, generator=gen, device=dev) < 0.5
+    cols = torch.arange(w, device=dev)
+    cols = torch.where(flip.view(n, 1), w - 1 - cols, cols) + dx.view(n, 1)
+    rows = torch.arange(h, device=dev) + dy.view(n, 1)
+    return pad[torch.arange(n, device=dev).view(n, 1, 1), 0, rows.view(n, h, 1), cols.view(n, 1, w)].unsqueeze(1)
 
 
 def stratified(labels, n):
@@ -150,9 +152,11 @@ class Progress:
 
     def __init__(self, total, title):
         self.total, self.title, self.start = total, title, time.time()
+        # Only a live bar reads the running figures: on a GPU each read waits for the step.
+        self.live = sys.stderr.isatty()
 
     def update(self, done, **fields):
-        if not sys.stderr.isatty():
+        if not self.live:
             return
         frac = done / self.total
         bar = "#" * int(30 * frac) + "-" * (30 - int(30 * frac))
@@ -163,16 +167,18 @@ class Progress:
         sys.stderr.flush()
 
     def close(self):
-        if sys.stderr.isatty():
+        if self.live:
             sys.stderr.write("\n")
 
 
 @torch.no_grad()
 def evaluate(model, x, y, batch=500):
+    """Top-1 of model on x, y, wherever those are, on the model's device."""
     model.eval()
+    dev = next(model.parameters()).device
     correct = 0
     for i in range(0, len(x), batch):
-        correct += (model(x[i:i + batch]).argmax(1) == y[i:i + batch]).sum().item()
+        correct += (model(x[i:i + batch].to(dev)).argmax(1) == y[i:i + batch].to(dev)).sum().item()
     return correct / len(x)
 
 
@@ -180,12 +186,17 @@ def evaluate(model, x, y, batch=500):
 def update_ema(ema, model, decay):
     """ema = decay*ema + (1-decay)*model over every float tensor of the state
     dict, BatchNorm statistics included (as timm's ModelEmaV2 does); integer
-    buffers such as num_batches_tracked are copied."""
+    buffers such as num_batches_tracked are copied. The float tensors go in
+    one foreach call: on a GPU a loop would launch two kernels per tensor."""
+    floats_e, floats_m = [], []
     for e, m in zip(ema.state_dict().values(), model.state_dict().values()):
         if e.dtype.is_floating_point:
-            e.mul_(decay).add_(m, alpha=1 - decay)
+            floats_e.append(e)
+            floats_m.append(m)
         else:
             e.copy_(m)
+    torch._foreach_mul_(floats_e, decay)
+    torch._foreach_add_(floats_e, floats_m, alpha=1 - decay)
 
 
 def param_groups(model, wd):
@@ -223,6 +234,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--img-size", type=int, help="input size, a multiple of 32 (default: 64, or the --init checkpoint's)")
     ap.add_argument("--eval-every", type=int, default=3, help="epochs between test evaluations")
+    ap.add_argument("--device", help="cuda or cpu (default: cuda when available)")
     ap.add_argument("--init", help="start from this state dict instead of random weights: on Fashion-MNIST model.pth of "
                                    "an earlier run; on a folder a timm CoAtNet checkpoint (.pth or .safetensors), head replaced")
     g = ap.add_argument_group("folder datasets")
@@ -242,7 +254,6 @@ def main():
     g.add_argument("--patience", type=int, default=10, help="stop after this many epochs without a better validation "
                                                            "accuracy; 0: never")
     g.add_argument("--calib-dir", help="write a flat folder of the training pictures here for `coatnet quantize --calib`")
-    g.add_argument("--device", help="cuda or cpu (default: cuda when available)")
     g.add_argument("--workers", type=int, help="data loading processes (default: 4 on a GPU, 0 on the CPU)")
     ap.add_argument("--no-augment", action="store_true",
                     help="train on the pictures as they are (for a last short stage: the test pictures are unshifted)")
@@ -253,6 +264,10 @@ def main():
                         "from the first stage on: an --init model that trained on them makes their figures meaningless")
     g.add_argument("--camera", type=float, default=0.0,
                    help="part of each batch rendered camera-like (tools/train/camera.py) instead of shifted and flipped")
+    g.add_argument("--time-budget", type=float,
+                   help="seconds of training: after the first epoch (the warm-up, whose schedule does not depend on the "
+                        "length) --epochs is cut to what fits, and result.json records the epochs run, so --epochs "
+                        "repeats the run without a budget")
     ap.add_argument("--ema", type=float, default=0.0,
                     help="keep an exponential moving average of the weights and buffers with this decay per step "
                          "(e.g. 0.998) and evaluate and save it instead of the last weights; 0: off")
@@ -265,9 +280,11 @@ def main():
     args.epochs, args.batch = args.epochs or 18, args.batch or 128
     args.img_size = args.img_size or 64
 
+    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
-    gen = torch.Generator().manual_seed(args.seed)
+    torch.backends.cudnn.benchmark = device.type == "cuda"
+    gen = torch.Generator(device=device).manual_seed(args.seed)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
@@ -278,15 +295,16 @@ def main():
     keep = np.setdiff1d(np.arange(len(train_y)), val_idx)
     val_u8, val_y = train_u8[val_idx], torch.from_numpy(train_y[val_idx])
     train_u8, train_y = train_u8[keep], train_y[keep]
-    train_raw = torch.from_numpy(train_u8)
-    train_x = normalise(resize_all(train_u8, args.img_size))
+    train_raw = torch.from_numpy(train_u8).to(device)
+    train_x = normalise(resize_all(train_u8, args.img_size)).to(device)
     test_x = normalise(resize_all(test_u8, args.img_size))
-    train_y, test_y = torch.from_numpy(train_y), torch.from_numpy(test_y)
+    train_y, test_y = torch.from_numpy(train_y).to(device), torch.from_numpy(test_y)
     if args.val:
-        val_x = normalise(resize_all(val_u8, args.img_size))
-        val_cam = camera_set(val_u8, args.img_size, 1)
+        val_x = normalise(resize_all(val_u8, args.img_size)).to(device)
+        val_cam = camera_set(val_u8, args.img_size, 1).to(device)
+        val_y = val_y.to(device)
     print(f"data: {len(train_x)} train, {len(val_idx)} validation, {len(test_x)} test at {args.img_size}px "
-          f"in {time.time() - t0:.1f}s", file=sys.stderr)
+          f"on {device} in {time.time() - t0:.1f}s", file=sys.stderr)
 
     cfg = Config(img_size=args.img_size, attention=args.attention, global_pool=args.global_pool)
     model = CoAtNet(cfg)
@@ -297,6 +315,7 @@ def main():
         if missing or unexpected:
             sys.exit(f"{args.init}: does not fit {cfg}: missing {missing[:5]}, unexpected {unexpected[:5]}")
     n_params = sum(p.numel() for p in model.parameters())
+    model.to(device)
     ema = copy.deepcopy(model) if args.ema > 0 else None
     opt = torch.optim.AdamW(param_groups(model, args.wd), lr=args.lr)
     steps_per_epoch = math.ceil(len(train_x) / args.batch)
@@ -313,19 +332,22 @@ def main():
     step = 0
     train_start = time.time()
     for epoch in range(args.epochs):
+        if epoch >= args.epochs:  # cut by --time-budget
+            break
         model.train()
-        perm = torch.randperm(len(train_x), generator=gen)
+        perm = torch.randperm(len(train_x), generator=gen, device=device)
         bar = Progress(steps_per_epoch, f"{args.attention} epoch {epoch + 1}/{args.epochs}")
-        loss_sum, correct, seen = 0.0, 0, 0
+        loss_sum, correct, seen = torch.zeros((), device=device), torch.zeros((), device=device, dtype=torch.long), 0
         for b in range(steps_per_epoch):
             idx = perm[b * args.batch:(b + 1) * args.batch]
             x, y = train_x[idx], train_y[idx]
             if not args.no_augment:
                 x = augment(x, gen, 6)
             if args.camera > 0:
-                m = torch.rand(len(idx), generator=gen) < args.camera
-                if m.any():
-                    x[m] = normalise(camera.render(train_raw[idx[m]], gen, args.img_size).numpy())
+                # Rendered for the whole batch and chosen per picture: a masked
+                # subset would make a GPU wait for its size every step.
+                m = torch.rand(len(idx), generator=gen, device=device) < args.camera
+                x = torch.where(m.view(-1, 1, 1, 1), normalise(camera.render(train_raw[idx], gen, args.img_size)), x)
             for g in opt.param_groups:
                 g["lr"] = lr_at(step)
             logits = model(x)
@@ -336,14 +358,13 @@ def main():
             if ema is not None:
                 update_ema(ema, model, args.ema)
             step += 1
-            loss_sum += loss.item() * len(y)
-            correct += (logits.argmax(1) == y).sum().item()
+            loss_sum += loss.detach() * len(y)
+            correct += (logits.argmax(1) == y).sum()
             seen += len(y)
-            if b % 10 == 0 or b == steps_per_epoch - 1:
-                bar.update(b + 1, loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.4f}")
+            if bar.live and (b % 10 == 0 or b == steps_per_epoch - 1):
+                bar.update(b + 1, loss=f"{loss_sum.item() / seen:.4f}", acc=f"{correct.item() / seen:.4f}")
         bar.close()
-        entry = {"epoch": epoch + 1, "train_loss": loss_sum / seen, "train_acc": correct / seen,
-                 "seconds": time.time() - train_start}
+        entry = {"epoch": epoch + 1, "train_loss": loss_sum.item() / seen, "train_acc": correct.item() / seen}
         if args.val:
             judged = ema if ema is not None else model
             entry["val_acc"], entry["val_camera_acc"] = evaluate(judged, val_x, val_y), evaluate(judged, val_cam, val_y)
@@ -351,7 +372,7 @@ def main():
             print(f"epoch {epoch + 1}: validation {entry['val_acc']:.4f} clean, {entry['val_camera_acc']:.4f} "
                   f"camera-like", file=sys.stderr)
             if best is None or score > best[0]:
-                best = (score, epoch + 1, copy.deepcopy(judged.state_dict()))
+                best = (score, epoch + 1, {k: v.detach().to("cpu", copy=True) for k, v in judged.state_dict().items()})
                 # The best so far, so that a run stopped early keeps it.
                 torch.save(best[2], out / "model.pth")
         elif (epoch + 1) % args.eval_every == 0 or epoch + 1 == args.epochs:
@@ -359,16 +380,22 @@ def main():
                 entry["test_acc_last_weights"] = evaluate(model, test_x, test_y)
             entry["test_acc"] = evaluate(ema if ema is not None else model, test_x, test_y)
             print(f"epoch {epoch + 1}: test accuracy {entry['test_acc']:.4f}", file=sys.stderr)
+        entry["seconds"] = time.time() - train_start
         log.append(entry)
+        if epoch == 0 and args.time_budget and args.epochs > 1:
+            fit = max(1, int(args.time_budget // entry["seconds"]))
+            if fit < args.epochs:
+                print(f"--time-budget {args.time_budget:g}: {entry['seconds']:.1f}s for the first epoch, "
+                      f"{fit} epochs instead of {args.epochs}", file=sys.stderr)
+                args.epochs, total = fit, steps_per_epoch * fit
     train_seconds = time.time() - train_start
 
-    if ema is not None:
-        model = ema
+    # The reference figures (test accuracy, sample logits) are the CPU's in
+    # float32 whatever trained the model, as the Go engine is compared with them.
+    model = (ema if ema is not None else model).to("cpu")
     if best is not None:
         model.load_state_dict(best[2])
-        test_acc = evaluate(model, test_x, test_y)
-    else:
-        test_acc = log[-1]["test_acc"]
+    test_acc = evaluate(model, test_x, test_y)
     model.eval()
     torch.save(model.state_dict(), out / "model.pth")
     result = {
@@ -376,7 +403,8 @@ def main():
         "config": cfg.__dict__,
         "params": n_params,
         "hyper": {k: getattr(args, k) for k in ("epochs", "batch", "lr", "wd", "seed", "threads", "img_size", "init", "ema",
-                                                "no_augment", "val", "camera")},
+                                                "no_augment", "val", "camera", "time_budget")},
+        "device": str(device),
         "labels": LABELS,
         "mean": MEAN, "std": STD,
         "test_accuracy": test_acc,
