@@ -330,6 +330,7 @@ def main():
     log = []
     best = None  # (validation score, epoch, state dict) with --val
     step = 0
+    budget_skip = steps_per_epoch // 5  # the first epoch's steps --time-budget does not time
     train_start = time.time()
     for epoch in range(args.epochs):
         if epoch >= args.epochs:  # cut by --time-budget
@@ -339,6 +340,8 @@ def main():
         bar = Progress(steps_per_epoch, f"{args.attention} epoch {epoch + 1}/{args.epochs}")
         loss_sum, correct, seen = torch.zeros((), device=device), torch.zeros((), device=device, dtype=torch.long), 0
         for b in range(steps_per_epoch):
+            if epoch == 0 and b == budget_skip:
+                budget_from = time.time()
             idx = perm[b * args.batch:(b + 1) * args.batch]
             x, y = train_x[idx], train_y[idx]
             if not args.no_augment:
@@ -364,6 +367,7 @@ def main():
             if bar.live and (b % 10 == 0 or b == steps_per_epoch - 1):
                 bar.update(b + 1, loss=f"{loss_sum.item() / seen:.4f}", acc=f"{correct.item() / seen:.4f}")
         bar.close()
+        steps_end = time.time()
         entry = {"epoch": epoch + 1, "train_loss": loss_sum.item() / seen, "train_acc": correct.item() / seen}
         if args.val:
             judged = ema if ema is not None else model
@@ -383,10 +387,13 @@ def main():
         entry["seconds"] = time.time() - train_start
         log.append(entry)
         if epoch == 0 and args.time_budget and args.epochs > 1:
-            fit = max(1, int(args.time_budget // entry["seconds"]))
+            # An epoch as the steps after the first few run, which start
+            # the device (on a GPU the first epoch took 31 s, the next 4.5).
+            per = (steps_end - budget_from) * steps_per_epoch / (steps_per_epoch - budget_skip) + time.time() - steps_end
+            fit = max(1, int((args.time_budget - entry["seconds"]) // per) + 1)
             if fit < args.epochs:
-                print(f"--time-budget {args.time_budget:g}: {entry['seconds']:.1f}s for the first epoch, "
-                      f"{fit} epochs instead of {args.epochs}", file=sys.stderr)
+                print(f"--time-budget {args.time_budget:g}: {entry['seconds']:.1f}s for the first epoch, then about "
+                      f"{per:.1f}s an epoch: {fit} epochs instead of {args.epochs}", file=sys.stderr)
                 args.epochs, total = fit, steps_per_epoch * fit
     train_seconds = time.time() - train_start
 
