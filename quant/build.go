@@ -32,10 +32,12 @@ func symmetricTensors(g *graph.Graph) map[graph.TensorID]bool {
 // average spans much less than the values averaged (the squeeze-excite
 // input after SiLU, for one), and keeping the input's scale cost up to
 // 8 dB of SQNR there. Tensors are
-// independent: threads goroutines (0: one per CPU) share them.
-func chooseScales(g *graph.Graph, s *Stats, threads int) []int8net.QTensor {
+// independent: threads goroutines (0: one per CPU) share them. cands are
+// every tensor's candidates, for refine.
+func chooseScales(g *graph.Graph, s *Stats, threads int) (out []int8net.QTensor, cands [][]Candidate) {
 	sym := symmetricTensors(g)
-	out := make([]int8net.QTensor, len(g.Tensors))
+	out = make([]int8net.QTensor, len(g.Tensors))
+	cands = make([][]Candidate, len(g.Tensors))
 	if threads <= 0 {
 		threads = runtime.NumCPU()
 	}
@@ -46,12 +48,20 @@ func chooseScales(g *graph.Graph, s *Stats, threads int) []int8net.QTensor {
 		go func() {
 			defer wg.Done()
 			for i := int(next.Add(1)) - 1; i < len(g.Tensors); i = int(next.Add(1)) - 1 {
-				c := choose(s.tensors[i].candidates(sym[graph.TensorID(i)]))
+				cands[i] = s.tensors[i].candidates(sym[graph.TensorID(i)])
+				c := choose(cands[i])
 				out[i] = int8net.QTensor{GraphTensor: g.Tensors[i], QParams: c.QParams, Method: c.Method}
 			}
 		}()
 	}
 	wg.Wait()
+	deriveScales(g, out)
+	return out, cands
+}
+
+// deriveScales sets the quantization of the tensors that have no choice
+// of their own: pools keep their input's, the logits stay float.
+func deriveScales(g *graph.Graph, out []int8net.QTensor) {
 	for _, op := range g.Ops {
 		switch {
 		case keepsInputQuant[op.Kind]:
@@ -62,7 +72,6 @@ func chooseScales(g *graph.Graph, s *Stats, threads int) []int8net.QTensor {
 			out[op.Out].Method = "float"
 		}
 	}
-	return out
 }
 
 // multipliers encodes per-channel reals as fixed-point multipliers.

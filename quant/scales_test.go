@@ -28,12 +28,12 @@ func TestChooseScalesThreads(t *testing.T) {
 		runner.Run(input)
 		stats.Observe(runner)
 	}
-	want := chooseScales(g, stats, 1)
+	want, _ := chooseScales(g, stats, 1)
 	if len(want) != len(g.Tensors) {
 		t.Fatalf("%d tensors chosen, graph has %d", len(want), len(g.Tensors))
 	}
 	for _, threads := range []int{0, 2, 3, 7, len(g.Tensors) + 5} {
-		if got := chooseScales(g, stats, threads); !reflect.DeepEqual(got, want) {
+		if got, _ := chooseScales(g, stats, threads); !reflect.DeepEqual(got, want) {
 			t.Errorf("threads=%d: chosen quantization differs from one thread's", threads)
 		}
 	}

@@ -18,7 +18,7 @@ import (
 
 func newQuantizeCmd() *cobra.Command {
 	var calib, output string
-	var images, measure, threads int
+	var images, measure, refine, threads int
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "quantize FLOAT_MODEL --calib SRC -o INT8_MODEL",
@@ -60,7 +60,7 @@ convert writes it; an int8 file is refused as already quantized.`,
 			var bar *progress.Reporter // of the pass under way
 			start := time.Now()
 			qm, rep, err := quant.Quantize(cmd.Context(), m, cal, quant.Options{
-				Threads: threads, MeasureImages: measure,
+				Threads: threads, MeasureImages: measure, Refine: refine,
 				Progress: func(pass string, done, total int) {
 					if bar == nil || done == 1 {
 						bar.Finish()
@@ -92,6 +92,8 @@ convert writes it; an int8 file is refused as already quantized.`,
 	f.StringVarP(&output, "output", "o", "", "int8 model `FILE` to write (required)")
 	f.IntVar(&images, "images", 500, "use `N` calibration pictures")
 	f.IntVar(&measure, "measure", 100, "measure the error on `N` pictures (0: all calibration pictures)")
+	f.IntVar(&refine, "refine", 0, "revisit every tensor's rule by the int8 logits' error on `N` calibration pictures\n"+
+		"(0: off; it builds and runs a program per candidate, so about 4 x tensors x N inferences)")
 	f.IntVar(&threads, "threads", 0, "`N` threads (default: all CPUs)")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	_ = cmd.MarkFlagRequired("calib")
