@@ -40,8 +40,16 @@ var oldFixtures = []struct {
 	{"old-rmlp-post-int8.coatnet", "coatnet_rmlp_1_rw", arch.PostSoftmax},
 }
 
-// oldShipped are the model files shipped so far.
+// oldShipped are model files shipped before the current ones, kept here
+// when models/ moved on: the demo models of 2026-11-27 (replaced by the
+// camera-trained ones of 2026-12-04), as models/ held them.
 var oldShipped = []string{
+	"testdata/old-fmnist-pre-int8.coatnet", "testdata/old-fmnist-post-int8.coatnet",
+	"testdata/old-fmnist-pre.coatnet", "testdata/old-fmnist-post.coatnet",
+}
+
+// shipped are the model files models/ holds now.
+var shipped = []string{
 	"../models/fmnist-pre-int8.coatnet", "../models/fmnist-post-int8.coatnet",
 	"../models/fmnist-pre.coatnet", "../models/fmnist-post.coatnet",
 }
@@ -68,8 +76,8 @@ func oldInput(i int, dst []float32) {
 	}
 }
 
-// TestOldFilesLoad loads every model file written so far (the shipped ones
-// and the fixtures of testdata) and checks that each computes bit for bit
+// TestOldFilesLoad loads every model file written so far (the shipped ones,
+// old and current, and the fixtures of testdata) and checks that each computes bit for bit
 // what it did when it was written: the file format's names and the
 // arithmetic both stay put. Float logits are compared on the architecture
 // that recorded them (Go fuses multiply-adds on some others).
@@ -82,6 +90,7 @@ func TestOldFilesLoad(t *testing.T) {
 		files = append(files, filepath.Join("testdata", f.file))
 	}
 	files = append(files, oldShipped...)
+	files = append(files, shipped...)
 	var got oldGolden
 	got.GOARCH = runtime.GOARCH
 	for _, path := range files {
