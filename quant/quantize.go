@@ -142,11 +142,11 @@ func Quantize(ctx context.Context, m *model.Model, cal Calibration, opt Options)
 // refine revisits each tensor's rule in graph order and keeps the
 // candidate under which the whole int8 program's logits err least (summed
 // squared difference from float) on opt.Refine calibration inputs spread
-// evenly over the set. A tensor's own squared error, which chose the rules, misses what
-// its consumers amplify: a clip that suits a squeeze-excite pool's values
-// can still bend the gate it feeds. One program is built and run per
-// candidate, so the cost is about candidates x tensors x inputs int8
-// inferences: meant for small models.
+// evenly over the set. A tensor's own squared error, which chose the
+// rules, misses what its consumers amplify: a clip that suits a
+// squeeze-excite pool's values can still bend the gate it feeds. One
+// program is built and run per candidate, so the cost is about candidates
+// x tensors x inputs int8 inferences: meant for small models.
 func refine(ctx context.Context, g *graph.Graph, runner *graph.Runner, meta arch.Metadata, tensors []int8net.QTensor,
 	cands [][]Candidate, means [][]float64, cal Calibration, used []int, opt Options) error {
 	n := min(opt.Refine, len(used))
