@@ -29,7 +29,7 @@ def main():
     u8, labels = train.load_split("/usr/share/datasets/fashion-mnist", "train")
     held_out = set(train.stratified(labels, 5000).tolist())
     idx = [int(i) for i in np.linspace(0, len(u8) - 1, 1200).astype(int) if i not in held_out][:1000]
-    rendered = camera.render(torch.from_numpy(u8[idx[1::2]].copy()), torch.Generator().manual_seed(7), 64).numpy()
+    rendered = camera.render(torch.from_numpy(u8[idx[1::2]]), torch.Generator().manual_seed(7), 64).numpy()
     for i in idx[0::2]:
         Image.fromarray(u8[i], "L").save(out / f"clean-{i:05d}.png")
     for k, i in enumerate(idx[1::2]):

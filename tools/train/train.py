@@ -91,7 +91,8 @@ def read_idx(path):
     if zero != 0 or dtype != 0x08:
         raise ValueError(f"{path}: not an unsigned-byte IDX file")
     dims = struct.unpack(">" + "I" * ndim, raw[4:4 + 4 * ndim])
-    return np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim).reshape(dims)
+    # A copy: frombuffer's array is read-only, which torch.from_numpy warns of.
+    return np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim).reshape(dims).copy()
 
 
 def load_split(data, split):
@@ -216,7 +217,7 @@ def sample_logits(model, size):
     model.eval()
     for png in sorted(folder.glob("*.png")):
         img = Image.open(png).convert("L").resize((size, size), Image.BILINEAR)
-        x = normalise(np.asarray(img)[None])
+        x = normalise(np.array(img)[None])
         with torch.no_grad():
             out[png.name] = [float(v) for v in model(x)[0]]
     return out
