@@ -33,7 +33,8 @@ func symmetricTensors(g *graph.Graph) map[graph.TensorID]bool {
 // input after SiLU, for one), and keeping the input's scale cost up to
 // 8 dB of SQNR there. Tensors are
 // independent: threads goroutines (0: one per CPU) share them. cands are
-// every tensor's candidates, for refine.
+// every tensor's candidates, for refine; the tensors deriveScales sets
+// have none.
 func chooseScales(g *graph.Graph, s *Stats, threads int) (out []int8net.QTensor, cands [][]Candidate) {
 	sym := symmetricTensors(g)
 	out = make([]int8net.QTensor, len(g.Tensors))
@@ -55,13 +56,16 @@ func chooseScales(g *graph.Graph, s *Stats, threads int) (out []int8net.QTensor,
 		}()
 	}
 	wg.Wait()
-	deriveScales(g, out)
+	for _, t := range deriveScales(g, out) {
+		cands[t] = nil
+	}
 	return out, cands
 }
 
 // deriveScales sets the quantization of the tensors that have no choice
-// of their own: pools keep their input's, the logits stay float.
-func deriveScales(g *graph.Graph, out []int8net.QTensor) {
+// of their own, and returns them: pools keep their input's, the logits
+// stay float.
+func deriveScales(g *graph.Graph, out []int8net.QTensor) (derived []graph.TensorID) {
 	for _, op := range g.Ops {
 		switch {
 		case keepsInputQuant[op.Kind]:
@@ -70,8 +74,12 @@ func deriveScales(g *graph.Graph, out []int8net.QTensor) {
 		case op.Kind == graph.OpLogits:
 			out[op.Out].QParams = int8net.QParams{Scale: 1}
 			out[op.Out].Method = "float"
+		default:
+			continue
 		}
+		derived = append(derived, op.Out)
 	}
+	return derived
 }
 
 // multipliers encodes per-channel reals as fixed-point multipliers.

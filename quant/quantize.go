@@ -187,13 +187,10 @@ func refine(ctx context.Context, g *graph.Graph, runner *graph.Runner, meta arch
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		kept := tensors[t]
+		start, kept := tensors[t], tensors[t]
 		for _, c := range cands[t] {
-			if kept.Method == "input's" || kept.Method == "float" {
-				break // derived from another tensor's (deriveScales)
-			}
-			if c.QParams == kept.QParams {
-				continue
+			if c.QParams == start.QParams || c.QParams == kept.QParams {
+				continue // already judged
 			}
 			tensors[t].QParams, tensors[t].Method = c.QParams, c.Method
 			deriveScales(g, tensors)
