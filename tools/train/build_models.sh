@@ -26,11 +26,12 @@ make build
 $py tools/train/make_samples.py
 labels=models/fashion-mnist-labels.txt
 $py -c 'import sys; sys.path.insert(0, "tools/train"); from train import LABELS; print("\n".join(LABELS))' > "$labels"
-[ -d "$build/calib" ] || $py tools/train/fmnist_calib.py "$build/calib"
+val=5000 # training pictures held out for the choice of the epoch, and kept out of calibration
+[ -d "$build/calib" ] || $py tools/train/fmnist_calib.py "$build/calib" $val
 for form in pre post; do
 	out="$build/fmnist-$form"
 	[ -f "$out/result.json" ] || $py tools/train/train.py --attention "$form-softmax" --epochs 85 --batch 256 \
-		--lr 2e-3 --ema 0.998 --camera 0.5 --val 5000 --seed 1 --out "$out"
+		--lr 2e-3 --ema 0.998 --camera 0.5 --val $val --seed 1 --out "$out"
 	flags=$($py -c 'import json,sys; print(" ".join(json.load(open(sys.argv[1]))["convert_flags"]))' "$out/result.json")
 	acc=$($py -c 'import json,sys; print("%.2f" % (100 * json.load(open(sys.argv[1]))["test_accuracy"]))' "$out/result.json")
 	# shellcheck disable=SC2086

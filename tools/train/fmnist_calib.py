@@ -1,12 +1,12 @@
 #!/usr/bin/python3
 """Write the demo models' int8 calibration set: 1,000 Fashion-MNIST training
-pictures spread over the training split, none of the validation ones
-(train.py --val 5000), half as they are (28x28) and half rendered
+pictures spread over the training split, none of the VAL validation ones
+(those of train.py --val VAL), half as they are (28x28) and half rendered
 camera-like at 64x64 (camera.py, seed 7), as PNGs in one flat folder for
 `coatnet quantize --calib DIR`. The models classify camera regions, so
 their int8 scales are calibrated on such pictures as well as clean ones.
 
-    /usr/bin/python3 tools/train/fmnist_calib.py DIR
+    /usr/bin/python3 tools/train/fmnist_calib.py DIR VAL
 """
 
 import sys
@@ -22,12 +22,12 @@ import train  # noqa: E402
 
 
 def main():
-    if len(sys.argv) != 2:
+    if len(sys.argv) != 3 or not sys.argv[2].isdigit():
         sys.exit(__doc__)
-    out = Path(sys.argv[1])
+    out, val = Path(sys.argv[1]), int(sys.argv[2])
     out.mkdir(parents=True, exist_ok=True)
-    u8, labels = train.load_split("/usr/share/datasets/fashion-mnist", "train")
-    held_out = set(train.stratified(labels, 5000).tolist())
+    u8, labels = train.load_split(train.FASHION_MNIST, "train")
+    held_out = set(train.stratified(labels, val).tolist())
     idx = [int(i) for i in np.linspace(0, len(u8) - 1, 1200).astype(int) if i not in held_out][:1000]
     rendered = camera.render(torch.from_numpy(u8[idx[1::2]]), torch.Generator().manual_seed(7), 64).numpy()
     for i in idx[0::2]:

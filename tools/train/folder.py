@@ -352,11 +352,16 @@ def evaluate(model, loader, device):
     return loss / max(n, 1), correct / max(n, 1)
 
 
+def pick_device(name):
+    """--device: the one named, else cuda when PyTorch sees a GPU."""
+    return torch.device(name or ("cuda" if torch.cuda.is_available() else "cpu"))
+
+
 def train_folder(args, param_groups):
     """Train on args.data (one subfolder per class); see train.py."""
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
-    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    device = pick_device(args.device)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 

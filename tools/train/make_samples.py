@@ -12,11 +12,11 @@ from pathlib import Path
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from train import LABELS, ROOT, load_split  # noqa: E402
+from train import FASHION_MNIST, LABELS, ROOT, load_split  # noqa: E402
 
 
 def main():
-    images, labels = load_split("/usr/share/datasets/fashion-mnist", "test")
+    images, labels = load_split(FASHION_MNIST, "test")
     out = ROOT / "testdata" / "fashion"
     out.mkdir(parents=True, exist_ok=True)
     rows = ["file,class,label"]

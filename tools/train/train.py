@@ -58,7 +58,6 @@ import copy
 import gzip
 import json
 import math
-import os
 import platform
 import struct
 import sys
@@ -78,6 +77,8 @@ import folder  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 LABELS = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
           "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+# Debian's dataset-fashion-mnist.
+FASHION_MNIST = "/usr/share/datasets/fashion-mnist"
 # Fashion-MNIST training-set statistics of v/255.
 MEAN, STD = 0.2860, 0.3530
 
@@ -228,7 +229,7 @@ def main():
     ap.add_argument("--attention", choices=["pre-softmax", "post-softmax"], default="pre-softmax")
     ap.add_argument("--global-pool", choices=["avg", "max"], default="avg", help="the head's pooling (timm's global_pool)")
     ap.add_argument("--out", required=True, help="output folder")
-    ap.add_argument("--data", default="/usr/share/datasets/fashion-mnist",
+    ap.add_argument("--data", default=FASHION_MNIST,
                     help="a folder with one subfolder per class, or Fashion-MNIST's IDX files")
     ap.add_argument("--epochs", type=int, help="epochs (default: 18 on Fashion-MNIST, at most 30 on a folder)")
     ap.add_argument("--batch", type=int, help="batch size (default: 128 on Fashion-MNIST, 64 on a folder)")
@@ -284,7 +285,7 @@ def main():
     args.epochs, args.batch = args.epochs or 18, args.batch or 128
     args.img_size = args.img_size or 64
 
-    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    device = folder.pick_device(args.device)
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     torch.backends.cudnn.benchmark = device.type == "cuda"
