@@ -76,10 +76,10 @@ func oldInput(i int, dst []float32) {
 	}
 }
 
-// TestOldFilesLoad loads every model file written so far (the shipped ones,
-// old and current, and the fixtures of testdata) and checks that each computes bit for bit
-// what it did when it was written: the file format's names and the
-// arithmetic both stay put. Float logits are compared on the architecture
+// TestOldFilesLoad loads every model file written so far (the shipped
+// ones, old and current, and the fixtures of testdata) and checks that each
+// computes bit for bit what it did when it was written: the file format's
+// names and the arithmetic both stay put. Float logits are compared on the architecture
 // that recorded them (Go fuses multiply-adds on some others).
 func TestOldFilesLoad(t *testing.T) {
 	if *updateOldFiles {
